@@ -1,0 +1,179 @@
+"""Turn Lark's parse exceptions into worded diagnostics.
+
+Lark reports token *names* (`COMPOSE`, `$END`); users need words ("`>>`", "end of file") and,
+for the common slips, a sentence about what is wrong: a dangling `>>`, a missing `->`, a
+stray `=`. The classifier looks at the offending token, the one before it, and the set of
+tokens the parser would have accepted.
+"""
+
+from __future__ import annotations
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from catdsl.errors import Diagnostic, Span
+
+TOKEN_WORDS = {
+    "NAME": "a name",
+    "INT": "a whole number",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "HOLE": "a hole `?`",
+    "ARROW": "`->`",
+    "COMPOSE": "`>>`",
+    "TIMES": "`*`",
+    "POW": "`^`",
+    "COLON": "`:`",
+    "EQUAL": "`=`",
+    "COMMA": "`,`",
+    "SEMICOLON": "`;`",
+    "DOT": "`.`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LESSTHAN": "`<`",
+    "MORETHAN": "`>`",
+    "MINUS": "`-`",
+    "PLUS": "`+`",
+    "$END": "end of file",
+}
+
+DECLARATION_KEYWORDS = ("import", "dim", "object", "type", "param", "morphism", "let", "data", "law")
+STRUCTURE_KEYWORDS = {"ID", "SWAP", "COPY", "DISCARD", "FST", "SND", "TRUE", "FALSE", "MINUS"}
+EXPRESSION_STARTS = {"NAME", "LPAR", "LESSTHAN", "HOLE", "INT", "FLOAT", "STRING", "LSQB"}
+
+
+def _word(name: str) -> str:
+    if name in TOKEN_WORDS:
+        return TOKEN_WORDS[name]
+    if " " in name:
+        return name
+    if name.isupper() and name.replace("_", "").isalpha():
+        keyword = name.lower()
+        return f"`{keyword}`"
+    return f"`{name}`"
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    if token.type == "NAME":
+        return f"name `{token}`"
+    if token.type in ("INT", "FLOAT"):
+        return f"number `{token}`"
+    return f"`{token}`"
+
+
+def _expected_words(expected: set[str]) -> str:
+    if {"NAME", "LPAR", "HOLE", "LSQB"} <= expected:
+        expected = (expected - EXPRESSION_STARTS - STRUCTURE_KEYWORDS) | {"a morphism expression"}
+    words = sorted({_word(name) for name in expected if not name.startswith("__ANON")})
+    keywords = [w for w in words if w.strip("`") in DECLARATION_KEYWORDS]
+    others = [w for w in words if w not in keywords]
+    if keywords:
+        others.append("a declaration (`" + "`, `".join(k.strip("`") for k in keywords) + "`)")
+    if len(others) > 6:
+        others = [*others[:6], "…"]
+    if len(others) == 1:
+        return others[0]
+    return ", ".join(others[:-1]) + " or " + others[-1]
+
+
+def _previous_token(parser: Lark, text: str, line: int, column: int) -> Token | None:
+    previous = None
+    try:
+        for tok in parser.lex(text):
+            if (tok.line, tok.column) >= (line, column):
+                break
+            previous = tok
+    except UnexpectedInput:
+        return previous
+    return previous
+
+
+def _end_span(text: str, file: str) -> Span:
+    lines = text.split("\n")
+    last = len(lines)
+    while last > 1 and not lines[last - 1].strip():
+        last -= 1
+    col = len(lines[last - 1]) + 1
+    return Span(file, last, col, last, col + 1)
+
+
+def _token_span(token: Token, file: str) -> Span:
+    end_col = token.end_column if token.end_column else token.column + max(len(str(token)), 1)
+    return Span(file, token.line, token.column, token.end_line or token.line, end_col)
+
+
+def _classify(
+    token: Token, previous: Token | None, expected: set[str], line_text: str
+) -> tuple[str, str, str | None]:
+    """Return (code, message, help) for an unexpected token."""
+    prev = previous.type if previous is not None else None
+    found = _describe_token(token)
+    if prev in ("COMPOSE", "TIMES", "POW") and token.type not in EXPRESSION_STARTS:
+        op = {"COMPOSE": ">>", "TIMES": "*", "POW": "^"}[prev]
+        help_text = f"finish the expression after `{op}` or remove the `{op}`"
+        if op == ">>" and "<" in line_text:
+            help_text = "to close two pairings write `> >`: `>>` always reads as composition"
+        return ("E0102", f"dangling `{op}`: expected a morphism after it, found {found}", help_text)
+    if "ARROW" in expected and token.type in ("EQUAL", "$END", "NAME") and "COMPOSE" not in expected:
+        return (
+            "E0103",
+            f"missing `->` in the signature, found {found}",
+            "a signature reads `Source -> Target`, e.g. `morphism Softmax : Logits -> Distribution`",
+        )
+    if token.type == "EQUAL" and "EQUAL" not in expected and prev in ("NAME", "RSQB", "RPAR"):
+        return (
+            "E0104",
+            "unexpected `=` here",
+            "to compare both sides of a law write `==`; to bind a name use `let name = ...`",
+        )
+    if token.type == "$END":
+        return ("E0105", f"unexpected end of file: expected {_expected_words(expected)}", None)
+    if token.type == "RPAR" and prev == "LPAR":
+        return ("E0106", "empty parentheses", "write a morphism inside `( )`, or remove them")
+    if token.type == "NAME" and str(token) in ("function", "def", "fn", "var", "val", "const"):
+        return (
+            "E0107",
+            f"`{token}` is not a catdsl keyword",
+            "declare with `morphism Name : A -> B = ...` or `let name = ...`",
+        )
+    return ("E0101", f"unexpected {found}: expected {_expected_words(expected)}", None)
+
+
+def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lark) -> Diagnostic:
+    """One worded diagnostic for a Lark parse failure."""
+    if isinstance(err, UnexpectedCharacters):
+        line, col = err.line, err.column
+        char = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
+        span = Span(file, line, col, line, col + 1)
+        hint = None
+        if char == "'":
+            hint = "strings use double quotes: \"x.npy\""
+        elif char in "=!":
+            hint = "comparison operators are `==`, `!=`, `<=`, `>=`"
+        elif char in "/%&|":
+            hint = "arithmetic on values is written with morphisms such as `add`, `mul`, `scale(c)`"
+        return Diagnostic("E0100", f"unexpected character `{char}`", span, help=hint)
+    if isinstance(err, UnexpectedEOF):
+        span = _end_span(text, file)
+        expected = set(err.expected)
+        return Diagnostic("E0105", f"unexpected end of file: expected {_expected_words(expected)}", span)
+    if isinstance(err, UnexpectedToken):
+        token = err.token
+        expected = set(err.expected or ())
+        if token.type == "$END" or token.line in (None, -1):
+            span = _end_span(text, file)
+            previous = _previous_token(parser, text, span.line, span.column)
+        else:
+            span = _token_span(token, file)
+            previous = _previous_token(parser, text, token.line, token.column)
+        lines = text.split("\n")
+        line_text = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
+        code, message, help_text = _classify(token, previous, expected, line_text)
+        return Diagnostic(code, message, span, help=help_text)
+    return Diagnostic("E0101", "cannot parse the program", Span.point(file, 1, 1))

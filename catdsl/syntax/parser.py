@@ -1,0 +1,352 @@
+"""Text to AST: the Lark LALR parser (cached) and one Transformer into frozen dataclasses.
+
+Parse errors never escape as Lark exceptions: they become worded `Diagnostic`s
+(see `parse_errors.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, UnexpectedInput, VisitError
+
+from catdsl.errors import Diagnostic, Span
+from catdsl.syntax import ast
+from catdsl.syntax.parse_errors import describe_parse_error
+
+MAX_NESTING = 200
+
+
+def grammar_path() -> Path:
+    """The grammar ships at top-level `grammars/` in a checkout, inside the package when installed."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "grammars" / "catdsl.lark", here.parent / "grammars" / "catdsl.lark"):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("catdsl.lark grammar not found")
+
+
+def _cache_file() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "catdsl")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        return os.path.join(folder, "grammar.lark.cache")
+    except OSError:
+        return ""
+
+
+@cache
+def lark_parser() -> Lark:
+    cache_file = _cache_file()
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="basic",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=cache_file or False,
+    )
+
+
+def _number(token: Token) -> int | float:
+    text = str(token)
+    if token.type == "INT":
+        return int(text)
+    return float(text)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Lark tree to AST; one method per grammar rule or alias."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.file, 1, 1, 1, 1)
+        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tspan(self, tok: Token) -> Span:
+        return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+    # -- items
+    def start(self, meta, children):
+        return tuple(children)
+
+    def import_module(self, meta, children):
+        return ast.ImportModule(children[0], self._span(meta))
+
+    def import_file(self, meta, children):
+        return ast.ImportFile(_unquote(children[0]), self._span(meta))
+
+    def dotted_name(self, meta, children):
+        return ".".join(str(c) for c in children)
+
+    def dim_decl(self, meta, children):
+        value = children[1] if len(children) > 1 else None
+        return ast.DimDecl(str(children[0]), value, self._span(meta), self._tspan(children[0]))
+
+    def object_decl(self, meta, children):
+        name, carrier, *rest = children
+        where = rest[0] if rest else ()
+        return ast.ObjectDecl(str(name), carrier, where, self._span(meta), self._tspan(name))
+
+    def where_clause(self, meta, children):
+        return tuple(children)
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return ast.Predicate(_pred(left), op, _pred(right), self._span(meta))
+
+    def flag(self, meta, children):
+        return ast.Predicate(str(children[0]), None, None, self._span(meta))
+
+    def neg(self, meta, children):
+        return -children[0]
+
+    def cmp(self, meta, children):
+        return str(children[0])
+
+    def type_decl(self, meta, children):
+        name, texpr = children
+        return ast.TypeDecl(str(name), texpr, self._span(meta), self._tspan(name))
+
+    def param_decl(self, meta, children):
+        name, texpr, init = children
+        return ast.ParamDecl(str(name), texpr, init, self._span(meta), self._tspan(name))
+
+    def morphism_decl(self, meta, children):
+        name = children[0]
+        rest = list(children[1:])
+        ports: tuple = ()
+        if rest and isinstance(rest[0], tuple):
+            ports = rest.pop(0)
+        dom, _arrow, cod, *body = rest
+        return ast.MorphismDecl(
+            str(name), ports, dom, cod, body[0] if body else None, self._span(meta),
+            self._tspan(name),
+        )
+
+    def port_list(self, meta, children):
+        return tuple(children)
+
+    def port(self, meta, children):
+        return ast.PortDecl(str(children[0]), children[1], self._span(meta))
+
+    def let_decl(self, meta, children):
+        name = children[0]
+        if len(children) == 2:
+            return ast.LetDecl(str(name), None, None, children[1], self._span(meta), self._tspan(name))
+        _, dom, _arrow, cod, body = children
+        return ast.LetDecl(str(name), dom, cod, body, self._span(meta), self._tspan(name))
+
+    def wiring_decl(self, meta, children):
+        name = children[0]
+        rest = list(children[1:])
+        inputs: tuple = ()
+        if rest and isinstance(rest[0], tuple):
+            inputs = rest.pop(0)
+        _arrow, cod, *stmts, result = rest
+        return ast.WiringDecl(
+            str(name), inputs, cod, tuple(stmts), result, self._span(meta), self._tspan(name)
+        )
+
+    def wire_inputs(self, meta, children):
+        return tuple(children)
+
+    def wire_input(self, meta, children):
+        return ast.WireInput(str(children[0]), children[1], self._span(meta))
+
+    def statement(self, meta, children):
+        return ast.Assign(str(children[0]), children[1], self._span(meta))
+
+    def data_decl(self, meta, children):
+        name, texpr, value = children
+        return ast.DataDecl(str(name), texpr, value, self._span(meta), self._tspan(name))
+
+    def law_decl(self, meta, children):
+        name, lhs, rhs, *tol = children
+        tolerance = float(tol[0]) if tol else None
+        return ast.LawDecl(str(name), lhs, rhs, tolerance, self._span(meta), self._tspan(name))
+
+    # -- types
+    def type_name(self, meta, children):
+        return ast.TName(str(children[0]), self._span(meta))
+
+    def type_apply(self, meta, children):
+        return ast.TApply(str(children[0]), children[1], self._span(meta))
+
+    def type_call(self, meta, children):
+        args = children[1] if len(children) > 1 else ()
+        return ast.TCall(str(children[0]), args, self._span(meta))
+
+    def dim_int(self, meta, children):
+        return ast.TInt(int(children[0]), self._span(meta))
+
+    def type_args(self, meta, children):
+        return tuple(children)
+
+    def type_product(self, meta, children):
+        items = tuple(c for c in children if not isinstance(c, Token))
+        return items[0] if len(items) == 1 else ast.TProduct(items, self._span(meta))
+
+    def dim_sum(self, meta, children):
+        items = tuple(c for c in children if not isinstance(c, str))
+        ops = tuple(c for c in children if isinstance(c, str))
+        return items[0] if len(items) == 1 else ast.TSum(items, ops, self._span(meta))
+
+    def addop(self, meta, children):
+        return str(children[0])
+
+    # -- expressions
+    def compose(self, meta, children):
+        parts = tuple(c for c in children if not isinstance(c, Token))
+        return ast.Compose(parts, self._span(meta))
+
+    def tensor(self, meta, children):
+        parts = tuple(c for c in children if not isinstance(c, Token))
+        return ast.Tensor(parts, self._span(meta))
+
+    def power(self, meta, children):
+        base, _pow, exponent = children
+        value: int | str = int(exponent) if exponent.type == "INT" else str(exponent)
+        return ast.Power(base, value, self._span(meta), self._tspan(exponent))
+
+    def call(self, meta, children):
+        args = children[1] if len(children) > 1 else ()
+        return ast.Call(children[0], args, self._span(meta))
+
+    def bracket(self, meta, children):
+        return ast.Bracket(children[0], children[1], self._span(meta))
+
+    def name(self, meta, children):
+        return ast.Name(str(children[0]), self._span(meta))
+
+    def pairing(self, meta, children):
+        parts = tuple(c for c in children if c is not None and not isinstance(c, str | Token))
+        return ast.Pairing(parts, self._span(meta))
+
+    def langle(self, meta, children):
+        return "<"
+
+    def rangle(self, meta, children):
+        return ">"
+
+    def hole(self, meta, children):
+        text = str(children[0])
+        return ast.Hole(text[1:] or None, self._span(meta))
+
+    def structural(self, meta, children):
+        return ast.Structural(str(children[0]), children[1], self._span(meta))
+
+    def struct_kw(self, meta, children):
+        return str(children[0])
+
+    def call_args(self, meta, children):
+        return tuple(children)
+
+    def positional_arg(self, meta, children):
+        return ast.Arg(None, children[0], self._span(meta))
+
+    def keyword_arg(self, meta, children):
+        return ast.Arg(str(children[0]), children[1], self._span(meta))
+
+    def number(self, meta, children):
+        return _number(children[0])
+
+    def number_literal(self, meta, children):
+        return ast.Literal(children[0], self._span(meta))
+
+    def negative_literal(self, meta, children):
+        return ast.Literal(-children[0], self._span(meta))
+
+    def string_literal(self, meta, children):
+        return ast.Literal(_unquote(children[0]), self._span(meta))
+
+    def bool(self, meta, children):
+        return str(children[0]) == "true"
+
+    def bool_literal(self, meta, children):
+        return ast.Literal(children[0], self._span(meta))
+
+    def list_literal(self, meta, children):
+        return ast.ListLiteral(tuple(children), self._span(meta))
+
+
+def _pred(value) -> str | float:
+    if isinstance(value, Token):
+        return str(value) if value.type == "NAME" else float(_number(value))
+    return float(value)
+
+
+def _unquote(token: Token | str) -> str:
+    text = str(token)[1:-1]
+    return text.encode("utf-8").decode("unicode_escape") if "\\" in text else text
+
+
+def _nesting_error(text: str, file: str) -> Diagnostic | None:
+    """Reject absurd nesting before Lark's recursive tree walk can overflow the stack."""
+    depth, line, col = 0, 1, 1
+    in_comment = in_string = False
+    for ch in text:
+        if ch == "\n":
+            line, col, in_comment = line + 1, 1, False
+            continue
+        if in_comment:
+            pass
+        elif in_string:
+            in_string = ch != '"'
+        elif ch == "#":
+            in_comment = True
+        elif ch == '"':
+            in_string = True
+        elif ch in "([{⟨":
+            depth += 1
+            if depth > MAX_NESTING:
+                return Diagnostic(
+                    "E0003",
+                    f"brackets nested more than {MAX_NESTING} deep",
+                    Span.point(file, line, col),
+                    help="name the inner parts with `let` and compose the names",
+                )
+        elif ch in ")]}⟩":
+            depth = max(depth - 1, 0)
+        col += 1
+    return None
+
+
+def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:
+    """Parse one file. Returns the module, or None and the diagnostics."""
+    nesting = _nesting_error(text, file)
+    if nesting:
+        return None, [nesting]
+    try:
+        tree = lark_parser().parse(text)
+    except UnexpectedInput as err:
+        return None, [describe_parse_error(err, text, file, lark_parser())]
+    except LarkError as err:  # pragma: no cover - defensive: any other Lark failure
+        return None, [Diagnostic("E0001", f"cannot parse: {err}", Span.point(file, 1, 1))]
+    old_limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(max(old_limit, 4 * MAX_NESTING + 1000))
+        items = _ToAst(file).transform(tree)
+    except (RecursionError, VisitError) as err:
+        cause = err.orig_exc if isinstance(err, VisitError) else err
+        if not isinstance(cause, RecursionError):
+            raise
+        return None, [
+            Diagnostic(
+                "E0003", "the program is nested too deeply to read", Span.point(file, 1, 1),
+                help="split long expressions with `let` definitions",
+            )
+        ]
+    finally:
+        sys.setrecursionlimit(old_limit)
+    return ast.Module(file, items), []
