@@ -36,6 +36,28 @@ def _underline(span: Span, line_text: str, mark: str) -> str:
     return " " * start + mark * width
 
 
+def _underlines(group: list, text: str, bar: str, color: bool) -> list[str]:
+    """One row of carets and dashes for all spans on a line, then each label's message,
+    rightmost first on the same row, the others below at their column."""
+    group = sorted(group, key=lambda r: r[0].column)
+    marks = [" "] * (len(text) + 2)
+    for span, mark, _msg, _text in group:
+        under = _underline(span, text, mark)
+        for i, ch in enumerate(under):
+            if ch != " ":
+                while i >= len(marks):
+                    marks.append(" ")
+                marks[i] = ch
+    row = "".join(marks).rstrip()
+    last = group[-1]
+    rows = [row + (f" {last[2]}" if last[2] else "")]
+    for span, _mark, msg, _text in reversed(group[:-1]):
+        if msg:
+            rows.append(" " * (span.column - 1) + msg)
+    style = _RED if any(m == "^" for _s, m, _x, _t in group) else _CYAN
+    return [f"{bar} {_paint(r, style, color)}" for r in rows]
+
+
 def render(diag: Diagnostic, sources: dict[str, str], color: bool = False) -> str:
     """One diagnostic as text: `file:line:col: error[CODE]: message`, source, caret, help."""
     where = f"{diag.span}: " if diag.span else ""
@@ -50,15 +72,16 @@ def render(diag: Diagnostic, sources: dict[str, str], color: bool = False) -> st
         bar = _paint(" " * gutter + " |", _BLUE, color)
         out.append(bar)
         last_file = diag.span.file if diag.span else None
-        for span, mark, msg, text in sorted(rows, key=lambda r: (r[0].file, r[0].line, r[1])):
-            if span.file != last_file:
-                out.append(_paint(f"{' ' * gutter}--> {span}", _BLUE, color))
-                last_file = span.file
-            number = _paint(f"{span.line:>{gutter}} |", _BLUE, color)
-            out.append(f"{number} {text}".rstrip())
-            under = _underline(span, text, mark)
-            note = f" {msg}" if msg else ""
-            out.append(f"{bar} {_paint(under + note, _RED if mark == '^' else _CYAN, color)}")
+        by_line: dict[tuple[str, int], list] = {}
+        for row in rows:
+            by_line.setdefault((row[0].file, row[0].line), []).append(row)
+        for (file, line), group in sorted(by_line.items()):
+            if file != last_file:
+                out.append(_paint(f"{' ' * gutter}--> {file}:{line}", _BLUE, color))
+                last_file = file
+            text = group[0][3]
+            out.append(f"{_paint(f'{line:>{gutter}} |', _BLUE, color)} {text}".rstrip())
+            out.extend(_underlines(group, text, bar, color))
         out.append(bar)
     for note in diag.notes:
         out.append(f"{' ' * 2}= note: {note}")

@@ -1,0 +1,62 @@
+"""The checker's output: a program's typed definitions, objects, params, data and laws."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from catdsl.errors import Diagnostic, Span
+from catdsl.typesys.terms import Term
+from catdsl.typesys.types import Carrier, Obj, Prod
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """A learnable parameter: its carrier (concrete shape) and how to initialise it."""
+
+    name: str
+    carrier: Carrier
+    init: str  # an initialiser name, "literal" or "load"
+    init_args: tuple[tuple[str, object], ...] = ()
+    literal: object = None
+    path: str | None = None
+    span: Span | None = None
+    order: int = 0
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(d.value or 0 for d in self.carrier.shape.dims)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A named morphism, let, wiring block or data point with its checked term."""
+
+    name: str
+    kind: str  # "morphism" | "let" | "wiring" | "data"
+    term: Term
+    span: Span | None = None
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Law:
+    name: str
+    lhs: Term
+    rhs: Term
+    tolerance: float | None
+    span: Span | None = None
+
+
+@dataclass
+class CheckedProgram:
+    """Everything the later phases need; no AST nodes leak past this point."""
+
+    file: str
+    definitions: dict[str, Definition] = field(default_factory=dict)
+    objects: dict[str, Obj] = field(default_factory=dict)
+    aliases: dict[str, Prod] = field(default_factory=dict)
+    params: dict[str, ParamInfo] = field(default_factory=dict)
+    laws: dict[str, Law] = field(default_factory=dict)
+    dims: dict[str, int | None] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)

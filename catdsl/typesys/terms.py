@@ -1,0 +1,163 @@
+"""Typed terms: what the checker produces and the diagram lowering consumes.
+
+Every term knows its domain, codomain and ports (user ports and learnable params, collected by
+name through composition). Types here are fully resolved: no unification variables remain,
+except in generic definitions that are never run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from catdsl.errors import Span
+from catdsl.typesys.types import UNIT, Atom, Port, Prod
+
+
+@dataclass(frozen=True)
+class Term:
+    dom: Prod
+    cod: Prod
+    span: Span | None = field(compare=False)
+    ports: tuple[Port, ...] = field(default=(), kw_only=True)
+
+    @property
+    def is_endo(self) -> bool:
+        return self.dom == self.cod
+
+
+@dataclass(frozen=True)
+class Prim(Term):
+    """A standard-library kernel box. Inputs are the domain wires then `args` in order: each
+    arg is the name of a `param` (a port from above) or of a constant (`Const`)."""
+
+    name: str
+    static: tuple[tuple[str, object], ...] = ()
+    args: tuple[str, ...] = ()
+    in_ranks: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ref(Term):
+    """A use of a named definition (`morphism` or `let`); `body` is its term, or None for a
+    morphism declared without a body (drawable, not runnable)."""
+
+    name: str
+    body: Term | None
+    kind: str = "morphism"  # "morphism" | "let" | "data" | "wiring"
+
+
+@dataclass(frozen=True)
+class Seq(Term):
+    """`f >> g >> ...`."""
+
+    parts: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Par(Term):
+    """`f * g * ...`: wires side by side."""
+
+    parts: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Pair(Term):
+    """`<f, g, ...>`: one input copied to every branch."""
+
+    parts: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Power(Term):
+    """`f ^ n` for an endomorphism f; `^ 0` is the identity."""
+
+    base: Term
+    n: int
+
+
+@dataclass(frozen=True)
+class Struct(Term):
+    """Built-in structure: `id`, `swap`, `copy`, `discard`, `fst`, `snd`. Its wiring is read
+    from `kind`, `dom` and `cod` (e.g. `swap[A, B]`: `A * B -> B * A`; `copy`: `A -> A * A`;
+    `fst[A, B]`: `A * B -> A`). `split` is the number of atoms of the first argument."""
+
+    kind: str
+    split: int = 0
+
+
+@dataclass(frozen=True)
+class Functor(Term):
+    """`List(f)` (vectorised over a leading axis) or `Option(f)`."""
+
+    functor: str
+    inner: Term
+
+
+@dataclass(frozen=True)
+class Const(Term):
+    """A point `Unit -> A` with a literal value (nested tuples of numbers) or a file to load."""
+
+    name: str
+    value: object = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class PortWire(Term):
+    """A user port as a point `Unit -> A`: the wire that enters from above. Used where a
+    declared port feeds a primitive's extra input (`CrossEntropy[target: TokenId] = nll`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Param(Term):
+    """The stored value of a learnable parameter, as a point `Unit -> A` (used by `Init`)."""
+
+    name: str
+    init: str
+    init_args: tuple[tuple[str, object], ...] = ()
+    literal: object = None
+
+
+@dataclass(frozen=True)
+class Train(Term):
+    """Training families over a loss: `Init`, `MeanLoss`, `TrainStep`, `Momentum`, `Adam`,
+    `AdamInit`. `params` lists the learnable ports of `loss` in order; `data` is a point of
+    the examples (None when the loss's domain is `Unit`)."""
+
+    family: str
+    loss: Term
+    data: Term | None
+    params: tuple[Port, ...]
+    hyper: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Wiring(Term):
+    """A wiring block: named wires, each step applies a term to named wires.
+    `steps` are (output names, term, input names); `result` names the returned wires."""
+
+    inputs: tuple[str, ...]
+    steps: tuple[tuple[tuple[str, ...], Term, tuple[str, ...]], ...]
+    result: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Bind(Term):
+    """`f[port = point]`: a port of f closed over a point (the course's `Block[M]`)."""
+
+    inner: Term
+    bindings: tuple[tuple[str, Term], ...]
+
+
+@dataclass(frozen=True)
+class HoleTerm(Term):
+    """`?name`: a typed hole; makes the program incomplete."""
+
+    name: str | None
+
+
+def point_type(atom_or_prod: Atom | Prod) -> tuple[Prod, Prod]:
+    cod = atom_or_prod if isinstance(atom_or_prod, Prod) else Prod((atom_or_prod,))
+    return UNIT, cod

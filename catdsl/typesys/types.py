@@ -1,0 +1,169 @@
+"""Carriers, nominal objects, records and strict products: the types of wires.
+
+A wire carries one *atom*: a structural `Carrier` (`Real[V, D]`, `Index[V]`, `List[X]`), a
+nominal `Obj` declared with `object`, or a `Record` (`Params(loss)`, `AdamState(loss)`).
+A bundle of wires is a `Prod`; products are strict, so nesting flattens and `Unit` is `()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from catdsl.errors import Span
+from catdsl.typesys.dims import Dim
+
+ARRAY_KINDS = ("Real", "Index", "Simplex", "Bool", "Nat")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Element shape: fixed trailing dims after an optional variadic prefix `rest` (`?s`)."""
+
+    dims: tuple[Dim, ...] = ()
+    rest: str | None = None
+
+    def __str__(self) -> str:
+        parts = ([f"*{self.rest.lstrip('?')}"] if self.rest else []) + [str(d) for d in self.dims]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """A structural carrier. Arrays: `Real`, `Index` (with `bound`), `Simplex`, `Bool`, `Nat`;
+    containers: `List` and `Option` (with `elem`)."""
+
+    kind: str
+    shape: Shape = Shape()
+    bound: Dim | None = None
+    elem: Prod | None = None
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape.dims)
+
+    def __str__(self) -> str:
+        if self.kind in ("List", "Option"):
+            return f"{self.kind}[{self.elem}]"
+        args = str(self.shape)
+        if self.kind == "Index":
+            args = f"{args}, {self.bound}" if args else str(self.bound)
+        return f"{self.kind}[{args}]" if args else self.kind
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """A run-time invariant of an object (`value >= 0`, `len >= 1`, `finite`)."""
+
+    left: str | float
+    op: str | None
+    right: str | float | None
+
+    def __str__(self) -> str:
+        if self.op is None:
+            return str(self.left)
+        return f"{_num(self.left)} {self.op} {_num(self.right)}"
+
+
+def _num(x: str | float | None) -> str:
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+@dataclass(frozen=True)
+class Obj:
+    """A nominal object: equal only to itself (by name and defining module)."""
+
+    name: str
+    carrier: Carrier | Prod
+    where: tuple[Predicate, ...] = field(default=(), compare=False)
+    span: Span | None = field(default=None, compare=False)
+    module: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record object built from a morphism: `Params(loss)`, `AdamState(loss)`.
+    Two records are the same object when their kind and fields agree (the product of the same
+    parameters); `name` is only how it is shown. At run time its value is a dict."""
+
+    kind: str  # "Params" | "AdamState" | "MomentumState"
+    fields: tuple[tuple[str, Atom], ...]
+    name: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        return self.name or self.kind
+
+
+@dataclass(frozen=True)
+class TVar:
+    """A unification variable over atoms, in generic primitive signatures (`windows(k)`)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name.lstrip("?")
+
+
+Atom = Carrier | Obj | Record | TVar
+
+
+@dataclass(frozen=True)
+class Prod:
+    """A strict product of atoms (`()` is `Unit`)."""
+
+    atoms: tuple[Atom, ...] = ()
+
+    def __str__(self) -> str:
+        if not self.atoms:
+            return "Unit"
+        return " * ".join(str(a) for a in self.atoms)
+
+    def __len__(self) -> int:
+        return len(self.atoms)
+
+    def __add__(self, other: Prod) -> Prod:
+        return Prod(self.atoms + other.atoms)
+
+
+UNIT = Prod(())
+
+
+def prod(*items: Atom | Prod) -> Prod:
+    """Build a flattened product from atoms and products."""
+    atoms: list[Atom] = []
+    for item in items:
+        atoms.extend(item.atoms if isinstance(item, Prod) else (item,))
+    return Prod(tuple(atoms))
+
+
+@dataclass(frozen=True)
+class Port:
+    """A named input wire entering a box from above: a user port or a learnable `param`."""
+
+    name: str
+    atom: Atom
+    kind: str = "port"  # "port" | "param"
+
+
+def carrier_of(atom: Atom) -> Carrier | Prod | None:
+    """What an atom is made of: an object's declared carrier, or the carrier itself."""
+    if isinstance(atom, Obj):
+        return atom.carrier
+    if isinstance(atom, Carrier):
+        return atom
+    return None
+
+
+def element_rank(atom: Atom) -> int:
+    """The rank of one value of this atom (the batch axis of a `List` is its first axis)."""
+    carrier = carrier_of(atom)
+    if isinstance(carrier, Carrier):
+        if carrier.kind in ARRAY_KINDS:
+            return carrier.rank
+        if carrier.kind == "List" and carrier.elem is not None and len(carrier.elem) == 1:
+            return 1 + element_rank(carrier.elem.atoms[0])
+    return 0

@@ -1,0 +1,182 @@
+"""Unification of dims, shapes, carriers and atoms, with a binding table.
+
+`Subst` records what each `?variable` was bound to and *why* (e.g. "`n` = `D` = 4 from
+`W : Real[D, V]`), so a mismatch can show the bindings that led to it. Nominal objects unify
+only with themselves; a nominal object may flow into a structural carrier (it forgets its
+name), never the other way round inside an expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from catdsl.typesys.dims import Dim
+from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, Shape, TVar
+
+
+class Mismatch(Exception):
+    """Two types that do not meet; `reason` is a short phrase for the diagnostic."""
+
+    def __init__(self, reason: str, expected: object = None, found: object = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.expected = expected
+        self.found = found
+
+
+@dataclass
+class Subst:
+    """Bindings of dim variables, shape-prefix variables and atom variables."""
+
+    dims: dict[str, Dim] = field(default_factory=dict)
+    rests: dict[str, Shape] = field(default_factory=dict)
+    atoms: dict[str, Atom] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- applying
+    def dim(self, d: Dim) -> Dim:
+        for _ in range(50):
+            names = [n for n in d.symbols() if n in self.dims]
+            if not names:
+                return d
+            d = d.substitute({n: self.dims[n] for n in names})
+        return d
+
+    def shape(self, s: Shape) -> Shape:
+        dims, rest = s.dims, s.rest
+        for _ in range(50):
+            if rest is None or rest not in self.rests:
+                break
+            prefix = self.rests[rest]
+            dims, rest = prefix.dims + dims, prefix.rest
+        return Shape(tuple(self.dim(d) for d in dims), rest)
+
+    def atom(self, a: Atom) -> Atom:
+        if isinstance(a, TVar):
+            bound = self.atoms.get(a.name)
+            return self.atom(bound) if bound is not None else a
+        if isinstance(a, Carrier):
+            return self.carrier(a)
+        if isinstance(a, Record):
+            return replace(a, fields=tuple((n, self.atom(x)) for n, x in a.fields))
+        return a
+
+    def carrier(self, c: Carrier) -> Carrier:
+        return Carrier(
+            c.kind,
+            self.shape(c.shape),
+            self.dim(c.bound) if c.bound is not None else None,
+            self.prod(c.elem) if c.elem is not None else None,
+        )
+
+    def prod(self, p: Prod) -> Prod:
+        atoms: list[Atom] = []
+        for a in p.atoms:
+            resolved = self.atom(a)
+            atoms.extend(resolved.atoms if isinstance(resolved, Prod) else (resolved,))
+        return Prod(tuple(atoms))
+
+    def default_rests(self, p: Prod) -> None:
+        """Bind every still-free shape prefix in `p` to the empty prefix."""
+        for a in p.atoms:
+            a = self.atom(a)
+            if isinstance(a, Carrier):
+                if a.shape.rest is not None:
+                    self.rests[a.shape.rest] = Shape()
+                if a.elem is not None:
+                    self.default_rests(a.elem)
+
+    # ---------------------------------------------------------------- unifying
+    def unify_dim(self, expected: Dim, found: Dim) -> None:
+        e, f = self.dim(expected), self.dim(found)
+        if e == f:
+            return
+        if e.variable:
+            self.dims[e.variable] = f
+            return
+        if f.variable:
+            self.dims[f.variable] = e
+            return
+        raise Mismatch("dims differ", e, f)
+
+    def unify_shape(self, expected: Shape, found: Shape) -> None:
+        e, f = self.shape(expected), self.shape(found)
+        k = min(len(e.dims), len(f.dims))
+        if e.rest is None and f.rest is None and len(e.dims) != len(f.dims):
+            raise Mismatch("ranks differ", e, f)
+        for de, df in zip(e.dims[len(e.dims) - k :], f.dims[len(f.dims) - k :], strict=True):
+            self.unify_dim(de, df)
+        e_head, f_head = e.dims[: len(e.dims) - k], f.dims[: len(f.dims) - k]
+        if e.rest is not None and not e_head:
+            self._bind_rest(e.rest, Shape(f_head, f.rest))
+        elif f.rest is not None and not f_head:
+            self._bind_rest(f.rest, Shape(e_head, e.rest))
+        elif e_head or f_head:
+            raise Mismatch("ranks differ", e, f)
+
+    def _bind_rest(self, var: str, value: Shape) -> None:
+        if value.rest == var:
+            if value.dims:
+                raise Mismatch("ranks differ", Shape((), var), value)
+            return
+        self.rests[var] = value
+
+    def unify_carrier(self, expected: Carrier, found: Carrier) -> None:
+        e, f = self.carrier(expected), self.carrier(found)
+        if e.kind != f.kind:
+            raise Mismatch("carriers differ", e, f)
+        if e.kind in ("List", "Option"):
+            assert e.elem is not None and f.elem is not None
+            try:
+                self.unify_prod(e.elem, f.elem, nominal_entry=False)
+            except Mismatch as err:
+                raise Mismatch(err.reason, e, f) from None
+            return
+        try:
+            self.unify_shape(e.shape, f.shape)
+            if e.bound is not None and f.bound is not None:
+                self.unify_dim(e.bound, f.bound)
+        except Mismatch as err:
+            raise Mismatch(err.reason, self.carrier(e), self.carrier(f)) from None
+
+    def flow(self, found: Atom, expected: Atom, nominal_entry: bool = False) -> None:
+        """A wire of `found` enters a port expecting `expected`.
+
+        `nominal_entry` allows a structural value to enter a nominal object: only at the
+        boundary of a declared morphism or a data declaration."""
+        found, expected = self.atom(found), self.atom(expected)
+        if found == expected:
+            return
+        if isinstance(expected, TVar):
+            self.atoms[expected.name] = found
+            return
+        if isinstance(found, TVar):
+            self.atoms[found.name] = expected
+            return
+        if isinstance(expected, Obj):
+            if isinstance(found, Obj):
+                raise Mismatch("objects differ", expected, found)
+            if isinstance(found, Carrier) and nominal_entry and isinstance(expected.carrier, Carrier):
+                self.unify_carrier(expected.carrier, found)
+                return
+            raise Mismatch("structural value entering a nominal object", expected, found)
+        if isinstance(expected, Carrier):
+            if isinstance(found, Obj):
+                if isinstance(found.carrier, Carrier):
+                    try:
+                        self.unify_carrier(expected, found.carrier)
+                    except Mismatch as err:
+                        raise Mismatch(err.reason, expected, found) from None
+                    return
+                raise Mismatch("carriers differ", expected, found)
+            if isinstance(found, Carrier):
+                self.unify_carrier(expected, found)
+                return
+        raise Mismatch("objects differ", expected, found)
+
+    def unify_prod(self, expected: Prod, found: Prod, nominal_entry: bool = False) -> None:
+        e, f = self.prod(expected), self.prod(found)
+        if len(e) != len(f):
+            raise Mismatch("arity", e, f)
+        for ae, af in zip(e.atoms, f.atoms, strict=True):
+            self.flow(af, ae, nominal_entry)
