@@ -1,0 +1,32 @@
+"""catdsl: typed machine-learning pipelines written as category theory writes them.
+
+`catdsl.load(path)` / `catdsl.loads(text)` parse and check a program and return a `Program`;
+`program[name]` is a typed morphism you can call on numpy values. Both raise `CatError`
+carrying every diagnostic when the program has errors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from catdsl.errors import CatError, CatRuntimeError, Diagnostic, Span
+
+if TYPE_CHECKING:
+    from catdsl.api import Program
+
+__all__ = ["CatError", "CatRuntimeError", "Diagnostic", "Program", "Span", "load", "loads"]
+__version__ = "0.1.0"
+
+
+def load(path: str) -> Program:
+    """Read, parse and check a `.cat` file."""
+    from catdsl.api import load_program
+
+    return load_program(path)
+
+
+def loads(text: str, file: str = "<string>") -> Program:
+    """Parse and check program text; `file` names it in diagnostics."""
+    from catdsl.api import loads_program
+
+    return loads_program(text, file)

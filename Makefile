@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Each creates the virtual environment it needs (.venv) and installs what is missing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench setup graphviz clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
+	  else echo "Graphviz's dot is missing: install it (apt-get install graphviz / brew install graphviz)"; fi; }
+
+demo: setup graphviz
+	$(BIN)/catdsl check programs/tiny_ml.cat programs/card.cat
+	$(BIN)/catdsl run programs/tiny_ml.cat predict --input 1
+	$(BIN)/catdsl run programs/tiny_ml.cat loss_before
+	$(BIN)/catdsl run programs/tiny_ml.cat loss_after
+	$(BIN)/catdsl laws programs/tiny_ml.cat
+	$(BIN)/catdsl train programs/tiny_ml.cat step --steps 80 --plot out/loss.png
+	$(BIN)/catdsl draw programs/tiny_ml.cat predict -o out/predict.svg
+	@echo "demo done: see out/"
+
+test: setup graphviz
+	$(BIN)/pip install -q torch==2.13.0 || echo "PyTorch not installable here: its comparison tests will be skipped"
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python bench/check_scaling.py
+	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/draw_scaling.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,279 @@
+"""The `catdsl` command: a thin front end over the phases.
+
+Exit codes: 0 success, 1 errors in the program (diagnostics printed), 2 bad usage or I/O,
+70 an internal bug (a short report, never a traceback for bad input). numpy, networkx and
+graphviz are imported only by the commands that need them, so `catdsl check` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from catdsl.errors import CatError, CatRuntimeError, Diagnostic
+
+EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
+
+
+class UsageError(Exception):
+    """Bad command-line use: exit code 2."""
+
+
+def _color(stream) -> bool:
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _print_diagnostics(diags: list[Diagnostic], sources: dict[str, str], as_json: bool) -> None:
+    from catdsl.diagnostics import render_all, to_json
+
+    if as_json:
+        print(to_json(diags))
+    elif diags:
+        print(render_all(diags, sources, color=_color(sys.stderr)), file=sys.stderr)
+
+
+# ------------------------------------------------------------------ check
+def cmd_check(args: argparse.Namespace) -> int:
+    from catdsl.loader import check_file
+
+    all_diags: list[Diagnostic] = []
+    sources: dict[str, str] = {}
+    for path in args.files:
+        program = check_file(path)
+        if not program.sources and program.diagnostics and program.diagnostics[0].span is None:
+            if args.json:
+                all_diags.extend(program.diagnostics)
+                continue
+            print(f"catdsl: {program.diagnostics[0].message}", file=sys.stderr)
+            return EXIT_USAGE
+        all_diags.extend(program.diagnostics)
+        sources.update(program.sources)
+        if not args.json and not program.diagnostics:
+            n = len(program.definitions)
+            print(f"{path}: ok ({n} definition{'s' * (n != 1)}, {len(program.laws)} law"
+                  f"{'s' * (len(program.laws) != 1)})")
+    _print_diagnostics(all_diags, sources, args.json)
+    return EXIT_PROGRAM if any(d.severity == "error" for d in all_diags) else EXIT_OK
+
+
+# ------------------------------------------------------------------ shared helpers
+def _load(path: str):
+    import catdsl
+
+    return catdsl.load(path)
+
+
+def _parse_json_value(text: str, what: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(f"{what} is not valid JSON: {err.msg} at column {err.colno}") from None
+
+
+def _read_input(text: str | None):
+    if text is None:
+        return None
+    if text.endswith((".npy", ".npz")):
+        from catdsl.std.io import load_array_file
+
+        arrays = load_array_file(text)
+        return arrays[0] if len(arrays) == 1 else list(arrays)
+    return _parse_json_value(text, "--input")
+
+
+def _ports(items: list[str]) -> dict:
+    ports = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--port takes name=JSON, got {item!r}")
+        key, value = item.split("=", 1)
+        ports[key] = _read_input(value) if value.endswith((".npy", ".npz")) else \
+            _parse_json_value(value, f"--port {key}")
+    return ports
+
+
+# ------------------------------------------------------------------ run
+def cmd_run(args: argparse.Namespace) -> int:
+    from catdsl.api import to_jsonable
+
+    program = _load(args.file)
+    if args.params:
+        program.load_params(args.params)
+    morphism = program[args.name]
+    value = morphism(_read_input(args.input), **_ports(args.port))
+    if args.save:
+        program.save_value(args.save, value)
+    if args.json:
+        print(json.dumps({"name": args.name, "type": morphism.type_text,
+                          "value": to_jsonable(value)}))
+    else:
+        print(f"{args.name} : {morphism.type_text}")
+        print(morphism.format_value(value))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ train
+def cmd_train(args: argparse.Namespace) -> int:
+    from catdsl.api import to_jsonable
+
+    program = _load(args.file)
+    result = program.train(args.name, steps=args.steps, checkpoint=args.checkpoint,
+                           progress=not args.json and _color(sys.stderr))
+    if args.plot:
+        from catdsl.plots import plot_losses
+
+        plot_losses(result.losses, args.plot, title=f"{args.name} on {args.file}")
+    if args.json:
+        print(json.dumps({"name": args.name, "steps": result.steps, "losses": result.losses,
+                          "params": to_jsonable(result.params)}))
+    else:
+        for step, loss in _sampled(result.losses):
+            print(f"step {step:>6}  loss {loss:.6f}")
+        if args.plot:
+            print(f"loss curve written to {args.plot}")
+    return EXIT_OK
+
+
+def _sampled(losses: list[float], rows: int = 12) -> list[tuple[int, float]]:
+    if not losses:
+        return []
+    stride = max(1, len(losses) // rows)
+    picks = list(range(0, len(losses), stride))
+    if picks[-1] != len(losses) - 1:
+        picks.append(len(losses) - 1)
+    return [(i, losses[i]) for i in picks]
+
+
+# ------------------------------------------------------------------ laws
+def cmd_laws(args: argparse.Namespace) -> int:
+    program = _load(args.file)
+    reports = program.check_laws(samples=args.samples, seed=args.seed)
+    if args.json:
+        print(json.dumps([r.to_json() for r in reports]))
+    else:
+        if not reports:
+            print(f"{args.file}: no laws")
+        for r in reports:
+            mark = "ok  " if r.holds else "FAIL"
+            print(f"{mark} {r.name:<28} max error {r.max_error:.3e}  (tolerance {r.tolerance:g}, "
+                  f"{r.samples} samples)")
+    return EXIT_OK if all(r.holds for r in reports) else EXIT_PROGRAM
+
+
+# ------------------------------------------------------------------ gradcheck
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    program = _load(args.file)
+    report = program.gradcheck(args.name, eps=args.eps, seed=args.seed)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        for row in report.rows:
+            mark = "ok  " if row.ok else "FAIL"
+            print(f"{mark} {row.name:<20} max relative error {row.max_rel_error:.3e}  "
+                  f"({row.size} coordinates)")
+    return EXIT_OK if report.ok else EXIT_PROGRAM
+
+
+# ------------------------------------------------------------------ draw
+def cmd_draw(args: argparse.Namespace) -> int:
+    from catdsl.drawing import draw_command
+
+    return draw_command(args)
+
+
+# ------------------------------------------------------------------ main
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="catdsl", description="Typed ML pipelines as category theory writes them.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="parse and type-check; report every diagnostic")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="diagnostics as JSON")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("run", help="run a definition on an input")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--input", help="the input as JSON, or a .npy/.npz file")
+    p.add_argument("--port", action="append", default=[], metavar="NAME=JSON")
+    p.add_argument("--params", help="parameter values from a .npz file")
+    p.add_argument("--save", help="save the result to a .npz file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("train", help="iterate a training endomorphism and report the loss")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("name", metavar="NAME", help="a step (`TrainStep`, `Adam`, ...) or its power")
+    p.add_argument("--steps", type=int, default=None, help="number of steps (default: the power's n)")
+    p.add_argument("--plot", help="draw the loss curve to a .png/.svg/.pdf")
+    p.add_argument("--checkpoint", help="save state atomically to this .npz and resume from it")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("draw", help="draw a definition or law as a string diagram")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("name", metavar="NAME", nargs="?")
+    p.add_argument("-o", "--output", required=True, help="OUT.svg, .png, .pdf or .dot")
+    p.add_argument("--shapes", action="store_true", help="label wires with carriers and dims")
+    p.add_argument("--expand", type=int, default=0, metavar="DEPTH", help="open named definitions")
+    p.add_argument("--unroll", action="store_true", help="draw f ^ n as n copies")
+    p.set_defaults(func=cmd_draw)
+
+    p = sub.add_parser("laws", help="check every law numerically")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--samples", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_laws)
+
+    p = sub.add_parser("gradcheck", help="reverse-mode gradients against central differences")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--eps", type=float, default=1e-6)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_gradcheck)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
+    return _guarded(args.func, args)
+
+
+def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Map every failure to its exit code; an unexpected exception is a bug (70)."""
+    as_json = getattr(args, "json", False)
+    try:
+        return func(args)
+    except CatError as err:
+        _print_diagnostics(err.diagnostics, err.sources, as_json)
+        return EXIT_PROGRAM
+    except CatRuntimeError as err:
+        _print_diagnostics([err.diagnostic], getattr(err, "sources", {}), as_json)
+        return EXIT_PROGRAM
+    except UsageError as err:
+        print(f"catdsl: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:
+        print(f"catdsl: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("catdsl: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the catch-all that keeps tracebacks from users
+        print(f"catdsl: internal error: {type(err).__name__}: {err}\n"
+              "This is a bug in catdsl; please report it with the program that caused it.",
+              file=sys.stderr)
+        return EXIT_BUG
+
+
+if __name__ == "__main__":
+    sys.exit(main())
