@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic, Span
 
 if TYPE_CHECKING:
-    from catdsl.api import Program
+    from catdsl.frontend.api import Program
 
 __all__ = ["CatError", "CatRuntimeError", "Diagnostic", "Program", "Span", "load", "loads"]
 __version__ = "0.1.0"
@@ -20,13 +20,13 @@ __version__ = "0.1.0"
 
 def load(path: str) -> Program:
     """Read, parse and check a `.cat` file."""
-    from catdsl.api import load_program
+    from catdsl.frontend.api import load_program
 
     return load_program(path)
 
 
 def loads(text: str, file: str = "<string>") -> Program:
     """Parse and check program text; `file` names it in diagnostics."""
-    from catdsl.api import loads_program
+    from catdsl.frontend.api import loads_program
 
     return loads_program(text, file)

@@ -96,7 +96,7 @@ def _ports(items: list[str]) -> dict:
 
 # ------------------------------------------------------------------ run
 def cmd_run(args: argparse.Namespace) -> int:
-    from catdsl.api import to_jsonable
+    from catdsl.frontend.api import to_jsonable
 
     program = _load(args.file)
     if args.params:
@@ -116,13 +116,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ train
 def cmd_train(args: argparse.Namespace) -> int:
-    from catdsl.api import to_jsonable
+    from catdsl.frontend.api import to_jsonable
 
     program = _load(args.file)
     result = program.train(args.name, steps=args.steps, checkpoint=args.checkpoint,
                            progress=not args.json and _color(sys.stderr))
     if args.plot:
-        from catdsl.plots import plot_losses
+        from catdsl.frontend.plots import plot_losses
 
         plot_losses(result.losses, args.plot, title=f"{args.name} on {args.file}")
     if args.json:
@@ -178,7 +178,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ draw
 def cmd_draw(args: argparse.Namespace) -> int:
-    from catdsl.drawing import draw_command
+    from catdsl.frontend.drawing import draw_command
 
     return draw_command(args)
 

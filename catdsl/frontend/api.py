@@ -1,0 +1,274 @@
+"""The Python API: `Program` (a checked file) and `Morphism` (a callable typed definition).
+
+A morphism lowers to the diagram IR and compiles to a plan once, on first call; later calls
+cost the kernels. Parameters are initialised once per program and shared by its morphisms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from catdsl.errors import CatError, CatRuntimeError, Diagnostic
+from catdsl.loader import check_file, check_text
+from catdsl.typesys import terms as T
+from catdsl.typesys.program import CheckedProgram, ParamInfo
+from catdsl.typesys.types import Port, Prod
+
+
+def load_program(path: str) -> Program:
+    checked = check_file(path)
+    if not checked.sources and checked.diagnostics:
+        raise OSError(2, checked.diagnostics[0].message, path)
+    return Program(checked)
+
+
+def loads_program(text: str, file: str = "<string>") -> Program:
+    return Program(check_text(text, file))
+
+
+def _raise_with_sources(err: CatRuntimeError, sources: dict[str, str]) -> CatError:
+    return CatError([err.diagnostic], sources)
+
+
+def init_param(info: ParamInfo, dtype=np.float64) -> np.ndarray:
+    """A parameter's initial value from its initialiser, literal or file."""
+    from catdsl.std.init import INITIALISERS
+    from catdsl.std.io import load_array_file
+
+    if info.init == "literal":
+        value = np.asarray(info.literal, dtype=dtype)
+    elif info.init == "load":
+        value = np.asarray(load_array_file(info.path)[0], dtype=dtype)
+    else:
+        value = INITIALISERS[info.init](info.shape, dtype, **dict(info.init_args))
+    if value.shape != info.shape:
+        raise CatRuntimeError(
+            "R0302", f"param `{info.name}` is declared `{info.carrier}` but its value has shape "
+            f"{value.shape}", info.span)
+    return value
+
+
+class Program:
+    """A checked program: its definitions as callable morphisms, its params and laws."""
+
+    def __init__(self, checked: CheckedProgram):
+        if checked.diagnostics:
+            raise CatError(list(checked.diagnostics), checked.sources)
+        self.checked = checked
+        self.file = checked.file
+        self._params: dict[str, np.ndarray] | None = None
+        self._morphisms: dict[str, Morphism] = {}
+
+    # ---------------------------------------------------------------- names
+    @property
+    def names(self) -> list[str]:
+        return list(self.checked.definitions)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.checked.definitions
+
+    def __getitem__(self, name: str) -> Morphism:
+        if name not in self.checked.definitions:
+            from catdsl.typesys.hints import did_you_mean
+
+            hint = did_you_mean(name, self.names)
+            raise CatError([Diagnostic("E0801", f"no definition named `{name}` in {self.file}",
+                                       help=hint or f"definitions: {', '.join(self.names)}")])
+        if name not in self._morphisms:
+            self._morphisms[name] = Morphism(self, name, self.checked.definitions[name].term)
+        return self._morphisms[name]
+
+    # ---------------------------------------------------------------- params
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Current parameter values by name (initialised on first use)."""
+        if self._params is None:
+            try:
+                self._params = {n: init_param(i) for n, i in self.checked.params.items()}
+            except CatRuntimeError as err:
+                raise _raise_with_sources(err, self.checked.sources) from None
+        return self._params
+
+    def load_params(self, path: str) -> None:
+        """Replace parameter values from a `.npz` file (names must match)."""
+        with np.load(path, allow_pickle=False) as data:
+            for name in data.files:
+                if name not in self.checked.params:
+                    raise CatError([Diagnostic("E0802", f"`{path}` holds `{name}`, which is not a "
+                                               f"param of {self.file}")])
+                value = np.asarray(data[name], dtype=np.float64)
+                expected = self.checked.params[name].shape
+                if value.shape != expected:
+                    raise CatError([Diagnostic("E0802", f"`{name}` in `{path}` has shape "
+                                               f"{value.shape}, expected {expected}")])
+                self.params[name] = value
+
+    def save_value(self, path: str, value: object) -> None:
+        from catdsl.std.io import save_npz_atomic
+
+        save_npz_atomic(path, _flatten_named(value, "value"))
+
+    # ---------------------------------------------------------------- commands
+    def train(self, name: str, steps: int | None = None, checkpoint: str | None = None,
+              progress: bool = False):
+        from catdsl.frontend.training_run import train_definition
+
+        return train_definition(self, name, steps=steps, checkpoint=checkpoint, progress=progress)
+
+    def check_laws(self, samples: int = 16, seed: int = 0):
+        from catdsl.frontend.law_check import check_laws
+
+        return check_laws(self, samples=samples, seed=seed)
+
+    def gradcheck(self, name: str, eps: float = 1e-6, seed: int = 0):
+        from catdsl.frontend.gradcheck import gradcheck
+
+        return gradcheck(self, name, eps=eps, seed=seed)
+
+    def _repr_svg_(self) -> str:
+        from catdsl.frontend.drawing import program_svg
+
+        return program_svg(self)
+
+    def __repr__(self) -> str:
+        return f"<Program {self.file}: {len(self.names)} definitions, {len(self.checked.laws)} laws>"
+
+
+@dataclass
+class Morphism:
+    """A typed definition: `dom`, `cod`, `ports`; call it on numpy values."""
+
+    program: Program
+    name: str
+    term: T.Term
+
+    @property
+    def dom(self) -> Prod:
+        return self.term.dom
+
+    @property
+    def cod(self) -> Prod:
+        return self.term.cod
+
+    @property
+    def ports(self) -> dict[str, str]:
+        """User ports (not learnable params) by name, with their objects."""
+        return {p.name: str(p.atom) for p in self.term.ports if p.kind == "port"}
+
+    @property
+    def param_ports(self) -> tuple[Port, ...]:
+        return tuple(p for p in self.term.ports if p.kind == "param")
+
+    @property
+    def type_text(self) -> str:
+        ports = "".join(f"[{p.name}: {p.atom}]" for p in self.term.ports if p.kind == "port")
+        return f"{self.dom} -> {self.cod}{(' ' + ports) if ports else ''}"
+
+    @cached_property
+    def diagram(self):
+        from catdsl.diagram.lower import lower
+
+        return lower(self.term, self.name)
+
+    @cached_property
+    def plan(self):
+        from catdsl.diagram.lower import flatten
+        from catdsl.semantics.compile import compile_diagram
+
+        try:
+            return compile_diagram(flatten(self.diagram))
+        except CatRuntimeError as err:
+            raise _raise_with_sources(err, self.program.checked.sources) from None
+
+    def inputs_from(self, value: object) -> tuple:
+        """Python / numpy input to one value per domain wire."""
+        from catdsl.semantics.values import coerce
+
+        atoms = self.dom.atoms
+        if not atoms:
+            if value is not None:
+                raise CatError([Diagnostic("E0803", f"`{self.name}` is a point (`Unit -> {self.cod}`)"
+                                           " and takes no input")])
+            return ()
+        if value is None:
+            raise CatError([Diagnostic("E0803", f"`{self.name}` needs an input of `{self.dom}`")])
+        if len(atoms) == 1:
+            parts = (value,)
+        else:
+            if not isinstance(value, list | tuple) or len(value) != len(atoms):
+                raise CatError([Diagnostic("E0803", f"`{self.name}` takes `{self.dom}`: give "
+                                           f"{len(atoms)} components")])
+            parts = tuple(value)
+        try:
+            return tuple(coerce(v, a) for v, a in zip(parts, atoms, strict=True))
+        except CatRuntimeError as err:
+            raise _raise_with_sources(err, self.program.checked.sources) from None
+
+    def ports_from(self, ports: dict) -> dict:
+        from catdsl.semantics.values import coerce
+
+        wanted = {p.name: p for p in self.term.ports if p.kind == "port"}
+        missing = [n for n in wanted if n not in ports]
+        extra = [n for n in ports if n not in wanted]
+        if missing or extra:
+            what = f"missing port `{missing[0]}`" if missing else f"unknown port `{extra[0]}`"
+            raise CatError([Diagnostic("E0804", f"`{self.name}`: {what}",
+                                       help=f"ports: {', '.join(wanted) or 'none'}")])
+        return {n: coerce(v, wanted[n].atom) for n, v in ports.items()}
+
+    def __call__(self, value: object = None, **ports: object) -> object:
+        inputs = self.inputs_from(value)
+        port_values = self.ports_from(ports)
+        try:
+            outputs = self.plan.run(inputs, port_values, self.program.params)
+        except CatRuntimeError as err:
+            raise _raise_with_sources(err, self.program.checked.sources) from None
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def format_value(self, value: object) -> str:
+        with np.printoptions(precision=6, suppress=True):
+            if isinstance(value, dict):
+                return "\n".join(f"{k} = {self.format_value(v)}" for k, v in value.items())
+            if isinstance(value, tuple):
+                return "(" + ", ".join(self.format_value(v) for v in value) + ")"
+            return str(np.asarray(value)) if not isinstance(value, str) else value
+
+    def _repr_svg_(self) -> str:
+        from catdsl.render.output import svg_of
+        from catdsl.render.dot import to_dot
+
+        return svg_of(to_dot(self.diagram, title=self.name))
+
+    def __repr__(self) -> str:
+        return f"<Morphism {self.name} : {self.type_text}>"
+
+
+def to_jsonable(value: object) -> object:
+    """Arrays as nested lists, products as lists, records as objects."""
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _flatten_named(value: object, prefix: str) -> dict[str, np.ndarray]:
+    if isinstance(value, dict):
+        out: dict[str, np.ndarray] = {}
+        for k, v in value.items():
+            out.update(_flatten_named(v, k if prefix == "value" else f"{prefix}.{k}"))
+        return out
+    if isinstance(value, tuple | list):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_flatten_named(v, f"{prefix}.{i}"))
+        return out
+    return {prefix: np.asarray(value)}
+

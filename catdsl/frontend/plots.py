@@ -1,0 +1,36 @@
+"""Loss curves with matplotlib (headless), written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def plot_losses(losses: list[float], path: str, title: str = "training loss") -> None:
+    """Draw the mean loss per step; the format follows the file's suffix."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=120)
+    ax.plot(range(len(losses)), losses, color="#3b6ea5", linewidth=1.8)
+    ax.set_xlabel("step")
+    ax.set_ylabel("mean loss")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    if losses and min(losses) > 0 and max(losses) / min(losses) > 50:
+        ax.set_yscale("log")
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp)
+        os.replace(tmp, target)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)

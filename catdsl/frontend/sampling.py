@@ -1,0 +1,105 @@
+"""Random values of an object, respecting its carrier and invariants.
+
+Laws and gradient checks need inputs: real arrays from a normal distribution, valid
+distributions for `Simplex`, in-range indices for `Index`, short lists for `List`, and the
+program's parameters (slightly perturbed) for `Params(f)` records.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from catdsl.typesys.dims import Dim
+from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, TVar
+
+FREE_DIM_SIZE = 3
+LIST_LENGTH = 4
+
+
+class Sampler:
+    """Draws values; free dims get one size per sampler so shapes agree across wires."""
+
+    def __init__(self, rng: np.random.Generator, params: dict[str, np.ndarray]):
+        self.rng = rng
+        self.params = params
+        self.free: dict[str, int] = {}
+
+    def size(self, dim: Dim) -> int:
+        if dim.value is not None:
+            return dim.value
+        env = {}
+        for name in dim.symbols():
+            env[name] = Dim.const(self.free.setdefault(name, FREE_DIM_SIZE))
+        value = dim.substitute(env).value
+        return max(int(value or FREE_DIM_SIZE), 1)
+
+    def prod(self, p: Prod) -> tuple:
+        return tuple(self.atom(a) for a in p.atoms)
+
+    def atom(self, atom: Atom, lead: tuple[int, ...] = ()) -> object:
+        if isinstance(atom, Obj):
+            value = self._carrier_or_prod(atom.carrier, lead)
+            return _respect(value, atom)
+        if isinstance(atom, Carrier):
+            return self.carrier(atom, lead)
+        if isinstance(atom, Record):
+            return self.record(atom)
+        if isinstance(atom, TVar):
+            return self.rng.normal(size=lead)
+        raise TypeError(f"cannot sample {atom!r}")
+
+    def _carrier_or_prod(self, carrier: Carrier | Prod, lead: tuple[int, ...]) -> object:
+        if isinstance(carrier, Prod):
+            return tuple(self.atom(a, lead) for a in carrier.atoms)
+        return self.carrier(carrier, lead)
+
+    def carrier(self, c: Carrier, lead: tuple[int, ...] = ()) -> object:
+        shape = lead + tuple(self.size(d) for d in c.shape.dims)
+        if c.kind == "Real":
+            return self.rng.normal(size=shape)
+        if c.kind == "Simplex":
+            z = self.rng.normal(size=shape)
+            e = np.exp(z - z.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
+        if c.kind == "Index":
+            bound = self.size(c.bound) if c.bound is not None else 2
+            return self.rng.integers(0, bound, size=shape)
+        if c.kind == "Nat":
+            return self.rng.integers(0, 5, size=shape)
+        if c.kind == "Bool":
+            mask = self.rng.random(size=shape) < 0.7
+            if mask.ndim:
+                mask[..., 0] = True  # every row allows at least one entry
+            return mask
+        if c.kind == "List" and c.elem is not None:
+            inner = (*lead, LIST_LENGTH)
+            parts = tuple(self.atom(a, inner) for a in c.elem.atoms)
+            return parts[0] if len(parts) == 1 else parts
+        if c.kind == "Option" and c.elem is not None:
+            parts = tuple(self.atom(a, lead) for a in c.elem.atoms)
+            return parts[0] if len(parts) == 1 else parts
+        raise TypeError(f"cannot sample carrier {c}")
+
+    def record(self, r: Record) -> dict:
+        if r.kind == "Params":
+            return {name: self.params[name] + 0.05 * self.rng.normal(size=self.params[name].shape)
+                    for name, _ in r.fields}
+        values: dict = {}
+        for name, atom in r.fields:
+            if name == "step":
+                values[name] = np.asarray(int(self.rng.integers(0, 5)))
+            elif name == "v" and isinstance(atom, Record):
+                values[name] = {k: np.abs(v) for k, v in self.record(atom).items()}
+            else:
+                values[name] = self.atom(atom)
+        return values
+
+
+def _respect(value: object, obj: Obj) -> object:
+    """Make a sample satisfy simple sign invariants (`value >= 0`, `positive`)."""
+    flags = {str(p) for p in obj.where}
+    positive = bool(flags & {"positive", "nonnegative"}) or any(
+        p.left == "value" and p.op in (">", ">=") for p in obj.where if p.op)
+    if positive and isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return np.abs(value) + 0.1
+    return value

@@ -1,0 +1,395 @@
+"""Run-time invariants of objects, checked where a value enters an object.
+
+`make_check(atom, subject, span)` builds, once at compile time, a function that validates a
+value of `atom`: array kind and dtype, shape against the declared dims (a free dim binds on
+first use in a run and must agree afterwards), finiteness, `Simplex` rows summing to 1,
+`Index` entries in range, and the object's `where` predicates. Leading axes beyond the declared
+element are batch axes (the List functor) and are allowed. A violation raises CatRuntimeError:
+
+| code  | raised when |
+| ----- | ----------- |
+| R0410 | a shape does not match the object's dims |
+| R0411 | a `Simplex` value is negative or its last axis does not sum to 1 (within 1e-4) |
+| R0412 | an `Index` / `Nat` entry is out of range |
+| R0413 | a real value entering an object is NaN or infinite |
+| R0414 | a `where` predicate of the object does not hold |
+| R0415 | a box produced a NaN or infinity inside a run (checked mode) |
+| R0416 | a value is not of the carrier's kind (not an array, wrong dtype, missing field) |
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+
+import numpy as np
+
+from catdsl.errors import CatRuntimeError, Span
+from catdsl.semantics.values import (
+    INTEGER_KINDS,
+    REAL_KINDS,
+    carrier_of,
+    element_atoms,
+    element_rank,
+    split_components,
+    width,
+)
+from catdsl.typesys.dims import Dim
+from catdsl.typesys.types import Atom, Carrier, Obj, Predicate, Prod, Record
+
+SIMPLEX_TOLERANCE = 1e-4
+
+Env = dict[str, int]
+Problem = tuple[str, str] | None
+Checker = Callable[[object, Env], Problem]
+Check = Callable[[object, Env], None]
+
+_COMPARE = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": np.isclose,
+    "!=": lambda a, b: ~np.isclose(a, b),
+}
+
+
+def make_check(atom: Atom, subject: str, span: Span | None = None) -> Check | None:
+    """A validator of values entering `atom`, or None when the atom has nothing to check.
+
+    `subject` says where the value comes from (e.g. "the output of `Softmax`").
+    """
+    checker = _checker(atom, 0)
+    if checker is None:
+        return None
+
+    def check(value: object, env: Env) -> None:
+        problem = checker(value, env)
+        if problem is not None:
+            code, reason = problem
+            raise CatRuntimeError(code, f"{subject} is not a valid `{atom}`: {reason}", span)
+
+    return check
+
+
+def nonfinite_error(label: str, value: object, span: Span | None) -> CatRuntimeError:
+    """The error for a box whose output holds a NaN or an infinity."""
+    what = "NaN" if _any_nan(value) else "an infinite value"
+    return CatRuntimeError(
+        "R0415",
+        f"`{label}` produced {what}",
+        span,
+        help="this is the first box of the run whose output is not finite",
+    )
+
+
+def _any_nan(value: object) -> bool:
+    if isinstance(value, tuple):
+        return any(_any_nan(v) for v in value)
+    if isinstance(value, dict):
+        return any(_any_nan(v) for v in value.values())
+    return isinstance(value, np.ndarray | np.generic) and bool(np.isnan(value).any())
+
+
+# ---------------------------------------------------------------- building checkers
+
+
+def _checker(atom: Atom, lead: int) -> Checker | None:
+    """The checker of one atom whose values carry at least `lead` leading (list) axes."""
+    if isinstance(atom, Record):
+        return _record_checker(atom, lead)
+    carrier = carrier_of(atom)
+    if isinstance(carrier, Prod):
+        inner = _product_checker(carrier.atoms, lead)
+    elif isinstance(carrier, Carrier):
+        inner = _carrier_checker(carrier, lead)
+    else:
+        return None
+    where = _where_checker(atom) if isinstance(atom, Obj) and atom.where else None
+    return _both(inner, where)
+
+
+def _both(first: Checker | None, second: Checker | None) -> Checker | None:
+    if first is None or second is None:
+        return first or second
+    return lambda value, env: first(value, env) or second(value, env)
+
+
+def _carrier_checker(carrier: Carrier, lead: int) -> Checker | None:
+    if carrier.kind == "List":
+        return _list_checker(element_atoms(carrier), lead)
+    if carrier.kind == "Option":
+        inner = _product_checker(element_atoms(carrier), lead)
+        if inner is None:
+            return None
+        return lambda value, env: None if value is None else inner(value, env)
+    return _array_checker(carrier, lead)
+
+
+def _record_checker(record: Record, lead: int) -> Checker | None:
+    fields = [(name, _checker(atom, lead)) for name, atom in record.fields]
+
+    def check(value: object, env: Env) -> Problem:
+        if not isinstance(value, dict):
+            return "R0416", f"expected a record of {len(fields)} fields, found {_kind(value)}"
+        for name, checker in fields:
+            if name not in value:
+                return "R0416", f"the field `{name}` is missing"
+            problem = checker(value[name], env) if checker else None
+            if problem is not None:
+                return problem[0], f"field `{name}`: {problem[1]}"
+        return None
+
+    return check
+
+
+def _product_checker(atoms: tuple[Atom, ...], lead: int) -> Checker | None:
+    """Components of a product value (a flat tuple), each checked as its atom."""
+    checkers = [_checker(a, lead) for a in atoms]
+    if not any(checkers):
+        return None
+    total = sum(width(a) for a in atoms)
+
+    def check(value: object, env: Env) -> Problem:
+        flat = (value,) if total == 1 else value
+        if not isinstance(flat, tuple) or len(flat) != total:
+            return "R0416", f"expected {total} components, found {_kind(value)}"
+        for part, checker in zip(split_components(flat, atoms), checkers, strict=True):
+            problem = checker(part, env) if checker else None
+            if problem is not None:
+                return problem
+        return None
+
+    return check
+
+
+def _list_checker(atoms: tuple[Atom, ...], lead: int) -> Checker | None:
+    """A list: its elements' components with one more leading axis, of one common length."""
+    inner = _product_checker(atoms, lead + 1)
+    total = sum(width(a) for a in atoms)
+    ranks = [1 + r for r in _component_ranks(atoms)]
+
+    def check(value: object, env: Env) -> Problem:
+        flat = (value,) if total == 1 else value
+        if isinstance(flat, tuple) and len(flat) == total > 1:
+            lengths = {
+                np.shape(c)[np.ndim(c) - r] for c, r in zip(flat, ranks, strict=True)
+                if np.ndim(c) >= r
+            }
+            if len(lengths) > 1:
+                return "R0410", f"the components have different lengths {sorted(lengths)}"
+        return inner(value, env) if inner else None
+
+    return check
+
+
+def _array_checker(carrier: Carrier, lead: int) -> Checker:
+    kind, dims, rank = carrier.kind, carrier.shape.dims, carrier.rank
+
+    def check(value: object, env: Env) -> Problem:
+        if isinstance(value, int | float | bool):
+            value = np.asarray(value)
+        if not isinstance(value, np.ndarray | np.generic):
+            return "R0416", f"expected an array, found {_kind(value)}"
+        problem = _dtype_problem(kind, value.dtype)
+        if problem is None and value.ndim < rank + lead:
+            axes = rank + lead
+            problem = "R0410", f"expected {axes} axes or more, found shape {value.shape}"
+        if problem is None:
+            problem = _shape_problem(dims, value.shape[value.ndim - rank :], env)
+        return problem or _content_problem(carrier, value, env)
+
+    return check
+
+
+def _dtype_problem(kind: str, dtype: np.dtype) -> Problem:
+    if kind in INTEGER_KINDS and dtype.kind not in "iu":
+        return "R0416", f"expected integers, found dtype {dtype}"
+    if kind == "Bool" and dtype.kind != "b":
+        return "R0416", f"expected booleans, found dtype {dtype}"
+    if kind in REAL_KINDS and dtype.kind not in "fiu":
+        return "R0416", f"expected real numbers, found dtype {dtype}"
+    return None
+
+
+def _shape_problem(dims: tuple[Dim, ...], actual: tuple[int, ...], env: Env) -> Problem:
+    """Compare trailing axes with the declared dims, binding free dims on first use."""
+    for dim, size in zip(dims, actual, strict=True):
+        expected = evaluate(dim, env)
+        if expected is None:
+            symbol = _lone_symbol(dim)
+            if symbol is not None:
+                env[symbol] = size
+        elif expected != size:
+            names = ", ".join(str(d) for d in dims)
+            values = ", ".join(_shown(d, env) for d in dims)
+            found = ", ".join(str(n) for n in actual)
+            note = _binding_note(dims, env)
+            return "R0410", f"expected shape [{names}] = [{values}], found [{found}]{note}"
+    return None
+
+
+def _content_problem(carrier: Carrier, value: np.ndarray, env: Env) -> Problem:
+    kind = carrier.kind
+    if kind in REAL_KINDS and value.dtype.kind == "f" and not np.isfinite(value).all():
+        what = "NaN" if np.isnan(value).any() else "an infinite entry"
+        return "R0413", f"it holds {what}"
+    if kind == "Simplex":
+        if value.ndim == 0:
+            return "R0411", "a distribution needs an axis of probabilities"
+        if (value < 0).any():
+            return "R0411", f"it has a negative probability {value.min():.6g}"
+        sums = value.sum(axis=-1)
+        worst = np.abs(sums - 1).max() if sums.size else 0.0
+        if worst > SIMPLEX_TOLERANCE:
+            off = sums.flat[int(np.abs(sums - 1).argmax())]
+            return "R0411", f"its last axis sums to {off:.6g} (must be 1 within {SIMPLEX_TOLERANCE})"
+    if kind in INTEGER_KINDS and value.size:
+        low = int(value.min())
+        if low < 0:
+            return "R0412", f"the entry {low} is negative"
+        if kind == "Index" and carrier.bound is not None:
+            bound = evaluate(carrier.bound, env)
+            high = int(value.max())
+            if bound is not None and high >= bound:
+                return "R0412", f"the index {high} is out of range (limit {carrier.bound} = {bound})"
+    return None
+
+
+# ---------------------------------------------------------------- `where` predicates
+
+
+def _where_checker(obj: Obj) -> Checker:
+    ranks = _component_ranks((obj,)) if width(obj) > 1 else [element_rank(obj)]
+    predicates = obj.where
+
+    def check(value: object, env: Env) -> Problem:
+        parts = value if isinstance(value, tuple) else (value,)
+        arrays = [np.asarray(p) for p in parts]
+        for predicate in predicates:
+            failure = _failure(predicate, arrays, ranks, env)
+            if failure is not None:
+                return "R0414", f"the invariant `{predicate}` does not hold{failure}"
+        return None
+
+    return check
+
+
+def _failure(predicate: Predicate, arrays: list, ranks: list[int], env: Env) -> str | None:
+    """None when the predicate holds on every component, else a short witness."""
+    for array, rank in zip(arrays, ranks, strict=False):
+        if predicate.op is None:
+            ok = _flag(str(predicate.left), array, rank)
+            left = None
+        else:
+            left = _quantity(predicate.left, array, rank, env)
+            right = _quantity(predicate.right, array, rank, env)
+            if left is None or right is None:
+                continue
+            ok = bool(np.all(_COMPARE[predicate.op](left, right)))
+        if not ok:
+            return _witness(predicate, left)
+    return None
+
+
+def _flag(flag: str, array: np.ndarray, rank: int) -> bool:
+    if flag == "finite":
+        return array.dtype.kind != "f" or bool(np.isfinite(array).all())
+    if flag == "nonempty":
+        return array.size > 0 and _length(array, rank) > 0
+    if flag == "positive":
+        return bool((array > 0).all())
+    if flag == "nonnegative":
+        return bool((array >= 0).all())
+    raise ValueError(f"unknown predicate flag {flag!r}")
+
+
+def _quantity(term: str | float | None, array: np.ndarray, rank: int, env: Env) -> object:
+    """The value of one side of a comparison: a number, `value`, `len`, `sum` or a dim."""
+    if term is None or isinstance(term, int | float):
+        return term
+    if term == "value":
+        return array
+    if term == "len":
+        return _length(array, rank)
+    if term == "sum":
+        return array.sum(axis=tuple(range(array.ndim - rank, array.ndim)))
+    return env.get(term)
+
+
+def _length(array: np.ndarray, rank: int) -> int:
+    """The length of the first element axis (1 for a scalar element)."""
+    return int(array.shape[array.ndim - rank]) if rank and array.ndim >= rank else 1
+
+
+def _witness(predicate: Predicate, left: object) -> str:
+    if isinstance(left, np.ndarray) and predicate.op is not None and left.size:
+        fails = ~np.asarray(_COMPARE[predicate.op](left, _num(predicate.right)))
+        if fails.shape == left.shape and fails.any():
+            return f" (found {left[fails].flat[0]:.6g})"
+    if isinstance(left, int | float | np.number):
+        return f" (found {left:.6g})"
+    return ""
+
+
+def _num(term: str | float | None) -> object:
+    return term if isinstance(term, int | float) else np.nan
+
+
+# ---------------------------------------------------------------- dims and helpers
+
+
+def evaluate(dim: Dim, env: Env) -> int | None:
+    """The integer a dim denotes under the bindings of this run, or None if a name is free."""
+    value = dim.value
+    if value is not None:
+        return value
+    total = 0
+    for mono, coef in dim.terms:
+        term = coef
+        for name in mono:
+            if name not in env:
+                return None
+            term *= env[name]
+        total += term
+    return total
+
+
+def _lone_symbol(dim: Dim) -> str | None:
+    if len(dim.terms) == 1:
+        mono, coef = dim.terms[0]
+        if coef == 1 and len(mono) == 1 and not mono[0].startswith("?"):
+            return mono[0]
+    return None
+
+
+def _shown(dim: Dim, env: Env) -> str:
+    value = evaluate(dim, env)
+    return str(value) if value is not None else str(dim)
+
+
+def _binding_note(dims: tuple[Dim, ...], env: Env) -> str:
+    bound = sorted({s for d in dims if d.value is None for s in d.symbols() if s in env})
+    if not bound:
+        return ""
+    return " (" + ", ".join(f"`{s}` = {env[s]} from an earlier value" for s in bound) + ")"
+
+
+def _component_ranks(atoms: tuple[Atom, ...]) -> list[int]:
+    """The element rank of each array component of a value of these atoms, in order."""
+    ranks: list[int] = []
+    for atom in atoms:
+        carrier = carrier_of(atom)
+        if isinstance(carrier, Prod):
+            ranks.extend(_component_ranks(carrier.atoms))
+        elif isinstance(carrier, Carrier) and carrier.kind == "List" and width(atom) > 1:
+            ranks.extend(1 + r for r in _component_ranks(element_atoms(carrier)))
+        else:
+            ranks.append(element_rank(atom))
+    return ranks
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)}"
+    return f"a value of type `{type(value).__name__}`"

@@ -1,0 +1,82 @@
+"""The kernel protocol: the numeric meaning of one box, as a forward pass and its VJP.
+
+A compiled plan holds one `Kernel` per box. `forward` returns the outputs and a residual (whatever
+the reverse pass needs); `vjp` maps the outputs' cotangents to one cotangent per input. Kernels are
+batch-polymorphic: axes in front of an input's element axes are batch axes (the List functor).
+As everywhere in numpy, a rank-0 result may come back as a numpy scalar (it has shape and dtype).
+Outputs and cotangents may share memory with the inputs or with each other (and may be read-only
+views), so callers must never modify them in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from catdsl.errors import CatRuntimeError
+
+Forward = tuple[tuple[np.ndarray, ...], object]
+"""What `Kernel.forward` returns: the outputs and the residual kept for the reverse pass."""
+
+Cotangents = tuple[np.ndarray | None, ...]
+"""What `Kernel.vjp` returns: one cotangent per input, None for a non-differentiable input."""
+
+
+class Kernel:
+    """Base class of every kernel; subclasses set the class attributes and the two passes."""
+
+    name: str = "kernel"
+    n_in: int = 1
+    n_out: int = 1
+    differentiable: tuple[bool, ...] = (True,)
+
+    def __init__(self, in_ranks: tuple[int, ...] = ()) -> None:
+        self.in_ranks = tuple(in_ranks)
+
+    def forward(self, *xs: np.ndarray) -> Forward:
+        """Compute the outputs and the residual that `vjp` needs."""
+        raise NotImplementedError(f"kernel `{self.name}` has no forward pass")
+
+    def vjp(self, residual: object, *dys: np.ndarray) -> Cotangents:
+        """Pull the outputs' cotangents back to one per input (None where not differentiable)."""
+        raise NotImplementedError(f"kernel `{self.name}` has no reverse pass")
+
+    def forward_only(self, *xs: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Compute the outputs for inference; by default `forward` without its residual."""
+        return self.forward(*xs)[0]
+
+    def __call__(self, *xs: np.ndarray) -> tuple[np.ndarray, ...]:
+        return self.forward_only(*xs)
+
+    def __repr__(self) -> str:
+        return f"<kernel {self.name} ranks={self.in_ranks}>"
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum `grad` over the axes that broadcasting added or stretched, so it has `shape` again."""
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def rows(x: np.ndarray, rank: int = 1) -> np.ndarray:
+    """View `x` as a stack of its last-`rank`-axes elements: shape (batch size, *element shape)."""
+    return x.reshape((-1, *x.shape[x.ndim - rank :]))
+
+
+def element_shape(kernel: str, x: np.ndarray, rank: int) -> tuple[int, ...]:
+    """The last `rank` axes of `x`; an input with fewer axes than its element rank is an error."""
+    if x.ndim < rank:
+        raise CatRuntimeError(
+            "R0306",
+            f"`{kernel}` expects an input of rank {rank} or more, found shape {x.shape}",
+        )
+    return x.shape[x.ndim - rank :]
+
+
+def lift_rank(x: np.ndarray, rank: int, target: int) -> np.ndarray:
+    """Append unit axes so an element of rank `rank` lines up with elements of rank `target`."""
+    return x.reshape(x.shape + (1,) * (target - rank))

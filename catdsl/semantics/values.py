@@ -1,0 +1,231 @@
+"""Run-time values of wires: how each atom is represented, converted and combined.
+
+One wire carries one atom. Its value is a numpy array for array carriers (integer for `Index`
+and `Nat`, bool for `Bool`, the plan's float dtype for `Real` and `Simplex`); a `List` of a
+product is *one array per component* sharing the leading axis, held as a flat tuple (so is an
+object over a product); a `Record` (`Params(loss)`, `AdamState(loss)`) is a dict of field name to
+value; an `Option` is None or its element's value. An atom's *width* is the number of arrays a
+kernel sees for it: 1, or the number of components of such a tuple.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record
+
+INTEGER_KINDS = ("Index", "Nat")
+REAL_KINDS = ("Real", "Simplex")
+
+
+def carrier_of(atom: Atom) -> Carrier | Prod | None:
+    """The structure behind an atom: an object's carrier, or the carrier itself."""
+    if isinstance(atom, Obj):
+        return atom.carrier
+    if isinstance(atom, Carrier):
+        return atom
+    return None
+
+
+def element_atoms(carrier: Carrier | Prod) -> tuple[Atom, ...]:
+    """The atoms one element is made of: a product's atoms, or a container's element atoms."""
+    if isinstance(carrier, Prod):
+        return carrier.atoms
+    return carrier.elem.atoms if carrier.elem is not None else ()
+
+
+def width(atom: Atom) -> int:
+    """How many arrays represent a value of `atom` when it is handed to a kernel."""
+    carrier = carrier_of(atom)
+    if isinstance(carrier, Prod) or (isinstance(carrier, Carrier) and carrier.kind == "List"):
+        return sum(width(a) for a in element_atoms(carrier))
+    return 1
+
+
+def element_rank(atom: Atom) -> int:
+    """The number of trailing axes of one value of `atom` (a `List` adds its leading axis)."""
+    carrier = carrier_of(atom)
+    if isinstance(carrier, Carrier):
+        if carrier.kind == "List":
+            atoms = element_atoms(carrier)
+            return 1 + (element_rank(atoms[0]) if len(atoms) == 1 else 0)
+        return carrier.rank
+    return 0
+
+
+def is_differentiable(atom: Atom) -> bool:
+    """Whether cotangents flow along a wire of `atom` (real arrays, and containers of them)."""
+    carrier = carrier_of(atom)
+    if isinstance(carrier, Carrier):
+        if carrier.kind in REAL_KINDS:
+            return True
+        if carrier.kind in ("List", "Option"):
+            return any(is_differentiable(a) for a in element_atoms(carrier))
+        return False
+    return isinstance(carrier, Prod) and any(is_differentiable(a) for a in carrier.atoms)
+
+
+def array_dtype(carrier: Carrier, dtype: np.dtype) -> np.dtype:
+    """The numpy dtype of an array carrier: integer, bool, or the plan's float dtype."""
+    if carrier.kind in INTEGER_KINDS:
+        return np.dtype(np.int64)
+    if carrier.kind == "Bool":
+        return np.dtype(np.bool_)
+    return np.dtype(dtype)
+
+
+# ---------------------------------------------------------------- splitting into components
+
+
+def components(value: object, atom: Atom) -> tuple:
+    """The arrays a kernel sees for `value`: itself for width 1, else the flat tuple."""
+    return (value,) if width(atom) == 1 else tuple(value)  # type: ignore[arg-type]
+
+
+def split_components(flat: Sequence, atoms: Sequence[Atom]) -> list:
+    """Group a flat sequence of arrays into one value per atom (the inverse of `join`)."""
+    values, offset = [], 0
+    for atom in atoms:
+        n = width(atom)
+        values.append(flat[offset] if n == 1 else tuple(flat[offset : offset + n]))
+        offset += n
+    return values
+
+
+def join_components(values: Sequence, atoms: Sequence[Atom]) -> tuple:
+    """Flatten one value per atom into the flat tuple of their arrays."""
+    flat: list = []
+    for value, atom in zip(values, atoms, strict=True):
+        flat.extend(components(value, atom))
+    return tuple(flat)
+
+
+def pack(flat: Sequence, atoms: Sequence[Atom]) -> object:
+    """The value of a container whose element is `atoms`, from its flat arrays."""
+    return flat[0] if sum(width(a) for a in atoms) == 1 else tuple(flat)
+
+
+# ---------------------------------------------------------------- cotangent arithmetic
+
+
+def accumulate(total: object, extra: object) -> object:
+    """Add two cotangents of the same wire (None is zero); never mutates either."""
+    if total is None:
+        return extra
+    if extra is None:
+        return total
+    if isinstance(total, tuple):
+        return tuple(accumulate(a, b) for a, b in zip(total, extra, strict=True))  # type: ignore[arg-type]
+    if isinstance(total, dict):
+        return {k: accumulate(total[k], extra[k]) for k in total}  # type: ignore[index]
+    return total + extra  # type: ignore[operator]
+
+
+def zeros_like(value: object) -> object:
+    """A zero cotangent shaped like `value` (same nesting of tuples and dicts)."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(zeros_like(v) for v in value)
+    if isinstance(value, dict):
+        return {k: zeros_like(v) for k, v in value.items()}
+    return np.zeros_like(value)
+
+
+def has_nonfinite(value: object) -> bool:
+    """Whether a float array anywhere inside `value` holds a NaN or an infinity."""
+    if isinstance(value, np.ndarray | np.floating):
+        return value.dtype.kind in "fc" and not np.isfinite(value).all()
+    if isinstance(value, tuple):
+        return any(has_nonfinite(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_nonfinite(v) for v in value.values())
+    return False
+
+
+# ---------------------------------------------------------------- conversion at the boundary
+
+
+def coerce(value: object, atom: Atom, dtype: np.dtype = np.dtype(np.float64)) -> object:
+    """Convert plain Python data (nested lists, tuples, dicts) into the value of `atom`."""
+    if isinstance(atom, Record):
+        fields = dict(atom.fields)
+        return {k: coerce(v, fields[k], dtype) if k in fields else v for k, v in value.items()}  # type: ignore[union-attr]
+    carrier = carrier_of(atom)
+    if isinstance(carrier, Prod):
+        return _coerce_product(value, carrier.atoms, dtype)
+    if carrier is None:
+        return value
+    if carrier.kind == "Option":
+        return None if value is None else _coerce_product(value, element_atoms(carrier), dtype)
+    if carrier.kind == "List":
+        return _coerce_list(value, element_atoms(carrier), dtype)
+    return _coerce_array(value, carrier, dtype)
+
+
+def _coerce_product(value: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
+    """One value made of several atoms: the flat tuple of their arrays (or the one array)."""
+    items = tuple(value) if len(atoms) != 1 else (value,)  # type: ignore[arg-type]
+    coerced = [coerce(v, a, dtype) for v, a in zip(items, atoms, strict=True)]
+    return pack(join_components(coerced, atoms), atoms)
+
+
+def _coerce_array(value: object, carrier: Carrier, dtype: np.dtype) -> np.ndarray:
+    """An array of the carrier's dtype; integral floats become integers for `Index` / `Nat`."""
+    array = np.asarray(value)
+    target = array_dtype(carrier, dtype)
+    if target.kind in "iu" and array.dtype.kind == "f":
+        if not np.all(np.mod(array, 1) == 0):
+            return array  # the invariant check reports the non-integer entries
+    if array.dtype.kind in "biuf":
+        return array.astype(target, copy=False)
+    return array
+
+
+def _coerce_list(value: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
+    """A list of elements given as rows (`[[1, 2], [2, 3]]`) or as per-component columns."""
+    n = sum(width(a) for a in atoms)
+    if n == 1:
+        (atom,) = atoms
+        inner = carrier_of(atom)
+        if isinstance(inner, Carrier) and inner.kind not in ("List", "Option"):
+            return _coerce_array(value, inner, dtype)
+        items = [coerce(v, atom, dtype) for v in value]  # type: ignore[union-attr]
+        return np.stack(items) if items else np.zeros((0,))
+    if isinstance(value, tuple) and len(value) == n:
+        columns = list(value)
+    elif isinstance(value, np.ndarray):
+        columns = [value[:, j] for j in range(n)]
+    else:
+        rows = [join_components(_row(r, atoms, dtype), atoms) for r in value]  # type: ignore[union-attr]
+        columns = [[r[j] for r in rows] for j in range(n)] if rows else [[] for _ in range(n)]
+    flat_atoms = _flat_atoms(atoms)
+    return tuple(_coerce_list(c, (a,), dtype) for c, a in zip(columns, flat_atoms, strict=True))
+
+
+def _row(row: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> list:
+    """The element values of one list row."""
+    items = list(row) if len(atoms) > 1 else [row]  # type: ignore[call-overload]
+    return [coerce(v, a, dtype) for v, a in zip(items, atoms, strict=True)]
+
+
+def _flat_atoms(atoms: tuple[Atom, ...]) -> list[Atom]:
+    """Expand objects over products into the atoms of their components."""
+    flat: list[Atom] = []
+    for atom in atoms:
+        carrier = carrier_of(atom)
+        flat.extend(_flat_atoms(carrier.atoms) if isinstance(carrier, Prod) else [atom])
+    return flat
+
+
+def to_plain(value: object) -> object:
+    """Nested lists, numbers and dicts for JSON: arrays as lists, products as lists."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if isinstance(value, tuple | list):
+        return [to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    return value

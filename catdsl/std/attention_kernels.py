@@ -1,0 +1,268 @@
+"""The numpy kernels of `std.attention` (SPEC §9.3–9.6), registered into the std.ml registry.
+
+A hidden sequence is an element of rank 2 (T × d); any axes in front are batch axes. Error codes
+are listed in `catdsl.std.kernels`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from catdsl.errors import CatRuntimeError
+from catdsl.semantics.kernel import (
+    Cotangents,
+    Forward,
+    Kernel,
+    element_shape,
+    rows,
+    unbroadcast,
+)
+from catdsl.std.kernels import (
+    KERNELS,
+    Add,
+    Affine,
+    Softmax,
+    affine_forward,
+    affine_vjp,
+    element_count,
+    finite_real,
+    positive_int,
+)
+
+MASKED_SCORE = -1e6
+"""The finite score a blocked attention cell gets (SPEC §9.4): its softmax weight is ~0."""
+
+
+def transpose(x: np.ndarray) -> np.ndarray:
+    """Swap the last two axes (the matrix transpose of every batch element)."""
+    return np.swapaxes(x, -1, -2)
+
+
+class LayerNorm(Kernel):
+    """`layer_norm`: per row (x − μ)/sqrt(σ² + ε) ⊙ scale + shift, with the biased variance σ²."""
+
+    name = "layer_norm"
+    n_in = 3
+    differentiable = (True, True, True)
+
+    def __init__(self, in_ranks: tuple[int, ...] = (), *, eps: float = 1e-5) -> None:
+        super().__init__(in_ranks)
+        self.eps = finite_real(self.name, "eps", eps)
+        if self.eps <= 0:
+            raise CatRuntimeError(
+                "R0404", f"normalization epsilon must be positive, found {self.eps}"
+            )
+
+    def forward(self, x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> Forward:
+        width = x.shape[-1:] if x.ndim else None
+        if scale.shape != width or shift.shape != width:
+            raise CatRuntimeError(
+                "R0304",
+                f"shape mismatch in layer norm parameters: input {x.shape}, "
+                f"scale {scale.shape}, shift {shift.shape}",
+            )
+        element_count(self.name, x, 1)
+        centred = x - x.mean(axis=-1, keepdims=True)
+        inv_std = 1 / np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + self.eps)
+        normed = centred * inv_std
+        return (normed * scale + shift,), (normed, inv_std, scale)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        normed, inv_std, scale = residual
+        width = normed.shape[-1]
+        dn = dy * scale
+        dx = (inv_std / width) * (
+            width * dn
+            - dn.sum(axis=-1, keepdims=True)
+            - normed * (dn * normed).sum(axis=-1, keepdims=True)
+        )
+        return dx, rows(dy * normed).sum(axis=0), rows(dy).sum(axis=0)
+
+
+class Scores(Kernel):
+    """`scores`: scaled dot products Q·Kᵀ/sqrt(k) of query rows (L × k) with key rows (S × k)."""
+
+    name = "scores"
+    n_in = 2
+    differentiable = (True, True)
+
+    def forward(self, query: np.ndarray, key: np.ndarray) -> Forward:
+        element_shape(self.name, query, 2)
+        element_shape(self.name, key, 2)
+        if query.shape[-1] != key.shape[-1]:
+            raise CatRuntimeError(
+                "R0303",
+                f"shape mismatch in scaled dot-product attention scores: head dims differ "
+                f"(query {query.shape[-1]}, key {key.shape[-1]})",
+            )
+        factor = 1 / math.sqrt(query.shape[-1])
+        return (query @ transpose(key) * factor,), (query, key, factor)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        query, key, factor = residual
+        d_query = dy @ key * factor
+        d_key = transpose(dy) @ query * factor
+        return unbroadcast(d_query, query.shape), unbroadcast(d_key, key.shape)
+
+
+class MaskScores(Kernel):
+    """`mask_scores`: scores where the mask is true, −1e6 where it blocks (true = may attend)."""
+
+    name = "mask_scores"
+    n_in = 2
+    differentiable = (True, False)
+
+    def forward(self, scores: np.ndarray, mask: np.ndarray) -> Forward:
+        mask = np.asarray(mask).astype(bool, copy=False)
+        if element_shape(self.name, mask, 2) != element_shape(self.name, scores, 2):
+            raise CatRuntimeError(
+                "R0303",
+                f"shape mismatch in masked attention scores: scores {scores.shape[-2:]}, "
+                f"mask {mask.shape[-2:]}",
+            )
+        if not mask.any(axis=-1).all():
+            raise CatRuntimeError(
+                "R0403",
+                "attention mask row allows no keys",
+                help="every query row needs at least one `true` cell",
+            )
+        return (np.where(mask, scores, MASKED_SCORE),), (scores.shape, mask)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        shape, mask = residual
+        return unbroadcast(np.where(mask, dy, 0), shape), None
+
+
+class RowSoftmax(Softmax):
+    """`row_softmax`: attention weights, the softmax of each score row."""
+
+    name = "row_softmax"
+
+
+class Mix(Kernel):
+    """`mix`: weighted value mixing A·V, output row i = Σ_j A[i][j] · v_j."""
+
+    name = "mix"
+    n_in = 2
+    differentiable = (True, True)
+
+    def forward(self, weights: np.ndarray, values: np.ndarray) -> Forward:
+        element_shape(self.name, weights, 2)
+        element_shape(self.name, values, 2)
+        if weights.shape[-1] != values.shape[-2]:
+            raise CatRuntimeError(
+                "R0303",
+                f"shape mismatch in weighted value mixing: weights have {weights.shape[-1]} "
+                f"columns but there are {values.shape[-2]} value rows",
+            )
+        return (weights @ values,), (weights, values)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        weights, values = residual
+        d_weights = dy @ transpose(values)
+        d_values = transpose(weights) @ dy
+        return unbroadcast(d_weights, weights.shape), unbroadcast(d_values, values.shape)
+
+
+class ConcatHeads(Kernel):
+    """`concat_heads(n)`: the n head outputs side by side, in head order, on the last axis."""
+
+    name = "concat_heads"
+
+    def __init__(self, in_ranks: tuple[int, ...] = (), *, n: int = 2) -> None:
+        super().__init__(in_ranks)
+        self.n_in = positive_int(self.name, "n", n)
+        self.differentiable = (True,) * self.n_in
+
+    def forward(self, *heads: np.ndarray) -> Forward:
+        if len({head.shape[:-1] for head in heads}) != 1:
+            shapes = ", ".join(str(head.shape) for head in heads)
+            raise CatRuntimeError(
+                "R0303", f"shape mismatch in attention head outputs: heads of shapes {shapes}"
+            )
+        widths = [head.shape[-1] for head in heads]
+        return (np.concatenate(heads, axis=-1),), widths
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        return tuple(np.split(dy, np.cumsum(residual)[:-1], axis=-1))
+
+
+class Residual(Add):
+    """`residual`: the elementwise sum of a sequence and a sublayer's output of the same shape."""
+
+    name = "residual"
+    label = "residual connection"
+
+
+class FeedForward(Kernel):
+    """`ffn`: the position-wise feed-forward net relu(x·W1 + b1)·W2 + b2."""
+
+    name = "ffn"
+    n_in = 5
+    differentiable = (True,) * 5
+    label = "position-wise feed-forward"
+
+    def forward(
+        self, x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray
+    ) -> Forward:
+        pre = affine_forward(f"{self.label} first layer", x, w1, b1)
+        hidden = np.maximum(pre, 0)
+        out = affine_forward(f"{self.label} second layer", hidden, w2, b2)
+        return (out,), (x, w1, w2, pre, hidden)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        x, w1, w2, pre, hidden = residual
+        d_hidden, d_w2, d_b2 = affine_vjp(hidden, w2, dy)
+        d_x, d_w1, d_b1 = affine_vjp(x, w1, np.where(pre > 0, d_hidden, 0))
+        return d_x, d_w1, d_b1, d_w2, d_b2
+
+
+class Positional(Kernel):
+    """`positional`: y[i] = x[i] + P[i] for the first T rows of a given table P (maxT × d)."""
+
+    name = "positional"
+    n_in = 2
+    differentiable = (True, True)
+
+    def forward(self, x: np.ndarray, table: np.ndarray) -> Forward:
+        length, width = element_shape(self.name, x, 2)
+        if table.ndim != 2 or length > table.shape[0] or width != table.shape[1]:
+            raise CatRuntimeError(
+                "R0305",
+                f"shape mismatch in positional encoding: sequence {x.shape[-2:]} "
+                f"does not fit the table {table.shape}",
+                help="the table needs at least T rows and the sequence's width",
+            )
+        return (x + table[:length],), (table.shape, table.dtype, length)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        shape, dtype, length = residual
+        d_table = np.zeros(shape, dtype=dtype)
+        d_table[:length] = rows(dy, 2).sum(axis=0)
+        return dy, d_table
+
+
+class Readout(Affine):
+    """`readout`: the transformer readout, per row x·W_r + b_r (sequence logits)."""
+
+    name = "readout"
+    label = "transformer readout"
+
+
+KERNELS.update(
+    (kernel.name, kernel)
+    for kernel in (
+        LayerNorm,
+        Scores,
+        MaskScores,
+        RowSoftmax,
+        Mix,
+        ConcatHeads,
+        Residual,
+        FeedForward,
+        Positional,
+        Readout,
+    )
+)

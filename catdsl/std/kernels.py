@@ -1,0 +1,677 @@
+"""The numpy kernels of `std.ml` (forward and vector-Jacobian product) and the kernel registry.
+
+Inputs come in the order: the morphism's domain wires, then parameters as in the call, e.g.
+`affine(W, b)` takes (x, W, b). Leading axes beyond an input's element rank are batch axes;
+parameters are never batched and their gradients sum over every batch row. Outputs keep the
+floating dtype of the inputs (float32 in, float32 out).
+
+Runtime error codes raised by the kernels (here and in `catdsl.std.attention_kernels`):
+
+| code  | raised when |
+| ----- | ----------- |
+| R0201 | a token index is out of range (`lookup`) |
+| R0202 | a target index is out of range (`nll`, `cross_entropy`) |
+| R0203 | an index array does not hold integers |
+| R0301 | a linear layer's input, weight and bias do not fit (`affine`, `linear`, `dot`, |
+|       | `ffn`, `readout`) |
+| R0302 | elementwise operands differ in shape (`add`, `mul`, `mse`, `residual`) |
+| R0303 | attention operands do not fit (`scores`, `mask_scores`, `mix`, `concat_heads`) |
+| R0304 | layer-norm parameters do not fit the hidden width |
+| R0305 | a positional table is too short or of the wrong width |
+| R0306 | an input has fewer axes than its element rank |
+| R0401 | an input is empty (empty logits, a sequence shorter than the window) |
+| R0402 | logits are not finite, so softmax has no valid distribution |
+| R0403 | an attention mask row allows no keys |
+| R0404 | a static argument is invalid (unknown name, bad value) |
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from catdsl.errors import CatRuntimeError
+from catdsl.semantics.kernel import (
+    Cotangents,
+    Forward,
+    Kernel,
+    element_shape,
+    lift_rank,
+    rows,
+    unbroadcast,
+)
+
+PROBABILITY_FLOOR = 1e-9
+"""`nll` clamps p[t] from below at this value (the course's −ln(max(p[t], 1e-9)))."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks shared by the kernels
+# ---------------------------------------------------------------------------------------------
+
+
+def positive_int(kernel: str, key: str, value: object) -> int:
+    """Validate a static count such as `windows(k)`: a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise CatRuntimeError(
+            "R0404", f"`{kernel}` needs a positive integer `{key}`, found {value!r}"
+        )
+    return int(value)
+
+
+def finite_real(kernel: str, key: str, value: object) -> float:
+    """Validate a static real such as `scale(c)`: a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise CatRuntimeError("R0404", f"`{kernel}` needs a real `{key}`, found {value!r}")
+    if not math.isfinite(float(value)):
+        raise CatRuntimeError("R0404", f"`{kernel}` needs a finite `{key}`, found {value!r}")
+    return float(value)
+
+
+def check_indices(indices: np.ndarray, limit: int, kind: str, code: str) -> np.ndarray:
+    """Return `indices` as an integer array, raising if one lies outside 0..limit−1."""
+    indices = np.asarray(indices)
+    if indices.dtype.kind not in "iu":
+        raise CatRuntimeError(
+            "R0203", f"{kind} indices must be integers, found dtype {indices.dtype}"
+        )
+    bad = (indices < 0) | (indices >= limit)
+    if bad.any():
+        index = int(indices[bad].flat[0])
+        raise CatRuntimeError(
+            code,
+            f"{kind} index {index} out of range (limit {limit})",
+            help=f"valid {kind} indices are 0 to {limit - 1}" if limit else "the table is empty",
+        )
+    return indices
+
+
+def check_same_elements(label: str, a: np.ndarray, b: np.ndarray, rank: int) -> None:
+    """Raise unless `a` and `b` have the same element shape (their last `rank` axes)."""
+    shape_a, shape_b = element_shape(label, a, rank), element_shape(label, b, rank)
+    if shape_a != shape_b:
+        raise CatRuntimeError("R0302", f"shape mismatch in {label}: {shape_a} and {shape_b} differ")
+
+
+def check_linear(label: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> None:
+    """Raise unless x·W (+ b) is defined: W a matrix, rows(W) = width(x), len(b) = cols(W)."""
+    if weight.ndim != 2:
+        raise CatRuntimeError(
+            "R0301", f"shape mismatch in {label}: weight must be a matrix, found {weight.shape}"
+        )
+    width = x.shape[-1] if x.ndim else None
+    if width != weight.shape[0]:
+        raise CatRuntimeError(
+            "R0301",
+            f"shape mismatch in {label}: expected input of width {weight.shape[0]}, "
+            f"found shape {x.shape}",
+        )
+    if bias is not None and bias.shape != weight.shape[1:]:
+        raise CatRuntimeError(
+            "R0301",
+            f"shape mismatch in {label}: weight has {weight.shape[1]} columns "
+            f"but bias has shape {bias.shape}",
+        )
+
+
+def check_logits(kernel: str, logits: np.ndarray) -> None:
+    """Raise on an empty last axis: a distribution needs at least one class."""
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise CatRuntimeError(
+            "R0401", f"`{kernel}` got an empty input: no classes in shape {logits.shape}"
+        )
+
+
+def element_count(kernel: str, x: np.ndarray, rank: int) -> int:
+    """The number of entries in one element of `x`; averaging over none is an error."""
+    count = math.prod(element_shape(kernel, x, rank))
+    if count == 0:
+        raise CatRuntimeError("R0401", f"`{kernel}` of an empty array (shape {x.shape})")
+    return count
+
+
+# ---------------------------------------------------------------------------------------------
+# Numeric building blocks (shared with the attention kernels)
+# ---------------------------------------------------------------------------------------------
+
+
+def log_sum_exp(kernel: str, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Max-shifted logits and their log-sum-exp over the last axis (kept), checked finite."""
+    check_logits(kernel, logits)
+    with np.errstate(invalid="ignore"):  # +inf logits give nan here; reported just below
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        total = np.exp(shifted).sum(axis=-1, keepdims=True)
+    if not np.isfinite(total).all():
+        raise CatRuntimeError(
+            "R0402",
+            f"`{kernel}` got non-finite logits: the sum of exponentials is not finite",
+        )
+    return shifted, np.log(total)
+
+
+def softmax(kernel: str, logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, shifted by the row maximum so large logits do not overflow."""
+    shifted, lse = log_sum_exp(kernel, logits)
+    return np.exp(shifted - lse)
+
+
+def softmax_vjp(probs: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Cotangent of the logits: p ⊙ (ḡ − Σ ḡ ⊙ p) per row."""
+    return probs * (dy - (dy * probs).sum(axis=-1, keepdims=True))
+
+
+def affine_forward(
+    label: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None
+) -> np.ndarray:
+    """x·W (+ b) on the last axis of x, after checking the shapes fit."""
+    check_linear(label, x, weight, bias)
+    y = x @ weight
+    return y if bias is None else y + bias
+
+
+def affine_vjp(
+    x: np.ndarray, weight: np.ndarray, dy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cotangents (dx, dW, db) of y = x·W + b: dW sums the outer products over every batch row."""
+    flat_x, flat_dy = rows(x), rows(dy)
+    return dy @ weight.T, flat_x.T @ flat_dy, flat_dy.sum(axis=0)
+
+
+def gather_last(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """values[..., t] for each batch position, broadcasting the batch axes of both."""
+    lead = np.broadcast_shapes(values.shape[:-1], indices.shape)
+    picked = np.broadcast_to(values, lead + values.shape[-1:])
+    return np.take_along_axis(picked, np.broadcast_to(indices, lead)[..., None], axis=-1)[..., 0]
+
+
+def scatter_last(values: np.ndarray, indices: np.ndarray, width: int) -> np.ndarray:
+    """The inverse of `gather_last`: a zero array of last axis `width` with values at t."""
+    out = np.zeros((*values.shape, width), dtype=values.dtype)
+    np.put_along_axis(out, np.broadcast_to(indices, values.shape)[..., None], values[..., None], -1)
+    return out
+
+
+def sum_elements(x: np.ndarray, rank: int) -> np.ndarray:
+    """Sum over the last `rank` axes (the element axes)."""
+    return x.sum(axis=tuple(range(x.ndim - rank, x.ndim)))
+
+
+def spread_elements(dy: np.ndarray, shape: tuple[int, ...], rank: int) -> np.ndarray:
+    """Broadcast a per-element cotangent back over the `rank` element axes of `shape`."""
+    return np.broadcast_to(lift_rank(dy, 0, rank), shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Indexing: lookup
+# ---------------------------------------------------------------------------------------------
+
+
+class Lookup(Kernel):
+    """`lookup(E)`: the rows E[t]; the table's gradient scatter-adds each cotangent row at t."""
+
+    name = "lookup"
+    n_in = 2
+    differentiable = (False, True)
+
+    def forward(self, tokens: np.ndarray, table: np.ndarray) -> Forward:
+        tokens = check_indices(tokens, table.shape[0], "token", "R0201")
+        return (table[tokens],), (tokens, table.shape, table.dtype)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        tokens, shape, dtype = residual
+        grad = np.zeros(shape, dtype=dtype)
+        np.add.at(grad, tokens, dy)
+        return None, grad
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear maps: affine, linear, dot, scale
+# ---------------------------------------------------------------------------------------------
+
+
+class Affine(Kernel):
+    """`affine(W, b)`: y = x·W + b on the last axis; `label` names the layer in shape errors."""
+
+    name = "affine"
+    label = "linear layer"
+    n_in = 3
+    differentiable = (True, True, True)
+
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> Forward:
+        return (affine_forward(self.label, x, weight, bias),), (x, weight)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        x, weight = residual
+        return affine_vjp(x, weight, dy)
+
+
+class Linear(Kernel):
+    """`linear(W)`: y = x·W on the last axis, an affine map without bias."""
+
+    name = "linear"
+    n_in = 2
+    differentiable = (True, True)
+
+    def forward(self, x: np.ndarray, weight: np.ndarray) -> Forward:
+        return (affine_forward("linear layer", x, weight, None),), (x, weight)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        x, weight = residual
+        return affine_vjp(x, weight, dy)[:2]
+
+
+class Dot(Kernel):
+    """`dot(v)`: x·v over the last axis, one real per batch element."""
+
+    name = "dot"
+    n_in = 2
+    differentiable = (True, True)
+
+    def forward(self, x: np.ndarray, vector: np.ndarray) -> Forward:
+        if vector.ndim != 1 or x.ndim == 0 or x.shape[-1] != vector.shape[0]:
+            raise CatRuntimeError(
+                "R0301", f"shape mismatch in dot product: {x.shape} and {vector.shape}"
+            )
+        return (x @ vector,), (x, vector)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        x, vector = residual
+        return dy[..., None] * vector, rows(x).T @ dy.reshape(-1)
+
+
+class Scale(Kernel):
+    """`scale(c)`: multiplication by the constant c."""
+
+    name = "scale"
+
+    def __init__(self, in_ranks: tuple[int, ...] = (), *, c: float = 1.0) -> None:
+        super().__init__(in_ranks)
+        self.c = finite_real(self.name, "c", c)
+
+    def forward(self, x: np.ndarray) -> Forward:
+        return (x * self.c,), None
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        return (dy * self.c,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise binary maps: add, mul
+# ---------------------------------------------------------------------------------------------
+
+
+class Binary(Kernel):
+    """Elementwise binary kernels: operands of equal element rank must agree in element shape;
+    a lower-rank operand is broadcast over the other's element axes."""
+
+    n_in = 2
+    differentiable = (True, True)
+    label = "elementwise operation"
+
+    def aligned(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Check the element shapes and line the element axes of a and b up for broadcasting."""
+        rank_a, rank_b = self.in_ranks or (a.ndim, b.ndim)
+        if rank_a == rank_b:
+            check_same_elements(self.label, a, b, rank_a)
+        top = max(rank_a, rank_b)
+        return lift_rank(a, rank_a, top), lift_rank(b, rank_b, top)
+
+    def reduce(self, grad: np.ndarray, x: np.ndarray, lifted: np.ndarray) -> np.ndarray:
+        """Bring a cotangent of the aligned operand back to the shape of the original one."""
+        return unbroadcast(grad, lifted.shape).reshape(x.shape)
+
+
+class Add(Binary):
+    """`add`: elementwise a + b; the cotangent is copied to both summands."""
+
+    name = "add"
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> Forward:
+        la, lb = self.aligned(a, b)
+        return (la + lb,), (a, b, la, lb)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        a, b, la, lb = residual
+        return self.reduce(dy, a, la), self.reduce(dy, b, lb)
+
+
+class Mul(Binary):
+    """`mul`: elementwise a · b; ∂/∂a = ḡ · b and ∂/∂b = ḡ · a (the course's chain-rule node)."""
+
+    name = "mul"
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> Forward:
+        la, lb = self.aligned(a, b)
+        return (la * lb,), (a, b, la, lb)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        a, b, la, lb = residual
+        return self.reduce(dy * lb, a, la), self.reduce(dy * la, b, lb)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions: sum, mean
+# ---------------------------------------------------------------------------------------------
+
+
+class Sum(Kernel):
+    """`sum`: the sum of each element's entries (over its last in_ranks[0] axes)."""
+
+    name = "sum"
+
+    def rank(self, x: np.ndarray) -> int:
+        """The element rank of the input, checked against the array."""
+        rank = self.in_ranks[0] if self.in_ranks else x.ndim
+        element_shape(self.name, x, rank)
+        return rank
+
+    def forward(self, x: np.ndarray) -> Forward:
+        rank = self.rank(x)
+        return (sum_elements(x, rank),), (x.shape, rank)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        shape, rank = residual
+        return (spread_elements(dy, shape, rank),)
+
+
+class Mean(Sum):
+    """`mean`: the mean of each element's entries (over its last in_ranks[0] axes)."""
+
+    name = "mean"
+
+    def forward(self, x: np.ndarray) -> Forward:
+        rank = self.rank(x)
+        count = element_count(self.name, x, rank)
+        return (sum_elements(x, rank) / count,), (x.shape, rank, count)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        shape, rank, count = residual
+        return (spread_elements(dy / count, shape, rank),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise unary maps: relu, tanh, sigmoid
+# ---------------------------------------------------------------------------------------------
+
+
+class Relu(Kernel):
+    """`relu`: max(0, x); the cotangent passes where x > 0."""
+
+    name = "relu"
+
+    def forward(self, x: np.ndarray) -> Forward:
+        return (np.maximum(x, 0),), x > 0
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        return (np.where(residual, dy, 0),)
+
+
+class Tanh(Kernel):
+    """`tanh`: the hyperbolic tangent; its derivative is 1 − y²."""
+
+    name = "tanh"
+
+    def forward(self, x: np.ndarray) -> Forward:
+        y = np.tanh(x)
+        return (y,), y
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        return (dy * (1 - residual * residual),)
+
+
+class Sigmoid(Kernel):
+    """`sigmoid`: 1 / (1 + e^−x), computed from e^−|x| so no exponential overflows."""
+
+    name = "sigmoid"
+
+    def forward(self, x: np.ndarray) -> Forward:
+        e = np.exp(-np.abs(x))
+        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return (y,), y
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        return (dy * residual * (1 - residual),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Distributions and losses: softmax, log_softmax, nll, cross_entropy, mse
+# ---------------------------------------------------------------------------------------------
+
+
+class Softmax(Kernel):
+    """`softmax`: the max-shifted softmax of the last axis."""
+
+    name = "softmax"
+
+    def forward(self, logits: np.ndarray) -> Forward:
+        probs = softmax(self.name, logits)
+        return (probs,), probs
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        return (softmax_vjp(residual, dy),)
+
+
+class LogSoftmax(Kernel):
+    """`log_softmax`: logits minus their log-sum-exp over the last axis."""
+
+    name = "log_softmax"
+
+    def forward(self, logits: np.ndarray) -> Forward:
+        shifted, lse = log_sum_exp(self.name, logits)
+        y = shifted - lse
+        return (y,), y
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        return (dy - np.exp(residual) * dy.sum(axis=-1, keepdims=True),)
+
+
+class Nll(Kernel):
+    """`nll`: −ln(max(p[t], 1e-9)); the gradient is −ḡ/p[t] at t and 0 where the clamp binds."""
+
+    name = "nll"
+    n_in = 2
+    differentiable = (True, False)
+
+    def forward(self, probs: np.ndarray, target: np.ndarray) -> Forward:
+        check_logits(self.name, probs)
+        target = check_indices(target, probs.shape[-1], "target", "R0202")
+        picked = gather_last(probs, target)
+        loss = -np.log(np.maximum(picked, PROBABILITY_FLOOR))
+        return (loss,), (probs.shape, target, picked)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        shape, target, picked = residual
+        unclamped = picked >= PROBABILITY_FLOOR
+        local = np.divide(-dy, picked, out=np.zeros_like(picked), where=unclamped)
+        return unbroadcast(scatter_last(local, target, shape[-1]), shape), None
+
+
+class CrossEntropy(Kernel):
+    """`cross_entropy`: fused softmax + nll on logits, lse(z) − z[t]; its gradient is p − onehot."""
+
+    name = "cross_entropy"
+    n_in = 2
+    differentiable = (True, False)
+
+    def forward(self, logits: np.ndarray, target: np.ndarray) -> Forward:
+        shifted, lse = log_sum_exp(self.name, logits)
+        target = check_indices(target, logits.shape[-1], "target", "R0202")
+        loss = lse[..., 0] - gather_last(shifted, target)
+        return (loss,), (logits.shape, target, np.exp(shifted - lse))
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        shape, target, probs = residual
+        onehot = scatter_last(np.ones_like(dy), target, shape[-1])
+        return unbroadcast(dy[..., None] * (probs - onehot), shape), None
+
+
+class Mse(Kernel):
+    """`mse`: the mean over the element axes of (prediction − target)²."""
+
+    name = "mse"
+    n_in = 2
+    differentiable = (True, True)
+
+    def forward(self, prediction: np.ndarray, target: np.ndarray) -> Forward:
+        rank = self.in_ranks[0] if self.in_ranks else prediction.ndim
+        check_same_elements("mean squared error", prediction, target, rank)
+        diff = prediction - target
+        count = element_count(self.name, diff, rank)
+        loss = sum_elements(diff * diff, rank) / count
+        return (loss,), (prediction.shape, target.shape, diff, rank, count)
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        shape_p, shape_t, diff, rank, count = residual
+        grad = lift_rank(dy, 0, rank) * diff * (2 / count)
+        return unbroadcast(grad, shape_p), unbroadcast(-grad, shape_t)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sequences: windows
+# ---------------------------------------------------------------------------------------------
+
+
+class Windows(Kernel):
+    """`windows(k)`: the k shifted views of a sequence; output j holds items j … N−k+j.
+
+    in_ranks[0] is the rank of the whole sequence (its item axis plus an item's own axes).
+    """
+
+    name = "windows"
+
+    def __init__(self, in_ranks: tuple[int, ...] = (), *, k: int = 2) -> None:
+        super().__init__(in_ranks)
+        self.k = positive_int(self.name, "k", k)
+        self.n_out = self.k
+
+    def forward(self, seq: np.ndarray) -> Forward:
+        axis = self.sequence_axis(seq)
+        length = seq.shape[axis]
+        if length < self.k:
+            raise CatRuntimeError(
+                "R0401",
+                f"dataset windowing requires at least {self.k} tokens, found {length}",
+            )
+        count = length - self.k + 1
+        outs = tuple(self.window(seq, axis, j, count) for j in range(self.k))
+        return outs, (seq.shape, seq.dtype, axis, count)
+
+    def vjp(self, residual: object, *dys: np.ndarray) -> Cotangents:
+        shape, dtype, axis, count = residual
+        if not np.issubdtype(dtype, np.floating):
+            return (None,)
+        grad = np.zeros(shape, dtype=dtype)
+        for j, dy in enumerate(dys):
+            self.window(grad, axis, j, count)[...] += dy
+        return (grad,)
+
+    def sequence_axis(self, seq: np.ndarray) -> int:
+        """The axis that indexes the items of the sequence: the first axis of the element."""
+        rank = max(self.in_ranks[0] if self.in_ranks else seq.ndim, 1)
+        element_shape(self.name, seq, rank)
+        return seq.ndim - rank
+
+    @staticmethod
+    def window(seq: np.ndarray, axis: int, start: int, count: int) -> np.ndarray:
+        """The view of `count` items of `seq` starting at `start` along `axis`."""
+        index = (slice(None),) * axis + (slice(start, start + count),)
+        return seq[index]
+
+
+# ---------------------------------------------------------------------------------------------
+# Plumbing: identity, copy, discard
+# ---------------------------------------------------------------------------------------------
+
+
+class Identity(Kernel):
+    """`identity`: the input unchanged."""
+
+    name = "identity"
+
+    def forward(self, x: np.ndarray) -> Forward:
+        return (x,), None
+
+    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        return (dy,)
+
+
+class Copy(Kernel):
+    """`copy(n)`: n references to the input; the cotangents of the copies add up."""
+
+    name = "copy"
+
+    def __init__(self, in_ranks: tuple[int, ...] = (), *, n: int = 2) -> None:
+        super().__init__(in_ranks)
+        self.n_out = positive_int(self.name, "n", n)
+
+    def forward(self, x: np.ndarray) -> Forward:
+        return (x,) * self.n_out, None
+
+    def vjp(self, residual: object, *dys: np.ndarray) -> Cotangents:
+        return (sum(dys[1:], start=dys[0]),)
+
+
+class Discard(Kernel):
+    """`discard`: no outputs; the input's cotangent is zero."""
+
+    name = "discard"
+    n_out = 0
+
+    def forward(self, x: np.ndarray) -> Forward:
+        return (), (x.shape, x.dtype)
+
+    def vjp(self, residual: object) -> Cotangents:
+        shape, dtype = residual
+        return (np.zeros(shape, dtype=dtype),)
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry
+# ---------------------------------------------------------------------------------------------
+
+KERNELS: dict[str, Callable[..., Kernel]] = {
+    kernel.name: kernel
+    for kernel in (
+        Lookup,
+        Affine,
+        Linear,
+        Dot,
+        Scale,
+        Add,
+        Mul,
+        Sum,
+        Mean,
+        Relu,
+        Tanh,
+        Sigmoid,
+        Softmax,
+        LogSoftmax,
+        Nll,
+        CrossEntropy,
+        Mse,
+        Windows,
+        Identity,
+        Copy,
+        Discard,
+    )
+}
+"""Kernel name -> factory, called as `factory(in_ranks, **static)`."""
+
+
+def make_kernel(name: str, static: dict[str, object], in_ranks: tuple[int, ...]) -> Kernel:
+    """Build the kernel `name` for one box; raises KeyError for a name with no kernel."""
+    if name not in KERNELS:
+        raise KeyError(f"no kernel named `{name}`")
+    factory = KERNELS[name]
+    try:
+        inspect.signature(factory).bind(tuple(in_ranks), **static)
+    except TypeError as exc:
+        raise CatRuntimeError("R0404", f"bad static arguments for `{name}`: {exc}") from None
+    return factory(tuple(in_ranks), **static)
+
+
+# Registers the std.attention kernels into KERNELS; last, because it imports from this module.
+import catdsl.std.attention_kernels  # noqa: E402, F401
