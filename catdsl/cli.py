@@ -52,8 +52,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         sources.update(program.sources)
         if not args.json and not program.diagnostics:
             n = len(program.definitions)
-            print(f"{path}: ok ({n} definition{'s' * (n != 1)}, {len(program.laws)} law"
-                  f"{'s' * (len(program.laws) != 1)})")
+            print(
+                f"{path}: ok ({n} definition{'s' * (n != 1)}, {len(program.laws)} law"
+                f"{'s' * (len(program.laws) != 1)})"
+            )
     _print_diagnostics(all_diags, sources, args.json)
     return EXIT_PROGRAM if any(d.severity == "error" for d in all_diags) else EXIT_OK
 
@@ -89,8 +91,11 @@ def _ports(items: list[str]) -> dict:
         if "=" not in item:
             raise UsageError(f"--port takes name=JSON, got {item!r}")
         key, value = item.split("=", 1)
-        ports[key] = _read_input(value) if value.endswith((".npy", ".npz")) else \
-            _parse_json_value(value, f"--port {key}")
+        ports[key] = (
+            _read_input(value)
+            if value.endswith((".npy", ".npz"))
+            else _parse_json_value(value, f"--port {key}")
+        )
     return ports
 
 
@@ -106,8 +111,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.save:
         program.save_value(args.save, value)
     if args.json:
-        print(json.dumps({"name": args.name, "type": morphism.type_text,
-                          "value": to_jsonable(value)}))
+        print(
+            json.dumps({"name": args.name, "type": morphism.type_text, "value": to_jsonable(value)})
+        )
     else:
         print(f"{args.name} : {morphism.type_text}")
         print(morphism.format_value(value))
@@ -119,15 +125,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     from catdsl.frontend.api import to_jsonable
 
     program = _load(args.file)
-    result = program.train(args.name, steps=args.steps, checkpoint=args.checkpoint,
-                           progress=not args.json and _color(sys.stderr))
+    result = program.train(
+        args.name,
+        steps=args.steps,
+        checkpoint=args.checkpoint,
+        progress=not args.json and _color(sys.stderr),
+    )
     if args.plot:
         from catdsl.frontend.plots import plot_losses
 
         plot_losses(result.losses, args.plot, title=f"{args.name} on {args.file}")
     if args.json:
-        print(json.dumps({"name": args.name, "steps": result.steps, "losses": result.losses,
-                          "params": to_jsonable(result.params)}))
+        print(
+            json.dumps(
+                {
+                    "name": args.name,
+                    "steps": result.steps,
+                    "losses": result.losses,
+                    "params": to_jsonable(result.params),
+                }
+            )
+        )
     else:
         for step, loss in _sampled(result.losses):
             print(f"step {step:>6}  loss {loss:.6f}")
@@ -157,8 +175,10 @@ def cmd_laws(args: argparse.Namespace) -> int:
             print(f"{args.file}: no laws")
         for r in reports:
             mark = "ok  " if r.holds else "FAIL"
-            print(f"{mark} {r.name:<28} max error {r.max_error:.3e}  (tolerance {r.tolerance:g}, "
-                  f"{r.samples} samples)")
+            print(
+                f"{mark} {r.name:<28} max error {r.max_error:.3e}  (tolerance {r.tolerance:g}, "
+                f"{r.samples} samples)"
+            )
     return EXIT_OK if all(r.holds for r in reports) else EXIT_PROGRAM
 
 
@@ -171,8 +191,10 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     else:
         for row in report.rows:
             mark = "ok  " if row.ok else "FAIL"
-            print(f"{mark} {row.name:<20} max relative error {row.max_rel_error:.3e}  "
-                  f"({row.size} coordinates)")
+            print(
+                f"{mark} {row.name:<20} max relative error {row.max_rel_error:.3e}  "
+                f"({row.size} coordinates)"
+            )
     return EXIT_OK if report.ok else EXIT_PROGRAM
 
 
@@ -186,7 +208,8 @@ def cmd_draw(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="catdsl", description="Typed ML pipelines as category theory writes them.")
+        prog="catdsl", description="Typed ML pipelines as category theory writes them."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check", help="parse and type-check; report every diagnostic")
@@ -207,7 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="iterate a training endomorphism and report the loss")
     p.add_argument("file", metavar="FILE")
     p.add_argument("name", metavar="NAME", help="a step (`TrainStep`, `Adam`, ...) or its power")
-    p.add_argument("--steps", type=int, default=None, help="number of steps (default: the power's n)")
+    p.add_argument(
+        "--steps", type=int, default=None, help="number of steps (default: the power's n)"
+    )
     p.add_argument("--plot", help="draw the loss curve to a .png/.svg/.pdf")
     p.add_argument("--checkpoint", help="save state atomically to this .npz and resume from it")
     p.add_argument("--json", action="store_true")
@@ -268,10 +293,12 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
     except KeyboardInterrupt:
         print("catdsl: interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # noqa: BLE001 - the catch-all that keeps tracebacks from users
-        print(f"catdsl: internal error: {type(err).__name__}: {err}\n"
-              "This is a bug in catdsl; please report it with the program that caused it.",
-              file=sys.stderr)
+    except Exception as err:
+        print(
+            f"catdsl: internal error: {type(err).__name__}: {err}\n"
+            "This is a bug in catdsl; please report it with the program that caused it.",
+            file=sys.stderr,
+        )
         return EXIT_BUG
 
 

@@ -36,6 +36,18 @@ class Label:
 
 
 @dataclass(frozen=True)
+class IllegalComposition:
+    """What the renderer needs to draw a composition that does not type-check: the chain's
+    boxes as (label, input objects, output objects) and the junction that fails."""
+
+    definition: str | None
+    boxes: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+    junction: int  # the wire between boxes[junction] and boxes[junction + 1]
+    expected: str
+    found: str
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One problem found in a program: a code (see docs/errors.md), a message, where, and a fix."""
 
@@ -46,6 +58,7 @@ class Diagnostic:
     labels: tuple[Label, ...] = ()
     notes: tuple[str, ...] = ()
     severity: str = "error"
+    figure: IllegalComposition | None = field(default=None, compare=False)
 
     def to_json(self) -> dict:
         span = self.span

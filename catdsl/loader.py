@@ -52,9 +52,14 @@ class _Reader:
             return
         hint = did_you_mean(item.module, sorted(STD_MODULES))
         self.diagnostics.append(
-            Diagnostic("E0701", f"unknown module `{item.module}`", item.span,
-                       help=hint or f"the standard library has {', '.join(sorted(STD_MODULES))}; "
-                       "import a file with `import \"lib.cat\"`")
+            Diagnostic(
+                "E0701",
+                f"unknown module `{item.module}`",
+                item.span,
+                help=hint
+                or f"the standard library has {', '.join(sorted(STD_MODULES))}; "
+                'import a file with `import "lib.cat"`',
+            )
         )
 
     def _import_file(self, item: ast.ImportFile, importer: str) -> None:
@@ -62,10 +67,14 @@ class _Reader:
         path = (base / item.path).resolve()
         key = str(path)
         if key in self.stack:
-            chain = " -> ".join(Path(f).name for f in [*self.stack[self.stack.index(key):], key])
+            chain = " -> ".join(Path(f).name for f in [*self.stack[self.stack.index(key) :], key])
             self.diagnostics.append(
-                Diagnostic("E0702", f"import cycle: {chain}", item.span,
-                           help="move the shared declarations into a third file both import")
+                Diagnostic(
+                    "E0702",
+                    f"import cycle: {chain}",
+                    item.span,
+                    help="move the shared declarations into a third file both import",
+                )
             )
             return
         if key in self.loaded:
@@ -75,8 +84,12 @@ class _Reader:
             text = _read(path)
         except OSError as err:
             self.diagnostics.append(
-                Diagnostic("E0703", f"cannot read `{item.path}`: {err.strerror or err}", item.span,
-                           help=f"the path is relative to this file: looked for `{path}`")
+                Diagnostic(
+                    "E0703",
+                    f"cannot read `{item.path}`: {err.strerror or err}",
+                    item.span,
+                    help=f"the path is relative to this file: looked for `{path}`",
+                )
             )
             return
         self.read_text(text, key)
@@ -126,4 +139,3 @@ def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
             seen.add(key)
             out.append(d)
     return out
-

@@ -46,8 +46,11 @@ def init_param(info: ParamInfo, dtype=np.float64) -> np.ndarray:
         value = INITIALISERS[info.init](info.shape, dtype, **dict(info.init_args))
     if value.shape != info.shape:
         raise CatRuntimeError(
-            "R0302", f"param `{info.name}` is declared `{info.carrier}` but its value has shape "
-            f"{value.shape}", info.span)
+            "R0302",
+            f"param `{info.name}` is declared `{info.carrier}` but its value has shape "
+            f"{value.shape}",
+            info.span,
+        )
     return value
 
 
@@ -75,8 +78,15 @@ class Program:
             from catdsl.typesys.hints import did_you_mean
 
             hint = did_you_mean(name, self.names)
-            raise CatError([Diagnostic("E0801", f"no definition named `{name}` in {self.file}",
-                                       help=hint or f"definitions: {', '.join(self.names)}")])
+            raise CatError(
+                [
+                    Diagnostic(
+                        "E0801",
+                        f"no definition named `{name}` in {self.file}",
+                        help=hint or f"definitions: {', '.join(self.names)}",
+                    )
+                ]
+            )
         if name not in self._morphisms:
             self._morphisms[name] = Morphism(self, name, self.checked.definitions[name].term)
         return self._morphisms[name]
@@ -97,13 +107,26 @@ class Program:
         with np.load(path, allow_pickle=False) as data:
             for name in data.files:
                 if name not in self.checked.params:
-                    raise CatError([Diagnostic("E0802", f"`{path}` holds `{name}`, which is not a "
-                                               f"param of {self.file}")])
+                    raise CatError(
+                        [
+                            Diagnostic(
+                                "E0802",
+                                f"`{path}` holds `{name}`, which is not a param of {self.file}",
+                            )
+                        ]
+                    )
                 value = np.asarray(data[name], dtype=np.float64)
                 expected = self.checked.params[name].shape
                 if value.shape != expected:
-                    raise CatError([Diagnostic("E0802", f"`{name}` in `{path}` has shape "
-                                               f"{value.shape}, expected {expected}")])
+                    raise CatError(
+                        [
+                            Diagnostic(
+                                "E0802",
+                                f"`{name}` in `{path}` has shape "
+                                f"{value.shape}, expected {expected}",
+                            )
+                        ]
+                    )
                 self.params[name] = value
 
     def save_value(self, path: str, value: object) -> None:
@@ -112,8 +135,13 @@ class Program:
         save_npz_atomic(path, _flatten_named(value, "value"))
 
     # ---------------------------------------------------------------- commands
-    def train(self, name: str, steps: int | None = None, checkpoint: str | None = None,
-              progress: bool = False):
+    def train(
+        self,
+        name: str,
+        steps: int | None = None,
+        checkpoint: str | None = None,
+        progress: bool = False,
+    ):
         from catdsl.frontend.training_run import train_definition
 
         return train_definition(self, name, steps=steps, checkpoint=checkpoint, progress=progress)
@@ -134,7 +162,9 @@ class Program:
         return program_svg(self)
 
     def __repr__(self) -> str:
-        return f"<Program {self.file}: {len(self.names)} definitions, {len(self.checked.laws)} laws>"
+        return (
+            f"<Program {self.file}: {len(self.names)} definitions, {len(self.checked.laws)} laws>"
+        )
 
 
 @dataclass
@@ -190,8 +220,14 @@ class Morphism:
         atoms = self.dom.atoms
         if not atoms:
             if value is not None:
-                raise CatError([Diagnostic("E0803", f"`{self.name}` is a point (`Unit -> {self.cod}`)"
-                                           " and takes no input")])
+                raise CatError(
+                    [
+                        Diagnostic(
+                            "E0803",
+                            f"`{self.name}` is a point (`Unit -> {self.cod}`) and takes no input",
+                        )
+                    ]
+                )
             return ()
         if value is None:
             raise CatError([Diagnostic("E0803", f"`{self.name}` needs an input of `{self.dom}`")])
@@ -199,8 +235,14 @@ class Morphism:
             parts = (value,)
         else:
             if not isinstance(value, list | tuple) or len(value) != len(atoms):
-                raise CatError([Diagnostic("E0803", f"`{self.name}` takes `{self.dom}`: give "
-                                           f"{len(atoms)} components")])
+                raise CatError(
+                    [
+                        Diagnostic(
+                            "E0803",
+                            f"`{self.name}` takes `{self.dom}`: give {len(atoms)} components",
+                        )
+                    ]
+                )
             parts = tuple(value)
         try:
             return tuple(coerce(v, a) for v, a in zip(parts, atoms, strict=True))
@@ -215,8 +257,15 @@ class Morphism:
         extra = [n for n in ports if n not in wanted]
         if missing or extra:
             what = f"missing port `{missing[0]}`" if missing else f"unknown port `{extra[0]}`"
-            raise CatError([Diagnostic("E0804", f"`{self.name}`: {what}",
-                                       help=f"ports: {', '.join(wanted) or 'none'}")])
+            raise CatError(
+                [
+                    Diagnostic(
+                        "E0804",
+                        f"`{self.name}`: {what}",
+                        help=f"ports: {', '.join(wanted) or 'none'}",
+                    )
+                ]
+            )
         return {n: coerce(v, wanted[n].atom) for n, v in ports.items()}
 
     def __call__(self, value: object = None, **ports: object) -> object:
@@ -237,8 +286,8 @@ class Morphism:
             return str(np.asarray(value)) if not isinstance(value, str) else value
 
     def _repr_svg_(self) -> str:
-        from catdsl.render.output import svg_of
         from catdsl.render.dot import to_dot
+        from catdsl.render.output import svg_of
 
         return svg_of(to_dot(self.diagram, title=self.name))
 
@@ -271,4 +320,3 @@ def _flatten_named(value: object, prefix: str) -> dict[str, np.ndarray]:
             out.update(_flatten_named(v, f"{prefix}.{i}"))
         return out
     return {prefix: np.asarray(value)}
-

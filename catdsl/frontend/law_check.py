@@ -28,8 +28,14 @@ class LawReport:
     failure: str | None = None
 
     def to_json(self) -> dict:
-        return {"name": self.name, "holds": self.holds, "max_error": self.max_error,
-                "tolerance": self.tolerance, "samples": self.samples, "failure": self.failure}
+        return {
+            "name": self.name,
+            "holds": self.holds,
+            "max_error": self.max_error,
+            "tolerance": self.tolerance,
+            "samples": self.samples,
+            "failure": self.failure,
+        }
 
 
 def _leaves(value: object) -> list[np.ndarray]:
@@ -66,8 +72,11 @@ def check_law(program: Program, name: str, samples: int, seed: int) -> LawReport
     for _ in range(n):
         sampler = Sampler(rng, program.params)
         inputs = sampler.prod(law.lhs.dom)
-        ports = {p.name: sampler.atom(p.atom) for p in (*law.lhs.ports, *law.rhs.ports)
-                 if p.kind == "port"}
+        ports = {
+            p.name: sampler.atom(p.atom)
+            for p in (*law.lhs.ports, *law.rhs.ports)
+            if p.kind == "port"
+        }
         try:
             a = lhs.plan.run(inputs, _only(ports, lhs), program.params)
             b = rhs.plan.run(inputs, _only(ports, rhs), program.params)

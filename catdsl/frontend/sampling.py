@@ -82,8 +82,10 @@ class Sampler:
 
     def record(self, r: Record) -> dict:
         if r.kind == "Params":
-            return {name: self.params[name] + 0.05 * self.rng.normal(size=self.params[name].shape)
-                    for name, _ in r.fields}
+            return {
+                name: self.params[name] + 0.05 * self.rng.normal(size=self.params[name].shape)
+                for name, _ in r.fields
+            }
         values: dict = {}
         for name, atom in r.fields:
             if name == "step":
@@ -99,7 +101,8 @@ def _respect(value: object, obj: Obj) -> object:
     """Make a sample satisfy simple sign invariants (`value >= 0`, `positive`)."""
     flags = {str(p) for p in obj.where}
     positive = bool(flags & {"positive", "nonnegative"}) or any(
-        p.left == "value" and p.op in (">", ">=") for p in obj.where if p.op)
+        p.left == "value" and p.op in (">", ">=") for p in obj.where if p.op
+    )
     if positive and isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return np.abs(value) + 0.1
     return value

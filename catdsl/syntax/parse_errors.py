@@ -41,7 +41,17 @@ TOKEN_WORDS = {
     "$END": "end of file",
 }
 
-DECLARATION_KEYWORDS = ("import", "dim", "object", "type", "param", "morphism", "let", "data", "law")
+DECLARATION_KEYWORDS = (
+    "import",
+    "dim",
+    "object",
+    "type",
+    "param",
+    "morphism",
+    "let",
+    "data",
+    "law",
+)
 STRUCTURE_KEYWORDS = {"ID", "SWAP", "COPY", "DISCARD", "FST", "SND", "TRUE", "FALSE", "MINUS"}
 EXPRESSION_STARTS = {"NAME", "LPAR", "LESSTHAN", "HOLE", "INT", "FLOAT", "STRING", "LSQB"}
 
@@ -120,11 +130,16 @@ def _classify(
         if op == ">>" and "<" in line_text:
             help_text = "to close two pairings write `> >`: `>>` always reads as composition"
         return ("E0102", f"dangling `{op}`: expected a morphism after it, found {found}", help_text)
-    if "ARROW" in expected and token.type in ("EQUAL", "$END", "NAME") and "COMPOSE" not in expected:
+    if (
+        "ARROW" in expected
+        and token.type in ("EQUAL", "$END", "NAME")
+        and "COMPOSE" not in expected
+    ):
         return (
             "E0103",
             f"missing `->` in the signature, found {found}",
-            "a signature reads `Source -> Target`, e.g. `morphism Softmax : Logits -> Distribution`",
+            "a signature reads `Source -> Target`, "
+            "e.g. `morphism Softmax : Logits -> Distribution`",
         )
     if token.type == "EQUAL" and "EQUAL" not in expected and prev in ("NAME", "RSQB", "RPAR"):
         return (
@@ -153,7 +168,7 @@ def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lar
         span = Span(file, line, col, line, col + 1)
         hint = None
         if char == "'":
-            hint = "strings use double quotes: \"x.npy\""
+            hint = 'strings use double quotes: "x.npy"'
         elif char in "=!":
             hint = "comparison operators are `==`, `!=`, `<=`, `>=`"
         elif char in "/%&|":
@@ -162,7 +177,9 @@ def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lar
     if isinstance(err, UnexpectedEOF):
         span = _end_span(text, file)
         expected = set(err.expected)
-        return Diagnostic("E0105", f"unexpected end of file: expected {_expected_words(expected)}", span)
+        return Diagnostic(
+            "E0105", f"unexpected end of file: expected {_expected_words(expected)}", span
+        )
     if isinstance(err, UnexpectedToken):
         token = err.token
         expected = set(err.expected or ())

@@ -22,7 +22,7 @@ MAX_NESTING = 200
 
 
 def grammar_path() -> Path:
-    """The grammar ships at top-level `grammars/` in a checkout, inside the package when installed."""
+    """The grammar: top-level `grammars/` in a checkout, inside the package when installed."""
     here = Path(__file__).resolve().parent.parent
     for candidate in (here / "grammars" / "catdsl.lark", here.parent / "grammars" / "catdsl.lark"):
         if candidate.exists():
@@ -130,7 +130,12 @@ class _ToAst(Transformer):
             ports = rest.pop(0)
         dom, _arrow, cod, *body = rest
         return ast.MorphismDecl(
-            str(name), ports, dom, cod, body[0] if body else None, self._span(meta),
+            str(name),
+            ports,
+            dom,
+            cod,
+            body[0] if body else None,
+            self._span(meta),
             self._tspan(name),
         )
 
@@ -143,7 +148,9 @@ class _ToAst(Transformer):
     def let_decl(self, meta, children):
         name = children[0]
         if len(children) == 2:
-            return ast.LetDecl(str(name), None, None, children[1], self._span(meta), self._tspan(name))
+            return ast.LetDecl(
+                str(name), None, None, children[1], self._span(meta), self._tspan(name)
+            )
         _, dom, _arrow, cod, body = children
         return ast.LetDecl(str(name), dom, cod, body, self._span(meta), self._tspan(name))
 
@@ -343,7 +350,9 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
             raise
         return None, [
             Diagnostic(
-                "E0003", "the program is nested too deeply to read", Span.point(file, 1, 1),
+                "E0003",
+                "the program is nested too deeply to read",
+                Span.point(file, 1, 1),
                 help="split long expressions with `let` definitions",
             )
         ]

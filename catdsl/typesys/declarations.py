@@ -53,7 +53,7 @@ class TypeReader:
                         f"unknown dim `{expr.name}`",
                         expr.span,
                         help=did_you_mean(expr.name, self.known_names())
-                        or f"declare it: `dim {expr.name} = 8`, or `dim {expr.name}` for a free size",
+                        or f"declare it: `dim {expr.name} = 8` (or `dim {expr.name}`, free)",
                     )
                 )
             return value
@@ -61,7 +61,11 @@ class TypeReader:
             total = Dim.const(1)
             for item in expr.items:
                 total = total * self.dim(item)
-            return labelled(total, " * ".join(_text(i) for i in expr.items)) if total.value is None else total
+            return (
+                labelled(total, " * ".join(_text(i) for i in expr.items))
+                if total.value is None
+                else total
+            )
         if isinstance(expr, ast.TSum):
             total = self.dim(expr.items[0])
             for op, item in zip(expr.ops, expr.items[1:], strict=True):
@@ -86,14 +90,18 @@ class TypeReader:
             if expr.name in ("List", "Option"):
                 if len(expr.args) != 1:
                     raise TypeError_(
-                        Diagnostic("E0404", f"`{expr.name}` takes one type: `{expr.name}[A]`", expr.span)
+                        Diagnostic(
+                            "E0404", f"`{expr.name}` takes one type: `{expr.name}[A]`", expr.span
+                        )
                     )
                 return Prod((Carrier(expr.name, elem=self.type(expr.args[0])),))
             if expr.name in ARRAY_KINDS:
                 return Prod((self._carrier(expr.name, expr.args, expr),))
             if self.named_type(expr.name) is not None:
                 raise TypeError_(
-                    Diagnostic("E0404", f"`{expr.name}` is an object and takes no arguments", expr.span)
+                    Diagnostic(
+                        "E0404", f"`{expr.name}` is an object and takes no arguments", expr.span
+                    )
                 )
             raise TypeError_(self._unknown_type(expr.name, expr))
         if isinstance(expr, ast.TCall):
@@ -122,7 +130,9 @@ class TypeReader:
         if kind == "Nat" and dims:
             raise TypeError_(Diagnostic("E0404", "`Nat` takes no dims", expr.span))
         if kind == "Simplex" and not dims:
-            raise TypeError_(Diagnostic("E0404", "`Simplex` needs its size: `Simplex[V]`", expr.span))
+            raise TypeError_(
+                Diagnostic("E0404", "`Simplex` needs its size: `Simplex[V]`", expr.span)
+            )
         return Carrier(kind, Shape(dims))
 
     def _dim_arg(self, expr: ast.TypeExpr) -> Dim:

@@ -23,10 +23,16 @@ def signature(name: str, dom: Prod, cod: Prod) -> str:
 
 def bridges(found: Atom, expected: Atom, morphisms: dict[str, tuple[Prod, Prod]]) -> list[str]:
     """Declared morphisms `found -> expected`, or two-step paths through one middle object."""
-    one = [name for name, (d, c) in morphisms.items() if d.atoms == (found,) and c.atoms == (expected,)]
+    one = [
+        name for name, (d, c) in morphisms.items() if d.atoms == (found,) and c.atoms == (expected,)
+    ]
     if one:
         return one
-    firsts = {name: c.atoms[0] for name, (d, c) in morphisms.items() if d.atoms == (found,) and len(c) == 1}
+    firsts = {
+        name: c.atoms[0]
+        for name, (d, c) in morphisms.items()
+        if d.atoms == (found,) and len(c) == 1
+    }
     two = []
     for first, middle in firsts.items():
         for name, (d, c) in morphisms.items():

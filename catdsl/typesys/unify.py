@@ -156,7 +156,11 @@ class Subst:
         if isinstance(expected, Obj):
             if isinstance(found, Obj):
                 raise Mismatch("objects differ", expected, found)
-            if isinstance(found, Carrier) and nominal_entry and isinstance(expected.carrier, Carrier):
+            if (
+                isinstance(found, Carrier)
+                and nominal_entry
+                and isinstance(expected.carrier, Carrier)
+            ):
                 self.unify_carrier(expected.carrier, found)
                 return
             raise Mismatch("structural value entering a nominal object", expected, found)

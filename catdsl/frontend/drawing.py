@@ -1,0 +1,90 @@
+"""`catdsl draw`: a definition, a law, a whole program, or an ill-typed composition.
+
+An ill-typed definition is drawn too (the course's "illegal diagram", the offending wire in
+red) and the command still exits 1 with the diagnostic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from catdsl.errors import CatError, Diagnostic
+
+EXIT_OK, EXIT_PROGRAM = 0, 1
+
+
+def draw_command(args: argparse.Namespace) -> int:
+    from catdsl.diagnostics import render_all
+    from catdsl.loader import check_file
+    from catdsl.render.output import render
+
+    checked = check_file(args.file)
+    if not checked.sources:
+        raise OSError(2, checked.diagnostics[0].message, args.file)
+    if checked.diagnostics:
+        figure = _illegal_figure(checked.diagnostics, args.name)
+        print(
+            render_all(checked.diagnostics, checked.sources, color=sys.stderr.isatty()),
+            file=sys.stderr,
+        )
+        if figure is not None:
+            render(figure, args.output)
+            print(f"illegal diagram written to {args.output}", file=sys.stderr)
+        return EXIT_PROGRAM
+    from catdsl.frontend.api import Program
+
+    program = Program(checked)
+    dot = dot_for(program, args.name, shapes=args.shapes, expand=args.expand, unroll=args.unroll)
+    render(dot, args.output)
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def dot_for(
+    program, name: str | None, *, shapes: bool = False, expand: int = 0, unroll: bool = False
+) -> str:
+    """DOT text for a definition, a law, or (no name) every definition of the program."""
+    from catdsl.frontend.api import Morphism
+    from catdsl.render.commutative import law_to_dot
+    from catdsl.render.dot import to_dot
+    from catdsl.render.output import page_of
+
+    if name is None:
+        diagrams = [(n, program[n].diagram) for n in program.names]
+        return page_of(diagrams)
+    if name in program.checked.laws:
+        law = program.checked.laws[name]
+        lhs = Morphism(program, f"{name} (left)", law.lhs).diagram
+        rhs = Morphism(program, f"{name} (right)", law.rhs).diagram
+        return law_to_dot(name, lhs, rhs, law.tolerance)
+    if name not in program:
+        from catdsl.typesys.hints import did_you_mean
+
+        names = [*program.names, *program.checked.laws]
+        raise CatError(
+            [
+                Diagnostic(
+                    "E0801",
+                    f"no definition or law named `{name}`",
+                    help=did_you_mean(name, names) or f"names: {', '.join(names)}",
+                )
+            ]
+        )
+    return to_dot(program[name].diagram, shapes=shapes, expand=expand, unroll=unroll, title=name)
+
+
+def _illegal_figure(diagnostics: list[Diagnostic], name: str | None) -> str | None:
+    from catdsl.render.errors import illegal_to_dot
+
+    for d in diagnostics:
+        fig = d.figure
+        if fig is not None and (name is None or fig.definition == name):
+            return illegal_to_dot(fig)
+    return None
+
+
+def program_svg(program) -> str:
+    from catdsl.render.output import svg_of
+
+    return svg_of(dot_for(program, None))
