@@ -1,0 +1,55 @@
+"""The wheel carries the grammar, and an installed (non-editable) catdsl checks a program."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        str(ROOT),
+        "-w",
+        str(out),
+    ]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return next(out.glob("catdsl-*.whl"))
+
+
+def test_wheel_contains_the_grammar(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "catdsl/grammars/catdsl.lark" in names
+    assert "catdsl/cli.py" in names
+
+
+def test_installed_wheel_checks_a_program(wheel: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(site)
+    program = tmp_path / "p.cat"
+    program.write_text("import std.ml\nobject A : Real[2]\nmorphism F : A -> A = relu\n")
+    code = "import catdsl, sys; p = catdsl.load(sys.argv[1]); print(catdsl.__file__, p.names)"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(program)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(site) in result.stdout and "['F']" in result.stdout
