@@ -28,14 +28,13 @@ from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.values import (
     INTEGER_KINDS,
     REAL_KINDS,
-    carrier_of,
     element_atoms,
     element_rank,
     split_components,
     width,
 )
 from catdsl.typesys.dims import Dim
-from catdsl.typesys.types import Atom, Carrier, Obj, Predicate, Prod, Record
+from catdsl.typesys.types import Atom, Carrier, Obj, Predicate, Prod, Record, carrier_of
 
 SIMPLEX_TOLERANCE = 1e-4
 
@@ -173,7 +172,8 @@ def _list_checker(atoms: tuple[Atom, ...], lead: int) -> Checker | None:
         flat = (value,) if total == 1 else value
         if isinstance(flat, tuple) and len(flat) == total > 1:
             lengths = {
-                np.shape(c)[np.ndim(c) - r] for c, r in zip(flat, ranks, strict=True)
+                np.shape(c)[np.ndim(c) - r]
+                for c, r in zip(flat, ranks, strict=True)
                 if np.ndim(c) >= r
             }
             if len(lengths) > 1:
@@ -243,7 +243,10 @@ def _content_problem(carrier: Carrier, value: np.ndarray, env: Env) -> Problem:
         worst = np.abs(sums - 1).max() if sums.size else 0.0
         if worst > SIMPLEX_TOLERANCE:
             off = sums.flat[int(np.abs(sums - 1).argmax())]
-            return "R0411", f"its last axis sums to {off:.6g} (must be 1 within {SIMPLEX_TOLERANCE})"
+            return (
+                "R0411",
+                f"its last axis sums to {off:.6g} (must be 1 within {SIMPLEX_TOLERANCE})",
+            )
     if kind in INTEGER_KINDS and value.size:
         low = int(value.min())
         if low < 0:
@@ -252,7 +255,10 @@ def _content_problem(carrier: Carrier, value: np.ndarray, env: Env) -> Problem:
             bound = evaluate(carrier.bound, env)
             high = int(value.max())
             if bound is not None and high >= bound:
-                return "R0412", f"the index {high} is out of range (limit {carrier.bound} = {bound})"
+                return (
+                    "R0412",
+                    f"the index {high} is out of range (limit {carrier.bound} = {bound})",
+                )
     return None
 
 

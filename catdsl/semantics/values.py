@@ -13,20 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record
+from catdsl.typesys.types import Atom, Carrier, Prod, Record, carrier_of
 
 INTEGER_KINDS = ("Index", "Nat")
 REAL_KINDS = ("Real", "Simplex")
-
-
-def carrier_of(atom: Atom) -> Carrier | Prod | None:
-    """The structure behind an atom: an object's carrier, or the carrier itself."""
-    if isinstance(atom, Obj):
-        return atom.carrier
-    if isinstance(atom, Carrier):
-        return atom
-    return None
 
 
 def element_atoms(carrier: Carrier | Prod) -> tuple[Atom, ...]:
@@ -148,8 +140,9 @@ def has_nonfinite(value: object) -> bool:
 # ---------------------------------------------------------------- conversion at the boundary
 
 
-def coerce(value: object, atom: Atom, dtype: np.dtype = np.dtype(np.float64)) -> object:
+def coerce(value: object, atom: Atom, dtype: DTypeLike = np.float64) -> object:
     """Convert plain Python data (nested lists, tuples, dicts) into the value of `atom`."""
+    dtype = np.dtype(dtype)
     if isinstance(atom, Record):
         fields = dict(atom.fields)
         return {k: coerce(v, fields[k], dtype) if k in fields else v for k, v in value.items()}  # type: ignore[union-attr]
@@ -176,9 +169,8 @@ def _coerce_array(value: object, carrier: Carrier, dtype: np.dtype) -> np.ndarra
     """An array of the carrier's dtype; integral floats become integers for `Index` / `Nat`."""
     array = np.asarray(value)
     target = array_dtype(carrier, dtype)
-    if target.kind in "iu" and array.dtype.kind == "f":
-        if not np.all(np.mod(array, 1) == 0):
-            return array  # the invariant check reports the non-integer entries
+    if target.kind in "iu" and array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0):
+        return array  # the invariant check reports the non-integer entries
     if array.dtype.kind in "biuf":
         return array.astype(target, copy=False)
     return array

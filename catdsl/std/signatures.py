@@ -161,7 +161,9 @@ def _layer_norm(_static) -> PrimSig:
 def _scores(_static) -> PrimSig:
     v = _Vars()
     s = v.rest()
-    return PrimSig((), _p(_real(v.L, v.k, rest=s), _real(v.S, v.k, rest=s)), _p(_real(v.L, v.S, rest=s)))
+    return PrimSig(
+        (), _p(_real(v.L, v.k, rest=s), _real(v.S, v.k, rest=s)), _p(_real(v.L, v.S, rest=s))
+    )
 
 
 def _mask_scores(_static) -> PrimSig:

@@ -1,0 +1,355 @@
+"""Lower a typed term to the diagram IR, and flatten a diagram's named definitions.
+
+`lower` builds one box per primitive and per use of a definition (a collapsed `ref` box holding
+its body's diagram), wires `>>` in sequence, `*` side by side and `<f, g>` as a fan-out of the
+input wires. Ports, params and constants enter from above through ONE source box per name per
+diagram, so "one name, one wire" holds across composition. `id` is bare wires; `swap`, `copy`,
+`discard` are `struct` boxes (drawable, free at run time); `fst` / `snd` discard the other side.
+`flatten` inlines every `ref` box recursively and keeps `power`, `functor` and `train` boxes
+(flattening their sub-diagrams too). Compiling does its own inlining (keeping the checks where a
+morphism's outputs enter their objects), so `compile_diagram` wants the unflattened diagram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
+from catdsl.typesys.terms import (
+    Bind,
+    Const,
+    Functor,
+    HoleTerm,
+    Pair,
+    Par,
+    Param,
+    PortWire,
+    Power,
+    Prim,
+    Ref,
+    Seq,
+    Struct,
+    Term,
+    Train,
+    Wiring,
+)
+from catdsl.typesys.types import Atom
+
+Wires = list[WireEnd]
+
+
+def lower(term: Term, name: str | None = None, consts: Mapping[str, Term] | None = None) -> Diagram:
+    """The diagram of `term`. `consts` maps the names of data points that primitives take as
+    arguments (`dot(v)` with `data v : Real[3] = ...`) to their point terms (`Unit -> A`)."""
+    return _Lowerer(consts or {}).diagram(term, name)
+
+
+class _Lowerer:
+    """Shared state of one lowering: constants by name and sub-diagrams already built."""
+
+    def __init__(self, consts: Mapping[str, Term]):
+        self.consts = consts
+        self.memo: dict[tuple[int, str | None], Diagram] = {}
+
+    def diagram(self, term: Term, name: str | None) -> Diagram:
+        diagram = Diagram(term.dom, term.cod, name)
+        diagram.ports = term.ports
+        scope = _Scope(self, diagram)
+        inputs = [WireEnd(INPUT, i) for i in range(len(term.dom))]
+        for i, wire in enumerate(scope.term(term, inputs)):
+            diagram.connect(wire, WireEnd(OUTPUT, i))
+        return diagram
+
+    def sub(self, term: Term, name: str | None) -> Diagram:
+        """The diagram of a nested term, built once however often it is used."""
+        key = (id(term), name)
+        if key not in self.memo:
+            self.memo[key] = self.diagram(term, name)
+        return self.memo[key]
+
+
+class _Scope:
+    """Lowers terms into one diagram, keeping one source box per port, param and constant."""
+
+    def __init__(self, lowerer: _Lowerer, diagram: Diagram):
+        self.lowerer, self.d = lowerer, diagram
+        self.sources: dict[str, WireEnd] = {}
+        self.bound: list[dict[str, WireEnd]] = []
+
+    # ---------------------------------------------------------------- helpers
+    def add(
+        self,
+        kind: str,
+        label: str,
+        term: Term,
+        ins: Wires,
+        data: dict,
+        port_names: Sequence[str] = (),
+        extra_inputs: Sequence[Atom] = (),
+        outputs: Sequence[Atom] | None = None,
+    ) -> Wires:
+        """Add a box fed by `ins` (domain wires, then one wire per port name)."""
+        inputs = (*term.dom.atoms, *extra_inputs)
+        outs = term.cod.atoms if outputs is None else tuple(outputs)
+        box = self.d.add_box(kind, label, inputs, outs, term.span, data, tuple(port_names))
+        for i, wire in enumerate(ins):
+            self.d.connect(wire, WireEnd(box, i))
+        return [WireEnd(box, i) for i in range(len(outs))]
+
+    def source(self, name: str, atom: Atom, kind: str) -> WireEnd:
+        """The wire of a named port, param or constant: bound by `f[p = x]`, or its box."""
+        for bound in reversed(self.bound):
+            if name in bound:
+                return bound[name]
+        if name not in self.sources:
+            if kind == "const":
+                (self.sources[name],) = self.term(self.lowerer.consts[name], [])
+            else:
+                box = self.d.add_box(kind, name, (), (atom,), data={"name": name})
+                self.sources[name] = WireEnd(box, 0)
+        return self.sources[name]
+
+    def with_ports(self, term: Term, ins: Wires) -> tuple[Wires, tuple[str, ...], tuple]:
+        """The domain wires followed by one wire per port of `term`, and the port names."""
+        names = tuple(p.name for p in term.ports)
+        wires = [*ins, *(self.source(p.name, p.atom, p.kind) for p in term.ports)]
+        return wires, names, tuple(p.atom for p in term.ports)
+
+    # ---------------------------------------------------------------- terms
+    def term(self, term: Term, ins: Wires) -> Wires:
+        method = getattr(self, f"_{type(term).__name__}", None)
+        if method is None:
+            raise TypeError(f"cannot lower a {type(term).__name__}")
+        return method(term, ins)
+
+    def _Prim(self, term: Prim, ins: Wires) -> Wires:
+        ports = {p.name: p for p in term.ports}
+        atoms, wires = [], list(ins)
+        for arg in term.args:
+            if arg in ports:
+                atoms.append(ports[arg].atom)
+                wires.append(self.source(arg, ports[arg].atom, ports[arg].kind))
+            elif arg in self.lowerer.consts:
+                atoms.append(self.lowerer.consts[arg].cod.atoms[0])
+                wires.append(self.source(arg, atoms[-1], "const"))
+            else:
+                raise ValueError(
+                    f"`{arg}`, an argument of `{term.name}`, is not a port or constant"
+                )
+        data = {"name": term.name, "static": dict(term.static), "in_ranks": term.in_ranks}
+        return self.add("prim", _label(term), term, wires, data, term.args, atoms)
+
+    def _Seq(self, term: Seq, ins: Wires) -> Wires:
+        for part in term.parts:
+            ins = self.term(part, ins)
+        return ins
+
+    def _Par(self, term: Par, ins: Wires) -> Wires:
+        outs: Wires = []
+        offset = 0
+        for part in term.parts:
+            n = len(part.dom)
+            outs += self.term(part, ins[offset : offset + n])
+            offset += n
+        return outs
+
+    def _Pair(self, term: Pair, ins: Wires) -> Wires:
+        return [wire for part in term.parts for wire in self.term(part, ins)]
+
+    def _Struct(self, term: Struct, ins: Wires) -> Wires:
+        kind, split = term.kind, term.split
+        if kind == "id":
+            return list(ins)
+        if kind in ("fst", "snd"):
+            keep, drop = (ins[:split], ins[split:]) if kind == "fst" else (ins[split:], ins[:split])
+            dropped = term.dom.atoms[split:] if kind == "fst" else term.dom.atoms[:split]
+            box = self.d.add_box(
+                "struct", "discard", dropped, (), term.span, {"kind": "discard", "split": 0}
+            )
+            for i, wire in enumerate(drop):
+                self.d.connect(wire, WireEnd(box, i))
+            return list(keep)
+        return self.add("struct", kind, term, ins, {"kind": kind, "split": split})
+
+    def _Ref(self, term: Ref, ins: Wires) -> Wires:
+        wires, names, atoms = self.with_ports(term, ins)
+        if term.body is None:
+            return self.add("opaque", term.name, term, wires, {"name": term.name}, names, atoms)
+        sub = self.lowerer.sub(term.body, term.name)
+        data = {"name": term.name, "sub": sub, "def_kind": term.kind}
+        return self.add("ref", term.name, term, wires, data, names, atoms)
+
+    def _Power(self, term: Power, ins: Wires) -> Wires:
+        if term.n == 0:
+            return list(ins)
+        wires, names, atoms = self.with_ports(term, ins)
+        data = {"n": term.n, "sub": self.lowerer.sub(term.base, None)}
+        label = f"{_label(term.base)} ^ {term.n}"
+        return self.add("power", label, term, wires, data, names, atoms)
+
+    def _Functor(self, term: Functor, ins: Wires) -> Wires:
+        wires, names, atoms = self.with_ports(term, ins)
+        data = {"functor": term.functor, "sub": self.lowerer.sub(term.inner, None)}
+        label = f"{term.functor}({_label(term.inner)})"
+        return self.add("functor", label, term, wires, data, names, atoms)
+
+    def _PortWire(self, term: PortWire, ins: Wires) -> Wires:
+        kind = next((p.kind for p in term.ports if p.name == term.name), "port")
+        return [self.source(term.name, term.cod.atoms[0], kind)]
+
+    def _Const(self, term: Const, ins: Wires) -> Wires:
+        data = {"name": term.name, "value": term.value, "path": term.path}
+        return self.add("const", term.name, term, [], data)
+
+    def _Param(self, term: Param, ins: Wires) -> Wires:
+        data = {
+            "name": term.name,
+            "init": term.init,
+            "init_args": dict(term.init_args),
+            "literal": term.literal,
+        }
+        wire = self.source(term.name, term.cod.atoms[0], "param")
+        self.d.box(wire.box).data.update(data)
+        return [wire]
+
+    def _Train(self, term: Train, ins: Wires) -> Wires:
+        data = {
+            "family": term.family,
+            "loss": self.lowerer.sub(term.loss, _label(term.loss)),
+            "data": self.lowerer.sub(term.data, None) if term.data is not None else None,
+            "params": tuple(p.name for p in term.params),
+            "hyper": dict(term.hyper),
+        }
+        label = f"{term.family}({_label(term.loss)})"
+        if term.family in ("Init", "AdamInit", "MomentumInit"):
+            wires = [*ins, *(self.source(p.name, p.atom, p.kind) for p in term.params)]
+            names = data["params"]
+            return self.add("train", label, term, wires, data, names, [p.atom for p in term.params])
+        return self.add("train", label, term, ins, data)
+
+    def _Wiring(self, term: Wiring, ins: Wires) -> Wires:
+        env = _bind_names(term.inputs, ins, "inputs of a wiring block")
+        for outputs, step, inputs in term.steps:
+            args = [wire for name in inputs for wire in env[name]]
+            env.update(_bind_names(outputs, self.term(step, args), "results of a wiring step"))
+        return [wire for name in term.result for wire in env[name]]
+
+    def _Bind(self, term: Bind, ins: Wires) -> Wires:
+        bound = {}
+        for name, point in term.bindings:
+            (bound[name],) = self.term(point, [])
+        self.bound.append(bound)
+        try:
+            return self.term(term.inner, ins)
+        finally:
+            self.bound.pop()
+
+    def _HoleTerm(self, term: HoleTerm, ins: Wires) -> Wires:
+        wires, names, atoms = self.with_ports(term, ins)
+        label = f"?{term.name}" if term.name else "?"
+        return self.add("hole", label, term, wires, {"name": term.name}, names, atoms)
+
+
+def _bind_names(names: Sequence[str], wires: Wires, what: str) -> dict[str, Wires]:
+    """Give wires to names: one each, or all of them to a single name."""
+    if len(names) == len(wires):
+        return {name: [wire] for name, wire in zip(names, wires, strict=True)}
+    if len(names) == 1:
+        return {names[0]: list(wires)}
+    raise ValueError(f"cannot share {len(wires)} wires among the {len(names)} {what}")
+
+
+def _label(term: Term) -> str:
+    """A short name for a term, for box labels."""
+    if isinstance(term, Ref | Const | Param):
+        return term.name
+    if isinstance(term, Prim):
+        return f"{term.name}({', '.join(term.args)})" if term.args else term.name
+    if isinstance(term, Struct):
+        return term.kind
+    if isinstance(term, Power):
+        return f"{_label(term.base)} ^ {term.n}"
+    if isinstance(term, Functor):
+        return f"{term.functor}({_label(term.inner)})"
+    if isinstance(term, Seq):
+        return " >> ".join(_label(p) for p in term.parts)
+    return type(term).__name__.lower()
+
+
+# ---------------------------------------------------------------- flattening
+
+
+def flatten(diagram: Diagram) -> Diagram:
+    """The same diagram with every `ref` box replaced by its (flattened) definition."""
+    return _Flattener().flatten(diagram)
+
+
+class _Flattener:
+    def __init__(self) -> None:
+        self.memo: dict[int, Diagram] = {}
+
+    def flatten(self, diagram: Diagram) -> Diagram:
+        key = id(diagram)
+        if key in self.memo:
+            return self.memo[key]
+        out = Diagram(diagram.dom, diagram.cod, diagram.name)
+        out.ports = diagram.ports
+        sources: dict[str, WireEnd] = {}
+        inputs = [WireEnd(INPUT, i) for i in range(len(diagram.dom))]
+        for i, wire in enumerate(self.copy(out, diagram, inputs, {}, sources)):
+            out.connect(wire, WireEnd(OUTPUT, i))
+        self.memo[key] = out
+        return out
+
+    def copy(
+        self,
+        out: Diagram,
+        src: Diagram,
+        inputs: Wires,
+        ports: dict[str, WireEnd],
+        sources: dict[str, WireEnd],
+    ) -> Wires:
+        """Copy the boxes of `src` into `out`; return the wires of its outputs."""
+        wires: dict[tuple[str, int], WireEnd] = {(INPUT, i): w for i, w in enumerate(inputs)}
+        result: Wires = []
+        for box in src.boxes():
+            if box.id == INPUT:
+                continue
+            ins = [wires[(w.box, w.port)] for w in src.incoming(box.id)]
+            if box.id == OUTPUT:
+                result = ins
+                continue
+            for port, wire in enumerate(self.box(out, box, ins, ports, sources)):
+                wires[(box.id, port)] = wire
+        return result
+
+    def box(
+        self,
+        out: Diagram,
+        box: Box,
+        ins: Wires,
+        ports: dict[str, WireEnd],
+        sources: dict[str, WireEnd],
+    ) -> Wires:
+        name = box.data.get("name")
+        if box.kind in ("port", "param") and name in ports:
+            return [ports[name]]
+        if box.kind in ("port", "param") and name in sources:
+            return [sources[name]]
+        if box.kind == "ref":
+            n = box.n_domain_inputs
+            inner = dict(zip(box.port_names, ins[n:], strict=True))
+            return self.copy(out, box.data["sub"], ins[:n], inner, sources)
+        data = dict(box.data)
+        for key in ("sub", "loss", "data"):
+            if isinstance(data.get(key), Diagram):
+                data[key] = self.flatten(data[key])
+        new = out.add_box(
+            box.kind, box.label, box.inputs, box.outputs, box.span, data, box.port_names
+        )
+        for i, wire in enumerate(ins):
+            out.connect(wire, WireEnd(new, i))
+        outs = [WireEnd(new, i) for i in range(len(box.outputs))]
+        if box.kind in ("port", "param"):
+            sources[name] = outs[0]
+        return outs

@@ -1,0 +1,108 @@
+"""Iterating an endomorphism with the comforts of a long run: progress, callbacks, checkpoints.
+
+`iterate` is how `f ^ n` runs when a caller passes `LoopHooks` (the CLI's `train` and `run`):
+it resumes from a checkpoint when one exists, shows a progress bar on a terminal, calls
+`on_step(step, state)` after every step, saves a checkpoint every `every` steps, at the end,
+and when interrupted (Ctrl-C saves, then raises `TrainingInterrupted` with a clean message).
+Training ops append each step's mean loss to `loss_history`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from catdsl.errors import CatRuntimeError
+from catdsl.semantics.checkpoint import load_checkpoint, same_layout, save_checkpoint
+from catdsl.semantics.progress import ProgressBar
+
+Step = Callable[[tuple], tuple]
+
+
+@dataclass
+class LoopHooks:
+    """Options and results of a hooked loop (see the module docstring).
+
+    `progress`: True / False, or None to show a bar only when stderr is a terminal.
+    After the loop, `steps_done` counts all completed steps (resumed ones included),
+    `resumed_from` the step the loop started at, and `loss_history` holds one mean loss per
+    training step (the loss at the parameters *before* that step's update).
+    """
+
+    on_step: Callable[[int, tuple], None] | None = None
+    checkpoint: str | os.PathLike | None = None
+    every: int = 0
+    resume: bool = True
+    progress: bool | None = None
+    loss_history: list[float] = field(default_factory=list)
+    steps_done: int = 0
+    resumed_from: int = 0
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a hooked loop; the message says where it stopped and what was saved."""
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.message, self.step = message, step
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> tuple:
+    """Apply `step` to `state` until `n` steps are done, honouring `hooks`."""
+    history = hooks.loss_history
+    state, done = _resume(state, n, hooks, label)
+    kept = len(history)
+    with ProgressBar(n, label, done, hooks.progress) as bar:
+        try:
+            while done < n:
+                state = step(state)
+                done += 1
+                kept = len(history)
+                hooks.steps_done = done
+                if hooks.on_step is not None:
+                    hooks.on_step(done, state)
+                if hooks.checkpoint and hooks.every and done % hooks.every == 0:
+                    save_checkpoint(hooks.checkpoint, state, done, history[:kept])
+                bar.update(done, history[-1] if history else None)
+        except KeyboardInterrupt:
+            del history[kept:]
+            where = f"interrupted after step {done} of {n} of `{label}`"
+            if not hooks.checkpoint:
+                raise TrainingInterrupted(f"{where}; no checkpoint was asked for", done) from None
+            save_checkpoint(hooks.checkpoint, state, done, history)
+            raise TrainingInterrupted(
+                f"{where}; checkpoint saved to `{os.fspath(hooks.checkpoint)}` "
+                "(run again with the same checkpoint to resume)",
+                done,
+            ) from None
+    hooks.steps_done = done
+    if hooks.checkpoint:
+        save_checkpoint(hooks.checkpoint, state, done, history)
+    return state
+
+
+def _resume(state: tuple, n: int, hooks: LoopHooks, label: str) -> tuple[tuple, int]:
+    """The state to start from and its completed step count: the checkpoint's, if any."""
+    hooks.resumed_from = 0
+    path = hooks.checkpoint
+    if not (path and hooks.resume and os.path.exists(path)):
+        return state, 0
+    saved, done, losses = load_checkpoint(path)
+    if not same_layout(saved, state):
+        raise CatRuntimeError(
+            "R0607",
+            f"checkpoint `{os.fspath(path)}` does not fit the state of `{label}`",
+            help="delete it, or pass another checkpoint path, to start afresh",
+        )
+    if done > n:
+        raise CatRuntimeError(
+            "R0607",
+            f"checkpoint `{os.fspath(path)}` is at step {done}, beyond the {n} steps of `{label}`",
+        )
+    hooks.loss_history[:] = losses
+    hooks.resumed_from = hooks.steps_done = done
+    return saved, done

@@ -1,0 +1,225 @@
+"""The ops a plan calls: kernels, `f ^ n` loops, the List and Option functors, boundary checks.
+
+Each follows the `plan.Op` protocol. Kernels see one array per component: a wire whose atom is
+a `List` of a product (or an object over a product) is unpacked into its component arrays
+before the kernel and packed again after it, so `windows(2)` yields one `TrainingSet` wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from catdsl.semantics.invariants import Check
+from catdsl.semantics.kernel import Kernel
+from catdsl.semantics.loop import iterate
+from catdsl.semantics.plan import Plan, RunContext
+from catdsl.semantics.values import (
+    accumulate,
+    components,
+    element_atoms,
+    is_differentiable,
+    join_components,
+    pack,
+    split_components,
+    width,
+)
+from catdsl.typesys.types import Atom, carrier_of
+
+
+def kernel_op(kernel: Kernel, ins: Sequence[Atom], outs: Sequence[Atom]) -> KernelOp:
+    """The op of a `prim` box: direct when every wire is one array, else packing."""
+    if all(width(a) == 1 for a in (*ins, *outs)):
+        return KernelOp(kernel, ins)
+    return PackedKernelOp(kernel, ins, outs)
+
+
+class KernelOp:
+    """A kernel whose inputs and outputs are one array per wire: called directly."""
+
+    uses_context = False
+
+    def __init__(self, kernel: Kernel, ins: Sequence[Atom]):
+        self.kernel = kernel
+        flags = tuple(kernel.differentiable)
+        self.differentiable = tuple(
+            (flags[i] if i < len(flags) else flags[-1]) and is_differentiable(a)
+            for i, a in enumerate(ins)
+        )
+        self.run, self.forward, self.vjp = kernel.forward_only, kernel.forward, kernel.vjp
+
+
+class PackedKernelOp(KernelOp):
+    """A kernel some of whose wires carry several arrays (lists of products)."""
+
+    def __init__(self, kernel: Kernel, ins: Sequence[Atom], outs: Sequence[Atom]):
+        flat_ins = [a for a in ins for _ in range(width(a))]
+        super().__init__(kernel, flat_ins)
+        self.ins, self.outs = tuple(ins), tuple(outs)
+        per_atom = split_components(self.differentiable, ins)
+        self.differentiable = tuple(
+            any(components(f, a)) for f, a in zip(per_atom, ins, strict=True)
+        )
+        self.run = self._run
+        self.forward = self._forward
+        self.vjp = self._vjp
+
+    def _run(self, *xs: Any) -> tuple:
+        ys = self.kernel.forward_only(*join_components(xs, self.ins))
+        return tuple(split_components(ys, self.outs))
+
+    def _forward(self, *xs: Any) -> tuple[tuple, object]:
+        ys, residual = self.kernel.forward(*join_components(xs, self.ins))
+        return tuple(split_components(ys, self.outs)), residual
+
+    def _vjp(self, residual: object, *dys: Any) -> tuple:
+        dxs = self.kernel.vjp(residual, *join_components(dys, self.outs))
+        grouped = split_components(dxs, self.ins)
+        return tuple(
+            None if isinstance(g, tuple) and all(c is None for c in g) else g for g in grouped
+        )
+
+
+class SubPlanOp:
+    """Shared plumbing of ops that run a compiled sub-diagram: the box's inputs are its domain
+    wires then its ports; the sub-plan's named sources are fed from those ports by name."""
+
+    uses_context = True
+
+    def __init__(self, sub: Plan, box_inputs: Sequence[Atom], port_names: Sequence[str]):
+        self.sub = sub
+        self.n_dom = len(box_inputs) - len(port_names)
+        position = {name: self.n_dom + i for i, name in enumerate(port_names)}
+        missing = [s.name for s in sub.sources if s.name not in position]
+        if missing:
+            raise ValueError(f"the sub-diagram's sources {missing} are not fed by the box")
+        self.port_map = tuple(position[s.name] for s in sub.sources)
+        self.differentiable = tuple(is_differentiable(a) for a in box_inputs)
+        self.need = sub.source_differentiable
+        self.n_in = len(box_inputs)
+
+    def extra(self, xs: Sequence) -> list:
+        """The sub-plan's named source values, from the box's port inputs."""
+        return [xs[j] for j in self.port_map]
+
+    def scatter(self, d_dom: Sequence, d_sources: Sequence) -> tuple:
+        """Box input cotangents from the sub-plan's domain and named-source cotangents."""
+        result: list = [*d_dom, *([None] * (self.n_in - self.n_dom))]
+        for j, d in zip(self.port_map, d_sources, strict=True):
+            result[j] = accumulate(result[j], d)
+        return tuple(result)
+
+
+class PowerOp(SubPlanOp):
+    """`f ^ n`: the sub-plan applied n times; the first top-level loop of a run with hooks
+    shows progress, calls `on_step`, records losses and checkpoints (see `loop.iterate`)."""
+
+    def __init__(
+        self, sub: Plan, n: int, box_inputs: Sequence[Atom], port_names: Sequence[str], label: str
+    ):
+        super().__init__(sub, box_inputs, port_names)
+        self.n, self.label = n, label
+
+    def run(self, ctx: RunContext, *xs: Any) -> tuple:
+        state, extra = tuple(xs[: self.n_dom]), self.extra(xs)
+        child = ctx.child()
+        execute = self.sub.execute
+        hooks, ctx.hooks = ctx.hooks, None
+        if hooks is not None:
+            child.losses = hooks.loss_history
+            return iterate(lambda s: execute((*s, *extra), child), state, self.n, hooks, self.label)
+        for _ in range(self.n):
+            state = execute((*state, *extra), child)
+        return state
+
+    def forward(self, ctx: RunContext, *xs: Any) -> tuple[tuple, object]:
+        state, extra = tuple(xs[: self.n_dom]), self.extra(xs)
+        child, tapes = ctx.child(), []
+        for _ in range(self.n):
+            state, tape = self.sub.execute_taped((*state, *extra), child)
+            tapes.append(tape)
+        return state, tapes
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        d_state: Sequence = dys
+        d_sources: list = [None] * len(self.port_map)
+        for tape in reversed(residual):  # type: ignore[call-overload]
+            cots = self.sub.pull_back(tape, d_state, self.need)
+            d_state = cots[: self.n_dom]
+            d_sources = [
+                accumulate(a, b) for a, b in zip(d_sources, cots[self.n_dom :], strict=True)
+            ]
+        return self.scatter(d_state, d_sources)
+
+
+class FunctorOp(SubPlanOp):
+    """`List(f)` (the sub-plan on arrays with a leading axis: kernels are batch-polymorphic)
+    and `Option(f)` (None stays None)."""
+
+    def __init__(
+        self,
+        functor: str,
+        sub: Plan,
+        box_inputs: Sequence[Atom],
+        box_outputs: Sequence[Atom],
+        port_names: Sequence[str],
+    ):
+        super().__init__(sub, box_inputs, port_names)
+        if self.n_dom != 1 or len(box_outputs) != 1:
+            raise ValueError(f"`{functor}(f)` must map one {functor} wire to one")
+        self.optional = functor == "Option"
+        self.elem_in = element_atoms(carrier_of(box_inputs[0]))  # type: ignore[arg-type]
+        self.elem_out = element_atoms(carrier_of(box_outputs[0]))  # type: ignore[arg-type]
+
+    def _inputs(self, xs: Sequence) -> list:
+        flat = (xs[0],) if sum(width(a) for a in self.elem_in) == 1 else xs[0]
+        return [*split_components(flat, self.elem_in), *self.extra(xs)]
+
+    def _pack(self, ys: Sequence) -> object:
+        return pack(join_components(ys, self.elem_out), self.elem_out)
+
+    def _pack_in(self, ds: Sequence) -> object:
+        return pack(join_components(ds, self.elem_in), self.elem_in)
+
+    def run(self, ctx: RunContext, *xs: Any) -> tuple:
+        if self.optional and xs[0] is None:
+            return (None,)
+        return (self._pack(self.sub.execute(self._inputs(xs), ctx.child())),)
+
+    def forward(self, ctx: RunContext, *xs: Any) -> tuple[tuple, object]:
+        if self.optional and xs[0] is None:
+            return (None,), None
+        ys, tape = self.sub.execute_taped(self._inputs(xs), ctx.child())
+        return (self._pack(ys),), tape
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        if residual is None or dys[0] is None:
+            return (None,) * self.n_in
+        flat = (dys[0],) if sum(width(a) for a in self.elem_out) == 1 else dys[0]
+        d_out = split_components(flat, self.elem_out)
+        cots = self.sub.pull_back(residual, d_out, self.need)  # type: ignore[arg-type]
+        d_elems = cots[: len(self.elem_in)]
+        d_dom = None if all(d is None for d in d_elems) else self._pack_in(d_elems)
+        return self.scatter([d_dom], cots[len(self.elem_in) :])
+
+
+class CheckOp:
+    """Validates values where they enter nominal objects (only in checked runs)."""
+
+    uses_context = True
+
+    def __init__(self, checks: Sequence[Check | None]):
+        self.checks = tuple(checks)
+        self.differentiable = (False,) * len(self.checks)
+
+    def run(self, ctx: RunContext, *xs: Any) -> tuple:
+        for check, x in zip(self.checks, xs, strict=True):
+            if check is not None:
+                check(x, ctx.dims)
+        return ()
+
+    def forward(self, ctx: RunContext, *xs: Any) -> tuple[tuple, object]:
+        return (self.run(ctx, *xs) if ctx.check else ()), None
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        return (None,) * len(self.checks)

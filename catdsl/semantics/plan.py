@@ -1,0 +1,357 @@
+"""A compiled diagram: a flat, topologically ordered list of ops over integer register slots.
+
+`compile_diagram` (in `compile.py`) builds a `Plan` once; running it costs the ops and little
+else. Slots hold the diagram's inputs, its named sources (user ports and params, by name), the
+hoisted constants and every intermediate wire; structural boxes are slot aliases and cost
+nothing. Three loops share the instructions:
+
+- `run`: forward only, registers freed after their last use (`check=True` adds the object
+  boundary checks and a NaN/inf scan after every box; `check=False` is the fastest path);
+- `forward`: also records each op's residual on a `Tape`;
+- `backward`: the reverse plan, visiting only ops on a path from a requested source (the
+  "needs gradient" set is computed once per request and cached) and pulling the output
+  cotangents back through each op's VJP; fan-out cotangents add up.
+
+Every op follows one protocol: `run(*xs) -> outputs`, `forward(*xs) -> (outputs, residual)`,
+`vjp(residual, *dys) -> one cotangent per input (or None)`, plus `differentiable`, one flag per
+input. Kernels are called directly; ops that need the run's context (check mode, dim bindings,
+loop hooks) read it from the reserved register `CTX`, passed as their first argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any, Protocol
+
+import numpy as np
+
+from catdsl.errors import CatRuntimeError, Span
+from catdsl.semantics.invariants import Check, Env, nonfinite_error
+from catdsl.semantics.values import accumulate, has_nonfinite, zeros_like
+from catdsl.typesys.types import Atom, Prod
+
+CTX = 0
+"""The register slot that holds the run's `RunContext` (read by the ops that use it)."""
+
+
+class Op(Protocol):
+    """What a plan instruction calls. Kernels run as `run(*xs)`; ops with `uses_context`
+    (loops, functors, training, checks) get the run's context first: `run(ctx, *xs)`."""
+
+    uses_context: bool
+    differentiable: tuple[bool, ...]
+
+    def run(self, *xs: Any) -> tuple: ...
+
+    def forward(self, *xs: Any) -> tuple[tuple, object]: ...
+
+    def vjp(self, residual: object, *dys: Any) -> tuple: ...
+
+
+@dataclass
+class RunContext:
+    """Per-run state for the ops that use it: check mode, dim bindings, loop hooks, loss sink."""
+
+    check: bool = True
+    dims: Env = field(default_factory=dict)
+    hooks: Any = None  # a `LoopHooks`, used by the first top-level `^ n` loop that runs
+    losses: list[float] | None = None  # training ops append each step's mean loss here
+
+    def child(self) -> RunContext:
+        """The context of a nested plan: same checks and dims, hooks used up by the parent."""
+        return RunContext(self.check, self.dims, None, self.losses)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A named input of a plan: a user port or a learnable param, fed by name."""
+
+    name: str
+    kind: str  # "port" | "param"
+    atom: Atom
+
+
+@dataclass(frozen=True)
+class Instr:
+    """One instruction: an op reading `ins` slots and writing fresh `outs` slots."""
+
+    op: Op
+    ins: tuple[int, ...]
+    outs: tuple[int, ...]
+    label: str
+    span: Span | None
+    is_check: bool = False
+
+
+@dataclass
+class Tape:
+    """What `Plan.forward` records for `Plan.backward`: residuals and the sources' values."""
+
+    sources: list
+    residuals: list
+    outputs: dict[int, tuple] = field(default_factory=dict)  # of multi-output instructions
+
+
+class Plan:
+    """A compiled diagram `dom -> cod` (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        dom: Prod,
+        cod: Prod,
+        name: str | None,
+        template: list,
+        in_slots: tuple[int, ...],
+        sources: tuple[Source, ...],
+        source_slots: tuple[int, ...],
+        out_slots: tuple[int, ...],
+        instrs: list[Instr],
+        slot_differentiable: list[bool],
+        source_checks: tuple[Check | None, ...],
+    ):
+        self.dom, self.cod, self.name = dom, cod, name
+        self.sources = sources
+        self.instrs = instrs
+        self._template = template
+        self._slots = in_slots + source_slots
+        self._n_inputs = len(in_slots)
+        self._out_slots = out_slots
+        self._slot_differentiable = slot_differentiable
+        self._source_checks = source_checks
+        self._source_index = {s.name: len(in_slots) + i for i, s in enumerate(sources)}
+        self.source_differentiable = tuple(slot_differentiable[s] for s in self._slots)
+        plain = [i for i, ins in enumerate(instrs) if not ins.is_check]
+        everything = range(len(instrs))
+        self._fast, self._fast_taped = self._steps(plain, "run"), self._steps(plain, "forward")
+        self._checked = self._steps(everything, "run")
+        self._checked_taped = self._steps(everything, "forward")
+        self._reverse: dict[tuple[bool, ...], tuple] = {}
+
+    def __repr__(self) -> str:
+        name = f"{self.name} : " if self.name else ""
+        return f"<Plan {name}{self.dom} -> {self.cod}, {len(self.instrs)} instructions>"
+
+    # ---------------------------------------------------------------- public API
+    def run(
+        self,
+        inputs: Sequence = (),
+        ports: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        check: bool = True,
+        hooks: Any = None,
+    ) -> tuple:
+        """Run forward only. `check` validates objects and scans every box for NaN/inf;
+        `hooks` (a `LoopHooks`) drive the first top-level `^ n` loop (progress, checkpoints)."""
+        values = self.gather(inputs, ports, params)
+        ctx = RunContext(check, {}, hooks)
+        if not check:
+            return self.execute(values, ctx)
+        with np.errstate(all="ignore"):
+            self.check_sources(values, ctx.dims)
+            return self.execute(values, ctx)
+
+    def forward(
+        self,
+        inputs: Sequence = (),
+        ports: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        check: bool = False,
+    ) -> tuple[tuple, Tape]:
+        """Run forward and record the tape that `backward` needs."""
+        values = self.gather(inputs, ports, params)
+        ctx = RunContext(check, {})
+        if check:
+            self.check_sources(values, ctx.dims)
+        return self.execute_taped(values, ctx)
+
+    def backward(self, tape: Tape, output_cotangents: Sequence, wrt: set[str] | frozenset) -> dict:
+        """Cotangents of the requested sources: `{name: array}` for ports and params, and
+        `"inputs"` -> one cotangent per input (None for integer wires) when asked for."""
+        unknown = set(wrt) - set(self._source_index) - {"inputs"}
+        if unknown:
+            raise KeyError(f"nothing named {sorted(unknown)} feeds `{self.name or 'this plan'}`")
+        need = [False] * len(self._slots)
+        if "inputs" in wrt:
+            need[: self._n_inputs] = [True] * self._n_inputs
+        for name in wrt - {"inputs"}:
+            need[self._source_index[name]] = True
+        cots = self.pull_back(tape, output_cotangents, tuple(need))
+        result: dict[str, Any] = {}
+        for name in wrt - {"inputs"}:
+            pos = self._source_index[name]
+            result[name] = _or_zeros(cots[pos], tape.sources[pos])
+        if "inputs" in wrt:
+            result["inputs"] = tuple(
+                _or_zeros(cots[i], tape.sources[i]) if self.source_differentiable[i] else None
+                for i in range(self._n_inputs)
+            )
+        return result
+
+    # ---------------------------------------------------------------- positional interface
+    def gather(
+        self, inputs: Sequence, ports: Mapping[str, Any] | None, params: Mapping[str, Any] | None
+    ) -> list:
+        """The positional source values: the inputs, then each named source."""
+        if len(inputs) != self._n_inputs:
+            raise CatRuntimeError(
+                "R0102",
+                f"`{self.name or 'this morphism'}` takes {self._n_inputs} input(s) "
+                f"({self.dom}), found {len(inputs)}",
+            )
+        values = list(inputs)
+        ports, params = ports or {}, params or {}
+        for source in self.sources:
+            table = params if source.kind == "param" else ports
+            if source.name not in table:
+                raise CatRuntimeError(
+                    "R0102",
+                    f"no value for the {source.kind} `{source.name}` of "
+                    f"`{self.name or 'this morphism'}`",
+                    help=f"give a value of `{source.atom}` for `{source.name}`",
+                )
+            values.append(table[source.name])
+        return values
+
+    def check_sources(self, values: Sequence, env: Env) -> None:
+        """Validate the inputs, ports and params where they enter their objects."""
+        for check, value in zip(self._source_checks, values, strict=True):
+            if check is not None:
+                check(value, env)
+
+    def execute(self, values: Sequence, ctx: RunContext) -> tuple:
+        """Run forward from positional source values (used by loops and functors)."""
+        regs = self._registers(values, ctx)
+        steps, check, index = (self._checked if ctx.check else self._fast), ctx.check, 0
+        try:
+            for run, args, outs, frees, index in steps:
+                ys = run(*args(regs))
+                for slot, y in zip(outs, ys, strict=False):
+                    regs[slot] = y
+                if check and any(map(has_nonfinite, ys)):
+                    raise nonfinite_error(self.instrs[index].label, ys, None)
+                for slot in frees:
+                    regs[slot] = None
+        except CatRuntimeError as exc:
+            raise exc.at(self.instrs[index].span) from None
+        return tuple(map(regs.__getitem__, self._out_slots))
+
+    def execute_taped(self, values: Sequence, ctx: RunContext) -> tuple[tuple, Tape]:
+        """Run forward from positional source values, recording residuals."""
+        regs = self._registers(values, ctx)
+        tape = Tape(list(values), [None] * len(self.instrs))
+        residuals, outputs, check, index = tape.residuals, tape.outputs, ctx.check, 0
+        steps = self._checked_taped if check else self._fast_taped
+        try:
+            for forward, args, outs, frees, index in steps:
+                ys, residuals[index] = forward(*args(regs))
+                for slot, y in zip(outs, ys, strict=False):
+                    regs[slot] = y
+                if len(ys) > 1:
+                    outputs[index] = ys
+                if check and any(map(has_nonfinite, ys)):
+                    raise nonfinite_error(self.instrs[index].label, ys, None)
+                for slot in frees:
+                    regs[slot] = None
+        except CatRuntimeError as exc:
+            raise exc.at(self.instrs[index].span) from None
+        return tuple(map(regs.__getitem__, self._out_slots)), tape
+
+    def pull_back(self, tape: Tape, dys: Sequence, need: tuple[bool, ...]) -> list:
+        """One cotangent per positional source (None where none flows), for `need`."""
+        cot: list = [None] * len(self._template)
+        for slot, dy in zip(self._out_slots, dys, strict=True):
+            cot[slot] = accumulate(cot[slot], dy)
+        residuals = tape.residuals
+        for vjp, outs, targets, index in self._reverse_steps(need):
+            if len(outs) == 1:
+                dy = cot[outs[0]]
+                if dy is None:
+                    continue
+                cot[outs[0]] = None
+                dxs = vjp(residuals[index], dy)
+            else:
+                dy = [cot[s] for s in outs]
+                if all(d is None for d in dy):
+                    continue
+                produced = tape.outputs[index]
+                dy = [zeros_like(y) if d is None else d for d, y in zip(dy, produced, strict=True)]
+                for slot in outs:
+                    cot[slot] = None
+                dxs = vjp(residuals[index], *dy)
+            for j, slot in targets:
+                dx = dxs[j]
+                if dx is not None:
+                    total = cot[slot]
+                    cot[slot] = dx if total is None else accumulate(total, dx)
+        return [cot[s] if need[i] else None for i, s in enumerate(self._slots)]
+
+    # ---------------------------------------------------------------- internals
+    def _registers(self, values: Sequence, ctx: RunContext) -> list:
+        regs = list(self._template)
+        regs[CTX] = ctx
+        for slot, value in zip(self._slots, values, strict=True):
+            regs[slot] = value
+        return regs
+
+    def _steps(self, order: Sequence[int], method: str) -> tuple:
+        """The loop's tuples (call, argument getter, outs, slots to free afterwards, index)."""
+        last_use: dict[int, int] = {}
+        for i in order:
+            for slot in self.instrs[i].ins:
+                last_use[slot] = i
+            for slot in self.instrs[i].outs:
+                last_use.setdefault(slot, i)
+        keep = {CTX, *self._out_slots}
+        frees: dict[int, list[int]] = {}
+        for slot, i in last_use.items():
+            if slot not in keep:
+                frees.setdefault(i, []).append(slot)
+        steps = []
+        for i in order:
+            instr = self.instrs[i]
+            ins = (CTX, *instr.ins) if instr.op.uses_context else instr.ins
+            call = getattr(instr.op, method)
+            steps.append((call, _getter(ins), instr.outs, tuple(frees.get(i, ())), i))
+        return tuple(steps)
+
+    def _reverse_steps(self, need: tuple[bool, ...]) -> tuple:
+        """The reverse plan for one request, computed once: only ops fed by a needed source."""
+        steps = self._reverse.get(need)
+        if steps is not None:
+            return steps
+        needs = [False] * len(self._template)
+        for slot, wanted in zip(self._slots, need, strict=True):
+            needs[slot] = wanted and self._slot_differentiable[slot]
+        kept = []
+        for index, instr in enumerate(self.instrs):
+            flags = instr.op.differentiable
+            in_need = tuple(
+                needs[s] and (flags[j] if j < len(flags) else True) for j, s in enumerate(instr.ins)
+            )
+            if any(in_need) and any(self._slot_differentiable[s] for s in instr.outs):
+                for slot in instr.outs:
+                    needs[slot] = self._slot_differentiable[slot]
+                targets = tuple((j, s) for j, s in enumerate(instr.ins) if in_need[j])
+                kept.append((instr.op.vjp, instr.outs, targets, index))
+        steps = tuple(reversed(kept))
+        self._reverse[need] = steps
+        return steps
+
+
+def _getter(slots: tuple[int, ...]) -> Callable[[list], tuple]:
+    """A fast `registers -> tuple of the values in slots`."""
+    if len(slots) >= 2:
+        return itemgetter(*slots)
+    if len(slots) == 1:
+        (slot,) = slots
+        return lambda regs: (regs[slot],)
+    return lambda regs: ()
+
+
+def _or_zeros(cotangent: object, value: object) -> object:
+    return zeros_like(value) if cotangent is None else cotangent

@@ -1,0 +1,276 @@
+"""The `train` boxes: Init, MeanLoss, TrainStep, Momentum, Adam, AdamInit, MomentumInit.
+
+A train box holds the loss diagram and the data point. Compiling it compiles the loss once and
+evaluates the data once (hoisted). Each data element is the loss's domain wires followed by its
+user ports, in order; the loss runs on the whole batch at once (kernels are batch-polymorphic)
+and the gradient comes from one reverse pass with output cotangent 1/N per example, w.r.t. the
+params only. When the loss's domain is `Unit` there is no data and the loss runs once per step.
+
+Values: `Params(loss)` is a dict name -> array; `MomentumState(loss)` is a dict
+{"params", "velocity"}; `AdamState(loss)` is a dict {"params", "m", "v", "step"}.
+`AdamParams` / `MomentumParams` read the params out of a state. Update rules: `optimizers.py`.
+
+| code  | raised when |
+| ----- | ----------- |
+| R0605 | the training data is empty, not a closed point, or does not fit the loss |
+| R0606 | the mean loss is not finite |
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from catdsl.diagram.ir import Box, Diagram
+from catdsl.errors import CatRuntimeError
+from catdsl.semantics import optimizers
+from catdsl.semantics.loop import LoopHooks, iterate
+from catdsl.semantics.plan import Plan, RunContext
+from catdsl.semantics.values import join_components, split_components, width
+
+Compile = Callable[[Diagram], Plan]
+INIT_FAMILIES = ("Init", "AdamInit", "MomentumInit")
+READERS = ("AdamParams", "MomentumParams")
+
+
+class Objective:
+    """The mean loss over the (hoisted) data and its gradient w.r.t. the params."""
+
+    def __init__(self, loss: Plan, loss_diagram: Diagram, data: tuple | None, label: str):
+        """`data` is the flat tuple of the data point's arrays (None without data)."""
+        if len(loss.cod) != 1:
+            raise CatRuntimeError("R0605", f"the loss of `{label}` must have one output wire")
+        self.plan, self.label = loss, label
+        user_ports = [p for p in loss_diagram.ports if p.kind != "param"]
+        elements = (*loss.dom.atoms, *(p.atom for p in user_ports))
+        if data is None:
+            if elements:
+                raise CatRuntimeError(
+                    "R0605", f"`{label}` needs training data: its loss takes `{loss.dom}`"
+                )
+            columns: list = []
+            self.count = None
+        else:
+            columns = _columns(data, elements, label)
+            self.count = int(np.shape(data[0])[0]) if data and np.ndim(data[0]) else 0
+            if not self.count:
+                raise CatRuntimeError("R0605", f"the training data of `{label}` is empty")
+        by_name = {p.name: columns[len(loss.dom) + i] for i, p in enumerate(user_ports)}
+        self.values: list = list(columns[: len(loss.dom)])
+        self.param_slots: list[tuple[int, str]] = []
+        for source in loss.sources:
+            if source.kind == "param":
+                self.param_slots.append((len(self.values), source.name))
+                self.values.append(None)
+            elif source.name in by_name:
+                self.values.append(by_name[source.name])
+            else:
+                raise CatRuntimeError(
+                    "R0605", f"nothing feeds the port `{source.name}` of the loss of `{label}`"
+                )
+        need = [False] * len(self.values)
+        for position, _ in self.param_slots:
+            need[position] = True
+        self.need = tuple(need)
+        self._seeds: dict[tuple, np.ndarray] = {}
+        self._context = RunContext(check=False)
+
+    def _values(self, params: Mapping[str, np.ndarray]) -> list:
+        values = list(self.values)
+        for position, name in self.param_slots:
+            if name not in params:
+                raise CatRuntimeError(
+                    "R0604", f"the parameters given to `{self.label}` lack `{name}`"
+                )
+            values[position] = params[name]
+        return values
+
+    def mean(self, params: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The mean loss at `params`."""
+        values = self._values(params)
+        (loss,) = self.plan.execute(values, self._context)
+        return self._checked_mean(loss, values)
+
+    def mean_and_gradient(self, params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict]:
+        """The mean loss and its gradient, from one forward and one reverse pass."""
+        values = self._values(params)
+        (loss,), tape = self.plan.execute_taped(values, self._context)
+        mean = self._checked_mean(loss, values)
+        cots = self.plan.pull_back(tape, (self._seed(loss),), self.need)
+        grads = {
+            name: cots[p] if cots[p] is not None else np.zeros_like(values[p])
+            for p, name in self.param_slots
+        }
+        return mean, grads
+
+    def _seed(self, loss: Any) -> np.ndarray:
+        """The output cotangent 1/N per example (1 without data), made once per shape."""
+        key = (loss.shape, loss.dtype)
+        if key not in self._seeds:
+            weight = 1.0 if self.count is None else 1.0 / self.count
+            self._seeds[key] = np.full(key[0], weight, dtype=key[1])
+        return self._seeds[key]
+
+    def _checked_mean(self, loss: Any, values: list) -> np.ndarray:
+        mean = np.asarray(loss if self.count is None else np.add.reduce(loss, 0) / self.count)
+        if not (math.isfinite(mean) if mean.ndim == 0 else np.isfinite(mean).all()):
+            with np.errstate(all="ignore"):
+                self.plan.execute(values, RunContext(check=True))  # names the first bad box
+            raise CatRuntimeError("R0606", f"the mean loss of `{self.label}` is not finite")
+        return mean
+
+
+def _columns(flat: tuple, elements: Sequence, label: str) -> list:
+    """Split the data's arrays into one batched value per element atom of the loss."""
+    needed = sum(width(a) for a in elements)
+    if len(flat) != needed:
+        raise CatRuntimeError(
+            "R0605",
+            f"the training data of `{label}` has {len(flat)} component(s) per example, "
+            f"the loss needs {needed}",
+        )
+    return split_components(flat, elements)
+
+
+class TrainOp:
+    """One train box as a plan op (not differentiable: training is not differentiated)."""
+
+    uses_context = True
+
+    def __init__(self, box: Box, objective: Objective | None, hyper: dict):
+        self.family = box.data["family"]
+        self.names = tuple(box.data["params"])
+        self.objective, self.hyper = objective, hyper
+        self.differentiable = (False,) * len(box.inputs)
+        self._step = getattr(self, f"_{self.family}")
+
+    def run(self, ctx: RunContext, *xs: Any) -> tuple:
+        return self._step(ctx, *xs)
+
+    def forward(self, ctx: RunContext, *xs: Any) -> tuple[tuple, object]:
+        return self._step(ctx, *xs), None
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        return (None,) * len(self.differentiable)
+
+    def _gradient(self, ctx: RunContext, params: Mapping) -> dict:
+        mean, grads = self.objective.mean_and_gradient(params)
+        if ctx.losses is not None:
+            ctx.losses.append(float(mean) if mean.ndim == 0 else float(np.sum(mean)))
+        return grads
+
+    def _Init(self, ctx: RunContext, *values: Any) -> tuple:
+        return optimizers.initial_state("TrainStep", dict(zip(self.names, values, strict=True)))
+
+    def _MomentumInit(self, ctx: RunContext, *values: Any) -> tuple:
+        return optimizers.initial_state("Momentum", dict(zip(self.names, values, strict=True)))
+
+    def _AdamInit(self, ctx: RunContext, *values: Any) -> tuple:
+        return optimizers.initial_state("Adam", dict(zip(self.names, values, strict=True)))
+
+    def _AdamParams(self, ctx: RunContext, state: dict) -> tuple:
+        return (state["params"],)
+
+    _MomentumParams = _AdamParams
+
+    def _MeanLoss(self, ctx: RunContext, params: Mapping) -> tuple:
+        return (self.objective.mean(params),)
+
+    def _TrainStep(self, ctx: RunContext, params: dict) -> tuple:
+        return (optimizers.sgd(params, self._gradient(ctx, params), self.hyper["lr"]),)
+
+    def _Momentum(self, ctx: RunContext, state: dict) -> tuple:
+        grads = self._gradient(ctx, state["params"])
+        return (optimizers.momentum(state, grads, self.hyper["lr"], self.hyper["beta"]),)
+
+    def _Adam(self, ctx: RunContext, state: dict) -> tuple:
+        h = self.hyper
+        grads = self._gradient(ctx, state["params"])
+        return (optimizers.adam(state, grads, h["lr"], h["beta1"], h["beta2"], h["eps"]),)
+
+
+def train_op(box: Box, compile_diagram: Compile) -> TrainOp:
+    """Compile a train box: the loss plan, the hoisted data, the validated hyperparameters."""
+    family, label = box.data["family"], box.label
+    if family not in (*INIT_FAMILIES, *READERS, *optimizers.STEPPERS, "MeanLoss"):
+        raise CatRuntimeError("R0605", f"unknown training family `{family}`", box.span)
+    hyper = box.data.get("hyper") or {}
+    if family in optimizers.STEPPERS:
+        hyper = optimizers.hyperparameters(family, hyper, box.span)
+    if family in INIT_FAMILIES or family in READERS:
+        return TrainOp(box, None, hyper)
+    loss_diagram: Diagram = box.data["loss"]
+    try:
+        data = _evaluate_data(box.data.get("data"), compile_diagram, label)
+        objective = Objective(compile_diagram(loss_diagram), loss_diagram, data, label)
+    except CatRuntimeError as exc:
+        raise exc.at(box.span) from None
+    return TrainOp(box, objective, hyper)
+
+
+def _evaluate_data(diagram: Diagram | None, compile_diagram: Compile, label: str) -> tuple | None:
+    """Run the data point once (checked); keep the flat tuple of its arrays."""
+    if diagram is None:
+        return None
+    plan = compile_diagram(diagram)
+    if plan.sources or plan.dom.atoms:
+        needs = ", ".join(f"`{s.name}`" for s in plan.sources) or f"`{plan.dom}`"
+        raise CatRuntimeError(
+            "R0605", f"the training data of `{label}` must be a closed point, but it needs {needs}"
+        )
+    return join_components(plan.run((), check=True), plan.cod.atoms)
+
+
+# ---------------------------------------------------------------- entry points for front ends
+
+
+def run_steps(
+    step: Plan,
+    state: Sequence,
+    n: int,
+    *,
+    ports: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    hooks: LoopHooks | None = None,
+    check: bool = True,
+) -> tuple:
+    """Apply the compiled endomorphism `step` n times to `state` (what `step ^ n` does), with
+    progress, `on_step`, checkpoints and the loss history as `hooks` ask."""
+    hooks = hooks if hooks is not None else LoopHooks()
+    values = step.gather(tuple(state), ports, params)
+    extra = values[len(state) :]
+    ctx = RunContext(check, {}, None, hooks.loss_history)
+    if check:
+        step.check_sources(values, ctx.dims)
+    label = f"{step.name or 'step'} ^ {n}"
+    with np.errstate(all="ignore") if check else contextlib.nullcontext():
+        return iterate(lambda s: step.execute((*s, *extra), ctx), tuple(state), n, hooks, label)
+
+
+def initial_state(diagram: Diagram, params: Mapping[str, np.ndarray]) -> tuple:
+    """The starting state of the (first) training step found in `diagram`: `(params,)` for
+    TrainStep, `(MomentumState,)` with zero velocity, `(AdamState,)` with zero moments."""
+    box = find_train_box(diagram)
+    if box is None:
+        raise CatRuntimeError("R0605", f"`{diagram.name or 'this'}` contains no training step")
+    names = box.data["params"]
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise CatRuntimeError("R0102", f"no value for the param(s) {', '.join(missing)}")
+    return optimizers.initial_state(box.data["family"], {n: params[n] for n in names})
+
+
+def find_train_box(diagram: Diagram) -> Box | None:
+    """The first TrainStep / Momentum / Adam box, looking inside refs and loops."""
+    for box in diagram.boxes():
+        if box.kind == "train" and box.data["family"] in optimizers.STEPPERS:
+            return box
+        sub = box.data.get("sub") if box.kind in ("ref", "power") else None
+        found = find_train_box(sub) if sub is not None else None
+        if found is not None:
+            return found
+    return None

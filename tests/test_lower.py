@@ -1,0 +1,220 @@
+"""Lowering typed terms to the diagram IR, and flattening named definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from termkit import (
+    P,
+    const,
+    copy,
+    discard,
+    fst,
+    functor,
+    hole,
+    ident,
+    opaque,
+    pair,
+    par,
+    param,
+    port,
+    power,
+    prim,
+    real,
+    ref,
+    seq,
+    snd,
+    swap,
+    tiny,
+    train,
+)
+
+from catdsl.diagram.ir import INPUT, OUTPUT, Diagram
+from catdsl.diagram.lower import flatten, lower
+from catdsl.errors import CatRuntimeError
+from catdsl.semantics.compile import compile_diagram
+from catdsl.typesys import terms as t
+
+R3 = real(3)
+
+
+def kinds(diagram: Diagram) -> list[str]:
+    return [b.kind for b in diagram.inner_boxes()]
+
+
+def relu() -> t.Prim:
+    return prim("relu", R3, R3, in_ranks=(1,))
+
+
+def test_one_box_per_prim_and_one_source_per_name():
+    m = tiny()
+    both = pair(m.predict, m.direct)  # E, W, b are used by both sides
+    d = lower(both, "both")
+    d.validate()
+    assert [b.label for b in d.inner_boxes() if b.kind == "param"] == ["E", "W", "b"]
+    refs = [b for b in d.inner_boxes() if b.kind == "ref"]
+    assert [r.label for r in refs] == ["predict", "DirectPredict"]
+    assert all(r.port_names == ("E", "W", "b") for r in refs)
+    e_box = d.port_box("E")
+    assert sum(len(targets) for targets in d.outgoing(e_box)) == 2  # one wire, fanned out
+
+
+def test_ref_holds_its_body_and_prims_carry_their_data():
+    m = tiny()
+    d = lower(m.embedding, "Embedding")
+    (box,) = [b for b in d.inner_boxes() if b.kind == "ref"]
+    assert box.data["def_kind"] == "morphism"
+    (inner,) = [b for b in box.data["sub"].inner_boxes() if b.kind == "prim"]
+    assert inner.data == {"name": "lookup", "static": {}, "in_ranks": (0, 2)}
+    assert inner.port_names == ("E",) and inner.n_domain_inputs == 1
+
+
+def test_pair_fans_out_the_input_wire():
+    d = lower(pair(relu(), prim("tanh", R3, R3)))
+    d.validate()
+    assert len(d.outgoing(INPUT)[0]) == 2
+    assert len(d.incoming(OUTPUT)) == 2
+
+
+def test_structure_boxes():
+    a, b = real(2), real(3)
+    assert kinds(lower(ident(a, b))) == []
+    assert kinds(lower(swap(a, b))) == ["struct"]
+    d = lower(copy(a))
+    (box,) = d.inner_boxes()
+    assert box.data == {"kind": "copy", "split": 1} and len(box.outputs) == 2
+    assert [b.data["kind"] for b in lower(discard(a)).inner_boxes()] == ["discard"]
+    for proj in (fst(a, b), snd(a, b)):
+        d = lower(proj)
+        d.validate()
+        (box,) = d.inner_boxes()
+        assert box.data["kind"] == "discard" and len(box.inputs) == 1
+
+
+def test_structure_runs_as_aliases():
+    x, y = np.arange(2.0), np.arange(3.0)
+    assert compile_diagram(lower(swap(real(2), real(3)))).run((x, y)) == (y, x)
+    (a, b) = compile_diagram(lower(copy(real(2)))).run((x,))
+    assert a is x and b is x
+    assert compile_diagram(lower(fst(real(2), real(3)))).run((x, y)) == (x,)
+    assert compile_diagram(lower(snd(real(2), real(3)))).run((x, y)) == (y,)
+    assert compile_diagram(lower(discard(real(2)))).run((x,)) == ()
+    assert not compile_diagram(lower(swap(real(2), real(3)))).instrs
+
+
+def test_power_functor_and_zero_power():
+    assert kinds(lower(power(relu(), 0))) == []
+    d = lower(power(relu(), 3))
+    (box,) = d.inner_boxes()
+    assert box.kind == "power" and box.data["n"] == 3 and box.label == "relu ^ 3"
+    assert kinds(box.data["sub"]) == ["prim"]
+    (box,) = lower(functor("List", relu())).inner_boxes()
+    assert box.kind == "functor" and box.data["functor"] == "List"
+
+
+def test_opaque_and_hole_boxes_cannot_run():
+    for term, kind in ((opaque("Mystery", R3, R3), "opaque"), (hole("x", R3, R3), "hole")):
+        d = lower(term)
+        assert kinds(d) == [kind]
+        with pytest.raises(CatRuntimeError) as err:
+            compile_diagram(d)
+        assert err.value.diagnostic.code == "R0101"
+        assert "has no definition, so it cannot run" in err.value.diagnostic.message
+
+
+def test_constant_arguments_come_from_one_const_box():
+    v = const("v", R3, [1.0, 2.0, 3.0])
+    dot = prim("dot", R3, real(), args=("v",), in_ranks=(1, 1))
+    d = lower(pair(dot, dot), consts={"v": v})
+    d.validate()
+    (box,) = [b for b in d.inner_boxes() if b.kind == "const"]
+    assert box.data["value"] == [1.0, 2.0, 3.0]
+    outs = compile_diagram(d).run((np.ones(3),))
+    assert [float(o) for o in outs] == [6.0, 6.0]
+    named = ref("v", v, kind="data")  # a data definition used by name: one collapsed point
+    d = lower(pair(dot, dot), consts={"v": named})
+    assert [b.kind for b in d.inner_boxes()] == ["ref", "prim", "prim"]
+    assert [float(o) for o in compile_diagram(d).run((np.ones(3),))] == [6.0, 6.0]
+
+
+def test_port_wire_feeds_a_primitive_extra_input():
+    m = tiny()
+    target = port("target", m.TokenId)
+    wire = t.PortWire(P(), P(m.TokenId), None, name="target", ports=(target,))
+    nll = prim("nll", (m.Distribution, m.TokenId), m.Loss, in_ranks=(1, 0))
+    cross_entropy = ref("CrossEntropy", seq(par(ident(m.Distribution), wire), nll))
+    d = lower(cross_entropy)
+    d.validate()
+    assert [b.label for b in d.inner_boxes()] == ["target", "CrossEntropy"]
+    plan = compile_diagram(d)
+    assert [(s.name, s.kind) for s in plan.sources] == [("target", "port")]
+    (loss,) = plan.run((np.array([0.1, 0.9, 0.0, 0.0, 0.0]),), {"target": np.array(1)})
+    assert abs(loss + np.log(0.9)) < 1e-15
+
+
+def test_bind_feeds_a_port_from_a_point():
+    shift = port("shift", R3)
+    plus = prim("add", R3, R3, args=("shift",), ports=(shift,), in_ranks=(1, 1))
+    point = const("three", R3, [3.0, 3.0, 3.0])
+    bound = t.Bind(P(R3), P(R3), None, inner=plus, bindings=(("shift", point),))
+    d = lower(bound)
+    d.validate()
+    assert "port" not in kinds(d)
+    assert compile_diagram(d).run((np.zeros(3),))[0].tolist() == [3.0, 3.0, 3.0]
+
+
+def test_wiring_block_fans_out_names():
+    add = prim("add", (R3, R3), R3, in_ranks=(1, 1))
+    block = t.Wiring(
+        P(R3),
+        P(R3),
+        None,
+        inputs=("x",),
+        steps=((("a",), relu(), ("x",)), (("y",), add, ("x", "a"))),
+        result=("y",),
+    )
+    d = lower(block)
+    d.validate()
+    assert len(d.outgoing(INPUT)[0]) == 2
+    x = np.array([-1.0, 0.5, 2.0])
+    assert compile_diagram(d).run((x,))[0].tolist() == [-1.0, 1.0, 4.0]
+
+
+def test_param_point_and_train_box():
+    m = tiny()
+    point = t.Param(P(), P(real(5)), None, name="b", init="zeros", ports=(param("b", real(5)),))
+    d = lower(point)
+    (box,) = d.inner_boxes()
+    assert box.kind == "param" and box.data["init"] == "zeros"
+    step = train("TrainStep", m.loss, m.examples, hyper=(("lr", 1.0),))
+    (box,) = lower(step).inner_boxes()
+    assert box.kind == "train" and box.data["family"] == "TrainStep"
+    assert box.data["params"] == ("E", "W", "b") and box.data["hyper"] == {"lr": 1.0}
+    assert isinstance(box.data["loss"], Diagram) and isinstance(box.data["data"], Diagram)
+    init = train("Init", m.loss, None, dom=P())
+    (_, _, _, box) = lower(init).inner_boxes()
+    assert box.port_names == ("E", "W", "b")
+
+
+def test_flatten_inlines_refs_and_keeps_loops():
+    m = tiny()
+    d = lower(seq(power(ref("twice", seq(relu(), relu()), kind="let"), 2), ref("r", relu())))
+    flat = flatten(d)
+    flat.validate()
+    assert kinds(flat) == ["power", "prim"]
+    (loop, _) = flat.inner_boxes()
+    assert kinds(loop.data["sub"]) == ["prim", "prim"]
+    x = np.array([-1.0, 2.0, 3.0])
+    assert compile_diagram(flat).run((x,))[0].tolist() == compile_diagram(d).run((x,))[0].tolist()
+    model = flatten(lower(m.loss, "loss"))
+    model.validate()
+    assert "ref" not in kinds(model)
+    assert [b.label for b in model.inner_boxes() if b.kind == "param"] == ["E", "W", "b"]
+
+
+def test_big_pipeline_lowers_without_deep_recursion():
+    chain = seq(*[relu() for _ in range(2000)])
+    d = lower(chain)
+    assert len(d) == 2000
+    x = np.array([-1.0, 0.0, 1.0])
+    assert compile_diagram(d).run((x,), check=False)[0].tolist() == [0.0, 0.0, 1.0]
