@@ -201,15 +201,16 @@ class Morphism:
     def diagram(self):
         from catdsl.diagram.lower import lower
 
-        return lower(self.term, self.name)
+        definitions = self.program.checked.definitions
+        consts = {n: d.term for n, d in definitions.items() if d.kind == "data"}
+        return lower(self.term, self.name, consts=consts)
 
     @cached_property
     def plan(self):
-        from catdsl.diagram.lower import flatten
         from catdsl.semantics.compile import compile_diagram
 
         try:
-            return compile_diagram(flatten(self.diagram))
+            return compile_diagram(self.diagram)
         except CatRuntimeError as err:
             raise _raise_with_sources(err, self.program.checked.sources) from None
 
@@ -276,6 +277,21 @@ class Morphism:
         except CatRuntimeError as err:
             raise _raise_with_sources(err, self.program.checked.sources) from None
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def vjp(self, value: object, cotangent: object, **ports: object) -> dict:
+        """Reverse derivative: the cotangents of the inputs, ports and params for an output
+        cotangent (one per codomain wire, as a tuple when there are several)."""
+        inputs = self.inputs_from(value)
+        port_values = self.ports_from(ports)
+        cots = (cotangent,) if len(self.cod) == 1 else tuple(cotangent)
+        cots = tuple(np.asarray(c, dtype=np.float64) for c in cots)
+        wrt = {"inputs", *port_values, *(p.name for p in self.param_ports)}
+        try:
+            _, tape = self.plan.forward(inputs, port_values, self.program.params)
+            grads = self.plan.backward(tape, cots, wrt)
+        except CatRuntimeError as err:
+            raise _raise_with_sources(err, self.program.checked.sources) from None
+        return grads
 
     def format_value(self, value: object) -> str:
         with np.printoptions(precision=6, suppress=True):

@@ -1,0 +1,87 @@
+"""`catdsl train`: iterate a training endomorphism from the program's initial parameters.
+
+NAME is a step (`TrainStep(...)`, `Momentum(...)`, `Adam(...)`) or its power `step ^ n`; the
+number of steps is `--steps` or the power's n. Progress, checkpoints (atomic, resumable to a
+bit-identical result) and the loss history come from `semantics.loop`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catdsl.errors import CatError, CatRuntimeError, Diagnostic
+from catdsl.frontend.api import Morphism, Program
+from catdsl.typesys import terms as T
+from catdsl.typesys.types import Record
+
+
+@dataclass
+class TrainResult:
+    """The outcome of a run: steps done, the mean loss before each step, the final state."""
+
+    steps: int
+    losses: list[float]
+    state: object
+    params: dict
+    resumed_from: int
+
+
+def _step_and_count(morphism: Morphism) -> tuple[T.Term, int | None]:
+    term = morphism.term
+    body = term.body if isinstance(term, T.Ref) else term
+    if isinstance(body, T.Power):
+        return body.base, body.n
+    return term, None
+
+
+def train_definition(
+    program: Program,
+    name: str,
+    steps: int | None = None,
+    checkpoint: str | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    from catdsl.semantics.loop import LoopHooks
+    from catdsl.semantics.training import initial_state, run_steps
+
+    morphism = program[name]
+    step_term, power = _step_and_count(morphism)
+    dom = step_term.dom
+    if not (step_term.is_endo and len(dom) == 1 and isinstance(dom.atoms[0], Record)):
+        raise CatError(
+            [
+                Diagnostic(
+                    "E0805",
+                    f"`{name}` is `{morphism.type_text}`, not a training step",
+                    help="train an endomorphism of a parameter state, e.g. "
+                    "`let step = TrainStep(loss, data, lr = 0.1)` or `step ^ 80`",
+                )
+            ]
+        )
+    n = steps if steps is not None else power
+    if n is None:
+        raise CatError(
+            [
+                Diagnostic(
+                    "E0806",
+                    f"how many steps? `{name}` is one step",
+                    help="pass `--steps N`, or train `step ^ N`",
+                )
+            ]
+        )
+    if n < 0:
+        raise CatError([Diagnostic("E0806", f"--steps must be at least 0, not {n}")])
+    step = Morphism(program, name, step_term)
+    hooks = LoopHooks(
+        checkpoint=checkpoint, every=max(1, n // 20) if checkpoint else 0, progress=progress or None
+    )
+    try:
+        state = initial_state(step.diagram, program.params)
+        final = run_steps(step.plan, state, n, params=program.params, hooks=hooks)
+    except CatRuntimeError as err:
+        raise CatError([err.diagnostic], program.checked.sources) from None
+    value = final[0]
+    params = value["params"] if "params" in value else value
+    return TrainResult(
+        hooks.steps_done, list(hooks.loss_history), value, params, hooks.resumed_from
+    )
