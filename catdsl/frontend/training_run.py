@@ -81,7 +81,7 @@ def train_definition(
     except CatRuntimeError as err:
         raise CatError([err.diagnostic], program.checked.sources) from None
     value = final[0]
-    params = value["params"] if "params" in value else value
+    params = value if dom.atoms[0].kind == "Params" else value["params"]
     return TrainResult(
         hooks.steps_done, list(hooks.loss_history), value, params, hooks.resumed_from
     )
