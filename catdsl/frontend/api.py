@@ -156,7 +156,7 @@ class Program:
 
         return gradcheck(self, name, eps=eps, seed=seed)
 
-    def _repr_svg_(self) -> str:
+    def _repr_svg_(self) -> str | None:
         from catdsl.frontend.drawing import program_svg
 
         return program_svg(self)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from catdsl.errors import CatError, Diagnostic
+from catdsl.errors import CatError, CatRuntimeError, Diagnostic
 
 EXIT_OK, EXIT_PROGRAM = 0, 1
 
@@ -52,7 +52,7 @@ def dot_for(
 
     if name is None:
         diagrams = [(n, program[n].diagram) for n in program.names]
-        return page_of(diagrams)
+        return page_of(diagrams, shapes=shapes, expand=expand, unroll=unroll, title=program.file)
     if name in program.checked.laws:
         law = program.checked.laws[name]
         lhs = Morphism(program, f"{name} (left)", law.lhs).diagram
@@ -84,7 +84,11 @@ def _illegal_figure(diagnostics: list[Diagnostic], name: str | None) -> str | No
     return None
 
 
-def program_svg(program) -> str:
+def program_svg(program) -> str | None:
+    """SVG of every definition, or None without Graphviz (Jupyter then shows the repr)."""
     from catdsl.render.output import svg_of
 
-    return svg_of(dot_for(program, None))
+    try:
+        return svg_of(dot_for(program, None))
+    except CatRuntimeError:
+        return None

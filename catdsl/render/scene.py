@@ -17,6 +17,7 @@ from catdsl.render.style import (
     attr_list,
     esc_html,
     quote,
+    text_width,
 )
 
 PORT_HEIGHT = 18  # vertical room per wire on a box side, in points
@@ -44,6 +45,7 @@ class Wire:
     src: End
     dst: End
     attrs: dict[str, object] = field(default_factory=dict)
+    inside: bool = False  # drawn inside a box node (a chip's drop), not as an edge
 
 
 @dataclass
@@ -56,15 +58,19 @@ class Chip:
     type_text: str
     span: Span | None = None
 
-    def html(self) -> str:
+    def cell(self) -> str:
+        """The chip as one fixed-size rounded table cell (so a wide box cannot stretch it)."""
         fill, border = CHIP_COLOURS[self.kind]
+        width = max(text_width(self.name, 10), text_width(self.type_text, 8)) + 10
         return (
-            f'<TABLE BORDER="1" STYLE="rounded" BGCOLOR="{fill}" COLOR="{border}" '
-            'CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
-            f'<TR><TD><FONT POINT-SIZE="10">{esc_html(self.name)}</FONT></TD></TR>'
-            f'<TR><TD><FONT POINT-SIZE="8" COLOR="#555555">{esc_html(self.type_text)}</FONT>'
-            "</TD></TR></TABLE>"
+            f'<TD FIXEDSIZE="TRUE" WIDTH="{width}" HEIGHT="30" STYLE="rounded" BORDER="1" '
+            f'BGCOLOR="{fill}" COLOR="{border}">'
+            f'<FONT POINT-SIZE="10">{esc_html(self.name)}</FONT><BR/>'
+            f'<FONT POINT-SIZE="8" COLOR="#555555">{esc_html(self.type_text)}</FONT></TD>'
         )
+
+    def html(self) -> str:
+        return _table(f"<TR>{self.cell()}</TR>")
 
     def dot(self) -> str:
         return f"  {quote(self.id)}{attr_list(_node_attrs(self.id, Html(self.html()), self.span))};"
@@ -106,14 +112,14 @@ class BoxNode:
         )
         if not self.chips:
             return box
-        chips = "".join(
-            f'<TD CELLPADDING="2">{self.chips[k].html()}</TD>' if k in self.chips else "<TD></TD>"
-            for k in self.top
-        )
-        drop = _table(f'<TR><TD WIDTH="1" HEIGHT="10" BGCOLOR="{WIRE}"></TD></TR>')
-        drops = "".join(f"<TD>{drop}</TD>" if k in self.chips else "<TD></TD>" for k in self.top)
+        gap = '<TD WIDTH="4"></TD>'
+        drop = f'<TD WIDTH="1" HEIGHT="10" FIXEDSIZE="TRUE" BGCOLOR="{WIRE}"></TD>'
+        chips = gap.join(self.chips[k].cell() if k in self.chips else "<TD></TD>" for k in self.top)
+        drops = gap.join(drop if k in self.chips else "<TD></TD>" for k in self.top)
+        span = 2 * len(self.top) + 1
         return _table(
-            f'<TR>{chips}</TR><TR>{drops}</TR><TR><TD COLSPAN="{len(self.top)}">{box}</TD></TR>'
+            f"<TR>{gap}{chips}{gap}</TR><TR>{gap}{drops}{gap}</TR>"
+            f'<TR><TD COLSPAN="{span}">{box}</TD></TR>'
         )
 
     def dot(self) -> str:
@@ -122,32 +128,45 @@ class BoxNode:
 
 @dataclass
 class Point:
-    """A small point node: a boundary end, a junction, a discard end or a crossing joint."""
+    """A dot where a wire forks (a copy) or ends (a discard)."""
 
     id: str
     width: float
-    visible: bool = True
 
     def dot(self) -> str:
-        attrs: dict[str, object] = {"shape": "point", "width": self.width, "color": WIRE}
-        if not self.visible:
-            attrs["style"] = "invis"
+        attrs = {"shape": "point", "width": self.width, "color": WIRE}
         return f"  {quote(self.id)}{attr_list(attrs)};"
 
 
 @dataclass
+class Rail:
+    """A column of wire ends, one port cell `p0, p1, ...` per wire from top to bottom, each with
+    a small dot: a diagram's boundary, or one side of a crossing (smaller dots)."""
+
+    id: str
+    n: int
+    dot_size: int = 4
+
+    def dot(self) -> str:
+        size = self.dot_size
+        dot = f'WIDTH="{size}" HEIGHT="{size}" FIXEDSIZE="TRUE" STYLE="rounded" BGCOLOR="{WIRE}"'
+        mark = _table(f"<TR><TD {dot}></TD></TR>")
+        rows = "".join(
+            f'<TR><TD PORT="p{k}" WIDTH="{size}" HEIGHT="{PORT_HEIGHT}">{mark}</TD></TR>'
+            for k in range(self.n)
+        )
+        return f"  {quote(self.id)}{attr_list({'label': Html(_table(rows))})};"
+
+
+@dataclass
 class RankGroup:
-    """Nodes kept in one rank (`same`, `source`, `sink`), in order from top to bottom."""
+    """Nodes kept in one rank (`same`, `source`, `sink`)."""
 
     rank: str
     ids: list[str]
 
     def dot(self) -> str:
-        members = " ".join(f"{quote(i)};" for i in self.ids)
-        chain = " ".join(
-            f"{quote(a)} -> {quote(b)} [style=invis];" for a, b in zip(self.ids, self.ids[1:])
-        )
-        return f"  {{rank={self.rank}; {members} {chain}}}".replace("  }", " }")
+        return f"  {{rank={self.rank}; {' '.join(f'{quote(i)};' for i in self.ids)}}}"
 
 
 @dataclass
@@ -191,7 +210,9 @@ def _table(rows: str) -> str:
 def _column(ports: list[str]) -> str:
     if not ports:
         return _table('<TR><TD WIDTH="2"></TD></TR>')
-    cells = "".join(f'<TR><TD PORT="{p}" WIDTH="2" HEIGHT="{PORT_HEIGHT}"></TD></TR>' for p in ports)
+    cells = "".join(
+        f'<TR><TD PORT="{p}" WIDTH="2" HEIGHT="{PORT_HEIGHT}"></TD></TR>' for p in ports
+    )
     return _table(cells)
 
 

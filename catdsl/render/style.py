@@ -9,14 +9,12 @@ FONT = "Helvetica,Arial,sans-serif"
 MONO = "DejaVu Sans Mono,Menlo,Consolas,monospace"
 WIRE = "#444444"
 LABEL = "#333333"
-MUTED = "#777777"
 RED = "#d62728"
 
 # kind -> (fill, border) of a box
 BOX_COLOURS = {
     "prim": ("#f1f3f5", "#6c757d"),
     "ref": ("#e7f0fd", "#4a72b8"),
-    "opaque": ("#e7f0fd", "#4a72b8"),
     "power": ("#e7f0fd", "#4a72b8"),
     "train": ("#efe9fb", "#7651c2"),
     "hole": ("#ffffff", "#9a6700"),
@@ -50,6 +48,31 @@ def esc_html(text: str) -> str:
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
+
+
+_WIDTHS = {  # advance widths in ems, on the generous side (DejaVu Sans is the widest fallback)
+    **dict.fromkeys("WMm", 1.0),
+    **dict.fromkeys("w", 0.82),
+    **dict.fromkeys("ijl", 0.3),
+    **dict.fromkeys("frt", 0.42),
+    **dict.fromkeys(" ,.:;'|!", 0.34),
+    **dict.fromkeys("()[]{}", 0.42),
+}
+
+
+def text_width(text: str, size: float) -> int:
+    """An upper estimate of the width of text in points, for fixed-size cells."""
+    total = 0.0
+    for ch in text:
+        if ch in _WIDTHS:
+            total += _WIDTHS[ch]
+        elif ch.isupper():
+            total += 0.76
+        elif ch.islower() or ch.isdigit():
+            total += 0.64
+        else:
+            total += 0.84
+    return int(total * size) + 1
 
 
 def quote(text: str) -> str:
@@ -112,7 +135,7 @@ def wire_label(atom: Atom, shapes: bool = False) -> str:
     if isinstance(atom, Obj):
         return f"{atom.name} : {_carrier_text(atom.carrier)}"
     if isinstance(atom, Record):
-        return f"{atom.name} : {{{', '.join(name for name, _ in atom.fields)}}}"
+        return f"{atom} : {{{', '.join(name for name, _ in atom.fields)}}}"
     return _carrier_text(atom)
 
 

@@ -1,0 +1,405 @@
+"""String diagrams as DOT text: a pure function from the diagram IR to Graphviz source.
+
+Boxes are HTML tables with one port cell per wire, wires are labelled edges, the boundary is a
+column of points on each side, params and ports drop into boxes from above, and copies, discards
+and swaps are junction dots and crossings rather than boxes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
+from catdsl.render.scene import (
+    BoxNode,
+    Chip,
+    End,
+    Point,
+    Rail,
+    RankGroup,
+    Scope,
+    Wire,
+    label_markup,
+)
+from catdsl.render.style import RED, attr_list, graph_header, wire_label
+from catdsl.typesys.types import Atom
+
+UNROLL_LIMIT = 8  # `f ^ n` with n above this is unrolled as 3 copies, an ellipsis, 1 copy
+FROM_ABOVE = ("param", "port")
+INIT_FAMILIES = ("Init", "AdamInit", "MomentumInit")  # they hold a loss but never evaluate it
+
+
+def to_dot(
+    diagram: Diagram,
+    *,
+    shapes: bool = False,
+    expand: int = 0,
+    unroll: bool = False,
+    title: str | None = None,
+    highlight: Iterable[tuple] = frozenset(),
+) -> str:
+    """Draw a diagram as a left-to-right string diagram in DOT.
+
+    `highlight` holds `(box_id,)` to outline a box in red and `(box_id, output)` to draw the
+    wires leaving that output in red (`("in", k)` for the diagram's k-th input); ids inside
+    opened definitions are dotted paths such as `b3.b0`. A diagram that is one use of a
+    definition (what `program[name]` is) is drawn as that definition's body.
+    """
+    drawing = Drawing(shapes=shapes, expand=expand, unroll=unroll, highlight=highlight)
+    ins = drawing.boundary(diagram.dom.atoms, INPUT, drawing.root)
+    outs = drawing.draw(body_of(diagram), "", drawing.root, ins, {}, 0)
+    drawing.close(outs, OUTPUT, drawing.root, diagram.cod.atoms)
+    for rail, rank in ((INPUT, "source"), (OUTPUT, "sink")):
+        if rail in drawing.nodes:
+            drawing.root.items.append(RankGroup(rank, [rail]))
+    return drawing.finish(diagram.name or "diagram", title)
+
+
+def body_of(diagram: Diagram) -> Diagram:
+    """The body of a definition when the diagram only uses it, wired straight through."""
+    boxes = [b for b in diagram.inner_boxes() if b.kind not in (*FROM_ABOVE, "const")]
+    if len(boxes) != 1 or boxes[0].kind != "ref" or not _has_boxes(boxes[0].data.get("sub")):
+        return diagram
+    box, sub = boxes[0], boxes[0].data["sub"]
+    straight_in = [WireEnd(INPUT, k) for k in range(len(diagram.dom))]
+    straight_out = [WireEnd(box.id, k) for k in range(len(diagram.cod))]
+    if diagram.incoming(box.id)[: box.n_domain_inputs] != straight_in:
+        return diagram
+    return sub if diagram.incoming(OUTPUT) == straight_out else diagram
+
+
+class Drawing:
+    """Accumulates the scene for one DOT graph; `finish` resolves fan-out and writes the text."""
+
+    def __init__(
+        self,
+        *,
+        shapes: bool = False,
+        expand: int = 0,
+        unroll: bool = False,
+        highlight: Iterable[tuple] = frozenset(),
+    ):
+        self.shapes = shapes
+        self.expand = expand
+        self.unroll = unroll
+        self.highlight = set(highlight)
+        self.root = Scope()
+        self.nodes: dict[str, BoxNode | Chip | Point | Rail] = {}
+        self.wires: list[Wire] = []
+        self.sources: dict[End, tuple[str, Scope, tuple]] = {}
+        self.extra: list[str] = []
+        self.losses: set[int] = set()  # loss diagrams already drawn
+
+    # ------------------------------------------------------------------ scene building
+    def add(self, scope: Scope, node: BoxNode | Chip | Point | Rail) -> None:
+        """Put a node in a scope and remember it by id."""
+        scope.items.append(node)
+        self.nodes[node.id] = node
+
+    def source(self, end: End, atom: Atom, scope: Scope, key: tuple) -> End:
+        """Register an output that wires leave from; `key` is what `highlight` names it by."""
+        self.sources[end] = (wire_label(atom, self.shapes), scope, key)
+        return end
+
+    def boundary(self, atoms: tuple[Atom, ...], node: str, scope: Scope) -> list[End]:
+        """A rail of wire ends for a diagram's inputs, in order from top to bottom."""
+        if not atoms:
+            return []
+        self.add(scope, Rail(node, len(atoms)))
+        return [
+            self.source(End(node, f"p{k}", "e"), atom, scope, (node, k))
+            for k, atom in enumerate(atoms)
+        ]
+
+    def close(
+        self, outs: list[End], node: str, scope: Scope, atoms: tuple[Atom, ...] = ()
+    ) -> list[End]:
+        """A rail of wire ends for a diagram's outputs, each fed by its wire; `atoms`, when
+        given, label those wires (a definition's declared codomain)."""
+        if not outs:
+            return []
+        self.add(scope, Rail(node, len(outs)))
+        ends = [End(node, f"p{k}", "w") for k in range(len(outs))]
+        for k, (src, end) in enumerate(zip(outs, ends, strict=True)):
+            label = {"label": wire_label(atoms[k], self.shapes)} if atoms else {}
+            self.wires.append(Wire(src, end, label))
+        return ends
+
+    def definition(
+        self, diagram: Diagram, prefix: str, scope: Scope, depth: int, body: Diagram | None = None
+    ) -> list[End]:
+        """Draw a diagram (or the `body` it stands for) with its own boundary inside a cluster;
+        returns its input ends."""
+        ins = self.boundary(diagram.dom.atoms, f"{prefix}in", scope)
+        outs = self.draw(body or diagram, prefix, scope, ins, {}, depth)
+        self.close(outs, f"{prefix}out", scope, diagram.cod.atoms)
+        return ins
+
+    def draw(
+        self,
+        diagram: Diagram,
+        prefix: str,
+        scope: Scope,
+        ins: list[End],
+        ports: dict[str, End],
+        depth: int,
+    ) -> list[End]:
+        """Draw the inner boxes of a diagram fed by `ins`; returns the ends of its outputs."""
+        ends = {(INPUT, k): end for k, end in enumerate(ins)}
+        for box in diagram.inner_boxes():
+            srcs = [ends[(w.box, w.port)] for w in diagram.incoming(box.id)]
+            for k, end in enumerate(self.box(diagram, box, prefix, scope, srcs, ports, depth)):
+                ends[(box.id, k)] = end
+        return [ends[(w.box, w.port)] for w in diagram.incoming(OUTPUT)]
+
+    # ------------------------------------------------------------------ one box
+    def box(
+        self,
+        diagram: Diagram,
+        box: Box,
+        prefix: str,
+        scope: Scope,
+        srcs: list[End],
+        ports: dict[str, End],
+        depth: int,
+    ) -> list[End]:
+        """Draw one box fed by `srcs`, by its kind; returns the ends of its outputs."""
+        nid = prefix + box.id
+        name = box.data.get("name")
+        if box.kind in (*FROM_ABOVE, "const") and name in ports:
+            return [ports[name]]
+        if box.kind in (*FROM_ABOVE, "const"):
+            return [self.chip(box, nid, scope)]
+        if box.kind == "struct":
+            return self.struct(box, nid, scope, srcs)
+        if box.kind == "ref" and depth < self.expand and _has_boxes(box.data.get("sub")):
+            cluster = scope.cluster(nid, box.label, "ref")
+            return self.draw(box.data["sub"], f"{nid}.", cluster, *_split(box, srcs), depth + 1)
+        if box.kind == "power" and self.unroll:
+            return self.unrolled(box, nid, scope, srcs, depth)
+        if box.kind == "power" and depth < self.expand and _has_boxes(box.data.get("sub")):
+            cluster = scope.cluster(nid, _power_text(box), "unroll")
+            return self.draw(box.data["sub"], f"{nid}.", cluster, *_split(box, srcs), depth + 1)
+        if box.kind == "functor" and isinstance(box.data.get("sub"), Diagram):
+            return self.bubble(box, nid, scope, srcs, depth)
+        if box.kind == "train" and depth < self.expand:
+            self.loss_of(box, nid, depth)
+        return self.plain(diagram, box, nid, scope, srcs)
+
+    def loss_of(self, box: Box, nid: str, depth: int) -> None:
+        """Draw a training box's loss once, in its own cluster beside the main drawing."""
+        loss = box.data.get("loss")
+        family = box.data.get("family", box.label)
+        if not isinstance(loss, Diagram) or family in INIT_FAMILIES or id(loss) in self.losses:
+            return
+        self.losses.add(id(loss))
+        label = f"{loss.name or 'loss'} (the loss of {family})"
+        cluster = self.root.cluster(f"{nid}.loss", label, "train")
+        self.definition(loss, f"{nid}.loss.", cluster, depth + 1, body_of(loss))
+
+    def plain(
+        self, diagram: Diagram, box: Box, nid: str, scope: Scope, srcs: list[End]
+    ) -> list[End]:
+        """A box drawn as one table node."""
+        top = _from_above(diagram, box)
+        node = BoxNode(
+            nid,
+            _colour(box.kind),
+            _box_markup(box),
+            len(box.inputs),
+            len(box.outputs),
+            top,
+            span=box.span,
+            dashed=box.kind == "hole",
+            highlight=(nid,) in self.highlight,
+        )
+        self.add(scope, node)
+        for k, src in enumerate(srcs):
+            self.wires.append(Wire(src, End(nid, f"i{k}", "n" if k in top else "w")))
+        return [
+            self.source(End(nid, f"o{k}", "e"), atom, scope, (nid, k))
+            for k, atom in enumerate(box.outputs)
+        ]
+
+    def chip(self, box: Box, nid: str, scope: Scope) -> End:
+        """A param, port or constant as a chip; it drops into the box it feeds, if just one."""
+        name = box.data.get("name") or box.label
+        atom = box.outputs[0]
+        self.add(scope, Chip(nid, box.kind, name, wire_label(atom, self.shapes), box.span))
+        return self.source(End(nid), atom, scope, (nid, 0))
+
+    def struct(self, box: Box, nid: str, scope: Scope, srcs: list[End]) -> list[End]:
+        """Swaps cross wires between two columns of small joints; the rest is pure rewiring."""
+        kind = box.data.get("kind", box.label)
+        split = box.data.get("split", 0)
+        n_in, n_out = len(box.inputs), len(box.outputs)
+        if kind != "swap":
+            return [srcs[_struct_source(kind, j, n_in, split)] for j in range(n_out)]
+        self.add(scope, Rail(f"{nid}.e", n_in, dot_size=3))
+        self.add(scope, Rail(f"{nid}.x", n_out, dot_size=3))
+        for k, src in enumerate(srcs):
+            self.wires.append(Wire(src, End(f"{nid}.e", f"p{k}", "w")))
+        for j in range(n_out):
+            entry = End(f"{nid}.e", f"p{(j + split) % n_in}", "e")
+            self.wires.append(Wire(entry, End(f"{nid}.x", f"p{j}", "w"), {"minlen": 2}))
+        return [
+            self.source(End(f"{nid}.x", f"p{j}", "e"), atom, scope, (nid, j))
+            for j, atom in enumerate(box.outputs)
+        ]
+
+    def unrolled(self, box: Box, nid: str, scope: Scope, srcs: list[End], depth: int) -> list[End]:
+        """`f ^ n` as n copies of f in sequence (a few, then an ellipsis, when n is large)."""
+        n = box.data["n"]
+        ins, ports = _split(box, srcs)
+        if n == 0:
+            return ins
+        cluster = scope.cluster(nid, _power_text(box), "unroll")
+        shown: list[int | None] = list(range(n))
+        if n > UNROLL_LIMIT:
+            shown = [0, 1, 2, None, n - 1]
+        for i in shown:
+            if i is None:
+                ins = self.ellipsis(box, f"{nid}.more", cluster, ins, n - 4)
+            else:
+                ins = self.draw(box.data["sub"], f"{nid}.{i + 1}.", cluster, ins, ports, depth)
+        return ins
+
+    def ellipsis(self, box: Box, nid: str, scope: Scope, srcs: list[End], hidden: int) -> list[End]:
+        """A dashed `… k more …` box standing for the copies an unrolled power leaves out."""
+        label = label_markup(f"… {hidden} more …", mono=False)
+        node = BoxNode(nid, "ellipsis", f"<I>{label}</I>", len(srcs), len(box.outputs), dashed=True)
+        self.add(scope, node)
+        for k, src in enumerate(srcs):
+            self.wires.append(Wire(src, End(nid, f"i{k}", "w")))
+        return [
+            self.source(End(nid, f"o{k}", "e"), atom, scope, (nid, k))
+            for k, atom in enumerate(box.outputs)
+        ]
+
+    def bubble(self, box: Box, nid: str, scope: Scope, srcs: list[End], depth: int) -> list[End]:
+        """A functor box as a labelled bubble around its sub-diagram, with its own boundary."""
+        sub: Diagram = box.data["sub"]
+        cluster = scope.cluster(nid, box.data.get("functor", box.label), "functor")
+        ins, ports = _split(box, srcs)
+        entries = self.boundary(sub.dom.atoms, f"{nid}.in", cluster)
+        for src, entry in zip(ins, entries, strict=True):
+            self.wires.append(Wire(src, End(entry.node, entry.port, "w")))
+        outs = self.draw(sub, f"{nid}.", cluster, entries, ports, depth)
+        exits = [End(e.node, e.port, "e") for e in self.close(outs, f"{nid}.out", cluster)]
+        return [
+            self.source(exit_, atom, cluster, (nid, k))
+            for k, (exit_, atom) in enumerate(zip(exits, box.outputs, strict=True))
+        ]
+
+    # ------------------------------------------------------------------ resolution and text
+    def finish(self, name: str, title: str | None) -> str:
+        """Label each wire once, add junction and discard dots, drop chips into boxes, write DOT."""
+        leaving: dict[End, list[Wire]] = {}
+        for wire in self.wires:
+            leaving.setdefault(wire.src, []).append(wire)
+        for src, (label, scope, key) in self.sources.items():
+            wires = leaving.get(src, [])
+            attrs = ({"label": label} if label else {}) | (_RED if key in self.highlight else {})
+            if isinstance(self.nodes.get(src.node), Chip):
+                attrs.pop("label", None)  # a chip shows its own name and type
+            if not wires:
+                self.add(scope, Point(_dot_id(src, "end"), 0.09))
+                self.wires.append(Wire(src, End(_dot_id(src, "end")), attrs))
+            elif len(wires) == 1:
+                wires[0].attrs = attrs | wires[0].attrs
+                self.drop_in(src, wires[0], scope)
+            else:
+                junction = _dot_id(src, "copy")
+                self.add(scope, Point(junction, 0.09))
+                for wire in wires:
+                    wire.src = End(junction)
+                    wire.attrs |= {k: v for k, v in attrs.items() if k != "label"}
+                self.wires.append(Wire(src, End(junction), attrs))
+        lines = graph_header(name, title) + self.root.lines()
+        lines += [f"  {w.src} -> {w.dst}{attr_list(w.attrs)};" for w in self.wires if not w.inside]
+        return "\n".join([*lines, *self.extra, "}"]) + "\n"
+
+    def drop_in(self, src: End, wire: Wire, scope: Scope) -> None:
+        """A chip with one wire into the top of a box is drawn inside that box's node."""
+        chip, target = self.nodes.get(src.node), self.nodes.get(wire.dst.node)
+        if isinstance(chip, Chip) and isinstance(target, BoxNode) and wire.dst.side == "n":
+            target.chips[int(wire.dst.port[1:])] = chip  # type: ignore[index]
+            scope.items.remove(chip)
+            wire.inside = True
+
+
+_RED = {"color": RED, "fontcolor": RED, "penwidth": 2.2}
+
+
+def _dot_id(end: End, suffix: str) -> str:
+    return f"{end.node}.{end.port}.{suffix}" if end.port else f"{end.node}.{suffix}"
+
+
+def _has_boxes(sub: object) -> bool:
+    return isinstance(sub, Diagram) and len(sub) > 0
+
+
+def _split(box: Box, srcs: list[End]) -> tuple[list[End], dict[str, End]]:
+    """The domain wires of a box, and its port wires by port name."""
+    n = box.n_domain_inputs
+    return srcs[:n], {name: srcs[n + k] for k, name in enumerate(box.port_names)}
+
+
+def _from_above(diagram: Diagram, box: Box) -> tuple[int, ...]:
+    """Inputs that enter from above: the box's ports, and any wire fed by a param or port."""
+    feeds = diagram.incoming(box.id)
+    return tuple(
+        k
+        for k in range(len(box.inputs))
+        if k >= box.n_domain_inputs or diagram.box(feeds[k].box).kind in FROM_ABOVE
+    )
+
+
+def _struct_source(kind: str, j: int, n_in: int, split: int) -> int:
+    """Which input feeds output j of a copy / discard / id / fst / snd."""
+    if kind == "copy":
+        return j % n_in
+    if kind == "snd":
+        return split + j
+    return j
+
+
+def _colour(kind: str) -> str:
+    return kind if kind in ("prim", "power", "train", "hole") else "ref"
+
+
+def _power_base(box: Box) -> str:
+    return re.sub(r"\s*\^\s*\d+\s*$", "", box.label) or (box.data["sub"].name or "f")
+
+
+def _power_text(box: Box) -> str:
+    return f"{_power_base(box)} ×{box.data['n']}"
+
+
+def _box_text(box: Box) -> str:
+    """The plain text of a box's label."""
+    if box.kind == "hole":
+        return f"?{box.data.get('name') or ''}"
+    if box.kind == "train":
+        return _train_label(box)
+    return box.label
+
+
+def _box_markup(box: Box) -> str:
+    if box.kind == "power":
+        mark = f'<FONT COLOR="#2f5597"><B>×{box.data["n"]}</B></FONT>'
+        return label_markup(_power_base(box) + " ") + mark
+    return label_markup(_box_text(box))
+
+
+def _train_label(box: Box) -> str:
+    """`TrainStep(loss, examples, lr=1.0)` from the family, the diagrams' names and the hyper."""
+    data = box.data
+    args = [
+        d.name for d in (data.get("loss"), data.get("data")) if isinstance(d, Diagram) and d.name
+    ]
+    hyper = data.get("hyper") or ()
+    for key, value in hyper.items() if isinstance(hyper, dict) else hyper:
+        args.append(f"{key}={value!r}" if isinstance(value, float) else f"{key}={value}")
+    return f"{data.get('family', box.label)}({', '.join(args)})"

@@ -1,0 +1,85 @@
+"""Writing drawings: DOT text to .dot/.svg/.png/.pdf files, SVG for Jupyter, a whole program on
+one page. Only this module needs the `dot` binary (through the `graphviz` package)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from catdsl.diagram.ir import Diagram
+from catdsl.errors import CatRuntimeError
+from catdsl.render.dot import Drawing, body_of, to_dot
+
+FORMATS = ("dot", "svg", "png", "pdf")
+INSTALL_HINT = (
+    "install Graphviz with `apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` "
+    "(macOS), or draw to `-o diagram.dot`, which works without it"
+)
+
+
+def render(dot_text: str, out_path: str) -> None:
+    """Write a drawing to `out_path`, in the format its suffix names (.dot, .svg, .png, .pdf)."""
+    fmt = Path(out_path).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise CatRuntimeError(
+            "R0602",
+            f"cannot draw to `{out_path}`: unknown format `.{fmt}`",
+            help="use one of " + ", ".join(f"`.{f}`" for f in FORMATS),
+        )
+    data = dot_text.encode() if fmt == "dot" else _pipe(dot_text, fmt)
+    _write_atomically(Path(out_path), data)
+
+
+def svg_of(dot_text: str) -> str:
+    """The SVG text of a drawing."""
+    return _pipe(dot_text, "svg").decode()
+
+
+def repr_svg(diagram: Diagram) -> str | None:
+    """For `_repr_svg_`: the diagram as SVG, or None (Jupyter then shows the text repr) when
+    Graphviz is not installed."""
+    if shutil.which("dot") is None:
+        return None
+    return svg_of(to_dot(diagram))
+
+
+def page_of(
+    diagrams: list[tuple[str, Diagram]],
+    *,
+    shapes: bool = False,
+    expand: int = 0,
+    unroll: bool = False,
+    title: str | None = None,
+) -> str:
+    """All definitions of a program in one DOT graph, each in a cluster labelled `name : A -> B`,
+    in the given order from top to bottom."""
+    drawing = Drawing(shapes=shapes, expand=expand, unroll=unroll)
+    for k, (name, diagram) in enumerate(diagrams):
+        label = f"{name} : {diagram.dom} -> {diagram.cod}"
+        cluster = drawing.root.cluster(f"def{k}", label, "definition")
+        drawing.definition(diagram, f"d{k}.", cluster, 0, body_of(diagram))
+    drawing.root.items.reverse()  # left-to-right dot stacks unconnected clusters bottom-up
+    return drawing.finish(title or "program", title)
+
+
+def _pipe(dot_text: str, fmt: str) -> bytes:
+    if shutil.which("dot") is None:
+        message = f"drawing `.{fmt}` needs the Graphviz `dot` program, which is not installed"
+        raise CatRuntimeError("R0601", f"{message}: {INSTALL_HINT}")
+    import graphviz
+
+    return graphviz.Source(dot_text).pipe(format=fmt)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it over `path`."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
