@@ -18,15 +18,15 @@ __all__ = ["CatError", "CatRuntimeError", "Diagnostic", "Program", "Span", "load
 __version__ = "0.1.0"
 
 
-def load(path: str) -> Program:
-    """Read, parse and check a `.cat` file."""
+def load(path: str, dtype: str = "float64") -> Program:
+    """Read, parse and check a `.cat` file; values are computed in `dtype`."""
     from catdsl.frontend.api import load_program
 
-    return load_program(path)
+    return load_program(path, dtype)
 
 
-def loads(text: str, file: str = "<string>") -> Program:
+def loads(text: str, file: str = "<string>", dtype: str = "float64") -> Program:
     """Parse and check program text; `file` names it in diagnostics."""
     from catdsl.frontend.api import loads_program
 
-    return loads_program(text, file)
+    return loads_program(text, file, dtype)

@@ -61,10 +61,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ shared helpers
-def _load(path: str):
+def _load(path: str, dtype: str = "float64"):
     import catdsl
 
-    return catdsl.load(path)
+    return catdsl.load(path, dtype)
 
 
 def _parse_json_value(text: str, what: str):
@@ -103,7 +103,7 @@ def _ports(items: list[str]) -> dict:
 def cmd_run(args: argparse.Namespace) -> int:
     from catdsl.frontend.api import to_jsonable
 
-    program = _load(args.file)
+    program = _load(args.file, args.dtype)
     if args.params:
         program.load_params(args.params)
     morphism = program[args.name]
@@ -124,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from catdsl.frontend.api import to_jsonable
 
-    program = _load(args.file)
+    program = _load(args.file, args.dtype)
     result = program.train(
         args.name,
         steps=args.steps,
@@ -224,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", action="append", default=[], metavar="NAME=JSON")
     p.add_argument("--params", help="parameter values from a .npz file")
     p.add_argument("--save", help="save the result to a .npz file")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_run)
 
@@ -235,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plot", help="draw the loss curve to a .png/.svg/.pdf")
     p.add_argument("--checkpoint", help="save state atomically to this .npz and resume from it")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
 

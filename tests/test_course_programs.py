@@ -217,3 +217,13 @@ def test_card_pipeline_equals_the_course_formula() -> None:
     assert value == pytest.approx(-np.log(softmax(logits)[1]), abs=1e-15)
     assert program["pipeline"].ports == {"target": "TokenId"}
     assert str(program["pipeline"].dom) == "Logits" and str(program["pipeline"].cod) == "Loss"
+
+
+def test_float32_runs_in_float32_and_matches_float64_to_course_precision() -> None:
+    program = catdsl.load(str(PROGRAMS / "tiny_ml.cat"), dtype="float32")
+    assert program.params["E"].dtype == np.float32
+    p32 = program["predict"](1)
+    assert p32.dtype == np.float32
+    after32 = float(program["loss_after"]())
+    after64 = float(catdsl.load(str(PROGRAMS / "tiny_ml.cat"))["loss_after"]())
+    assert after32 == pytest.approx(after64, rel=1e-4)

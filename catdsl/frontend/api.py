@@ -18,15 +18,15 @@ from catdsl.typesys.program import CheckedProgram, ParamInfo
 from catdsl.typesys.types import Port, Prod
 
 
-def load_program(path: str) -> Program:
+def load_program(path: str, dtype: str = "float64") -> Program:
     checked = check_file(path)
     if not checked.sources and checked.diagnostics:
         raise OSError(2, checked.diagnostics[0].message, path)
-    return Program(checked)
+    return Program(checked, dtype)
 
 
-def loads_program(text: str, file: str = "<string>") -> Program:
-    return Program(check_text(text, file))
+def loads_program(text: str, file: str = "<string>", dtype: str = "float64") -> Program:
+    return Program(check_text(text, file), dtype)
 
 
 def _raise_with_sources(err: CatRuntimeError, sources: dict[str, str]) -> CatError:
@@ -57,9 +57,12 @@ def init_param(info: ParamInfo, dtype=np.float64) -> np.ndarray:
 class Program:
     """A checked program: its definitions as callable morphisms, its params and laws."""
 
-    def __init__(self, checked: CheckedProgram):
+    def __init__(self, checked: CheckedProgram, dtype: str = "float64"):
         if checked.diagnostics:
             raise CatError(list(checked.diagnostics), checked.sources)
+        if dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype must be float64 or float32, not {dtype!r}")
+        self.dtype = np.dtype(dtype)
         self.checked = checked
         self.file = checked.file
         self._params: dict[str, np.ndarray] | None = None
@@ -97,7 +100,9 @@ class Program:
         """Current parameter values by name (initialised on first use)."""
         if self._params is None:
             try:
-                self._params = {n: init_param(i) for n, i in self.checked.params.items()}
+                self._params = {
+                    n: init_param(i, self.dtype) for n, i in self.checked.params.items()
+                }
             except CatRuntimeError as err:
                 raise _raise_with_sources(err, self.checked.sources) from None
         return self._params
@@ -115,7 +120,7 @@ class Program:
                             )
                         ]
                     )
-                value = np.asarray(data[name], dtype=np.float64)
+                value = np.asarray(data[name], dtype=self.dtype)
                 expected = self.checked.params[name].shape
                 if value.shape != expected:
                     raise CatError(
@@ -210,7 +215,7 @@ class Morphism:
         from catdsl.semantics.compile import compile_diagram
 
         try:
-            return compile_diagram(self.diagram)
+            return compile_diagram(self.diagram, self.program.dtype)
         except CatRuntimeError as err:
             raise _raise_with_sources(err, self.program.checked.sources) from None
 
@@ -246,7 +251,8 @@ class Morphism:
                 )
             parts = tuple(value)
         try:
-            return tuple(coerce(v, a) for v, a in zip(parts, atoms, strict=True))
+            dtype = self.program.dtype
+            return tuple(coerce(v, a, dtype) for v, a in zip(parts, atoms, strict=True))
         except CatRuntimeError as err:
             raise _raise_with_sources(err, self.program.checked.sources) from None
 
@@ -267,7 +273,7 @@ class Morphism:
                     )
                 ]
             )
-        return {n: coerce(v, wanted[n].atom) for n, v in ports.items()}
+        return {n: coerce(v, wanted[n].atom, self.program.dtype) for n, v in ports.items()}
 
     def __call__(self, value: object = None, **ports: object) -> object:
         inputs = self.inputs_from(value)
