@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ def course_params() -> dict[str, np.ndarray]:
 
 
 CORPUS = [1, 2, 3, 4, 1, 2, 3, 4]
-PAIRS = list(zip(CORPUS[:-1], CORPUS[1:], strict=True))
+PAIRS = list(itertools.pairwise(CORPUS))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -124,7 +125,11 @@ def test_gradient_of_the_loss_agrees_with_finite_differences(tiny) -> None:
 def test_tiny_laws_hold(tiny) -> None:
     reports = tiny.check_laws(samples=8)
     assert [r.name for r in reports] == [
-        "composed_is_direct", "left_identity", "right_identity", "associativity"]
+        "composed_is_direct",
+        "left_identity",
+        "right_identity",
+        "associativity",
+    ]
     assert all(r.holds for r in reports)
 
 
