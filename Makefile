@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup graphviz clean
+.PHONY: demo test lint bench setup graphviz pictures clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,15 @@ bench: setup
 	$(BIN)/python bench/check_scaling.py
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/draw_scaling.py
+
+# The course's pictures in docs/diagrams.md, drawn from the programs themselves.
+pictures: setup graphviz
+	$(BIN)/catdsl draw programs/tiny_ml.cat predict -o docs/img/course_pipeline.png
+	$(BIN)/catdsl draw programs/tiny_ml.cat loss -o docs/img/course_product.png
+	$(BIN)/catdsl draw programs/tiny_ml.cat loss_after --expand 1 -o docs/img/course_training.png
+	$(BIN)/catdsl draw programs/tiny_ml.cat composed_is_direct -o docs/img/course_triangle.png
+	$(BIN)/catdsl draw programs/card.cat pipeline -o docs/img/course_card.png
+	-$(BIN)/catdsl draw programs/errors/embedding_softmax.cat -o docs/img/course_illegal.png
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
