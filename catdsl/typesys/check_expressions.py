@@ -25,6 +25,7 @@ from catdsl.typesys.check_base import (
     struct_usage,
     use,
 )
+from catdsl.typesys.declarations import TypeError_
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.hints import bridges, describe, did_you_mean, same_carrier_note, signature
 from catdsl.typesys.types import (
@@ -47,7 +48,11 @@ class ExpressionsMixin:
     # ================================================================ expressions
     def expr(self, e: ast.Expr, subst: Subst, expected: tuple[Prod, Prod] | None = None) -> T.Term:
         method = getattr(self, f"_x_{type(e).__name__}")
-        return method(e, subst, expected)
+        try:
+            return method(e, subst, expected)
+        except TypeError_ as err:
+            self.diagnostics.append(err.diagnostic)
+            raise Failed from None
 
     def _x_Name(self, e: ast.Name, subst: Subst, expected) -> T.Term:
         name = e.name

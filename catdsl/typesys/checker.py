@@ -170,7 +170,7 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
         try:
             result = self._resolve(name)
         except Failed:
-            raise TypeError_(Diagnostic("E0000", "", None)) from None
+            raise Failed from None  # already reported where the declaration failed
         return Prod((result,)) if isinstance(result, Obj) else result
 
     def _decl_object(self, decl: ast.ObjectDecl) -> Obj:
@@ -214,19 +214,13 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
                     help="type-level calls are `Params(f)`, `AdamState(f)`, `MomentumState(f)`",
                 )
             )
-        term = self._expr_or_fail(expr.args[0].value)
+        term = self.expr(expr.args[0].value, Subst())
         record = self._params_record(term, expr_text(expr.args[0].value, self.sources))
         if expr.name == "AdamState":
             record = self._adam_record(record)
         elif expr.name == "MomentumState":
             record = self._momentum_record(record)
         return Prod((record,))
-
-    def _expr_or_fail(self, expr: ast.Expr) -> T.Term:
-        try:
-            return self.expr(expr, Subst())
-        except Failed:
-            raise TypeError_(Diagnostic("E0000", "", None)) from None
 
     # ================================================================ morphisms and lets
     def _decl_morphism(self, decl: ast.MorphismDecl) -> Definition:
@@ -418,7 +412,7 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
             law = self.check_law(decl)
             if law is not None:
                 program.laws[decl.name] = law
-        program.diagnostics = [d for d in self.diagnostics if d.code != "E0000"]
+        program.diagnostics = list(self.diagnostics)
         program.diagnostics.sort(
             key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span else ("", 0, 0)
         )
