@@ -15,6 +15,7 @@ from collections.abc import Callable
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
 
 EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
+IO_CODES = ("R05", "R07")  # reading/writing files, drawing formats and Graphviz: exit 2
 
 
 class UsageError(Exception):
@@ -36,6 +37,7 @@ def _print_diagnostics(diags: list[Diagnostic], sources: dict[str, str], as_json
 
 # ------------------------------------------------------------------ check
 def cmd_check(args: argparse.Namespace) -> int:
+    from catdsl.diagnostics import to_json
     from catdsl.loader import check_file
 
     all_diags: list[Diagnostic] = []
@@ -44,9 +46,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         program = check_file(path)
         if not program.sources and program.diagnostics and program.diagnostics[0].span is None:
             if args.json:
-                all_diags.extend(program.diagnostics)
-                continue
-            print(f"catdsl: {program.diagnostics[0].message}", file=sys.stderr)
+                print(to_json(program.diagnostics))
+            else:
+                print(f"catdsl: {program.diagnostics[0].message}", file=sys.stderr)
             return EXIT_USAGE
         all_diags.extend(program.diagnostics)
         sources.update(program.sources)
@@ -177,7 +179,7 @@ def cmd_laws(args: argparse.Namespace) -> int:
             mark = "ok  " if r.holds else "FAIL"
             print(
                 f"{mark} {r.name:<28} max error {r.max_error:.3e}  (tolerance {r.tolerance:g}, "
-                f"{r.samples} samples)"
+                f"{r.samples} sample{'s' * (r.samples != 1)})"
             )
     return EXIT_OK if all(r.holds for r in reports) else EXIT_PROGRAM
 
@@ -284,16 +286,19 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
         _print_diagnostics(err.diagnostics, err.sources, as_json)
         return EXIT_PROGRAM
     except CatRuntimeError as err:
-        _print_diagnostics([err.diagnostic], getattr(err, "sources", {}), as_json)
-        return EXIT_PROGRAM
+        _print_diagnostics([err.diagnostic], {}, as_json)
+        return EXIT_USAGE if err.diagnostic.code.startswith(IO_CODES) else EXIT_PROGRAM
     except UsageError as err:
         print(f"catdsl: {err}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as err:
-        print(f"catdsl: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        message = err.strerror or str(err)
+        if err.filename and str(err.filename) not in message:
+            message = f"{message}: {err.filename}"
+        print(f"catdsl: {message}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("catdsl: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        print(f"catdsl: {err}" if str(err) else "catdsl: interrupted", file=sys.stderr)
         return 130
     except Exception as err:
         print(

@@ -320,6 +320,8 @@ def test_coerce_and_to_plain():
     pairs = coerce([[1, 2], [2, 3]], list_of(m.TokenId, m.TokenId))
     assert isinstance(pairs, tuple) and pairs[0].tolist() == [1, 2] and pairs[1].dtype.kind == "i"
     assert coerce([0.5, 0.5], simplex(2)).dtype == np.float64
-    assert coerce([1.0, 2.0], index(3)).dtype.kind == "i"
+    # A float is not an index, even a whole one: it is left for the invariant check to refuse.
+    assert coerce([1.0, 2.0], index(3)).dtype.kind == "f"
+    assert coerce([], index(3)).dtype.kind == "i"
     assert to_plain((np.array([1, 2]), {"a": np.float64(1.5)})) == [[1, 2], {"a": 1.5}]
     assert P(R3, R3) == P(R3) + P(R3)

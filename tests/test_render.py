@@ -484,7 +484,7 @@ def test_dot_output_needs_no_graphviz(tmp_path, monkeypatch) -> None:
     with pytest.raises(CatRuntimeError) as err:
         render(to_dot(kit.tiny_pipeline()), str(tmp_path / "tiny.svg"))
     d = err.value.diagnostic
-    assert d.code == "R0601"
+    assert d.code == "R0701"
     for hint in ("apt-get install graphviz", "brew install graphviz", ".dot"):
         assert hint in d.message
     assert repr_svg(kit.tiny_pipeline()) is None
@@ -494,7 +494,7 @@ def test_dot_output_needs_no_graphviz(tmp_path, monkeypatch) -> None:
 def test_unknown_format_is_refused(tmp_path) -> None:
     with pytest.raises(CatRuntimeError) as err:
         render("digraph {}", str(tmp_path / "x.jpeg"))
-    assert err.value.diagnostic.code == "R0602"
+    assert err.value.diagnostic.code == "R0702"
 
 
 def svg_texts(svg: str) -> list[str]:

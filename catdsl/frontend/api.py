@@ -109,6 +109,7 @@ class Program:
 
     def load_params(self, path: str) -> None:
         """Replace parameter values from a `.npz` file (names must match)."""
+        new: dict[str, np.ndarray] = {}
         with np.load(path, allow_pickle=False) as data:
             for name in data.files:
                 if name not in self.checked.params:
@@ -132,7 +133,8 @@ class Program:
                             )
                         ]
                     )
-                self.params[name] = value
+                new[name] = value
+        self.params.update(new)  # only once every array fits: all or nothing
 
     def save_value(self, path: str, value: object) -> None:
         from catdsl.std.io import save_npz_atomic
@@ -300,21 +302,38 @@ class Morphism:
         return grads
 
     def format_value(self, value: object) -> str:
+        """Arrays to 6 digits; records one field per line with dotted names."""
+        if isinstance(value, dict):
+            return "\n".join(f"{k} = {v}" for k, v in _dotted(value))
         with np.printoptions(precision=6, suppress=True):
-            if isinstance(value, dict):
-                return "\n".join(f"{k} = {self.format_value(v)}" for k, v in value.items())
             if isinstance(value, tuple):
                 return "(" + ", ".join(self.format_value(v) for v in value) + ")"
-            return str(np.asarray(value)) if not isinstance(value, str) else value
+            array = np.asarray(value)
+            if array.ndim == 0 and array.dtype.kind == "f":
+                text = f"{array.item():.6g}"
+                return text if any(c in text for c in ".ein") else f"{text}.0"
+            return str(array)
 
-    def _repr_svg_(self) -> str:
-        from catdsl.render.dot import to_dot
-        from catdsl.render.output import svg_of
+    def _repr_svg_(self) -> str | None:
+        """SVG for Jupyter, or None without Graphviz (Jupyter then shows the repr)."""
+        from catdsl.render.output import repr_svg
 
-        return svg_of(to_dot(self.diagram, title=self.name))
+        return repr_svg(self.diagram)
 
     def __repr__(self) -> str:
         return f"<Morphism {self.name} : {self.type_text}>"
+
+
+def _dotted(record: dict, prefix: str = "") -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(_dotted(value, f"{name}."))
+        else:
+            with np.printoptions(precision=6, suppress=True):
+                rows.append((name, str(np.asarray(value))))
+    return rows
 
 
 def to_jsonable(value: object) -> object:

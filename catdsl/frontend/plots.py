@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from catdsl.std.io import readable_mode
+
 
 def plot_losses(losses: list[float], path: str, title: str = "training loss") -> None:
     """Draw the mean loss per step; the format follows the file's suffix."""
@@ -29,6 +31,7 @@ def plot_losses(losses: list[float], path: str, title: str = "training loss") ->
     os.close(fd)
     try:
         fig.savefig(tmp)
+        os.chmod(tmp, readable_mode())
         os.replace(tmp, target)
     finally:
         plt.close(fig)

@@ -11,6 +11,7 @@ from pathlib import Path
 from catdsl.diagram.ir import Diagram
 from catdsl.errors import CatRuntimeError
 from catdsl.render.dot import Drawing, body_of, to_dot
+from catdsl.std.io import readable_mode
 
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = (
@@ -24,7 +25,7 @@ def render(dot_text: str, out_path: str) -> None:
     fmt = Path(out_path).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise CatRuntimeError(
-            "R0602",
+            "R0702",
             f"cannot draw to `{out_path}`: unknown format `.{fmt}`",
             help="use one of " + ", ".join(f"`.{f}`" for f in FORMATS),
         )
@@ -67,7 +68,7 @@ def page_of(
 def _pipe(dot_text: str, fmt: str) -> bytes:
     if shutil.which("dot") is None:
         message = f"drawing `.{fmt}` needs the Graphviz `dot` program, which is not installed"
-        raise CatRuntimeError("R0601", f"{message}: {INSTALL_HINT}")
+        raise CatRuntimeError("R0701", f"{message}: {INSTALL_HINT}")
     import graphviz
 
     return graphviz.Source(dot_text).pipe(format=fmt)
@@ -79,6 +80,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, readable_mode())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -166,11 +166,12 @@ def _coerce_product(value: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> 
 
 
 def _coerce_array(value: object, carrier: Carrier, dtype: np.dtype) -> np.ndarray:
-    """An array of the carrier's dtype; integral floats become integers for `Index` / `Nat`."""
+    """An array of the carrier's dtype. `Index` / `Nat` take integers only: a float or a bool
+    is not a token id, so it is left as it is for the invariant check to report."""
     array = np.asarray(value)
     target = array_dtype(carrier, dtype)
-    if target.kind in "iu" and array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0):
-        return array  # the invariant check reports the non-integer entries
+    if target.kind in "iu" and array.dtype.kind in "bf" and array.size:
+        return array
     if array.dtype.kind in "biuf":
         return array.astype(target, copy=False)
     return array

@@ -49,6 +49,14 @@ def load_array_file(path: str) -> tuple[np.ndarray, ...]:
         raise _unreadable(path, exc) from None
 
 
+def readable_mode() -> int:
+    """The mode a plain `open()` would give a new file (0o666 under the umask); mkstemp's 0o600
+    would hide saved results from other users."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def save_npz_atomic(path: str, arrays: dict[str, np.ndarray]) -> None:
     """Write `arrays` to the .npz file `path` (replacing it atomically); names are kept as given."""
     directory = Path(path).resolve().parent
@@ -61,10 +69,12 @@ def save_npz_atomic(path: str, arrays: dict[str, np.ndarray]) -> None:
             _write_npz(file, arrays)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temp, readable_mode())
         os.replace(temp, path)
     except (OSError, ValueError) as exc:
-        Path(temp).unlink(missing_ok=True)
         raise _unwritable(path, exc) from None
+    finally:
+        Path(temp).unlink(missing_ok=True)
 
 
 def _load_arrays(file: BinaryIO, path: str) -> tuple[np.ndarray, ...]:
