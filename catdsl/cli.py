@@ -136,23 +136,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.plot:
         from catdsl.frontend.plots import plot_losses
 
-        plot_losses(result.losses, args.plot, title=f"{args.name} on {args.file}")
+        plot_losses(
+            [*result.losses, result.final_loss], args.plot, title=f"{args.name} on {args.file}"
+        )
     if args.json:
         print(
             json.dumps(
                 {
                     "name": args.name,
                     "steps": result.steps,
+                    "resumed_from": result.resumed_from,
                     "losses": result.losses,
+                    "final_loss": result.final_loss,
                     "params": to_jsonable(result.params),
                 }
             )
         )
-    else:
-        for step, loss in _sampled(result.losses):
+        return EXIT_OK
+    if result.resumed_from:
+        print(f"resumed from {args.checkpoint} at step {result.resumed_from}")
+    for step, loss in _sampled(result.losses):
+        if step >= result.resumed_from:
             print(f"step {step:>6}  loss {loss:.6f}")
-        if args.plot:
-            print(f"loss curve written to {args.plot}")
+    print(f"after {result.steps} step{'s' * (result.steps != 1)}: loss {result.final_loss:.6f}")
+    if args.plot:
+        print(f"loss curve written to {args.plot}")
     return EXIT_OK
 
 

@@ -24,6 +24,7 @@ class TrainResult:
     state: object
     params: dict
     resumed_from: int
+    final_loss: float
 
 
 def _step_and_count(morphism: Morphism) -> tuple[T.Term, int | None]:
@@ -78,10 +79,22 @@ def train_definition(
     try:
         state = initial_state(step.diagram, program.params)
         final = run_steps(step.plan, state, n, params=program.params, hooks=hooks)
+        final_loss = _loss_at(step, final, program)
     except CatRuntimeError as err:
         raise CatError([err.diagnostic], program.checked.sources) from None
     value = final[0]
     params = value if dom.atoms[0].kind == "Params" else value["params"]
     return TrainResult(
-        hooks.steps_done, list(hooks.loss_history), value, params, hooks.resumed_from
+        hooks.steps_done, list(hooks.loss_history), value, params, hooks.resumed_from, final_loss
     )
+
+
+def _loss_at(step: Morphism, state: tuple, program: Program) -> float:
+    """The mean loss at the trained parameters: the loss a further step would start from
+    (a step records the loss *before* its update, so the last one is not yet known)."""
+    from catdsl.semantics.loop import LoopHooks
+    from catdsl.semantics.training import run_steps
+
+    probe = LoopHooks(progress=False)
+    run_steps(step.plan, state, 1, params=program.params, hooks=probe, check=False)
+    return probe.loss_history[0]
