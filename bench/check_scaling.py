@@ -13,11 +13,10 @@ before timing); the script prints both times, the parse share, and the 10k / 1k 
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import time
 
-from catdsl.loader import check_text
+from catdsl.loader import check_text, collector_paused
 from catdsl.syntax.parser import lark_parser, parse
 
 TARGET_10K_SECONDS = 2.0
@@ -100,8 +99,9 @@ def best_of(fn, repeat: int = 3) -> float:
     return min(times)
 
 
-def measure(lines: int, window: int | None) -> tuple[int, float, float, float]:
-    """(lines, parse + check, parse alone, parse + check with the cyclic GC off), best of 3."""
+def measure(lines: int, window: int | None) -> tuple[int, float, float]:
+    """(lines, parse + check, parse alone), best of 3, both as `check_text` runs them (with
+    the cyclic garbage collector paused)."""
     text = generate(lines, window)
     program = check_text(text, f"gen{lines}.cat")
     if program.diagnostics:
@@ -110,13 +110,9 @@ def measure(lines: int, window: int | None) -> tuple[int, float, float, float]:
     del program
     n_lines = text.count("\n")
     total = best_of(lambda: check_text(text, f"gen{lines}.cat"))
-    parse_only = best_of(lambda: parse(text, f"gen{lines}.cat"))
-    gc.disable()
-    try:
-        no_gc = best_of(lambda: check_text(text, f"gen{lines}.cat"))
-    finally:
-        gc.enable()
-    return n_lines, total, parse_only, no_gc
+    with collector_paused():
+        parse_only = best_of(lambda: parse(text, f"gen{lines}.cat"))
+    return n_lines, total, parse_only
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,17 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = args.sizes or [1_000, 10_000]
-    header = (
-        f"{'program':>14} {'lines':>7} {'parse+check':>12} {'parse':>8} {'check':>8} {'gc off':>8}"
-    )
+    header = f"{'program':>14} {'lines':>7} {'parse+check':>12} {'parse':>8} {'check':>8}"
     print(header)
     rows = {}
     for size in sizes:
-        n_lines, total, parse_only, no_gc = measure(size, args.window)
+        n_lines, total, parse_only = measure(size, args.window)
         rows[size] = total
         print(
             f"{size:>10,} gen {n_lines:>7,} {total:>11.3f}s {parse_only:>7.3f}s "
-            f"{total - parse_only:>7.3f}s {no_gc:>7.3f}s"
+            f"{total - parse_only:>7.3f}s"
         )
     if len(sizes) < 2:
         return 0

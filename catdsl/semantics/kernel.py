@@ -6,9 +6,15 @@ batch-polymorphic: axes in front of an input's element axes are batch axes (the 
 As everywhere in numpy, a rank-0 result may come back as a numpy scalar (it has shape and dtype).
 Outputs and cotangents may share memory with the inputs or with each other (and may be read-only
 views), so callers must never modify them in place.
+
+Two optional refinements serve the training hot path: `trusted_forward` is `forward` without the
+input validation (shapes, index ranges, finite logits) for inputs shaped like ones already
+validated, and `vjp_for(needed)` gives a VJP that may skip the cotangents nobody asked for.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,6 +46,16 @@ class Kernel:
         """Pull the outputs' cotangents back to one per input (None where not differentiable)."""
         raise NotImplementedError(f"kernel `{self.name}` has no reverse pass")
 
+    def trusted_forward(self, *xs: np.ndarray) -> Forward:
+        """`forward` for inputs shaped like an already validated call (same shapes, same constant
+        indices): kernels that validate override it to skip the checks; by default `forward`."""
+        return self.forward(*xs)
+
+    def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., Cotangents]:
+        """The VJP for a reverse pass that wants only the `needed` inputs' cotangents (the others
+        may come back as None); kernels that can save work override it; by default `vjp`."""
+        return self.vjp
+
     def forward_only(self, *xs: np.ndarray) -> tuple[np.ndarray, ...]:
         """Compute the outputs for inference; by default `forward` without its residual."""
         return self.forward(*xs)[0]
@@ -53,6 +69,8 @@ class Kernel:
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` over the axes that broadcasting added or stretched, so it has `shape` again."""
+    if grad.shape == shape:
+        return grad
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))

@@ -7,7 +7,7 @@ before the kernel and packed again after it, so `windows(2)` yields one `Trainin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from catdsl.semantics.invariants import Check
@@ -47,6 +47,12 @@ class KernelOp:
             for i, a in enumerate(ins)
         )
         self.run, self.forward, self.vjp = kernel.forward_only, kernel.forward, kernel.vjp
+        overridden = type(kernel).trusted_forward is not Kernel.trusted_forward
+        self.trusted_forward = kernel.trusted_forward if overridden else kernel.forward
+
+    def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., tuple]:
+        """The kernel's VJP for a reverse pass that wants only the `needed` inputs."""
+        return self.kernel.vjp_for(needed)
 
 
 class PackedKernelOp(KernelOp):
@@ -62,7 +68,12 @@ class PackedKernelOp(KernelOp):
         )
         self.run = self._run
         self.forward = self._forward
+        self.trusted_forward = self._trusted_forward
         self.vjp = self._vjp
+
+    def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., tuple]:
+        """The packing VJP (it pulls back every component)."""
+        return self._vjp
 
     def _run(self, *xs: Any) -> tuple:
         ys = self.kernel.forward_only(*join_components(xs, self.ins))
@@ -70,6 +81,10 @@ class PackedKernelOp(KernelOp):
 
     def _forward(self, *xs: Any) -> tuple[tuple, object]:
         ys, residual = self.kernel.forward(*join_components(xs, self.ins))
+        return tuple(split_components(ys, self.outs)), residual
+
+    def _trusted_forward(self, *xs: Any) -> tuple[tuple, object]:
+        ys, residual = self.kernel.trusted_forward(*join_components(xs, self.ins))
         return tuple(split_components(ys, self.outs)), residual
 
     def _vjp(self, residual: object, *dys: Any) -> tuple:

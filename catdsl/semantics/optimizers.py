@@ -34,6 +34,8 @@ DEFAULTS = {
     "Adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
 }
 STEPPERS = tuple(DEFAULTS)
+RATES = {"TrainStep": ("lr",), "Momentum": ("lr", "beta"), "Adam": ("lr", "beta1", "beta2", "eps")}
+"""The hyperparameters each update rule takes after the gradients, in order."""
 
 
 def hyperparameters(family: str, given: Mapping[str, object], span: Span | None) -> dict:
@@ -81,13 +83,23 @@ def _real(value: object) -> float:
 def sgd(params: Arrays, grads: Arrays, lr: float) -> Arrays:
     """One gradient-descent step, every parameter from the gradients of the old ones."""
     _same_shapes("gradient", params, grads)
+    return sgd_update(params, grads, lr)
+
+
+def sgd_update(params: Arrays, grads: Arrays, lr: float) -> Arrays:
+    """`sgd` for gradients known to fit the params (the training objective's): no checks."""
     return {name: theta - lr * grads[name] for name, theta in params.items()}
 
 
 def momentum(state: dict, grads: Arrays, lr: float, beta: float) -> dict:
     """One heavy-ball step on the state {params, velocity} (PyTorch's SGD with momentum)."""
+    _same_shapes("gradient", state["params"], grads)
+    return momentum_update(state, grads, lr, beta)
+
+
+def momentum_update(state: dict, grads: Arrays, lr: float, beta: float) -> dict:
+    """`momentum` for gradients known to fit the params; the state's velocity is checked."""
     params, velocity = state["params"], state["velocity"]
-    _same_shapes("gradient", params, grads)
     _same_shapes("momentum velocity", params, velocity)
     new_velocity = {name: beta * velocity[name] + grads[name] for name in params}
     new_params = {n: theta - lr * new_velocity[n] for n, theta in params.items()}
@@ -96,8 +108,15 @@ def momentum(state: dict, grads: Arrays, lr: float, beta: float) -> dict:
 
 def adam(state: dict, grads: Arrays, lr: float, beta1: float, beta2: float, eps: float) -> dict:
     """One Adam step on the state {params, m, v, step}, bias-corrected by the step count."""
+    _same_shapes("Adam gradient", state["params"], grads)
+    return adam_update(state, grads, lr, beta1, beta2, eps)
+
+
+def adam_update(
+    state: dict, grads: Arrays, lr: float, beta1: float, beta2: float, eps: float
+) -> dict:
+    """`adam` for gradients known to fit the params; the state's moments are checked."""
     params, first, second = state["params"], state["m"], state["v"]
-    _same_shapes("Adam gradient", params, grads)
     _same_shapes("Adam first moment", params, first)
     _same_shapes("Adam second moment", params, second)
     t = int(state["step"]) + 1
@@ -131,7 +150,8 @@ def _same_shapes(item: str, params: Arrays, other: Arrays) -> None:
     for name, theta in params.items():
         if name not in other:
             raise CatRuntimeError("R0604", f"the {item} has no entry for the parameter `{name}`")
-        shape = np.shape(other[name])
+        value = other[name]
+        shape = value.shape if type(value) is np.ndarray else np.shape(value)
         if shape != theta.shape:
             raise CatRuntimeError(
                 "R0604",

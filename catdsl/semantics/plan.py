@@ -7,15 +7,18 @@ nothing. Three loops share the instructions:
 
 - `run`: forward only, registers freed after their last use (`check=True` adds the object
   boundary checks and a NaN/inf scan after every box; `check=False` is the fastest path);
-- `forward`: also records each op's residual on a `Tape`;
+- `forward`: also records each op's residual on a `Tape` (`execute_taped(..., trusted=True)`
+  calls each op's `trusted_forward`, which skips the input validation, for inputs shaped like
+  an already validated run: the training objective's later steps);
 - `backward`: the reverse plan, visiting only ops on a path from a requested source (the
   "needs gradient" set is computed once per request and cached) and pulling the output
   cotangents back through each op's VJP; fan-out cotangents add up.
 
 Every op follows one protocol: `run(*xs) -> outputs`, `forward(*xs) -> (outputs, residual)`,
 `vjp(residual, *dys) -> one cotangent per input (or None)`, plus `differentiable`, one flag per
-input. Kernels are called directly; ops that need the run's context (check mode, dim bindings,
-loop hooks) read it from the reserved register `CTX`, passed as their first argument.
+input; kernel ops add `trusted_forward` and `vjp_for(needed)` (see `semantics.kernel`).
+Kernels are called directly; ops that need the run's context (check mode, dim bindings, loop
+hooks) read it from the reserved register `CTX`, passed as their first argument.
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ class Plan:
         plain = [i for i, ins in enumerate(instrs) if not ins.is_check]
         everything = range(len(instrs))
         self._fast, self._fast_taped = self._steps(plain, "run"), self._steps(plain, "forward")
+        self._trusted_taped = self._steps(plain, "trusted_forward")
         self._checked = self._steps(everything, "run")
         self._checked_taped = self._steps(everything, "forward")
         self._reverse: dict[tuple[bool, ...], tuple] = {}
@@ -240,12 +244,18 @@ class Plan:
             raise exc.at(self.instrs[index].span) from None
         return tuple(map(regs.__getitem__, self._out_slots))
 
-    def execute_taped(self, values: Sequence, ctx: RunContext) -> tuple[tuple, Tape]:
-        """Run forward from positional source values, recording residuals."""
+    def execute_taped(
+        self, values: Sequence, ctx: RunContext, trusted: bool = False
+    ) -> tuple[tuple, Tape]:
+        """Run forward from positional source values, recording residuals; `trusted` skips the
+        kernels' input validation (for values shaped like an already validated run's)."""
         regs = self._registers(values, ctx)
         tape = Tape(list(values), [None] * len(self.instrs))
         residuals, outputs, check, index = tape.residuals, tape.outputs, ctx.check, 0
-        steps = self._checked_taped if check else self._fast_taped
+        if check:
+            steps = self._checked_taped
+        else:
+            steps = self._trusted_taped if trusted else self._fast_taped
         try:
             for forward, args, outs, frees, index in steps:
                 ys, residuals[index] = forward(*args(regs))
@@ -315,7 +325,7 @@ class Plan:
         for i in order:
             instr = self.instrs[i]
             ins = (CTX, *instr.ins) if instr.op.uses_context else instr.ins
-            call = getattr(instr.op, method)
+            call = getattr(instr.op, method, None) or instr.op.forward  # trusted: kernels only
             steps.append((call, _getter(ins), instr.outs, tuple(frees.get(i, ())), i))
         return tuple(steps)
 
@@ -337,7 +347,9 @@ class Plan:
                 for slot in instr.outs:
                     needs[slot] = self._slot_differentiable[slot]
                 targets = tuple((j, s) for j, s in enumerate(instr.ins) if in_need[j])
-                kept.append((instr.op.vjp, instr.outs, targets, index))
+                vjp_for = getattr(instr.op, "vjp_for", None)  # kernels may skip unneeded work
+                vjp = vjp_for(in_need) if vjp_for is not None else instr.op.vjp
+                kept.append((vjp, instr.outs, targets, index))
         steps = tuple(reversed(kept))
         self._reverse[need] = steps
         return steps

@@ -6,6 +6,12 @@ user ports, in order; the loss runs on the whole batch at once (kernels are batc
 and the gradient comes from one reverse pass with output cotangent 1/N per example, w.r.t. the
 params only. When the loss's domain is `Unit` there is no data and the loss runs once per step.
 
+Validation happens once: the data is constant, so once a pass with params of some shapes has
+run the validating kernels, later passes with params of the same shapes run the kernels'
+`trusted_forward` (no shape or index checks; a non-finite value still shows in the mean loss,
+which is checked every step and then re-run checked to name the box). The update rules get the
+objective's gradients, which have the params' shapes by construction, unchecked.
+
 Values: `Params(loss)` is a dict name -> array; `MomentumState(loss)` is a dict
 {"params", "velocity"}; `AdamState(loss)` is a dict {"params", "m", "v", "step"}.
 `AdamParams` / `MomentumParams` read the params out of a state. Update rules: `optimizers.py`.
@@ -72,22 +78,31 @@ class Objective:
                 raise CatRuntimeError(
                     "R0605", f"nothing feeds the port `{source.name}` of the loss of `{label}`"
                 )
-        need = [False] * len(self.values)
-        for position, _ in self.param_slots:
-            need[position] = True
-        self.need = tuple(need)
-        self._seeds: dict[tuple, np.ndarray] = {}
+        self._positions = tuple(position for position, _ in self.param_slots)
+        self.need = tuple(i in self._positions for i in range(len(self.values)))
+        self._seed_array: np.ndarray | None = None
+        self._validated: tuple | None = None  # the param shapes of a validated pass
         self._context = RunContext(check=False)
 
     def _values(self, params: Mapping[str, np.ndarray]) -> list:
+        """The loss plan's source values: the hoisted data and ports, then the params."""
         values = list(self.values)
-        for position, name in self.param_slots:
-            if name not in params:
-                raise CatRuntimeError(
-                    "R0604", f"the parameters given to `{self.label}` lack `{name}`"
-                )
-            values[position] = params[name]
+        try:
+            for position, name in self.param_slots:
+                values[position] = params[name]
+        except KeyError:
+            missing = next(name for _, name in self.param_slots if name not in params)
+            raise CatRuntimeError(
+                "R0604", f"the parameters given to `{self.label}` lack `{missing}`"
+            ) from None
         return values
+
+    def _layout(self, values: list) -> tuple | None:
+        """The params' shapes (None for a value that is not an array): what validation saw."""
+        try:
+            return tuple([values[p].shape for p in self._positions])
+        except AttributeError:
+            return None
 
     def mean(self, params: Mapping[str, np.ndarray]) -> np.ndarray:
         """The mean loss at `params`."""
@@ -96,10 +111,14 @@ class Objective:
         return self._checked_mean(loss, values)
 
     def mean_and_gradient(self, params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict]:
-        """The mean loss and its gradient, from one forward and one reverse pass."""
+        """The mean loss and its gradient, from one forward and one reverse pass (validating
+        only when the params' shapes are new)."""
         values = self._values(params)
-        (loss,), tape = self.plan.execute_taped(values, self._context)
+        layout = self._layout(values)
+        trusted = layout is not None and layout == self._validated
+        (loss,), tape = self.plan.execute_taped(values, self._context, trusted)
         mean = self._checked_mean(loss, values)
+        self._validated = layout
         cots = self.plan.pull_back(tape, (self._seed(loss),), self.need)
         grads = {
             name: cots[p] if cots[p] is not None else np.zeros_like(values[p])
@@ -108,12 +127,13 @@ class Objective:
         return mean, grads
 
     def _seed(self, loss: Any) -> np.ndarray:
-        """The output cotangent 1/N per example (1 without data), made once per shape."""
-        key = (loss.shape, loss.dtype)
-        if key not in self._seeds:
+        """The output cotangent 1/N per example (1 without data), remade only when the loss's
+        shape or dtype changes."""
+        seed = self._seed_array
+        if seed is None or seed.shape != np.shape(loss) or seed.dtype != loss.dtype:
             weight = 1.0 if self.count is None else 1.0 / self.count
-            self._seeds[key] = np.full(key[0], weight, dtype=key[1])
-        return self._seeds[key]
+            seed = self._seed_array = np.full(np.shape(loss), weight, dtype=loss.dtype)
+        return seed
 
     def _checked_mean(self, loss: Any, values: list) -> np.ndarray:
         mean = np.asarray(loss if self.count is None else np.add.reduce(loss, 0) / self.count)
@@ -145,6 +165,7 @@ class TrainOp:
         self.family = box.data["family"]
         self.names = tuple(box.data["params"])
         self.objective, self.hyper = objective, hyper
+        self.rates = tuple(hyper[k] for k in optimizers.RATES.get(self.family, ()))
         self.differentiable = (False,) * len(box.inputs)
         self._step = getattr(self, f"_{self.family}")
 
@@ -181,16 +202,15 @@ class TrainOp:
         return (self.objective.mean(params),)
 
     def _TrainStep(self, ctx: RunContext, params: dict) -> tuple:
-        return (optimizers.sgd(params, self._gradient(ctx, params), self.hyper["lr"]),)
+        return (optimizers.sgd_update(params, self._gradient(ctx, params), *self.rates),)
 
     def _Momentum(self, ctx: RunContext, state: dict) -> tuple:
         grads = self._gradient(ctx, state["params"])
-        return (optimizers.momentum(state, grads, self.hyper["lr"], self.hyper["beta"]),)
+        return (optimizers.momentum_update(state, grads, *self.rates),)
 
     def _Adam(self, ctx: RunContext, state: dict) -> tuple:
-        h = self.hyper
         grads = self._gradient(ctx, state["params"])
-        return (optimizers.adam(state, grads, h["lr"], h["beta1"], h["beta2"], h["eps"]),)
+        return (optimizers.adam_update(state, grads, *self.rates),)
 
 
 def train_op(box: Box, compile_diagram: Compile) -> TrainOp:

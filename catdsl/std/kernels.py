@@ -138,24 +138,27 @@ def element_count(kernel: str, x: np.ndarray, rank: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def log_sum_exp(kernel: str, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Max-shifted logits and their log-sum-exp over the last axis (kept), checked finite."""
+def exp_shifted(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Logits shifted by their row maximum (so no exponential overflows), the exponentials of
+    the shifted logits and their sums over the last axis (kept)."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exps = np.exp(shifted)
+    return shifted, exps, exps.sum(axis=-1, keepdims=True)
+
+
+def checked_exp_shifted(
+    kernel: str, logits: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`exp_shifted` of logits checked non-empty, with a finite sum of exponentials."""
     check_logits(kernel, logits)
     with np.errstate(invalid="ignore"):  # +inf logits give nan here; reported just below
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        total = np.exp(shifted).sum(axis=-1, keepdims=True)
+        shifted, exps, total = exp_shifted(logits)
     if not np.isfinite(total).all():
         raise CatRuntimeError(
             "R0402",
             f"`{kernel}` got non-finite logits: the sum of exponentials is not finite",
         )
-    return shifted, np.log(total)
-
-
-def softmax(kernel: str, logits: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, shifted by the row maximum so large logits do not overflow."""
-    shifted, lse = log_sum_exp(kernel, logits)
-    return np.exp(shifted - lse)
+    return shifted, exps, total
 
 
 def softmax_vjp(probs: np.ndarray, dy: np.ndarray) -> np.ndarray:
@@ -168,16 +171,42 @@ def affine_forward(
 ) -> np.ndarray:
     """x·W (+ b) on the last axis of x, after checking the shapes fit."""
     check_linear(label, x, weight, bias)
+    return affine_apply(x, weight, bias)
+
+
+def affine_apply(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """x·W (+ b) on the last axis of x; the bias is added in place into the fresh product."""
     y = x @ weight
-    return y if bias is None else y + bias
+    if bias is None:
+        return y
+    if bias.dtype == y.dtype:
+        y += bias  # y is the product's own fresh array, already of the broadcast shape
+        return y
+    return y + bias
 
 
 def affine_vjp(
     x: np.ndarray, weight: np.ndarray, dy: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cotangents (dx, dW, db) of y = x·W + b: dW sums the outer products over every batch row."""
-    flat_x, flat_dy = rows(x), rows(dy)
-    return dy @ weight.T, flat_x.T @ flat_dy, flat_dy.sum(axis=0)
+    return dy @ weight.T, *affine_param_vjp(x, dy)
+
+
+def affine_param_vjp(x: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cotangents (dW, db) of y = x·W + b alone, for a reverse pass that does not need dx."""
+    flat_x, flat_dy = (x, dy) if x.ndim == 2 else (rows(x), rows(dy))
+    return flat_x.T @ flat_dy, flat_dy.sum(axis=0)
+
+
+def last_axis_positions(values: np.ndarray, indices: np.ndarray) -> np.ndarray | None:
+    """Flat positions of values[..., t] when the indices have the batch shape of the values
+    (then `values.take` gathers and `.put` scatters without broadcasting), else None."""
+    if values.shape[:-1] != np.shape(indices):
+        return None
+    width = values.shape[-1]
+    positions = np.arange(0, values.size, width).reshape(np.shape(indices))
+    np.add(positions, indices, out=positions, casting="unsafe")  # indices are checked in range
+    return positions
 
 
 def gather_last(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -191,6 +220,27 @@ def scatter_last(values: np.ndarray, indices: np.ndarray, width: int) -> np.ndar
     """The inverse of `gather_last`: a zero array of last axis `width` with values at t."""
     out = np.zeros((*values.shape, width), dtype=values.dtype)
     np.put_along_axis(out, np.broadcast_to(indices, values.shape)[..., None], values[..., None], -1)
+    return out
+
+
+def gather_picked(values: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, object]:
+    """values[..., t] and their flat positions in `values` (None when the batch axes of the
+    two broadcast, where the slower `gather_last` does the work)."""
+    positions = last_axis_positions(values, indices)
+    if positions is None:
+        return gather_last(values, indices), None
+    return values.take(positions), positions
+
+
+def scatter_picked(
+    local: np.ndarray, positions: object, indices: np.ndarray, shape: tuple[int, ...]
+) -> np.ndarray:
+    """The cotangent of `values` (of `shape`) from the cotangent `local` of what
+    `gather_picked` picked: `local` where they were, zero elsewhere."""
+    if positions is None:
+        return unbroadcast(scatter_last(local, indices, shape[-1]), shape)
+    out = np.zeros(shape, dtype=local.dtype)
+    out.put(positions, local)
     return out
 
 
@@ -208,6 +258,26 @@ def spread_elements(dy: np.ndarray, shape: tuple[int, ...], rank: int) -> np.nda
 # Indexing: lookup
 # ---------------------------------------------------------------------------------------------
 
+SMALL_SCATTER = 256
+"""Below this many cotangent entries `np.add.at` is the fastest scatter; above, `np.bincount`."""
+
+
+def scatter_rows(
+    indices: np.ndarray, rows_: np.ndarray, shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """A zero array of `shape` with each row of `rows_` added at its index (repeats add up):
+    `np.add.at`, computed by `np.bincount` for larger inputs. Both add the rows of one index
+    in the order they come, so float64 results are the same to the bit."""
+    if rows_.size < SMALL_SCATTER:
+        grad = np.zeros(shape, dtype=dtype)
+        np.add.at(grad, indices, rows_)
+        return grad
+    width = math.prod(shape[1:])
+    flat = np.multiply(np.ravel(indices), width)[:, None] + np.arange(width)
+    weights = np.broadcast_to(rows_, (*np.shape(indices), *shape[1:])).reshape(-1)
+    sums = np.bincount(flat.reshape(-1), weights=weights, minlength=math.prod(shape))
+    return sums.reshape(shape).astype(dtype, copy=False)
+
 
 class Lookup(Kernel):
     """`lookup(E)`: the rows E[t]; the table's gradient scatter-adds each cotangent row at t."""
@@ -217,14 +287,14 @@ class Lookup(Kernel):
     differentiable = (False, True)
 
     def forward(self, tokens: np.ndarray, table: np.ndarray) -> Forward:
-        tokens = check_indices(tokens, table.shape[0], "token", "R0201")
+        return self.trusted_forward(check_indices(tokens, table.shape[0], "token", "R0201"), table)
+
+    def trusted_forward(self, tokens: np.ndarray, table: np.ndarray) -> Forward:
         return (table[tokens],), (tokens, table.shape, table.dtype)
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
         tokens, shape, dtype = residual
-        grad = np.zeros(shape, dtype=dtype)
-        np.add.at(grad, tokens, dy)
-        return None, grad
+        return None, scatter_rows(tokens, dy, shape, dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,11 +311,22 @@ class Affine(Kernel):
     differentiable = (True, True, True)
 
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> Forward:
-        return (affine_forward(self.label, x, weight, bias),), (x, weight)
+        check_linear(self.label, x, weight, bias)
+        return self.trusted_forward(x, weight, bias)
+
+    def trusted_forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> Forward:
+        return (affine_apply(x, weight, bias),), (x, weight)
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
         x, weight = residual
         return affine_vjp(x, weight, dy)
+
+    def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., Cotangents]:
+        return self.vjp if needed[0] else self.param_vjp
+
+    def param_vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+        """The VJP without the input's cotangent (a first layer fed by data)."""
+        return None, *affine_param_vjp(residual[0], dy)  # type: ignore[index]
 
 
 class Linear(Kernel):
@@ -256,11 +337,15 @@ class Linear(Kernel):
     differentiable = (True, True)
 
     def forward(self, x: np.ndarray, weight: np.ndarray) -> Forward:
-        return (affine_forward("linear layer", x, weight, None),), (x, weight)
+        check_linear("linear layer", x, weight, None)
+        return self.trusted_forward(x, weight)
+
+    def trusted_forward(self, x: np.ndarray, weight: np.ndarray) -> Forward:
+        return (x @ weight,), (x, weight)
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
         x, weight = residual
-        return affine_vjp(x, weight, dy)[:2]
+        return dy @ weight.T, affine_param_vjp(x, dy)[0]
 
 
 class Dot(Kernel):
@@ -316,6 +401,13 @@ class Binary(Kernel):
         rank_a, rank_b = self.in_ranks or (a.ndim, b.ndim)
         if rank_a == rank_b:
             check_same_elements(self.label, a, b, rank_a)
+        return self.lifted(a, b)
+
+    def lifted(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Line the element axes of a and b up for broadcasting (no checks)."""
+        rank_a, rank_b = self.in_ranks or (a.ndim, b.ndim)
+        if rank_a == rank_b:
+            return a, b
         top = max(rank_a, rank_b)
         return lift_rank(a, rank_a, top), lift_rank(b, rank_b, top)
 
@@ -333,6 +425,10 @@ class Add(Binary):
         la, lb = self.aligned(a, b)
         return (la + lb,), (a, b, la, lb)
 
+    def trusted_forward(self, a: np.ndarray, b: np.ndarray) -> Forward:
+        la, lb = self.lifted(a, b)
+        return (la + lb,), (a, b, la, lb)
+
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
         a, b, la, lb = residual
         return self.reduce(dy, a, la), self.reduce(dy, b, lb)
@@ -345,6 +441,10 @@ class Mul(Binary):
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> Forward:
         la, lb = self.aligned(a, b)
+        return (la * lb,), (a, b, la, lb)
+
+    def trusted_forward(self, a: np.ndarray, b: np.ndarray) -> Forward:
+        la, lb = self.lifted(a, b)
         return (la * lb,), (a, b, la, lb)
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
@@ -419,7 +519,10 @@ class Tanh(Kernel):
         return (y,), y
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
-        return (dy * (1 - residual * residual),)
+        slope = residual * residual  # a fresh array, so 1 − y² and its product reuse it
+        np.subtract(1, slope, out=slope)
+        slope *= dy
+        return (slope,)
 
 
 class Sigmoid(Kernel):
@@ -447,8 +550,14 @@ class Softmax(Kernel):
     name = "softmax"
 
     def forward(self, logits: np.ndarray) -> Forward:
-        probs = softmax(self.name, logits)
+        _, exps, total = checked_exp_shifted(self.name, logits)
+        probs = exps / total
         return (probs,), probs
+
+    def trusted_forward(self, logits: np.ndarray) -> Forward:
+        _, exps, total = exp_shifted(logits)
+        exps /= total  # the exponentials are a fresh array
+        return (exps,), exps
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
         return (softmax_vjp(residual, dy),)
@@ -460,9 +569,14 @@ class LogSoftmax(Kernel):
     name = "log_softmax"
 
     def forward(self, logits: np.ndarray) -> Forward:
-        shifted, lse = log_sum_exp(self.name, logits)
-        y = shifted - lse
-        return (y,), y
+        shifted, _, total = checked_exp_shifted(self.name, logits)
+        shifted -= np.log(total)  # the shifted logits are a fresh array
+        return (shifted,), shifted
+
+    def trusted_forward(self, logits: np.ndarray) -> Forward:
+        shifted, _, total = exp_shifted(logits)
+        shifted -= np.log(total)
+        return (shifted,), shifted
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
         return (dy - np.exp(residual) * dy.sum(axis=-1, keepdims=True),)
@@ -478,15 +592,19 @@ class Nll(Kernel):
     def forward(self, probs: np.ndarray, target: np.ndarray) -> Forward:
         check_logits(self.name, probs)
         target = check_indices(target, probs.shape[-1], "target", "R0202")
-        picked = gather_last(probs, target)
+        return self.trusted_forward(probs, target)
+
+    def trusted_forward(self, probs: np.ndarray, target: np.ndarray) -> Forward:
+        picked, positions = gather_picked(probs, target)
         loss = -np.log(np.maximum(picked, PROBABILITY_FLOOR))
-        return (loss,), (probs.shape, target, picked)
+        return (loss,), (probs.shape, target, positions, picked)
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
-        shape, target, picked = residual
+        shape, target, positions, picked = residual
         unclamped = picked >= PROBABILITY_FLOOR
-        local = np.divide(-dy, picked, out=np.zeros_like(picked), where=unclamped)
-        return unbroadcast(scatter_last(local, target, shape[-1]), shape), None
+        local = np.zeros(np.shape(picked), dtype=picked.dtype)
+        np.divide(-dy, picked, out=local, where=unclamped)
+        return scatter_picked(local, positions, target, shape), None
 
 
 class CrossEntropy(Kernel):
@@ -497,15 +615,36 @@ class CrossEntropy(Kernel):
     differentiable = (True, False)
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> Forward:
-        shifted, lse = log_sum_exp(self.name, logits)
+        checked = checked_exp_shifted(self.name, logits)
         target = check_indices(target, logits.shape[-1], "target", "R0202")
-        loss = lse[..., 0] - gather_last(shifted, target)
-        return (loss,), (logits.shape, target, np.exp(shifted - lse))
+        return self.loss(logits.shape, target, *checked)
+
+    def trusted_forward(self, logits: np.ndarray, target: np.ndarray) -> Forward:
+        return self.loss(logits.shape, target, *exp_shifted(logits))
+
+    @staticmethod
+    def loss(
+        shape: tuple[int, ...],
+        target: np.ndarray,
+        shifted: np.ndarray,
+        exps: np.ndarray,
+        total: np.ndarray,
+    ) -> Forward:
+        """lse(z) − z[t] from the shifted logits; the residual keeps the softmax p."""
+        picked, positions = gather_picked(shifted, target)
+        loss = np.log(total[..., 0]) - picked
+        exps /= total  # the exponentials become the probabilities, in place
+        return (loss,), (shape, target, positions, exps)
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
-        shape, target, probs = residual
-        onehot = scatter_last(np.ones_like(dy), target, shape[-1])
-        return unbroadcast(dy[..., None] * (probs - onehot), shape), None
+        shape, target, positions, probs = residual
+        if positions is None:
+            onehot = scatter_last(np.ones_like(dy), target, shape[-1])
+            return unbroadcast(dy[..., None] * (probs - onehot), shape), None
+        grad = probs.copy()  # p − onehot, then scaled by ḡ per row, in one fresh array
+        grad.reshape(-1)[positions] -= 1
+        grad *= dy[..., None]
+        return grad, None
 
 
 class Mse(Kernel):

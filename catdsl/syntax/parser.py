@@ -11,7 +11,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedInput, VisitError
 
 from catdsl.errors import Diagnostic, Span
@@ -60,13 +60,19 @@ def _number(token: Token) -> int | float:
     return float(text)
 
 
-@v_args(meta=True)
 class _ToAst(Transformer):
-    """Lark tree to AST; one method per grammar rule or alias."""
+    """Lark tree to AST; one `r_<rule>` method per grammar rule or alias.
+
+    Every rule goes through `__default__`, which Lark calls with the node's meta: cheaper than
+    `v_args(meta=True)`, which wraps each callback anew on every call."""
 
     def __init__(self, file: str):
         super().__init__()
         self.file = file
+        self._rules = {name[2:]: getattr(self, name) for name in dir(self) if name.startswith("r_")}
+
+    def __default__(self, data, children, meta):
+        return self._rules[data](meta, children)
 
     def _span(self, meta) -> Span:
         if getattr(meta, "empty", True):
@@ -77,52 +83,52 @@ class _ToAst(Transformer):
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
     # -- items
-    def start(self, meta, children):
+    def r_start(self, meta, children):
         return tuple(children)
 
-    def import_module(self, meta, children):
+    def r_import_module(self, meta, children):
         return ast.ImportModule(children[0], self._span(meta))
 
-    def import_file(self, meta, children):
+    def r_import_file(self, meta, children):
         return ast.ImportFile(_unquote(children[0]), self._span(meta))
 
-    def dotted_name(self, meta, children):
+    def r_dotted_name(self, meta, children):
         return ".".join(str(c) for c in children)
 
-    def dim_decl(self, meta, children):
+    def r_dim_decl(self, meta, children):
         value = children[1] if len(children) > 1 else None
         return ast.DimDecl(str(children[0]), value, self._span(meta), self._tspan(children[0]))
 
-    def object_decl(self, meta, children):
+    def r_object_decl(self, meta, children):
         name, carrier, *rest = children
         where = rest[0] if rest else ()
         return ast.ObjectDecl(str(name), carrier, where, self._span(meta), self._tspan(name))
 
-    def where_clause(self, meta, children):
+    def r_where_clause(self, meta, children):
         return tuple(children)
 
-    def compare(self, meta, children):
+    def r_compare(self, meta, children):
         left, op, right = children
         return ast.Predicate(_pred(left), op, _pred(right), self._span(meta))
 
-    def flag(self, meta, children):
+    def r_flag(self, meta, children):
         return ast.Predicate(str(children[0]), None, None, self._span(meta))
 
-    def neg(self, meta, children):
+    def r_neg(self, meta, children):
         return -children[0]
 
-    def cmp(self, meta, children):
+    def r_cmp(self, meta, children):
         return str(children[0])
 
-    def type_decl(self, meta, children):
+    def r_type_decl(self, meta, children):
         name, texpr = children
         return ast.TypeDecl(str(name), texpr, self._span(meta), self._tspan(name))
 
-    def param_decl(self, meta, children):
+    def r_param_decl(self, meta, children):
         name, texpr, init = children
         return ast.ParamDecl(str(name), texpr, init, self._span(meta), self._tspan(name))
 
-    def morphism_decl(self, meta, children):
+    def r_morphism_decl(self, meta, children):
         name = children[0]
         rest = list(children[1:])
         ports: tuple = ()
@@ -139,13 +145,13 @@ class _ToAst(Transformer):
             self._tspan(name),
         )
 
-    def port_list(self, meta, children):
+    def r_port_list(self, meta, children):
         return tuple(children)
 
-    def port(self, meta, children):
+    def r_port(self, meta, children):
         return ast.PortDecl(str(children[0]), children[1], self._span(meta))
 
-    def let_decl(self, meta, children):
+    def r_let_decl(self, meta, children):
         name = children[0]
         if len(children) == 2:
             return ast.LetDecl(
@@ -154,7 +160,7 @@ class _ToAst(Transformer):
         _, dom, _arrow, cod, body = children
         return ast.LetDecl(str(name), dom, cod, body, self._span(meta), self._tspan(name))
 
-    def wiring_decl(self, meta, children):
+    def r_wiring_decl(self, meta, children):
         name = children[0]
         rest = list(children[1:])
         inputs: tuple = ()
@@ -165,125 +171,125 @@ class _ToAst(Transformer):
             str(name), inputs, cod, tuple(stmts), result, self._span(meta), self._tspan(name)
         )
 
-    def wire_inputs(self, meta, children):
+    def r_wire_inputs(self, meta, children):
         return tuple(children)
 
-    def wire_input(self, meta, children):
+    def r_wire_input(self, meta, children):
         return ast.WireInput(str(children[0]), children[1], self._span(meta))
 
-    def statement(self, meta, children):
+    def r_statement(self, meta, children):
         return ast.Assign(str(children[0]), children[1], self._span(meta))
 
-    def data_decl(self, meta, children):
+    def r_data_decl(self, meta, children):
         name, texpr, value = children
         return ast.DataDecl(str(name), texpr, value, self._span(meta), self._tspan(name))
 
-    def law_decl(self, meta, children):
+    def r_law_decl(self, meta, children):
         name, lhs, rhs, *tol = children
         tolerance = float(tol[0]) if tol else None
         return ast.LawDecl(str(name), lhs, rhs, tolerance, self._span(meta), self._tspan(name))
 
     # -- types
-    def type_name(self, meta, children):
+    def r_type_name(self, meta, children):
         return ast.TName(str(children[0]), self._span(meta))
 
-    def type_apply(self, meta, children):
+    def r_type_apply(self, meta, children):
         return ast.TApply(str(children[0]), children[1], self._span(meta))
 
-    def type_call(self, meta, children):
+    def r_type_call(self, meta, children):
         args = children[1] if len(children) > 1 else ()
         return ast.TCall(str(children[0]), args, self._span(meta))
 
-    def dim_int(self, meta, children):
+    def r_dim_int(self, meta, children):
         return ast.TInt(int(children[0]), self._span(meta))
 
-    def type_args(self, meta, children):
+    def r_type_args(self, meta, children):
         return tuple(children)
 
-    def type_product(self, meta, children):
+    def r_type_product(self, meta, children):
         items = tuple(c for c in children if not isinstance(c, Token))
         return items[0] if len(items) == 1 else ast.TProduct(items, self._span(meta))
 
-    def dim_sum(self, meta, children):
+    def r_dim_sum(self, meta, children):
         items = tuple(c for c in children if not isinstance(c, str))
         ops = tuple(c for c in children if isinstance(c, str))
         return items[0] if len(items) == 1 else ast.TSum(items, ops, self._span(meta))
 
-    def addop(self, meta, children):
+    def r_addop(self, meta, children):
         return str(children[0])
 
     # -- expressions
-    def compose(self, meta, children):
+    def r_compose(self, meta, children):
         parts = tuple(c for c in children if not isinstance(c, Token))
         return ast.Compose(parts, self._span(meta))
 
-    def tensor(self, meta, children):
+    def r_tensor(self, meta, children):
         parts = tuple(c for c in children if not isinstance(c, Token))
         return ast.Tensor(parts, self._span(meta))
 
-    def power(self, meta, children):
+    def r_power(self, meta, children):
         base, _pow, exponent = children
         value: int | str = int(exponent) if exponent.type == "INT" else str(exponent)
         return ast.Power(base, value, self._span(meta), self._tspan(exponent))
 
-    def call(self, meta, children):
+    def r_call(self, meta, children):
         args = children[1] if len(children) > 1 else ()
         return ast.Call(children[0], args, self._span(meta))
 
-    def bracket(self, meta, children):
+    def r_bracket(self, meta, children):
         return ast.Bracket(children[0], children[1], self._span(meta))
 
-    def name(self, meta, children):
+    def r_name(self, meta, children):
         return ast.Name(str(children[0]), self._span(meta))
 
-    def pairing(self, meta, children):
+    def r_pairing(self, meta, children):
         parts = tuple(c for c in children if c is not None and not isinstance(c, str | Token))
         return ast.Pairing(parts, self._span(meta))
 
-    def langle(self, meta, children):
+    def r_langle(self, meta, children):
         return "<"
 
-    def rangle(self, meta, children):
+    def r_rangle(self, meta, children):
         return ">"
 
-    def hole(self, meta, children):
+    def r_hole(self, meta, children):
         text = str(children[0])
         return ast.Hole(text[1:] or None, self._span(meta))
 
-    def structural(self, meta, children):
+    def r_structural(self, meta, children):
         return ast.Structural(str(children[0]), children[1], self._span(meta))
 
-    def struct_kw(self, meta, children):
+    def r_struct_kw(self, meta, children):
         return str(children[0])
 
-    def call_args(self, meta, children):
+    def r_call_args(self, meta, children):
         return tuple(children)
 
-    def positional_arg(self, meta, children):
+    def r_positional_arg(self, meta, children):
         return ast.Arg(None, children[0], self._span(meta))
 
-    def keyword_arg(self, meta, children):
+    def r_keyword_arg(self, meta, children):
         return ast.Arg(str(children[0]), children[1], self._span(meta))
 
-    def number(self, meta, children):
+    def r_number(self, meta, children):
         return _number(children[0])
 
-    def number_literal(self, meta, children):
+    def r_number_literal(self, meta, children):
         return ast.Literal(children[0], self._span(meta))
 
-    def negative_literal(self, meta, children):
+    def r_negative_literal(self, meta, children):
         return ast.Literal(-children[0], self._span(meta))
 
-    def string_literal(self, meta, children):
+    def r_string_literal(self, meta, children):
         return ast.Literal(_unquote(children[0]), self._span(meta))
 
-    def bool(self, meta, children):
+    def r_bool(self, meta, children):
         return str(children[0]) == "true"
 
-    def bool_literal(self, meta, children):
+    def r_bool_literal(self, meta, children):
         return ast.Literal(children[0], self._span(meta))
 
-    def list_literal(self, meta, children):
+    def r_list_literal(self, meta, children):
         return ast.ListLiteral(tuple(children), self._span(meta))
 
 

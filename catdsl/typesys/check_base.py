@@ -5,6 +5,7 @@ and the small helpers that word diagnostics.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from catdsl.errors import Span
 from catdsl.syntax import ast
@@ -119,12 +120,18 @@ def last_name(expr: ast.Expr) -> str:
     return "f"
 
 
+@lru_cache(maxsize=8)
+def _lines(text: str) -> list[str]:
+    return text.split("\n")
+
+
 def expr_text(expr, sources: dict[str, str]) -> str:
+    """The source text of an expression, on one line and at most 40 characters."""
     span = expr.span
     text = sources.get(span.file)
     if text is None:
         return "expression"
-    lines = text.split("\n")
+    lines = _lines(text)
     if span.line == span.end_line and 0 < span.line <= len(lines):
         snippet = lines[span.line - 1][span.column - 1 : span.end_column - 1]
     else:

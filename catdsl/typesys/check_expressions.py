@@ -30,6 +30,7 @@ from catdsl.typesys.dims import Dim
 from catdsl.typesys.hints import bridges, describe, did_you_mean, same_carrier_note, signature
 from catdsl.typesys.types import (
     UNIT,
+    Atom,
     Carrier,
     Obj,
     Port,
@@ -149,6 +150,7 @@ class ExpressionsMixin:
             | {k: v for k, v in static.items() if k not in {n for n, _ in param_args}}
         )
         arg_names: list[str] = []
+        arg_types: list[Atom] = []
         ports: list[Port] = []
         given = {k: v for k, v in param_args}
         for pname, ptype in zip(spec.param_names, sig.params, strict=True):
@@ -172,12 +174,8 @@ class ExpressionsMixin:
                     notes=carrier_notes(err),
                 )
                 raise Failed from None
-            if ptype.shape.dims:
-                for d in ptype.shape.dims:
-                    var = d.variable
-                    if var and var not in subst.origins:
-                        subst.origins[var] = f"`{ref_name} : {atom}`"
             arg_names.append(ref_name)
+            arg_types.append(atom)
             if port is not None and all(p.name != port.name for p in ports):
                 ports.append(port)
         for sname in spec.static_names:
@@ -190,6 +188,7 @@ class ExpressionsMixin:
             name=name,
             static=tuple(sorted(static.items())),
             args=tuple(arg_names),
+            arg_types=tuple(arg_types),
             ports=tuple(ports),
         )
 

@@ -186,7 +186,7 @@ class FamiliesMixin:
             raise Failed
 
     def _param_order(self, name: str) -> int:
-        return self.order.index(name) if name in self.order else 10**6
+        return self.position.get(name, len(self.position))
 
     def _params_record(self, loss: T.Term, text: str) -> Record:
         params = sorted(

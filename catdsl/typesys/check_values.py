@@ -46,7 +46,7 @@ class ValuesMixin:
                 help=f"give it a size: `dim {free[0]} = 8`",
             )
             raise Failed
-        order = self.order.index(decl.name)
+        order = self.position[decl.name]
         init = decl.init
         if isinstance(init, ast.Name) and init.name in INITIALISERS:
             return ParamInfo(decl.name, carrier, init.name, (), span=decl.span, order=order)

@@ -46,6 +46,7 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
         self.diagnostics: list[Diagnostic] = []
         self.entries: dict[str, Entry] = {}
         self.order: list[str] = []
+        self.position: dict[str, int] = {}
         self.laws: list[ast.LawDecl] = []
         self.done: dict[str, object] = {}
         self.failed: set[str] = set()
@@ -105,6 +106,7 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
                 )
                 continue
             self.entries[name] = Entry(kind, item)
+            self.position[name] = len(self.order)
             self.order.append(name)
 
     def _names(self) -> list[str]:

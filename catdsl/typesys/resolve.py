@@ -5,42 +5,46 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass, replace
 
 from catdsl.typesys import terms as T
-from catdsl.typesys.types import (
-    Carrier,
-    Port,
-    Prod,
-    element_rank,
-)
+from catdsl.typesys.types import Port, Prod, element_rank
 from catdsl.typesys.unify import Subst
 
 
-def resolve_term(term, subst: Subst):
-    """Rebuild a term with every type resolved; compute `in_ranks` of primitives."""
+def resolve_term(term, subst: Subst, root: bool = True):
+    """Rebuild a term with every type resolved; compute `in_ranks` of primitives.
+
+    A `Ref` below the root is a use of a definition that was finished when it was checked:
+    only the types seen at the use are resolved, never its body again (that would make
+    checking quadratic in the depth of definitions)."""
     if not is_dataclass(term):
         return term
+    if isinstance(term, T.Ref) and not root:
+        return replace(
+            term,
+            dom=subst.prod(term.dom),
+            cod=subst.prod(term.cod),
+            ports=_ports(term.ports, subst),
+        )
     changes = {}
     for f in fields(term):
         value = getattr(term, f.name)
         if isinstance(value, Prod):
             changes[f.name] = subst.prod(value)
         elif isinstance(value, T.Term):
-            changes[f.name] = resolve_term(value, subst)
+            changes[f.name] = resolve_term(value, subst, root=False)
         elif isinstance(value, tuple) and value and isinstance(value[0], Port):
-            changes[f.name] = tuple(Port(p.name, subst.atom(p.atom), p.kind) for p in value)
+            changes[f.name] = _ports(value, subst)
         elif isinstance(value, tuple) and any(isinstance(v, T.Term) or has_term(v) for v in value):
             changes[f.name] = tuple(resolve_nested(v, subst) for v in value)
     new = replace(term, **changes)
     if isinstance(new, T.Prim):
-        arg_ranks = tuple(
-            len(p.atom.shape.dims) if isinstance(p.atom, Carrier) else 0
-            for name in new.args
-            for p in new.ports
-            if p.name == name
-        )
-        if len(arg_ranks) != len(new.args):
-            arg_ranks = tuple(0 for _ in new.args)
-        new = replace(new, in_ranks=tuple(element_rank(a) for a in new.dom.atoms) + arg_ranks)
+        arg_types = tuple(subst.atom(a) for a in new.arg_types)
+        ranks = tuple(element_rank(a) for a in (*new.dom.atoms, *arg_types))
+        new = replace(new, arg_types=arg_types, in_ranks=ranks)
     return new
+
+
+def _ports(ports: tuple[Port, ...], subst: Subst) -> tuple[Port, ...]:
+    return tuple(Port(p.name, subst.atom(p.atom), p.kind) for p in ports)
 
 
 def has_term(v) -> bool:
@@ -49,7 +53,7 @@ def has_term(v) -> bool:
 
 def resolve_nested(v, subst):
     if isinstance(v, T.Term):
-        return resolve_term(v, subst)
+        return resolve_term(v, subst, root=False)
     if isinstance(v, tuple):
         return tuple(resolve_nested(x, subst) for x in v)
     return v

@@ -33,6 +33,7 @@ class Prim(Term):
     name: str
     static: tuple[tuple[str, object], ...] = ()
     args: tuple[str, ...] = ()
+    arg_types: tuple[Atom, ...] = ()
     in_ranks: tuple[int, ...] = ()
 
 

@@ -1,7 +1,7 @@
 """Unification of dims, shapes, carriers and atoms, with a binding table.
 
-`Subst` records what each `?variable` was bound to and *why* (e.g. "`n` = `D` = 4 from
-`W : Real[D, V]`), so a mismatch can show the bindings that led to it. Nominal objects unify
+`Subst` is the binding table of one definition: what each `?variable` (a dim, a shape prefix
+`*s`, an atom) was bound to. Nominal objects unify
 only with themselves; a nominal object may flow into a structural carrier (it forgets its
 name), never the other way round inside an expression.
 """
@@ -31,10 +31,11 @@ class Subst:
     dims: dict[str, Dim] = field(default_factory=dict)
     rests: dict[str, Shape] = field(default_factory=dict)
     atoms: dict[str, Atom] = field(default_factory=dict)
-    origins: dict[str, str] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- applying
     def dim(self, d: Dim) -> Dim:
+        if not self.dims:
+            return d
         for _ in range(50):
             names = [n for n in d.symbols() if n in self.dims]
             if not names:
@@ -43,6 +44,8 @@ class Subst:
         return d
 
     def shape(self, s: Shape) -> Shape:
+        if not self.dims and (s.rest is None or not self.rests):
+            return s
         dims, rest = s.dims, s.rest
         for _ in range(50):
             if rest is None or rest not in self.rests:
@@ -52,6 +55,8 @@ class Subst:
         return Shape(tuple(self.dim(d) for d in dims), rest)
 
     def atom(self, a: Atom) -> Atom:
+        if isinstance(a, Obj) or not (self.dims or self.rests or self.atoms):
+            return a
         if isinstance(a, TVar):
             bound = self.atoms.get(a.name)
             return self.atom(bound) if bound is not None else a
@@ -70,6 +75,8 @@ class Subst:
         )
 
     def prod(self, p: Prod) -> Prod:
+        if not (self.dims or self.rests or self.atoms):
+            return p
         atoms: list[Atom] = []
         for a in p.atoms:
             resolved = self.atom(a)
