@@ -8,11 +8,12 @@ is collected in one pass.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from catdsl.errors import Diagnostic
+from catdsl.errors import Diagnostic, Span
 from catdsl.std.signatures import STD_MODULES
 from catdsl.syntax import ast
 from catdsl.syntax.parser import parse
@@ -21,6 +22,8 @@ from catdsl.typesys.hints import did_you_mean
 from catdsl.typesys.program import CheckedProgram
 
 MAX_SOURCE_BYTES = 50_000_000
+UNNAMED = ("<string>", "")
+CHECK_RECURSION_LIMIT = 6000
 
 
 class _Reader:
@@ -34,9 +37,11 @@ class _Reader:
         self.loaded: set[str] = set()
         self.stack: list[str] = []
 
-    def read_text(self, text: str, file: str) -> None:
+    def read_text(self, text: str, file: str, key: str) -> None:
+        """Read one file: `file` names it in diagnostics, `key` (its resolved path) identifies
+        it for loading once and for cycles."""
         self.sources[file] = text
-        self.stack.append(file)
+        self.stack.append(key)
         module, diags = parse(text, file)
         self.diagnostics.extend(diags)
         if module is not None:
@@ -44,7 +49,7 @@ class _Reader:
                 if isinstance(item, ast.ImportModule):
                     self._import_std(item)
                 elif isinstance(item, ast.ImportFile):
-                    self._import_file(item, file)
+                    self._import_file(item, key)
                 else:
                     self.items.append(item)
         self.stack.pop()
@@ -66,7 +71,7 @@ class _Reader:
         )
 
     def _import_file(self, item: ast.ImportFile, importer: str) -> None:
-        base = Path(importer).parent if importer not in ("<string>", "") else Path.cwd()
+        base = Path(importer).parent if importer not in UNNAMED else Path.cwd()
         path = (base / item.path).resolve()
         key = str(path)
         if key in self.stack:
@@ -95,7 +100,7 @@ class _Reader:
                 )
             )
             return
-        self.read_text(text, key)
+        self.read_text(text, _display(path), key)
 
 
 def _read(path: Path) -> str:
@@ -121,16 +126,47 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _display(path: Path) -> str:
+    """How a file is named in diagnostics: relative to the working directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _run_checker(checker: Checker, file: str) -> CheckedProgram:
+    """Check, turning a stack overflow on absurdly deep input into a diagnostic."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, CHECK_RECURSION_LIMIT))
+    try:
+        return checker.run()
+    except RecursionError:
+        program = CheckedProgram(file)
+        program.diagnostics = [
+            Diagnostic(
+                "E0003",
+                "the program is nested too deeply to check",
+                Span.point(file, 1, 1),
+                help="name the inner parts with `let` and compose the names",
+            )
+        ]
+        return program
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def check_text(text: str, file: str = "<string>") -> CheckedProgram:
     """Parse and check `text` (named `file` in diagnostics) with its imports."""
     reader = _Reader()
-    if file not in ("<string>", ""):
-        reader.loaded.add(file)
+    key = file if file in UNNAMED else str(Path(file).resolve())
+    reader.loaded.add(key)
     with collector_paused():
-        reader.read_text(text, file)
-        checker = Checker(file, reader.items, reader.std, reader.sources)
-        program = checker.run()
-    program.diagnostics = _dedupe(reader.diagnostics + program.diagnostics)
+        reader.read_text(text, file, key)
+        program = _run_checker(Checker(file, reader.items, reader.std, reader.sources), file)
+    files = {name: i for i, name in enumerate(reader.sources)}
+    program.diagnostics = sorted(
+        _dedupe(reader.diagnostics + program.diagnostics), key=lambda d: _source_order(d, files)
+    )
     program.sources = reader.sources
     return program
 
@@ -146,6 +182,13 @@ def check_file(path: str | Path) -> CheckedProgram:
         program.diagnostics = [Diagnostic("E0703", f"cannot read `{path}`: {err.strerror or err}")]
         return program
     return check_text(text, file)
+
+
+def _source_order(d: Diagnostic, files: dict[str, int]) -> tuple[int, int, int]:
+    """Diagnostics in the order files were read, then by position."""
+    if d.span is None:
+        return (-1, 0, 0)
+    return (files.get(d.span.file, len(files)), d.span.line, d.span.column)
 
 
 def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:

@@ -1,7 +1,7 @@
 """Unit tests of the type checker, through `catdsl.loader.check_text` / `check_file`.
 
 Types are compared as the strings users read (`TokenId -> Distribution`), so a test reads
-like the language reference. Tests marked `xfail(strict=True)` pin open front-end bugs.
+like the language reference.
 """
 
 from __future__ import annotations
@@ -752,11 +752,6 @@ class TestWiring:
     def test_inputs_named_twice(self):
         assert codes(self.SRC + "let blk(x: H, x: H) -> H = { return x }", head=True) == ["E0002"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="front-end bug: a bare morphism name returned from a wiring block is reported as "
-        "`unknown wire` instead of E0302 (check_wiring.py, wire(): the Name branch runs first)",
-    )
     def test_bare_morphism_in_a_block(self):
         d = one(self.SRC + "let blk(x: H) -> H = { return Norm }", head=True)
         assert d.code == "E0302"
@@ -817,21 +812,11 @@ class TestNames:
             "`Embedding` is a morphism; it is composed, not called",
         )
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="front-end bug: E0314's help is a plain string glued to an f-string, so it shows "
-        "`{{ return {name}(x) }}` literally (check_expressions.py, _x_Call)",
-    )
     def test_calling_a_morphism_help(self):
         d = one("let x = Embedding(3)", head=True)
         assert "{name}" not in d.help and "{{" not in d.help
         assert "`let f(x: A) -> B = { return Embedding(x) }`" in d.help
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="front-end bug: calling an object (`TokenId(3)`) says `unknown name `TokenId`` "
-        "with `did you mean `TokenId`?` (check_expressions.py, end of _x_Call)",
-    )
     def test_calling_an_object(self):
         d = one("let t = TokenId(3) >> Embedding", head=True)
         assert "unknown" not in d.message
@@ -895,11 +880,6 @@ class TestComposition:
         diags = check("let bad = Embedding >> Softmax >> Softmax", head=True).diagnostics
         assert [d.code for d in diags] == ["E0201", "E0201"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="front-end bug: the same-carrier note compares carriers as text, so `Real[D]` and "
-        "`Real[V]` with D = V = 5 are not seen as the same carrier (hints.same_carrier_note)",
-    )
     def test_same_carrier_note_when_dims_are_equal(self):
         d = one(
             "import std.ml\ndim V = 5\ndim D = 5\nobject Vector : Real[D]\n"
@@ -931,11 +911,6 @@ class TestDataAndTraining:
         assert codes("data p : TokenId * TokenId = [1, 2, 3]", head=True) == ["E0415"]
         assert codes('data p : Vector = load("v.txt")', head=True) == ["E0413"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="front-end bug: a data literal's array shape is not checked against its object "
-        "(check_values._check_atom_literal only checks Index and List carriers)",
-    )
     def test_data_literal_shape(self):
         assert codes("data v : Vector = [1.0, 2.0]", head=True) == ["E0415"]
 
@@ -1071,11 +1046,6 @@ class TestImports:
         (tmp_path / "s.cat").write_text('import "s.cat"\nobject A : Real[2]\n')
         assert [d.code for d in check_file(tmp_path / "s.cat").diagnostics] == ["E0702"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="front-end bug: a root file named by a relative path is read a second time by the "
-        "import that closes a cycle (loader.check_text registers the unresolved name)",
-    )
     def test_cycle_through_a_relative_root(self, tmp_path, monkeypatch):
         (tmp_path / "a.cat").write_text('import "b.cat"\nobject A : Real[2]\n')
         (tmp_path / "b.cat").write_text('import "a.cat"\nobject B : Real[2]\n')
@@ -1134,11 +1104,6 @@ class TestAllDiagnosticsOnePass:
             ("E0406", 6),
         ]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="front-end bug: the loader puts import/parse diagnostics before the checker's "
-        "without sorting (loader.check_text)",
-    )
     def test_import_errors_are_in_source_order_too(self):
         diags = check("let a = Nope\nimport std.mll\nlet b = Nope2").diagnostics
         assert [d.span.line for d in diags] == [1, 2, 3]
@@ -1184,12 +1149,6 @@ class TestAllDiagnosticsOnePass:
 # ---------------------------------------------------------------------------- wording
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="front-end bug: messages show the checker's fresh variables (`Real[*s#13]`, "
-    "`Real[n#22, d#22]`, `List[a#2]`), whose numbers change from run to run "
-    "(TVar.__str__ / Dim.__str__ / Shape.__str__ strip only the `?`)",
-)
 @pytest.mark.parametrize(
     "src",
     [

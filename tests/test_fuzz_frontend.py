@@ -480,7 +480,6 @@ def test_weird_characters_and_encodings():
 # ---------------------------------------------------------------------------- known bugs
 
 
-@pytest.mark.xfail(strict=True, reason="front-end bug: IndexError in parse_errors._expected_words")
 @pytest.mark.parametrize("text", ["law l : A", "law l : A >> B\nlaw m : A == A"])
 def test_law_without_equals_is_a_diagnostic(text):
     diags = check_text(text).diagnostics
@@ -497,7 +496,6 @@ def test_type_error_in_a_law_is_a_diagnostic(law):
     assert [d.code[:3] for d in diags] == ["E04"]
 
 
-@pytest.mark.xfail(strict=True, reason="front-end bug: RecursionError for `<...>` 350-999 deep")
 @pytest.mark.parametrize("depth", [400])
 def test_moderately_deep_pairings_are_a_diagnostic(depth):
     text = HEAD + "let x = " + "<A, " * depth + "A" + " >" * depth
@@ -505,7 +503,6 @@ def test_moderately_deep_pairings_are_a_diagnostic(depth):
     assert [d.code for d in diags] in ([], ["E0003"])
 
 
-@pytest.mark.xfail(strict=True, reason="front-end bug: windows(k) is not validated")
 @pytest.mark.parametrize("k", ["0", "-1", "1.5", "99999999999999999999"])
 def test_windows_size_is_validated(k):
     text = f"import std.ml\nobject S : List[Index[3]]\nlet w = S >> windows(k = {k})\n"

@@ -26,14 +26,7 @@ ERRORS = Path(__file__).resolve().parent.parent / "programs" / "errors"
 UPDATE = os.environ.get("CATDSL_UPDATE_GOLDENS") == "1"
 
 # case -> why its current output differs from the expected one (a front-end bug to fix).
-KNOWN_BUGS = {
-    "import_cycle": (
-        "front-end bug: a root file given by a relative path is read twice (once under the "
-        "relative name, once resolved by the import that closes the cycle), so the cycle is "
-        "reported inside an absolute-path copy of the root file and every declaration of the "
-        "root is reported as `declared twice` (loader.check_text / _Reader._import_file)"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def _cases() -> list[str]:
@@ -101,7 +94,8 @@ def test_all_cases_at_once_report_every_error(capsys, monkeypatch):
     code, _out, err = _check([f"{n}.cat" for n in names], capsys, monkeypatch)
     assert code == 1
     for name in names:
-        assert f"{name}.cat:" in err
+        where = (ERRORS / f"{name}.expected").read_text().split(":", 1)[0]  # e.g. a partner file
+        assert f"{where}:" in err
 
 
 def _json(name: str, capsys, monkeypatch) -> list[dict]:

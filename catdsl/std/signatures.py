@@ -252,6 +252,9 @@ STATIC_DEFAULTS: dict[str, dict[str, object]] = {
 
 STD_MODULES = {ML, ATT, "std.optim"}
 
+COUNT_ARGUMENTS = {"windows": "k", "concat_heads": "n"}  # arguments that size a product
+MAX_COUNT = 1024
+
 
 def module_names(module: str) -> set[str]:
     return {name for name, spec in PRIMITIVES.items() if spec.module == module}

@@ -77,10 +77,14 @@ def _describe_token(token: Token) -> str:
     return f"`{token}`"
 
 
-def _expected_words(expected: set[str]) -> str:
+def _expected_words(expected: set[str], anonymous: dict[str, str]) -> str:
     if {"NAME", "LPAR", "HOLE", "LSQB"} <= expected:
         expected = (expected - EXPRESSION_STARTS - STRUCTURE_KEYWORDS) | {"a morphism expression"}
-    words = sorted({_word(name) for name in expected if not name.startswith("__ANON")})
+    if {"INT", "FLOAT"} <= expected:
+        expected = expected - {"INT"}
+    words = sorted({f"`{anonymous[n]}`" if n in anonymous else _word(n) for n in expected})
+    if not words:
+        return "something else"
     keywords = [w for w in words if w.strip("`") in DECLARATION_KEYWORDS]
     others = [w for w in words if w not in keywords]
     if keywords:
@@ -119,7 +123,11 @@ def _token_span(token: Token, file: str) -> Span:
 
 
 def _classify(
-    token: Token, previous: Token | None, expected: set[str], line_text: str
+    token: Token,
+    previous: Token | None,
+    expected: set[str],
+    line_text: str,
+    anonymous: dict[str, str],
 ) -> tuple[str, str, str | None]:
     """Return (code, message, help) for an unexpected token."""
     prev = previous.type if previous is not None else None
@@ -148,7 +156,11 @@ def _classify(
             "to compare both sides of a law write `==`; to bind a name use `let name = ...`",
         )
     if token.type == "$END":
-        return ("E0105", f"unexpected end of file: expected {_expected_words(expected)}", None)
+        return (
+            "E0105",
+            f"unexpected end of file: expected {_expected_words(expected, anonymous)}",
+            None,
+        )
     if token.type == "RPAR" and prev == "LPAR":
         return ("E0106", "empty parentheses", "write a morphism inside `( )`, or remove them")
     if token.type == "NAME" and str(token) in ("function", "def", "fn", "var", "val", "const"):
@@ -157,11 +169,18 @@ def _classify(
             f"`{token}` is not a catdsl keyword",
             "declare with `morphism Name : A -> B = ...` or `let name = ...`",
         )
-    return ("E0101", f"unexpected {found}: expected {_expected_words(expected)}", None)
+    help_text = None
+    if token.type == "POW":
+        help_text = "`^` takes a whole number (or a dim name) and does not chain: write `f ^ 4`"
+    elif "COLON" in expected and prev == "NAME":
+        help_text = "a declaration reads `morphism Name : A -> B = ...` or `object Name : Real[4]`"
+    words = _expected_words(expected, anonymous)
+    return ("E0101", f"unexpected {found}: expected {words}", help_text)
 
 
 def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lark) -> Diagnostic:
     """One worded diagnostic for a Lark parse failure."""
+    anonymous = {t.name: t.pattern.value for t in parser.terminals if t.name.startswith("__ANON")}
     if isinstance(err, UnexpectedCharacters):
         line, col = err.line, err.column
         char = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
@@ -178,7 +197,9 @@ def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lar
         span = _end_span(text, file)
         expected = set(err.expected)
         return Diagnostic(
-            "E0105", f"unexpected end of file: expected {_expected_words(expected)}", span
+            "E0105",
+            f"unexpected end of file: expected {_expected_words(expected, anonymous)}",
+            span,
         )
     if isinstance(err, UnexpectedToken):
         token = err.token
@@ -191,6 +212,6 @@ def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lar
             previous = _previous_token(parser, text, token.line, token.column)
         lines = text.split("\n")
         line_text = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
-        code, message, help_text = _classify(token, previous, expected, line_text)
+        code, message, help_text = _classify(token, previous, expected, line_text, anonymous)
         return Diagnostic(code, message, span, help=help_text)
     return Diagnostic("E0101", "cannot parse the program", Span.point(file, 1, 1))

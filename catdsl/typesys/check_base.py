@@ -4,7 +4,7 @@ and the small helpers that word diagnostics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from functools import lru_cache
 
 from catdsl.errors import Span
@@ -188,3 +188,19 @@ def struct_usage(kind: str) -> str:
         "fst": "`fst[A, B]`",
         "snd": "`snd[A, B]`",
     }[kind]
+
+
+def referenced_names(node: object) -> set[str]:
+    """Every name an AST declaration mentions (in types and expressions), without recursion:
+    deep expressions must not overflow the stack here."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, tuple):
+            pending.extend(item)
+        elif is_dataclass(item) and not isinstance(item, Span):
+            if isinstance(item, ast.Name | ast.TName | ast.TApply | ast.TCall):
+                found.add(item.name)
+            pending.extend(getattr(item, f.name) for f in fields(item))
+    return found

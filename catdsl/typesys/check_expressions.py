@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from catdsl.errors import IllegalComposition, Label, Span
-from catdsl.std.signatures import PRIMITIVES, STATIC_DEFAULTS
+from catdsl.std.signatures import COUNT_ARGUMENTS, MAX_COUNT, PRIMITIVES, STATIC_DEFAULTS
 from catdsl.syntax import ast
 from catdsl.typesys import terms as T
 from catdsl.typesys.check_base import (
@@ -146,7 +146,7 @@ class ExpressionsMixin:
                 raise Failed
             param_args.append((key, arg.value))
         sig = spec.build(
-            {k: self._static_value(v) for k, v in param_args if k in spec.static_names}
+            {k: self._static_value(v, name, k) for k, v in param_args if k in spec.static_names}
             | {k: v for k, v in static.items() if k not in {n for n, _ in param_args}}
         )
         arg_names: list[str] = []
@@ -180,7 +180,7 @@ class ExpressionsMixin:
                 ports.append(port)
         for sname in spec.static_names:
             if sname in given:
-                static[sname] = self._static_value(given[sname])
+                static[sname] = self._static_value(given[sname], name, sname)
         return T.Prim(
             sig.dom,
             sig.cod,
@@ -192,8 +192,19 @@ class ExpressionsMixin:
             ports=tuple(ports),
         )
 
-    def _static_value(self, expr: ast.Expr) -> object:
-        return self._number(expr)
+    def _static_value(self, expr: ast.Expr, prim: str = "", key: str = "") -> object:
+        """A constant argument; counts (`windows(k)`, `concat_heads(n)`) are small whole numbers."""
+        value = self._number(expr)
+        if COUNT_ARGUMENTS.get(prim) == key and not (
+            isinstance(value, int) and 1 <= value <= MAX_COUNT
+        ):
+            self.error(
+                "E0307",
+                f"`{prim}`'s `{key}` must be a whole number from 1 to {MAX_COUNT}, not {value}",
+                expr.span,
+            )
+            raise Failed
+        return value
 
     def _prim_param_arg(self, expr: ast.Expr, prim: str, pname: str):
         """A primitive's array argument: a param (learnable port), a data point or a literal."""
@@ -396,7 +407,16 @@ class ExpressionsMixin:
                 f"`{name}` is a morphism; it is composed, not called",
                 e.span,
                 help=f"write `... >> {name}`; apply to wires only inside a wiring block "
-                "`let f(x: A) -> B = {{ return {name}(x) }}`",
+                f"`let f(x: A) -> B = {{ return {name}(x) }}`",
+            )
+            raise Failed
+        if entry is not None and entry.kind in ("object", "type"):
+            self.error(
+                "E0313",
+                f"`{name}` is an object, not a function",
+                e.span,
+                help=f"build a value of `{name}` at its boundary: `data t : {name} = ...`, "
+                f"then compose `t >> ...`",
             )
             raise Failed
         if name in INITIALISERS or name == "load":

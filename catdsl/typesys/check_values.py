@@ -10,11 +10,13 @@ from catdsl.typesys import terms as T
 from catdsl.typesys.check_base import (
     INITIALISERS,
     Failed,
+    dim_bindings,
     flatten,
     literal_shape,
 )
 from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.types import (
+    ARRAY_KINDS,
     UNIT,
     Carrier,
     Prod,
@@ -157,8 +159,8 @@ class ValuesMixin:
             if want.value is not None and got != want.value:
                 self.error(
                     "E0415",
-                    f"`{name}` expects shape `{carrier}`, the literal is "
-                    f"{' x '.join(map(str, shape))}",
+                    f"`{name}` expects shape `{carrier}`{dim_bindings(carrier)}, but the literal "
+                    f"is {' x '.join(map(str, shape))}",
                     span,
                 )
                 raise Failed
@@ -201,6 +203,8 @@ class ValuesMixin:
             self._check_atom_literal(item, atom, carrier_of(atom), span, name)
 
     def _check_atom_literal(self, value, atom, carrier, span, name) -> None:
+        if isinstance(carrier, Carrier) and carrier.kind in ARRAY_KINDS:
+            self._check_literal_shape(value, carrier, span, name)
         if isinstance(carrier, Carrier) and carrier.kind == "Index":
             flat = flatten(value)
             bad = [v for v in flat if not isinstance(v, int) or isinstance(v, bool)]

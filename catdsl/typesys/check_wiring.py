@@ -61,6 +61,14 @@ class WiringMixin:
                 env[name] = fn.cod
                 steps.append(((name,), fn, args))
                 return (name,)
+            if isinstance(expr, ast.Name) and self._is_morphism_name(expr.name):
+                self.error(
+                    "E0302",
+                    f"`{expr.name}` is a morphism: inside a wiring block, apply it to wires",
+                    expr.span,
+                    help=f"write `{expr.name}(x)`",
+                )
+                raise Failed
             if isinstance(expr, ast.Name):
                 self.error(
                     "E0301",
@@ -123,6 +131,12 @@ class WiringMixin:
             dom, cod, decl.span, name=decl.name, body=body, kind="wiring", ports=body.ports
         )
         return Definition(decl.name, "wiring", self._finish(term, subst), decl.span, decl.span.file)
+
+    def _is_morphism_name(self, name: str) -> bool:
+        entry = self.entries.get(name)
+        return (entry is not None and entry.kind in ("morphism", "let", "wiring")) or (
+            name in PRIMITIVES and name not in self.entries
+        )
 
     def _mismatch_call(self, fn: T.Term, found: Prod, err: Mismatch, expr: ast.Call, args) -> None:
         name = expr_text(expr.func, self.sources)

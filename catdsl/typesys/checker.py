@@ -17,6 +17,7 @@ from catdsl.typesys.check_base import (
     carrier_notes,
     expr_text,
     origin_notes,
+    referenced_names,
 )
 from catdsl.typesys.check_expressions import ExpressionsMixin
 from catdsl.typesys.check_families import FamiliesMixin
@@ -120,11 +121,14 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
             raise Failed
         entry = self.entries[name]
         if name in self.active:
-            cycle = " -> ".join([*self.active[self.active.index(name) :], name])
+            members = self.active[self.active.index(name) :]
+            first = min(range(len(members)), key=lambda i: self.position[members[i]])
+            members = members[first:] + members[:first]  # start where the source does
+            cycle = " -> ".join([*members, members[0]])
             self.error(
                 "E0003",
-                f"`{name}` is defined in terms of itself ({cycle})",
-                entry.decl.name_span,
+                f"`{members[0]}` is defined in terms of itself ({cycle})",
+                self.entries[members[0]].decl.name_span,
                 help="a definition cannot use itself; use `^ n` to iterate",
             )
             self.failed.add(name)
@@ -392,13 +396,43 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
         return resolve_term(term, subst)
 
     # ================================================================ entry point
+    def _dependency_order(self) -> list[str]:
+        """Declarations ordered so that each comes after the names it uses (cycles are left for
+        `_resolve` to report). Checking in this order keeps lazy resolution shallow even when a
+        file defines things after their uses."""
+        uses = {
+            name: [n for n in referenced_names(e.decl) if n in self.entries and n != name]
+            for name, e in self.entries.items()
+        }
+        done: set[str] = set()
+        ordered: list[str] = []
+        for root in self.order:
+            stack = [(root, iter(uses[root]))]
+            if root in done:
+                continue
+            done.add(root)
+            while stack:
+                name, pending = stack[-1]
+                child = next((c for c in pending if c not in done), None)
+                if child is None:
+                    stack.pop()
+                    ordered.append(name)
+                else:
+                    done.add(child)
+                    stack.append((child, iter(uses[child])))
+        return ordered
+
     def run(self) -> CheckedProgram:
         program = CheckedProgram(self.file, sources=self.sources)
-        for name in self.order:
+        for name in self._dependency_order():
             try:
-                result = self._resolve(name)
+                self._resolve(name)
             except Failed:
                 continue
+        for name in self.order:
+            if name not in self.done:
+                continue
+            result = self.done[name]
             kind = self.entries[name].kind
             if kind in ("morphism", "let", "wiring", "data"):
                 program.definitions[name] = result

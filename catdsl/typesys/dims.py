@@ -79,7 +79,7 @@ class Dim:
             return "0"
         parts = []
         for mono, coef in self.terms:
-            names = " * ".join(n.lstrip("?") for n in mono)
+            names = " * ".join(shown(n) for n in mono)
             if not mono:
                 parts.append(str(coef))
             elif coef == 1:
@@ -98,6 +98,11 @@ def _combine(a, b, sign: int) -> dict[Monomial, int]:
 
 def _make(acc: dict[Monomial, int]) -> Dim:
     return Dim(tuple(sorted((m, c) for m, c in acc.items() if c)))
+
+
+def shown(name: str) -> str:
+    """A variable as users see it: `?n#12` (fresh for one use of a primitive) reads `n`."""
+    return name.lstrip("?").split("#", 1)[0]
 
 
 def labelled(dim: Dim, label: str) -> Dim:

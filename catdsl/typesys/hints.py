@@ -43,7 +43,7 @@ def bridges(found: Atom, expected: Atom, morphisms: dict[str, tuple[Prod, Prod]]
 
 def same_carrier_note(a: Atom, b: Atom) -> str | None:
     """Explain the newtype lesson when two different objects share a carrier."""
-    if isinstance(a, Obj) and isinstance(b, Obj) and str(carrier_of(a)) == str(carrier_of(b)):
+    if isinstance(a, Obj) and isinstance(b, Obj) and carrier_of(a) == carrier_of(b):
         return (
             f"`{a}` and `{b}` are both `{carrier_of(a)}`, but objects are nominal: "
             "composition matches object names, never carriers"

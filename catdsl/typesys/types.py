@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catdsl.errors import Span
-from catdsl.typesys.dims import Dim
+from catdsl.typesys.dims import Dim, shown
 
 ARRAY_KINDS = ("Real", "Index", "Simplex", "Bool", "Nat")
 
@@ -23,7 +23,7 @@ class Shape:
     rest: str | None = None
 
     def __str__(self) -> str:
-        parts = ([f"*{self.rest.lstrip('?')}"] if self.rest else []) + [str(d) for d in self.dims]
+        parts = ([f"*{shown(self.rest)}"] if self.rest else []) + [str(d) for d in self.dims]
         return ", ".join(parts)
 
 
@@ -105,7 +105,7 @@ class TVar:
     name: str
 
     def __str__(self) -> str:
-        return self.name.lstrip("?")
+        return shown(self.name)
 
 
 Atom = Carrier | Obj | Record | TVar
