@@ -67,8 +67,10 @@ def render(diag: Diagnostic, sources: dict[str, str], color: bool = False) -> st
     shown += [(label.span, "-", label.message) for label in diag.labels]
     rows = [(s, m, msg, _source_line(sources, s)) for s, m, msg in shown if s is not None]
     rows = [r for r in rows if r[3] is not None]
+    indent = "  "
     if rows:
         gutter = max(len(str(s.line)) for s, *_ in rows)
+        indent = " " * (gutter + 1)  # `= help` lines up with the gutter's bar, as in rustc
         bar = _paint(" " * gutter + " |", _BLUE, color)
         out.append(bar)
         last_file = diag.span.file if diag.span else None
@@ -84,9 +86,9 @@ def render(diag: Diagnostic, sources: dict[str, str], color: bool = False) -> st
             out.extend(_underlines(group, text, bar, color))
         out.append(bar)
     for note in diag.notes:
-        out.append(f"{' ' * 2}= note: {note}")
+        out.append(f"{indent}= note: {note}")
     if diag.help:
-        out.append(f"{' ' * 2}= {_paint('help', _CYAN + _BOLD, color)}: {diag.help}")
+        out.append(f"{indent}= {_paint('help', _CYAN + _BOLD, color)}: {diag.help}")
     return "\n".join(out)
 
 
