@@ -701,6 +701,18 @@ class TestWiring:
         "morphism Residual : H * H -> H = add\nmorphism Norm : H -> H = relu\n"
     )
 
+    def test_primitives_apply_to_wires(self):
+        p = clean(
+            self.SRC + "let blk(x: H) -> H = { a = relu(x); b = add(x, a); return tanh(b) }\n"
+            "let lin(x: H) -> H = { return linear(Wq)(x) }\n",
+            head=True,
+        )
+        blk = p.definitions["blk"].term
+        assert (str(blk.dom), str(blk.cod)) == ("H", "H")
+        assert [step[1].name for step in blk.body.steps] == ["relu", "add", "tanh"]
+        assert [step[2] for step in blk.body.steps] == [("x",), ("x", "a"), ("b",)]
+        assert [p.name for p in p.definitions["lin"].term.ports] == ["Wq"]
+
     def test_blocks(self):
         p = clean(
             self.SRC + "let block(x: H) -> H = { a = Attention(x); return Norm(Residual(x, a)) }\n"

@@ -659,9 +659,10 @@ class ExpressionsMixin:
             help_text = "only an endomorphism `A -> A` can be iterated"
             if len(dom) > len(cod) and dom.atoms[: len(cod)] == cod.atoms:
                 help_text = (
-                    f"`{dom} -> {cod}` is a product-input morphism returning "
-                    f"`{cod}`, not an endomorphism: fix the extra input as a port "
-                    "(`f[port]`) or thread it through so the type is `A -> A`"
+                    f"`{dom} -> {cod}` is a product-input morphism ({len(dom)} inputs, "
+                    f"{len(cod)} output{'s' * (len(cod) != 1)}), not an endomorphism: make the "
+                    "extra input a port and bind it to a point (`f[m]`), or write a wiring "
+                    "block of type `A -> A`"
                 )
             elif any(isinstance(a, Record) for a in dom.atoms):
                 help_text = (

@@ -44,10 +44,7 @@ class WiringMixin:
                 return (expr.name,)
             if isinstance(expr, ast.Pairing):
                 return tuple(n for part in expr.parts for n in wire(part, None))
-            if isinstance(expr, ast.Call) and not (
-                isinstance(expr.func, ast.Name)
-                and expr.func.name in (*PRIMITIVES, *FAMILIES, *FUNCTORS)
-            ):
+            if isinstance(expr, ast.Call) and self._applies_to_wires(expr, env):
                 args = tuple(n for a in expr.args for n in wire(a.value, None))
                 fn = self.expr(expr.func, subst)
                 found = prod(*(env[a] for a in args))
@@ -109,7 +106,7 @@ class WiringMixin:
         found = prod(*(env[n] for n in result))
         dom = prod(*(env[i.name] for i in decl.inputs))
         try:
-            subst.unify_prod(cod, found)
+            subst.unify_prod(cod, found, nominal_entry=True)
         except Mismatch as err:
             self.error(
                 "E0205",
@@ -131,6 +128,23 @@ class WiringMixin:
             dom, cod, decl.span, name=decl.name, body=body, kind="wiring", ports=body.ports
         )
         return Definition(decl.name, "wiring", self._finish(term, subst), decl.span, decl.span.file)
+
+    def _applies_to_wires(self, call: ast.Call, env: dict) -> bool:
+        """`f(x, y)` applies f to wires, unless f is a family, a functor, or a primitive given
+        its own arguments (`affine(W, b)` is a morphism; `relu(x)` is relu applied to x)."""
+        func = call.func
+        if not isinstance(func, ast.Name) or func.name in self.entries:
+            return True
+        if func.name in (*FAMILIES, *FUNCTORS):
+            return False
+        if func.name in PRIMITIVES:
+            return all(
+                a.name is None
+                and isinstance(a.value, ast.Name | ast.Call | ast.Pairing)
+                and not (isinstance(a.value, ast.Name) and a.value.name not in env)
+                for a in call.args
+            )
+        return True
 
     def _is_morphism_name(self, name: str) -> bool:
         entry = self.entries.get(name)

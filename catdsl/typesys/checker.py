@@ -264,10 +264,13 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
         if len(body.dom) != len(dom) + len(missing):
             self.error(
                 "E0210",
-                f"`{decl.name}` declares {len(missing)} port(s) that its body does "
-                f"not use, and the body takes `{subst.prod(body.dom)}`",
+                f"`{decl.name}` declares the port{'s' * (len(missing) != 1)} "
+                f"{', '.join(f'`{p.name}`' for p in missing)}, but its body has no extra "
+                f"input to feed: it takes `{subst.prod(body.dom)}`",
                 decl.body.span,
-                help="a port of a primitive-bound morphism feeds the primitive's extra input",
+                help="a port of a primitive-bound morphism feeds the primitive's input after "
+                "the domain's, as in `morphism CrossEntropy[target: TokenId] : "
+                "Distribution -> Loss = nll`",
             )
             raise Failed
         wires = Prod(tuple(p.atom for p in missing))
