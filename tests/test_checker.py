@@ -524,10 +524,19 @@ class TestPrimitives:
         d = one("import std.ml\nobject A : Real[2]\nmorphism F : A -> A = residual")
         assert d.help == "`residual` is in `std.attention`: add `import std.attention`"
 
-    @pytest.mark.parametrize("name", ["softmax", "mean", "Init", "Params"])
-    def test_standard_library_names_are_reserved(self, name):
+    @pytest.mark.parametrize(
+        ("name", "where"),
+        [("softmax", " (from `std.ml`)"), ("mean", " (from `std.ml`)"), ("Init", ""),
+         ("Params", "")],
+    )  # fmt: skip
+    def test_standard_library_names_are_reserved(self, name, where):
         d = one(f"import std.ml\nobject A : Real[2]\nlet {name} = A")
-        assert (d.code, d.message) == ("E0002", f"`{name}` is a standard-library name")
+        assert (d.code, d.message) == ("E0002", f"`{name}` is a standard-library name{where}")
+
+    def test_primitives_of_modules_not_imported_are_free_names(self):
+        p = clean("import std.ml\nobject H : Real[2]\nmorphism residual : H * H -> H = add\n"
+                  "let r = residual")  # fmt: skip
+        assert sig(p, "r") == "H * H -> H"
 
     @pytest.mark.parametrize("bad", ["zeros", "zeros(1)", "load", "TrainStep", "List"])
     def test_initialisers_and_families_are_not_morphisms(self, bad):

@@ -36,6 +36,8 @@ from catdsl.typesys.types import (
 )
 from catdsl.typesys.unify import Mismatch, Subst
 
+RESERVED_TYPES = ("Params", "AdamState", "MomentumState")
+
 
 class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
     """Checks the merged declarations of a program and its imports."""
@@ -98,10 +100,12 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
                     help="rename one of them",
                 )
                 continue
-            if name in PRIMITIVES or name in FAMILIES or name in ("Params", "AdamState"):
+            imported = name in PRIMITIVES and PRIMITIVES[name].module in self.imported_std
+            if imported or name in FAMILIES or name in RESERVED_TYPES:
+                where = f" (from `{PRIMITIVES[name].module}`)" if imported else ""
                 self.error(
                     "E0002",
-                    f"`{name}` is a standard-library name",
+                    f"`{name}` is a standard-library name{where}",
                     item.name_span,
                     help="choose another name",
                 )
