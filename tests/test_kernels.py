@@ -228,6 +228,13 @@ def test_unary_vjp_on_any_shape(data, name):
     check_vjp(make_kernel(name, {}, (rank,)), [x])
 
 
+@pytest.mark.parametrize("name", ["sum", "mean", "relu", "tanh", "sigmoid", "scale"])
+def test_unary_vjp_on_a_scalar(name):
+    """A 0-d input: numpy ufuncs return scalars there, which in-place updates cannot write."""
+    static = {"c": 2.5} if name == "scale" else {}
+    check_vjp(make_kernel(name, static, (0,)), [np.array(0.125)])
+
+
 @settings(max_examples=30, deadline=None)
 @given(data=array_and_rank(min_rank=1), name=st.sampled_from(["softmax", "log_softmax"]))
 def test_softmax_vjp_on_any_shape(data, name):

@@ -57,6 +57,7 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
     state, done = _resume(state, n, hooks, label)
     kept = len(history)
     with ProgressBar(n, label, done, hooks.progress) as bar:
+        shown = bar.enabled  # a disabled bar is never updated
         try:
             while done < n:
                 state = step(state)
@@ -67,7 +68,8 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
                     hooks.on_step(done, state)
                 if hooks.checkpoint and hooks.every and done % hooks.every == 0:
                     save_checkpoint(hooks.checkpoint, state, done, history[:kept])
-                bar.update(done, history[-1] if history else None)
+                if shown:
+                    bar.update(done, history[-1] if history else None)
         except KeyboardInterrupt:
             del history[kept:]
             where = f"interrupted after step {done} of {n} of `{label}`"

@@ -137,7 +137,7 @@ class PowerOp(SubPlanOp):
 
     def run(self, ctx: RunContext, *xs: Any) -> tuple:
         state, extra = tuple(xs[: self.n_dom]), self.extra(xs)
-        child = ctx.child()
+        child = ctx.child(looping=True)  # the enclosing plan scans the loop's final state
         execute = self.sub.execute
         hooks, ctx.hooks = ctx.hooks, None
         if hooks is not None:

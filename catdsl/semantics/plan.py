@@ -6,7 +6,12 @@ hoisted constants and every intermediate wire; structural boxes are slot aliases
 nothing. Three loops share the instructions:
 
 - `run`: forward only, registers freed after their last use (`check=True` adds the object
-  boundary checks and a NaN/inf scan after every box; `check=False` is the fastest path);
+  boundary checks and a NaN/inf scan after every box; `check=False` is the fastest path).
+  Inside a loop (`RunContext.looping`, set by `f ^ n` and `run_steps`) a box whose op
+  `defers_scan` (a training step) and whose outputs are all the plan's outputs, i.e. the loop's
+  state, is not scanned every step: the loop scans its state when it ends, and a training step
+  checks its mean loss, hence the state it got, every step. A plan that is one such unscanned
+  instruction from its sources to its outputs (a training step's) calls the op directly;
 - `forward`: also records each op's residual on a `Tape` (`execute_taped(..., trusted=True)`
   calls each op's `trusted_forward`, which skips the input validation, for inputs shaped like
   an already validated run: the training objective's later steps);
@@ -61,10 +66,11 @@ class RunContext:
     dims: Env = field(default_factory=dict)
     hooks: Any = None  # a `LoopHooks`, used by the first top-level `^ n` loop that runs
     losses: list[float] | None = None  # training ops append each step's mean loss here
+    looping: bool = False  # the plan is the body of a loop (see the module docstring)
 
-    def child(self) -> RunContext:
+    def child(self, looping: bool = False) -> RunContext:
         """The context of a nested plan: same checks and dims, hooks used up by the parent."""
-        return RunContext(self.check, self.dims, None, self.losses)
+        return RunContext(self.check, self.dims, None, self.losses, looping)
 
 
 @dataclass(frozen=True)
@@ -88,13 +94,14 @@ class Instr:
     is_check: bool = False
 
 
-@dataclass
 class Tape:
     """What `Plan.forward` records for `Plan.backward`: residuals and the sources' values."""
 
-    sources: list
-    residuals: list
-    outputs: dict[int, tuple] = field(default_factory=dict)  # of multi-output instructions
+    __slots__ = ("outputs", "residuals", "sources")
+
+    def __init__(self, sources: list, residuals: list) -> None:
+        self.sources, self.residuals = sources, residuals
+        self.outputs: dict[int, tuple] = {}  # of multi-output instructions
 
 
 class Plan:
@@ -120,8 +127,12 @@ class Plan:
         self.instrs = instrs
         self._template = template
         self._slots = in_slots + source_slots
+        first = self._slots[0] if self._slots else 1
+        contiguous = self._slots == tuple(range(first, first + len(self._slots)))
+        self._source_span = slice(first, first + len(self._slots)) if contiguous else None
         self._n_inputs = len(in_slots)
         self._out_slots = out_slots
+        self._outputs = _getter(out_slots)
         self._slot_differentiable = slot_differentiable
         self._source_checks = source_checks
         self._source_index = {s.name: len(in_slots) + i for i, s in enumerate(sources)}
@@ -130,9 +141,13 @@ class Plan:
         everything = range(len(instrs))
         self._fast, self._fast_taped = self._steps(plain, "run"), self._steps(plain, "forward")
         self._trusted_taped = self._steps(plain, "trusted_forward")
-        self._checked = self._steps(everything, "run")
-        self._checked_taped = self._steps(everything, "forward")
+        self._checked = self._steps(everything, "run", scan=True)
+        self._checked_loop = self._steps(everything, "run", scan=True, looping=True)
+        self._checked_taped = self._steps(everything, "forward", scan=True)
+        self._fast_direct = self._direct_call(self._fast)
+        self._checked_loop_direct = self._direct_call(self._checked_loop)
         self._reverse: dict[tuple[bool, ...], tuple] = {}
+        self._last_reverse: tuple = (None, ((), ()))  # the last request and its reverse plan
 
     def __repr__(self) -> str:
         name = f"{self.name} : " if self.name else ""
@@ -229,20 +244,32 @@ class Plan:
 
     def execute(self, values: Sequence, ctx: RunContext) -> tuple:
         """Run forward from positional source values (used by loops and functors)."""
+        steps, direct, index = self._fast, self._fast_direct, 0
+        if ctx.check:
+            steps, direct = self._checked, None
+            if ctx.looping:
+                steps, direct = self._checked_loop, self._checked_loop_direct
+        if direct is not None:
+            try:
+                return direct(ctx, *values)
+            except CatRuntimeError as exc:
+                raise exc.at(self.instrs[steps[0][5]].span) from None
         regs = self._registers(values, ctx)
-        steps, check, index = (self._checked if ctx.check else self._fast), ctx.check, 0
         try:
-            for run, args, outs, frees, index in steps:
+            for run, args, out, outs, frees, index, scan in steps:
                 ys = run(*args(regs))
-                for slot, y in zip(outs, ys, strict=False):
-                    regs[slot] = y
-                if check and any(map(has_nonfinite, ys)):
+                if out:
+                    regs[out] = ys[0]
+                else:
+                    for slot, y in zip(outs, ys, strict=False):
+                        regs[slot] = y
+                if scan and any(map(has_nonfinite, ys)):
                     raise nonfinite_error(self.instrs[index].label, ys, None)
                 for slot in frees:
                     regs[slot] = None
         except CatRuntimeError as exc:
             raise exc.at(self.instrs[index].span) from None
-        return tuple(map(regs.__getitem__, self._out_slots))
+        return self._outputs(regs)
 
     def execute_taped(
         self, values: Sequence, ctx: RunContext, trusted: bool = False
@@ -251,25 +278,28 @@ class Plan:
         kernels' input validation (for values shaped like an already validated run's)."""
         regs = self._registers(values, ctx)
         tape = Tape(list(values), [None] * len(self.instrs))
-        residuals, outputs, check, index = tape.residuals, tape.outputs, ctx.check, 0
-        if check:
+        residuals, outputs, index = tape.residuals, tape.outputs, 0
+        if ctx.check:
             steps = self._checked_taped
         else:
             steps = self._trusted_taped if trusted else self._fast_taped
         try:
-            for forward, args, outs, frees, index in steps:
+            for forward, args, out, outs, frees, index, scan in steps:
                 ys, residuals[index] = forward(*args(regs))
-                for slot, y in zip(outs, ys, strict=False):
-                    regs[slot] = y
-                if len(ys) > 1:
-                    outputs[index] = ys
-                if check and any(map(has_nonfinite, ys)):
+                if out:
+                    regs[out] = ys[0]
+                else:
+                    for slot, y in zip(outs, ys, strict=False):
+                        regs[slot] = y
+                    if len(ys) > 1:
+                        outputs[index] = ys
+                if scan and any(map(has_nonfinite, ys)):
                     raise nonfinite_error(self.instrs[index].label, ys, None)
                 for slot in frees:
                     regs[slot] = None
         except CatRuntimeError as exc:
             raise exc.at(self.instrs[index].span) from None
-        return tuple(map(regs.__getitem__, self._out_slots)), tape
+        return self._outputs(regs), tape
 
     def pull_back(self, tape: Tape, dys: Sequence, need: tuple[bool, ...]) -> list:
         """One cotangent per positional source (None where none flows), for `need`."""
@@ -277,12 +307,13 @@ class Plan:
         for slot, dy in zip(self._out_slots, dys, strict=True):
             cot[slot] = accumulate(cot[slot], dy)
         residuals = tape.residuals
-        for vjp, outs, targets, index in self._reverse_steps(need):
-            if len(outs) == 1:
-                dy = cot[outs[0]]
+        steps, wanted = self._reverse_plan(need)
+        for vjp, out, outs, targets, index in steps:
+            if out:
+                dy = cot[out]
                 if dy is None:
                     continue
-                cot[outs[0]] = None
+                cot[out] = None
                 dxs = vjp(residuals[index], dy)
             else:
                 dy = [cot[s] for s in outs]
@@ -298,18 +329,29 @@ class Plan:
                 if dx is not None:
                     total = cot[slot]
                     cot[slot] = dx if total is None else accumulate(total, dx)
-        return [cot[s] if need[i] else None for i, s in enumerate(self._slots)]
+        result: list = [None] * len(self._slots)
+        for position, slot in wanted:
+            result[position] = cot[slot]
+        return result
 
     # ---------------------------------------------------------------- internals
     def _registers(self, values: Sequence, ctx: RunContext) -> list:
+        """The registers of one run: the template, the context and the source values."""
         regs = list(self._template)
         regs[CTX] = ctx
+        span = self._source_span
+        if span is not None and len(values) == span.stop - span.start:
+            regs[span] = values
+            return regs
         for slot, value in zip(self._slots, values, strict=True):
             regs[slot] = value
         return regs
 
-    def _steps(self, order: Sequence[int], method: str) -> tuple:
-        """The loop's tuples (call, argument getter, outs, slots to free afterwards, index)."""
+    def _steps(
+        self, order: Sequence[int], method: str, scan: bool = False, looping: bool = False
+    ) -> tuple:
+        """The loop's tuples (call, argument getter, outs, slots to free afterwards, index,
+        whether to scan the outputs for NaN/inf: `scan`, except for deferred loop state)."""
         last_use: dict[int, int] = {}
         for i in order:
             for slot in self.instrs[i].ins:
@@ -326,11 +368,42 @@ class Plan:
             instr = self.instrs[i]
             ins = (CTX, *instr.ins) if instr.op.uses_context else instr.ins
             call = getattr(instr.op, method, None) or instr.op.forward  # trusted: kernels only
-            steps.append((call, _getter(ins), instr.outs, tuple(frees.get(i, ())), i))
+            scanned = scan and not (looping and self._is_deferred_state(instr))
+            out = _single(instr.outs)
+            steps.append((call, _getter(ins), out, instr.outs, tuple(frees.get(i, ())), i, scanned))
         return tuple(steps)
 
+    def _direct_call(self, steps: tuple) -> Callable | None:
+        """`call(ctx, *sources) -> outputs` when `steps` is one unscanned instruction reading
+        exactly the plan's sources and writing exactly its outputs (a training step's plan),
+        which then runs without registers; else None."""
+        if len(steps) != 1:
+            return None
+        call, _, _, _, _, index, scan = steps[0]
+        instr = self.instrs[index]
+        if scan or instr.ins != self._slots or instr.outs != self._out_slots:
+            return None
+        return call if instr.op.uses_context else lambda ctx, *xs: call(*xs)
+
+    def _is_deferred_state(self, instr: Instr) -> bool:
+        """Whether a loop may skip scanning this instruction's outputs every step: its op
+        defers the scan and every output is one of the plan's outputs (the loop's state)."""
+        return getattr(instr.op, "defers_scan", False) and set(instr.outs) <= set(self._out_slots)
+
+    def _reverse_plan(self, need: tuple[bool, ...]) -> tuple[tuple, tuple]:
+        """The reverse steps of a request and the (position, slot) pairs of the sources it
+        wants; the last request's are kept, so a caller repeating its `need` tuple (training,
+        loops) pays no lookup."""
+        request, found = self._last_reverse
+        if request is not need:
+            wanted = tuple((i, s) for i, s in enumerate(self._slots) if need[i])
+            found = (self._reverse_steps(need), wanted)
+            self._last_reverse = (need, found)
+        return found
+
     def _reverse_steps(self, need: tuple[bool, ...]) -> tuple:
-        """The reverse plan for one request, computed once: only ops fed by a needed source."""
+        """The reverse plan for one request, computed once: the steps (vjp, single output slot
+        or 0, outs, targets, index) of the ops fed by a needed source."""
         steps = self._reverse.get(need)
         if steps is not None:
             return steps
@@ -349,10 +422,14 @@ class Plan:
                 targets = tuple((j, s) for j, s in enumerate(instr.ins) if in_need[j])
                 vjp_for = getattr(instr.op, "vjp_for", None)  # kernels may skip unneeded work
                 vjp = vjp_for(in_need) if vjp_for is not None else instr.op.vjp
-                kept.append((vjp, instr.outs, targets, index))
-        steps = tuple(reversed(kept))
-        self._reverse[need] = steps
+                kept.append((vjp, _single(instr.outs), instr.outs, targets, index))
+        steps = self._reverse[need] = tuple(reversed(kept))
         return steps
+
+
+def _single(outs: tuple[int, ...]) -> int:
+    """The one output slot of a single-output instruction, else 0 (slot 0 is the context)."""
+    return outs[0] if len(outs) == 1 else 0
 
 
 def _getter(slots: tuple[int, ...]) -> Callable[[list], tuple]:

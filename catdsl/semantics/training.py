@@ -18,6 +18,7 @@ Values: `Params(loss)` is a dict name -> array; `MomentumState(loss)` is a dict
 
 | code  | raised when |
 | ----- | ----------- |
+| R0413 | a param given to a training step is NaN or infinite (an earlier step diverged) |
 | R0605 | the training data is empty, not a closed point, or does not fit the loss |
 | R0606 | the mean loss is not finite |
 """
@@ -27,16 +28,17 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from catdsl.diagram.ir import Box, Diagram
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics import optimizers
+from catdsl.semantics.invariants import nonfinite_error
 from catdsl.semantics.loop import LoopHooks, iterate
 from catdsl.semantics.plan import Plan, RunContext
-from catdsl.semantics.values import join_components, split_components, width
+from catdsl.semantics.values import has_nonfinite, join_components, split_components, width
 
 Compile = Callable[[Diagram], Plan]
 INIT_FAMILIES = ("Init", "AdamInit", "MomentumInit")
@@ -117,7 +119,7 @@ class Objective:
         layout = self._layout(values)
         trusted = layout is not None and layout == self._validated
         (loss,), tape = self.plan.execute_taped(values, self._context, trusted)
-        mean = self._checked_mean(loss, values)
+        mean = self._checked_mean(loss, values, trusted)
         self._validated = layout
         cots = self.plan.pull_back(tape, (self._seed(loss),), self.need)
         grads = {
@@ -130,18 +132,35 @@ class Objective:
         """The output cotangent 1/N per example (1 without data), remade only when the loss's
         shape or dtype changes."""
         seed = self._seed_array
-        if seed is None or seed.shape != np.shape(loss) or seed.dtype != loss.dtype:
+        if seed is None or seed.shape != loss.shape or seed.dtype != loss.dtype:
             weight = 1.0 if self.count is None else 1.0 / self.count
-            seed = self._seed_array = np.full(np.shape(loss), weight, dtype=loss.dtype)
+            seed = self._seed_array = np.full(loss.shape, weight, dtype=loss.dtype)
         return seed
 
-    def _checked_mean(self, loss: Any, values: list) -> np.ndarray:
+    def _checked_mean(self, loss: Any, values: list, trusted: bool = False) -> np.ndarray:
+        """The mean of the per-example losses, raising the most telling error when it is not
+        finite (see `_not_finite`)."""
         mean = np.asarray(loss if self.count is None else np.add.reduce(loss, 0) / self.count)
         if not (math.isfinite(mean) if mean.ndim == 0 else np.isfinite(mean).all()):
-            with np.errstate(all="ignore"):
-                self.plan.execute(values, RunContext(check=True))  # names the first bad box
-            raise CatRuntimeError("R0606", f"the mean loss of `{self.label}` is not finite")
+            self._not_finite(values, trusted)
         return mean
+
+    def _not_finite(self, values: list, trusted: bool) -> NoReturn:
+        """Raise for a non-finite mean loss: a non-finite param (a diverged earlier step), else
+        what the validating kernels report (as if no pass had been trusted), else the first
+        box a checked run finds producing NaN/inf, else R0606."""
+        for position, name in self.param_slots:
+            if has_nonfinite(values[position]):
+                raise CatRuntimeError(
+                    "R0413",
+                    f"the param `{name}` given to `{self.label}` is not finite",
+                    help="an earlier training step may have diverged: try a smaller `lr`",
+                )
+        with np.errstate(all="ignore"):
+            if trusted:
+                self.plan.execute_taped(values, self._context)
+            self.plan.execute(values, RunContext(check=True))
+        raise CatRuntimeError("R0606", f"the mean loss of `{self.label}` is not finite")
 
 
 def _columns(flat: tuple, elements: Sequence, label: str) -> list:
@@ -167,10 +186,9 @@ class TrainOp:
         self.objective, self.hyper = objective, hyper
         self.rates = tuple(hyper[k] for k in optimizers.RATES.get(self.family, ()))
         self.differentiable = (False,) * len(box.inputs)
+        self.defers_scan = self.family in optimizers.STEPPERS  # see `plan`: loops scan at the end
         self._step = getattr(self, f"_{self.family}")
-
-    def run(self, ctx: RunContext, *xs: Any) -> tuple:
-        return self._step(ctx, *xs)
+        self.run = self._step  # `run(ctx, *xs)`: the family's own method, called directly
 
     def forward(self, ctx: RunContext, *xs: Any) -> tuple[tuple, object]:
         return self._step(ctx, *xs), None
@@ -263,12 +281,15 @@ def run_steps(
     hooks = hooks if hooks is not None else LoopHooks()
     values = step.gather(tuple(state), ports, params)
     extra = values[len(state) :]
-    ctx = RunContext(check, {}, None, hooks.loss_history)
+    ctx = RunContext(check, {}, None, hooks.loss_history, looping=True)
     if check:
         step.check_sources(values, ctx.dims)
     label = f"{step.name or 'step'} ^ {n}"
     with np.errstate(all="ignore") if check else contextlib.nullcontext():
-        return iterate(lambda s: step.execute((*s, *extra), ctx), tuple(state), n, hooks, label)
+        final = iterate(lambda s: step.execute((*s, *extra), ctx), tuple(state), n, hooks, label)
+    if check and any(map(has_nonfinite, final)):
+        raise nonfinite_error(label, final, None)  # the loop's state is scanned once, at the end
+    return final
 
 
 def initial_state(diagram: Diagram, params: Mapping[str, np.ndarray]) -> tuple:

@@ -27,6 +27,7 @@ Runtime error codes raised by the kernels (here and in `catdsl.std.attention_ker
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable
@@ -138,32 +139,35 @@ def element_count(kernel: str, x: np.ndarray, rank: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def exp_shifted(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Logits shifted by their row maximum (so no exponential overflows), the exponentials of
-    the shifted logits and their sums over the last axis (kept)."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exps = np.exp(shifted)
-    return shifted, exps, exps.sum(axis=-1, keepdims=True)
+def shift_logits(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logits shifted by their row maximum (so no exponential overflows) and the sums of
+    their exponentials over the last axis (kept)."""
+    shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
+    return shifted, np.add.reduce(np.exp(shifted), axis=-1, keepdims=True)
 
 
-def checked_exp_shifted(
-    kernel: str, logits: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`exp_shifted` of logits checked non-empty, with a finite sum of exponentials."""
+def checked_shift_logits(kernel: str, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`shift_logits` of logits checked non-empty, with a finite sum of exponentials."""
     check_logits(kernel, logits)
     with np.errstate(invalid="ignore"):  # +inf logits give nan here; reported just below
-        shifted, exps, total = exp_shifted(logits)
+        shifted, total = shift_logits(logits)
     if not np.isfinite(total).all():
         raise CatRuntimeError(
             "R0402",
             f"`{kernel}` got non-finite logits: the sum of exponentials is not finite",
         )
-    return shifted, exps, total
+    return shifted, total
+
+
+def normalise_shifted(shifted: np.ndarray, log_total: np.ndarray) -> np.ndarray:
+    """The softmax exp(shifted − log Σ exp), computed in place in `shifted`, a fresh array."""
+    shifted -= log_total
+    return np.exp(shifted, out=shifted)
 
 
 def softmax_vjp(probs: np.ndarray, dy: np.ndarray) -> np.ndarray:
     """Cotangent of the logits: p ⊙ (ḡ − Σ ḡ ⊙ p) per row."""
-    return probs * (dy - (dy * probs).sum(axis=-1, keepdims=True))
+    return probs * (dy - np.add.reduce(dy * probs, axis=-1, keepdims=True))
 
 
 def affine_forward(
@@ -195,18 +199,25 @@ def affine_vjp(
 def affine_param_vjp(x: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cotangents (dW, db) of y = x·W + b alone, for a reverse pass that does not need dx."""
     flat_x, flat_dy = (x, dy) if x.ndim == 2 else (rows(x), rows(dy))
-    return flat_x.T @ flat_dy, flat_dy.sum(axis=0)
+    return flat_x.T @ flat_dy, np.add.reduce(flat_dy, axis=0)
+
+
+@functools.lru_cache(maxsize=16)
+def row_starts(shape: tuple[int, ...]) -> np.ndarray:
+    """The flat position of each last-axis row's first entry in an array of `shape` (cached,
+    read-only)."""
+    starts = np.arange(0, math.prod(shape), shape[-1]).reshape(shape[:-1])
+    starts.flags.writeable = False
+    return starts
 
 
 def last_axis_positions(values: np.ndarray, indices: np.ndarray) -> np.ndarray | None:
-    """Flat positions of values[..., t] when the indices have the batch shape of the values
-    (then `values.take` gathers and `.put` scatters without broadcasting), else None."""
-    if values.shape[:-1] != np.shape(indices):
+    """Flat positions of values[..., t] when the indices (an integer array, checked in range)
+    have the batch shape of the values, so `values.take` gathers them and `.put` scatters
+    without broadcasting; else None."""
+    if values.shape[:-1] != indices.shape:
         return None
-    width = values.shape[-1]
-    positions = np.arange(0, values.size, width).reshape(np.shape(indices))
-    np.add(positions, indices, out=positions, casting="unsafe")  # indices are checked in range
-    return positions
+    return np.add(row_starts(values.shape), indices, dtype=np.intp, casting="unsafe")
 
 
 def gather_last(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -290,7 +301,7 @@ class Lookup(Kernel):
         return self.trusted_forward(check_indices(tokens, table.shape[0], "token", "R0201"), table)
 
     def trusted_forward(self, tokens: np.ndarray, table: np.ndarray) -> Forward:
-        return (table[tokens],), (tokens, table.shape, table.dtype)
+        return (table.take(tokens, axis=0),), (tokens, table.shape, table.dtype)
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
         tokens, shape, dtype = residual
@@ -519,10 +530,7 @@ class Tanh(Kernel):
         return (y,), y
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
-        slope = residual * residual  # a fresh array, so 1 − y² and its product reuse it
-        np.subtract(1, slope, out=slope)
-        slope *= dy
-        return (slope,)
+        return (dy * (1 - residual * residual),)  # numpy reuses the temporaries of large arrays
 
 
 class Sigmoid(Kernel):
@@ -550,14 +558,14 @@ class Softmax(Kernel):
     name = "softmax"
 
     def forward(self, logits: np.ndarray) -> Forward:
-        _, exps, total = checked_exp_shifted(self.name, logits)
-        probs = exps / total
+        shifted, total = checked_shift_logits(self.name, logits)
+        probs = normalise_shifted(shifted, np.log(total))
         return (probs,), probs
 
     def trusted_forward(self, logits: np.ndarray) -> Forward:
-        _, exps, total = exp_shifted(logits)
-        exps /= total  # the exponentials are a fresh array
-        return (exps,), exps
+        shifted, total = shift_logits(logits)
+        probs = normalise_shifted(shifted, np.log(total))
+        return (probs,), probs
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
         return (softmax_vjp(residual, dy),)
@@ -569,12 +577,12 @@ class LogSoftmax(Kernel):
     name = "log_softmax"
 
     def forward(self, logits: np.ndarray) -> Forward:
-        shifted, _, total = checked_exp_shifted(self.name, logits)
+        shifted, total = checked_shift_logits(self.name, logits)
         shifted -= np.log(total)  # the shifted logits are a fresh array
         return (shifted,), shifted
 
     def trusted_forward(self, logits: np.ndarray) -> Forward:
-        shifted, _, total = exp_shifted(logits)
+        shifted, total = shift_logits(logits)
         shifted -= np.log(total)
         return (shifted,), shifted
 
@@ -615,30 +623,29 @@ class CrossEntropy(Kernel):
     differentiable = (True, False)
 
     def forward(self, logits: np.ndarray, target: np.ndarray) -> Forward:
-        checked = checked_exp_shifted(self.name, logits)
+        checked = checked_shift_logits(self.name, logits)
         target = check_indices(target, logits.shape[-1], "target", "R0202")
         return self.loss(logits.shape, target, *checked)
 
     def trusted_forward(self, logits: np.ndarray, target: np.ndarray) -> Forward:
-        return self.loss(logits.shape, target, *exp_shifted(logits))
+        return self.loss(logits.shape, target, *shift_logits(logits))
 
     @staticmethod
     def loss(
         shape: tuple[int, ...],
         target: np.ndarray,
         shifted: np.ndarray,
-        exps: np.ndarray,
         total: np.ndarray,
     ) -> Forward:
         """lse(z) − z[t] from the shifted logits; the residual keeps the softmax p."""
         picked, positions = gather_picked(shifted, target)
-        loss = np.log(total[..., 0]) - picked
-        exps /= total  # the exponentials become the probabilities, in place
-        return (loss,), (shape, target, positions, exps)
+        log_total = np.log(total)
+        loss = log_total[..., 0] - picked
+        return (loss,), (shape, target, positions, normalise_shifted(shifted, log_total))
 
     def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
         shape, target, positions, probs = residual
-        if positions is None:
+        if positions is None or dy.dtype != probs.dtype:
             onehot = scatter_last(np.ones_like(dy), target, shape[-1])
             return unbroadcast(dy[..., None] * (probs - onehot), shape), None
         grad = probs.copy()  # p − onehot, then scaled by ḡ per row, in one fresh array
