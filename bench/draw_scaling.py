@@ -1,4 +1,5 @@
-"""Time drawing a long chain: `to_dot` on a generated n-box pipeline, then `dot -Tsvg`.
+"""Time drawing a long chain: `to_dot` on a generated n-box pipeline, then `dot -Tsvg`, and the
+whole `catdsl draw` command (parse, check, lower, render, layout) on an n-morphism program.
 
 Usage: python bench/draw_scaling.py [N ...]   (default: 100 500)
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram, WireEnd
 from catdsl.errors import Span
@@ -39,6 +42,27 @@ def chain(n: int) -> Diagram:
     return d
 
 
+def chain_source(n: int) -> str:
+    """A program of n declared morphisms `F{i} : A -> A = linear(W)` and their composite."""
+    lines = ["import std.ml", "object A : Real[4]", "param W : Real[4, 4] = zeros"]
+    lines += [f"morphism F{i} : A -> A = linear(W)" for i in range(n)]
+    lines.append("let chain = " + " >> ".join(f"F{i}" for i in range(n)))
+    return "\n".join(lines) + "\n"
+
+
+def time_command(n: int) -> float:
+    """Seconds for `catdsl draw chain.cat chain -o chain.svg` in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp, "chain.cat")
+        source.write_text(chain_source(n))
+        command = [sys.executable, "-m", "catdsl", "draw", str(source), "chain"]
+        start = time.perf_counter()
+        subprocess.run(
+            [*command, "-o", str(Path(tmp, "chain.svg"))], check=True, capture_output=True
+        )
+        return time.perf_counter() - start
+
+
 def main(sizes: list[int]) -> None:
     if shutil.which("dot") is None:
         sys.exit("the Graphviz `dot` binary is needed: apt-get install graphviz")
@@ -51,7 +75,8 @@ def main(sizes: list[int]) -> None:
         end = time.perf_counter()
         print(
             f"{n:5d} boxes: to_dot {middle - start:6.3f} s, dot -Tsvg {end - middle:6.3f} s, "
-            f"total {end - start:6.3f} s ({len(text) // 1024} KiB of DOT)"
+            f"total {end - start:6.3f} s ({len(text) // 1024} KiB of DOT); "
+            f"`catdsl draw` end to end {time_command(n):6.3f} s"
         )
 
 

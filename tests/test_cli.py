@@ -11,6 +11,8 @@ import itertools
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -204,6 +206,14 @@ def test_help_exits_0(capsys) -> None:
     assert code == 0
     for command in ("check", "run", "train", "draw", "laws", "gradcheck"):
         assert command in out
+
+
+def test_python_dash_m_is_the_same_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "catdsl", "check", ILLEGAL], capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert "error[E0201]" in done.stdout + done.stderr
 
 
 # ============================================================== check --json

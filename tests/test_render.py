@@ -20,7 +20,7 @@ from diagram_kit import DotGraph, read_dot
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram
 from catdsl.errors import CatRuntimeError, IllegalComposition
 from catdsl.render.commutative import box_chain, law_to_dot
-from catdsl.render.dot import to_dot
+from catdsl.render.dot import CHIP_FORK_LIMIT, to_dot
 from catdsl.render.errors import illegal_to_dot
 from catdsl.render.output import page_of, render, repr_svg, svg_of
 from catdsl.render.style import RED
@@ -262,6 +262,26 @@ def test_a_shared_param_is_one_chip_whose_wire_forks() -> None:
         ("b2", "i1"),
     ]
     assert re.search(r'"b1":"i1":n', to_dot(d))  # into the top of the box
+
+
+def test_a_param_used_by_many_boxes_is_drawn_inside_each() -> None:
+    """Past CHIP_FORK_LIMIT uses a fork is unreadable and slow to lay out: one chip per box."""
+    uses = CHIP_FORK_LIMIT + 1
+    d = Diagram(Prod((kit.Vector,)), Prod((kit.Vector,)), "shared")
+    w = kit.param(d, "W")
+    previous = (INPUT, 0)
+    for _ in range(uses):
+        box = d.add_box("prim", "linear(W)", (kit.Vector, kit.PARAM_TYPES["W"]), (kit.Vector,))
+        kit.link(d, *previous, box, 0)
+        kit.link(d, w, 0, box, 1)
+        previous = (box, 0)
+    kit.link(d, *previous, OUTPUT, 0)
+    g = draw(d)
+    assert "b0" not in g.nodes and "b0.copy" not in g.nodes
+    assert [chips(g, f"b{k}") for k in range(1, uses + 1)] == [["W"]] * uses
+    assert [edge(g, f"b{k}:o0", f"b{k + 1}:i0")["label"] for k in range(1, uses)] == ["Vector"] * (
+        uses - 1
+    )
 
 
 def test_init_does_not_draw_its_loss() -> None:

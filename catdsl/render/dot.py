@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
 from catdsl.render.scene import (
@@ -26,6 +27,8 @@ from catdsl.render.style import RED, attr_list, graph_header, wire_label
 from catdsl.typesys.types import Atom
 
 UNROLL_LIMIT = 8  # `f ^ n` with n above this is unrolled as 3 copies, an ellipsis, 1 copy
+CHIP_FORK_LIMIT = 2  # a param or port used by more boxes is drawn inside each, not forked:
+# a wide fork is unreadable, and Graphviz's layout time grows steeply with its width
 FROM_ABOVE = ("param", "port")
 INIT_FAMILIES = ("Init", "AdamInit", "MomentumInit")  # they hold a loss but never evaluate it
 
@@ -309,16 +312,37 @@ class Drawing:
             elif len(wires) == 1:
                 wires[0].attrs = attrs | wires[0].attrs
                 self.drop_in(src, wires[0], scope)
-            else:
-                junction = _dot_id(src, "copy")
-                self.add(scope, Point(junction, 0.09))
-                for wire in wires:
-                    wire.src = End(junction)
-                    wire.attrs |= {k: v for k, v in attrs.items() if k != "label"}
-                self.wires.append(Wire(src, End(junction), attrs))
+            elif len(wires) <= CHIP_FORK_LIMIT or not self.drop_copies(src, wires, scope):
+                self.fork(src, wires, attrs, scope)
         lines = graph_header(name, title) + self.root.lines()
         lines += [f"  {w.src} -> {w.dst}{attr_list(w.attrs)};" for w in self.wires if not w.inside]
         return "\n".join([*lines, *self.extra, "}"]) + "\n"
+
+    def fork(self, src: End, wires: list[Wire], attrs: dict, scope: Scope) -> None:
+        """One labelled wire into a junction dot, and unlabelled wires out of it."""
+        junction = _dot_id(src, "copy")
+        self.add(scope, Point(junction, 0.09))
+        for wire in wires:
+            wire.src = End(junction)
+            wire.attrs |= {k: v for k, v in attrs.items() if k != "label"}
+        self.wires.append(Wire(src, End(junction), attrs))
+
+    def drop_copies(self, src: End, wires: list[Wire], scope: Scope) -> bool:
+        """A chip feeding the tops of many boxes is drawn inside each of them instead of
+        forking; False (nothing changed) when the chip is not a chip or feeds anything else."""
+        chip = self.nodes.get(src.node)
+        if not isinstance(chip, Chip) or not all(self._takes_chip(w) for w in wires):
+            return False
+        for k, wire in enumerate(wires):
+            target = self.nodes[wire.dst.node]
+            target.chips[int(wire.dst.port[1:])] = replace(chip, id=f"{chip.id}.use{k}")
+            wire.inside = True
+        scope.items.remove(chip)
+        return True
+
+    def _takes_chip(self, wire: Wire) -> bool:
+        """Whether the wire enters the top of a box, where a chip can be drawn inside it."""
+        return isinstance(self.nodes.get(wire.dst.node), BoxNode) and wire.dst.side == "n"
 
     def drop_in(self, src: End, wire: Wire, scope: Scope) -> None:
         """A chip with one wire into the top of a box is drawn inside that box's node."""
