@@ -438,6 +438,25 @@ class TestDims:
     def test_dims_are_positive(self, value):
         assert codes(f"dim V = 5\ndim Z = {value}") == ["E0406"]
 
+    @pytest.mark.parametrize(
+        ("carrier", "axis"),
+        [
+            ("Real[0]", "0"),
+            ("Real[V - 5]", "V - 5"),
+            ("Real[3, 0]", "0"),
+            ("Index[0]", "0"),
+            ("Simplex[V - 5]", "V - 5"),
+        ],
+    )
+    def test_carrier_axes_are_positive(self, carrier, axis):
+        d = one(f"dim V = 5\nobject X : {carrier}")
+        assert (d.code, d.message) == (
+            "E0406",
+            "an axis of a carrier must have a positive size, not 0",
+        )
+        column = len("object X : ") + carrier.rindex(axis) + 1
+        assert (d.span.line, d.span.column, d.span.end_column) == (2, column, column + len(axis))
+
     def test_unknown_dim_did_you_mean(self):
         d = one("object X : Real[DD]", head=True)
         assert (d.code, d.help) == ("E0402", "did you mean `D`?")
@@ -978,10 +997,20 @@ class TestDataAndTraining:
             ("Init()", "E0304"),
             ("Init(loss, ex)", "E0307"),
             ("MeanLoss(loss, Embedding)", "E0319"),
+            ("Init(Logits)", "E0321"),
+            ("TrainStep(Softmax * TokenId >> CrossEntropy, ex, lr = 0.1)", "E0321"),
         ],
     )
     def test_training_family_errors(self, expr, code):
         assert codes(self.TRAIN + f"let x = {expr}", head=True) == [code]
+
+    @pytest.mark.parametrize("declared", ["Params(3)", "AdamState(Softmax)"])
+    def test_a_state_type_of_something_without_params(self, declared):
+        d = one(f"type S = {declared}", head=True)
+        argument = declared[declared.index("(") + 1 : -1]
+        assert d.code == "E0321"
+        assert d.message == f"`{declared}` has nothing to train: `{argument}` uses no param"
+        assert d.span.column == len("type S = ") + declared.index("(") + 2
 
     def test_data_of_the_wrong_examples(self):
         d = one(self.TRAIN + "data toks : List[TokenId] = [1, 2]\n"

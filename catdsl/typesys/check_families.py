@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import terms as T
 from catdsl.typesys.check_base import (
@@ -33,7 +34,7 @@ class FamiliesMixin:
             raise Failed
         loss = self.expr(positional[0].value, subst)
         loss_text = expr_text(positional[0].value, self.sources)
-        record = self._params_record(loss, loss_text)
+        record = self._params_record(loss, loss_text, name, positional[0].value.span)
         params = tuple(
             sorted(
                 (p for p in loss.ports if p.kind == "param"),
@@ -188,10 +189,20 @@ class FamiliesMixin:
     def _param_order(self, name: str) -> int:
         return self.position.get(name, len(self.position))
 
-    def _params_record(self, loss: T.Term, text: str) -> Record:
+    def _params_record(self, loss: T.Term, text: str, family: str, span: Span) -> Record:
+        """The record of the loss's params in declaration order; a loss without params has
+        nothing to train (E0321)."""
         params = sorted(
             (p for p in loss.ports if p.kind == "param"), key=lambda p: self._param_order(p.name)
         )
+        if not params:
+            self.error(
+                "E0321",
+                f"`{family}({text})` has nothing to train: `{text}` uses no param",
+                span,
+                help="pass the loss whose params are trained, a morphism built on `param`s",
+            )
+            raise Failed
         return Record("Params", tuple((p.name, p.atom) for p in params), f"Params({text})")
 
     def _adam_record(self, params: Record) -> Record:

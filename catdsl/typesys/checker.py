@@ -225,7 +225,10 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
                 )
             )
         term = self.expr(expr.args[0].value, Subst())
-        record = self._params_record(term, expr_text(expr.args[0].value, self.sources))
+        argument = expr.args[0].value
+        record = self._params_record(
+            term, expr_text(argument, self.sources), expr.name, argument.span
+        )
         if expr.name == "AdamState":
             record = self._adam_record(record)
         elif expr.name == "MomentumState":

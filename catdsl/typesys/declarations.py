@@ -137,6 +137,14 @@ class TypeReader:
 
     def _dim_arg(self, expr: ast.TypeExpr) -> Dim:
         dim = self.dim(expr)
+        if dim.value is not None and dim.value <= 0:
+            raise TypeError_(
+                Diagnostic(
+                    "E0406",
+                    f"an axis of a carrier must have a positive size, not {dim.value}",
+                    expr.span,
+                )
+            )
         if isinstance(expr, ast.TName) and dim.value is not None:
             return labelled(dim, expr.name)
         return dim
