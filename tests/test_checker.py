@@ -256,6 +256,13 @@ class TestObjectsAndAliases:
         d = one(f"object X : Real {where}")
         assert d.code == "E0407"
 
+    def test_an_invariant_between_two_numbers_is_refused(self):
+        d = one("object X : Real where value >= 0 and 3 > 2")
+        assert (d.code, d.span.column, d.span.end_column) == ("E0407", 38, 43)
+        assert (
+            d.message == "this invariant compares two numbers, so it says nothing about the value"
+        )
+
     def test_unknown_carrier_did_you_mean(self):
         d = one("object X : Reel[V]", head=True)
         assert (d.code, d.message, d.help) == (

@@ -208,6 +208,13 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
                         pred.span,
                         help="compare `value`, `len` or `sum` with a number",
                     )
+            if pred.op and not any(isinstance(side, str) for side in (pred.left, pred.right)):
+                self.error(
+                    "E0407",
+                    "this invariant compares two numbers, so it says nothing about the value",
+                    pred.span,
+                    help="compare `value`, `len` or `sum` with a number, e.g. `value >= 0`",
+                )
         module = decl.span.file
         return Obj(decl.name, carrier, where, decl.name_span, module)
 
