@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
 
@@ -52,7 +53,8 @@ def dot_for(
 
     if name is None:
         diagrams = [(n, program[n].diagram) for n in program.names]
-        return page_of(diagrams, shapes=shapes, expand=expand, unroll=unroll, title=program.file)
+        title = Path(program.file).name if program.file else None
+        return page_of(diagrams, shapes=shapes, expand=expand, unroll=unroll, title=title)
     if name in program.checked.laws:
         law = program.checked.laws[name]
         lhs = Morphism(program, f"{name} (left)", law.lhs).diagram

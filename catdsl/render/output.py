@@ -58,11 +58,16 @@ def page_of(
     in the given order from top to bottom."""
     drawing = Drawing(shapes=shapes, expand=expand, unroll=unroll)
     for k, (name, diagram) in enumerate(diagrams):
-        label = f"{name} : {diagram.dom} -> {diagram.cod}"
-        cluster = drawing.root.cluster(f"def{k}", label, "definition")
+        cluster = drawing.root.cluster(f"def{k}", signature_text(name, diagram), "definition")
         drawing.definition(diagram, f"d{k}.", cluster, 0, body_of(diagram))
     drawing.root.items.reverse()  # left-to-right dot stacks unconnected clusters bottom-up
     return drawing.finish(title or "program", title)
+
+
+def signature_text(name: str, diagram: Diagram) -> str:
+    """`name : A -> B [port: C]`, the way the definition's type reads in the source."""
+    ports = "".join(f" [{p.name}: {p.atom}]" for p in diagram.ports if p.kind == "port")
+    return f"{name} : {diagram.dom} -> {diagram.cod}{ports}"
 
 
 def _pipe(dot_text: str, fmt: str) -> bytes:
