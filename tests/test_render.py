@@ -20,7 +20,7 @@ from diagram_kit import DotGraph, read_dot
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram
 from catdsl.errors import CatRuntimeError, IllegalComposition
 from catdsl.render.commutative import box_chain, law_to_dot
-from catdsl.render.dot import CHIP_FORK_LIMIT, to_dot
+from catdsl.render.dot import to_dot
 from catdsl.render.errors import illegal_to_dot
 from catdsl.render.output import page_of, render, repr_svg, svg_of
 from catdsl.render.style import RED
@@ -243,30 +243,8 @@ def test_expanded_training_step_shows_its_loss_once() -> None:
     assert not [c for c in draw(kit.training_loop(), expand=2).clusters if "loss" in c]
 
 
-def test_a_shared_param_is_one_chip_whose_wire_forks() -> None:
-    d = Diagram(Prod((kit.Vector,)), Prod((kit.Vector,)), "tied")
-    w = kit.param(d, "W")
-    first = d.add_box("prim", "linear(W)", (kit.Vector, kit.PARAM_TYPES["W"]), (kit.Vector,))
-    second = d.add_box("prim", "linear(W)", (kit.Vector, kit.PARAM_TYPES["W"]), (kit.Vector,))
-    kit.link(d, INPUT, 0, first, 0)
-    kit.link(d, w, 0, first, 1)
-    kit.link(d, first, 0, second, 0)
-    kit.link(d, w, 0, second, 1)
-    kit.link(d, second, 0, OUTPUT, 0)
-    g = draw(d)
-    assert "W" in text(g.nodes["b0"]["label"])  # a node of its own, not inside a box
-    assert chips(g, "b1") == chips(g, "b2") == []
-    assert [e["head"] for e in g.edges_from("b0")] == ["b0.copy"]
-    assert sorted((e["head"], e["headport"]) for e in g.edges_from("b0.copy")) == [
-        ("b1", "i1"),
-        ("b2", "i1"),
-    ]
-    assert re.search(r'"b1":"i1":n', to_dot(d))  # into the top of the box
-
-
-def test_a_param_used_by_many_boxes_is_drawn_inside_each() -> None:
-    """Past CHIP_FORK_LIMIT uses a fork is unreadable and slow to lay out: one chip per box."""
-    uses = CHIP_FORK_LIMIT + 1
+def _chain_sharing_one_param(uses: int) -> Diagram:
+    """`linear(W) >> linear(W) >> ...`: one param W feeding the top of every box."""
     d = Diagram(Prod((kit.Vector,)), Prod((kit.Vector,)), "shared")
     w = kit.param(d, "W")
     previous = (INPUT, 0)
@@ -276,12 +254,37 @@ def test_a_param_used_by_many_boxes_is_drawn_inside_each() -> None:
         kit.link(d, w, 0, box, 1)
         previous = (box, 0)
     kit.link(d, *previous, OUTPUT, 0)
-    g = draw(d)
+    return d
+
+
+@pytest.mark.parametrize("uses", [2, 3, 40])
+def test_a_shared_param_is_drawn_inside_each_box_that_uses_it(uses: int) -> None:
+    """Tied weights: a fork would rank the chip with the inputs, a wide one is unreadable."""
+    g = draw(_chain_sharing_one_param(uses))
     assert "b0" not in g.nodes and "b0.copy" not in g.nodes
     assert [chips(g, f"b{k}") for k in range(1, uses + 1)] == [["W"]] * uses
     assert [edge(g, f"b{k}:o0", f"b{k + 1}:i0")["label"] for k in range(1, uses)] == ["Vector"] * (
         uses - 1
     )
+    assert edge(g, "in:p0", "b1:i0")["label"] == "Vector"
+
+
+def test_a_param_that_also_feeds_a_side_input_forks() -> None:
+    """A chip can only be drawn inside a box it enters from above; otherwise its wire forks."""
+    d = Diagram(Prod((kit.Vector,)), Prod((kit.Vector, kit.PARAM_TYPES["W"])), "leak")
+    w = kit.param(d, "W")
+    first = d.add_box("prim", "linear(W)", (kit.Vector, kit.PARAM_TYPES["W"]), (kit.Vector,))
+    kit.link(d, INPUT, 0, first, 0)
+    kit.link(d, w, 0, first, 1)
+    kit.link(d, first, 0, OUTPUT, 0)
+    kit.link(d, w, 0, OUTPUT, 1)
+    g = draw(d)
+    assert "W" in text(g.nodes["b0"]["label"])  # a node of its own, not inside a box
+    assert [e["head"] for e in g.edges_from("b0")] == ["b0.copy"]
+    assert sorted((e["head"], e.get("headport")) for e in g.edges_from("b0.copy")) == [
+        ("b1", "i1"),
+        ("out", "p1"),
+    ]
 
 
 def test_init_does_not_draw_its_loss() -> None:
@@ -660,3 +663,59 @@ def test_course_programs_draw_cleanly(name: str) -> None:
     for source in sources:
         result = subprocess.run(["dot", "-Tsvg"], input=source, capture_output=True, text=True)
         assert (result.returncode, result.stderr) == (0, ""), source[:300]
+
+
+def course_program(name: str):
+    import catdsl
+
+    return catdsl.load(str(ROOT / "programs" / name))
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_an_opened_definition_keeps_the_names_of_its_wires(depth: int) -> None:
+    """Opening `Embedding` shows `lookup(E)`, but the wire leaving it is still `Vector`."""
+    g = draw(course_program("tiny_ml.cat")["predict"].diagram, expand=depth)
+    labels = [e.get("label") for e in g.edges if e.get("label")]
+    assert labels == ["TokenId", "Vector", "Logits", "Distribution"]
+
+
+def test_a_loss_used_by_several_training_boxes_is_drawn_once_below() -> None:
+    g = draw(course_program("tiny_ml.cat")["loss_after"].diagram, expand=4)
+    frames = [c for c in g.clusters if c.endswith(".loss")]
+    assert len(frames) == 1
+    assert g.clusters[frames[0]]["label"] == "loss (the loss of TrainStep, MeanLoss)"
+    assert g.parent[frames[0]] is None
+
+
+@needs_dot
+def test_the_loss_frame_lies_below_the_main_drawing() -> None:
+    pos = layout(to_dot(course_program("tiny_ml.cat")["step"].diagram, expand=1))
+    train, loss_input = pos["b0"], next(v for k, v in pos.items() if k.endswith(".loss.in"))
+    assert loss_input[1] < train[1]  # Graphviz's y grows upwards
+
+
+def box_labels(g: DotGraph) -> list[str]:
+    """The labels of every box node, in the order of the DOT text."""
+    return [box_label(g, n) for n, a in g.nodes.items() if 'CELLPADDING="6"' in a.get("label", "")]
+
+
+def test_box_labels_show_constant_arguments_and_training_data() -> None:
+    tiny = course_program("tiny_ml.cat")
+    assert box_labels(draw(tiny["Windowing"].diagram)) == ["windows(2)"]
+    assert box_labels(draw(tiny["step"].diagram)) == ["TrainStep(loss, examples, lr=1.0)"]
+    assert "MeanLoss(loss, examples)" in box_labels(draw(tiny["loss_after"].diagram))
+    assert box_labels(draw(course_program("composition.cat")["Double"].diagram)) == ["scale(2)"]
+
+
+def test_a_long_optimiser_label_puts_its_hyperparameters_on_a_second_line() -> None:
+    adam = course_program("adam_challenge.cat")
+    g = draw(adam["adam"].diagram)
+    node = next(n for n in g.nodes if "Adam(" in text(g.nodes[n].get("label", "")))
+    lines = [text(part) for part in g.nodes[node]["label"].split("<BR/>")]
+    assert lines[-2:] == ["Adam(LinearLoss,", "lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)"]
+
+
+def test_reading_params_out_of_a_state_draws_no_loss() -> None:
+    g = draw(course_program("adam_challenge.cat")["theta_after_one"].diagram, expand=3)
+    frames = [g.clusters[c]["label"] for c in g.clusters if c.endswith(".loss")]
+    assert frames == ["LinearLoss (the loss of Adam)"]

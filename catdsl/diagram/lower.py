@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
+from catdsl.std.signatures import COUNT_ARGUMENTS, STATIC_DEFAULTS
 from catdsl.typesys.terms import (
     Bind,
     Const,
@@ -216,7 +217,9 @@ class _Scope:
         data = {
             "family": term.family,
             "loss": self.lowerer.sub(term.loss, _label(term.loss)),
-            "data": self.lowerer.sub(term.data, None) if term.data is not None else None,
+            "data": self.lowerer.sub(term.data, _label(term.data))
+            if term.data is not None
+            else None,
             "params": tuple(p.name for p in term.params),
             "hyper": dict(term.hyper),
         }
@@ -264,7 +267,8 @@ def _label(term: Term) -> str:
     if isinstance(term, Ref | Const | Param):
         return term.name
     if isinstance(term, Prim):
-        return f"{term.name}({', '.join(term.args)})" if term.args else term.name
+        args = [*term.args, *_static_texts(term)]
+        return f"{term.name}({', '.join(args)})" if args else term.name
     if isinstance(term, Struct):
         return term.kind
     if isinstance(term, Power):
@@ -274,6 +278,26 @@ def _label(term: Term) -> str:
     if isinstance(term, Seq):
         return " >> ".join(_label(p) for p in term.parts)
     return type(term).__name__.lower()
+
+
+def _static_texts(term: Prim) -> list[str]:
+    """The constant arguments worth reading on a box: counts such as `windows(2)` always, the
+    rest (`scale(2)`, `layer_norm(..., eps=0.1)`) when they differ from their default."""
+    defaults = STATIC_DEFAULTS.get(term.name, {})
+    count = COUNT_ARGUMENTS.get(term.name)
+    shown = [(k, v) for k, v in term.static if k == count or defaults.get(k) != v]
+    if len(term.static) == 1 and shown:
+        return [number_text(shown[0][1])]
+    return [f"{k}={number_text(v)}" for k, v in shown]
+
+
+def number_text(value: object) -> str:
+    """A number as people write it: Python's shortest repr with a plain exponent (`1e-8`, not
+    `1e-08`); a real stays a real (`2.0`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    mantissa, _, exponent = repr(value).partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else mantissa
 
 
 # ---------------------------------------------------------------- flattening

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
+from catdsl.diagram.lower import number_text
 from catdsl.render.scene import (
     BoxNode,
     Chip,
@@ -26,11 +27,11 @@ from catdsl.render.scene import (
 from catdsl.render.style import RED, attr_list, graph_header, wire_label
 from catdsl.typesys.types import Atom
 
+WRAP_WIDTH = 36  # a training box label longer than this puts its hyperparameters on a new line
 UNROLL_LIMIT = 8  # `f ^ n` with n above this is unrolled as 3 copies, an ellipsis, 1 copy
-CHIP_FORK_LIMIT = 2  # a param or port used by more boxes is drawn inside each, not forked:
-# a wide fork is unreadable, and Graphviz's layout time grows steeply with its width
 FROM_ABOVE = ("param", "port")
-INIT_FAMILIES = ("Init", "AdamInit", "MomentumInit")  # they hold a loss but never evaluate it
+NO_LOSS_DRAWN = ("Init", "AdamInit", "MomentumInit", "AdamParams", "MomentumParams")
+# the families above hold a loss but never evaluate it
 
 
 def to_dot(
@@ -92,7 +93,7 @@ class Drawing:
         self.wires: list[Wire] = []
         self.sources: dict[End, tuple[str, Scope, tuple]] = {}
         self.extra: list[str] = []
-        self.losses: set[int] = set()  # loss diagrams already drawn
+        self.losses: dict[str, tuple[Scope, list[str]]] = {}  # frames of losses, by name
 
     # ------------------------------------------------------------------ scene building
     def add(self, scope: Scope, node: BoxNode | Chip | Point | Rail) -> None:
@@ -177,29 +178,46 @@ class Drawing:
         if box.kind == "struct":
             return self.struct(box, nid, scope, srcs)
         if box.kind == "ref" and depth < self.expand and _has_boxes(box.data.get("sub")):
-            cluster = scope.cluster(nid, box.label, "ref")
-            return self.draw(box.data["sub"], f"{nid}.", cluster, *_split(box, srcs), depth + 1)
+            return self.opened(box, scope.cluster(nid, box.label, "ref"), nid, srcs, depth)
         if box.kind == "power" and self.unroll:
             return self.unrolled(box, nid, scope, srcs, depth)
         if box.kind == "power" and depth < self.expand and _has_boxes(box.data.get("sub")):
-            cluster = scope.cluster(nid, _power_text(box), "unroll")
-            return self.draw(box.data["sub"], f"{nid}.", cluster, *_split(box, srcs), depth + 1)
+            return self.opened(
+                box, scope.cluster(nid, _power_text(box), "unroll"), nid, srcs, depth
+            )
         if box.kind == "functor" and isinstance(box.data.get("sub"), Diagram):
             return self.bubble(box, nid, scope, srcs, depth)
         if box.kind == "train" and depth < self.expand:
             self.loss_of(box, nid, depth)
         return self.plain(diagram, box, nid, scope, srcs)
 
+    def opened(self, box: Box, cluster: Scope, nid: str, srcs: list[End], depth: int) -> list[End]:
+        """A definition or power drawn open inside its frame. The wires leaving the frame keep
+        the names of the box's declared outputs (`Vector`, not its carrier `Real[4]`)."""
+        outs = self.draw(box.data["sub"], f"{nid}.", cluster, *_split(box, srcs), depth + 1)
+        for end, atom in zip(outs, box.outputs, strict=True):
+            _, where, key = self.sources[end]
+            self.sources[end] = (wire_label(atom, self.shapes), where, key)
+        return outs
+
     def loss_of(self, box: Box, nid: str, depth: int) -> None:
-        """Draw a training box's loss once, in its own cluster beside the main drawing."""
+        """Draw a training box's loss once per loss, in its own frame below the main drawing,
+        titled by the families that use it."""
         loss = box.data.get("loss")
         family = box.data.get("family", box.label)
-        if not isinstance(loss, Diagram) or family in INIT_FAMILIES or id(loss) in self.losses:
+        if not isinstance(loss, Diagram) or family in NO_LOSS_DRAWN:
             return
-        self.losses.add(id(loss))
-        label = f"{loss.name or 'loss'} (the loss of {family})"
-        cluster = self.root.cluster(f"{nid}.loss", label, "train")
-        self.definition(loss, f"{nid}.loss.", cluster, depth + 1, body_of(loss))
+        name = loss.name or "loss"
+        if name in self.losses:
+            cluster, families = self.losses[name]
+        else:
+            cluster, families = self.root.cluster(f"{nid}.loss", "", "train"), []
+            self.root.items.insert(0, self.root.items.pop())  # dot puts the first at the bottom
+            self.losses[name] = (cluster, families)
+            self.definition(loss, f"{nid}.loss.", cluster, depth + 1, body_of(loss))
+        if family not in families:
+            families.append(family)
+        cluster.attrs["label"] = f"{name} (the loss of {', '.join(families)})"
 
     def plain(
         self, diagram: Diagram, box: Box, nid: str, scope: Scope, srcs: list[End]
@@ -312,7 +330,7 @@ class Drawing:
             elif len(wires) == 1:
                 wires[0].attrs = attrs | wires[0].attrs
                 self.drop_in(src, wires[0], scope)
-            elif len(wires) <= CHIP_FORK_LIMIT or not self.drop_copies(src, wires, scope):
+            elif not self.drop_copies(src, wires, scope):
                 self.fork(src, wires, attrs, scope)
         lines = graph_header(name, title) + self.root.lines()
         lines += [f"  {w.src} -> {w.dst}{attr_list(w.attrs)};" for w in self.wires if not w.inside]
@@ -328,8 +346,10 @@ class Drawing:
         self.wires.append(Wire(src, End(junction), attrs))
 
     def drop_copies(self, src: End, wires: list[Wire], scope: Scope) -> bool:
-        """A chip feeding the tops of many boxes is drawn inside each of them instead of
-        forking; False (nothing changed) when the chip is not a chip or feeds anything else."""
+        """A chip feeding the tops of several boxes (tied weights) is drawn inside each of them,
+        under its one name, instead of forking: a fork would rank the chip with the diagram's
+        inputs, and a wide one is unreadable and slow to lay out. False (nothing changed) when
+        the source is not a chip or feeds anything else."""
         chip = self.nodes.get(src.node)
         if not isinstance(chip, Chip) or not all(self._takes_chip(w) for w in wires):
             return False
@@ -414,16 +434,26 @@ def _box_markup(box: Box) -> str:
     if box.kind == "power":
         mark = f'<FONT COLOR="#2f5597"><B>×{box.data["n"]}</B></FONT>'
         return label_markup(_power_base(box) + " ") + mark
+    if box.kind == "train" and len(_box_text(box)) > WRAP_WIDTH:
+        family, args, hyper = _train_parts(box)  # the hyperparameters go on a second line
+        if args and hyper:
+            first = label_markup(f"{family}({', '.join(args)},")
+            return first + "<BR/>" + label_markup(f"{', '.join(hyper)})")
     return label_markup(_box_text(box))
 
 
 def _train_label(box: Box) -> str:
-    """`TrainStep(loss, examples, lr=1.0)` from the family, the diagrams' names and the hyper."""
+    """`TrainStep(loss, examples, lr=1)` from the family, the diagrams' names and the hyper."""
+    family, args, hyper = _train_parts(box)
+    return f"{family}({', '.join([*args, *hyper])})"
+
+
+def _train_parts(box: Box) -> tuple[str, list[str], list[str]]:
+    """The family, the names of its loss and data, and its hyperparameters as the source
+    writes them (`lr=0.1`, `eps=1e-8`)."""
     data = box.data
-    args = [
-        d.name for d in (data.get("loss"), data.get("data")) if isinstance(d, Diagram) and d.name
-    ]
-    hyper = data.get("hyper") or ()
-    for key, value in hyper.items() if isinstance(hyper, dict) else hyper:
-        args.append(f"{key}={value!r}" if isinstance(value, float) else f"{key}={value}")
-    return f"{data.get('family', box.label)}({', '.join(args)})"
+    diagrams = (data.get("loss"), data.get("data"))
+    args = [d.name for d in diagrams if isinstance(d, Diagram) and d.name]
+    hyper = data.get("hyper") or {}
+    pairs = hyper.items() if isinstance(hyper, dict) else hyper
+    return data.get("family", box.label), args, [f"{k}={number_text(v)}" for k, v in pairs]
