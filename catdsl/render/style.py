@@ -102,7 +102,6 @@ def graph_header(name: str, title: str | None) -> list[str]:
     graph = {
         "rankdir": "LR",
         "newrank": True,
-        "compound": True,  # lets a line end at a frame's border (a loss joined to its box)
         "fontname": FONT,
         "fontsize": 11,
         "nodesep": 0.22,
