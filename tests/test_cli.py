@@ -848,6 +848,29 @@ def test_draw_an_ill_typed_definition(capsys, tmp_path, monkeypatch, suffix: str
     assert "Vector ≠ Logits" in text
 
 
+def test_draw_a_definition_with_holes(capsys, tmp_path, monkeypatch) -> None:
+    """A hole is an error for `check`, but the definition around it still draws, dashed."""
+    monkeypatch.chdir(tmp_path)
+    hole = str(PROGRAMS / "errors" / "hole.cat")
+    code, out, err = cli(capsys, "draw", hole, "predict", "-o", "hole.dot")
+    assert (code, out) == (1, "")
+    assert err.count("error[E0601]") == 2
+    assert "`predict` drawn to hole.dot all the same" in err
+    text = Path("hole.dot").read_text()
+    assert re.search(r"\?head.*dashed|dashed.*\?head", text)
+    assert "Embedding" in text and "Softmax" in text
+
+
+def test_draw_a_legal_definition_of_a_file_with_errors(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "draw", ILLEGAL, "Embedding", "-o", "e.dot")
+    assert code == 1 and "error[E0201]" in err
+    assert "`Embedding` drawn to e.dot all the same" in err
+    assert "lookup(E)" in Path("e.dot").read_text()
+    code, _, err = cli(capsys, "draw", ILLEGAL, "nonesuch", "-o", "n.dot")
+    assert code == 1 and not Path("n.dot").exists()
+
+
 def test_draw_unknown_name(capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     code, _, err = cli(capsys, "draw", TINY, "predcit", "-o", "x.dot")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
@@ -24,14 +25,14 @@ def draw_command(args: argparse.Namespace) -> int:
     if not checked.sources:
         raise OSError(2, checked.diagnostics[0].message, args.file)
     if checked.diagnostics:
-        figure = _illegal_figure(checked.diagnostics, args.name)
         print(
             render_all(checked.diagnostics, checked.sources, color=sys.stderr.isatty()),
             file=sys.stderr,
         )
-        if figure is not None:
-            render(figure, args.output)
-            print(f"illegal diagram written to {args.output}", file=sys.stderr)
+        drawn = _despite_errors(checked, args)
+        if drawn is not None:
+            render(drawn[0], args.output)
+            print(drawn[1], file=sys.stderr)
         return EXIT_PROGRAM
     from catdsl.frontend.api import Program
 
@@ -74,6 +75,23 @@ def dot_for(
             ]
         )
     return to_dot(program[name].diagram, shapes=shapes, expand=expand, unroll=unroll, title=name)
+
+
+def _despite_errors(checked, args: argparse.Namespace) -> tuple[str, str] | None:
+    """What a program with errors can still show, and the line that says so: the illegal
+    composition asked for, else what did check (a hole drawn dashed), else nothing."""
+    from catdsl.frontend.api import Program
+
+    figure = _illegal_figure(checked.diagnostics, args.name)
+    if figure is not None:
+        return figure, f"illegal diagram written to {args.output}"
+    wanted = [args.name] if args.name else list(checked.definitions)
+    if not wanted or not all(n in checked.definitions or n in checked.laws for n in wanted):
+        return None
+    program = Program(replace(checked, diagnostics=[]))
+    options = {"shapes": args.shapes, "expand": args.expand, "unroll": args.unroll}
+    what = f"`{args.name}`" if args.name else "the definitions that check"
+    return dot_for(program, args.name, **options), f"{what} drawn to {args.output} all the same"
 
 
 def _illegal_figure(diagnostics: list[Diagnostic], name: str | None) -> str | None:
