@@ -50,6 +50,7 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/tiny_ml.cat composed_is_direct -o docs/img/course_triangle.png
 	$(BIN)/catdsl draw programs/card.cat pipeline -o docs/img/course_card.png
 	-$(BIN)/catdsl draw programs/errors/embedding_softmax.cat -o docs/img/course_illegal.png
+	-$(BIN)/catdsl draw programs/errors/crossentropy_on_logits.cat -o docs/img/illegal.png
 	$(BIN)/catdsl draw programs/tiny_ml.cat loss --expand 2 -o docs/img/loss_expand2.png
 	$(BIN)/catdsl draw programs/tiny_ml.cat trained --expand 3 -o docs/img/trained_expand3.png
 	$(BIN)/catdsl draw programs/tiny_ml.cat -o docs/img/page.png

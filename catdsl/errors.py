@@ -38,13 +38,15 @@ class Label:
 @dataclass(frozen=True)
 class IllegalComposition:
     """What the renderer needs to draw a composition that does not type-check: the chain's
-    boxes as (label, input objects, output objects) and the junction that fails."""
+    boxes as (label, input objects, output objects), the junction that fails and, when the
+    checker typed each box, their terms (so each part is drawn as what it is)."""
 
     definition: str | None
     boxes: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
     junction: int  # the wire between boxes[junction] and boxes[junction + 1]
     expected: str
     found: str
+    terms: tuple = field(default=(), compare=False)  # the boxes' typed terms, to draw them
 
 
 @dataclass(frozen=True)

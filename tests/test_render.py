@@ -436,12 +436,13 @@ def test_illegal_composition_has_a_red_broken_wire() -> None:
             0,
         )
     )
-    bad = edge(g, "b0", "b1")
+    bad = edge(g, "p0.b0", "p1.b0")
     assert (bad["label"], bad["color"], bad["style"]) == ("Vector ≠ Logits", RED, "dashed")
     assert (bad["tailport"], bad["headport"]) == ("o0", "i0")
-    assert [box_label(g, b) for b in ("b0", "b1")] == ["Embedding", "Softmax"]
-    assert all(f'COLOR="{RED}"' in g.nodes[b]["label"] for b in ("b0", "b1"))
-    assert "color" not in edge(g, "in", "b0") and edge(g, "b1", "out")["label"] == "Distribution"
+    assert [box_label(g, b) for b in ("p0.b0", "p1.b0")] == ["Embedding", "Softmax"]
+    assert all(f'COLOR="{RED}"' in g.nodes[b]["label"] for b in ("p0.b0", "p1.b0"))
+    assert "color" not in edge(g, "in", "p0.b0")
+    assert edge(g, "p1.b0", "out")["label"] == "Distribution"
     assert g.attrs["label"] == "illegal composition: Embedding >> Softmax"
 
 
@@ -455,7 +456,7 @@ def test_illegal_composition_from_the_checker() -> None:
     )
     g = read_dot(illegal_to_dot(figure))
     assert g.attrs["label"] == "illegal composition in `predict`: Embedding >> Softmax"
-    assert edge(g, "b0", "b1")["label"] == "Vector ≠ Logits"
+    assert edge(g, "p0.b0", "p1.b0")["label"] == "Vector ≠ Logits"
 
 
 def test_illegal_composition_with_a_missing_wire() -> None:
@@ -465,11 +466,59 @@ def test_illegal_composition_with_a_missing_wire() -> None:
         ("CrossEntropy", ["Distribution", "TokenId"], ["Loss"]),
     ]
     g = read_dot(illegal_to_dot(parts, 1))
-    assert "color" not in edge(g, "b0", "b1")
-    assert edge(g, "b1", "b2")["label"] == "Logits ≠ Distribution"
-    assert edge(g, "b1.o1", "b2")["label"] == "nothing ≠ TokenId"
+    assert "color" not in edge(g, "p0.b0", "p1.b0")
+    assert edge(g, "p1.b0", "p2.b0:i0")["label"] == "Logits ≠ Distribution"
+    missing = edge(g, "nothing1", "p2.b0:i1")
+    assert (missing["label"], missing["color"]) == ("nothing ≠ TokenId", RED)
     with pytest.raises(ValueError):
         illegal_to_dot(parts, 2)
+
+
+def illegal_drawing_of(path: Path) -> DotGraph:
+    """The illegal diagram `catdsl draw` makes of a program of programs/errors."""
+    from catdsl.frontend.drawing import _illegal_figure
+    from catdsl.loader import check_file
+
+    source = _illegal_figure(check_file(path), None)
+    assert source is not None
+    return read_dot(source)
+
+
+def test_an_illegal_part_is_drawn_as_what_it_is() -> None:
+    """`Logits * TokenId` is two bare wires, not a box; the broken one is red."""
+    g = illegal_drawing_of(ROOT / "programs" / "errors" / "crossentropy_on_logits.cat")
+    assert box_labels(g) == ["CrossEntropy"]
+    assert edge(g, "in:p0", "p1.b0:i0")["label"] == "Logits ≠ Distribution"
+    assert edge(g, "in:p0", "p1.b0:i0")["color"] == RED
+    assert edge(g, "in:p1", "p1.b0:i1")["label"] == "TokenId"
+    assert "color" not in edge(g, "in:p1", "p1.b0:i1")
+
+
+def test_an_illegal_constant_is_a_chip_with_a_red_wire() -> None:
+    g = illegal_drawing_of(ROOT / "programs" / "errors" / "raw_integer.cat")
+    assert box_labels(g) == ["Embedding"] and chips(g, "p1.b1") == ["E"]
+    assert "3" in text(g.nodes["p0.b0"]["label"]) and "Nat" in text(g.nodes["p0.b0"]["label"])
+    wire = edge(g, "p0.b0", "p1.b1:i0")
+    assert (wire["label"], wire["color"]) == ("Nat ≠ TokenId", RED)
+
+
+def test_an_illegal_product_is_two_boxes_and_a_swap_is_a_crossing(tmp_path: Path) -> None:
+    program = tmp_path / "bad.cat"
+    program.write_text(
+        "object A : Real[2]\nobject B : Real[3]\n"
+        "morphism F : A -> A\nmorphism G : B -> B\nmorphism H : A * A -> A\n"
+        "let bad = F * G >> H\nlet crossed = swap[A, B] >> H\n"
+    )
+    g = illegal_drawing_of(program)
+    assert box_labels(g) == ["F", "G", "H"]
+    assert edge(g, "p0.b1", "p1.b0:i1")["label"] == "B ≠ A"
+    assert "color" not in edge(g, "p0.b0", "p1.b0:i0")
+    from catdsl.frontend.drawing import _illegal_figure
+    from catdsl.loader import check_file
+
+    crossed = read_dot(_illegal_figure(check_file(program), "crossed"))
+    assert box_labels(crossed) == ["H"]
+    assert {"p0.b0.e", "p0.b0.x"} <= set(crossed.nodes)  # the crossing's two columns
 
 
 def test_page_of_puts_each_definition_in_a_cluster() -> None:

@@ -82,7 +82,7 @@ def _despite_errors(checked, args: argparse.Namespace) -> tuple[str, str] | None
     composition asked for, else what did check (a hole drawn dashed), else nothing."""
     from catdsl.frontend.api import Program
 
-    figure = _illegal_figure(checked.diagnostics, args.name)
+    figure = _illegal_figure(checked, args.name)
     if figure is not None:
         return figure, f"illegal diagram written to {args.output}"
     wanted = [args.name] if args.name else list(checked.definitions)
@@ -94,13 +94,18 @@ def _despite_errors(checked, args: argparse.Namespace) -> tuple[str, str] | None
     return dot_for(program, args.name, **options), f"{what} drawn to {args.output} all the same"
 
 
-def _illegal_figure(diagnostics: list[Diagnostic], name: str | None) -> str | None:
+def _illegal_figure(checked, name: str | None) -> str | None:
+    """The first illegal composition of the definition asked for (any, with no name), each
+    part drawn as its own diagram when the checker typed it."""
+    from catdsl.diagram.lower import lower
     from catdsl.render.errors import illegal_to_dot
 
-    for d in diagnostics:
+    consts = {n: d.term for n, d in checked.definitions.items() if d.kind == "data"}
+    for d in checked.diagnostics:
         fig = d.figure
         if fig is not None and (name is None or fig.definition == name):
-            return illegal_to_dot(fig)
+            parts = [lower(term, consts=consts) for term in fig.terms] or None
+            return illegal_to_dot(fig, parts=parts)
     return None
 
 

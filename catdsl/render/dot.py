@@ -322,7 +322,7 @@ class Drawing:
         for src, (label, scope, key) in self.sources.items():
             wires = leaving.get(src, [])
             attrs = ({"label": label} if label else {}) | (_RED if key in self.highlight else {})
-            if isinstance(self.nodes.get(src.node), Chip):
+            if isinstance(self.nodes.get(src.node), Chip) and key not in self.highlight:
                 attrs.pop("label", None)  # a chip shows its own name and type
             if not wires:
                 self.add(scope, Point(_dot_id(src, "end"), 0.09))
@@ -373,7 +373,7 @@ class Drawing:
             wire.inside = True
 
 
-_RED = {"color": RED, "fontcolor": RED, "penwidth": 2.2}
+_RED = {"color": RED, "fontcolor": RED, "penwidth": 2.2, "style": "dashed"}
 
 
 def _dot_id(end: End, suffix: str) -> str:

@@ -28,6 +28,7 @@ from catdsl.typesys.check_base import (
 from catdsl.typesys.declarations import TypeError_
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.hints import bridges, describe, did_you_mean, same_carrier_note, signature
+from catdsl.typesys.resolve import resolve_term
 from catdsl.typesys.types import (
     UNIT,
     Atom,
@@ -505,8 +506,9 @@ class ExpressionsMixin:
             for x, t in zip(e.parts, parts, strict=True)
         )
         gives, takes = subst.prod(parts[i].cod), subst.prod(parts[i + 1].dom)
+        terms = tuple(resolve_term(t, subst) for t in parts)
         figure = IllegalComposition(
-            self.active[-1] if self.active else None, boxes, i, str(takes), str(gives)
+            self.active[-1] if self.active else None, boxes, i, str(takes), str(gives), terms
         )
         self.diagnostics[-1] = replace(last, figure=figure)
 
