@@ -257,8 +257,8 @@ class Drawing:
         n_in, n_out = len(box.inputs), len(box.outputs)
         if kind != "swap":
             return [srcs[_struct_source(kind, j, n_in, split)] for j in range(n_out)]
-        self.add(scope, Rail(f"{nid}.e", n_in, dot_size=3))
-        self.add(scope, Rail(f"{nid}.x", n_out, dot_size=3))
+        self.add(scope, Rail(f"{nid}.e", n_in, dot_size=2))
+        self.add(scope, Rail(f"{nid}.x", n_out, dot_size=2))
         for k, src in enumerate(srcs):
             self.wires.append(Wire(src, End(f"{nid}.e", f"p{k}", "w")))
         for j in range(n_out):
