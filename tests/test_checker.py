@@ -534,7 +534,12 @@ class TestPrimitives:
             "param b2 : Real[D] = zeros\nmorphism L : Vector -> Logits = affine(W, b2)", head=True
         )
         assert d.code == "E0206"
-        assert d.message.startswith("`affine` needs `b` of shape `Real[5]`, but `b2` is")
+        assert d.message == "`affine` needs `b` of shape `Real[5]`, but `b2` is `Real[D]`"
+        assert d.notes == (
+            "the shapes differ: expected `Real[5]`, found `Real[D]` (with D = 4)",
+            "`affine` takes that shape from `W : Real[D, V]` (with D = 4, V = 5)",
+        )
+        assert d.help == "declare `param b2 : Real[5]`"
 
     def test_primitive_arguments(self):
         assert codes("let x = relu(1, 2)", head=True) == ["E0307"]

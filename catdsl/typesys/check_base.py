@@ -72,13 +72,13 @@ def carrier_notes(
     err: Mismatch, subst: Subst | None = None, declared_atoms: Prod | None = None
 ) -> tuple[str, ...]:
     if err.reason in ("dims differ", "ranks differ") and err.expected is not None:
-        found = err.found
+        found, found_dims = err.found, dim_bindings(err.found)
         if isinstance(found, Obj):
-            found = f"{found.name}` = `{found.carrier}"
+            found, found_dims = f"{found.name}` = `{found.carrier}", ""
         expected = strip_rest(err.expected)
         return (
-            f"the shapes differ: expected `{expected}`, found `{found}`"
-            + dim_bindings(err.expected),
+            f"the shapes differ: expected `{expected}`{dim_bindings(err.expected)}, "
+            f"found `{found}`{found_dims}",
         )
     if err.reason == "carriers differ" and err.expected is not None:
         return (f"expected a `{err.expected}`, found a `{err.found}`",)

@@ -15,6 +15,7 @@ from catdsl.typesys.check_base import (
     Entry,
     Failed,
     carrier_notes,
+    dim_bindings,
     expr_text,
     family_usage,
     flatten,
@@ -167,12 +168,18 @@ class ExpressionsMixin:
             try:
                 subst.flow(atom, ptype)
             except Mismatch as err:
+                wanted = subst.carrier(ptype)
+                sources = [
+                    f"`{n} : {t}`{dim_bindings(t)}"
+                    for n, t in zip(arg_names, arg_types, strict=True)
+                ]
+                origin = (f"`{name}` takes that shape from {' and '.join(sources)}",)
                 self.error(
                     "E0206",
-                    f"`{name}` needs `{pname}` of shape `{subst.carrier(ptype)}`, "
-                    f"but `{ref_name}` is `{atom}`",
+                    f"`{name}` needs `{pname}` of shape `{wanted}`, but `{ref_name}` is `{atom}`",
                     given[pname].span,
-                    notes=carrier_notes(err),
+                    notes=carrier_notes(err) + (origin if sources else ()),
+                    help=f"declare `param {ref_name} : {wanted}`" if port is not None else None,
                 )
                 raise Failed from None
             arg_names.append(ref_name)
