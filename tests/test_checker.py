@@ -525,7 +525,10 @@ class TestPrimitives:
         assert sig(p, "raw") == "Logits -> Simplex[5]"
         d = one("let bad : Logits -> Distribution = softmax", head=True)
         assert d.code == "E0204"
-        assert "only through a declared morphism" in d.help
+        assert d.help == (
+            "a value enters `Distribution` only through a declared morphism: make `bad` one, "
+            "`morphism bad : Logits -> Distribution = softmax`"
+        )
         assert codes("let bad = Logits >> softmax >> CrossEntropy", head=True) == ["E0202"]
         assert codes("let bad = LinearToLogits >> softmax >> Distribution", head=True) == ["E0201"]
 

@@ -341,20 +341,31 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
             subst.unify_prod(cod, subst.prod(body.cod), nominal_entry=nominal_entry)
         except Mismatch as err:
             subst.default_rests(body.cod)
-            self._boundary_error(name, "codomain", cod, subst.prod(body.cod), err, span, body)
+            self._boundary_error(name, "codomain", cod, subst.prod(body.cod), err, span, body, dom)
 
     def _boundary_error(
-        self, name, side, declared, inferred, err: Mismatch, span, body: T.Term | None = None
+        self,
+        name,
+        side,
+        declared,
+        inferred,
+        err: Mismatch,
+        span,
+        body: T.Term | None = None,
+        dom: Prod | None = None,
     ) -> None:
         notes = origin_notes(body) if body is not None else ()
         if err.reason == "structural value entering a nominal object":
+            target = err.expected
+            source = dom if dom is not None else "..."
+            text = expr_text(body, self.sources) if body is not None and body.span else "..."
             self.error(
                 "E0204",
                 f"`{name}` is declared with {side} `{declared}`, but its body gives `{inferred}`",
                 span,
                 notes=notes,
-                help=f"a value enters `{err.expected}` only through a declared morphism: "
-                f"declare one, e.g. `morphism To{err.expected} : ... -> {err.expected} = ...`",
+                help=f"a value enters `{target}` only through a declared morphism: make `{name}` "
+                f"one, `morphism {name} : {source} -> {declared} = {text}`",
             )
         else:
             self.error(
