@@ -263,6 +263,26 @@ class TestObjectsAndAliases:
             d.message == "this invariant compares two numbers, so it says nothing about the value"
         )
 
+    @pytest.mark.parametrize(
+        ("carrier", "where", "column"),
+        [
+            ("Real", "len >= 1", 23),
+            ("Nat", "value >= 0 and 2 == len", 37),
+            ("Index[4]", "nonempty", 27),
+        ],
+    )
+    def test_a_number_has_no_length(self, carrier, where, column):
+        d = one(f"object X : {carrier} where {where}")
+        assert (d.code, d.span.column) == ("E0407", column)
+        assert d.message == f"`{carrier}` is a single number, so it has no length to check"
+
+    @pytest.mark.parametrize(
+        ("carrier", "where"),
+        [("List[Real]", "len >= 1"), ("Real[3]", "nonempty"), ("Real[4, 2]", "len == 4")],
+    )
+    def test_lists_and_arrays_have_a_length(self, carrier, where):
+        assert codes(f"object X : {carrier} where {where}") == []
+
     def test_unknown_carrier_did_you_mean(self):
         d = one("object X : Reel[V]", head=True)
         assert (d.code, d.message, d.help) == (

@@ -29,6 +29,7 @@ from catdsl.typesys.program import CheckedProgram, Definition, Law
 from catdsl.typesys.resolve import resolve_term
 from catdsl.typesys.types import (
     UNIT,
+    Carrier,
     Obj,
     Port,
     Predicate,
@@ -208,6 +209,15 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
                         pred.span,
                         help="compare `value`, `len` or `sum` with a number",
                     )
+            uses_length = "len" in (pred.left, pred.right) or pred.left == "nonempty"
+            if uses_length and _is_scalar(carrier):
+                self.error(
+                    "E0407",
+                    f"`{carrier}` is a single number, so it has no length to check",
+                    pred.span,
+                    help="`len` and `nonempty` are about lists and arrays; for a number, "
+                    "compare `value`, e.g. `value >= 0`",
+                )
             if pred.op and not any(isinstance(side, str) for side in (pred.left, pred.right)):
                 self.error(
                     "E0407",
@@ -481,3 +491,13 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
             key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span else ("", 0, 0)
         )
         return program
+
+
+def _is_scalar(carrier: object) -> bool:
+    """A carrier whose values are single numbers (`Real`, `Nat`, `Index[V]`): no axis at all."""
+    return (
+        isinstance(carrier, Carrier)
+        and carrier.kind not in ("List", "Option")
+        and carrier.rank == 0
+        and carrier.shape.rest is None
+    )
