@@ -768,3 +768,17 @@ def test_reading_params_out_of_a_state_draws_no_loss() -> None:
     g = draw(course_program("adam_challenge.cat")["theta_after_one"].diagram, expand=3)
     frames = [g.clusters[c]["label"] for c in g.clusters if c.endswith(".loss")]
     assert frames == ["LinearLoss (the loss of Adam)"]
+
+
+def test_a_body_of_bare_wires_is_drawn_as_those_wires() -> None:
+    import catdsl
+
+    program = catdsl.loads(
+        "object A : Real[2]\nobject B : Real[3]\n"
+        "let both(x: A, y: B) -> B * A = { return <y, x> }\nlet same = A\n"
+    )
+    both = draw(program["both"].diagram)
+    assert box_labels(both) == []
+    assert edge(both, "in:p0", "out:p1")["label"] == "A"
+    assert edge(both, "in:p1", "out:p0")["label"] == "B"
+    assert edge(draw(program["same"].diagram), "in:p0", "out:p0")["label"] == "A"

@@ -63,8 +63,12 @@ def to_dot(
 def body_of(diagram: Diagram) -> Diagram:
     """The body of a definition when the diagram only uses it, wired straight through."""
     boxes = [b for b in diagram.inner_boxes() if b.kind not in (*FROM_ABOVE, "const")]
-    if len(boxes) != 1 or boxes[0].kind != "ref" or not _has_boxes(boxes[0].data.get("sub")):
-        return diagram
+    if (
+        len(boxes) != 1
+        or boxes[0].kind != "ref"
+        or not isinstance(boxes[0].data.get("sub"), Diagram)
+    ):
+        return diagram  # (a body of bare wires, such as `<y, x>`, is drawn as those wires)
     box, sub = boxes[0], boxes[0].data["sub"]
     straight_in = [WireEnd(INPUT, k) for k in range(len(diagram.dom))]
     straight_out = [WireEnd(box.id, k) for k in range(len(diagram.cod))]
@@ -126,8 +130,10 @@ class Drawing:
         self.add(scope, Rail(node, len(outs)))
         ends = [End(node, f"p{k}", "w") for k in range(len(outs))]
         for k, (src, end) in enumerate(zip(outs, ends, strict=True)):
-            label = {"label": wire_label(atoms[k], self.shapes)} if atoms else {}
-            self.wires.append(Wire(src, end, label))
+            attrs: dict[str, object] = {"label": wire_label(atoms[k], self.shapes)} if atoms else {}
+            if isinstance(self.nodes.get(src.node), Rail):  # a bare wire from side to side:
+                attrs["minlen"] = 3  # long enough for its label, and for crossings to read
+            self.wires.append(Wire(src, end, attrs))
         return ends
 
     def definition(
