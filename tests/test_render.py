@@ -782,3 +782,18 @@ def test_a_body_of_bare_wires_is_drawn_as_those_wires() -> None:
     assert edge(both, "in:p0", "out:p1")["label"] == "A"
     assert edge(both, "in:p1", "out:p0")["label"] == "B"
     assert edge(draw(program["same"].diagram), "in:p0", "out:p0")["label"] == "A"
+
+
+def test_a_value_copied_into_an_opened_definition_forks_inside_its_frame() -> None:
+    import catdsl
+
+    program = catdsl.loads(
+        "import std.ml\nobject A : Real[4]\nparam W : Real[4, 4] = zeros\n"
+        "morphism F : A -> A = linear(W)\nmorphism Add : A * A -> A = add\n"
+        "let block(x: A) -> A = { h = F(x)\n return Add(x, h) }\nlet deep = block ^ 3\n"
+    )
+    g = draw(program["deep"].diagram, expand=2)
+    (junction,) = [n for n in g.nodes if n.endswith(".copy")]
+    assert cluster_of(g, junction) == "cluster_b1.b1"  # the opened `block`, not outside it
+    assert g.parent["cluster_b1.b1"] == "cluster_b1"  # inside the `block ×3` frame
+    assert [e["head"] for e in g.edges_from(junction)] == ["b1.b1.b1", "b1.b1.b2"]

@@ -98,6 +98,7 @@ class Drawing:
         self.sources: dict[End, tuple[str, Scope, tuple]] = {}
         self.extra: list[str] = []
         self.losses: dict[str, tuple[Scope, list[str]]] = {}  # frames of losses, by name
+        self._paths: dict[str, tuple[Scope, ...]] | None = None  # node id -> its frames
 
     # ------------------------------------------------------------------ scene building
     def add(self, scope: Scope, node: BoxNode | Chip | Point | Rail) -> None:
@@ -337,10 +338,26 @@ class Drawing:
                 wires[0].attrs = attrs | wires[0].attrs
                 self.drop_in(src, wires[0], scope)
             elif not self.drop_copies(src, wires, scope):
-                self.fork(src, wires, attrs, scope)
+                self.fork(src, wires, attrs, self.shared_scope(wires, scope))
         lines = graph_header(name, title) + self.root.lines()
         lines += [f"  {w.src} -> {w.dst}{attr_list(w.attrs)};" for w in self.wires if not w.inside]
         return "\n".join([*lines, *self.extra, "}"]) + "\n"
+
+    def shared_scope(self, wires: list[Wire], default: Scope) -> Scope:
+        """The innermost frame holding every wire's target: where a fork's junction goes, so a
+        value copied into an opened definition splits inside it, not outside its frame."""
+        if self._paths is None:
+            self._paths = {}
+            _scope_paths(self.root, (self.root,), self._paths)
+        paths = [self._paths.get(wire.dst.node) for wire in wires]
+        if any(path is None for path in paths):
+            return default
+        shared = default
+        for level in zip(*paths, strict=False):  # type: ignore[call-overload]
+            if any(scope is not level[0] for scope in level):
+                break
+            shared = level[0]
+        return shared
 
     def fork(self, src: End, wires: list[Wire], attrs: dict, scope: Scope) -> None:
         """One labelled wire into a junction dot, and unlabelled wires out of it."""
@@ -380,6 +397,15 @@ class Drawing:
 
 
 _RED = {"color": RED, "fontcolor": RED, "penwidth": 2.2, "style": "dashed"}
+
+
+def _scope_paths(scope: Scope, path: tuple[Scope, ...], paths: dict) -> None:
+    """Record, for every node under `scope`, the frames from the root down to it."""
+    for item in scope.items:
+        if isinstance(item, Scope):
+            _scope_paths(item, (*path, item), paths)
+        elif isinstance(item, BoxNode | Chip | Point | Rail):
+            paths[item.id] = path
 
 
 def _dot_id(end: End, suffix: str) -> str:
