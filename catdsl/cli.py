@@ -253,7 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("draw", help="draw a definition or law as a string diagram")
     p.add_argument("file", metavar="FILE")
     p.add_argument("name", metavar="NAME", nargs="?")
-    p.add_argument("-o", "--output", required=True, help="OUT.svg, .png, .pdf or .dot")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="OUT.svg, .png, .pdf or .dot; with no NAME, also DIR/ (an SVG each and index.html)",
+    )
     p.add_argument("--shapes", action="store_true", help="label wires with carriers and dims")
     p.add_argument("--expand", type=int, default=0, metavar="DEPTH", help="open named definitions")
     p.add_argument("--unroll", action="store_true", help="draw f ^ n as n copies")

@@ -835,6 +835,43 @@ def test_draw_the_whole_program(capsys, tmp_path, monkeypatch) -> None:
     assert Path("all.pdf").read_bytes().startswith(PDF_MAGIC)
 
 
+def test_draw_the_whole_program_into_a_directory(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = cli(capsys, "draw", TINY, "-o", "pages/")
+    assert code == 0
+    assert out == "wrote 18 drawings and index.html to pages/\n"
+    names = ["Embedding", "predict", "loss_after", "composed_is_direct", "associativity"]
+    assert {f"{n}.svg" for n in names} <= {p.name for p in Path("pages").iterdir()}
+    assert "<svg" in Path("pages/predict.svg").read_text()
+    index = Path("pages/index.html").read_text()
+    sections = re.findall(r'<section id="([^"]+)">', index)
+    assert sections[:3] == ["Embedding", "LinearToLogits", "Softmax"] and len(sections) == 18
+    assert sections[-4:] == [
+        "composed_is_direct",
+        "left_identity",
+        "right_identity",
+        "associativity",
+    ]
+    assert "<code>predict : TokenId -&gt; Distribution</code>" in index
+    assert all(f'<img src="{n}.svg"' in index for n in sections)
+
+
+def test_draw_a_program_with_errors_into_a_directory(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("out").mkdir()
+    code, out, err = cli(capsys, "draw", ILLEGAL, "-o", "out")
+    assert (code, out) == (1, "")
+    assert "error[E0201]" in err and "wrote 4 drawings and index.html to out" in err
+    index = Path("out/index.html").read_text()
+    assert re.findall(r'<section id="([^"]+)">', index) == [
+        "illegal-predict",
+        "Embedding",
+        "LinearToLogits",
+        "Softmax",
+    ]
+    assert "Vector ≠ Logits" in Path("out/illegal-predict.svg").read_text()
+
+
 @pytest.mark.parametrize("suffix", ["dot", "svg"])
 def test_draw_an_ill_typed_definition(capsys, tmp_path, monkeypatch, suffix: str) -> None:
     monkeypatch.chdir(tmp_path)

@@ -29,6 +29,9 @@ def draw_command(args: argparse.Namespace) -> int:
             render_all(checked.diagnostics, checked.sources, color=sys.stderr.isatty()),
             file=sys.stderr,
         )
+    if args.name is None and is_directory(args.output):
+        return _draw_directory(checked, args)
+    if checked.diagnostics:
         drawn = _despite_errors(checked, args)
         if drawn is not None:
             render(drawn[0], args.output)
@@ -77,6 +80,37 @@ def dot_for(
     return to_dot(program[name].diagram, shapes=shapes, expand=expand, unroll=unroll, title=name)
 
 
+def is_directory(output: str) -> bool:
+    """Whether `-o` names a directory: an existing one, or a path ending in `/`."""
+    return output.endswith(("/", "\\")) or Path(output).is_dir()
+
+
+def _draw_directory(checked, args: argparse.Namespace) -> int:
+    """Every drawing of the program as its own SVG in a directory, with an `index.html`:
+    illegal compositions first, then each definition and law that checks."""
+    from catdsl.frontend.api import Program
+    from catdsl.render.dot import to_dot
+    from catdsl.render.output import render_directory, signature_text
+
+    options = {"shapes": args.shapes, "expand": args.expand, "unroll": args.unroll}
+    pages = [
+        (f"illegal-{definition or k}", f"illegal composition in {definition}", dot)
+        for k, (definition, dot) in enumerate(_illegal_figures(checked))
+    ]
+    program = Program(replace(checked, diagnostics=[]))
+    for name in program.names:
+        diagram = program[name].diagram
+        pages.append((name, signature_text(name, diagram), to_dot(diagram, title=name, **options)))
+    for name in checked.laws:
+        pages.append((name, f"law {name}", dot_for(program, name, **options)))
+    if pages:
+        title = Path(checked.file).name
+        render_directory(pages, args.output, title)
+        where = sys.stderr if checked.diagnostics else sys.stdout
+        print(f"wrote {len(pages)} drawings and index.html to {args.output}", file=where)
+    return EXIT_PROGRAM if checked.diagnostics else EXIT_OK
+
+
 def _despite_errors(checked, args: argparse.Namespace) -> tuple[str, str] | None:
     """What a program with errors can still show, and the line that says so: the illegal
     composition asked for, else what did check (a hole drawn dashed), else nothing."""
@@ -95,18 +129,25 @@ def _despite_errors(checked, args: argparse.Namespace) -> tuple[str, str] | None
 
 
 def _illegal_figure(checked, name: str | None) -> str | None:
-    """The first illegal composition of the definition asked for (any, with no name), each
-    part drawn as its own diagram when the checker typed it."""
+    """The first illegal composition of the definition asked for (any, with no name)."""
+    return next((dot for d, dot in _illegal_figures(checked) if name in (None, d)), None)
+
+
+def _illegal_figures(checked) -> list[tuple[str | None, str]]:
+    """Every illegal composition the checker found, with its definition's name, each part
+    drawn as its own diagram when the checker typed it."""
     from catdsl.diagram.lower import lower
     from catdsl.render.errors import illegal_to_dot
 
     consts = {n: d.term for n, d in checked.definitions.items() if d.kind == "data"}
-    for d in checked.diagnostics:
-        fig = d.figure
-        if fig is not None and (name is None or fig.definition == name):
-            parts = [lower(term, consts=consts) for term in fig.terms] or None
-            return illegal_to_dot(fig, parts=parts)
-    return None
+    figures = [d.figure for d in checked.diagnostics if d.figure is not None]
+    return [
+        (
+            fig.definition,
+            illegal_to_dot(fig, parts=[lower(t, consts=consts) for t in fig.terms] or None),
+        )
+        for fig in figures
+    ]
 
 
 def program_svg(program) -> str | None:

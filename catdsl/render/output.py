@@ -3,6 +3,7 @@ one page. Only this module needs the `dot` binary (through the `graphviz` packag
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import tempfile
@@ -62,6 +63,39 @@ def page_of(
         drawing.definition(diagram, f"d{k}.", cluster, 0, body_of(diagram))
     drawing.root.items.reverse()  # left-to-right dot stacks unconnected clusters bottom-up
     return drawing.finish(title or "program", title)
+
+
+def render_directory(pages: list[tuple[str, str, str]], directory: str, title: str) -> None:
+    """Each `(name, caption, dot)` drawing as `name.svg` in `directory`, and an `index.html`
+    that shows them in order under their captions."""
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for name, caption, dot_text in pages:
+        render(dot_text, str(root / f"{name}.svg"))
+        sections.append(
+            f'<section id="{html.escape(name)}">\n<h2><code>{html.escape(caption)}</code></h2>\n'
+            f'<img src="{html.escape(name)}.svg" alt="{html.escape(caption)}">\n</section>'
+        )
+    links = "".join(
+        f'<li><a href="#{html.escape(n)}">{html.escape(n)}</a></li>' for n, _, _ in pages
+    )
+    page = INDEX.format(title=html.escape(title), links=links, sections="\n".join(sections))
+    _write_atomically(root / "index.html", page.encode())
+
+
+INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 70em; }}
+nav ul {{ columns: 4; }} section {{ margin: 2em 0; }} img {{ max-width: 100%; }}
+h2 code {{ font-size: 0.8em; }}
+</style></head>
+<body><h1>{title}</h1>
+<nav><ul>{links}</ul></nav>
+{sections}
+</body></html>
+"""
 
 
 def signature_text(name: str, diagram: Diagram) -> str:
