@@ -37,19 +37,18 @@ def _print_diagnostics(diags: list[Diagnostic], sources: dict[str, str], as_json
 
 # ------------------------------------------------------------------ check
 def cmd_check(args: argparse.Namespace) -> int:
-    from catdsl.diagnostics import to_json
     from catdsl.loader import check_file
 
     all_diags: list[Diagnostic] = []
+    unreadable: list[Diagnostic] = []  # reported, and the other files still checked
     sources: dict[str, str] = {}
     for path in args.files:
         program = check_file(path)
         if not program.sources and program.diagnostics and program.diagnostics[0].span is None:
-            if args.json:
-                print(to_json(program.diagnostics))
-            else:
+            unreadable.append(program.diagnostics[0])
+            if not args.json:
                 print(f"catdsl: {program.diagnostics[0].message}", file=sys.stderr)
-            return EXIT_USAGE
+            continue
         all_diags.extend(program.diagnostics)
         sources.update(program.sources)
         if not args.json and not program.diagnostics:
@@ -58,7 +57,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"{path}: ok ({n} definition{'s' * (n != 1)}, {len(program.laws)} law"
                 f"{'s' * (len(program.laws) != 1)})"
             )
-    _print_diagnostics(all_diags, sources, args.json)
+    _print_diagnostics([*unreadable, *all_diags] if args.json else all_diags, sources, args.json)
+    if unreadable:
+        return EXIT_USAGE
     return EXIT_PROGRAM if any(d.severity == "error" for d in all_diags) else EXIT_OK
 
 
@@ -126,6 +127,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from catdsl.frontend.api import to_jsonable
 
+    if args.plot:
+        from catdsl.frontend.plots import plot_format
+
+        plot_format(args.plot)  # a bad name is refused before the run, not after it
     program = _load(args.file, args.dtype)
     result = program.train(
         args.name,
@@ -185,9 +190,13 @@ def cmd_laws(args: argparse.Namespace) -> int:
             print(f"{args.file}: no laws")
         for r in reports:
             mark = "ok  " if r.holds else "FAIL"
+            count = f"{r.samples} sample{'s' * (r.samples != 1)}"
+            if r.failure is not None:
+                print(f"{mark} {r.name:<28} did not run  ({count})\n       {r.failure}")
+                continue
             print(
                 f"{mark} {r.name:<28} max error {r.max_error:.3e}  (tolerance {r.tolerance:g}, "
-                f"{r.samples} sample{'s' * (r.samples != 1)})"
+                f"{count})"
             )
     return EXIT_OK if all(r.holds for r in reports) else EXIT_PROGRAM
 
@@ -242,7 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("name", metavar="NAME", help="a step (`TrainStep`, `Adam`, ...) or its power")
     p.add_argument(
-        "--steps", type=int, default=None, help="number of steps (default: the power's n)"
+        "--steps",
+        type=int,
+        default=None,
+        help="number of steps (default: the power's n)",
     )
     p.add_argument("--plot", help="draw the loss curve to a .png/.svg/.pdf")
     p.add_argument("--checkpoint", help="save state atomically to this .npz and resume from it")
@@ -260,13 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="OUT.svg, .png, .pdf or .dot; with no NAME, also DIR/ (an SVG each and index.html)",
     )
     p.add_argument("--shapes", action="store_true", help="label wires with carriers and dims")
-    p.add_argument("--expand", type=int, default=0, metavar="DEPTH", help="open named definitions")
+    p.add_argument(
+        "--expand", type=_at_least_zero, default=0, metavar="DEPTH", help="open named definitions"
+    )
     p.add_argument("--unroll", action="store_true", help="draw f ^ n as n copies")
     p.set_defaults(func=cmd_draw)
 
     p = sub.add_parser("laws", help="check every law numerically")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--samples", type=int, default=16)
+    p.add_argument("--samples", type=_positive(int), default=16, help="random points per law")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_laws)
@@ -274,11 +288,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gradcheck", help="reverse-mode gradients against central differences")
     p.add_argument("file", metavar="FILE")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--eps", type=float, default=1e-6)
+    p.add_argument("--eps", type=_positive(float), default=1e-6, help="finite-difference step")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_gradcheck)
     return parser
+
+
+def _positive(kind: type) -> Callable[[str], object]:
+    """An argparse type: a number of `kind` greater than zero."""
+
+    def parse(text: str) -> object:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"`{text}` is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # what argparse names in its messages
+    return parse
+
+
+def _at_least_zero(text: str) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ def _source_line(sources: dict[str, str], span: Span) -> str | None:
         return None
     lines = text.splitlines()
     if 1 <= span.line <= len(lines):
-        return lines[span.line - 1].expandtabs(4) if "\t" not in lines[span.line - 1] else None
+        return lines[span.line - 1].replace("\t", " ")  # one column each, so carets line up
     return "" if span.line == len(lines) + 1 else None
 
 

@@ -992,3 +992,104 @@ def test_text_output_of_a_nested_record(capsys) -> None:
     assert code == 0
     for line in out.splitlines()[1:]:
         assert line.count(" = ") <= 1, line
+
+
+# ============================================================== bad input, read as such
+def test_check_goes_on_past_an_unreadable_file(capsys, tmp_path) -> None:
+    code, out, err = cli(capsys, "check", ILLEGAL, str(tmp_path / "nope.cat"), CARD)
+    assert code == 2
+    assert "cannot read" in err and "error[E0201]" in err
+    assert out == f"{CARD}: ok (4 definitions, 1 law)\n"  # the file after the missing one
+    code, out, _ = cli(capsys, "check", "--json", str(tmp_path / "nope.cat"), ILLEGAL)
+    assert code == 2
+    assert [d["code"] for d in json.loads(out)] == ["E0703", "E0201"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["laws", TINY, "--samples", "0"],
+        ["laws", TINY, "--samples", "-5"],
+        ["gradcheck", TINY, "loss", "--eps", "0"],
+        ["draw", TINY, "predict", "-o", "x.dot", "--expand", "-1"],
+    ],
+)
+def test_numeric_options_out_of_range_are_usage_errors(capsys, argv) -> None:
+    code, _, err = cli(capsys, *argv)
+    assert code == 2 and ("greater than 0" in err or "0 or more" in err)
+
+
+def test_a_law_that_cannot_run_says_why(capsys, tmp_path) -> None:
+    program = tmp_path / "overflow.cat"
+    program.write_text(
+        "import std.ml\nobject Scalar : Real\nmorphism Big : Scalar -> Scalar = scale(1e300)\n"
+        "morphism Sq : Scalar -> Scalar = <Real, Real> >> mul\nlaw overflow : Big >> Sq == Sq\n"
+    )
+    code, out, _ = cli(capsys, "laws", str(program))
+    assert code == 1
+    assert out.splitlines()[0].split() == [
+        "FAIL",
+        "overflow",
+        "did",
+        "not",
+        "run",
+        "(16",
+        "samples)",
+    ]
+    assert "R0415" in out.splitlines()[1] and "infinite" in out.splitlines()[1]
+    code, out, _ = cli(capsys, "laws", str(program), "--json")
+    (report,) = json.loads(out)  # strict JSON: no Infinity
+    assert report["max_error"] is None and "R0415" in report["failure"]
+
+
+def test_a_plot_name_without_a_known_suffix_is_refused_before_training(
+    capsys, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, "train", TINY, "step", "--steps", "3", "--plot", "loss")
+    assert (code, out) == (2, "")
+    assert "error[R0702]: cannot plot to `loss`: no suffix" in err
+    assert list(tmp_path.iterdir()) == []
+    code, _, err = cli(capsys, "train", TINY, "step", "--steps", "3", "--plot", "loss.txt")
+    assert code == 2 and "unknown format `.txt`" in err
+    assert cli(capsys, "train", TINY, "step", "--steps", "3", "--plot", "c.svg")[0] == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["c.svg"]  # no temporary file left behind
+
+
+def test_a_line_with_a_tab_keeps_its_snippet_and_caret(capsys, tmp_path) -> None:
+    program = tmp_path / "tab.cat"
+    program.write_text("object A : Real[3]\n\tlet p = A >> B\n")
+    _, _, err = cli(capsys, "check", str(program))
+    lines = err.splitlines()
+    assert "2 |  let p = A >> B" in lines
+    snippet = lines.index("2 |  let p = A >> B")
+    assert lines[snippet + 1].index("^") == lines[snippet].index("B")
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["predict", "--input", "[[1,2],[3]]"], 1, "its rows have different lengths"),
+        (["loss", "--input", "[[1,2,3],[3,4]]"], 1, "the batch axes differ"),
+        (["step", "--input", "1"], 1, "a record is given as a JSON object"),
+    ],
+)
+def test_input_of_the_wrong_structure_is_a_diagnostic(capsys, argv, code, message) -> None:
+    got, _, err = cli(capsys, "run", TINY, *argv)
+    assert got == code and "error[E0803]" in err and message in err
+
+
+def test_batches_of_input_and_port_must_agree(capsys) -> None:
+    row = "[0.5,-1,2,0,1.5]"
+    code, _, err = cli(
+        capsys, "run", CARD, "pipeline", "--input", f"[{row},{row}]", "--port", "target=[2,3,4]"
+    )
+    assert code == 1 and "input 1 has (2,), port `target` has (3,)" in err
+
+
+def test_params_must_come_from_an_npz(capsys, tmp_path) -> None:
+    np.save(tmp_path / "tok.npy", np.array([1, 2]))
+    code, _, err = cli(
+        capsys, "run", TINY, "predict", "--input", "1", "--params", str(tmp_path / "tok.npy")
+    )
+    assert code == 2 and "error[R0502]" in err and "params come from a .npz file" in err

@@ -29,6 +29,22 @@ def loads_program(text: str, file: str = "<string>", dtype: str = "float64") -> 
     return Program(check_text(text, file), dtype)
 
 
+def _coerced(coerce, value: object, atom, dtype, what: str) -> object:
+    """`coerce(value, atom, dtype)`, with data of the wrong structure reported as E0803."""
+    try:
+        return coerce(value, atom, dtype)
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        if "inhomogeneous" in str(err):
+            reason = "its rows have different lengths"
+        elif isinstance(err, AttributeError) and "items" in str(err):
+            reason = "a record is given as a JSON object, one entry per field"
+        else:
+            reason = f"it does not have that structure ({err})"
+        raise CatError(
+            [Diagnostic("E0803", f"{what} is not a value of `{atom}`: {reason}")]
+        ) from None
+
+
 def _raise_with_sources(err: CatRuntimeError, sources: dict[str, str]) -> CatError:
     return CatError([err.diagnostic], sources)
 
@@ -109,31 +125,32 @@ class Program:
 
     def load_params(self, path: str) -> None:
         """Replace parameter values from a `.npz` file (names must match)."""
+        from catdsl.std.io import load_named_arrays
+
         new: dict[str, np.ndarray] = {}
-        with np.load(path, allow_pickle=False) as data:
-            for name in data.files:
-                if name not in self.checked.params:
-                    raise CatError(
-                        [
-                            Diagnostic(
-                                "E0802",
-                                f"`{path}` holds `{name}`, which is not a param of {self.file}",
-                            )
-                        ]
-                    )
-                value = np.asarray(data[name], dtype=self.dtype)
-                expected = self.checked.params[name].shape
-                if value.shape != expected:
-                    raise CatError(
-                        [
-                            Diagnostic(
-                                "E0802",
-                                f"`{name}` in `{path}` has shape "
-                                f"{value.shape}, expected {expected}",
-                            )
-                        ]
-                    )
-                new[name] = value
+        data = load_named_arrays(path)
+        for name in data:
+            if name not in self.checked.params:
+                raise CatError(
+                    [
+                        Diagnostic(
+                            "E0802",
+                            f"`{path}` holds `{name}`, which is not a param of {self.file}",
+                        )
+                    ]
+                )
+            value = np.asarray(data[name], dtype=self.dtype)
+            expected = self.checked.params[name].shape
+            if value.shape != expected:
+                raise CatError(
+                    [
+                        Diagnostic(
+                            "E0802",
+                            f"`{name}` in `{path}` has shape {value.shape}, expected {expected}",
+                        )
+                    ]
+                )
+            new[name] = value
         self.params.update(new)  # only once every array fits: all or nothing
 
     def save_value(self, path: str, value: object) -> None:
@@ -254,7 +271,10 @@ class Morphism:
             parts = tuple(value)
         try:
             dtype = self.program.dtype
-            return tuple(coerce(v, a, dtype) for v, a in zip(parts, atoms, strict=True))
+            return tuple(
+                _coerced(coerce, v, a, dtype, f"the input of `{self.name}`")
+                for v, a in zip(parts, atoms, strict=True)
+            )
         except CatRuntimeError as err:
             raise _raise_with_sources(err, self.program.checked.sources) from None
 
@@ -275,11 +295,42 @@ class Morphism:
                     )
                 ]
             )
-        return {n: coerce(v, wanted[n].atom, self.program.dtype) for n, v in ports.items()}
+        return {
+            n: _coerced(coerce, v, wanted[n].atom, self.program.dtype, f"port `{n}`")
+            for n, v in ports.items()
+        }
+
+    def check_batches(self, inputs: tuple, ports: dict) -> None:
+        """Every batched input and port must have the same batch (leading) axes."""
+        from catdsl.semantics.values import element_rank
+
+        named = [
+            (f"input {k + 1}", v, a)
+            for k, (v, a) in enumerate(zip(inputs, self.dom.atoms, strict=True))
+        ]
+        atoms = {p.name: p.atom for p in self.term.ports}
+        named += [(f"port `{n}`", v, atoms[n]) for n, v in ports.items()]
+        batches = [
+            (what, value.shape[: value.ndim - element_rank(atom)])
+            for what, value, atom in named
+            if isinstance(value, np.ndarray) and value.ndim > element_rank(atom)
+        ]
+        if len({shape for _, shape in batches}) > 1:
+            listed = ", ".join(f"{what} has {shape}" for what, shape in batches)
+            raise CatError(
+                [
+                    Diagnostic(
+                        "E0803",
+                        f"`{self.name}`: the batch axes differ ({listed})",
+                        help="give every batched input and port the same number of rows",
+                    )
+                ]
+            )
 
     def __call__(self, value: object = None, **ports: object) -> object:
         inputs = self.inputs_from(value)
         port_values = self.ports_from(ports)
+        self.check_batches(inputs, port_values)
         try:
             outputs = self.plan.run(inputs, port_values, self.program.params)
         except CatRuntimeError as err:

@@ -7,6 +7,7 @@ worst sample stays within its tolerance (`within`, default 1e-9).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ class LawReport:
         return {
             "name": self.name,
             "holds": self.holds,
-            "max_error": self.max_error,
+            "max_error": self.max_error if math.isfinite(self.max_error) else None,
             "tolerance": self.tolerance,
             "samples": self.samples,
             "failure": self.failure,

@@ -6,11 +6,28 @@ import os
 import tempfile
 from pathlib import Path
 
+from catdsl.errors import CatRuntimeError
 from catdsl.std.io import readable_mode
+
+PLOT_FORMATS = ("png", "svg", "pdf")
+
+
+def plot_format(path: str) -> str:
+    """The format a loss curve is written in, from the file's suffix; refused before training
+    starts when it is not one matplotlib writes here."""
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in PLOT_FORMATS:
+        raise CatRuntimeError(
+            "R0702",
+            f"cannot plot to `{path}`: " + (f"unknown format `.{fmt}`" if fmt else "no suffix"),
+            help="use one of " + ", ".join(f"`.{f}`" for f in PLOT_FORMATS),
+        )
+    return fmt
 
 
 def plot_losses(losses: list[float], path: str, title: str = "training loss") -> None:
     """Draw the mean loss per step; the format follows the file's suffix."""
+    fmt = plot_format(path)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,10 +44,10 @@ def plot_losses(losses: list[float], path: str, title: str = "training loss") ->
     if losses and min(losses) > 0 and max(losses) / min(losses) > 50:
         ax.set_yscale("log")
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(suffix=target.suffix, dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
-        fig.savefig(tmp)
+        fig.savefig(tmp, format=fmt)
         os.chmod(tmp, readable_mode())
         os.replace(tmp, target)
     finally:

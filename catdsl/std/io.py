@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,9 +34,25 @@ def load_array_file(path: str) -> tuple[np.ndarray, ...]:
 
     The format is read from the file's first bytes, whatever its name says.
     """
+    with _reading(path), open(path, "rb") as file:
+        return _load_arrays(file, path)
+
+
+def load_named_arrays(path: str) -> dict[str, np.ndarray]:
+    """The arrays of a .npz file by name (what `--params` reads)."""
+    with _reading(path), open(path, "rb") as file:
+        if not file.read(len(ZIP_MAGICS[0])).startswith(ZIP_MAGICS):
+            raise _unreadable(path, "params come from a .npz file, one array per param name")
+        file.seek(0)
+        with np.load(file, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+
+
+@contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """Turn the ways reading an array file fails into R0501-R0503."""
     try:
-        with open(path, "rb") as file:
-            return _load_arrays(file, path)
+        yield
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise CatRuntimeError("R0501", f"array file `{path}` not found") from None
     except ValueError as exc:
