@@ -51,7 +51,7 @@ def dot_for(
 ) -> str:
     """DOT text for a definition, a law, or (no name) every definition of the program."""
     from catdsl.frontend.api import Morphism
-    from catdsl.render.commutative import law_to_dot
+    from catdsl.render.commutative import law_sides, law_to_dot
     from catdsl.render.dot import to_dot
     from catdsl.render.output import page_of
 
@@ -61,9 +61,11 @@ def dot_for(
         return page_of(diagrams, shapes=shapes, expand=expand, unroll=unroll, title=title)
     if name in program.checked.laws:
         law = program.checked.laws[name]
-        lhs = Morphism(program, f"{name} (left)", law.lhs).diagram
-        rhs = Morphism(program, f"{name} (right)", law.rhs).diagram
-        return law_to_dot(name, lhs, rhs, law.tolerance)
+        sides = law_sides(law, program.checked.sources)
+        lhs = Morphism(program, sides[0].text, law.lhs).diagram
+        rhs = Morphism(program, sides[1].text, law.rhs).diagram
+        options = {"shapes": shapes, "expand": expand, "unroll": unroll}
+        return law_to_dot(name, lhs, rhs, law.tolerance, sides=sides, **options)
     if name not in program:
         from catdsl.typesys.hints import did_you_mean
 

@@ -3,31 +3,124 @@ as string diagrams, side by side in one drawing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import pairwise
+
 from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
+from catdsl.errors import Span
 from catdsl.render.dot import FROM_ABOVE, Drawing
 from catdsl.render.scene import RankGroup, Scope
 from catdsl.render.style import MONO, Html, attr_list, esc_html, quote
+from catdsl.typesys.program import Law
+from catdsl.typesys.terms import Seq, Struct, Term
 from catdsl.typesys.types import Prod
 
 Step = tuple[str, str]  # (arrow label, the object it arrives at)
+ARROW_TEXT = 40  # an arrow label longer than this is cut short with "…"
 
 
-def law_to_dot(name: str, lhs: Diagram, rhs: Diagram, tolerance: float | None) -> str:
-    """Draw the law `lhs == rhs` as a commutative diagram beside both sides' string diagrams."""
-    drawing = Drawing()
-    left, right = path_steps(lhs, "lhs"), path_steps(rhs, "rhs")
-    equation = f"{_path_text(left)} = {_path_text(right)}"
+@dataclass(frozen=True)
+class Side:
+    """One side of a law: how the source writes it (the title) and its path of arrows."""
+
+    text: str
+    steps: list[Step]
+
+
+def law_to_dot(
+    name: str,
+    lhs: Diagram,
+    rhs: Diagram,
+    tolerance: float | None,
+    *,
+    sides: tuple[Side, Side] | None = None,
+    shapes: bool = False,
+    expand: int = 0,
+    unroll: bool = False,
+) -> str:
+    """Draw the law `lhs == rhs` as a commutative diagram beside both sides' string diagrams.
+
+    `sides` (from `law_sides`) gives the title and the arrows as the source writes them; without
+    it both are read off the diagrams. The string diagrams honour `shapes`, `expand`, `unroll`.
+    """
+    drawing = Drawing(shapes=shapes, expand=expand, unroll=unroll)
+    left, right = sides or (diagram_side(lhs, "lhs"), diagram_side(rhs, "rhs"))
+    equation = f"{left.text} = {right.text}"
     if tolerance is not None:
         equation += f"   (within {tolerance:g})"
     law = drawing.root.cluster("law", f"{name}:  {equation}", "definition")
-    _, target = _commuting(law, drawing.extra, str(lhs.dom), left, right)
+    target = _commuting(law, str(lhs.dom), left.steps, right.steps)
     for side, diagram, label in (("lhs", lhs, "left-hand side"), ("rhs", rhs, "right-hand side")):
         cluster = drawing.root.cluster(side, label, "definition")
         ins = drawing.definition(diagram, f"{side}.", cluster, 0)
         anchor = ins[0].node if ins else _first_node(cluster)
-        if anchor:
-            drawing.extra.append(f"  {quote(target)} -> {quote(anchor)} [style=invis];")
+        if anchor:  # to the right of the law; weightless, so the side's wires stay straight
+            drawing.extra.append(f"  {quote(target)} -> {quote(anchor)} [style=invis, weight=0];")
     return drawing.finish(name, None)
+
+
+# ---------------------------------------------------------------------- sides from the source
+
+
+def law_sides(law: Law, sources: dict[str, str]) -> tuple[Side, Side]:
+    """Both sides of a checked law as its source writes them."""
+    return term_side(law.lhs, law.span, sources), term_side(law.rhs, law.span, sources)
+
+
+def term_side(term: Term, within: Span | None, sources: dict[str, str]) -> Side:
+    """A side's text, and one arrow per factor of its top-level `>>` (brackets kept: the
+    factors of `(f >> g) >> h` are `f >> g` and `h`). An identity factor, however written
+    (`id[A]` or the object `A`), is the arrow `id[A]`, so `A >> f` does not read as `f`."""
+    factors = term.parts if isinstance(term, Seq) else (term,)
+    steps = [(_shorten(_factor_text(f, within, sources)), str(f.cod)) for f in factors]
+    return Side(source_text(term, within, sources), steps)
+
+
+def source_text(term: Term, within: Span | None, sources: dict[str, str]) -> str:
+    """The text of a term in the law, on one line. A term whose span lies outside the law (a
+    `data` constant points at its declaration) is given by its name, else by its type."""
+    span = term.span
+    if span is not None and within is not None and _inside(span, within) and span.file in sources:
+        return span_text(sources[span.file], span)
+    return getattr(term, "name", None) or f"{term.dom} -> {term.cod}"
+
+
+def span_text(source: str, span: Span) -> str:
+    """The text a span covers, its line breaks and runs of spaces made single spaces."""
+    lines = source.splitlines()[span.line - 1 : span.end_line]
+    if not lines:
+        return ""
+    lines[-1] = lines[-1][: span.end_column - 1]
+    lines[0] = lines[0][span.column - 1 :]
+    return " ".join(" ".join(lines).split())
+
+
+def _inside(span: Span, within: Span) -> bool:
+    """Whether `span` lies within `within`."""
+    start, end = (span.line, span.column), (span.end_line, span.end_column)
+    outer = (within.line, within.column), (within.end_line, within.end_column)
+    return span.file == within.file and outer[0] <= start and end <= outer[1]
+
+
+def _factor_text(term: Term, within: Span | None, sources: dict[str, str]) -> str:
+    """An arrow's label: an identity as `id[A]`, anything else as the source writes it."""
+    if isinstance(term, Struct) and term.kind == "id":
+        return f"id[{term.dom}]"
+    return source_text(term, within, sources)
+
+
+def _shorten(text: str) -> str:
+    """Text cut to `ARROW_TEXT` characters, ending in "…" when cut."""
+    return text if len(text) <= ARROW_TEXT else text[: ARROW_TEXT - 1].rstrip() + "…"
+
+
+# ---------------------------------------------------------------------- sides from diagrams
+
+
+def diagram_side(diagram: Diagram, fallback: str) -> Side:
+    """A side read off its diagram alone (no source at hand): its arrows, and those as text."""
+    steps = path_steps(diagram, fallback)
+    return Side(_path_text(steps), steps)
 
 
 def path_steps(diagram: Diagram, fallback: str) -> list[Step]:
@@ -69,30 +162,47 @@ def _path_text(steps: list[Step]) -> str:
     return " >> ".join(label for label, _ in steps)
 
 
-def _commuting(
-    scope: Scope, edges: list[str], source_label: str, left: list[Step], right: list[Step]
-) -> tuple[str, str]:
-    """Object nodes and arrows for both paths; a triangle or a square when the shapes allow."""
+def _commuting(scope: Scope, source_label: str, left: list[Step], right: list[Step]) -> str:
+    """Object nodes and arrows for both paths, the left-hand side's above the right-hand
+    side's: a triangle or a square when the shapes allow, else two rows (two arrows bowing
+    apart when each side is one arrow). The arrows are declared in the frame so that their
+    labels stay inside it. Returns the target object's node."""
     source, target = "law.src", "law.tgt"
-    scope.items.append(_object(source, source_label))
-    scope.items.append(_object(target, left[-1][1]))
+    scope.items += [_object(source, source_label), _object(target, left[-1][1])]
     shape = (len(left), len(right))
-    down: set[tuple[str, str]] = set()  # arrows drawn top to bottom inside one rank
-    if shape == (2, 2):  # the square: lhs along the top and down, rhs down and along the bottom
-        down = {("law.l0", target), (source, "law.r0")}
-    elif shape in ((2, 1), (1, 2)):  # the triangle: the two-step side turns a corner
-        down = {("law.l0" if shape[0] == 2 else "law.r0", target)}
-    for side, steps in (("l", left), ("r", right)):
-        previous = source
-        for k, (label, obj) in enumerate(steps):
-            node = target if k == len(steps) - 1 else f"law.{side}{k}"
-            if node != target:
-                scope.items.append(_object(node, obj))
-            edges.append(_arrow(previous, node, label, (previous, node) in down))
-            previous = node
-    for a, b in sorted(down):
+    turns = _turns(source, target, shape)
+    for side, steps in (("r", right), ("l", left)):  # dot stacks paths upwards, as written
+        nodes = [source, *(f"law.{side}{k}" for k in range(len(steps) - 1)), target]
+        for (label, obj), (tail, head) in zip(steps, pairwise(nodes), strict=True):
+            if head != target:
+                scope.items.append(_object(head, obj))
+            scope.items.append(_arrow(tail, head, label, turns.get((tail, head))))
+        if shape == (1, 1) and side == "r":
+            scope.items.append(_PARALLEL_SPACER)
+    for a, b in sorted(turns):
         scope.items.append(RankGroup("same", [a, b]))
-    return source, target
+    return target
+
+
+# Between two arrows from the source to the target, an invisible one holds them apart and
+# straight ahead: dot would run one of them straight and bow the other, labels nearly touching.
+_PARALLEL_SPACER = (
+    '  "law.src" -> "law.tgt" [style=invis, weight=8, label=<<TABLE BORDER="0" CELLBORDER="0"'
+    ' CELLSPACING="0" CELLPADDING="0"><TR><TD WIDTH="1" HEIGHT="36"></TD></TR></TABLE>>];'
+)
+
+
+def _turns(source: str, target: str, shape: tuple[int, int]) -> dict[tuple[str, str], str]:
+    """The arrows drawn inside one rank ("down" or "up"), which turn a path's corner: the
+    square's lhs runs along the top and down, its rhs down and along the bottom; a triangle's
+    two-step side turns above the one-step side (lhs) or below it (rhs)."""
+    if shape == (2, 2):
+        return {("law.l0", target): "down", (source, "law.r0"): "down"}
+    if shape == (2, 1):
+        return {("law.l0", target): "down"}
+    if shape == (1, 2):
+        return {("law.r0", target): "up"}
+    return {}
 
 
 def _object(node: str, label: str) -> str:
@@ -100,16 +210,31 @@ def _object(node: str, label: str) -> str:
     return f"  {quote(node)}{attr_list(attrs)};"
 
 
-def _arrow(tail: str, head: str, label: str, down: bool) -> str:
-    """A labelled arrow; one inside a rank is written backwards so that dot puts it downwards."""
+def _arrow(tail: str, head: str, label: str, turn: str | None) -> str:
+    """A labelled arrow. One inside a rank (`turn`) carries its label beside it (dot would
+    centre it on the arrow) and is written head above tail, as dot stacks a flat edge: a
+    downward one backwards. Any other has its label above it, with room above the label to
+    keep it clear of the path or title above."""
     text = f'<FONT FACE="{MONO}" POINT-SIZE="10">{esc_html(label)}</FONT>'
-    attrs: dict[str, object] = {"label": Html(text), "arrowsize": 0.7, "color": "#222222"}
-    if down:  # dot centres a label on an arrow within a rank: put it beside the arrow
+    attrs: dict[str, object] = {"arrowsize": 0.7, "color": "#222222"}
+    if turn is not None:
+        attrs = {"xlabel": Html(text), **attrs}
+    else:
+        attrs = {"label": Html(_padded(text, 10, 4)), **attrs}
+    if turn == "down":
         tail, head = head, tail
-        attrs = {"xlabel": attrs.pop("label"), **attrs, "dir": "back", "arrowtail": "normal"}
+        attrs |= {"dir": "back", "arrowtail": "normal"}
     else:
         attrs["arrowhead"] = "normal"
     return f"  {quote(tail)} -> {quote(head)}{attr_list(attrs)};"
+
+
+def _padded(markup: str, above: int, below: int) -> str:
+    """Label markup with empty room above and below it, in points."""
+    rows = [f'<TR><TD HEIGHT="{above}"></TD></TR>'] if above else []
+    rows += [f"<TR><TD>{markup}</TD></TR>", f'<TR><TD HEIGHT="{below}"></TD></TR>']
+    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
+    return table + "".join(rows) + "</TABLE>"
 
 
 def _first_node(scope: Scope) -> str | None:
