@@ -1093,3 +1093,19 @@ def test_params_must_come_from_an_npz(capsys, tmp_path) -> None:
         capsys, "run", TINY, "predict", "--input", "1", "--params", str(tmp_path / "tok.npy")
     )
     assert code == 2 and "error[R0502]" in err and "params come from a .npz file" in err
+
+
+def test_a_checkpoint_of_another_step_is_refused(capsys, tmp_path) -> None:
+    """Same params, other hyperparameters: resuming would silently mix two runs."""
+    state = str(tmp_path / "state.npz")
+    assert cli(capsys, "train", TINY, "step", "--steps", "4", "--checkpoint", state)[0] == 0
+    source = Path(TINY).read_text()
+    slower = tmp_path / "slower.cat"
+    slower.write_text(source.replace("lr = 1.0", "lr = 0.1"))
+    code, _, err = cli(capsys, "train", str(slower), "step", "--steps", "6", "--checkpoint", state)
+    assert code == 1
+    assert "error[R0607]" in err and "another training step" in err
+    moved = tmp_path / "moved.cat"  # the same step, elsewhere and with a comment above it
+    moved.write_text("# moved\n\n" + source)
+    code, out, _ = cli(capsys, "train", str(moved), "step", "--steps", "6", "--checkpoint", state)
+    assert code == 0 and "after 6 steps: loss 1.421638" in out

@@ -42,6 +42,7 @@ def train_definition(
     checkpoint: str | None = None,
     progress: bool = False,
 ) -> TrainResult:
+    from catdsl.semantics.checkpoint import fingerprint
     from catdsl.semantics.loop import LoopHooks
     from catdsl.semantics.training import initial_state, run_steps
 
@@ -74,7 +75,10 @@ def train_definition(
         raise CatError([Diagnostic("E0806", f"--steps must be at least 0, not {n}")])
     step = Morphism(program, name, step_term)
     hooks = LoopHooks(
-        checkpoint=checkpoint, every=max(1, n // 20) if checkpoint else 0, progress=progress or None
+        checkpoint=checkpoint,
+        every=max(1, n // 20) if checkpoint else 0,
+        progress=progress or None,
+        identity=fingerprint(step_term),
     )
     try:
         state = initial_state(step.diagram, program.params)

@@ -13,6 +13,8 @@ bit for bit, so a resumed run ends exactly where an uninterrupted one does.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import zipfile
@@ -22,18 +24,24 @@ import numpy as np
 from catdsl.errors import CatRuntimeError
 from catdsl.std.io import save_npz_atomic
 
-LAYOUT, STEP, LOSSES = "__layout__", "__step__", "__losses__"
+LAYOUT, STEP, LOSSES, IDENTITY = "__layout__", "__step__", "__losses__", "__identity__"
 
 
 def save_checkpoint(
-    path: str | os.PathLike, state: tuple, step: int, losses: list[float] | None = None
+    path: str | os.PathLike,
+    state: tuple,
+    step: int,
+    losses: list[float] | None = None,
+    identity: str = "",
 ) -> None:
-    """Write `state` after `step` completed steps (and the losses so far) to `path`."""
+    """Write `state` after `step` completed steps (and the losses so far) to `path`;
+    `identity` names the loop that made it, so that another loop refuses it."""
     arrays: dict[str, np.ndarray] = {}
     layout = [_flatten(str(i), value, arrays) for i, value in enumerate(state)]
     arrays[LAYOUT] = np.array(json.dumps(layout))
     arrays[STEP] = np.array(step, dtype=np.int64)
     arrays[LOSSES] = np.array(losses or [], dtype=np.float64)
+    arrays[IDENTITY] = np.array(identity)
     save_npz_atomic(os.fspath(path), arrays)
 
 
@@ -47,6 +55,43 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[tuple, int, list[float]]:
         return state, int(arrays[STEP]), [float(x) for x in arrays[LOSSES]]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise CatRuntimeError("R0607", f"cannot read checkpoint `{path}`: {exc}") from None
+
+
+def saved_identity(path: str | os.PathLike) -> str:
+    """The identity of the loop that wrote a checkpoint ("" when it recorded none)."""
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as archive:
+            return str(archive[IDENTITY]) if IDENTITY in archive.files else ""
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise CatRuntimeError("R0607", f"cannot read checkpoint `{path}`: {exc}") from None
+
+
+def fingerprint(term: object) -> str:
+    """A digest of what a training step computes (family, loss, data, hyperparameters),
+    independent of where it is written in its file: source spans are left out."""
+    digest = hashlib.sha256()
+    _feed(term, digest)
+    return digest.hexdigest()[:16]
+
+
+def _feed(value: object, digest) -> None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        digest.update(type(value).__name__.encode())
+        for f in dataclasses.fields(value):
+            if "span" not in f.name and f.name not in ("module", "file"):
+                digest.update(f.name.encode())
+                _feed(getattr(value, f.name), digest)
+    elif isinstance(value, tuple | list):
+        digest.update(b"(")
+        for item in value:
+            _feed(item, digest)
+        digest.update(b")")
+    elif isinstance(value, dict):
+        _feed(sorted(value.items(), key=lambda kv: str(kv[0])), digest)
+    elif isinstance(value, np.ndarray):
+        digest.update(str((value.dtype, value.shape)).encode() + value.tobytes())
+    else:
+        digest.update(repr(value).encode())
 
 
 def same_layout(a: object, b: object) -> bool:

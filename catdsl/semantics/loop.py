@@ -14,7 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from catdsl.errors import CatRuntimeError
-from catdsl.semantics.checkpoint import load_checkpoint, same_layout, save_checkpoint
+from catdsl.semantics.checkpoint import (
+    load_checkpoint,
+    same_layout,
+    save_checkpoint,
+    saved_identity,
+)
 from catdsl.semantics.progress import ProgressBar
 
 Step = Callable[[tuple], tuple]
@@ -35,6 +40,7 @@ class LoopHooks:
     every: int = 0
     resume: bool = True
     progress: bool | None = None
+    identity: str = ""  # what is being trained (`checkpoint.fingerprint`): kept in checkpoints
     loss_history: list[float] = field(default_factory=list)
     steps_done: int = 0
     resumed_from: int = 0
@@ -67,7 +73,7 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
                 if hooks.on_step is not None:
                     hooks.on_step(done, state)
                 if hooks.checkpoint and hooks.every and done % hooks.every == 0:
-                    save_checkpoint(hooks.checkpoint, state, done, history[:kept])
+                    save_checkpoint(hooks.checkpoint, state, done, history[:kept], hooks.identity)
                 if shown:
                     bar.update(done, history[-1] if history else None)
         except KeyboardInterrupt:
@@ -75,7 +81,7 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
             where = f"interrupted after step {done} of {n} of `{label}`"
             if not hooks.checkpoint:
                 raise TrainingInterrupted(f"{where}; no checkpoint was asked for", done) from None
-            save_checkpoint(hooks.checkpoint, state, done, history)
+            save_checkpoint(hooks.checkpoint, state, done, history, hooks.identity)
             raise TrainingInterrupted(
                 f"{where}; checkpoint saved to `{os.fspath(hooks.checkpoint)}` "
                 "(run again with the same checkpoint to resume)",
@@ -83,7 +89,7 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
             ) from None
     hooks.steps_done = done
     if hooks.checkpoint:
-        save_checkpoint(hooks.checkpoint, state, done, history)
+        save_checkpoint(hooks.checkpoint, state, done, history, hooks.identity)
     return state
 
 
@@ -98,6 +104,14 @@ def _resume(state: tuple, n: int, hooks: LoopHooks, label: str) -> tuple[tuple, 
         raise CatRuntimeError(
             "R0607",
             f"checkpoint `{os.fspath(path)}` does not fit the state of `{label}`",
+            help="delete it, or pass another checkpoint path, to start afresh",
+        )
+    saved_by = saved_identity(path)
+    if hooks.identity and saved_by and saved_by != hooks.identity:
+        raise CatRuntimeError(
+            "R0607",
+            f"checkpoint `{os.fspath(path)}` holds the state of another training step than "
+            f"`{label}` (a different loss, data or hyperparameters)",
             help="delete it, or pass another checkpoint path, to start afresh",
         )
     if done > n:
