@@ -54,6 +54,10 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/tiny_ml.cat loss --expand 2 -o docs/img/loss_expand2.png
 	$(BIN)/catdsl draw programs/tiny_ml.cat trained --expand 3 -o docs/img/trained_expand3.png
 	$(BIN)/catdsl draw programs/tiny_ml.cat -o docs/img/page.png
+	$(BIN)/catdsl draw programs/tiny_ml.cat left_identity -o docs/img/law_triangle.png
+	$(BIN)/catdsl draw programs/tiny_ml.cat associativity -o docs/img/law_square.png
+	$(BIN)/catdsl draw programs/card.cat fused_is_composed -o docs/img/law_parallel.png
+	$(BIN)/catdsl draw programs/composition.cat interchange -o docs/img/law_interchange.png
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
