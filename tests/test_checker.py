@@ -563,6 +563,9 @@ class TestPrimitives:
             "`affine` takes that shape from `W : Real[D, V]` (with D = 4, V = 5)",
         )
         assert d.help == "declare `param b2 : Real[5]`"
+        swapped = one("morphism L : Vector -> Logits = affine(b, W)", head=True)
+        assert swapped.code == "E0206" and swapped.help.startswith("`affine(W, b)`")
+        assert "param" not in swapped.help  # a signature variable cannot be declared
 
     def test_primitive_arguments(self):
         assert codes("let x = relu(1, 2)", head=True) == ["E0307"]
@@ -1028,6 +1031,8 @@ class TestDataAndTraining:
             ("Adam(loss, ex, lr = 0.1, eps = 0)", "E0320"),
             ("TrainStep(loss, ex, lr = 0.1, gamma = 2)", "E0307"),
             ("TrainStep(loss, ex)", "E0307"),
+            ("TrainStep(loss, ex, 0.1, lr = 1.0)", "E0307"),
+            ("Adam(loss, ex, 0.1, 0.9, beta1 = 0.8)", "E0307"),
             ("TrainStep(loss, Logits, lr = 0.1)", "E0319"),
             ("Init()", "E0304"),
             ("Init(loss, ex)", "E0307"),

@@ -179,7 +179,9 @@ class ExpressionsMixin:
                     f"`{name}` needs `{pname}` of shape `{wanted}`, but `{ref_name}` is `{atom}`",
                     given[pname].span,
                     notes=carrier_notes(err) + (origin if sources else ()),
-                    help=f"declare `param {ref_name} : {wanted}`" if port is not None else None,
+                    help=f"declare `param {ref_name} : {wanted}`"
+                    if port is not None and _is_concrete(wanted)
+                    else prim_usage(spec),
                 )
                 raise Failed from None
             arg_names.append(ref_name)
@@ -686,3 +688,10 @@ class ExpressionsMixin:
             )
             raise Failed from None
         return T.Power(dom, dom, e.span, base=base, n=int(n), ports=base.ports)
+
+
+def _is_concrete(carrier: Carrier) -> bool:
+    """Whether a carrier can be written in a declaration: no signature variables left."""
+    return carrier.shape.rest is None and not any(
+        name.startswith("?") for d in carrier.shape.dims for name in d.symbols()
+    )

@@ -111,6 +111,14 @@ class FamiliesMixin:
                     help=family_usage(name),
                 )
                 raise Failed
+            if key in hyper:
+                self.error(
+                    "E0307",
+                    f"`{name}` is given `{key}` twice: by position ({hyper[key]:g}) and by name",
+                    value.span,
+                    help=f"keep one of them: {family_usage(name)}",
+                )
+                raise Failed
             hyper[key] = float(self._number(value))
         for key in hyper_names:
             if key not in hyper:
