@@ -89,11 +89,16 @@ def _read_input(text: str | None):
 
 
 def _ports(items: list[str]) -> dict:
+    """`--port name=JSON` (or name=file.npy) options as values by name, each name once."""
     ports = {}
     for item in items or []:
         if "=" not in item:
             raise UsageError(f"--port takes name=JSON, got {item!r}")
         key, value = item.split("=", 1)
+        if not key:
+            raise UsageError(f"--port needs a name before `=`, got {item!r}")
+        if key in ports:
+            raise UsageError(f"port `{key}` is given twice")
         ports[key] = (
             _read_input(value)
             if value.endswith((".npy", ".npz"))

@@ -1109,3 +1109,13 @@ def test_a_checkpoint_of_another_step_is_refused(capsys, tmp_path) -> None:
     moved.write_text("# moved\n\n" + source)
     code, out, _ = cli(capsys, "train", str(moved), "step", "--steps", "6", "--checkpoint", state)
     assert code == 0 and "after 6 steps: loss 1.421638" in out
+
+
+@pytest.mark.parametrize(
+    ("ports", "message"),
+    [(["target=2", "target=3"], "port `target` is given twice"), (["=2"], "needs a name before")],
+)
+def test_port_options_name_each_port_once(capsys, ports, message) -> None:
+    argv = [x for p in ports for x in ("--port", p)]
+    code, _, err = cli(capsys, "run", CARD, "pipeline", "--input", "[0.5,-1,2,0,1.5]", *argv)
+    assert code == 2 and message in err
