@@ -343,7 +343,8 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
         return func(args)
     except CatError as err:
         _print_diagnostics(err.diagnostics, err.sources, as_json)
-        return EXIT_PROGRAM
+        io_only = all(d.code.startswith(IO_CODES) for d in err.diagnostics)
+        return EXIT_USAGE if io_only and err.diagnostics else EXIT_PROGRAM
     except CatRuntimeError as err:
         _print_diagnostics([err.diagnostic], {}, as_json)
         return EXIT_USAGE if err.diagnostic.code.startswith(IO_CODES) else EXIT_PROGRAM

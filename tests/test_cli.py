@@ -1119,3 +1119,20 @@ def test_port_options_name_each_port_once(capsys, ports, message) -> None:
     argv = [x for p in ports for x in ("--port", p)]
     code, _, err = cli(capsys, "run", CARD, "pipeline", "--input", "[0.5,-1,2,0,1.5]", *argv)
     assert code == 2 and message in err
+
+
+def test_a_param_loaded_from_a_missing_or_misshapen_file_points_at_its_declaration(
+    capsys, tmp_path
+) -> None:
+    program = tmp_path / "p.cat"
+    program.write_text(
+        "import std.ml\ndim V = 5\nobject L : Real[V]\nobject S : Real\n"
+        'param Q : Real[V] = load("q.npy")\nmorphism F : L -> S = dot(Q)\n'
+    )
+    argv = ("run", str(program), "F", "--input", "[1,2,3,4,5]")
+    code, _, err = cli(capsys, *argv)
+    assert code == 2  # a file that cannot be read: an I/O error
+    assert f"{program}:5:1: error[R0501]" in err and 'load("q.npy")' in err
+    np.save(tmp_path / "q.npy", np.zeros(2))
+    code, _, err = cli(capsys, *argv)
+    assert code == 1 and f"{program}:5:1: error[R0410]" in err and "shape (2,)" in err

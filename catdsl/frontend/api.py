@@ -57,12 +57,15 @@ def init_param(info: ParamInfo, dtype=np.float64) -> np.ndarray:
     if info.init == "literal":
         value = np.asarray(info.literal, dtype=dtype)
     elif info.init == "load":
-        value = np.asarray(load_array_file(info.path)[0], dtype=dtype)
+        try:
+            value = np.asarray(load_array_file(info.path)[0], dtype=dtype)
+        except CatRuntimeError as err:  # point at the `param` that names the file
+            raise err.at(info.span) from None
     else:
         value = INITIALISERS[info.init](info.shape, dtype, **dict(info.init_args))
     if value.shape != info.shape:
         raise CatRuntimeError(
-            "R0302",
+            "R0410",
             f"param `{info.name}` is declared `{info.carrier}` but its value has shape "
             f"{value.shape}",
             info.span,
