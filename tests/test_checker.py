@@ -1251,3 +1251,11 @@ def test_messages_do_not_show_fresh_variables(src):
     d = one(src, head=True)
     text = " ".join([d.message, *d.notes, d.help or ""])
     assert "#" not in text, text
+
+
+def test_messages_show_no_shape_prefix_variables():
+    """`relu` is batch-polymorphic (`Real[*s, n]`); a message shows the unbatched value."""
+    d = one("morphism X : Vector -> Logits = LinearToLogits >> relu >> LinearToLogits", head=True)
+    assert d.code == "E0201"
+    assert "*s" not in d.message and "found `Real[V]`" in d.message
+    assert all("*s" not in label.message for label in d.labels)

@@ -525,6 +525,8 @@ class ExpressionsMixin:
         self, lexpr, rexpr, left: T.Term, right: T.Term, err: Mismatch, subst: Subst
     ) -> None:
         lname, rname = expr_text(lexpr, self.sources), expr_text(rexpr, self.sources)
+        for side in (left.cod, right.dom):  # no `*s` in messages: an unbatched value
+            subst.default_rests(subst.prod(side))
         gives, takes = subst.prod(left.cod), subst.prod(right.dom)
         sigs = self._morphism_sigs()
         labels = (Label(lexpr.span, f"this gives `{gives}`"),)

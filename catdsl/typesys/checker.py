@@ -286,6 +286,7 @@ class Checker(ValuesMixin, WiringMixin, ExpressionsMixin, FamiliesMixin):
         if not missing:
             return body
         if len(body.dom) != len(dom) + len(missing):
+            subst.default_rests(subst.prod(body.dom))  # no `*s` in the message
             self.error(
                 "E0210",
                 f"`{decl.name}` declares the port{'s' * (len(missing) != 1)} "
