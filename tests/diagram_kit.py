@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass, field
 from itertools import pairwise
+
+import pytest
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram, WireEnd
 from catdsl.errors import Span
 from catdsl.typesys.dims import Dim, labelled
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, Shape, prod
+
+# Layout tests read Graphviz's own output; CI installs it, a bare machine may not have it.
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None,
+    reason="the Graphviz `dot` binary is not installed (apt-get install graphviz)",
+)
 
 V = labelled(Dim.const(5), "V")
 D = labelled(Dim.const(4), "D")

@@ -7,21 +7,19 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from diagram_kit import DotGraph, read_dot
+from diagram_kit import DotGraph, needs_dot, read_dot
 
 import catdsl
 from catdsl.cli import main
 from catdsl.frontend.drawing import dot_for
-from catdsl.render.commutative import ARROW_TEXT, law_sides
+from catdsl.frontend.law_sides import ARROW_TEXT, law_sides
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = ROOT / "programs"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is missing")
 COURSE_LAWS = [
     (path.name, name)
     for path in sorted(PROGRAMS.glob("*.cat"))

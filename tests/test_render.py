@@ -15,7 +15,7 @@ from pathlib import Path
 
 import diagram_kit as kit
 import pytest
-from diagram_kit import DotGraph, read_dot
+from diagram_kit import DotGraph, needs_dot, read_dot
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram
 from catdsl.errors import CatRuntimeError, IllegalComposition
@@ -27,10 +27,6 @@ from catdsl.render.style import RED
 from catdsl.typesys.types import Prod
 
 ROOT = Path(__file__).resolve().parent.parent
-HAS_DOT = shutil.which("dot") is not None
-needs_dot = pytest.mark.skipif(
-    not HAS_DOT, reason="the Graphviz `dot` binary is not installed (apt-get install graphviz)"
-)
 
 
 def draw(diagram: Diagram, **options) -> DotGraph:

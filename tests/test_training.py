@@ -221,7 +221,7 @@ def test_checkpoint_resume_is_bit_identical(tmp_path):
     with pytest.raises(TrainingInterrupted) as err:
         run_steps(step, start, 12, hooks=interrupted)
     assert "after step 7 of 12" in str(err.value) and str(path) in str(err.value)
-    _, at, losses = load_checkpoint(path)
+    _, at, losses, _ = load_checkpoint(path)
     assert at == 7 and len(losses) == 7
 
     resumed = LoopHooks(checkpoint=path, every=3, progress=False)
@@ -259,7 +259,7 @@ def test_power_box_uses_hooks_inside_a_program(tmp_path):
     (loss,) = plan.run((), {}, m.values, hooks=hooks)
     assert seen == [1, 2, 3, 4, 5, 6] and len(hooks.loss_history) == 6
     assert hooks.loss_history[-1] > float(loss)
-    _, at, _ = load_checkpoint(tmp_path / "t.npz")
+    _, at, _, _ = load_checkpoint(tmp_path / "t.npz")
     assert at == 6
 
 

@@ -29,8 +29,10 @@ def loads_program(text: str, file: str = "<string>", dtype: str = "float64") -> 
     return Program(check_text(text, file), dtype)
 
 
-def _coerced(coerce, value: object, atom, dtype, what: str) -> object:
+def _coerced(value: object, atom, dtype, what: str) -> object:
     """`coerce(value, atom, dtype)`, with data of the wrong structure reported as E0803."""
+    from catdsl.semantics.values import coerce
+
     try:
         return coerce(value, atom, dtype)
     except (ValueError, TypeError, AttributeError, KeyError) as err:
@@ -243,7 +245,6 @@ class Morphism:
 
     def inputs_from(self, value: object) -> tuple:
         """Python / numpy input to one value per domain wire."""
-        from catdsl.semantics.values import coerce
 
         atoms = self.dom.atoms
         if not atoms:
@@ -275,14 +276,13 @@ class Morphism:
         try:
             dtype = self.program.dtype
             return tuple(
-                _coerced(coerce, v, a, dtype, f"the input of `{self.name}`")
+                _coerced(v, a, dtype, f"the input of `{self.name}`")
                 for v, a in zip(parts, atoms, strict=True)
             )
         except CatRuntimeError as err:
             raise _raise_with_sources(err, self.program.checked.sources) from None
 
     def ports_from(self, ports: dict) -> dict:
-        from catdsl.semantics.values import coerce
 
         wanted = {p.name: p for p in self.term.ports if p.kind == "port"}
         missing = [n for n in wanted if n not in ports]
@@ -299,7 +299,7 @@ class Morphism:
                 ]
             )
         return {
-            n: _coerced(coerce, v, wanted[n].atom, self.program.dtype, f"port `{n}`")
+            n: _coerced(v, wanted[n].atom, self.program.dtype, f"port `{n}`")
             for n, v in ports.items()
         }
 

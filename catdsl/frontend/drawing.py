@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def draw_command(args: argparse.Namespace) -> int:
     from catdsl.frontend.api import Program
 
     program = Program(checked)
-    dot = dot_for(program, args.name, shapes=args.shapes, expand=args.expand, unroll=args.unroll)
+    dot = dot_for(program, args.name, **_options(args))
     render(dot, args.output)
     print(f"wrote {args.output}")
     return EXIT_OK
@@ -51,7 +52,8 @@ def dot_for(
 ) -> str:
     """DOT text for a definition, a law, or (no name) every definition of the program."""
     from catdsl.frontend.api import Morphism
-    from catdsl.render.commutative import law_sides, law_to_dot
+    from catdsl.frontend.law_sides import law_sides
+    from catdsl.render.commutative import law_to_dot
     from catdsl.render.dot import to_dot
     from catdsl.render.output import page_of
 
@@ -90,16 +92,15 @@ def is_directory(output: str) -> bool:
 def _draw_directory(checked, args: argparse.Namespace) -> int:
     """Every drawing of the program as its own SVG in a directory, with an `index.html`:
     illegal compositions first, then each definition and law that checks."""
-    from catdsl.frontend.api import Program
     from catdsl.render.dot import to_dot
     from catdsl.render.output import render_directory, signature_text
 
-    options = {"shapes": args.shapes, "expand": args.expand, "unroll": args.unroll}
+    options = _options(args)
     pages = [
         (f"illegal-{definition or k}", f"illegal composition in {definition}", dot)
         for k, (definition, dot) in enumerate(_illegal_figures(checked))
     ]
-    program = Program(replace(checked, diagnostics=[]))
+    program = _what_checks(checked)
     for name in program.names:
         diagram = program[name].diagram
         pages.append((name, signature_text(name, diagram), to_dot(diagram, title=name, **options)))
@@ -116,18 +117,27 @@ def _draw_directory(checked, args: argparse.Namespace) -> int:
 def _despite_errors(checked, args: argparse.Namespace) -> tuple[str, str] | None:
     """What a program with errors can still show, and the line that says so: the illegal
     composition asked for, else what did check (a hole drawn dashed), else nothing."""
-    from catdsl.frontend.api import Program
-
     figure = _illegal_figure(checked, args.name)
     if figure is not None:
         return figure, f"illegal diagram written to {args.output}"
     wanted = [args.name] if args.name else list(checked.definitions)
     if not wanted or not all(n in checked.definitions or n in checked.laws for n in wanted):
         return None
-    program = Program(replace(checked, diagnostics=[]))
-    options = {"shapes": args.shapes, "expand": args.expand, "unroll": args.unroll}
     what = f"`{args.name}`" if args.name else "the definitions that check"
-    return dot_for(program, args.name, **options), f"{what} drawn to {args.output} all the same"
+    drawn = dot_for(_what_checks(checked), args.name, **_options(args))
+    return drawn, f"{what} drawn to {args.output} all the same"
+
+
+def _options(args: argparse.Namespace) -> dict:
+    """The drawing options of the command line, as `dot_for` takes them."""
+    return {"shapes": args.shapes, "expand": args.expand, "unroll": args.unroll}
+
+
+def _what_checks(checked):
+    """A program of the definitions and laws that checked, when others did not (to draw)."""
+    from catdsl.frontend.api import Program
+
+    return Program(replace(checked, diagnostics=[]))
 
 
 def _illegal_figure(checked, name: str | None) -> str | None:
@@ -135,21 +145,21 @@ def _illegal_figure(checked, name: str | None) -> str | None:
     return next((dot for d, dot in _illegal_figures(checked) if name in (None, d)), None)
 
 
-def _illegal_figures(checked) -> list[tuple[str | None, str]]:
+def _illegal_figures(checked) -> Iterator[tuple[str | None, str]]:
     """Every illegal composition the checker found, with its definition's name, each part
-    drawn as its own diagram when the checker typed it."""
+    drawn as its own diagram when the checker typed it; drawn one by one, as asked for."""
     from catdsl.diagram.lower import lower
     from catdsl.render.errors import illegal_to_dot
 
     consts = {n: d.term for n, d in checked.definitions.items() if d.kind == "data"}
     figures = [d.figure for d in checked.diagnostics if d.figure is not None]
-    return [
+    return (
         (
             fig.definition,
             illegal_to_dot(fig, parts=[lower(t, consts=consts) for t in fig.terms] or None),
         )
         for fig in figures
-    ]
+    )
 
 
 def program_svg(program) -> str | None:

@@ -45,24 +45,17 @@ def save_checkpoint(
     save_npz_atomic(os.fspath(path), arrays)
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[tuple, int, list[float]]:
-    """The state, the number of completed steps and the loss history saved in `path`."""
+def load_checkpoint(path: str | os.PathLike) -> tuple[tuple, int, list[float], str]:
+    """The state, the number of completed steps, the loss history and the identity of the loop
+    that wrote it ("" when it recorded none), as saved in `path`."""
     try:
         with np.load(os.fspath(path), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
         layout = json.loads(str(arrays[LAYOUT]))
         state = tuple(_unflatten(item, arrays) for item in layout)
-        return state, int(arrays[STEP]), [float(x) for x in arrays[LOSSES]]
+        identity = str(arrays[IDENTITY]) if IDENTITY in arrays else ""
+        return state, int(arrays[STEP]), [float(x) for x in arrays[LOSSES]], identity
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise CatRuntimeError("R0607", f"cannot read checkpoint `{path}`: {exc}") from None
-
-
-def saved_identity(path: str | os.PathLike) -> str:
-    """The identity of the loop that wrote a checkpoint ("" when it recorded none)."""
-    try:
-        with np.load(os.fspath(path), allow_pickle=False) as archive:
-            return str(archive[IDENTITY]) if IDENTITY in archive.files else ""
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise CatRuntimeError("R0607", f"cannot read checkpoint `{path}`: {exc}") from None
 
 

@@ -18,7 +18,6 @@ from catdsl.semantics.checkpoint import (
     load_checkpoint,
     same_layout,
     save_checkpoint,
-    saved_identity,
 )
 from catdsl.semantics.progress import ProgressBar
 
@@ -99,14 +98,13 @@ def _resume(state: tuple, n: int, hooks: LoopHooks, label: str) -> tuple[tuple, 
     path = hooks.checkpoint
     if not (path and hooks.resume and os.path.exists(path)):
         return state, 0
-    saved, done, losses = load_checkpoint(path)
+    saved, done, losses, saved_by = load_checkpoint(path)
     if not same_layout(saved, state):
         raise CatRuntimeError(
             "R0607",
             f"checkpoint `{os.fspath(path)}` does not fit the state of `{label}`",
             help="delete it, or pass another checkpoint path, to start afresh",
         )
-    saved_by = saved_identity(path)
     if hooks.identity and saved_by and saved_by != hooks.identity:
         raise CatRuntimeError(
             "R0607",
