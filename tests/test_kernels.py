@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics.kernel import Kernel, unbroadcast
-from catdsl.std.kernels import KERNELS, make_kernel
+from catdsl.std.registry import KERNELS, make_kernel
 
 BATCHES = [(), (2,), (2, 3)]
 Builder = Callable[[np.random.Generator, tuple[int, ...]], list[np.ndarray]]
@@ -124,9 +124,6 @@ CASES: dict[str, Case] = {
     "windows_vectors": Case("windows", {"k": 2}, (2,), lambda r, b: [real(r, *b, 5, 2)]),
     "windows_reals": Case("windows", {"k": 3}, (1,), lambda r, b: [real(r, *b, 6)]),
     "windows_tokens": Case("windows", {"k": 2}, (1,), lambda r, b: [r.integers(0, 5, (*b, 4))]),
-    "identity": Case("identity", {}, (1,), lambda r, b: [real(r, *b, 3)]),
-    "copy": Case("copy", {"n": 3}, (1,), lambda r, b: [real(r, *b, 3)]),
-    "discard": Case("discard", {}, (1,), lambda r, b: [real(r, *b, 3)]),
     "layer_norm": Case(
         "layer_norm", {"eps": 1e-5}, (2, 1, 1), lambda r, b: [real(r, *b, 3, 4)] + [real(r, 4)] * 2
     ),
@@ -341,16 +338,6 @@ def test_mse_and_reductions():
     assert run("mse", [1.0, 2.0], [3.0, 2.0])[0] == 2.0
     assert run("mean", [[1.0, 2.0], [3.0, 6.0]], in_ranks=(1,))[0].tolist() == [1.5, 4.5]
     assert run("sum", [[1.0, 2.0], [3.0, 6.0]], in_ranks=(2,))[0] == 12.0
-
-
-def test_copy_adds_cotangents_and_discard_gives_zero():
-    copy = make_kernel("copy", {"n": 2}, (1,))
-    _, residual = copy.forward(np.ones(2))
-    np.testing.assert_array_equal(copy.vjp(residual, np.ones(2), 2 * np.ones(2))[0], [3, 3])
-    discard = make_kernel("discard", {}, (1,))
-    outs, residual = discard.forward(np.ones(2))
-    assert outs == ()
-    np.testing.assert_array_equal(discard.vjp(residual)[0], [0, 0])
 
 
 # SPEC §9.3 worked single-operation examples

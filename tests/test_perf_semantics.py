@@ -21,11 +21,11 @@ from catdsl.std.kernels import (
     SMALL_SCATTER,
     gather_last,
     gather_picked,
-    make_kernel,
     scatter_last,
     scatter_picked,
     scatter_rows,
 )
+from catdsl.std.registry import make_kernel
 
 RNG = np.random.default_rng(7)
 

@@ -27,7 +27,7 @@ from catdsl.semantics.plan import CTX, Instr, Plan, Source
 from catdsl.semantics.training import train_op
 from catdsl.semantics.values import coerce, is_differentiable, split_components, width
 from catdsl.std.io import load_array_file
-from catdsl.std.kernels import make_kernel
+from catdsl.std.registry import make_kernel
 from catdsl.typesys.types import Atom, Obj
 
 

@@ -15,6 +15,7 @@ validated, and `vjp_for(needed)` gives a VJP that may skip the cotangents nobody
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -38,15 +39,15 @@ class Kernel:
     def __init__(self, in_ranks: tuple[int, ...] = ()) -> None:
         self.in_ranks = tuple(in_ranks)
 
-    def forward(self, *xs: np.ndarray) -> Forward:
+    def forward(self, *xs: Any) -> Forward:
         """Compute the outputs and the residual that `vjp` needs."""
         raise NotImplementedError(f"kernel `{self.name}` has no forward pass")
 
-    def vjp(self, residual: object, *dys: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, *dys: Any) -> Cotangents:
         """Pull the outputs' cotangents back to one per input (None where not differentiable)."""
         raise NotImplementedError(f"kernel `{self.name}` has no reverse pass")
 
-    def trusted_forward(self, *xs: np.ndarray) -> Forward:
+    def trusted_forward(self, *xs: Any) -> Forward:
         """`forward` for inputs shaped like an already validated call (same shapes, same constant
         indices): kernels that validate override it to skip the checks; by default `forward`."""
         return self.forward(*xs)

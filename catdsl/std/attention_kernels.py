@@ -7,6 +7,7 @@ are listed in `catdsl.std.kernels`.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,6 @@ from catdsl.semantics.kernel import (
     unbroadcast,
 )
 from catdsl.std.kernels import (
-    KERNELS,
     Add,
     Affine,
     Softmax,
@@ -69,7 +69,7 @@ class LayerNorm(Kernel):
         normed = centred * inv_std
         return (normed * scale + shift,), (normed, inv_std, scale)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         normed, inv_std, scale = residual
         width = normed.shape[-1]
         dn = dy * scale
@@ -100,7 +100,7 @@ class Scores(Kernel):
         factor = 1 / math.sqrt(query.shape[-1])
         return (query @ transpose(key) * factor,), (query, key, factor)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         query, key, factor = residual
         d_query = dy @ key * factor
         d_key = transpose(dy) @ query * factor
@@ -130,7 +130,7 @@ class MaskScores(Kernel):
             )
         return (np.where(mask, scores, MASKED_SCORE),), (scores.shape, mask)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         shape, mask = residual
         return unbroadcast(np.where(mask, dy, 0), shape), None
 
@@ -159,7 +159,7 @@ class Mix(Kernel):
             )
         return (weights @ values,), (weights, values)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         weights, values = residual
         d_weights = dy @ transpose(values)
         d_values = transpose(weights) @ dy
@@ -185,7 +185,7 @@ class ConcatHeads(Kernel):
         widths = [head.shape[-1] for head in heads]
         return (np.concatenate(heads, axis=-1),), widths
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         return tuple(np.split(dy, np.cumsum(residual)[:-1], axis=-1))
 
 
@@ -212,7 +212,7 @@ class FeedForward(Kernel):
         out = affine_forward(f"{self.label} second layer", hidden, w2, b2)
         return (out,), (x, w1, w2, pre, hidden)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         x, w1, w2, pre, hidden = residual
         d_hidden, d_w2, d_b2 = affine_vjp(hidden, w2, dy)
         d_x, d_w1, d_b1 = affine_vjp(x, w1, np.where(pre > 0, d_hidden, 0))
@@ -237,7 +237,7 @@ class Positional(Kernel):
             )
         return (x + table[:length],), (table.shape, table.dtype, length)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         shape, dtype, length = residual
         d_table = np.zeros(shape, dtype=dtype)
         d_table[:length] = rows(dy, 2).sum(axis=0)
@@ -251,18 +251,16 @@ class Readout(Affine):
     label = "transformer readout"
 
 
-KERNELS.update(
-    (kernel.name, kernel)
-    for kernel in (
-        LayerNorm,
-        Scores,
-        MaskScores,
-        RowSoftmax,
-        Mix,
-        ConcatHeads,
-        Residual,
-        FeedForward,
-        Positional,
-        Readout,
-    )
+ATTENTION_KERNELS: tuple[type[Kernel], ...] = (
+    LayerNorm,
+    Scores,
+    MaskScores,
+    RowSoftmax,
+    Mix,
+    ConcatHeads,
+    Residual,
+    FeedForward,
+    Positional,
+    Readout,
 )
+"""The kernels of `std.attention`, in the order of the module's primitives."""

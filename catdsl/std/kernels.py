@@ -1,4 +1,4 @@
-"""The numpy kernels of `std.ml` (forward and vector-Jacobian product) and the kernel registry.
+"""The numpy kernels of `std.ml`: each a forward pass and its vector-Jacobian product.
 
 Inputs come in the order: the morphism's domain wires, then parameters as in the call, e.g.
 `affine(W, b)` takes (x, W, b). Leading axes beyond an input's element rank are batch axes;
@@ -28,9 +28,9 @@ Runtime error codes raised by the kernels (here and in `catdsl.std.attention_ker
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -234,7 +234,7 @@ def scatter_last(values: np.ndarray, indices: np.ndarray, width: int) -> np.ndar
     return out
 
 
-def gather_picked(values: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, object]:
+def gather_picked(values: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """values[..., t] and their flat positions in `values` (None when the batch axes of the
     two broadcast, where the slower `gather_last` does the work)."""
     positions = last_axis_positions(values, indices)
@@ -244,7 +244,7 @@ def gather_picked(values: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, 
 
 
 def scatter_picked(
-    local: np.ndarray, positions: object, indices: np.ndarray, shape: tuple[int, ...]
+    local: np.ndarray, positions: np.ndarray | None, indices: np.ndarray, shape: tuple[int, ...]
 ) -> np.ndarray:
     """The cotangent of `values` (of `shape`) from the cotangent `local` of what
     `gather_picked` picked: `local` where they were, zero elsewhere."""
@@ -303,7 +303,7 @@ class Lookup(Kernel):
     def trusted_forward(self, tokens: np.ndarray, table: np.ndarray) -> Forward:
         return (table.take(tokens, axis=0),), (tokens, table.shape, table.dtype)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         tokens, shape, dtype = residual
         return None, scatter_rows(tokens, dy, shape, dtype)
 
@@ -328,14 +328,14 @@ class Affine(Kernel):
     def trusted_forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> Forward:
         return (affine_apply(x, weight, bias),), (x, weight)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         x, weight = residual
         return affine_vjp(x, weight, dy)
 
     def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., Cotangents]:
         return self.vjp if needed[0] else self.param_vjp
 
-    def param_vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def param_vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         """The VJP without the input's cotangent (a first layer fed by data)."""
         return None, *affine_param_vjp(residual[0], dy)  # type: ignore[index]
 
@@ -354,7 +354,7 @@ class Linear(Kernel):
     def trusted_forward(self, x: np.ndarray, weight: np.ndarray) -> Forward:
         return (x @ weight,), (x, weight)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         x, weight = residual
         return dy @ weight.T, affine_param_vjp(x, dy)[0]
 
@@ -373,7 +373,7 @@ class Dot(Kernel):
             )
         return (x @ vector,), (x, vector)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         x, vector = residual
         return dy[..., None] * vector, rows(x).T @ dy.reshape(-1)
 
@@ -390,7 +390,7 @@ class Scale(Kernel):
     def forward(self, x: np.ndarray) -> Forward:
         return (x * self.c,), None
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         return (dy * self.c,)
 
 
@@ -440,7 +440,7 @@ class Add(Binary):
         la, lb = self.lifted(a, b)
         return (la + lb,), (a, b, la, lb)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         a, b, la, lb = residual
         return self.reduce(dy, a, la), self.reduce(dy, b, lb)
 
@@ -458,7 +458,7 @@ class Mul(Binary):
         la, lb = self.lifted(a, b)
         return (la * lb,), (a, b, la, lb)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         a, b, la, lb = residual
         return self.reduce(dy * lb, a, la), self.reduce(dy * la, b, lb)
 
@@ -483,7 +483,7 @@ class Sum(Kernel):
         rank = self.rank(x)
         return (sum_elements(x, rank),), (x.shape, rank)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         shape, rank = residual
         return (spread_elements(dy, shape, rank),)
 
@@ -498,7 +498,7 @@ class Mean(Sum):
         count = element_count(self.name, x, rank)
         return (sum_elements(x, rank) / count,), (x.shape, rank, count)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         shape, rank, count = residual
         return (spread_elements(dy / count, shape, rank),)
 
@@ -516,7 +516,7 @@ class Relu(Kernel):
     def forward(self, x: np.ndarray) -> Forward:
         return (np.maximum(x, 0),), x > 0
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         return (np.where(residual, dy, 0),)
 
 
@@ -529,7 +529,7 @@ class Tanh(Kernel):
         y = np.tanh(x)
         return (y,), y
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         return (dy * (1 - residual * residual),)  # numpy reuses the temporaries of large arrays
 
 
@@ -543,7 +543,7 @@ class Sigmoid(Kernel):
         y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
         return (y,), y
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         return (dy * residual * (1 - residual),)
 
 
@@ -567,7 +567,7 @@ class Softmax(Kernel):
         probs = normalise_shifted(shifted, np.log(total))
         return (probs,), probs
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         return (softmax_vjp(residual, dy),)
 
 
@@ -586,7 +586,7 @@ class LogSoftmax(Kernel):
         shifted -= np.log(total)
         return (shifted,), shifted
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         return (dy - np.exp(residual) * dy.sum(axis=-1, keepdims=True),)
 
 
@@ -607,7 +607,7 @@ class Nll(Kernel):
         loss = -np.log(np.maximum(picked, PROBABILITY_FLOOR))
         return (loss,), (probs.shape, target, positions, picked)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         shape, target, positions, picked = residual
         unclamped = picked >= PROBABILITY_FLOOR
         local = np.zeros(np.shape(picked), dtype=picked.dtype)
@@ -643,7 +643,7 @@ class CrossEntropy(Kernel):
         loss = log_total[..., 0] - picked
         return (loss,), (shape, target, positions, normalise_shifted(shifted, log_total))
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         shape, target, positions, probs = residual
         if positions is None or dy.dtype != probs.dtype:
             onehot = scatter_last(np.ones_like(dy), target, shape[-1])
@@ -669,7 +669,7 @@ class Mse(Kernel):
         loss = sum_elements(diff * diff, rank) / count
         return (loss,), (prediction.shape, target.shape, diff, rank, count)
 
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         shape_p, shape_t, diff, rank, count = residual
         grad = lift_rank(dy, 0, rank) * diff * (2 / count)
         return unbroadcast(grad, shape_p), unbroadcast(-grad, shape_t)
@@ -705,7 +705,7 @@ class Windows(Kernel):
         outs = tuple(self.window(seq, axis, j, count) for j in range(self.k))
         return outs, (seq.shape, seq.dtype, axis, count)
 
-    def vjp(self, residual: object, *dys: np.ndarray) -> Cotangents:
+    def vjp(self, residual: Any, *dys: np.ndarray) -> Cotangents:
         shape, dtype, axis, count = residual
         if not np.issubdtype(dtype, np.floating):
             return (None,)
@@ -727,97 +727,24 @@ class Windows(Kernel):
         return seq[index]
 
 
-# ---------------------------------------------------------------------------------------------
-# Plumbing: identity, copy, discard
-# ---------------------------------------------------------------------------------------------
-
-
-class Identity(Kernel):
-    """`identity`: the input unchanged."""
-
-    name = "identity"
-
-    def forward(self, x: np.ndarray) -> Forward:
-        return (x,), None
-
-    def vjp(self, residual: object, dy: np.ndarray) -> Cotangents:
-        return (dy,)
-
-
-class Copy(Kernel):
-    """`copy(n)`: n references to the input; the cotangents of the copies add up."""
-
-    name = "copy"
-
-    def __init__(self, in_ranks: tuple[int, ...] = (), *, n: int = 2) -> None:
-        super().__init__(in_ranks)
-        self.n_out = positive_int(self.name, "n", n)
-
-    def forward(self, x: np.ndarray) -> Forward:
-        return (x,) * self.n_out, None
-
-    def vjp(self, residual: object, *dys: np.ndarray) -> Cotangents:
-        return (sum(dys[1:], start=dys[0]),)
-
-
-class Discard(Kernel):
-    """`discard`: no outputs; the input's cotangent is zero."""
-
-    name = "discard"
-    n_out = 0
-
-    def forward(self, x: np.ndarray) -> Forward:
-        return (), (x.shape, x.dtype)
-
-    def vjp(self, residual: object) -> Cotangents:
-        shape, dtype = residual
-        return (np.zeros(shape, dtype=dtype),)
-
-
-# ---------------------------------------------------------------------------------------------
-# The registry
-# ---------------------------------------------------------------------------------------------
-
-KERNELS: dict[str, Callable[..., Kernel]] = {
-    kernel.name: kernel
-    for kernel in (
-        Lookup,
-        Affine,
-        Linear,
-        Dot,
-        Scale,
-        Add,
-        Mul,
-        Sum,
-        Mean,
-        Relu,
-        Tanh,
-        Sigmoid,
-        Softmax,
-        LogSoftmax,
-        Nll,
-        CrossEntropy,
-        Mse,
-        Windows,
-        Identity,
-        Copy,
-        Discard,
-    )
-}
-"""Kernel name -> factory, called as `factory(in_ranks, **static)`."""
-
-
-def make_kernel(name: str, static: dict[str, object], in_ranks: tuple[int, ...]) -> Kernel:
-    """Build the kernel `name` for one box; raises KeyError for a name with no kernel."""
-    if name not in KERNELS:
-        raise KeyError(f"no kernel named `{name}`")
-    factory = KERNELS[name]
-    try:
-        inspect.signature(factory).bind(tuple(in_ranks), **static)
-    except TypeError as exc:
-        raise CatRuntimeError("R0404", f"bad static arguments for `{name}`: {exc}") from None
-    return factory(tuple(in_ranks), **static)
-
-
-# Registers the std.attention kernels into KERNELS; last, because it imports from this module.
-import catdsl.std.attention_kernels  # noqa: E402, F401
+ML_KERNELS: tuple[type[Kernel], ...] = (
+    Lookup,
+    Affine,
+    Linear,
+    Dot,
+    Scale,
+    Add,
+    Mul,
+    Sum,
+    Mean,
+    Relu,
+    Tanh,
+    Sigmoid,
+    Softmax,
+    LogSoftmax,
+    Nll,
+    CrossEntropy,
+    Mse,
+    Windows,
+)
+"""The kernels of `std.ml`, in the order of the module's primitives."""
