@@ -1,14 +1,89 @@
-"""Render diagnostics the way rustc does: header, source line, caret underline, help.
+"""Diagnostics as values, rendered the way rustc does: header, source line, caret underline,
+help.
 
-One data model (`Diagnostic`) rendered to plain text (colour only when asked) and to JSON.
+One data model (`Diagnostic`, located by a `Span`) rendered to plain text (colour only when
+asked) and to JSON. Spans are 1-based; `end_column` is exclusive.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-from catdsl.errors import Diagnostic, Span
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a source file (1-based lines and columns, end column exclusive)."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    @staticmethod
+    def point(file: str, line: int, column: int) -> Span:
+        return Span(file, line, column, line, column + 1)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A secondary span with a short message, drawn under its own source line."""
+
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
+class IllegalComposition:
+    """What the renderer needs to draw a composition that does not type-check: the chain's
+    boxes as (label, input objects, output objects), the junction that fails and, when the
+    checker typed each box, their terms (so each part is drawn as what it is)."""
+
+    definition: str | None
+    boxes: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+    junction: int  # the wire between boxes[junction] and boxes[junction + 1]
+    expected: str
+    found: str
+    terms: tuple[Any, ...] = field(default=(), compare=False)  # the boxes' typed terms, to draw
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in a program: a code (see docs/errors.md), a message, where, and a fix."""
+
+    code: str
+    message: str
+    span: Span | None = None
+    help: str | None = None
+    labels: tuple[Label, ...] = ()
+    notes: tuple[str, ...] = ()
+    severity: str = "error"
+    figure: IllegalComposition | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        span = self.span
+        return {
+            "file": span.file if span else None,
+            "line": span.line if span else None,
+            "column": span.column if span else None,
+            "end_line": span.end_line if span else None,
+            "end_column": span.end_column if span else None,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "help": self.help,
+            "notes": list(self.notes),
+        }
+
+
+_Row = tuple[Span, str, str, str]
+"""A span to mark on its source line: the span, its mark (`^` or `-`), a label, the line."""
 
 _RED, _BLUE, _CYAN, _BOLD, _RESET = "\x1b[31m", "\x1b[34m", "\x1b[36m", "\x1b[1m", "\x1b[0m"
 
@@ -36,7 +111,7 @@ def _underline(span: Span, line_text: str, mark: str) -> str:
     return " " * start + mark * width
 
 
-def _underlines(group: list, text: str, bar: str, color: bool) -> list[str]:
+def _underlines(group: list[_Row], text: str, bar: str, color: bool) -> list[str]:
     """One row of carets and dashes for all spans on a line, then each label's message,
     rightmost first on the same row, the others below at their column."""
     group = sorted(group, key=lambda r: r[0].column)
@@ -65,8 +140,11 @@ def render(diag: Diagnostic, sources: dict[str, str], color: bool = False) -> st
     out = [f"{where}{sev}: {_paint(diag.message, _BOLD, color)}"]
     shown = [(diag.span, "^", "")] if diag.span else []
     shown += [(label.span, "-", label.message) for label in diag.labels]
-    rows = [(s, m, msg, _source_line(sources, s)) for s, m, msg in shown if s is not None]
-    rows = [r for r in rows if r[3] is not None]
+    rows: list[_Row] = []
+    for span, mark, message in shown:
+        line_text = _source_line(sources, span)
+        if line_text is not None:
+            rows.append((span, mark, message, line_text))
     indent = "  "
     if rows:
         gutter = max(len(str(s.line)) for s, *_ in rows)
@@ -74,7 +152,7 @@ def render(diag: Diagnostic, sources: dict[str, str], color: bool = False) -> st
         bar = _paint(" " * gutter + " |", _BLUE, color)
         out.append(bar)
         last_file = diag.span.file if diag.span else None
-        by_line: dict[tuple[str, int], list] = {}
+        by_line: dict[tuple[str, int], list[_Row]] = {}
         for row in rows:
             by_line.setdefault((row[0].file, row[0].line), []).append(row)
         for (file, line), group in sorted(by_line.items()):

@@ -1,81 +1,24 @@
-"""Errors as values: source spans, diagnostics, and the one exception raised at the boundary.
+"""The exceptions that carry diagnostics across the public boundary.
 
-Every phase collects `Diagnostic`s; only the public entry points (`catdsl.load`, the CLI) wrap
-them in a `CatError`. Spans are 1-based; `end_column` is exclusive.
+Every phase collects `Diagnostic`s (defined with their rendering in `catdsl.diagnostics`); only
+the public entry points (`catdsl.load`, the CLI) wrap them in a `CatError`. `Span` and
+`Diagnostic` are re-exported here, where most of the code base imports them from.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from catdsl.diagnostics import Diagnostic, IllegalComposition, Label, Span, render_all
 
-@dataclass(frozen=True)
-class Span:
-    """A region of a source file (1-based lines and columns, end column exclusive)."""
-
-    file: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
-    @staticmethod
-    def point(file: str, line: int, column: int) -> Span:
-        return Span(file, line, column, line, column + 1)
-
-
-@dataclass(frozen=True)
-class Label:
-    """A secondary span with a short message, drawn under its own source line."""
-
-    span: Span
-    message: str
-
-
-@dataclass(frozen=True)
-class IllegalComposition:
-    """What the renderer needs to draw a composition that does not type-check: the chain's
-    boxes as (label, input objects, output objects), the junction that fails and, when the
-    checker typed each box, their terms (so each part is drawn as what it is)."""
-
-    definition: str | None
-    boxes: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
-    junction: int  # the wire between boxes[junction] and boxes[junction + 1]
-    expected: str
-    found: str
-    terms: tuple = field(default=(), compare=False)  # the boxes' typed terms, to draw them
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """One problem found in a program: a code (see docs/errors.md), a message, where, and a fix."""
-
-    code: str
-    message: str
-    span: Span | None = None
-    help: str | None = None
-    labels: tuple[Label, ...] = ()
-    notes: tuple[str, ...] = ()
-    severity: str = "error"
-    figure: IllegalComposition | None = field(default=None, compare=False)
-
-    def to_json(self) -> dict:
-        span = self.span
-        return {
-            "file": span.file if span else None,
-            "line": span.line if span else None,
-            "column": span.column if span else None,
-            "end_line": span.end_line if span else None,
-            "end_column": span.end_column if span else None,
-            "severity": self.severity,
-            "code": self.code,
-            "message": self.message,
-            "help": self.help,
-            "notes": list(self.notes),
-        }
+__all__ = [
+    "CatError",
+    "CatRuntimeError",
+    "Diagnostic",
+    "IllegalComposition",
+    "Label",
+    "Span",
+]
 
 
 @dataclass
@@ -89,8 +32,6 @@ class CatError(Exception):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
-        from catdsl.diagnostics import render_all
-
         return render_all(self.diagnostics, self.sources, color=False)
 
     @property

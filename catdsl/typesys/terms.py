@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catdsl.errors import Span
+from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.types import UNIT, Atom, Port, Prod
 
 
@@ -28,13 +29,15 @@ class Term:
 @dataclass(frozen=True)
 class Prim(Term):
     """A standard-library kernel box. Inputs are the domain wires then `args` in order: each
-    arg is the name of a `param` (a port from above) or of a constant (`Const`)."""
+    arg is the name of a `param` (a port from above) or of a constant (`Const`). `spec` is the
+    primitive it was checked against (None only in terms built by hand, without the checker)."""
 
     name: str
     static: tuple[tuple[str, object], ...] = ()
     args: tuple[str, ...] = ()
     arg_types: tuple[Atom, ...] = ()
     in_ranks: tuple[int, ...] = ()
+    spec: PrimSpec | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
