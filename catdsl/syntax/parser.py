@@ -80,6 +80,9 @@ class _ToAst(Transformer):
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def _tspan(self, tok: Token) -> Span:
+        """Where a name token is (the lexer sets every position of the tokens it reads)."""
+        assert tok.line is not None and tok.column is not None
+        assert tok.end_line is not None and tok.end_column is not None
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
     # -- items

@@ -377,8 +377,8 @@ class ExpressionChecker:
         if not ok:
             raise Failed
         ports: list[Port] = []
-        for part in parts:
-            self.merge_ports(ports, part.ports, e.span)
+        for term in parts:
+            self.merge_ports(ports, term.ports, e.span)
         return T.Seq(parts[0].dom, parts[-1].cod, e.span, parts=tuple(parts), ports=tuple(ports))
 
     def _fill_holes(
