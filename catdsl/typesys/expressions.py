@@ -11,7 +11,7 @@ from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.environment import DEFINITION_KINDS, MORPHISM_KINDS, Environment
-from catdsl.typesys.hints import bridges, did_you_mean, same_carrier_note
+from catdsl.typesys.hints import bridges, did_you_mean
 from catdsl.typesys.literals import LiteralReader, flatten, literal_shape
 from catdsl.typesys.primitives import MAX_COUNT, PrimSpec
 from catdsl.typesys.reporting import Failed, Reporter
@@ -468,7 +468,7 @@ class ExpressionChecker:
         )
         found, want = gives.atoms[index], takes.atoms[index]
         notes: list[str] = []
-        note = same_carrier_note(found, want)
+        note = M.same_carrier_note(found, want)
         if note:
             notes.append(note)
         notes.extend(M.carrier_notes(err))

@@ -10,11 +10,11 @@ from catdsl.typesys import messages as M
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.types import Carrier
 
-Literal = object
+LiteralValue = object
 """A literal value: a number, a bool, or nested tuples of them."""
 
 
-def literal_shape(value: Literal) -> tuple[int, ...] | None:
+def literal_shape(value: LiteralValue) -> tuple[int, ...] | None:
     """The shape of a nested tuple of numbers, or None when it is ragged."""
     if not isinstance(value, tuple):
         return ()
@@ -28,7 +28,7 @@ def literal_shape(value: Literal) -> tuple[int, ...] | None:
     return (len(value), *shape)
 
 
-def flatten(value: Literal) -> list[object]:
+def flatten(value: LiteralValue) -> list[object]:
     """The numbers of a nested tuple, in order."""
     if isinstance(value, tuple):
         return [x for v in value for x in flatten(v)]
@@ -50,7 +50,7 @@ class LiteralReader:
             return expr.value
         raise self.reporter.fail(M.number_expected(), expr.span)
 
-    def literal(self, expr: ast.Expr) -> Literal:
+    def literal(self, expr: ast.Expr) -> LiteralValue:
         if isinstance(expr, ast.Literal):
             if isinstance(expr.value, str):
                 raise self.reporter.fail(M.string_as_value(), expr.span)
@@ -59,7 +59,7 @@ class LiteralReader:
             return tuple(self.literal(item) for item in expr.items)
         raise self.reporter.fail(M.not_a_literal(), expr.span)
 
-    def check_shape(self, value: Literal, carrier: Carrier, span: Span, name: str) -> None:
+    def check_shape(self, value: LiteralValue, carrier: Carrier, span: Span, name: str) -> None:
         """A literal for `name` has exactly the shape of `carrier` where its dims are sized."""
         shape = literal_shape(value)
         if shape is None:

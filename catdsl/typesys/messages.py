@@ -14,9 +14,8 @@ from functools import lru_cache
 from typing import Protocol
 
 from catdsl.diagnostics import Diagnostic, Label, Span
-from catdsl.typesys.hints import describe, signature
 from catdsl.typesys.primitives import PrimSpec
-from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Shape
+from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Shape, carrier_of
 from catdsl.typesys.unify import Mismatch, Reason
 
 
@@ -155,6 +154,26 @@ def carrier_notes(err: Mismatch) -> tuple[str, ...]:
     if err.reason == Reason.CARRIERS_DIFFER and err.expected is not None:
         return (f"expected a `{err.expected}`, found a `{err.found}`",)
     return ()
+
+
+def signature(name: str, dom: Prod, cod: Prod) -> str:
+    """A morphism's signature as users write it: `Name : A -> B`."""
+    return f"`{name} : {dom} -> {cod}`"
+
+
+def same_carrier_note(a: Atom, b: Atom) -> str | None:
+    """Explain the newtype lesson when two different objects share a carrier."""
+    if isinstance(a, Obj) and isinstance(b, Obj) and carrier_of(a) == carrier_of(b):
+        return (
+            f"`{a}` and `{b}` are both `{carrier_of(a)}`, but objects are nominal: "
+            "composition matches object names, never carriers"
+        )
+    return None
+
+
+def describe(atom: Atom) -> str:
+    """An atom for a message: objects by name, carriers with their shape."""
+    return f"`{atom}`"
 
 
 def origin_note(prim: str, arguments: Sequence[tuple[str, Atom]]) -> tuple[str, ...]:

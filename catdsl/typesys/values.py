@@ -9,7 +9,7 @@ from catdsl.typesys import terms as T
 from catdsl.typesys.boundary import BoundaryChecker, finish
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
-from catdsl.typesys.literals import Literal, LiteralReader, flatten
+from catdsl.typesys.literals import LiteralReader, LiteralValue, flatten
 from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.reserved import INITIALISERS
@@ -110,7 +110,7 @@ class ValueChecker:
             )
         return Definition(decl.name, "data", term, decl.span, decl.span.file)
 
-    def _check_data_literal(self, value: Literal, t: Prod, span: Span, name: str) -> None:
+    def _check_data_literal(self, value: LiteralValue, t: Prod, span: Span, name: str) -> None:
         if len(t) == 1:
             atom = t.atoms[0]
             self._check_atom_literal(value, atom, carrier_of(atom), span, name)
@@ -122,7 +122,7 @@ class ValueChecker:
 
     def _check_atom_literal(
         self,
-        value: Literal,
+        value: LiteralValue,
         atom: Atom,
         carrier: Carrier | Prod | None,
         span: Span,
