@@ -147,7 +147,7 @@ class TestPrimitivesArePassedIn:
         [
             ("catdsl/typesys/*.py", "catdsl.std"),
             ("catdsl/diagram/lower.py", "catdsl.std"),
-            ("catdsl/diagnostics.py", "catdsl.errors"),
+            ("catdsl/errors.py", "catdsl."),
         ],
     )
     def test_imports_point_one_way(self, files, forbidden):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catdsl.diagnostics import Span
+from catdsl.errors import Span
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
 from catdsl.typesys.reporting import Failed, Reporter

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Literal
 
-from catdsl.diagnostics import Span
+from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys.dims import Dim

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from catdsl.diagnostics import IllegalComposition, Span
+from catdsl.errors import IllegalComposition, Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T

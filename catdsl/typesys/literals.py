@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from catdsl.diagnostics import Span
+from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys.reporting import Reporter

@@ -13,7 +13,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Protocol
 
-from catdsl.diagnostics import Diagnostic, Label, Span
+from catdsl.errors import Diagnostic, Label, Span
 from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Shape, carrier_of
 from catdsl.typesys.unify import Mismatch, Reason

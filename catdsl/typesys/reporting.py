@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from catdsl.diagnostics import Diagnostic, IllegalComposition, Span
+from catdsl.errors import Diagnostic, IllegalComposition, Span
 from catdsl.typesys.messages import Message
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from catdsl.diagnostics import Span
+from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys.dims import Dim, labelled
