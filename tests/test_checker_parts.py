@@ -18,8 +18,11 @@ from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
 from catdsl.typesys.checker import Checker
 from catdsl.typesys.environment import Entry, Environment, Resolved
+from catdsl.typesys.expressions import ExpressionChecker
+from catdsl.typesys.literals import LiteralReader
 from catdsl.typesys.primitives import PrimSig, PrimSpec
 from catdsl.typesys.reporting import Failed, Reporter
+from catdsl.typesys.type_reader import TypeReader
 from catdsl.typesys.types import Carrier, Obj, Prod, Shape
 from catdsl.typesys.unify import Mismatch, Reason, Subst
 
@@ -162,6 +165,54 @@ class TestPrimitivesArePassedIn:
                 for a in node.names
             ]
             assert not [m for m in imported if m.startswith(forbidden)], path.name
+
+
+# ==================================================================== expressions alone
+
+
+def expression_checker(src: str) -> ExpressionChecker:
+    """An expression checker over the declarations of `src`, without the rest of the checker:
+    names resolve to nothing (no declaration is checked), families are refused."""
+
+    def no_declarations(entry: Entry) -> Resolved:
+        raise AssertionError(f"{entry.decl.name} should not be checked")
+
+    def no_families(name: str, e: ast.Call, subst: Subst) -> T.Term:
+        raise AssertionError("no family here")
+
+    reporter = Reporter()
+    env = Environment(reporter, PRIMITIVES, {"std.ml"}, define=no_declarations)
+    env.declare(items(src))
+    types = TypeReader(reporter, env.dim_value, env.named_type, lambda call: Prod(()), env.names)
+    literals = LiteralReader(reporter)
+    return ExpressionChecker(env, reporter, types, literals, PRIMITIVES, {}, no_families)
+
+
+def expression(text: str) -> ast.Expr:
+    (let,) = items(f"let x = {text}")
+    assert isinstance(let, ast.LetDecl)
+    return let.body
+
+
+class TestExpressionsAlone:
+    def test_a_chain_of_primitives(self):
+        checker = expression_checker("")
+        subst = Subst()
+        term = checker.check(expression("relu >> softmax"), subst)
+        assert isinstance(term, T.Seq)
+        assert [type(p) for p in term.parts] == [T.Prim, T.Prim]
+        assert str(subst.prod(term.cod)).startswith("Simplex[")
+
+    def test_an_unknown_name_is_reported_with_a_near_one(self):
+        checker = expression_checker("let predict = id[Unit]")
+        with pytest.raises(Failed):
+            checker.check(expression("relu >> predcit"), Subst())
+        (d,) = checker.reporter.diagnostics
+        assert (d.code, d.message, d.help) == (
+            "E0306",
+            "unknown name `predcit`",
+            "did you mean `predict`?",
+        )
 
 
 # ==================================================================== wording

@@ -33,7 +33,7 @@ from catdsl.typesys.unify import Mismatch, Reason, Subst
 
 Expected = tuple[Prod, Prod] | None
 """The signature an expression is checked against, when its definition declares one."""
-FamilyChecker = Callable[[str, ast.Call, Subst], T.Term]
+CheckFamily = Callable[[str, ast.Call, Subst], T.Term]
 """Checks a training family applied to its loss: `TrainStep(loss, data, lr)`."""
 
 _STRUCT_ARITY = {
@@ -59,7 +59,7 @@ class ExpressionChecker:
         literals: LiteralReader,
         primitives: Mapping[str, PrimSpec],
         sources: dict[str, str],
-        family: FamilyChecker,
+        family: CheckFamily,
     ) -> None:
         self.env = env
         self.reporter = reporter

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from catdsl.errors import Span
 from catdsl.typesys.primitives import PrimSpec
-from catdsl.typesys.types import UNIT, Atom, Port, Prod
+from catdsl.typesys.types import Atom, Port, Prod
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,3 @@ class HoleTerm(Term):
     """`?name`: a typed hole; makes the program incomplete."""
 
     name: str | None
-
-
-def point_type(atom_or_prod: Atom | Prod) -> tuple[Prod, Prod]:
-    cod = atom_or_prod if isinstance(atom_or_prod, Prod) else Prod((atom_or_prod,))
-    return UNIT, cod
