@@ -32,7 +32,7 @@ class _Reader:
 
     def __init__(self) -> None:
         self.sources: dict[str, str] = {}
-        self.items: list = []
+        self.items: list[ast.Item] = []
         self.std: set[str] = set()
         self.diagnostics: list[Diagnostic] = []
         self.loaded: set[str] = set()

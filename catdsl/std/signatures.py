@@ -184,7 +184,9 @@ PRIMITIVES: dict[str, PrimSpec] = {
         PrimSpec("linear", ML, ("W",), (), _linear, "`x·W`"),
         PrimSpec("add", ML, (), (), _binary, "elementwise sum"),
         PrimSpec("mul", ML, (), (), _binary, "elementwise product"),
-        PrimSpec("scale", ML, (), ("c",), _elementwise, "multiply by a constant c", {"c": 1.0}),
+        PrimSpec(
+            "scale", ML, (), ("c",), _elementwise, "multiply by a constant c", defaults={"c": 1.0}
+        ),
         PrimSpec("dot", ML, ("v",), (), _dot, "inner product with v"),
         PrimSpec("sum", ML, (), (), _reduce, "sum of all entries"),
         PrimSpec("mean", ML, (), (), _reduce, "mean of all entries"),
@@ -203,7 +205,7 @@ PRIMITIVES: dict[str, PrimSpec] = {
             ("k",),
             _windows,
             "overlapping windows of k items",
-            {"k": 2},
+            defaults={"k": 2},
             count="k",
         ),
         PrimSpec(
@@ -213,7 +215,7 @@ PRIMITIVES: dict[str, PrimSpec] = {
             ("eps",),
             _layer_norm,
             "layer norm",
-            {"eps": 1e-5},
+            defaults={"eps": 1e-5},
         ),
         PrimSpec("scores", ATT, (), (), _scores, "`Q·Kᵀ / sqrt(k)`"),
         PrimSpec("mask_scores", ATT, (), (), _mask_scores, "blocked scores become -1e6"),
@@ -226,7 +228,7 @@ PRIMITIVES: dict[str, PrimSpec] = {
             ("n",),
             _concat,
             "concatenate heads' columns",
-            {"n": 2},
+            defaults={"n": 2},
             count="n",
         ),
         PrimSpec("residual", ATT, (), (), _binary, "residual sum"),

@@ -45,7 +45,7 @@ class PrimSpec:
     static_names: tuple[str, ...]
     build: Callable[[Mapping[str, object]], PrimSig]
     doc: str
-    defaults: Mapping[str, object] = field(default_factory=dict)
+    defaults: Mapping[str, object] = field(default_factory=dict, hash=False)
     count: str | None = None
     kernel: Callable[..., Any] | None = None
 

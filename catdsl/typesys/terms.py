@@ -149,7 +149,7 @@ class Wiring(Term):
 
 @dataclass(frozen=True)
 class Bind(Term):
-    """`f[port = point]`: a port of f closed over a point (the course's `Block[M]`)."""
+    """`f[port = point]`: a port of f closed over a point, as in `Block[M]`."""
 
     inner: Term
     bindings: tuple[tuple[str, Term], ...]
