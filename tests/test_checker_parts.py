@@ -74,6 +74,13 @@ class TestEnvironment:
         assert env.kind("relu") == "let" and env.kind("Params") == "object"
         assert env.entries["relu"].refused
 
+    def test_a_library_name_taken_twice_is_refused_twice(self):
+        env = environment("let relu = id[Unit]\nlet relu = id[Unit]", lambda entry: None)
+        assert [d.message for d in env.reporter.diagnostics] == [
+            "`relu` is a standard-library name (from `std.ml`)"
+        ] * 2
+        assert env.names() == []  # a refused name is never suggested
+
     def test_inside_a_refused_declaration_its_name_means_the_library_one(self):
         seen: dict[str, object] = {}
 

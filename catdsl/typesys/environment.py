@@ -104,9 +104,9 @@ class Environment:
 
     def _declare(self, kind: Kind, decl: Declaration) -> None:
         name = decl.name
-        if name in self.entries:
-            first = self.entries[name].decl
-            self.reporter.error(M.declared_twice(name, first.name_span), decl.name_span)
+        first = self.entries.get(name)
+        if first is not None and not first.refused:
+            self.reporter.error(M.declared_twice(name, first.decl.name_span), decl.name_span)
             return
         spec = self.primitives.get(name)
         imported = spec is not None and self.visible(name)
@@ -114,6 +114,8 @@ class Environment:
         if refused:
             module = spec.module if spec is not None and imported else None
             self.reporter.error(M.standard_library_name(name, module), decl.name_span)
+        if first is not None:
+            return  # a library name taken again: the first declaration keeps it
         self.entries[name] = Entry(kind, decl, refused)
         self._position[name] = len(self.order)
         self.order.append(name)
@@ -136,7 +138,8 @@ class Environment:
         return entry.kind if entry is not None else None
 
     def names(self) -> list[str]:
-        return list(self.entries)
+        """The declared names to suggest for a misspelt one (not those refused)."""
+        return [name for name, entry in self.entries.items() if not entry.refused]
 
     def position(self, name: str) -> int:
         """Where a name is declared among all names; unknown names come last."""
