@@ -1,6 +1,5 @@
-"""Render diagnostics the way rustc does: header, source line, caret underline, help.
-
-One data model (`Diagnostic`) rendered to plain text (colour only when asked) and to JSON.
+"""Diagnostics for output: the text report (defined with the diagnostics in `catdsl.errors`,
+since a `CatError`'s message is that report) and JSON, one record per diagnostic.
 """
 
 from __future__ import annotations
@@ -8,98 +7,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from catdsl.errors import Diagnostic, Span
+from catdsl.errors import Diagnostic, render, render_all
 
-_RED, _BLUE, _CYAN, _BOLD, _RESET = "\x1b[31m", "\x1b[34m", "\x1b[36m", "\x1b[1m", "\x1b[0m"
-
-
-def _paint(text: str, code: str, color: bool) -> str:
-    return f"{code}{text}{_RESET}" if color else text
-
-
-def _source_line(sources: dict[str, str], span: Span) -> str | None:
-    text = sources.get(span.file)
-    if text is None:
-        return None
-    lines = text.splitlines()
-    if 1 <= span.line <= len(lines):
-        return lines[span.line - 1].replace("\t", " ")  # one column each, so carets line up
-    return "" if span.line == len(lines) + 1 else None
-
-
-def _underline(span: Span, line_text: str, mark: str) -> str:
-    start = max(span.column - 1, 0)
-    if span.end_line == span.line:
-        width = max(span.end_column - span.column, 1)
-    else:
-        width = max(len(line_text) - start, 1)
-    return " " * start + mark * width
-
-
-def _underlines(group: list, text: str, bar: str, color: bool) -> list[str]:
-    """One row of carets and dashes for all spans on a line, then each label's message,
-    rightmost first on the same row, the others below at their column."""
-    group = sorted(group, key=lambda r: r[0].column)
-    marks = [" "] * (len(text) + 2)
-    for span, mark, _msg, _text in group:
-        under = _underline(span, text, mark)
-        for i, ch in enumerate(under):
-            if ch != " ":
-                while i >= len(marks):
-                    marks.append(" ")
-                marks[i] = ch
-    row = "".join(marks).rstrip()
-    last = group[-1]
-    rows = [row + (f" {last[2]}" if last[2] else "")]
-    for span, _mark, msg, _text in reversed(group[:-1]):
-        if msg:
-            rows.append(" " * (span.column - 1) + msg)
-    style = _RED if any(m == "^" for _s, m, _x, _t in group) else _CYAN
-    return [f"{bar} {_paint(r, style, color)}" for r in rows]
-
-
-def render(diag: Diagnostic, sources: dict[str, str], color: bool = False) -> str:
-    """One diagnostic as text: `file:line:col: error[CODE]: message`, source, caret, help."""
-    where = f"{diag.span}: " if diag.span else ""
-    sev = _paint(f"{diag.severity}[{diag.code}]", _RED + _BOLD, color)
-    out = [f"{where}{sev}: {_paint(diag.message, _BOLD, color)}"]
-    shown = [(diag.span, "^", "")] if diag.span else []
-    shown += [(label.span, "-", label.message) for label in diag.labels]
-    rows = [(s, m, msg, _source_line(sources, s)) for s, m, msg in shown if s is not None]
-    rows = [r for r in rows if r[3] is not None]
-    indent = "  "
-    if rows:
-        gutter = max(len(str(s.line)) for s, *_ in rows)
-        indent = " " * (gutter + 1)  # `= help` lines up with the gutter's bar, as in rustc
-        bar = _paint(" " * gutter + " |", _BLUE, color)
-        out.append(bar)
-        last_file = diag.span.file if diag.span else None
-        by_line: dict[tuple[str, int], list] = {}
-        for row in rows:
-            by_line.setdefault((row[0].file, row[0].line), []).append(row)
-        for (file, line), group in sorted(by_line.items()):
-            if file != last_file:
-                out.append(_paint(f"{' ' * gutter}--> {file}:{line}", _BLUE, color))
-                last_file = file
-            text = group[0][3]
-            out.append(f"{_paint(f'{line:>{gutter}} |', _BLUE, color)} {text}".rstrip())
-            out.extend(_underlines(group, text, bar, color))
-        out.append(bar)
-    for note in diag.notes:
-        out.append(f"{indent}= note: {note}")
-    if diag.help:
-        out.append(f"{indent}= {_paint('help', _CYAN + _BOLD, color)}: {diag.help}")
-    return "\n".join(out)
-
-
-def render_all(diags: Iterable[Diagnostic], sources: dict[str, str], color: bool = False) -> str:
-    """All diagnostics, separated by blank lines, with a closing count."""
-    diags = list(diags)
-    parts = [render(d, sources, color) for d in diags]
-    errors = sum(1 for d in diags if d.severity == "error")
-    if errors:
-        parts.append(f"{errors} error{'s' if errors != 1 else ''} found")
-    return "\n\n".join(parts)
+__all__ = ["render", "render_all", "to_json"]
 
 
 def to_json(diags: Iterable[Diagnostic]) -> str:

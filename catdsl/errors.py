@@ -1,12 +1,17 @@
-"""Errors as values: source spans, diagnostics, and the one exception raised at the boundary.
+"""Errors as values: source spans, diagnostics, their report, and the exceptions that carry
+them across the public boundary.
 
 Every phase collects `Diagnostic`s; only the public entry points (`catdsl.load`, the CLI) wrap
-them in a `CatError`. Spans are 1-based; `end_column` is exclusive.
+them in a `CatError`, whose message is the report rustc would print: header, source line, caret
+underline, help (colour only when asked). Spans are 1-based; `end_column` is exclusive. Nothing
+here imports the rest of catdsl.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class IllegalComposition:
     junction: int  # the wire between boxes[junction] and boxes[junction + 1]
     expected: str
     found: str
-    terms: tuple = field(default=(), compare=False)  # the boxes' typed terms, to draw them
+    terms: tuple[Any, ...] = field(default=(), compare=False)  # the boxes' typed terms, to draw
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class Diagnostic:
     severity: str = "error"
     figure: IllegalComposition | None = field(default=None, compare=False)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         span = self.span
         return {
             "file": span.file if span else None,
@@ -78,6 +83,104 @@ class Diagnostic:
         }
 
 
+_Row = tuple[Span, str, str, str]
+"""A span to mark on its source line: the span, its mark (`^` or `-`), a label, the line."""
+
+_RED, _BLUE, _CYAN, _BOLD, _RESET = "\x1b[31m", "\x1b[34m", "\x1b[36m", "\x1b[1m", "\x1b[0m"
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
+
+
+def _source_line(sources: dict[str, str], span: Span) -> str | None:
+    text = sources.get(span.file)
+    if text is None:
+        return None
+    lines = text.splitlines()
+    if 1 <= span.line <= len(lines):
+        return lines[span.line - 1].replace("\t", " ")  # one column each, so carets line up
+    return "" if span.line == len(lines) + 1 else None
+
+
+def _underline(span: Span, line_text: str, mark: str) -> str:
+    start = max(span.column - 1, 0)
+    if span.end_line == span.line:
+        width = max(span.end_column - span.column, 1)
+    else:
+        width = max(len(line_text) - start, 1)
+    return " " * start + mark * width
+
+
+def _underlines(group: list[_Row], text: str, bar: str, color: bool) -> list[str]:
+    """One row of carets and dashes for all spans on a line, then each label's message,
+    rightmost first on the same row, the others below at their column."""
+    group = sorted(group, key=lambda r: r[0].column)
+    marks = [" "] * (len(text) + 2)
+    for span, mark, _msg, _text in group:
+        under = _underline(span, text, mark)
+        for i, ch in enumerate(under):
+            if ch != " ":
+                while i >= len(marks):
+                    marks.append(" ")
+                marks[i] = ch
+    row = "".join(marks).rstrip()
+    last = group[-1]
+    rows = [row + (f" {last[2]}" if last[2] else "")]
+    for span, _mark, msg, _text in reversed(group[:-1]):
+        if msg:
+            rows.append(" " * (span.column - 1) + msg)
+    style = _RED if any(m == "^" for _s, m, _x, _t in group) else _CYAN
+    return [f"{bar} {_paint(r, style, color)}" for r in rows]
+
+
+def render(diag: Diagnostic, sources: dict[str, str], color: bool = False) -> str:
+    """One diagnostic as text: `file:line:col: error[CODE]: message`, source, caret, help."""
+    where = f"{diag.span}: " if diag.span else ""
+    sev = _paint(f"{diag.severity}[{diag.code}]", _RED + _BOLD, color)
+    out = [f"{where}{sev}: {_paint(diag.message, _BOLD, color)}"]
+    shown = [(diag.span, "^", "")] if diag.span else []
+    shown += [(label.span, "-", label.message) for label in diag.labels]
+    rows: list[_Row] = []
+    for span, mark, message in shown:
+        line_text = _source_line(sources, span)
+        if line_text is not None:
+            rows.append((span, mark, message, line_text))
+    indent = "  "
+    if rows:
+        gutter = max(len(str(s.line)) for s, *_ in rows)
+        indent = " " * (gutter + 1)  # `= help` lines up with the gutter's bar, as in rustc
+        bar = _paint(" " * gutter + " |", _BLUE, color)
+        out.append(bar)
+        last_file = diag.span.file if diag.span else None
+        by_line: dict[tuple[str, int], list[_Row]] = {}
+        for row in rows:
+            by_line.setdefault((row[0].file, row[0].line), []).append(row)
+        for (file, line), group in sorted(by_line.items()):
+            if file != last_file:
+                out.append(_paint(f"{' ' * gutter}--> {file}:{line}", _BLUE, color))
+                last_file = file
+            text = group[0][3]
+            out.append(f"{_paint(f'{line:>{gutter}} |', _BLUE, color)} {text}".rstrip())
+            out.extend(_underlines(group, text, bar, color))
+        out.append(bar)
+    for note in diag.notes:
+        out.append(f"{indent}= note: {note}")
+    if diag.help:
+        out.append(f"{indent}= {_paint('help', _CYAN + _BOLD, color)}: {diag.help}")
+    return "\n".join(out)
+
+
+def render_all(diags: Iterable[Diagnostic], sources: dict[str, str], color: bool = False) -> str:
+    """All diagnostics, separated by blank lines, with a closing count."""
+    diags = list(diags)
+    parts = [render(d, sources, color) for d in diags]
+    errors = sum(1 for d in diags if d.severity == "error")
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''} found")
+    return "\n\n".join(parts)
+
+
 @dataclass
 class CatError(Exception):
     """Raised by the public API when a program has errors; carries every diagnostic found."""
@@ -89,8 +192,6 @@ class CatError(Exception):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
-        from catdsl.diagnostics import render_all
-
         return render_all(self.diagnostics, self.sources, color=False)
 
     @property

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from catdsl.errors import Diagnostic, Span
-from catdsl.std.signatures import STD_MODULES
+from catdsl.std.signatures import PRIMITIVES, STD_MODULES
 from catdsl.syntax import ast
 from catdsl.syntax.parser import parse
+from catdsl.typesys import messages as M
 from catdsl.typesys.checker import Checker
 from catdsl.typesys.hints import did_you_mean
 from catdsl.typesys.program import CheckedProgram
@@ -31,7 +32,7 @@ class _Reader:
 
     def __init__(self) -> None:
         self.sources: dict[str, str] = {}
-        self.items: list = []
+        self.items: list[ast.Item] = []
         self.std: set[str] = set()
         self.diagnostics: list[Diagnostic] = []
         self.loaded: set[str] = set()
@@ -59,31 +60,16 @@ class _Reader:
             self.std.add(item.module)
             return
         hint = did_you_mean(item.module, sorted(STD_MODULES))
-        self.diagnostics.append(
-            Diagnostic(
-                "E0701",
-                f"unknown module `{item.module}`",
-                item.span,
-                help=hint
-                or f"the standard library has {', '.join(sorted(STD_MODULES))}; "
-                'import a file with `import "lib.cat"`',
-            )
-        )
+        message = M.unknown_module(item.module, hint, sorted(STD_MODULES))
+        self.diagnostics.append(message.at(item.span))
 
     def _import_file(self, item: ast.ImportFile, importer: str) -> None:
         base = Path(importer).parent if importer not in UNNAMED else Path.cwd()
         path = (base / item.path).resolve()
         key = str(path)
         if key in self.stack:
-            chain = " -> ".join(Path(f).name for f in [*self.stack[self.stack.index(key) :], key])
-            self.diagnostics.append(
-                Diagnostic(
-                    "E0702",
-                    f"import cycle: {chain}",
-                    item.span,
-                    help="move the shared declarations into a third file both import",
-                )
-            )
+            chain = [Path(f).name for f in [*self.stack[self.stack.index(key) :], key]]
+            self.diagnostics.append(M.import_cycle(chain).at(item.span))
             return
         if key in self.loaded:
             return
@@ -91,14 +77,8 @@ class _Reader:
         try:
             text = _read(path)
         except OSError as err:
-            self.diagnostics.append(
-                Diagnostic(
-                    "E0703",
-                    f"cannot read `{item.path}`: {err.strerror or err}",
-                    item.span,
-                    help=f"the path is relative to this file: looked for `{path}`",
-                )
-            )
+            message = M.unreadable_import(item.path, err.strerror or err, path)
+            self.diagnostics.append(message.at(item.span))
             return
         self.read_text(text, _display(path), key)
 
@@ -142,14 +122,7 @@ def _run_checker(checker: Checker, file: str) -> CheckedProgram:
         return checker.run()
     except RecursionError:
         program = CheckedProgram(file)
-        program.diagnostics = [
-            Diagnostic(
-                "E0003",
-                "the program is nested too deeply to check",
-                Span.point(file, 1, 1),
-                help="name the inner parts with `let` and compose the names",
-            )
-        ]
+        program.diagnostics = [M.nested_too_deeply().at(Span.point(file, 1, 1))]
         return program
     finally:
         sys.setrecursionlimit(limit)
@@ -162,7 +135,10 @@ def check_text(text: str, file: str = "<string>") -> CheckedProgram:
     reader.loaded.add(key)
     with collector_paused():
         reader.read_text(text, file, key)
-        program = _run_checker(Checker(file, reader.items, reader.std, reader.sources), file)
+        checker = Checker(
+            file, reader.items, reader.sources, primitives=PRIMITIVES, imported_std=reader.std
+        )
+        program = _run_checker(checker, file)
     files = {name: i for i, name in enumerate(reader.sources)}
     program.diagnostics = sorted(
         _dedupe(reader.diagnostics + program.diagnostics), key=lambda d: _source_order(d, files)
@@ -179,7 +155,7 @@ def check_file(path: str | Path) -> CheckedProgram:
         text = _read(p)
     except OSError as err:
         program = CheckedProgram(file)
-        program.diagnostics = [Diagnostic("E0703", f"cannot read `{path}`: {err.strerror or err}")]
+        program.diagnostics = [M.unreadable_file(path, err.strerror or err).at(None)]
         return program
     return check_text(text, file)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
-from catdsl.std.signatures import COUNT_ARGUMENTS, STATIC_DEFAULTS
 from catdsl.typesys.terms import (
     Bind,
     Const,
@@ -283,8 +282,8 @@ def _label(term: Term) -> str:
 def _static_texts(term: Prim) -> list[str]:
     """The constant arguments worth reading on a box: counts such as `windows(2)` always, the
     rest (`scale(2)`, `layer_norm(..., eps=0.1)`) when they differ from their default."""
-    defaults = STATIC_DEFAULTS.get(term.name, {})
-    count = COUNT_ARGUMENTS.get(term.name)
+    defaults = term.spec.defaults if term.spec is not None else {}
+    count = term.spec.count if term.spec is not None else None
     shown = [(k, v) for k, v in term.static if k == count or defaults.get(k) != v]
     if len(term.static) == 1 and shown:
         return [number_text(shown[0][1])]

@@ -7,53 +7,13 @@ its domain and codomain. `*s` is a variadic shape prefix, so every kernel is bat
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from catdsl.typesys.dims import Dim
-from catdsl.typesys.types import Carrier, Prod, Shape, TVar
+from catdsl.typesys.primitives import FreshVars, PrimSig, PrimSpec
+from catdsl.typesys.types import Atom, Carrier, Prod, Shape
 
-_fresh = itertools.count()
-
-
-@dataclass(frozen=True)
-class PrimSig:
-    """One instantiation: param argument types, static argument names, domain, codomain."""
-
-    params: tuple[Carrier, ...]
-    dom: Prod
-    cod: Prod
-
-
-@dataclass(frozen=True)
-class PrimSpec:
-    """A primitive: its module, its arguments (array params, then static keywords), and a
-    builder of fresh signatures given the static values."""
-
-    name: str
-    module: str
-    param_names: tuple[str, ...]
-    static_names: tuple[str, ...]
-    build: Callable[[dict[str, object]], PrimSig]
-    doc: str
-    differentiable: bool = True
-
-
-class _Vars:
-    """Fresh variables for one instantiation: `v.n` is a dim, `v.rest("s")` a shape prefix."""
-
-    def __init__(self) -> None:
-        self.tag = next(_fresh)
-
-    def __getattr__(self, name: str) -> Dim:
-        return Dim.symbol(f"?{name}#{self.tag}")
-
-    def rest(self, name: str = "s") -> str:
-        return f"?{name}#{self.tag}"
-
-    def atom(self, name: str) -> TVar:
-        return TVar(f"?{name}#{self.tag}")
+Static = Mapping[str, object]
 
 
 def _real(*dims: Dim, rest: str | None = None) -> Carrier:
@@ -72,119 +32,126 @@ def _bool(*dims: Dim, rest: str | None = None) -> Carrier:
     return Carrier("Bool", Shape(tuple(dims), rest))
 
 
-def _p(*atoms) -> Prod:
+def _p(*atoms: Atom) -> Prod:
     return Prod(tuple(atoms))
 
 
-def _elementwise(_static) -> PrimSig:
-    v = _Vars()
+def _elementwise(_static: Static) -> PrimSig:
+    v = FreshVars()
     x = _real(rest=v.rest())
     return PrimSig((), _p(x), _p(x))
 
 
-def _binary(_static) -> PrimSig:
-    v = _Vars()
+def _binary(_static: Static) -> PrimSig:
+    v = FreshVars()
     x = _real(rest=v.rest())
     return PrimSig((), _p(x, x), _p(x))
 
 
-def _lookup(_static) -> PrimSig:
-    v = _Vars()
+def _lookup(_static: Static) -> PrimSig:
+    v = FreshVars()
     return PrimSig((_real(v.n, v.d),), _p(_index(v.n, v.rest())), _p(_real(v.d, rest=v.rest())))
 
 
-def _affine(_static) -> PrimSig:
-    v = _Vars()
+def _affine(_static: Static) -> PrimSig:
+    v = FreshVars()
     return PrimSig(
         (_real(v.n, v.m), _real(v.m)), _p(_real(v.n, rest=v.rest())), _p(_real(v.m, rest=v.rest()))
     )
 
 
-def _linear(_static) -> PrimSig:
-    v = _Vars()
+def _linear(_static: Static) -> PrimSig:
+    v = FreshVars()
     return PrimSig((_real(v.n, v.m),), _p(_real(v.n, rest=v.rest())), _p(_real(v.m, rest=v.rest())))
 
 
-def _dot(_static) -> PrimSig:
-    v = _Vars()
+def _dot(_static: Static) -> PrimSig:
+    v = FreshVars()
     return PrimSig((_real(v.n),), _p(_real(v.n, rest=v.rest())), _p(_real(rest=v.rest())))
 
 
-def _reduce(_static) -> PrimSig:
-    v = _Vars()
+def _reduce(_static: Static) -> PrimSig:
+    v = FreshVars()
     return PrimSig((), _p(_real(rest=v.rest())), _p(_real()))
 
 
-def _softmax(_static) -> PrimSig:
-    v = _Vars()
+def _softmax(_static: Static) -> PrimSig:
+    v = FreshVars()
     return PrimSig((), _p(_real(v.n, rest=v.rest())), _p(_simplex(v.n, rest=v.rest())))
 
 
-def _log_softmax(_static) -> PrimSig:
-    v = _Vars()
+def _log_softmax(_static: Static) -> PrimSig:
+    v = FreshVars()
     x = _real(v.n, rest=v.rest())
     return PrimSig((), _p(x), _p(x))
 
 
-def _nll(_static) -> PrimSig:
-    v = _Vars()
+def _nll(_static: Static) -> PrimSig:
+    v = FreshVars()
     s = v.rest()
     return PrimSig((), _p(_simplex(v.n, rest=s), _index(v.n, s)), _p(_real(rest=s)))
 
 
-def _cross_entropy(_static) -> PrimSig:
-    v = _Vars()
+def _cross_entropy(_static: Static) -> PrimSig:
+    v = FreshVars()
     s = v.rest()
     return PrimSig((), _p(_real(v.n, rest=s), _index(v.n, s)), _p(_real(rest=s)))
 
 
-def _mse(_static) -> PrimSig:
-    v = _Vars()
+def _mse(_static: Static) -> PrimSig:
+    v = FreshVars()
     x = _real(rest=v.rest())
     return PrimSig((), _p(x, x), _p(_real()))
 
 
-def _windows(static) -> PrimSig:
-    v = _Vars()
-    k = int(static.get("k", 2))  # type: ignore[arg-type]
+def _count(static: Static, key: str) -> int:
+    """A count argument (`k` of `windows`); the checker has made it a whole number."""
+    value = static.get(key, 2)
+    assert isinstance(value, int)
+    return value
+
+
+def _windows(static: Static) -> PrimSig:
+    v = FreshVars()
+    k = _count(static, "k")
     a = v.atom("a")
     seq = Carrier("List", elem=_p(a))
     return PrimSig((), _p(seq), _p(Carrier("List", elem=Prod((a,) * k))))
 
 
-def _layer_norm(_static) -> PrimSig:
-    v = _Vars()
+def _layer_norm(_static: Static) -> PrimSig:
+    v = FreshVars()
     x = _real(v.d, rest=v.rest())
     return PrimSig((_real(v.d), _real(v.d)), _p(x), _p(x))
 
 
-def _scores(_static) -> PrimSig:
-    v = _Vars()
+def _scores(_static: Static) -> PrimSig:
+    v = FreshVars()
     s = v.rest()
     return PrimSig(
         (), _p(_real(v.L, v.k, rest=s), _real(v.S, v.k, rest=s)), _p(_real(v.L, v.S, rest=s))
     )
 
 
-def _mask_scores(_static) -> PrimSig:
-    v = _Vars()
+def _mask_scores(_static: Static) -> PrimSig:
+    v = FreshVars()
     s = v.rest()
     x = _real(v.L, v.S, rest=s)
     return PrimSig((), _p(x, _bool(v.L, v.S, rest=s)), _p(x))
 
 
-def _mix(_static) -> PrimSig:
-    v = _Vars()
+def _mix(_static: Static) -> PrimSig:
+    v = FreshVars()
     s = v.rest()
     return PrimSig(
         (), _p(_simplex(v.L, v.S, rest=s), _real(v.S, v.e, rest=s)), _p(_real(v.L, v.e, rest=s))
     )
 
 
-def _concat(static) -> PrimSig:
-    v = _Vars()
-    n = int(static.get("n", 2))  # type: ignore[arg-type]
-    widths = [Dim.symbol(f"?w{i}#{v.tag}") for i in range(n)]
+def _concat(static: Static) -> PrimSig:
+    v = FreshVars()
+    n = _count(static, "n")
+    widths = [v.dim(f"w{i}") for i in range(n)]
     total = widths[0]
     for w in widths[1:]:
         total = total + w
@@ -192,8 +159,8 @@ def _concat(static) -> PrimSig:
     return PrimSig((), dom, _p(_real(total, rest=v.rest())))
 
 
-def _ffn(_static) -> PrimSig:
-    v = _Vars()
+def _ffn(_static: Static) -> PrimSig:
+    v = FreshVars()
     return PrimSig(
         (_real(v.d, v.h), _real(v.h), _real(v.h, v.e), _real(v.e)),
         _p(_real(v.d, rest=v.rest())),
@@ -201,8 +168,8 @@ def _ffn(_static) -> PrimSig:
     )
 
 
-def _positional(_static) -> PrimSig:
-    v = _Vars()
+def _positional(_static: Static) -> PrimSig:
+    v = FreshVars()
     x = _real(v.T, v.d)
     return PrimSig((_real(v.m, v.d),), _p(x), _p(x))
 
@@ -217,7 +184,9 @@ PRIMITIVES: dict[str, PrimSpec] = {
         PrimSpec("linear", ML, ("W",), (), _linear, "`x·W`"),
         PrimSpec("add", ML, (), (), _binary, "elementwise sum"),
         PrimSpec("mul", ML, (), (), _binary, "elementwise product"),
-        PrimSpec("scale", ML, (), ("c",), _elementwise, "multiply by a constant c"),
+        PrimSpec(
+            "scale", ML, (), ("c",), _elementwise, "multiply by a constant c", defaults={"c": 1.0}
+        ),
         PrimSpec("dot", ML, ("v",), (), _dot, "inner product with v"),
         PrimSpec("sum", ML, (), (), _reduce, "sum of all entries"),
         PrimSpec("mean", ML, (), (), _reduce, "mean of all entries"),
@@ -229,13 +198,39 @@ PRIMITIVES: dict[str, PrimSpec] = {
         PrimSpec("nll", ML, (), (), _nll, "`-log(max(p[t], 1e-9))`"),
         PrimSpec("cross_entropy", ML, (), (), _cross_entropy, "fused softmax + nll on logits"),
         PrimSpec("mse", ML, (), (), _mse, "mean squared error"),
-        PrimSpec("windows", ML, (), ("k",), _windows, "overlapping windows of k items"),
-        PrimSpec("layer_norm", ATT, ("scale", "shift"), ("eps",), _layer_norm, "layer norm"),
+        PrimSpec(
+            "windows",
+            ML,
+            (),
+            ("k",),
+            _windows,
+            "overlapping windows of k items",
+            defaults={"k": 2},
+            count="k",
+        ),
+        PrimSpec(
+            "layer_norm",
+            ATT,
+            ("scale", "shift"),
+            ("eps",),
+            _layer_norm,
+            "layer norm",
+            defaults={"eps": 1e-5},
+        ),
         PrimSpec("scores", ATT, (), (), _scores, "`Q·Kᵀ / sqrt(k)`"),
         PrimSpec("mask_scores", ATT, (), (), _mask_scores, "blocked scores become -1e6"),
         PrimSpec("row_softmax", ATT, (), (), _softmax, "softmax of each score row"),
         PrimSpec("mix", ATT, (), (), _mix, "weights · values"),
-        PrimSpec("concat_heads", ATT, (), ("n",), _concat, "concatenate heads' columns"),
+        PrimSpec(
+            "concat_heads",
+            ATT,
+            (),
+            ("n",),
+            _concat,
+            "concatenate heads' columns",
+            defaults={"n": 2},
+            count="n",
+        ),
         PrimSpec("residual", ATT, (), (), _binary, "residual sum"),
         PrimSpec("ffn", ATT, ("W1", "b1", "W2", "b2"), (), _ffn, "`relu(x·W1+b1)·W2+b2`"),
         PrimSpec("positional", ATT, ("table",), (), _positional, "add a positional table"),
@@ -243,18 +238,5 @@ PRIMITIVES: dict[str, PrimSpec] = {
     ]
 }
 
-STATIC_DEFAULTS: dict[str, dict[str, object]] = {
-    "windows": {"k": 2},
-    "layer_norm": {"eps": 1e-5},
-    "concat_heads": {"n": 2},
-    "scale": {"c": 1.0},
-}
-
 STD_MODULES = {ML, ATT, "std.optim"}
-
-COUNT_ARGUMENTS = {"windows": "k", "concat_heads": "n"}  # arguments that size a product
-MAX_COUNT = 1024
-
-
-def module_names(module: str) -> set[str]:
-    return {name for name, spec in PRIMITIVES.items() if spec.module == module}
+"""The standard-library modules a program may import (`std.optim` holds only families)."""

@@ -159,8 +159,19 @@ class ListLiteral:
     span: Span
 
 
-Expr = Name | Compose | Tensor | Power | Pairing | Structural | Call | Bracket | Hole | Literal
-Expr = Expr | ListLiteral
+Expr = (
+    Name
+    | Compose
+    | Tensor
+    | Power
+    | Pairing
+    | Structural
+    | Call
+    | Bracket
+    | Hole
+    | Literal
+    | ListLiteral
+)
 
 
 @dataclass(frozen=True)
@@ -305,8 +316,17 @@ class LawDecl:
     name_span: Span
 
 
-Decl = DimDecl | ObjectDecl | TypeDecl | ParamDecl | MorphismDecl | LetDecl | WiringDecl
-Decl = Decl | DataDecl | LawDecl
+Decl = (
+    DimDecl
+    | ObjectDecl
+    | TypeDecl
+    | ParamDecl
+    | MorphismDecl
+    | LetDecl
+    | WiringDecl
+    | DataDecl
+    | LawDecl
+)
 Item = ImportModule | ImportFile | Decl
 
 

@@ -118,6 +118,8 @@ def _end_span(text: str, file: str) -> Span:
 
 
 def _token_span(token: Token, file: str) -> Span:
+    """Where a token read from the source is (the lexer always sets its line and column)."""
+    assert token.line is not None and token.column is not None
     end_col = token.end_column if token.end_column else token.column + max(len(str(token)), 1)
     return Span(file, token.line, token.column, token.end_line or token.line, end_col)
 
@@ -134,10 +136,10 @@ def _classify(
     found = _describe_token(token)
     if prev in ("COMPOSE", "TIMES", "POW") and token.type not in EXPRESSION_STARTS:
         op = {"COMPOSE": ">>", "TIMES": "*", "POW": "^"}[prev]
-        help_text = f"finish the expression after `{op}` or remove the `{op}`"
+        advice = f"finish the expression after `{op}` or remove the `{op}`"
         if op == ">>" and "<" in line_text:
-            help_text = "to close two pairings write `> >`: `>>` always reads as composition"
-        return ("E0102", f"dangling `{op}`: expected a morphism after it, found {found}", help_text)
+            advice = "to close two pairings write `> >`: `>>` always reads as composition"
+        return ("E0102", f"dangling `{op}`: expected a morphism after it, found {found}", advice)
     if (
         "ARROW" in expected
         and token.type in ("EQUAL", "$END", "NAME")
@@ -169,7 +171,7 @@ def _classify(
             f"`{token}` is not a catdsl keyword",
             "declare with `morphism Name : A -> B = ...` or `let name = ...`",
         )
-    help_text = None
+    help_text: str | None = None
     if token.type == "POW":
         help_text = "`^` takes a whole number (or a dim name) and does not chain: write `f ^ 4`"
     elif "COLON" in expected and prev == "NAME":
@@ -182,8 +184,8 @@ def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lar
     """One worded diagnostic for a Lark parse failure."""
     anonymous = {t.name: t.pattern.value for t in parser.terminals if t.name.startswith("__ANON")}
     if isinstance(err, UnexpectedCharacters):
-        line, col = err.line, err.column
-        char = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
+        line, col, pos = err.line, err.column, err.pos_in_stream
+        char = text[pos] if pos is not None and 0 <= pos < len(text) else "?"
         span = Span(file, line, col, line, col + 1)
         hint = None
         if char == "'":
@@ -195,7 +197,7 @@ def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lar
         return Diagnostic("E0100", f"unexpected character `{char}`", span, help=hint)
     if isinstance(err, UnexpectedEOF):
         span = _end_span(text, file)
-        expected = set(err.expected)
+        expected = {str(name) for name in err.expected}  # terminal names
         return Diagnostic(
             "E0105",
             f"unexpected end of file: expected {_expected_words(expected, anonymous)}",
@@ -203,7 +205,7 @@ def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lar
         )
     if isinstance(err, UnexpectedToken):
         token = err.token
-        expected = set(err.expected or ())
+        expected = {str(name) for name in err.expected or ()}  # terminal names
         if token.type == "$END" or token.line in (None, -1):
             span = _end_span(text, file)
             previous = _previous_token(parser, text, span.line, span.column)

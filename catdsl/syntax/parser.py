@@ -10,9 +10,11 @@ import os
 import sys
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedInput, VisitError
+from lark.tree import Meta
 
 from catdsl.errors import Diagnostic, Span
 from catdsl.syntax import ast
@@ -71,64 +73,67 @@ class _ToAst(Transformer):
         self.file = file
         self._rules = {name[2:]: getattr(self, name) for name in dir(self) if name.startswith("r_")}
 
-    def __default__(self, data, children, meta):
+    def __default__(self, data: str, children: list[Any], meta: Meta) -> Any:
         return self._rules[data](meta, children)
 
-    def _span(self, meta) -> Span:
+    def _span(self, meta: Meta) -> Span:
         if getattr(meta, "empty", True):
             return Span(self.file, 1, 1, 1, 1)
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def _tspan(self, tok: Token) -> Span:
+        """Where a name token is (the lexer sets every position of the tokens it reads)."""
+        assert tok.line is not None and tok.column is not None
+        assert tok.end_line is not None and tok.end_column is not None
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
     # -- items
-    def r_start(self, meta, children):
+    def r_start(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_import_module(self, meta, children):
+    def r_import_module(self, meta: Meta, children: list[Any]) -> ast.ImportModule:
         return ast.ImportModule(children[0], self._span(meta))
 
-    def r_import_file(self, meta, children):
+    def r_import_file(self, meta: Meta, children: list[Any]) -> ast.ImportFile:
         return ast.ImportFile(_unquote(children[0]), self._span(meta))
 
-    def r_dotted_name(self, meta, children):
+    def r_dotted_name(self, meta: Meta, children: list[Any]) -> str:
         return ".".join(str(c) for c in children)
 
-    def r_dim_decl(self, meta, children):
+    def r_dim_decl(self, meta: Meta, children: list[Any]) -> ast.DimDecl:
         value = children[1] if len(children) > 1 else None
         return ast.DimDecl(str(children[0]), value, self._span(meta), self._tspan(children[0]))
 
-    def r_object_decl(self, meta, children):
+    def r_object_decl(self, meta: Meta, children: list[Any]) -> ast.ObjectDecl:
         name, carrier, *rest = children
         where = rest[0] if rest else ()
         return ast.ObjectDecl(str(name), carrier, where, self._span(meta), self._tspan(name))
 
-    def r_where_clause(self, meta, children):
+    def r_where_clause(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_compare(self, meta, children):
+    def r_compare(self, meta: Meta, children: list[Any]) -> ast.Predicate:
         left, op, right = children
         return ast.Predicate(_pred(left), op, _pred(right), self._span(meta))
 
-    def r_flag(self, meta, children):
+    def r_flag(self, meta: Meta, children: list[Any]) -> ast.Predicate:
         return ast.Predicate(str(children[0]), None, None, self._span(meta))
 
-    def r_neg(self, meta, children):
+    def r_neg(self, meta: Meta, children: list[Any]) -> int | float:
         return -children[0]
 
-    def r_cmp(self, meta, children):
+    def r_cmp(self, meta: Meta, children: list[Any]) -> str:
         return str(children[0])
 
-    def r_type_decl(self, meta, children):
+    def r_type_decl(self, meta: Meta, children: list[Any]) -> ast.TypeDecl:
         name, texpr = children
         return ast.TypeDecl(str(name), texpr, self._span(meta), self._tspan(name))
 
-    def r_param_decl(self, meta, children):
+    def r_param_decl(self, meta: Meta, children: list[Any]) -> ast.ParamDecl:
         name, texpr, init = children
         return ast.ParamDecl(str(name), texpr, init, self._span(meta), self._tspan(name))
 
-    def r_morphism_decl(self, meta, children):
+    def r_morphism_decl(self, meta: Meta, children: list[Any]) -> ast.MorphismDecl:
         name = children[0]
         rest = list(children[1:])
         ports: tuple = ()
@@ -145,13 +150,13 @@ class _ToAst(Transformer):
             self._tspan(name),
         )
 
-    def r_port_list(self, meta, children):
+    def r_port_list(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_port(self, meta, children):
+    def r_port(self, meta: Meta, children: list[Any]) -> ast.PortDecl:
         return ast.PortDecl(str(children[0]), children[1], self._span(meta))
 
-    def r_let_decl(self, meta, children):
+    def r_let_decl(self, meta: Meta, children: list[Any]) -> ast.LetDecl:
         name = children[0]
         if len(children) == 2:
             return ast.LetDecl(
@@ -160,7 +165,7 @@ class _ToAst(Transformer):
         _, dom, _arrow, cod, body = children
         return ast.LetDecl(str(name), dom, cod, body, self._span(meta), self._tspan(name))
 
-    def r_wiring_decl(self, meta, children):
+    def r_wiring_decl(self, meta: Meta, children: list[Any]) -> ast.WiringDecl:
         name = children[0]
         rest = list(children[1:])
         inputs: tuple = ()
@@ -171,129 +176,129 @@ class _ToAst(Transformer):
             str(name), inputs, cod, tuple(stmts), result, self._span(meta), self._tspan(name)
         )
 
-    def r_wire_inputs(self, meta, children):
+    def r_wire_inputs(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_wire_input(self, meta, children):
+    def r_wire_input(self, meta: Meta, children: list[Any]) -> ast.WireInput:
         return ast.WireInput(str(children[0]), children[1], self._span(meta))
 
-    def r_statement(self, meta, children):
+    def r_statement(self, meta: Meta, children: list[Any]) -> ast.Assign:
         return ast.Assign(str(children[0]), children[1], self._span(meta))
 
-    def r_data_decl(self, meta, children):
+    def r_data_decl(self, meta: Meta, children: list[Any]) -> ast.DataDecl:
         name, texpr, value = children
         return ast.DataDecl(str(name), texpr, value, self._span(meta), self._tspan(name))
 
-    def r_law_decl(self, meta, children):
+    def r_law_decl(self, meta: Meta, children: list[Any]) -> ast.LawDecl:
         name, lhs, rhs, *tol = children
         tolerance = float(tol[0]) if tol else None
         return ast.LawDecl(str(name), lhs, rhs, tolerance, self._span(meta), self._tspan(name))
 
     # -- types
-    def r_type_name(self, meta, children):
+    def r_type_name(self, meta: Meta, children: list[Any]) -> ast.TName:
         return ast.TName(str(children[0]), self._span(meta))
 
-    def r_type_apply(self, meta, children):
+    def r_type_apply(self, meta: Meta, children: list[Any]) -> ast.TApply:
         return ast.TApply(str(children[0]), children[1], self._span(meta))
 
-    def r_type_call(self, meta, children):
+    def r_type_call(self, meta: Meta, children: list[Any]) -> ast.TCall:
         args = children[1] if len(children) > 1 else ()
         return ast.TCall(str(children[0]), args, self._span(meta))
 
-    def r_dim_int(self, meta, children):
+    def r_dim_int(self, meta: Meta, children: list[Any]) -> ast.TInt:
         return ast.TInt(int(children[0]), self._span(meta))
 
-    def r_type_args(self, meta, children):
+    def r_type_args(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_type_product(self, meta, children):
+    def r_type_product(self, meta: Meta, children: list[Any]) -> ast.TypeExpr:
         items = tuple(c for c in children if not isinstance(c, Token))
         return items[0] if len(items) == 1 else ast.TProduct(items, self._span(meta))
 
-    def r_dim_sum(self, meta, children):
+    def r_dim_sum(self, meta: Meta, children: list[Any]) -> ast.TypeExpr:
         items = tuple(c for c in children if not isinstance(c, str))
         ops = tuple(c for c in children if isinstance(c, str))
         return items[0] if len(items) == 1 else ast.TSum(items, ops, self._span(meta))
 
-    def r_addop(self, meta, children):
+    def r_addop(self, meta: Meta, children: list[Any]) -> str:
         return str(children[0])
 
     # -- expressions
-    def r_compose(self, meta, children):
+    def r_compose(self, meta: Meta, children: list[Any]) -> ast.Compose:
         parts = tuple(c for c in children if not isinstance(c, Token))
         return ast.Compose(parts, self._span(meta))
 
-    def r_tensor(self, meta, children):
+    def r_tensor(self, meta: Meta, children: list[Any]) -> ast.Tensor:
         parts = tuple(c for c in children if not isinstance(c, Token))
         return ast.Tensor(parts, self._span(meta))
 
-    def r_power(self, meta, children):
+    def r_power(self, meta: Meta, children: list[Any]) -> ast.Power:
         base, _pow, exponent = children
         value: int | str = int(exponent) if exponent.type == "INT" else str(exponent)
         return ast.Power(base, value, self._span(meta), self._tspan(exponent))
 
-    def r_call(self, meta, children):
+    def r_call(self, meta: Meta, children: list[Any]) -> ast.Call:
         args = children[1] if len(children) > 1 else ()
         return ast.Call(children[0], args, self._span(meta))
 
-    def r_bracket(self, meta, children):
+    def r_bracket(self, meta: Meta, children: list[Any]) -> ast.Bracket:
         return ast.Bracket(children[0], children[1], self._span(meta))
 
-    def r_name(self, meta, children):
+    def r_name(self, meta: Meta, children: list[Any]) -> ast.Name:
         return ast.Name(str(children[0]), self._span(meta))
 
-    def r_pairing(self, meta, children):
+    def r_pairing(self, meta: Meta, children: list[Any]) -> ast.Pairing:
         parts = tuple(c for c in children if c is not None and not isinstance(c, str | Token))
         return ast.Pairing(parts, self._span(meta))
 
-    def r_langle(self, meta, children):
+    def r_langle(self, meta: Meta, children: list[Any]) -> str:
         return "<"
 
-    def r_rangle(self, meta, children):
+    def r_rangle(self, meta: Meta, children: list[Any]) -> str:
         return ">"
 
-    def r_hole(self, meta, children):
+    def r_hole(self, meta: Meta, children: list[Any]) -> ast.Hole:
         text = str(children[0])
         return ast.Hole(text[1:] or None, self._span(meta))
 
-    def r_structural(self, meta, children):
+    def r_structural(self, meta: Meta, children: list[Any]) -> ast.Structural:
         return ast.Structural(str(children[0]), children[1], self._span(meta))
 
-    def r_struct_kw(self, meta, children):
+    def r_struct_kw(self, meta: Meta, children: list[Any]) -> str:
         return str(children[0])
 
-    def r_call_args(self, meta, children):
+    def r_call_args(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_positional_arg(self, meta, children):
+    def r_positional_arg(self, meta: Meta, children: list[Any]) -> ast.Arg:
         return ast.Arg(None, children[0], self._span(meta))
 
-    def r_keyword_arg(self, meta, children):
+    def r_keyword_arg(self, meta: Meta, children: list[Any]) -> ast.Arg:
         return ast.Arg(str(children[0]), children[1], self._span(meta))
 
-    def r_number(self, meta, children):
+    def r_number(self, meta: Meta, children: list[Any]) -> int | float:
         return _number(children[0])
 
-    def r_number_literal(self, meta, children):
+    def r_number_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
         return ast.Literal(children[0], self._span(meta))
 
-    def r_negative_literal(self, meta, children):
+    def r_negative_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
         return ast.Literal(-children[0], self._span(meta))
 
-    def r_string_literal(self, meta, children):
+    def r_string_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
         return ast.Literal(_unquote(children[0]), self._span(meta))
 
-    def r_bool(self, meta, children):
+    def r_bool(self, meta: Meta, children: list[Any]) -> bool:
         return str(children[0]) == "true"
 
-    def r_bool_literal(self, meta, children):
+    def r_bool_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
         return ast.Literal(children[0], self._span(meta))
 
-    def r_list_literal(self, meta, children):
+    def r_list_literal(self, meta: Meta, children: list[Any]) -> ast.ListLiteral:
         return ast.ListLiteral(tuple(children), self._span(meta))
 
 
-def _pred(value) -> str | float:
+def _pred(value: Token | float) -> str | float:
     if isinstance(value, Token):
         return str(value) if value.type == "NAME" else float(_number(value))
     return float(value)

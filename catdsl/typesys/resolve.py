@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass, replace
+from dataclasses import fields, replace
+from typing import Any
 
 from catdsl.typesys import terms as T
 from catdsl.typesys.types import Port, Prod, element_rank
 from catdsl.typesys.unify import Subst
 
 
-def resolve_term(term, subst: Subst, root: bool = True):
+def resolve_term(term: T.Term, subst: Subst, root: bool = True) -> T.Term:
     """Rebuild a term with every type resolved; compute `in_ranks` of primitives.
 
     A `Ref` below the root is a use of a definition that was finished when it was checked:
     only the types seen at the use are resolved, never its body again (that would make
     checking quadratic in the depth of definitions)."""
-    if not is_dataclass(term):
-        return term
     if isinstance(term, T.Ref) and not root:
         return replace(
             term,
@@ -24,7 +23,7 @@ def resolve_term(term, subst: Subst, root: bool = True):
             cod=subst.prod(term.cod),
             ports=_ports(term.ports, subst),
         )
-    changes = {}
+    changes: dict[str, Any] = {}  # new values of any of the term's fields
     for f in fields(term):
         value = getattr(term, f.name)
         if isinstance(value, Prod):
@@ -33,8 +32,8 @@ def resolve_term(term, subst: Subst, root: bool = True):
             changes[f.name] = resolve_term(value, subst, root=False)
         elif isinstance(value, tuple) and value and isinstance(value[0], Port):
             changes[f.name] = _ports(value, subst)
-        elif isinstance(value, tuple) and any(isinstance(v, T.Term) or has_term(v) for v in value):
-            changes[f.name] = tuple(resolve_nested(v, subst) for v in value)
+        elif isinstance(value, tuple) and _has_term(value):
+            changes[f.name] = tuple(_resolve_nested(v, subst) for v in value)
     new = replace(term, **changes)
     if isinstance(new, T.Prim):
         arg_types = tuple(subst.atom(a) for a in new.arg_types)
@@ -47,13 +46,14 @@ def _ports(ports: tuple[Port, ...], subst: Subst) -> tuple[Port, ...]:
     return tuple(Port(p.name, subst.atom(p.atom), p.kind) for p in ports)
 
 
-def has_term(v) -> bool:
-    return isinstance(v, tuple) and any(isinstance(x, T.Term) or has_term(x) for x in v)
+def _has_term(v: object) -> bool:
+    """Whether a (nested) tuple holds a term: the steps of a wiring block, port bindings."""
+    return isinstance(v, tuple) and any(isinstance(x, T.Term) or _has_term(x) for x in v)
 
 
-def resolve_nested(v, subst):
+def _resolve_nested(v: object, subst: Subst) -> object:
     if isinstance(v, T.Term):
         return resolve_term(v, subst, root=False)
     if isinstance(v, tuple):
-        return tuple(resolve_nested(x, subst) for x in v)
+        return tuple(_resolve_nested(x, subst) for x in v)
     return v

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catdsl.errors import Span
-from catdsl.typesys.types import UNIT, Atom, Port, Prod
+from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.types import Atom, Port, Prod
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,15 @@ class Term:
 @dataclass(frozen=True)
 class Prim(Term):
     """A standard-library kernel box. Inputs are the domain wires then `args` in order: each
-    arg is the name of a `param` (a port from above) or of a constant (`Const`)."""
+    arg is the name of a `param` (a port from above) or of a constant (`Const`). `spec` is the
+    primitive it was checked against (None only in terms built by hand, without the checker)."""
 
     name: str
     static: tuple[tuple[str, object], ...] = ()
     args: tuple[str, ...] = ()
     arg_types: tuple[Atom, ...] = ()
     in_ranks: tuple[int, ...] = ()
+    spec: PrimSpec | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ class Wiring(Term):
 
 @dataclass(frozen=True)
 class Bind(Term):
-    """`f[port = point]`: a port of f closed over a point (the course's `Block[M]`)."""
+    """`f[port = point]`: a port of f closed over a point, as in `Block[M]`."""
 
     inner: Term
     bindings: tuple[tuple[str, Term], ...]
@@ -157,8 +160,3 @@ class HoleTerm(Term):
     """`?name`: a typed hole; makes the program incomplete."""
 
     name: str | None
-
-
-def point_type(atom_or_prod: Atom | Prod) -> tuple[Prod, Prod]:
-    cod = atom_or_prod if isinstance(atom_or_prod, Prod) else Prod((atom_or_prod,))
-    return UNIT, cod

@@ -9,16 +9,28 @@ name), never the other way round inside an expression.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import Enum
 
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, Shape, TVar
 
 
-class Mismatch(Exception):
-    """Two types that do not meet; `reason` is a short phrase for the diagnostic."""
+class Reason(Enum):
+    """Why two types do not meet; diagnostics choose their wording from it."""
 
-    def __init__(self, reason: str, expected: object = None, found: object = None):
-        super().__init__(reason)
+    DIMS_DIFFER = "dims differ"
+    RANKS_DIFFER = "ranks differ"
+    CARRIERS_DIFFER = "carriers differ"
+    OBJECTS_DIFFER = "objects differ"
+    STRUCTURAL_INTO_NOMINAL = "structural value entering a nominal object"
+    ARITY = "arity"
+
+
+class Mismatch(Exception):
+    """Two types that do not meet: why, and the two sides as far as unification got."""
+
+    def __init__(self, reason: Reason, expected: object = None, found: object = None):
+        super().__init__(reason.value)
         self.reason = reason
         self.expected = expected
         self.found = found
@@ -104,13 +116,13 @@ class Subst:
         if f.variable:
             self.dims[f.variable] = e
             return
-        raise Mismatch("dims differ", e, f)
+        raise Mismatch(Reason.DIMS_DIFFER, e, f)
 
     def unify_shape(self, expected: Shape, found: Shape) -> None:
         e, f = self.shape(expected), self.shape(found)
         k = min(len(e.dims), len(f.dims))
         if e.rest is None and f.rest is None and len(e.dims) != len(f.dims):
-            raise Mismatch("ranks differ", e, f)
+            raise Mismatch(Reason.RANKS_DIFFER, e, f)
         for de, df in zip(e.dims[len(e.dims) - k :], f.dims[len(f.dims) - k :], strict=True):
             self.unify_dim(de, df)
         e_head, f_head = e.dims[: len(e.dims) - k], f.dims[: len(f.dims) - k]
@@ -119,19 +131,19 @@ class Subst:
         elif f.rest is not None and not f_head:
             self._bind_rest(f.rest, Shape(e_head, e.rest))
         elif e_head or f_head:
-            raise Mismatch("ranks differ", e, f)
+            raise Mismatch(Reason.RANKS_DIFFER, e, f)
 
     def _bind_rest(self, var: str, value: Shape) -> None:
         if value.rest == var:
             if value.dims:
-                raise Mismatch("ranks differ", Shape((), var), value)
+                raise Mismatch(Reason.RANKS_DIFFER, Shape((), var), value)
             return
         self.rests[var] = value
 
     def unify_carrier(self, expected: Carrier, found: Carrier) -> None:
         e, f = self.carrier(expected), self.carrier(found)
         if e.kind != f.kind:
-            raise Mismatch("carriers differ", e, f)
+            raise Mismatch(Reason.CARRIERS_DIFFER, e, f)
         if e.kind in ("List", "Option"):
             assert e.elem is not None and f.elem is not None
             try:
@@ -162,7 +174,7 @@ class Subst:
             return
         if isinstance(expected, Obj):
             if isinstance(found, Obj):
-                raise Mismatch("objects differ", expected, found)
+                raise Mismatch(Reason.OBJECTS_DIFFER, expected, found)
             if (
                 isinstance(found, Carrier)
                 and nominal_entry
@@ -170,7 +182,7 @@ class Subst:
             ):
                 self.unify_carrier(expected.carrier, found)
                 return
-            raise Mismatch("structural value entering a nominal object", expected, found)
+            raise Mismatch(Reason.STRUCTURAL_INTO_NOMINAL, expected, found)
         if isinstance(expected, Carrier):
             if isinstance(found, Obj):
                 if isinstance(found.carrier, Carrier):
@@ -179,15 +191,15 @@ class Subst:
                     except Mismatch as err:
                         raise Mismatch(err.reason, expected, found) from None
                     return
-                raise Mismatch("carriers differ", expected, found)
+                raise Mismatch(Reason.CARRIERS_DIFFER, expected, found)
             if isinstance(found, Carrier):
                 self.unify_carrier(expected, found)
                 return
-        raise Mismatch("objects differ", expected, found)
+        raise Mismatch(Reason.OBJECTS_DIFFER, expected, found)
 
     def unify_prod(self, expected: Prod, found: Prod, nominal_entry: bool = False) -> None:
         e, f = self.prod(expected), self.prod(found)
         if len(e) != len(f):
-            raise Mismatch("arity", e, f)
+            raise Mismatch(Reason.ARITY, e, f)
         for ae, af in zip(e.atoms, f.atoms, strict=True):
             self.flow(af, ae, nominal_entry)

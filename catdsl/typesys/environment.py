@@ -1,0 +1,296 @@
+"""The top-level names of a program: declaring them, checking each on first use, reporting
+definitions that use themselves, and the order that checks every name after those it uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Literal
+
+from catdsl.errors import Span
+from catdsl.syntax import ast
+from catdsl.typesys import messages as M
+from catdsl.typesys.dims import Dim
+from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.program import Definition, ParamInfo
+from catdsl.typesys.reporting import Failed, Reporter
+from catdsl.typesys.reserved import FAMILIES, STATE_TYPES
+from catdsl.typesys.types import Obj, Prod
+
+Kind = Literal["dim", "object", "type", "param", "morphism", "let", "wiring", "data"]
+Declaration = (
+    ast.DimDecl
+    | ast.ObjectDecl
+    | ast.TypeDecl
+    | ast.ParamDecl
+    | ast.MorphismDecl
+    | ast.LetDecl
+    | ast.WiringDecl
+    | ast.DataDecl
+)
+Resolved = Dim | Obj | Prod | ParamInfo | Definition
+"""What checking a declaration gives: a dim, an object, an alias, a param or a definition."""
+
+_KINDS: dict[type, Kind] = {
+    ast.DimDecl: "dim",
+    ast.ObjectDecl: "object",
+    ast.TypeDecl: "type",
+    ast.ParamDecl: "param",
+    ast.MorphismDecl: "morphism",
+    ast.LetDecl: "let",
+    ast.WiringDecl: "wiring",
+    ast.DataDecl: "data",
+}
+MORPHISM_KINDS = ("morphism", "let", "wiring")
+"""Declarations whose names stand for morphisms that take inputs."""
+DEFINITION_KINDS = ("morphism", "let", "wiring", "data")
+"""Declarations checked to a `Definition`."""
+
+
+@dataclass
+class Entry:
+    """A top-level name: what kind of declaration and its AST node. A `refused` entry takes a
+    name the language or an imported module already uses; it is reported once and still
+    declares its name, so its uses do not repeat the error."""
+
+    kind: Kind
+    decl: Declaration
+    refused: bool = False
+
+
+class Environment:
+    """The declared names of one program and the results of checking them.
+
+    `define` checks one declaration; it is called once per name, on first use, and whatever
+    it raises other than `Failed` propagates."""
+
+    def __init__(
+        self,
+        reporter: Reporter,
+        primitives: Mapping[str, PrimSpec],
+        imported_std: set[str],
+        define: Callable[[Entry], Resolved],
+    ) -> None:
+        self.reporter = reporter
+        self.primitives = primitives
+        self.imported_std = imported_std
+        self.define = define
+        self.entries: dict[str, Entry] = {}
+        self.order: list[str] = []
+        self.done: dict[str, Resolved] = {}
+        self.failed: set[str] = set()
+        self.active: list[str] = []
+        self._position: dict[str, int] = {}
+        self._uses: dict[str, list[str]] | None = None
+
+    # ---------------------------------------------------------------- declaring
+    def declare(self, items: Sequence[object]) -> list[ast.LawDecl]:
+        """Declare every named item, reporting names declared twice or taken from the
+        language; return the laws, which have no name to use."""
+        laws: list[ast.LawDecl] = []
+        for item in items:
+            if isinstance(item, ast.LawDecl):
+                if any(law.name == item.name for law in laws):
+                    self.reporter.error(M.law_declared_twice(item.name), item.name_span)
+                laws.append(item)
+                continue
+            kind = _KINDS.get(type(item))
+            if kind is None:
+                continue
+            assert isinstance(item, Declaration)
+            self._declare(kind, item)
+        return laws
+
+    def _declare(self, kind: Kind, decl: Declaration) -> None:
+        name = decl.name
+        first = self.entries.get(name)
+        if first is not None and not first.refused:
+            self.reporter.error(M.declared_twice(name, first.decl.name_span), decl.name_span)
+            return
+        spec = self.primitives.get(name)
+        imported = spec is not None and self.visible(name)
+        refused = imported or name in FAMILIES or name in STATE_TYPES
+        if refused:
+            module = spec.module if spec is not None and imported else None
+            self.reporter.error(M.standard_library_name(name, module), decl.name_span)
+        if first is not None:
+            return  # a library name taken again: the first declaration keeps it
+        self.entries[name] = Entry(kind, decl, refused)
+        self._position[name] = len(self.order)
+        self.order.append(name)
+
+    def visible(self, prim: str) -> bool:
+        """Whether a primitive's module is imported."""
+        return self.primitives[prim].module in self.imported_std
+
+    # ---------------------------------------------------------------- looking up
+    def lookup(self, name: str) -> Entry | None:
+        """The declaration a use of `name` refers to. Inside a refused declaration its own
+        name keeps the meaning the language gives it (`morphism softmax : ... = softmax`)."""
+        entry = self.entries.get(name)
+        if entry is not None and entry.refused and name in self.active:
+            return None
+        return entry
+
+    def kind(self, name: str) -> Kind | None:
+        entry = self.lookup(name)
+        return entry.kind if entry is not None else None
+
+    def names(self) -> list[str]:
+        """The declared names to suggest for a misspelt one (not those refused)."""
+        return [name for name, entry in self.entries.items() if not entry.refused]
+
+    def position(self, name: str) -> int:
+        """Where a name is declared among all names; unknown names come last."""
+        return self._position.get(name, len(self._position))
+
+    @property
+    def checking(self) -> str | None:
+        """The innermost definition being checked."""
+        return self.active[-1] if self.active else None
+
+    # ---------------------------------------------------------------- checking
+    def resolve(self, name: str) -> Resolved:
+        """Check a declaration on first use and return its result; raise `Failed` when it
+        failed (its diagnostics are already recorded) or uses itself (reported here)."""
+        if name in self.done:
+            return self.done[name]
+        if name in self.failed:
+            raise Failed
+        entry = self.entries[name]
+        if name in self.active:
+            members = self.active[self.active.index(name) :]
+            first = min(range(len(members)), key=lambda i: self._position[members[i]])
+            members = members[first:] + members[:first]  # start where the source does
+            self.reporter.error(M.cycle(members), self.entries[members[0]].decl.name_span)
+            self.failed.add(name)
+            raise Failed
+        self.active.append(name)
+        try:
+            result = self.define(entry)
+        except Failed:
+            self.failed.add(name)
+            raise
+        finally:
+            self.active.pop()
+        self.done[name] = result
+        return result
+
+    def definition(self, name: str) -> Definition:
+        result = self.resolve(name)
+        assert isinstance(result, Definition)
+        return result
+
+    def param(self, name: str) -> ParamInfo:
+        result = self.resolve(name)
+        assert isinstance(result, ParamInfo)
+        return result
+
+    def dim_value(self, name: str) -> Dim | None:
+        """The value of a dim name (a free symbol when its declaration failed), or None when
+        the name is not a dim."""
+        if self.kind(name) != "dim":
+            return None
+        try:
+            result = self.resolve(name)
+        except Failed:
+            return Dim.symbol(name)
+        assert isinstance(result, Dim)
+        return result
+
+    def named_type(self, name: str) -> Prod | None:
+        """The type an object or alias name stands for, or None when it is neither."""
+        if self.kind(name) not in ("object", "type"):
+            return None
+        result = self.resolve(name)
+        if isinstance(result, Obj):
+            return Prod((result,))
+        assert isinstance(result, Prod)
+        return result
+
+    def morphism_signatures(self) -> dict[str, tuple[Prod, Prod]]:
+        """The signatures of every declared morphism that checks, for help lines. Checking a
+        candidate must never need a definition being checked now: that is no cycle of the
+        program, only of the search."""
+        blocked = self._reaching_active()
+        out = {}
+        for name, entry in self.entries.items():
+            if entry.kind not in MORPHISM_KINDS or name in self.active or name in blocked:
+                continue
+            try:
+                definition = self.definition(name)
+            except Failed:
+                continue
+            out[name] = (definition.term.dom, definition.term.cod)
+        return out
+
+    def _reaching_active(self) -> set[str]:
+        """The names not yet checked whose declarations use, directly or not, a definition
+        being checked now."""
+        used_by: dict[str, list[str]] = {}
+        for name, uses in self._dependencies().items():
+            for used in uses:
+                used_by.setdefault(used, []).append(name)
+        reached: set[str] = set()
+        pending = list(self.active)
+        while pending:
+            for user in used_by.get(pending.pop(), ()):
+                if user not in reached and user not in self.done:
+                    reached.add(user)
+                    pending.append(user)
+        return reached
+
+    # ---------------------------------------------------------------- order
+    def _dependencies(self) -> dict[str, list[str]]:
+        if self._uses is None:
+            self._uses = {
+                name: [n for n in referenced_names(e.decl) if n in self.entries and n != name]
+                for name, e in self.entries.items()
+            }
+        return self._uses
+
+    def dependency_order(self) -> list[str]:
+        """Declarations ordered so that each comes after the names it uses (cycles are left for
+        `resolve` to report). Checking in this order keeps lazy resolution shallow even when a
+        file defines things after their uses."""
+        uses = self._dependencies()
+        done: set[str] = set()
+        ordered: list[str] = []
+        for root in self.order:
+            if root in done:
+                continue
+            stack = [(root, iter(uses[root]))]
+            done.add(root)
+            while stack:
+                name, pending = stack[-1]
+                child = next((c for c in pending if c not in done), None)
+                if child is None:
+                    stack.pop()
+                    ordered.append(name)
+                else:
+                    done.add(child)
+                    stack.append((child, iter(uses[child])))
+        return ordered
+
+    def results(self) -> Iterator[tuple[str, Resolved]]:
+        """Every declaration that checked, in source order."""
+        for name in self.order:
+            if name in self.done:
+                yield name, self.done[name]
+
+
+def referenced_names(node: object) -> set[str]:
+    """Every name an AST declaration mentions (in types and expressions), without recursion:
+    deep expressions must not overflow the stack here."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, tuple):
+            pending.extend(item)
+        elif is_dataclass(item) and not isinstance(item, Span | type):
+            if isinstance(item, ast.Name | ast.TName | ast.TApply | ast.TCall):
+                found.add(item.name)
+            pending.extend(getattr(item, f.name) for f in fields(item))
+    return found

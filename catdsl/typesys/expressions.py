@@ -1,0 +1,584 @@
+"""Morphism expressions: names, primitives, structure, composition, products, powers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+from catdsl.errors import IllegalComposition, Span
+from catdsl.syntax import ast
+from catdsl.typesys import messages as M
+from catdsl.typesys import terms as T
+from catdsl.typesys.dims import Dim
+from catdsl.typesys.environment import DEFINITION_KINDS, MORPHISM_KINDS, Environment
+from catdsl.typesys.hints import bridges, did_you_mean
+from catdsl.typesys.literals import LiteralReader, flatten, literal_shape
+from catdsl.typesys.primitives import MAX_COUNT, PrimSpec
+from catdsl.typesys.reporting import Failed, Reporter
+from catdsl.typesys.reserved import FAMILIES, FUNCTORS, INITIALISERS
+from catdsl.typesys.resolve import resolve_term
+from catdsl.typesys.type_reader import TypeReader
+from catdsl.typesys.types import (
+    UNIT,
+    Atom,
+    Carrier,
+    Port,
+    Prod,
+    Record,
+    Shape,
+    carrier_of,
+    prod,
+)
+from catdsl.typesys.unify import Mismatch, Reason, Subst
+
+Expected = tuple[Prod, Prod] | None
+"""The signature an expression is checked against, when its definition declares one."""
+CheckFamily = Callable[[str, ast.Call, Subst], T.Term]
+"""Checks a training family applied to its loss: `TrainStep(loss, data, lr)`."""
+
+_STRUCT_ARITY = {
+    "id": (1,),
+    "copy": (1, 2),
+    "discard": (1,),
+    "swap": (2,),
+    "fst": (2,),
+    "snd": (2,),
+}
+_CARRIER_TYPES = ("Real", "Index", "Simplex", "Bool", "List", "Option")
+
+
+class ExpressionChecker:
+    """Types morphism expressions, reporting each mistake once; a failed part raises
+    `Failed` after its diagnostic is recorded."""
+
+    def __init__(
+        self,
+        env: Environment,
+        reporter: Reporter,
+        types: TypeReader,
+        literals: LiteralReader,
+        primitives: Mapping[str, PrimSpec],
+        sources: dict[str, str],
+        family: CheckFamily,
+    ) -> None:
+        self.env = env
+        self.reporter = reporter
+        self.types = types
+        self.literals = literals
+        self.primitives = primitives
+        self.sources = sources
+        self.family = family
+
+    def check(self, e: ast.Expr, subst: Subst, expected: Expected = None) -> T.Term:
+        """The typed term of `e`, its variables bound in `subst`."""
+        match e:
+            case ast.Name():
+                return self._name(e, subst)
+            case ast.Literal():
+                return self._literal(e)
+            case ast.ListLiteral():
+                return self._list_literal(e)
+            case ast.Hole():
+                return self._hole(e, subst, expected)
+            case ast.Structural():
+                return self._structural(e)
+            case ast.Bracket():
+                return self._bracket(e, subst)
+            case ast.Call():
+                return self._call(e, subst)
+            case ast.Compose():
+                return self._compose(e, subst, expected)
+            case ast.Tensor():
+                return self._tensor(e, subst)
+            case ast.Pairing():
+                return self._pairing(e, subst)
+            case ast.Power():
+                return self._power(e, subst)
+        raise AssertionError(f"not an expression: {e!r}")
+
+    def text(self, node: M.Located) -> str:
+        """The source text of a node, for messages."""
+        return M.source_text(node, self.sources)
+
+    # ---------------------------------------------------------------- names
+    def _name(self, e: ast.Name, subst: Subst) -> T.Term:
+        name = e.name
+        entry = self.env.lookup(name)
+        if entry is not None:
+            if entry.kind in DEFINITION_KINDS:
+                return _use(self.env.definition(name).term, e.span)
+            if entry.kind in ("object", "type"):
+                p = self.env.named_type(name)
+                assert p is not None
+                return T.Struct(p, p, e.span, kind="id")
+            if entry.kind == "param":
+                info = self.env.param(name)
+                return T.Param(
+                    UNIT,
+                    Prod((info.carrier,)),
+                    e.span,
+                    name=name,
+                    init=info.init,
+                    init_args=info.init_args,
+                    literal=info.literal,
+                )
+            raise self.reporter.fail(M.dim_as_morphism(name), e.span)
+        if name in self.primitives:
+            return self._primitive(name, (), e, subst)
+        if name == "Unit":
+            return T.Struct(UNIT, UNIT, e.span, kind="id")
+        if name in ("Real", "Nat", "Bool"):
+            c = Prod((Carrier(name),))
+            return T.Struct(c, c, e.span, kind="id")
+        if name in FAMILIES or name in FUNCTORS:
+            raise self.reporter.fail(M.needs_arguments(name), e.span)
+        if name in INITIALISERS or name == "load":
+            raise self.reporter.fail(M.initialiser_as_morphism(name), e.span)
+        raise self.unknown(name, e.span)
+
+    def unknown(self, name: str, span: Span) -> Failed:
+        """Report an unknown name, suggesting a near one or the module that has it."""
+        visible = (p for p in self.primitives if self.env.visible(p))
+        hint = did_you_mean(name, [*self.env.names(), *visible])
+        if hint is None and name in self.primitives:
+            hint = M.import_module(name, self.primitives[name].module)
+        return self.reporter.fail(M.unknown_name(name, hint), span)
+
+    # ---------------------------------------------------------------- primitives
+    def _primitive(
+        self, name: str, args: tuple[ast.Arg, ...], e: ast.Name | ast.Call, subst: Subst
+    ) -> T.Term:
+        spec = self.primitives[name]
+        if not self.env.visible(name):
+            hint = M.import_module(name, spec.module)
+            raise self.reporter.fail(M.unknown_name(name, hint), e.span)
+        positional = [a for a in args if a.name is None]
+        keywords = {a.name: a for a in args if a.name is not None}
+        names = [*spec.param_names, *spec.static_names]
+        if len(positional) > len(names):
+            raise self.reporter.fail(M.too_many_arguments(spec, len(positional)), e.span)
+        static = dict(spec.defaults)
+        written = [(names[i], arg.value) for i, arg in enumerate(positional)]
+        for key, arg in keywords.items():
+            if key not in names:
+                usage = M.prim_usage(spec)
+                raise self.reporter.fail(M.no_such_argument(name, key, usage), arg.span)
+            written.append((key, arg.value))
+        given = dict(written)  # a keyword overrides the same argument given by position
+        sig = spec.build(
+            {k: self._static_value(v, spec, k) for k, v in written if k in spec.static_names}
+            | {k: v for k, v in static.items() if k not in given}
+        )
+        arguments: list[tuple[str, Atom]] = []
+        ports: list[Port] = []
+        for pname, ptype in zip(spec.param_names, sig.params, strict=True):
+            if pname not in given:
+                raise self.reporter.fail(M.missing_argument(spec, pname), e.span)
+            atom, ref_name, port = self._prim_param_arg(given[pname], name, pname)
+            try:
+                subst.flow(atom, ptype)
+            except Mismatch as err:
+                wanted = subst.carrier(ptype)
+                notes = M.carrier_notes(err) + M.argument_shape_origin(name, arguments)
+                help_text = (
+                    M.declare_param(ref_name, wanted)
+                    if port is not None and _is_concrete(wanted)
+                    else M.prim_usage(spec)
+                )
+                message = M.argument_shape(name, pname, wanted, ref_name, atom, notes, help_text)
+                raise self.reporter.fail(message, given[pname].span) from None
+            arguments.append((ref_name, atom))
+            if port is not None and all(p.name != port.name for p in ports):
+                ports.append(port)
+        for sname in spec.static_names:
+            if sname in given:
+                static[sname] = self._static_value(given[sname], spec, sname)
+        return T.Prim(
+            sig.dom,
+            sig.cod,
+            e.span,
+            name=name,
+            static=tuple(sorted(static.items())),
+            args=tuple(n for n, _ in arguments),
+            arg_types=tuple(a for _, a in arguments),
+            ports=tuple(ports),
+            spec=spec,
+        )
+
+    def _static_value(self, expr: ast.Expr, spec: PrimSpec, key: str) -> object:
+        """A constant argument; counts (`windows(k)`, `concat_heads(n)`) are small whole numbers."""
+        value = self.literals.number(expr)
+        if spec.count == key and not (isinstance(value, int) and 1 <= value <= MAX_COUNT):
+            raise self.reporter.fail(M.bad_count(spec.name, key, MAX_COUNT, value), expr.span)
+        return value
+
+    def _prim_param_arg(
+        self, expr: ast.Expr, prim: str, pname: str
+    ) -> tuple[Atom, str, Port | None]:
+        """A primitive's array argument: a param (learnable port), a data point or a literal."""
+        if isinstance(expr, ast.Name):
+            kind = self.env.kind(expr.name)
+            if kind == "param":
+                info = self.env.param(expr.name)
+                return info.carrier, expr.name, Port(expr.name, info.carrier, "param")
+            if kind == "data":
+                d = self.env.definition(expr.name)
+                if len(d.term.cod) == 1:
+                    atom = d.term.cod.atoms[0]
+                    carrier = carrier_of(atom)
+                    return (carrier if isinstance(carrier, Carrier) else atom), expr.name, None
+            if kind is None and expr.name not in self.primitives:
+                raise self.unknown(expr.name, expr.span)
+        raise self.reporter.fail(M.array_argument(prim, pname), expr.span)
+
+    # ---------------------------------------------------------------- constants and holes
+    def _literal(self, e: ast.Literal) -> T.Term:
+        v = e.value
+        if isinstance(v, bool):
+            c = Carrier("Bool")
+        elif isinstance(v, int):
+            c = Carrier("Nat")
+        elif isinstance(v, float):
+            c = Carrier("Real")
+        else:
+            raise self.reporter.fail(M.string_as_morphism(), e.span)
+        return T.Const(UNIT, Prod((c,)), e.span, name=self.text(e), value=v)
+
+    def _list_literal(self, e: ast.ListLiteral) -> T.Term:
+        value = self.literals.literal(e)
+        shape = literal_shape(value)
+        if shape is None:
+            raise self.reporter.fail(M.ragged_literal(), e.span)
+        whole = all(isinstance(x, int) and not isinstance(x, bool) for x in flatten(value))
+        c = Carrier("Nat" if whole else "Real", Shape(tuple(Dim.const(n) for n in shape)))
+        return T.Const(UNIT, Prod((c,)), e.span, name="literal", value=value)
+
+    def _hole(self, e: ast.Hole, subst: Subst, expected: Expected) -> T.Term:
+        if expected is None:
+            self._hole_report(e, None, None)
+            raise Failed
+        self._hole_report(e, subst.prod(expected[0]), subst.prod(expected[1]))
+        return T.HoleTerm(expected[0], expected[1], e.span, name=e.name)
+
+    def _hole_report(self, e: ast.Hole, dom: Prod | None, cod: Prod | None) -> None:
+        label = f"`?{e.name}`" if e.name else "`?`"
+        if dom is None or cod is None:
+            self.reporter.error(M.hole_uninferred(label), e.span)
+            return
+        sigs = self.env.morphism_signatures()
+        fits = [name for name, (d, c) in sigs.items() if d == dom and c == cod]
+        self.reporter.error(M.hole(label, dom, cod, fits), e.span)
+
+    # ---------------------------------------------------------------- structure
+    def _structural(self, e: ast.Structural) -> T.Term:
+        types = [self.types.type(a) for a in e.args]
+        kind, n = e.kind, len(types)
+        if n not in _STRUCT_ARITY[kind]:
+            raise self.reporter.fail(M.structural_arity(kind, _STRUCT_ARITY[kind], n), e.span)
+        a = types[0]
+        if kind == "id":
+            return T.Struct(a, a, e.span, kind="id")
+        if kind == "copy":
+            return T.Struct(a, prod(a, a), e.span, kind="copy", split=len(a))
+        if kind == "discard":
+            return T.Struct(a, UNIT, e.span, kind="discard", split=len(a))
+        b = types[1]
+        if kind == "swap":
+            return T.Struct(a + b, b + a, e.span, kind="swap", split=len(a))
+        if kind == "fst":
+            return T.Struct(a + b, a, e.span, kind="fst", split=len(a))
+        return T.Struct(a + b, b, e.span, kind="snd", split=len(a))
+
+    def _bracket(self, e: ast.Bracket, subst: Subst) -> T.Term:
+        func = e.func
+        if isinstance(func, ast.Name) and (
+            func.name in _CARRIER_TYPES or self.env.kind(func.name) in ("object", "type")
+        ):
+            t = self.types.type(ast.TApply(func.name, e.args, e.span))
+            return T.Struct(t, t, e.span, kind="id")
+        inner = self.check(func, subst)
+        user_ports = [p for p in inner.ports if p.kind == "port"]
+        if len(e.args) > len(user_ports):
+            message = M.too_many_bindings(self.text(func), len(user_ports), len(e.args))
+            raise self.reporter.fail(message, e.span)
+        bindings = []
+        bound_names = set()
+        for port, arg in zip(user_ports, e.args, strict=False):
+            if not isinstance(arg, ast.TName) or self.env.kind(arg.name) != "data":
+                raise self.reporter.fail(M.binding_not_data(port.name), arg.span)
+            point = self.env.definition(arg.name).term
+            try:
+                subst.unify_prod(Prod((port.atom,)), point.cod)
+            except Mismatch:
+                message = M.port_binding_shape(port.name, port.atom, arg.name, point.cod)
+                raise self.reporter.fail(message, arg.span) from None
+            bindings.append((port.name, point))
+            bound_names.add(port.name)
+        ports = tuple(p for p in inner.ports if p.name not in bound_names)
+        ports += tuple(p for _, pt in bindings for p in pt.ports if p not in ports)
+        return T.Bind(
+            inner.dom, inner.cod, e.span, inner=inner, bindings=tuple(bindings), ports=ports
+        )
+
+    def _call(self, e: ast.Call, subst: Subst) -> T.Term:
+        if not isinstance(e.func, ast.Name):
+            raise self.reporter.fail(M.not_callable(), e.span)
+        name = e.func.name
+        if name in FUNCTORS:
+            if len(e.args) != 1 or e.args[0].name is not None:
+                raise self.reporter.fail(M.functor_takes_one(name), e.span)
+            inner = self.check(e.args[0].value, subst)
+            return T.Functor(
+                Prod((Carrier(name, elem=inner.dom),)),
+                Prod((Carrier(name, elem=inner.cod),)),
+                e.span,
+                functor=name,
+                inner=inner,
+                ports=inner.ports,
+            )
+        if name in FAMILIES:
+            return self.family(name, e, subst)
+        kind = self.env.kind(name)
+        if name in self.primitives and kind is None:
+            return self._primitive(name, e.args, e, subst)
+        if kind in MORPHISM_KINDS:
+            raise self.reporter.fail(M.morphism_called(name), e.span)
+        if kind in ("object", "type"):
+            raise self.reporter.fail(M.object_called(name), e.span)
+        if name in INITIALISERS or name == "load":
+            raise self.reporter.fail(M.initialiser_as_morphism(name), e.span)
+        raise self.unknown(name, e.func.span)
+
+    # ---------------------------------------------------------------- composites
+    def _compose(self, e: ast.Compose, subst: Subst, expected: Expected) -> T.Term:
+        checked: list[T.Term | None] = []
+        failed = False
+        for part in e.parts:
+            if isinstance(part, ast.Hole):
+                checked.append(None)
+                continue
+            try:
+                checked.append(self.check(part, subst))
+            except Failed:
+                failed = True
+                checked.append(None)
+        if failed:
+            raise Failed
+        parts = self._fill_holes(e, checked, subst, expected)
+        ok = True
+        for i in range(len(parts) - 1):
+            left, right = parts[i], parts[i + 1]
+            try:
+                subst.unify_prod(right.dom, left.cod)
+            except Mismatch as err:
+                self._compose_error(e.parts[i], e.parts[i + 1], left, right, err, subst)
+                self._attach_figure(e, parts, i, subst)
+                ok = False
+        if not ok:
+            raise Failed
+        ports: list[Port] = []
+        for term in parts:
+            self.merge_ports(ports, term.ports, e.span)
+        return T.Seq(parts[0].dom, parts[-1].cod, e.span, parts=tuple(parts), ports=tuple(ports))
+
+    def _fill_holes(
+        self, e: ast.Compose, parts: list[T.Term | None], subst: Subst, expected: Expected
+    ) -> list[T.Term]:
+        """Type each hole of a chain from its neighbours (or the declared signature at the
+        ends), reporting what it needs."""
+        for i, part in enumerate(parts):
+            if part is not None:
+                continue
+            hole = e.parts[i]
+            assert isinstance(hole, ast.Hole)
+            before = parts[i - 1] if i > 0 else None
+            after = parts[i + 1] if i + 1 < len(parts) else None
+            dom = (
+                before.cod if before is not None else (expected[0] if expected and i == 0 else None)
+            )
+            cod = (
+                after.dom
+                if after is not None
+                else (expected[1] if expected and i == len(parts) - 1 else None)
+            )
+            self._hole_report(
+                hole,
+                subst.prod(dom) if dom is not None else None,
+                subst.prod(cod) if cod is not None else None,
+            )
+            if dom is None or cod is None:
+                raise Failed
+            parts[i] = T.HoleTerm(dom, cod, hole.span, name=hole.name)
+        return [p for p in parts if p is not None]
+
+    def merge_ports(self, ports: list[Port], new: tuple[Port, ...], span: Span) -> None:
+        """Add `new` to `ports`: one name is one wire, so it must carry one object."""
+        for port in new:
+            same = next((p for p in ports if p.name == port.name), None)
+            if same is None:
+                ports.append(port)
+            elif same.atom != port.atom:
+                raise self.reporter.fail(M.port_two_objects(port.name, same.atom, port.atom), span)
+
+    def _attach_figure(self, e: ast.Compose, parts: Sequence[T.Term], i: int, subst: Subst) -> None:
+        """Give the last diagnostic the chain's boxes so `catdsl draw` can show it in red."""
+        boxes = tuple(
+            (
+                self.text(x),
+                tuple(str(a) for a in subst.prod(t.dom).atoms),
+                tuple(str(a) for a in subst.prod(t.cod).atoms),
+            )
+            for x, t in zip(e.parts, parts, strict=True)
+        )
+        gives, takes = subst.prod(parts[i].cod), subst.prod(parts[i + 1].dom)
+        terms = tuple(resolve_term(t, subst) for t in parts)
+        figure = IllegalComposition(self.env.checking, boxes, i, str(takes), str(gives), terms)
+        self.reporter.draw_last(figure)
+
+    def _compose_error(
+        self,
+        lexpr: ast.Expr,
+        rexpr: ast.Expr,
+        left: T.Term,
+        right: T.Term,
+        err: Mismatch,
+        subst: Subst,
+    ) -> None:
+        lname, rname = self.text(lexpr), self.text(rexpr)
+        for side in (left.cod, right.dom):  # no `*s` in messages: an unbatched value
+            subst.default_rests(subst.prod(side))
+        gives, takes = subst.prod(left.cod), subst.prod(right.dom)
+        sigs = self.env.morphism_signatures()
+        if len(gives) != len(takes):
+            help_text = None
+            if len(takes) > len(gives) and takes.atoms[: len(gives)] == gives.atoms:
+                extra = Prod(takes.atoms[len(gives) :])
+                result = subst.prod(right.cod)
+                help_text = M.carry_extra_input(_last_name(lexpr), extra, rname, gives, result)
+            message = M.wire_count(lname, rname, gives, takes, lexpr.span, help_text)
+            self.reporter.error(message, rexpr.span)
+            return
+        index = next(
+            (
+                i
+                for i, (a, b) in enumerate(zip(gives.atoms, takes.atoms, strict=True))
+                if not _meets(a, b)
+            ),
+            0,
+        )
+        found, want = gives.atoms[index], takes.atoms[index]
+        notes: list[str] = []
+        note = M.same_carrier_note(found, want)
+        if note:
+            notes.append(note)
+        notes.extend(M.carrier_notes(err))
+        options = bridges(found, want, sigs)
+        help_text = None
+        if options:
+            if len(gives) == 1:
+                help_text = M.insert_bridge(lname, rname, options[0], found, want)
+            else:
+                help_text = M.insert_on_wire(options[0], gives, index, rname)
+        elif err.reason == Reason.STRUCTURAL_INTO_NOMINAL:
+            literal = isinstance(lexpr, ast.Literal)
+            help_text = M.raw_value_help(want, lname, rname, literal)
+        message = M.composition(
+            lname, rname, gives, index, want, lexpr.span, help_text, tuple(notes)
+        )
+        self.reporter.error(message, rexpr.span)
+
+    def _tensor(self, e: ast.Tensor, subst: Subst) -> T.Term:
+        parts = self._each(e.parts, subst)
+        ports: list[Port] = []
+        for part in parts:
+            self.merge_ports(ports, part.ports, e.span)
+        return T.Par(
+            prod(*(p.dom for p in parts)),
+            prod(*(p.cod for p in parts)),
+            e.span,
+            parts=tuple(parts),
+            ports=tuple(ports),
+        )
+
+    def _pairing(self, e: ast.Pairing, subst: Subst) -> T.Term:
+        parts = self._each(e.parts, subst)
+        for part, pexpr in zip(parts[1:], e.parts[1:], strict=True):
+            try:
+                subst.unify_prod(parts[0].dom, part.dom)
+            except Mismatch:
+                first, other = subst.prod(parts[0].dom), subst.prod(part.dom)
+                message = M.pairing_domains(first, other, e.parts[0].span)
+                raise self.reporter.fail(message, pexpr.span) from None
+        ports: list[Port] = []
+        for part in parts:
+            self.merge_ports(ports, part.ports, e.span)
+        return T.Pair(
+            parts[0].dom,
+            prod(*(p.cod for p in parts)),
+            e.span,
+            parts=tuple(parts),
+            ports=tuple(ports),
+        )
+
+    def _each(self, exprs: Sequence[ast.Expr], subst: Subst) -> list[T.Term]:
+        """Check every expression, reporting all their mistakes before failing."""
+        out, failed = [], False
+        for x in exprs:
+            try:
+                out.append(self.check(x, subst))
+            except Failed:
+                failed = True
+        if failed:
+            raise Failed
+        return out
+
+    def _power(self, e: ast.Power, subst: Subst) -> T.Term:
+        base = self.check(e.base, subst)
+        exponent = e.exponent
+        if isinstance(exponent, str):
+            dim = self.env.dim_value(exponent)
+            if dim is None or dim.value is None:
+                raise self.reporter.fail(M.exponent_without_size(exponent), e.exponent_span)
+            exponent = dim.value
+        dom, cod = subst.prod(base.dom), subst.prod(base.cod)
+        try:
+            subst.unify_prod(dom, cod)
+        except Mismatch:
+            help_text = M.iterate_endomorphism()
+            if len(dom) > len(cod) and dom.atoms[: len(cod)] == cod.atoms:
+                help_text = M.iterate_product_input(dom, cod)
+            elif any(isinstance(a, Record) for a in dom.atoms):
+                help_text = M.iterate_training_step(dom)
+            message = M.not_endomorphism(self.text(e.base), dom, cod, help_text)
+            raise self.reporter.fail(message, e.base.span) from None
+        return T.Power(dom, dom, e.span, base=base, n=int(exponent), ports=base.ports)
+
+
+def _use(term: T.Term, span: Span) -> T.Term:
+    """A use of a named definition: its term, with the span of the use (for diagnostics)."""
+    return replace(term, span=span) if isinstance(term, T.Ref) else term
+
+
+def _meets(a: Atom, b: Atom) -> bool:
+    """Whether a wire of `a` may enter a port of `b`."""
+    try:
+        Subst().flow(a, b)
+        return True
+    except Mismatch:
+        return False
+
+
+def _last_name(expr: ast.Expr) -> str:
+    """The last name of a chain, to show where an extra wire is carried alongside."""
+    if isinstance(expr, ast.Compose):
+        return _last_name(expr.parts[-1])
+    if isinstance(expr, ast.Name):
+        return expr.name
+    return "f"
+
+
+def _is_concrete(carrier: Carrier) -> bool:
+    """Whether a carrier can be written in a declaration: no signature variables left."""
+    return carrier.shape.rest is None and not any(
+        name.startswith("?") for d in carrier.shape.dims for name in d.symbols()
+    )

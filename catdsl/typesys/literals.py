@@ -1,0 +1,86 @@
+"""Literal numbers and arrays written in a program: reading them and checking their shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from catdsl.errors import Span
+from catdsl.syntax import ast
+from catdsl.typesys import messages as M
+from catdsl.typesys.reporting import Reporter
+from catdsl.typesys.types import Carrier
+
+LiteralValue = object
+"""A literal value: a number, a bool, or nested tuples of them."""
+
+
+def literal_shape(value: LiteralValue) -> tuple[int, ...] | None:
+    """The shape of a nested tuple of numbers, or None when it is ragged."""
+    if not isinstance(value, tuple):
+        return ()
+    if not value:
+        return (0,)
+    shapes = {literal_shape(v) for v in value}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    shape = shapes.pop()
+    assert shape is not None
+    return (len(value), *shape)
+
+
+def flatten(value: LiteralValue) -> list[object]:
+    """The numbers of a nested tuple, in order."""
+    if isinstance(value, tuple):
+        return [x for v in value for x in flatten(v)]
+    return [value]
+
+
+class LiteralReader:
+    """Reads constants out of expressions, reporting what is not one."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+
+    def number(self, expr: ast.Expr) -> float | int:
+        if (
+            isinstance(expr, ast.Literal)
+            and isinstance(expr.value, int | float)
+            and not isinstance(expr.value, bool)
+        ):
+            return expr.value
+        raise self.reporter.fail(M.number_expected(), expr.span)
+
+    def literal(self, expr: ast.Expr) -> LiteralValue:
+        if isinstance(expr, ast.Literal):
+            if isinstance(expr.value, str):
+                raise self.reporter.fail(M.string_as_value(), expr.span)
+            return expr.value
+        if isinstance(expr, ast.ListLiteral):
+            return tuple(self.literal(item) for item in expr.items)
+        raise self.reporter.fail(M.not_a_literal(), expr.span)
+
+    def check_shape(self, value: LiteralValue, carrier: Carrier, span: Span, name: str) -> None:
+        """A literal for `name` has exactly the shape of `carrier` where its dims are sized."""
+        shape = literal_shape(value)
+        if shape is None:
+            raise self.reporter.fail(M.ragged_literal_for(name), span)
+        expected = carrier.shape.dims
+        if len(shape) != len(expected):
+            raise self.reporter.fail(M.literal_rank(name, carrier, len(shape)), span)
+        for got, want in zip(shape, expected, strict=True):
+            if want.value is not None and got != want.value:
+                raise self.reporter.fail(M.literal_shape(name, carrier, shape), span)
+
+    def load_path(self, call: ast.Call) -> str:
+        """The file of `load("x.npy")`, resolved against the directory of the program."""
+        if (
+            len(call.args) != 1
+            or not isinstance(call.args[0].value, ast.Literal)
+            or not isinstance(call.args[0].value.value, str)
+        ):
+            raise self.reporter.fail(M.load_arguments(), call.span)
+        path = call.args[0].value.value
+        if not path.endswith((".npy", ".npz")):
+            raise self.reporter.fail(M.load_suffix(path), call.args[0].span)
+        base = Path(call.span.file).parent if call.span.file not in ("<string>", "") else Path.cwd()
+        return str((base / path).resolve())

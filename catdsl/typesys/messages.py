@@ -1,0 +1,977 @@
+"""Every diagnostic the checker and the loader give: its code and its wording.
+
+The typing rules decide *that* something is wrong and gather the facts; the functions here
+say it. Each returns a `Message` (code, text, help, notes, labels); the texts are compared
+byte for byte by the golden tests and quoted in docs/errors.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from typing import Protocol
+
+from catdsl.errors import Diagnostic, Label, Span
+from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Shape, carrier_of
+from catdsl.typesys.unify import Mismatch, Reason
+
+
+class Code(Enum):
+    """The diagnostic codes of the checker and the loader (docs/errors.md explains each)."""
+
+    DECLARED_TWICE = "E0002"
+    CYCLE = "E0003"
+    COMPOSITION = "E0201"
+    WIRE_COUNT = "E0202"
+    PAIRING_DOMAINS = "E0203"
+    NOMINAL_ENTRY = "E0204"
+    SIGNATURE = "E0205"
+    ARGUMENT_SHAPE = "E0206"
+    ARRAY_ARGUMENT = "E0208"
+    PORT_TWO_OBJECTS = "E0209"
+    PORT_UNFED = "E0210"
+    UNKNOWN_WIRE = "E0301"
+    BARE_MORPHISM = "E0302"
+    DIM_AS_MORPHISM = "E0303"
+    MISSING_ARGUMENTS = "E0304"
+    INITIALISER_AS_MORPHISM = "E0305"
+    UNKNOWN_NAME = "E0306"
+    WRONG_ARGUMENTS = "E0307"
+    STRING_AS_MORPHISM = "E0309"
+    STRUCTURAL_ARITY = "E0310"
+    TOO_MANY_BINDINGS = "E0311"
+    BINDING_NOT_DATA = "E0312"
+    NOT_CALLABLE = "E0313"
+    MORPHISM_CALLED = "E0314"
+    EXPONENT = "E0315"
+    NOT_ENDOMORPHISM = "E0316"
+    MISSING_DATA = "E0317"
+    MEAN_OF_SEVERAL = "E0318"
+    DATA_TYPE = "E0319"
+    HYPER_PARAMETER = "E0320"
+    NOTHING_TO_TRAIN = "E0321"
+    UNKNOWN_TYPE = "E0401"
+    UNKNOWN_DIM = "E0402"
+    NOT_A_DIM = "E0403"
+    MALFORMED_CARRIER = "E0404"
+    NOT_A_TYPE = "E0405"
+    NONPOSITIVE_SIZE = "E0406"
+    INVARIANT = "E0407"
+    PARAM_NOT_REAL = "E0408"
+    PARAM_FREE_DIM = "E0409"
+    PARAM_INITIALISER = "E0410"
+    INITIALISER_ARGUMENT = "E0411"
+    NUMBER_EXPECTED = "E0412"
+    BAD_LOAD = "E0413"
+    NOT_A_LITERAL = "E0414"
+    LITERAL_SHAPE = "E0415"
+    INDEX_RANGE = "E0416"
+    PORT_SEVERAL_OBJECTS = "E0417"
+    LAW_SIDES = "E0501"
+    LAW_TOLERANCE = "E0502"
+    HOLE = "E0601"
+    UNKNOWN_MODULE = "E0701"
+    IMPORT_CYCLE = "E0702"
+    UNREADABLE_IMPORT = "E0703"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A diagnostic without its position: code, text, help line, notes and labels."""
+
+    code: Code
+    text: str
+    help: str | None = None
+    notes: tuple[str, ...] = ()
+    labels: tuple[Label, ...] = ()
+
+    def at(self, span: Span | None) -> Diagnostic:
+        """The diagnostic of this message at `span`."""
+        return Diagnostic(self.code.value, self.text, span, self.help, self.labels, self.notes)
+
+
+class Located(Protocol):
+    """Anything with a source span: an AST node or a typed term."""
+
+    @property
+    def span(self) -> Span | None: ...
+
+
+# ==================================================================== quoting
+
+
+@lru_cache(maxsize=8)
+def _lines(text: str) -> list[str]:
+    return text.split("\n")
+
+
+def source_text(node: Located, sources: dict[str, str]) -> str:
+    """The source text of an expression, on one line and at most 40 characters."""
+    span = node.span
+    text = sources.get(span.file) if span is not None else None
+    if span is None or text is None:
+        return "expression"
+    lines = _lines(text)
+    if span.line == span.end_line and 0 < span.line <= len(lines):
+        snippet = lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    else:
+        snippet = lines[span.line - 1][span.column - 1 :] + " …"
+    snippet = " ".join(snippet.split())
+    return snippet if len(snippet) <= 40 else snippet[:37] + "…"
+
+
+def dim_bindings(x: object) -> str:
+    """The sizes of a carrier's labelled dims: ` (with V = 5, D = 3)`, or nothing."""
+    dims = getattr(getattr(x, "shape", None), "dims", ())
+    bound = [f"{d.label} = {d.value}" for d in dims if d.label and d.value is not None]
+    return f" (with {', '.join(bound)})" if bound else ""
+
+
+def _strip_rest(x: object) -> object:
+    if isinstance(x, Carrier) and x.shape.rest:
+        return Carrier(x.kind, Shape(x.shape.dims), x.bound, x.elem)
+    return x
+
+
+def _s(n: int) -> str:
+    return "s" * (n != 1)
+
+
+def carrier_notes(err: Mismatch) -> tuple[str, ...]:
+    """A note on how two carriers differ: their shapes with the dims' sizes, or their kinds."""
+    if err.reason in (Reason.DIMS_DIFFER, Reason.RANKS_DIFFER) and err.expected is not None:
+        found, found_dims = err.found, dim_bindings(err.found)
+        if isinstance(found, Obj):
+            found, found_dims = f"{found.name}` = `{found.carrier}", ""
+        expected = _strip_rest(err.expected)
+        return (
+            f"the shapes differ: expected `{expected}`{dim_bindings(err.expected)}, "
+            f"found `{found}`{found_dims}",
+        )
+    if err.reason == Reason.CARRIERS_DIFFER and err.expected is not None:
+        return (f"expected a `{err.expected}`, found a `{err.found}`",)
+    return ()
+
+
+def signature(name: str, dom: Prod, cod: Prod) -> str:
+    """A morphism's signature as users write it: `Name : A -> B`."""
+    return f"`{name} : {dom} -> {cod}`"
+
+
+def same_carrier_note(a: Atom, b: Atom) -> str | None:
+    """Explain the newtype lesson when two different objects share a carrier."""
+    if isinstance(a, Obj) and isinstance(b, Obj) and carrier_of(a) == carrier_of(b):
+        return (
+            f"`{a}` and `{b}` are both `{carrier_of(a)}`, but objects are nominal: "
+            "composition matches object names, never carriers"
+        )
+    return None
+
+
+def describe(atom: Atom) -> str:
+    """An atom for a message: objects by name, carriers with their shape."""
+    return f"`{atom}`"
+
+
+def origin_note(prim: str, arguments: Sequence[tuple[str, Atom]]) -> tuple[str, ...]:
+    """Where a primitive's shape came from: its array arguments and their dims."""
+    if not arguments:
+        return ()
+    pieces = [f"`{name} : {atom}`" + dim_bindings(atom) for name, atom in arguments]
+    return (f"`{prim}` takes its shape from " + " and ".join(pieces),)
+
+
+# ==================================================================== usage lines
+
+
+def prim_usage(spec: PrimSpec) -> str:
+    args = ", ".join([*spec.param_names, *(f"{s} = …" for s in spec.static_names)])
+    return f"`{spec.name}({args})`: {spec.doc}" if args else f"`{spec.name}`: {spec.doc}"
+
+
+_FAMILY_USAGE = {
+    "Init": "`Init(loss) : Unit -> Params(loss)`",
+    "MeanLoss": "`MeanLoss(loss, data) : Params(loss) -> Loss`",
+    "TrainStep": "`TrainStep(loss, data, lr = 0.1) : Params(loss) -> Params(loss)`",
+    "Momentum": "`Momentum(loss, data, lr = 0.1, beta = 0.9)` on `MomentumState(loss)`",
+    "MomentumInit": "`MomentumInit(loss) : Unit -> MomentumState(loss)`",
+    "MomentumParams": "`MomentumParams(loss) : MomentumState(loss) -> Params(loss)`",
+    "Adam": "`Adam(loss, data, lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8)` on `AdamState(loss)`",
+    "AdamInit": "`AdamInit(loss) : Unit -> AdamState(loss)`",
+    "AdamParams": "`AdamParams(loss) : AdamState(loss) -> Params(loss)`",
+    "List": "`List(f) : List[A] -> List[B]` for `f : A -> B`",
+    "Option": "`Option(f) : Option[A] -> Option[B]` for `f : A -> B`",
+}
+
+
+def family_usage(name: str) -> str:
+    return _FAMILY_USAGE.get(name, "")
+
+
+# ==================================================================== E00xx: declarations
+
+
+def declared_twice(name: str, first: Span) -> Message:
+    return Message(
+        Code.DECLARED_TWICE,
+        f"`{name}` is declared twice",
+        "rename one of them",
+        labels=(Label(first, "first declared here"),),
+    )
+
+
+def law_declared_twice(name: str) -> Message:
+    return Message(Code.DECLARED_TWICE, f"law `{name}` is declared twice")
+
+
+def standard_library_name(name: str, module: str | None) -> Message:
+    where = f" (from `{module}`)" if module else ""
+    return Message(
+        Code.DECLARED_TWICE,
+        f"`{name}` is a standard-library name{where}",
+        "choose another name",
+    )
+
+
+def input_named_twice(name: str) -> Message:
+    return Message(Code.DECLARED_TWICE, f"input `{name}` is named twice")
+
+
+def wire_bound_twice(name: str) -> Message:
+    return Message(
+        Code.DECLARED_TWICE,
+        f"wire `{name}` is bound twice",
+        "each name in a wiring block is bound once",
+    )
+
+
+def cycle(members: Sequence[str]) -> Message:
+    chain = " -> ".join([*members, members[0]])
+    return Message(
+        Code.CYCLE,
+        f"`{members[0]}` is defined in terms of itself ({chain})",
+        "a definition cannot use itself; use `^ n` to iterate",
+    )
+
+
+def nested_too_deeply() -> Message:
+    return Message(
+        Code.CYCLE,
+        "the program is nested too deeply to check",
+        "name the inner parts with `let` and compose the names",
+    )
+
+
+# ==================================================================== E02xx: composition
+
+
+def wire_count(
+    lname: str, rname: str, gives: Prod, takes: Prod, label: Span, extra_help: str | None
+) -> Message:
+    return Message(
+        Code.WIRE_COUNT,
+        f"`{rname}` takes `{takes}` ({len(takes)} wire{_s(len(takes))}), "
+        f"but `{lname}` gives `{gives}` ({len(gives)} wire{_s(len(gives))})",
+        extra_help,
+        labels=(Label(label, f"this gives `{gives}`"),),
+    )
+
+
+def carry_extra_input(last: str, extra: Prod, rname: str, gives: Prod, result: Prod) -> str:
+    """Help for a morphism that takes more wires than it is given, the first ones matching."""
+    return (
+        f"carry the extra input alongside: pair it with `{last} * {extra}` "
+        f"(e.g. `(... >> {last}) * {extra} >> {rname}`), or declare it as a port: "
+        f"`morphism {rname}[target: {extra}] : {gives} -> {result}`"
+    )
+
+
+def insert_bridge(lname: str, rname: str, bridge: str, found: Atom, want: Atom) -> str:
+    """Help naming the declared morphism (or two-step path) that turns `found` into `want`."""
+    shown = signature(bridge, Prod((found,)), Prod((want,))) if " " not in bridge else f"`{bridge}`"
+    return f"insert {shown}: `{lname} >> {bridge} >> {rname}`"
+
+
+def insert_on_wire(bridge: str, gives: Prod, wire: int, rname: str) -> str:
+    wires = [str(a) for a in gives.atoms]
+    wires[wire] = bridge
+    return f"insert `{bridge}` on that wire: `{' * '.join(wires)} >> {rname}`"
+
+
+def raw_value_help(want: Atom, lname: str, rname: str, literal: bool) -> str:
+    if literal:
+        return (
+            f"a raw value is not a `{want}`: build it at its boundary, e.g. "
+            f"`data x : {want} = {lname}`, then compose `x >> {rname}`"
+        )
+    return f"a value enters `{want}` only through a declared morphism with codomain `{want}`"
+
+
+def composition(
+    lname: str,
+    rname: str,
+    gives: Prod,
+    wire: int,
+    want: Atom,
+    label: Span,
+    help: str | None,
+    notes: tuple[str, ...],
+) -> Message:
+    found = gives.atoms[wire]
+    where = f" (wire {wire + 1} of {len(gives)})" if len(gives) > 1 else ""
+    if isinstance(found, Carrier) and isinstance(want, Obj):
+        found_text = (
+            f"the integer `{lname}`"
+            if found.kind == "Nat" and not found.shape.dims
+            else describe(found)
+        )
+        text = (
+            f"expected {describe(want)}, found {found_text}{where}: "
+            f"`{rname}` cannot take the output of `{lname}`"
+        )
+    else:
+        text = (
+            f"cannot compose `{lname}` with `{rname}`: "
+            f"{describe(found)} is not {describe(want)}{where}"
+        )
+    return Message(
+        Code.COMPOSITION, text, help, notes, labels=(Label(label, f"this gives `{gives}`"),)
+    )
+
+
+def applied_to_wrong_wires(name: str, takes: Prod, found: Prod, err: Mismatch) -> Message:
+    return Message(
+        Code.COMPOSITION,
+        f"`{name}` takes `{takes}`, but is applied to `{found}`",
+        notes=carrier_notes(err),
+    )
+
+
+def pairing_domains(first: Prod, other: Prod, first_span: Span) -> Message:
+    return Message(
+        Code.PAIRING_DOMAINS,
+        f"the branches of a pairing must share a domain: `{first}` and `{other}`",
+        labels=(Label(first_span, f"this takes `{first}`"),),
+    )
+
+
+def nominal_entry(
+    name: str,
+    side: str,
+    declared: Prod,
+    inferred: Prod,
+    target: object,
+    source: object,
+    text: str,
+    notes: tuple[str, ...],
+) -> Message:
+    return Message(
+        Code.NOMINAL_ENTRY,
+        f"`{name}` is declared with {side} `{declared}`, but its body gives `{inferred}`",
+        f"a value enters `{target}` only through a declared morphism: make `{name}` "
+        f"one, `morphism {name} : {source} -> {declared} = {text}`",
+        notes,
+    )
+
+
+def signature_mismatch(
+    name: str, side: str, declared: Prod, inferred: Prod, notes: tuple[str, ...]
+) -> Message:
+    return Message(
+        Code.SIGNATURE,
+        f"`{name}` is declared with {side} `{declared}`, but its body has {side} `{inferred}`",
+        notes=notes,
+    )
+
+
+def wiring_returns(name: str, declared: Prod, found: Prod, err: Mismatch) -> Message:
+    return Message(
+        Code.SIGNATURE,
+        f"`{name}` is declared to return `{declared}`, but returns `{found}`",
+        notes=carrier_notes(err),
+    )
+
+
+def argument_shape(
+    prim: str,
+    pname: str,
+    wanted: Carrier,
+    ref_name: str,
+    atom: Atom,
+    notes: tuple[str, ...],
+    help: str,
+) -> Message:
+    return Message(
+        Code.ARGUMENT_SHAPE,
+        f"`{prim}` needs `{pname}` of shape `{wanted}`, but `{ref_name}` is `{atom}`",
+        help,
+        notes,
+    )
+
+
+def argument_shape_origin(prim: str, sources: Sequence[tuple[str, Atom]]) -> tuple[str, ...]:
+    if not sources:
+        return ()
+    pieces = [f"`{n} : {t}`{dim_bindings(t)}" for n, t in sources]
+    return (f"`{prim}` takes that shape from {' and '.join(pieces)}",)
+
+
+def declare_param(name: str, carrier: Carrier) -> str:
+    return f"declare `param {name} : {carrier}`"
+
+
+def port_binding_shape(port: str, atom: Atom, point: str, cod: Prod) -> Message:
+    return Message(Code.ARGUMENT_SHAPE, f"port `{port}` is `{atom}`, but `{point}` is `{cod}`")
+
+
+def array_argument(prim: str, pname: str) -> Message:
+    return Message(
+        Code.ARRAY_ARGUMENT,
+        f"`{prim}`'s `{pname}` must name a `param` or a `data` point",
+        f"declare it: `param {pname} : Real[...] = zeros`",
+    )
+
+
+def port_two_objects(name: str, first: Atom, second: Atom) -> Message:
+    return Message(
+        Code.PORT_TWO_OBJECTS,
+        f"port `{name}` is used as `{first}` and as `{second}`",
+        "one name is one wire: rename one of the ports",
+    )
+
+
+def port_unfed(name: str, missing: Sequence[str], takes: Prod) -> Message:
+    return Message(
+        Code.PORT_UNFED,
+        f"`{name}` declares the port{_s(len(missing))} "
+        f"{', '.join(f'`{p}`' for p in missing)}, but its body has no extra "
+        f"input to feed: it takes `{takes}`",
+        "a port of a primitive-bound morphism feeds the primitive's input after "
+        "the domain's, as in `morphism CrossEntropy[target: TokenId] : "
+        "Distribution -> Loss = nll`",
+    )
+
+
+# ==================================================================== E03xx: names and uses
+
+
+def unknown_wire(name: str, hint: str | None) -> Message:
+    return Message(
+        Code.UNKNOWN_WIRE,
+        f"unknown wire `{name}`",
+        hint or "wires are the block's inputs and the names bound with `name = ...` above",
+    )
+
+
+def bare_morphism_in_wiring(name: str) -> Message:
+    return Message(
+        Code.BARE_MORPHISM,
+        f"`{name}` is a morphism: inside a wiring block, apply it to wires",
+        f"write `{name}(x)`",
+    )
+
+
+def morphism_as_value() -> Message:
+    return Message(
+        Code.BARE_MORPHISM,
+        "inside a wiring block, apply a morphism to wires: `f(x)`",
+        "write `f(x)` instead of a bare morphism",
+    )
+
+
+def dim_as_morphism(name: str) -> Message:
+    return Message(Code.DIM_AS_MORPHISM, f"`{name}` is a dim, not a morphism")
+
+
+def needs_arguments(name: str) -> Message:
+    return Message(Code.MISSING_ARGUMENTS, f"`{name}` needs arguments", family_usage(name))
+
+
+def functor_takes_one(name: str) -> Message:
+    return Message(Code.MISSING_ARGUMENTS, f"`{name}` takes one morphism: `{name}(f)`")
+
+
+def family_needs_loss(name: str) -> Message:
+    return Message(Code.MISSING_ARGUMENTS, f"`{name}` needs a loss", family_usage(name))
+
+
+def initialiser_as_morphism(name: str) -> Message:
+    return Message(
+        Code.INITIALISER_AS_MORPHISM,
+        f"`{name}` initialises a `param` or `data`; it is not a morphism",
+    )
+
+
+def unknown_name(name: str, hint: str | None) -> Message:
+    return Message(Code.UNKNOWN_NAME, f"unknown name `{name}`", hint)
+
+
+def import_module(name: str, module: str) -> str:
+    return f"`{name}` is in `{module}`: add `import {module}`"
+
+
+def too_many_arguments(spec: PrimSpec, given: int) -> Message:
+    total = len(spec.param_names) + len(spec.static_names)
+    return Message(
+        Code.WRONG_ARGUMENTS,
+        f"`{spec.name}` takes {total} argument(s), got {given}",
+        prim_usage(spec),
+    )
+
+
+def no_such_argument(name: str, key: str, usage: str) -> Message:
+    return Message(Code.WRONG_ARGUMENTS, f"`{name}` has no argument `{key}`", usage)
+
+
+def missing_argument(spec: PrimSpec, pname: str) -> Message:
+    return Message(
+        Code.WRONG_ARGUMENTS, f"`{spec.name}` needs its `{pname}` argument", prim_usage(spec)
+    )
+
+
+def bad_count(prim: str, key: str, limit: int, value: object) -> Message:
+    return Message(
+        Code.WRONG_ARGUMENTS,
+        f"`{prim}`'s `{key}` must be a whole number from 1 to {limit}, not {value}",
+    )
+
+
+def family_takes_only_loss(name: str) -> Message:
+    return Message(Code.WRONG_ARGUMENTS, f"`{name}` takes only the loss", family_usage(name))
+
+
+def too_many_hyper(name: str, count: int) -> Message:
+    return Message(
+        Code.WRONG_ARGUMENTS,
+        f"`{name}` takes {count} hyper-parameter(s) after the data",
+        family_usage(name),
+    )
+
+
+def hyper_twice(name: str, key: str, value: float) -> Message:
+    return Message(
+        Code.WRONG_ARGUMENTS,
+        f"`{name}` is given `{key}` twice: by position ({value:g}) and by name",
+        f"keep one of them: {family_usage(name)}",
+    )
+
+
+def hyper_missing(name: str, key: str) -> Message:
+    return Message(Code.WRONG_ARGUMENTS, f"`{name}` needs `{key}`", family_usage(name))
+
+
+def string_as_morphism() -> Message:
+    return Message(Code.STRING_AS_MORPHISM, "a string is not a morphism")
+
+
+_STRUCT_USAGE = {
+    "id": "`id[A]`",
+    "copy": "`copy[A]`",
+    "discard": "`discard[A]`",
+    "swap": "`swap[A, B]`",
+    "fst": "`fst[A, B]`",
+    "snd": "`snd[A, B]`",
+}
+
+
+def structural_arity(kind: str, allowed: Sequence[int], given: int) -> Message:
+    return Message(
+        Code.STRUCTURAL_ARITY,
+        f"`{kind}` takes {' or '.join(map(str, allowed))} type(s), got {given}",
+        _STRUCT_USAGE[kind],
+    )
+
+
+def too_many_bindings(text: str, ports: int, bound: int) -> Message:
+    return Message(
+        Code.TOO_MANY_BINDINGS,
+        f"`{text}` has {ports} port(s), but {bound} are bound",
+    )
+
+
+def binding_not_data(port: str) -> Message:
+    return Message(Code.BINDING_NOT_DATA, f"bind port `{port}` to a `data` point")
+
+
+def not_callable() -> Message:
+    return Message(
+        Code.NOT_CALLABLE,
+        "only named primitives, families and functors can be called",
+        "morphisms are applied to wires only inside a wiring block",
+    )
+
+
+def object_called(name: str) -> Message:
+    return Message(
+        Code.NOT_CALLABLE,
+        f"`{name}` is an object, not a function",
+        f"build a value of `{name}` at its boundary: `data t : {name} = ...`, "
+        f"then compose `t >> ...`",
+    )
+
+
+def morphism_called(name: str) -> Message:
+    return Message(
+        Code.MORPHISM_CALLED,
+        f"`{name}` is a morphism; it is composed, not called",
+        f"write `... >> {name}`; apply to wires only inside a wiring block "
+        f"`let f(x: A) -> B = {{ return {name}(x) }}`",
+    )
+
+
+def exponent_without_size(exponent: str) -> Message:
+    return Message(Code.EXPONENT, f"the exponent `{exponent}` must be a dim with a size")
+
+
+def not_endomorphism(name: str, dom: Prod, cod: Prod, help: str) -> Message:
+    return Message(
+        Code.NOT_ENDOMORPHISM,
+        f"`^` needs an endomorphism, but `{name}` is `{dom} -> {cod}`",
+        help,
+    )
+
+
+def iterate_endomorphism() -> str:
+    return "only an endomorphism `A -> A` can be iterated"
+
+
+def iterate_product_input(dom: Prod, cod: Prod) -> str:
+    return (
+        f"`{dom} -> {cod}` is a product-input morphism ({len(dom)} inputs, "
+        f"{len(cod)} output{_s(len(cod))}), not an endomorphism: make the "
+        "extra input a port and bind it to a point (`f[m]`), or write a wiring "
+        "block of type `A -> A`"
+    )
+
+
+def iterate_training_step(dom: Prod) -> str:
+    return (
+        f"a training step must return `{dom}` to be iterated; "
+        "`TrainStep(loss, data, lr)` is such a step"
+    )
+
+
+def missing_data(name: str, loss_text: str, loss_dom: Prod) -> Message:
+    return Message(
+        Code.MISSING_DATA,
+        f"`{name}` needs the training data: `{name}({loss_text}, data, ...)`",
+        f"the loss takes `{loss_dom}`; pass a `data` point of a list of them",
+    )
+
+
+def mean_of_several(cod: Prod) -> Message:
+    return Message(Code.MEAN_OF_SEVERAL, f"`MeanLoss` needs a loss with one output, not `{cod}`")
+
+
+def data_not_a_list(name: str, elem: Prod, dom: Prod, cod: Prod) -> Message:
+    return Message(
+        Code.DATA_TYPE,
+        f"`{name}`'s data must be a point of a list of `{elem}`, found `{dom} -> {cod}`",
+        "declare it with `data name : List[...] = [...]`, or compose a point "
+        "with a morphism, e.g. `corpus >> Windowing`",
+    )
+
+
+def data_elements(name: str, holds: Prod, takes: Prod) -> Message:
+    return Message(Code.DATA_TYPE, f"`{name}`'s data holds `{holds}`, but the loss takes `{takes}`")
+
+
+def learning_rate(lr: float) -> Message:
+    return Message(Code.HYPER_PARAMETER, f"invalid learning rate {lr}: it must be finite and > 0")
+
+
+def decay_rate(key: str, value: float) -> Message:
+    return Message(
+        Code.HYPER_PARAMETER,
+        f"invalid Adam decay rate `{key}` = {value}: it must lie in [0, 1)",
+    )
+
+
+def epsilon(value: float) -> Message:
+    return Message(Code.HYPER_PARAMETER, f"invalid epsilon {value}: it must be > 0")
+
+
+def nothing_to_train(family: str, text: str) -> Message:
+    return Message(
+        Code.NOTHING_TO_TRAIN,
+        f"`{family}({text})` has nothing to train: `{text}` uses no param",
+        "pass the loss whose params are trained, a morphism built on `param`s",
+    )
+
+
+# ==================================================================== E04xx: types and values
+
+
+def unknown_type(name: str, hint: str | None) -> Message:
+    return Message(
+        Code.UNKNOWN_TYPE,
+        f"unknown object or type `{name}`",
+        hint or f"declare it first, e.g. `object {name} : Real[4]`",
+    )
+
+
+def unknown_dim(name: str, hint: str | None) -> Message:
+    return Message(
+        Code.UNKNOWN_DIM,
+        f"unknown dim `{name}`",
+        hint or f"declare it: `dim {name} = 8` (or `dim {name}`, free)",
+    )
+
+
+def not_a_dim() -> Message:
+    return Message(Code.NOT_A_DIM, "expected a dim (a size or a dim name)")
+
+
+def not_a_type_call(name: str) -> Message:
+    return Message(
+        Code.MALFORMED_CARRIER,
+        f"`{name}(...)` is not a type",
+        "type-level calls are `Params(f)`, `AdamState(f)`, `MomentumState(f)`",
+    )
+
+
+def functor_type_arity(name: str) -> Message:
+    return Message(Code.MALFORMED_CARRIER, f"`{name}` takes one type: `{name}[A]`")
+
+
+def object_with_arguments(name: str) -> Message:
+    return Message(Code.MALFORMED_CARRIER, f"`{name}` is an object and takes no arguments")
+
+
+def index_without_bound() -> Message:
+    return Message(Code.MALFORMED_CARRIER, "`Index` needs its bound: `Index[V]`")
+
+
+def nat_with_dims() -> Message:
+    return Message(Code.MALFORMED_CARRIER, "`Nat` takes no dims")
+
+
+def simplex_without_size() -> Message:
+    return Message(Code.MALFORMED_CARRIER, "`Simplex` needs its size: `Simplex[V]`")
+
+
+def number_as_type(value: int) -> Message:
+    return Message(Code.NOT_A_TYPE, f"expected a type, found the number `{value}`")
+
+
+def not_a_type() -> Message:
+    return Message(Code.NOT_A_TYPE, "expected a type")
+
+
+def nonpositive_dim(name: str, value: int) -> Message:
+    return Message(Code.NONPOSITIVE_SIZE, f"dim `{name}` must be positive, not {value}")
+
+
+def nonpositive_axis(value: int) -> Message:
+    return Message(
+        Code.NONPOSITIVE_SIZE,
+        f"an axis of a carrier must have a positive size, not {value}",
+    )
+
+
+def unknown_invariant(name: str) -> Message:
+    return Message(
+        Code.INVARIANT,
+        f"unknown invariant `{name}`",
+        "use `finite`, `nonempty`, `positive`, `nonnegative`, or a "
+        "comparison on `value`, `len` or `sum` such as `value >= 0`",
+    )
+
+
+def unknown_quantity(name: str) -> Message:
+    return Message(
+        Code.INVARIANT,
+        f"unknown quantity `{name}` in an invariant",
+        "compare `value`, `len` or `sum` with a number",
+    )
+
+
+def length_of_number(carrier: object) -> Message:
+    return Message(
+        Code.INVARIANT,
+        f"`{carrier}` is a single number, so it has no length to check",
+        "`len` and `nonempty` are about lists and arrays; for a number, "
+        "compare `value`, e.g. `value >= 0`",
+    )
+
+
+def two_numbers_compared() -> Message:
+    return Message(
+        Code.INVARIANT,
+        "this invariant compares two numbers, so it says nothing about the value",
+        "compare `value`, `len` or `sum` with a number, e.g. `value >= 0`",
+    )
+
+
+def param_not_real(name: str) -> Message:
+    return Message(Code.PARAM_NOT_REAL, f"param `{name}` must be a real array, e.g. `Real[V, D]`")
+
+
+def param_free_dim(name: str, dim: str) -> Message:
+    return Message(
+        Code.PARAM_FREE_DIM,
+        f"param `{name}` needs a fixed size, but `{dim}` is free",
+        f"give it a size: `dim {dim} = 8`",
+    )
+
+
+def param_initialiser(name: str) -> Message:
+    return Message(
+        Code.PARAM_INITIALISER,
+        f"cannot initialise param `{name}` with this expression",
+        "use an initialiser (`zeros`, `ones`, `normal(mean, std, seed)`, "
+        "`uniform(low, high, seed)`, `course_init(seed, scale)`), a literal array, "
+        'or `load("file.npy")`',
+    )
+
+
+def initialiser_argument(name: str, key: str | int, allowed: Sequence[str]) -> Message:
+    return Message(
+        Code.INITIALISER_ARGUMENT,
+        f"`{name}` has no argument {key!r}",
+        f"`{name}` takes {', '.join(allowed) or 'no arguments'}",
+    )
+
+
+def number_expected() -> Message:
+    return Message(Code.NUMBER_EXPECTED, "expected a number")
+
+
+def load_arguments() -> Message:
+    return Message(Code.BAD_LOAD, '`load` takes one file name: `load("x.npy")`')
+
+
+def load_suffix(path: str) -> Message:
+    return Message(
+        Code.BAD_LOAD,
+        f"`load` reads .npy or .npz files, not `{path}`",
+        "save arrays with numpy.save or numpy.savez",
+    )
+
+
+def string_as_value() -> Message:
+    return Message(Code.NOT_A_LITERAL, "a string is not a value here")
+
+
+def not_a_literal() -> Message:
+    return Message(Code.NOT_A_LITERAL, "expected a literal number, `true`/`false`, or a list")
+
+
+def ragged_literal() -> Message:
+    return Message(Code.LITERAL_SHAPE, "ragged literal array")
+
+
+def ragged_literal_for(name: str) -> Message:
+    return Message(
+        Code.LITERAL_SHAPE, f"the literal for `{name}` is ragged (rows of different lengths)"
+    )
+
+
+def literal_rank(name: str, carrier: Carrier, rank: int) -> Message:
+    return Message(
+        Code.LITERAL_SHAPE,
+        f"`{name}` expects rank {len(carrier.shape.dims)} (`{carrier}`), "
+        f"the literal has rank {rank}",
+    )
+
+
+def literal_shape(name: str, carrier: Carrier, shape: Sequence[int]) -> Message:
+    return Message(
+        Code.LITERAL_SHAPE,
+        f"`{name}` expects shape `{carrier}`{dim_bindings(carrier)}, but the literal "
+        f"is {' x '.join(map(str, shape))}",
+    )
+
+
+def literal_components(name: str, t: Prod) -> Message:
+    return Message(Code.LITERAL_SHAPE, f"`{name} : {t}` needs {len(t)} components, one per wire")
+
+
+def literal_not_index(atom: Atom, value: object) -> Message:
+    return Message(Code.LITERAL_SHAPE, f"`{atom}` holds indices, found `{value}`")
+
+
+def literal_not_list(atom: Atom) -> Message:
+    return Message(Code.LITERAL_SHAPE, f"`{atom}` is a list: write `[...]`")
+
+
+def literal_list_items(atom: Atom, elem: Prod) -> Message:
+    return Message(
+        Code.LITERAL_SHAPE,
+        f"each item of `{atom}` is `{elem}`: write one "
+        f"[{', '.join('…' for _ in elem.atoms)}] per item",
+    )
+
+
+def index_out_of_range(value: int, atom: Atom, bound: int | None) -> Message:
+    return Message(Code.INDEX_RANGE, f"index {value} out of range for `{atom}` (limit {bound})")
+
+
+def port_several_objects(name: str, t: Prod) -> Message:
+    return Message(Code.PORT_SEVERAL_OBJECTS, f"port `{name}` must carry one object, not `{t}`")
+
+
+# ==================================================================== E05xx-E07xx
+
+
+def law_sides(name: str, lhs: str, rhs: str, lhs_span: Span) -> Message:
+    return Message(
+        Code.LAW_SIDES,
+        f"the two sides of law `{name}` have different types",
+        "a law equates two morphisms with the same domain and codomain",
+        (f"the right-hand side is `{rhs}`",),
+        (Label(lhs_span, f"this is `{lhs}`"),),
+    )
+
+
+def law_tolerance() -> Message:
+    return Message(Code.LAW_TOLERANCE, "a law's tolerance must be non-negative")
+
+
+def hole_uninferred(label: str) -> Message:
+    return Message(
+        Code.HOLE,
+        f"hole {label}: its type cannot be inferred here",
+        "give the definition a signature, e.g. `let f : A -> B = ?`",
+    )
+
+
+def hole(label: str, dom: Prod, cod: Prod, fits: Sequence[str]) -> Message:
+    help_text = (
+        ("fits: " + ", ".join(f"`{f}`" for f in fits[:6]))
+        if fits
+        else "no declared morphism has this type"
+    )
+    return Message(Code.HOLE, f"hole {label} needs a morphism `{dom} -> {cod}`", help_text)
+
+
+def unknown_module(module: str, hint: str | None, known: Sequence[str]) -> Message:
+    return Message(
+        Code.UNKNOWN_MODULE,
+        f"unknown module `{module}`",
+        hint
+        or f'the standard library has {", ".join(known)}; import a file with `import "lib.cat"`',
+    )
+
+
+def import_cycle(chain: Sequence[str]) -> Message:
+    return Message(
+        Code.IMPORT_CYCLE,
+        f"import cycle: {' -> '.join(chain)}",
+        "move the shared declarations into a third file both import",
+    )
+
+
+def unreadable_import(path: str, reason: object, looked_for: object) -> Message:
+    return Message(
+        Code.UNREADABLE_IMPORT,
+        f"cannot read `{path}`: {reason}",
+        f"the path is relative to this file: looked for `{looked_for}`",
+    )
+
+
+def unreadable_file(path: object, reason: object) -> Message:
+    return Message(Code.UNREADABLE_IMPORT, f"cannot read `{path}`: {reason}")

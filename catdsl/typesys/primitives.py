@@ -1,0 +1,70 @@
+"""What the checker knows of a standard-library primitive: its spec and its signatures.
+
+The table of primitives is built in `catdsl.std.signatures` and handed to the checker; the
+checker never imports the standard library, and typed terms carry the spec they were checked
+against so later phases need not look it up either.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from catdsl.typesys.dims import Dim
+from catdsl.typesys.types import Carrier, Prod, TVar
+
+MAX_COUNT = 1024
+"""The largest count a primitive accepts (`windows(k)`, `concat_heads(n)`)."""
+
+_fresh = itertools.count()
+
+
+@dataclass(frozen=True)
+class PrimSig:
+    """One instantiation of a primitive: its param argument types, domain and codomain."""
+
+    params: tuple[Carrier, ...]
+    dom: Prod
+    cod: Prod
+
+
+@dataclass(frozen=True)
+class PrimSpec:
+    """A primitive: its module, its arguments (array params, then static keywords with their
+    defaults), a builder of fresh signatures given the static values, and what it does.
+
+    `count` names the static argument that sizes a product (`k` of `windows`); `kernel` is the
+    numpy reference kernel factory, called `kernel(in_ranks, **static)`, when one is attached.
+    """
+
+    name: str
+    module: str
+    param_names: tuple[str, ...]
+    static_names: tuple[str, ...]
+    build: Callable[[Mapping[str, object]], PrimSig]
+    doc: str
+    defaults: Mapping[str, object] = field(default_factory=dict, hash=False)
+    count: str | None = None
+    kernel: Callable[..., Any] | None = None
+
+
+class FreshVars:
+    """Fresh variables for one instantiation: `v.n` is a dim, `v.rest("s")` a shape prefix,
+    `v.atom("a")` an object variable; each instance tags its names apart from all others."""
+
+    def __init__(self) -> None:
+        self.tag = next(_fresh)
+
+    def __getattr__(self, name: str) -> Dim:
+        return Dim.symbol(f"?{name}#{self.tag}")
+
+    def rest(self, name: str = "s") -> str:
+        return f"?{name}#{self.tag}"
+
+    def atom(self, name: str) -> TVar:
+        return TVar(f"?{name}#{self.tag}")
+
+    def dim(self, name: str) -> Dim:
+        return Dim.symbol(f"?{name}#{self.tag}")

@@ -1,0 +1,154 @@
+"""Params and data points: initialisers, literals, loaded files."""
+
+from __future__ import annotations
+
+from catdsl.errors import Span
+from catdsl.syntax import ast
+from catdsl.typesys import messages as M
+from catdsl.typesys import terms as T
+from catdsl.typesys.boundary import BoundaryChecker, finish
+from catdsl.typesys.environment import Environment
+from catdsl.typesys.expressions import ExpressionChecker
+from catdsl.typesys.literals import LiteralReader, LiteralValue, flatten
+from catdsl.typesys.program import Definition, ParamInfo
+from catdsl.typesys.reporting import Reporter
+from catdsl.typesys.reserved import INITIALISERS
+from catdsl.typesys.type_reader import TypeReader
+from catdsl.typesys.types import ARRAY_KINDS, UNIT, Atom, Carrier, Prod, carrier_of
+from catdsl.typesys.unify import Subst
+
+_INITIALISER_ARGUMENTS = {
+    "zeros": (),
+    "ones": (),
+    "normal": ("mean", "std", "seed"),
+    "uniform": ("low", "high", "seed"),
+    "course_init": ("seed", "scale"),
+}
+
+
+class ValueChecker:
+    """Checks `param` and `data` declarations: their types, initialisers and literals."""
+
+    def __init__(
+        self,
+        env: Environment,
+        reporter: Reporter,
+        types: TypeReader,
+        literals: LiteralReader,
+        expressions: ExpressionChecker,
+        boundary: BoundaryChecker,
+    ) -> None:
+        self.env = env
+        self.reporter = reporter
+        self.types = types
+        self.literals = literals
+        self.expressions = expressions
+        self.boundary = boundary
+
+    # ---------------------------------------------------------------- params
+    def param(self, decl: ast.ParamDecl) -> ParamInfo:
+        t = self.types.type(decl.type)
+        carrier = t.atoms[0] if len(t) == 1 else None
+        if not isinstance(carrier, Carrier) or carrier.kind != "Real":
+            raise self.reporter.fail(M.param_not_real(decl.name), decl.type.span)
+        free = [str(d) for d in carrier.shape.dims if d.value is None]
+        if free:
+            raise self.reporter.fail(M.param_free_dim(decl.name, free[0]), decl.type.span)
+        order = self.env.position(decl.name)
+        init = decl.init
+        if isinstance(init, ast.Name) and init.name in INITIALISERS:
+            return ParamInfo(decl.name, carrier, init.name, (), span=decl.span, order=order)
+        if isinstance(init, ast.Call) and isinstance(init.func, ast.Name):
+            fname = init.func.name
+            if fname == "load":
+                path = self.literals.load_path(init)
+                return ParamInfo(decl.name, carrier, "load", path=path, span=decl.span, order=order)
+            if fname in INITIALISERS:
+                kwargs = self._initialiser_arguments(fname, init)
+                return ParamInfo(decl.name, carrier, fname, kwargs, span=decl.span, order=order)
+        if isinstance(init, ast.ListLiteral | ast.Literal):
+            value = self.literals.literal(init)
+            self.literals.check_shape(value, carrier, init.span, decl.name)
+            return ParamInfo(
+                decl.name, carrier, "literal", literal=value, span=decl.span, order=order
+            )
+        raise self.reporter.fail(M.param_initialiser(decl.name), init.span)
+
+    def _initialiser_arguments(self, fname: str, call: ast.Call) -> tuple[tuple[str, object], ...]:
+        allowed = _INITIALISER_ARGUMENTS[fname]
+        out: dict[str, object] = {}
+        for i, arg in enumerate(call.args):
+            key = arg.name if arg.name is not None else (allowed[i] if i < len(allowed) else None)
+            if key is None or key not in allowed:
+                message = M.initialiser_argument(fname, key or i + 1, allowed)
+                raise self.reporter.fail(message, arg.span)
+            out[key] = self.literals.number(arg.value)
+        return tuple(out.items())
+
+    # ---------------------------------------------------------------- data
+    def data(self, decl: ast.DataDecl) -> Definition:
+        t = self.types.type(decl.type)
+        value = decl.value
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.name == "load"
+        ):
+            path = self.literals.load_path(value)
+            term: T.Term = T.Const(UNIT, t, decl.span, name=decl.name, path=path)
+        elif isinstance(value, ast.ListLiteral | ast.Literal):
+            literal = self.literals.literal(value)
+            self._check_data_literal(literal, t, value.span, decl.name)
+            term = T.Const(UNIT, t, decl.span, name=decl.name, value=literal)
+        else:
+            body = self.expressions.check(value, Subst(), expected=(UNIT, t))
+            subst = Subst()
+            self.boundary.check(body, UNIT, t, subst, decl.name, value.span)
+            term = finish(
+                T.Ref(UNIT, t, decl.span, name=decl.name, body=body, kind="data", ports=body.ports),
+                subst,
+            )
+        return Definition(decl.name, "data", term, decl.span, decl.span.file)
+
+    def _check_data_literal(self, value: LiteralValue, t: Prod, span: Span, name: str) -> None:
+        if len(t) == 1:
+            atom = t.atoms[0]
+            self._check_atom_literal(value, atom, carrier_of(atom), span, name)
+            return
+        if not isinstance(value, tuple) or len(value) != len(t):
+            raise self.reporter.fail(M.literal_components(name, t), span)
+        for item, atom in zip(value, t.atoms, strict=True):
+            self._check_atom_literal(item, atom, carrier_of(atom), span, name)
+
+    def _check_atom_literal(
+        self,
+        value: LiteralValue,
+        atom: Atom,
+        carrier: Carrier | Prod | None,
+        span: Span,
+        name: str,
+    ) -> None:
+        if not isinstance(carrier, Carrier):
+            return
+        if carrier.kind in ARRAY_KINDS:
+            self.literals.check_shape(value, carrier, span, name)
+        if carrier.kind == "Index":
+            flat = flatten(value)
+            bad = [v for v in flat if not isinstance(v, int) or isinstance(v, bool)]
+            if bad:
+                raise self.reporter.fail(M.literal_not_index(atom, bad[0]), span)
+            indices = [v for v in flat if isinstance(v, int)]
+            bound = carrier.bound.value if carrier.bound is not None else None
+            out = [v for v in indices if v < 0 or (bound is not None and v >= bound)]
+            if out:
+                raise self.reporter.fail(M.index_out_of_range(out[0], atom, bound), span)
+        if carrier.kind == "List" and carrier.elem is not None:
+            if not isinstance(value, tuple):
+                raise self.reporter.fail(M.literal_not_list(atom), span)
+            elem = carrier.elem
+            for item in value:
+                if len(elem) == 1:
+                    inner = elem.atoms[0]
+                    self._check_atom_literal(item, inner, carrier_of(inner), span, name)
+                elif not isinstance(item, tuple) or len(item) != len(elem):
+                    raise self.reporter.fail(M.literal_list_items(atom, elem), span)
