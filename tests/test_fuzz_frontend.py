@@ -3,26 +3,29 @@
 `catdsl.loader.check_text` must return a `CheckedProgram` for *any* text: random bytes,
 every truncation of a valid program, token-level mutations, absurd nesting, very long
 pipelines, huge numbers, random declarations. Every diagnostic must carry a sane span and
-render (as text, as JSON, and inside a `CatError`) without raising.
+render (as text, as JSON, and inside a `CatError`) without raising. There is no allow-list:
+any exception escaping `check_text` fails the test, and so does `catdsl check` exiting 70
+(the CLI's "internal error") on a mutated program.
 
-Known front-end bugs are pinned by strict-xfail tests at the end of this file; while one is
-open, the property tests tolerate exactly its signature (see `_known_bug`), so they stay
-green and still catch every *new* escape.
+Crashes found (and fixed) earlier are pinned by the regression tests at the end of this file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
 import string
-import traceback
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from catdsl.cli import main
 from catdsl.diagnostics import render_all, to_json
 from catdsl.errors import CatError
 from catdsl.loader import check_text
@@ -92,27 +95,9 @@ PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 # ---------------------------------------------------------------------------- the oracle
 
 
-def _known_bug(exc: BaseException) -> str | None:
-    """The open front-end bug this exception is, if any (each pinned by an xfail below)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    files = " ".join(f.filename for f in frames)
-    if isinstance(exc, IndexError) and "parse_errors.py" in files:
-        return "parse error whose expected tokens are all anonymous (`==`)"
-    if isinstance(exc, RecursionError) and "check_expressions.py" in files:
-        return "`<...>` nesting is not counted by the nesting guard"
-    if isinstance(exc, OverflowError) and "signatures.py" in files:
-        return "`windows(k)` / `concat_heads(n)` static sizes are not validated"
-    return None
-
-
 def assert_contained(text: str, file: str = "fuzz.cat") -> list:
     """check_text returns diagnostics (never raises); each is well-formed and renders."""
-    try:
-        program = check_text(text, file)
-    except Exception as exc:
-        if _known_bug(exc):
-            return []
-        raise
+    program = check_text(text, file)
     diags = program.diagnostics
     for d in diags:
         assert isinstance(d.code, str) and re.fullmatch(r"E\d{4}", d.code), d
@@ -184,6 +169,11 @@ _OPS = st.tuples(st.sampled_from(["delete", "duplicate", "swap", "insert"]), st.
 @SETTINGS
 @given(st.lists(_OPS, min_size=1, max_size=5), st.sampled_from(WORDS))
 def test_token_mutations_of_the_tiny_program(ops, word):
+    assert_contained(_mutated(ops, word))
+
+
+def _mutated(ops: list[tuple[str, int]], word: str) -> str:
+    """The seed program with each (operation, position) applied to its tokens in turn."""
     tokens = list(TINY_TOKENS)
     for op, k in ops:
         i = k % len(tokens)
@@ -196,7 +186,22 @@ def test_token_mutations_of_the_tiny_program(ops, word):
             tokens[i], tokens[j] = tokens[j], tokens[i]
         else:
             tokens.insert(i, word)
-    assert_contained("".join(tokens))
+    return "".join(tokens)
+
+
+@settings(SETTINGS, max_examples=max(1, EXAMPLES // 3))
+@given(st.lists(_OPS, min_size=1, max_size=5), st.sampled_from(WORDS))
+def test_catdsl_check_of_a_mutated_program_is_never_an_internal_error(ops, word):
+    """`catdsl check` answers 0 (clean) or 1 (diagnostics), never 70, and never a traceback."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "fuzz.cat"
+        path.write_text(_mutated(ops, word), encoding="utf-8")
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["check", str(path)])
+    assert code in (0, 1), err.getvalue()
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    assert (code == 0) == out.getvalue().startswith(f"{path}: ok"), out.getvalue()
 
 
 @SETTINGS
@@ -477,7 +482,7 @@ def test_weird_characters_and_encodings():
         assert_contained(text)
 
 
-# ---------------------------------------------------------------------------- known bugs
+# ---------------------------------------------------------------------------- fixed crashes, pinned
 
 
 @pytest.mark.parametrize("text", ["law l : A", "law l : A >> B\nlaw m : A == A"])
