@@ -1,4 +1,4 @@
-"""The Python API's contract (DESIGN.md §5): `catdsl.load` / `catdsl.loads` -> `Program`,
+"""The Python API's contract: `catdsl.load` / `catdsl.loads` -> `Program`,
 `program[name]` a typed, callable `Morphism`, `program.params`, `_repr_svg_`, `vjp`."""
 
 from __future__ import annotations

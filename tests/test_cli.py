@@ -1,4 +1,4 @@
-"""The `catdsl` command's contract (DESIGN.md §5), exercised in-process through `cli.main`.
+"""The `catdsl` command's contract, exercised in-process through `cli.main`.
 
 Exit codes: 0 success, 1 errors in the program (diagnostics printed, runtime invariant
 violations included), 2 bad usage or I/O, 70 an internal bug (a short report, no traceback).

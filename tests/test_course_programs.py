@@ -15,7 +15,7 @@ PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 
 # ---------------------------------------------------------------- the course's own formulas
 def init_matrix(rows: int, cols: int, scale: float, seed: int) -> np.ndarray:
-    """SPEC §4.3, written out cell by cell."""
+    """`course_init`'s closed formula, written out cell by cell."""
     out = np.zeros((rows, cols))
     for r in range(rows):
         for c in range(cols):
@@ -45,7 +45,7 @@ def mean_loss(theta: dict) -> float:
 
 
 def train_step(theta: dict, lr: float) -> dict:
-    """SPEC §4.1: full-batch gradient from the pre-update parameters, one simultaneous update."""
+    """One full-batch step: the gradient from the pre-update parameters, one simultaneous update."""
     g = {k: np.zeros_like(v) for k, v in theta.items()}
     for x, y in PAIRS:
         h = theta["E"][x]

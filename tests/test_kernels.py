@@ -353,7 +353,7 @@ def test_copy_adds_cotangents_and_discard_gives_zero():
     np.testing.assert_array_equal(discard.vjp(residual)[0], [0, 0])
 
 
-# SPEC §9.3 worked single-operation examples
+# std.attention, one operation at a time, on small inputs worked out by hand
 
 
 def test_scores_example():
