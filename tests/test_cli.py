@@ -17,12 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PROGRAMS, TINY
 
 from catdsl.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
-PROGRAMS = REPO / "programs"
-TINY = str(PROGRAMS / "tiny_ml.cat")
 CARD = str(PROGRAMS / "card.cat")
 ADAM = str(PROGRAMS / "adam_challenge.cat")
 CHAIN = str(PROGRAMS / "chain_rule.cat")

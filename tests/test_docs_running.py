@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from catdsl.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
 DOCS = ("running.md", "training.md")
 FENCE = re.compile(r"^```([\w-]*)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 EXITS = re.compile(r"#\s*exits\s+(\d+)\s*$")

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import PROGRAMS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +39,9 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-TINY = """\
+# The tiny model with one of each other construct: a port family, a pairing, a wiring block,
+# a measurement, invariants and a law tolerance; the seed of the mutation tests.
+TINY_EXTENDED = """\
 # tiny.cat — the tiny next-token model
 import std.ml
 
@@ -87,9 +90,8 @@ _TOKEN = re.compile(
     r"\s+|#[^\n]*|\"[^\"\n]*\"|[A-Za-z_][A-Za-z0-9_']*|\d+\.\d*(?:[eE][-+]?\d+)?|\d+"
     r"|>>|->|==|<=|>=|!=|."
 )
-TINY_TOKENS = _TOKEN.findall(TINY)
-WORDS = sorted({t for t in TINY_TOKENS if t.strip()})
-PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
+EXTENDED_TOKENS = _TOKEN.findall(TINY_EXTENDED)
+WORDS = sorted({t for t in EXTENDED_TOKENS if t.strip()})
 
 
 # ---------------------------------------------------------------------------- the oracle
@@ -142,13 +144,13 @@ def test_random_token_soup(tokens):
 
 
 def test_tiny_program_is_clean():
-    assert assert_contained(TINY) == []
+    assert assert_contained(TINY_EXTENDED) == []
 
 
 def test_every_prefix_of_the_tiny_program():
     """Every truncation, at every character: a diagnostic or a clean (shorter) program."""
-    for cut in range(len(TINY) + 1):
-        assert_contained(TINY[:cut])
+    for cut in range(len(TINY_EXTENDED) + 1):
+        assert_contained(TINY_EXTENDED[:cut])
 
 
 @SETTINGS
@@ -174,7 +176,7 @@ def test_token_mutations_of_the_tiny_program(ops, word):
 
 def _mutated(ops: list[tuple[str, int]], word: str) -> str:
     """The seed program with each (operation, position) applied to its tokens in turn."""
-    tokens = list(TINY_TOKENS)
+    tokens = list(EXTENDED_TOKENS)
     for op, k in ops:
         i = k % len(tokens)
         if op == "delete":
@@ -205,9 +207,9 @@ def test_catdsl_check_of_a_mutated_program_is_never_an_internal_error(ops, word)
 
 
 @SETTINGS
-@given(st.integers(0, len(TINY)), st.sampled_from(list('([{<⟨)]}>⟩"#=:,;*^?-')))
+@given(st.integers(0, len(TINY_EXTENDED)), st.sampled_from(list('([{<⟨)]}>⟩"#=:,;*^?-')))
 def test_one_stray_character(position, char):
-    assert_contained(TINY[:position] + char + TINY[position:])
+    assert_contained(TINY_EXTENDED[:position] + char + TINY_EXTENDED[position:])
 
 
 # ---------------------------------------------------------------------------- random declarations
@@ -364,7 +366,7 @@ def test_random_declarations(decls):
 @SETTINGS
 @given(st.lists(_declaration(), max_size=6))
 def test_random_declarations_after_the_tiny_program(decls):
-    assert_contained(TINY + "\n".join(decls))
+    assert_contained(TINY_EXTENDED + "\n".join(decls))
 
 
 # ---------------------------------------------------------------------------- extremes
@@ -466,10 +468,10 @@ def test_deep_list_types(depth):
 
 def test_weird_characters_and_encodings():
     for text in [
-        "\ufeff" + TINY,
-        TINY.replace("\n", "\r\n"),
-        TINY.replace("    ", "\t"),
-        TINY.replace("\n", "\r"),
+        "\ufeff" + TINY_EXTENDED,
+        TINY_EXTENDED.replace("\n", "\r\n"),
+        TINY_EXTENDED.replace("    ", "\t"),
+        TINY_EXTENDED.replace("\n", "\r"),
         "\x00" * 100,
         "object A : Real[2]\nlet x = A\x0c>> A",
         "object Ä : Real[2]",

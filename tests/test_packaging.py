@@ -8,8 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import REPO
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +22,7 @@ def wheel(tmp_path_factory) -> Path:
         "-q",
         "--no-deps",
         "--no-build-isolation",
-        str(ROOT),
+        str(REPO),
         "-w",
         str(out),
     ]
