@@ -229,6 +229,19 @@ def cmd_draw(args: argparse.Namespace) -> int:
     return draw_command(args)
 
 
+# ------------------------------------------------------------------ explain
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print a diagnostic code's entry of docs/errors.md; an unknown code is a usage error."""
+    from catdsl.frontend.explain import UnknownCode, explain
+
+    try:
+        entry = explain(args.code)
+    except UnknownCode as err:
+        raise UsageError(str(err)) from None
+    print(json.dumps(entry.to_json()) if args.json else entry.text)
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -297,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_gradcheck)
+
+    p = sub.add_parser("explain", help="print the entry of a diagnostic code (E0201, R0412, ...)")
+    p.add_argument("code", metavar="CODE")
+    p.add_argument("--json", action="store_true", help="the entry as JSON: code, title, text")
+    p.set_defaults(func=cmd_explain)
     return parser
 
 

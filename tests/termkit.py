@@ -1,7 +1,8 @@
 """Hand-built typed terms for tests of lowering, compiling and training (no parser needed).
 
 Constructors compute domains, codomains and ports the way the checker does (ports collected
-by name, first use first), and `tiny()` builds the course's tiny model of DESIGN §2.
+by name, first use first), and `tiny()` builds the course's tiny model
+(the one of programs/tiny_ml.cat).
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ def train(family, loss, data, *, hyper=(), dom=None, cod=None, params=None) -> t
     )
 
 
-# ---------------------------------------------------------------- the tiny model (DESIGN §2)
+# -------------------------------------------------- the tiny model (programs/tiny_ml.cat)
 
 
 @dataclass

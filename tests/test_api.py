@@ -1,27 +1,19 @@
-"""The Python API's contract (DESIGN.md §5): `catdsl.load` / `catdsl.loads` -> `Program`,
+"""The Python API's contract: `catdsl.load` / `catdsl.loads` -> `Program`,
 `program[name]` a typed, callable `Morphism`, `program.params`, `_repr_svg_`, `vjp`."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import PROGRAMS, TINY
 
 import catdsl
 from catdsl import CatError
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = str(REPO / "programs" / "tiny_ml.cat")
-CARD = str(REPO / "programs" / "card.cat")
-ADAM = str(REPO / "programs" / "adam_challenge.cat")
-CHAIN = str(REPO / "programs" / "chain_rule.cat")
-ILLEGAL = str(REPO / "programs" / "errors" / "embedding_softmax.cat")
-
-
-@pytest.fixture(scope="module")
-def tiny() -> catdsl.Program:
-    return catdsl.load(TINY)
+CARD = str(PROGRAMS / "card.cat")
+ADAM = str(PROGRAMS / "adam_challenge.cat")
+CHAIN = str(PROGRAMS / "chain_rule.cat")
+ILLEGAL = str(PROGRAMS / "errors" / "embedding_softmax.cat")
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,15 @@ like the language reference.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import PROGRAMS
 
 from catdsl.loader import check_file, check_text
 from catdsl.typesys.program import CheckedProgram
 
-TINY = """\
+# The tiny model's core: programs/tiny_ml.cat without invariants, loss measurements or the
+# category laws (one law, no tolerance).
+TINY_CORE = """\
 # tiny.cat — the tiny next-token model        (comments start with #)
 import std.ml                                  # a standard-library module
 
@@ -119,7 +120,7 @@ class TestTinyProgram:
     @pytest.fixture(scope="class")
     @staticmethod
     def program() -> CheckedProgram:
-        program = check_text(TINY, "tiny.cat")
+        program = check_text(TINY_CORE, "tiny.cat")
         assert program.diagnostics == []
         return program
 
@@ -186,13 +187,13 @@ class TestTinyProgram:
         assert law.tolerance is None
 
     def test_declaration_order_does_not_matter(self):
-        lines = [ln for ln in TINY.splitlines() if ln and not ln.startswith("import")]
+        lines = [ln for ln in TINY_CORE.splitlines() if ln and not ln.startswith("import")]
         program = check_text("import std.ml\n" + "\n".join(reversed(lines)), "rev.cat")
         assert program.diagnostics == []
         assert sig(program, "trained") == "Params(loss) -> Params(loss)"
 
     def test_the_course_programs_check(self):
-        for path in sorted((Path(__file__).resolve().parent.parent / "programs").glob("*.cat")):
+        for path in sorted(PROGRAMS.glob("*.cat")):
             assert check_file(path).diagnostics == [], path.name
 
 

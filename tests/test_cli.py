@@ -1,4 +1,4 @@
-"""The `catdsl` command's contract (DESIGN.md §5), exercised in-process through `cli.main`.
+"""The `catdsl` command's contract, exercised in-process through `cli.main`.
 
 Exit codes: 0 success, 1 errors in the program (diagnostics printed, runtime invariant
 violations included), 2 bad usage or I/O, 70 an internal bug (a short report, no traceback).
@@ -17,12 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PROGRAMS, TINY
 
 from catdsl.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
-PROGRAMS = REPO / "programs"
-TINY = str(PROGRAMS / "tiny_ml.cat")
 CARD = str(PROGRAMS / "card.cat")
 ADAM = str(PROGRAMS / "adam_challenge.cat")
 CHAIN = str(PROGRAMS / "chain_rule.cat")

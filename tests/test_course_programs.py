@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PROGRAMS, TINY
 
 import catdsl
-
-PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 
 
 # ---------------------------------------------------------------- the course's own formulas
 def init_matrix(rows: int, cols: int, scale: float, seed: int) -> np.ndarray:
-    """SPEC §4.3, written out cell by cell."""
+    """`course_init`'s closed formula, written out cell by cell."""
     out = np.zeros((rows, cols))
     for r in range(rows):
         for c in range(cols):
@@ -45,7 +43,7 @@ def mean_loss(theta: dict) -> float:
 
 
 def train_step(theta: dict, lr: float) -> dict:
-    """SPEC §4.1: full-batch gradient from the pre-update parameters, one simultaneous update."""
+    """One full-batch step: the gradient from the pre-update parameters, one simultaneous update."""
     g = {k: np.zeros_like(v) for k, v in theta.items()}
     for x, y in PAIRS:
         h = theta["E"][x]
@@ -55,11 +53,6 @@ def train_step(theta: dict, lr: float) -> dict:
         g["W"] += np.outer(h, delta)
         g["E"][x] += theta["W"] @ delta
     return {k: theta[k] - lr / len(PAIRS) * g[k] for k in theta}
-
-
-@pytest.fixture(scope="module")
-def tiny() -> catdsl.Program:
-    return catdsl.load(str(PROGRAMS / "tiny_ml.cat"))
 
 
 # ---------------------------------------------------------------- chapter 3-5: the tiny model
@@ -225,10 +218,10 @@ def test_card_pipeline_equals_the_course_formula() -> None:
 
 
 def test_float32_runs_in_float32_and_matches_float64_to_course_precision() -> None:
-    program = catdsl.load(str(PROGRAMS / "tiny_ml.cat"), dtype="float32")
+    program = catdsl.load(TINY, dtype="float32")
     assert program.params["E"].dtype == np.float32
     p32 = program["predict"](1)
     assert p32.dtype == np.float32
     after32 = float(program["loss_after"]())
-    after64 = float(catdsl.load(str(PROGRAMS / "tiny_ml.cat"))["loss_after"]())
+    after64 = float(catdsl.load(TINY)["loss_after"]())
     assert after32 == pytest.approx(after64, rel=1e-4)

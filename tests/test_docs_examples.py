@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from catdsl.cli import main
 from catdsl.loader import check_text
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = REPO / "docs"
 FILES = ("language.md", "errors.md")
 EXPECT = re.compile(r"^<!--\s*expect:\s*(E\d{4})\s*-->$")
 SHOWN_DIR = "/home/me/proj"  # how errors.md shows the example's directory
@@ -82,7 +82,7 @@ def test_the_docs_have_examples():
 
 def test_every_front_end_code_is_documented():
     """Each code the parser, checker and loader can emit has an example in errors.md."""
-    root = Path(__file__).resolve().parent.parent / "catdsl"
+    root = REPO / "catdsl"
     emitted = set()
     for path in [*root.glob("syntax/*.py"), *root.glob("typesys/*.py"), root / "loader.py"]:
         emitted |= set(re.findall(r'"(E0[0-7]\d\d)"', path.read_text(encoding="utf-8")))

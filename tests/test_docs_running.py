@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from catdsl.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
 DOCS = ("running.md", "training.md")
 FENCE = re.compile(r"^```([\w-]*)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 EXITS = re.compile(r"#\s*exits\s+(\d+)\s*$")
@@ -186,9 +186,9 @@ def test_the_conventions_are_parsed() -> None:
 
 
 def test_every_runtime_code_is_in_the_table() -> None:
-    """The run-time codes the source raises and the table of running.md are the same set."""
+    """The run-time codes the source raises and the R table of errors.md are the same set."""
     raised = set()
     for module in (REPO / "catdsl").rglob("*.py"):
         raised |= set(re.findall(r'"(R0\d{3})"', module.read_text()))
-    listed = set(re.findall(r"^\| (R0\d{3}) \|", (REPO / "docs" / "running.md").read_text(), re.M))
+    listed = set(re.findall(r"^\| (R0\d{3}) \|", (REPO / "docs" / "errors.md").read_text(), re.M))
     assert raised and raised == listed

@@ -3,26 +3,30 @@
 `catdsl.loader.check_text` must return a `CheckedProgram` for *any* text: random bytes,
 every truncation of a valid program, token-level mutations, absurd nesting, very long
 pipelines, huge numbers, random declarations. Every diagnostic must carry a sane span and
-render (as text, as JSON, and inside a `CatError`) without raising.
+render (as text, as JSON, and inside a `CatError`) without raising. There is no allow-list:
+any exception escaping `check_text` fails the test, and so does `catdsl check` exiting 70
+(the CLI's "internal error") on a mutated program.
 
-Known front-end bugs are pinned by strict-xfail tests at the end of this file; while one is
-open, the property tests tolerate exactly its signature (see `_known_bug`), so they stay
-green and still catch every *new* escape.
+Crashes found (and fixed) earlier are pinned by the regression tests at the end of this file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
 import string
-import traceback
+import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import PROGRAMS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from catdsl.cli import main
 from catdsl.diagnostics import render_all, to_json
 from catdsl.errors import CatError
 from catdsl.loader import check_text
@@ -35,7 +39,9 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-TINY = """\
+# The tiny model with one of each other construct: a port family, a pairing, a wiring block,
+# a measurement, invariants and a law tolerance; the seed of the mutation tests.
+TINY_EXTENDED = """\
 # tiny.cat — the tiny next-token model
 import std.ml
 
@@ -84,35 +90,16 @@ _TOKEN = re.compile(
     r"\s+|#[^\n]*|\"[^\"\n]*\"|[A-Za-z_][A-Za-z0-9_']*|\d+\.\d*(?:[eE][-+]?\d+)?|\d+"
     r"|>>|->|==|<=|>=|!=|."
 )
-TINY_TOKENS = _TOKEN.findall(TINY)
-WORDS = sorted({t for t in TINY_TOKENS if t.strip()})
-PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
+EXTENDED_TOKENS = _TOKEN.findall(TINY_EXTENDED)
+WORDS = sorted({t for t in EXTENDED_TOKENS if t.strip()})
 
 
 # ---------------------------------------------------------------------------- the oracle
 
 
-def _known_bug(exc: BaseException) -> str | None:
-    """The open front-end bug this exception is, if any (each pinned by an xfail below)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    files = " ".join(f.filename for f in frames)
-    if isinstance(exc, IndexError) and "parse_errors.py" in files:
-        return "parse error whose expected tokens are all anonymous (`==`)"
-    if isinstance(exc, RecursionError) and "check_expressions.py" in files:
-        return "`<...>` nesting is not counted by the nesting guard"
-    if isinstance(exc, OverflowError) and "signatures.py" in files:
-        return "`windows(k)` / `concat_heads(n)` static sizes are not validated"
-    return None
-
-
 def assert_contained(text: str, file: str = "fuzz.cat") -> list:
     """check_text returns diagnostics (never raises); each is well-formed and renders."""
-    try:
-        program = check_text(text, file)
-    except Exception as exc:
-        if _known_bug(exc):
-            return []
-        raise
+    program = check_text(text, file)
     diags = program.diagnostics
     for d in diags:
         assert isinstance(d.code, str) and re.fullmatch(r"E\d{4}", d.code), d
@@ -157,13 +144,13 @@ def test_random_token_soup(tokens):
 
 
 def test_tiny_program_is_clean():
-    assert assert_contained(TINY) == []
+    assert assert_contained(TINY_EXTENDED) == []
 
 
 def test_every_prefix_of_the_tiny_program():
     """Every truncation, at every character: a diagnostic or a clean (shorter) program."""
-    for cut in range(len(TINY) + 1):
-        assert_contained(TINY[:cut])
+    for cut in range(len(TINY_EXTENDED) + 1):
+        assert_contained(TINY_EXTENDED[:cut])
 
 
 @SETTINGS
@@ -184,7 +171,12 @@ _OPS = st.tuples(st.sampled_from(["delete", "duplicate", "swap", "insert"]), st.
 @SETTINGS
 @given(st.lists(_OPS, min_size=1, max_size=5), st.sampled_from(WORDS))
 def test_token_mutations_of_the_tiny_program(ops, word):
-    tokens = list(TINY_TOKENS)
+    assert_contained(_mutated(ops, word))
+
+
+def _mutated(ops: list[tuple[str, int]], word: str) -> str:
+    """The seed program with each (operation, position) applied to its tokens in turn."""
+    tokens = list(EXTENDED_TOKENS)
     for op, k in ops:
         i = k % len(tokens)
         if op == "delete":
@@ -196,13 +188,28 @@ def test_token_mutations_of_the_tiny_program(ops, word):
             tokens[i], tokens[j] = tokens[j], tokens[i]
         else:
             tokens.insert(i, word)
-    assert_contained("".join(tokens))
+    return "".join(tokens)
+
+
+@settings(SETTINGS, max_examples=max(1, EXAMPLES // 3))
+@given(st.lists(_OPS, min_size=1, max_size=5), st.sampled_from(WORDS))
+def test_catdsl_check_of_a_mutated_program_is_never_an_internal_error(ops, word):
+    """`catdsl check` answers 0 (clean) or 1 (diagnostics), never 70, and never a traceback."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "fuzz.cat"
+        path.write_text(_mutated(ops, word), encoding="utf-8")
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["check", str(path)])
+    assert code in (0, 1), err.getvalue()
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    assert (code == 0) == out.getvalue().startswith(f"{path}: ok"), out.getvalue()
 
 
 @SETTINGS
-@given(st.integers(0, len(TINY)), st.sampled_from(list('([{<⟨)]}>⟩"#=:,;*^?-')))
+@given(st.integers(0, len(TINY_EXTENDED)), st.sampled_from(list('([{<⟨)]}>⟩"#=:,;*^?-')))
 def test_one_stray_character(position, char):
-    assert_contained(TINY[:position] + char + TINY[position:])
+    assert_contained(TINY_EXTENDED[:position] + char + TINY_EXTENDED[position:])
 
 
 # ---------------------------------------------------------------------------- random declarations
@@ -359,7 +366,7 @@ def test_random_declarations(decls):
 @SETTINGS
 @given(st.lists(_declaration(), max_size=6))
 def test_random_declarations_after_the_tiny_program(decls):
-    assert_contained(TINY + "\n".join(decls))
+    assert_contained(TINY_EXTENDED + "\n".join(decls))
 
 
 # ---------------------------------------------------------------------------- extremes
@@ -461,10 +468,10 @@ def test_deep_list_types(depth):
 
 def test_weird_characters_and_encodings():
     for text in [
-        "\ufeff" + TINY,
-        TINY.replace("\n", "\r\n"),
-        TINY.replace("    ", "\t"),
-        TINY.replace("\n", "\r"),
+        "\ufeff" + TINY_EXTENDED,
+        TINY_EXTENDED.replace("\n", "\r\n"),
+        TINY_EXTENDED.replace("    ", "\t"),
+        TINY_EXTENDED.replace("\n", "\r"),
         "\x00" * 100,
         "object A : Real[2]\nlet x = A\x0c>> A",
         "object Ä : Real[2]",
@@ -477,7 +484,7 @@ def test_weird_characters_and_encodings():
         assert_contained(text)
 
 
-# ---------------------------------------------------------------------------- known bugs
+# ---------------------------------------------------------------------------- fixed crashes, pinned
 
 
 @pytest.mark.parametrize("text", ["law l : A", "law l : A >> B\nlaw m : A == A"])

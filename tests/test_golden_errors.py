@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
+from conftest import PROGRAMS
 
 from catdsl.cli import main
 
-ERRORS = Path(__file__).resolve().parent.parent / "programs" / "errors"
+ERRORS = PROGRAMS / "errors"
 UPDATE = os.environ.get("CATDSL_UPDATE_GOLDENS") == "1"
 
 # case -> why its current output differs from the expected one (a front-end bug to fix).

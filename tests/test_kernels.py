@@ -340,7 +340,7 @@ def test_mse_and_reductions():
     assert run("sum", [[1.0, 2.0], [3.0, 6.0]], in_ranks=(2,))[0] == 12.0
 
 
-# SPEC §9.3 worked single-operation examples
+# std.attention, one operation at a time, on small inputs worked out by hand
 
 
 def test_scores_example():

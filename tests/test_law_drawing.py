@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import PROGRAMS
 from diagram_kit import DotGraph, needs_dot, read_dot
 
 import catdsl
@@ -18,8 +19,6 @@ from catdsl.cli import main
 from catdsl.frontend.drawing import dot_for
 from catdsl.frontend.law_sides import ARROW_TEXT, law_sides
 
-ROOT = Path(__file__).resolve().parent.parent
-PROGRAMS = ROOT / "programs"
 COURSE_LAWS = [
     (path.name, name)
     for path in sorted(PROGRAMS.glob("*.cat"))

@@ -8,8 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import REPO
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +22,7 @@ def wheel(tmp_path_factory) -> Path:
         "-q",
         "--no-deps",
         "--no-build-isolation",
-        str(ROOT),
+        str(REPO),
         "-w",
         str(out),
     ]
@@ -53,3 +52,19 @@ def test_installed_wheel_checks_a_program(wheel: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert str(site) in result.stdout and "['F']" in result.stdout
+
+
+def test_installed_wheel_explains_a_code(wheel: Path, tmp_path: Path) -> None:
+    assert "catdsl/docs/errors.md" in zipfile.ZipFile(wheel).namelist()
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(site)
+    result = subprocess.run(
+        [sys.executable, "-m", "catdsl", "explain", "E0201"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("### E0201: composition of mismatched objects\n")

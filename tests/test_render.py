@@ -15,6 +15,7 @@ from pathlib import Path
 
 import diagram_kit as kit
 import pytest
+from conftest import REPO
 from diagram_kit import DotGraph, needs_dot, read_dot
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram
@@ -25,8 +26,6 @@ from catdsl.render.errors import illegal_to_dot
 from catdsl.render.output import page_of, render, repr_svg, svg_of
 from catdsl.render.style import RED
 from catdsl.typesys.types import Prod
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def draw(diagram: Diagram, **options) -> DotGraph:
@@ -482,7 +481,7 @@ def illegal_drawing_of(path: Path) -> DotGraph:
 
 def test_an_illegal_part_is_drawn_as_what_it_is() -> None:
     """`Logits * TokenId` is two bare wires, not a box; the broken one is red."""
-    g = illegal_drawing_of(ROOT / "programs" / "errors" / "crossentropy_on_logits.cat")
+    g = illegal_drawing_of(REPO / "programs" / "errors" / "crossentropy_on_logits.cat")
     assert box_labels(g) == ["CrossEntropy"]
     assert edge(g, "in:p0", "p1.b0:i0")["label"] == "Logits ≠ Distribution"
     assert edge(g, "in:p0", "p1.b0:i0")["color"] == RED
@@ -491,7 +490,7 @@ def test_an_illegal_part_is_drawn_as_what_it_is() -> None:
 
 
 def test_an_illegal_constant_is_a_chip_with_a_red_wire() -> None:
-    g = illegal_drawing_of(ROOT / "programs" / "errors" / "raw_integer.cat")
+    g = illegal_drawing_of(REPO / "programs" / "errors" / "raw_integer.cat")
     assert box_labels(g) == ["Embedding"] and chips(g, "p1.b1") == ["E"]
     assert "3" in text(g.nodes["p0.b0"]["label"]) and "Nat" in text(g.nodes["p0.b0"]["label"])
     wire = edge(g, "p0.b0", "p1.b1:i0")
@@ -688,7 +687,7 @@ def test_page_lists_definitions_top_to_bottom() -> None:
     assert pos["d0.in"][1] > pos["d1.in"][1] > pos["d2.in"][1]
 
 
-COURSE = sorted(p.name for p in (ROOT / "programs").glob("*.cat"))
+COURSE = sorted(p.name for p in (REPO / "programs").glob("*.cat"))
 
 
 @needs_dot
@@ -698,9 +697,9 @@ def test_course_programs_draw_cleanly(name: str) -> None:
     catdsl = pytest.importorskip("catdsl")
     from catdsl.frontend.drawing import dot_for
 
-    program = catdsl.load(str(ROOT / "programs" / name))
+    program = catdsl.load(str(REPO / "programs" / name))
     diagrams = [(n, program[n].diagram) for n in program.names]
-    source_text = (ROOT / "programs" / name).read_text()
+    source_text = (REPO / "programs" / name).read_text()
     assert diagrams and len(program.checked.laws) == source_text.count("\nlaw ")
     sources = [page_of(diagrams)]
     sources += [to_dot(d, expand=2, unroll=True, shapes=True) for _, d in diagrams]
@@ -713,7 +712,7 @@ def test_course_programs_draw_cleanly(name: str) -> None:
 def course_program(name: str):
     import catdsl
 
-    return catdsl.load(str(ROOT / "programs" / name))
+    return catdsl.load(str(REPO / "programs" / name))
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3])

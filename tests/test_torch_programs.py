@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import PROGRAMS, TINY
 
 import catdsl
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 PAIRS = [(1, 2), (2, 3), (3, 4), (4, 1), (1, 2), (2, 3), (3, 4)]
 
 
@@ -31,7 +29,7 @@ def torch_tensors(program):
 
 
 def test_prediction_and_loss_match_torch() -> None:
-    program = catdsl.load(str(PROGRAMS / "tiny_ml.cat"))
+    program = catdsl.load(TINY)
     E, W, b = torch_tensors(program)
     expected = torch.softmax(E[1] @ W + b, dim=-1).detach().numpy()
     np.testing.assert_allclose(program["predict"](1), expected, rtol=0, atol=1e-15)
@@ -63,7 +61,7 @@ def _catdsl_training(optimizer: str) -> dict:
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_twenty_steps_match_torch_optim(optimizer: str) -> None:
-    program = catdsl.load(str(PROGRAMS / "tiny_ml.cat"))
+    program = catdsl.load(TINY)
     params = torch_tensors(program)
     opt = (
         torch.optim.SGD(params, lr=0.5)

@@ -38,7 +38,7 @@ from catdsl.typesys import terms as t
 
 
 def reference_mean_loss(E, W, b, pairs):
-    """L(θ, D) of SPEC §3.1, written out by hand."""
+    """The mean loss L(θ, D) = mean of −log softmax(E[x]·W + b)[y] over the pairs, by hand."""
     total = 0.0
     for x, y in pairs:
         z = E[x] @ W + b
@@ -48,7 +48,7 @@ def reference_mean_loss(E, W, b, pairs):
 
 
 def reference_train_step(E, W, b, pairs, lr):
-    """SPEC §4.1 verbatim: accumulate g over the examples, then θ' = θ − (lr / N) · g."""
+    """Full-batch gradient descent: accumulate g over the examples, then θ' = θ − (lr / N) · g."""
     V, d = E.shape
     gE, gW, gb = np.zeros((V, d)), np.zeros((d, V)), np.zeros(V)
     for x, y in pairs:
@@ -149,7 +149,7 @@ def test_dimension_drift_is_named():
         optimizers.adam({**state, "v": {}}, {"t": np.ones(2)}, 0.1, 0.9, 0.999, 1e-8)
 
 
-# ---------------------------------------------------------------- the Adam challenge (SPEC §8)
+# ------------------------------------- the Adam challenge (programs/adam_challenge.cat)
 
 
 def linear_loss(g):
