@@ -1,4 +1,4 @@
-"""The numpy kernels of `std.attention` (SPEC §9.3–9.6), registered into the std.ml registry.
+"""The numpy kernels of `std.attention`.
 
 A hidden sequence is an element of rank 2 (T × d); any axes in front are batch axes. Error codes
 are listed in `catdsl.std.kernels`.
@@ -32,7 +32,7 @@ from catdsl.std.kernels import (
 )
 
 MASKED_SCORE = -1e6
-"""The finite score a blocked attention cell gets (SPEC §9.4): its softmax weight is ~0."""
+"""The finite score a blocked attention cell gets: its softmax weight is ~0."""
 
 
 def transpose(x: np.ndarray) -> np.ndarray:

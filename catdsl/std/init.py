@@ -1,7 +1,7 @@
 """Initialisers of learnable parameters: `f(shape, dtype, **kwargs) -> np.ndarray`.
 
 Every initialiser is deterministic: the random ones take a `seed` (numpy's `default_rng`), and
-`course_init` is the course's closed formula (SPEC §4.3). A bad argument raises R0404.
+`course_init` is the course's closed formula. A bad argument raises R0404.
 """
 
 from __future__ import annotations
