@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from catdsl.errors import Diagnostic, Span
+from catdsl.std.optim import FAMILIES
 from catdsl.std.signatures import PRIMITIVES, STD_MODULES
 from catdsl.syntax import ast
 from catdsl.syntax.parser import parse
@@ -136,7 +137,12 @@ def check_text(text: str, file: str = "<string>") -> CheckedProgram:
     with collector_paused():
         reader.read_text(text, file, key)
         checker = Checker(
-            file, reader.items, reader.sources, primitives=PRIMITIVES, imported_std=reader.std
+            file,
+            reader.items,
+            reader.sources,
+            primitives=PRIMITIVES,
+            families=FAMILIES,
+            imported_std=reader.std,
         )
         program = _run_checker(checker, file)
     files = {name: i for i, name in enumerate(reader.sources)}

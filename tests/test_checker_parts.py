@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from catdsl.loader import check_text
+from catdsl.std.optim import FAMILIES
 from catdsl.std.signatures import PRIMITIVES
 from catdsl.syntax import ast
 from catdsl.syntax.parser import parse
@@ -36,7 +37,7 @@ def items(src: str) -> list[object]:
 
 
 def environment(src: str, define) -> Environment:
-    env = Environment(Reporter(), PRIMITIVES, {"std.ml"}, define=define)
+    env = Environment(Reporter(), PRIMITIVES, FAMILIES, {"std.ml"}, define=define)
     env.declare(items(src))
     return env
 
@@ -130,7 +131,14 @@ class TestPrimitivesArePassedIn:
     def test_a_checker_with_its_own_table_of_primitives(self):
         table = {"double": PrimSpec("double", "std.tiny", (), (), _double, "twice x")}
         src = "object A : Real\nmorphism Twice : A -> A = double\nlet bad = relu"
-        checker = Checker("<string>", items(src), {}, primitives=table, imported_std={"std.tiny"})
+        checker = Checker(
+            "<string>",
+            items(src),
+            {},
+            primitives=table,
+            families=FAMILIES,
+            imported_std={"std.tiny"},
+        )
         program = checker.run()
         assert [(d.code, d.message) for d in program.diagnostics] == [
             ("E0306", "unknown name `relu`")
@@ -188,7 +196,7 @@ def expression_checker(src: str) -> ExpressionChecker:
         raise AssertionError("no family here")
 
     reporter = Reporter()
-    env = Environment(reporter, PRIMITIVES, {"std.ml"}, define=no_declarations)
+    env = Environment(reporter, PRIMITIVES, FAMILIES, {"std.ml"}, define=no_declarations)
     env.declare(items(src))
     types = TypeReader(reporter, env.dim_value, env.named_type, lambda call: Prod(()), env.names)
     literals = LiteralReader(reporter)

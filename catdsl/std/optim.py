@@ -27,7 +27,7 @@ from catdsl.typesys.family_spec import (
 
 Arrays = dict[str, np.ndarray]
 
-LR = Hyper("lr", HyperKind.RATE)
+LR = Hyper("lr", HyperKind.RATE, example=0.1)
 
 
 def sgd_update(params: Arrays, grads: Arrays, lr: float) -> Arrays:
@@ -81,6 +81,7 @@ def same_shapes(item: str, params: Arrays, other: Arrays) -> None:
 OPTIMIZERS = (
     OptimizerSpec(
         "TrainStep",
+        prose="gradient descent",
         init="Init",
         hyper=(LR,),
         update=sgd_update,
@@ -88,6 +89,7 @@ OPTIMIZERS = (
     ),
     OptimizerSpec(
         "Momentum",
+        prose="momentum",
         init="MomentumInit",
         hyper=(LR, Hyper("beta", HyperKind.DECAY, 0.9)),
         update=momentum_update,
@@ -98,6 +100,7 @@ OPTIMIZERS = (
     ),
     OptimizerSpec(
         "Adam",
+        prose="Adam",
         init="AdamInit",
         hyper=(
             LR,

@@ -17,6 +17,7 @@ from catdsl.typesys.definitions import DefinitionChecker
 from catdsl.typesys.environment import Entry, Environment, Resolved
 from catdsl.typesys.expressions import ExpressionChecker
 from catdsl.typesys.families import FamilyChecker
+from catdsl.typesys.family_spec import Families
 from catdsl.typesys.laws import LawChecker
 from catdsl.typesys.literals import LiteralReader
 from catdsl.typesys.objects import ObjectChecker
@@ -33,8 +34,9 @@ from catdsl.typesys.wiring import WiringChecker
 class Checker:
     """Checks the merged declarations of a program and its imports.
 
-    `primitives` is the table of standard-library primitives; `imported_std` the modules the
-    program imports, whose primitives are visible."""
+    `primitives` is the table of standard-library primitives; `families` the registry of
+    training families; `imported_std` the modules the program imports, whose primitives are
+    visible."""
 
     def __init__(
         self,
@@ -43,12 +45,15 @@ class Checker:
         sources: dict[str, str],
         *,
         primitives: Mapping[str, PrimSpec],
+        families: Families,
         imported_std: set[str],
     ) -> None:
         self.file = file
         self.sources = sources
         self.reporter = Reporter()
-        self.env = Environment(self.reporter, primitives, imported_std, define=self._define)
+        self.env = Environment(
+            self.reporter, primitives, families, imported_std, define=self._define
+        )
         literals = LiteralReader(self.reporter)
         self.types = TypeReader(
             self.reporter,

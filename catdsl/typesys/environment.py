@@ -12,10 +12,10 @@ from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys.dims import Dim
+from catdsl.typesys.family_spec import Families
 from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Failed, Reporter
-from catdsl.typesys.reserved import FAMILIES, STATE_TYPES
 from catdsl.typesys.types import Obj, Prod
 
 Kind = Literal["dim", "object", "type", "param", "morphism", "let", "wiring", "data"]
@@ -69,11 +69,13 @@ class Environment:
         self,
         reporter: Reporter,
         primitives: Mapping[str, PrimSpec],
+        families: Families,
         imported_std: set[str],
         define: Callable[[Entry], Resolved],
     ) -> None:
         self.reporter = reporter
         self.primitives = primitives
+        self.families = families
         self.imported_std = imported_std
         self.define = define
         self.entries: dict[str, Entry] = {}
@@ -110,7 +112,7 @@ class Environment:
             return
         spec = self.primitives.get(name)
         imported = spec is not None and self.visible(name)
-        refused = imported or name in FAMILIES or name in STATE_TYPES
+        refused = imported or name in self.families or name in self.families.state_types
         if refused:
             module = spec.module if spec is not None and imported else None
             self.reporter.error(M.standard_library_name(name, module), decl.name_span)

@@ -15,7 +15,7 @@ from catdsl.typesys.hints import bridges, did_you_mean
 from catdsl.typesys.literals import LiteralReader, flatten, literal_shape
 from catdsl.typesys.primitives import MAX_COUNT, PrimSpec
 from catdsl.typesys.reporting import Failed, Reporter
-from catdsl.typesys.reserved import FAMILIES, FUNCTORS, INITIALISERS
+from catdsl.typesys.reserved import FUNCTORS, INITIALISERS
 from catdsl.typesys.resolve import resolve_term
 from catdsl.typesys.type_reader import TypeReader
 from catdsl.typesys.types import (
@@ -130,8 +130,11 @@ class ExpressionChecker:
         if name in ("Real", "Nat", "Bool"):
             c = Prod((Carrier(name),))
             return T.Struct(c, c, e.span, kind="id")
-        if name in FAMILIES or name in FUNCTORS:
-            raise self.reporter.fail(M.needs_arguments(name), e.span)
+        if name in self.env.families:
+            usage = M.family_usage(self.env.families[name])
+            raise self.reporter.fail(M.needs_arguments(name, usage), e.span)
+        if name in FUNCTORS:
+            raise self.reporter.fail(M.needs_arguments(name, M.functor_usage(name)), e.span)
         if name in INITIALISERS or name == "load":
             raise self.reporter.fail(M.initialiser_as_morphism(name), e.span)
         raise self.unknown(name, e.span)
@@ -336,7 +339,7 @@ class ExpressionChecker:
                 inner=inner,
                 ports=inner.ports,
             )
-        if name in FAMILIES:
+        if name in self.env.families:
             return self.family(name, e, subst)
         kind = self.env.kind(name)
         if name in self.primitives and kind is None:

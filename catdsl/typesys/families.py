@@ -1,6 +1,6 @@
-"""Training families over a loss (Init, MeanLoss, TrainStep, Momentum, Adam and their state
-conversions) and the types computed from a loss: `Params(loss)`, `AdamState(loss)`,
-`MomentumState(loss)`."""
+"""Training families over a loss (an optimizer's step, the families that start and read its
+state, and `MeanLoss`) and the types computed from a loss: `Params(loss)` and each optimizer's
+state (`AdamState(loss)`). What each family is comes from its spec in the registry."""
 
 from __future__ import annotations
 
@@ -12,20 +12,11 @@ from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
+from catdsl.typesys.family_spec import Family, FamilyRole, FieldKind, OptimizerSpec
 from catdsl.typesys.literals import LiteralReader
 from catdsl.typesys.reporting import Reporter
-from catdsl.typesys.reserved import STATE_TYPES
 from catdsl.typesys.types import UNIT, Carrier, Port, Prod, Record, carrier_of
 from catdsl.typesys.unify import Mismatch, Subst
-
-HYPER = {
-    "TrainStep": ("lr",),
-    "Momentum": ("lr", "beta"),
-    "Adam": ("lr", "beta1", "beta2", "eps"),
-}
-"""The hyper-parameters each optimiser takes after the data, in order."""
-HYPER_DEFAULTS = {"beta": 0.9, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
-_WITHOUT_DATA = ("Init", "AdamInit", "MomentumInit", "AdamParams", "MomentumParams")
 
 
 class FamilyChecker:
@@ -46,21 +37,21 @@ class FamilyChecker:
     # ---------------------------------------------------------------- families
     def check(self, name: str, e: ast.Call, subst: Subst) -> T.Term:
         """`name(loss, data, hyper-parameters...)`, a family applied to its arguments."""
+        family = self.env.families[name]
         positional = [a for a in e.args if a.name is None]
         keywords = {a.name: a.value for a in e.args if a.name is not None}
         if not positional:
-            raise self.reporter.fail(M.family_needs_loss(name), e.span)
+            raise self.reporter.fail(M.family_needs_loss(family), e.span)
         loss = self.expressions.check(positional[0].value, subst)
         loss_text = self.expressions.text(positional[0].value)
         record = self.params_record(loss, loss_text, name, positional[0].value.span)
         params = self._params(loss)
-        if name in _WITHOUT_DATA:
+        if family.role in (FamilyRole.INIT, FamilyRole.READ):
             if len(positional) > 1 or keywords:
-                raise self.reporter.fail(M.family_takes_only_loss(name), e.span)
-            return self._state_conversion(name, record, loss, params, e.span)
+                raise self.reporter.fail(M.family_takes_only_loss(family), e.span)
+            return self._state_conversion(family, record, loss, params, e.span)
         data = None
         rest = positional[1:]
-        hyper_names = HYPER.get(name, ())
         user_ports = tuple(p for p in loss.ports if p.kind == "port")
         if loss.dom.atoms or user_ports:
             if not rest and "data" not in keywords:
@@ -68,18 +59,22 @@ class FamilyChecker:
             data_expr = keywords.pop("data", None) or rest.pop(0).value
             data = self.expressions.check(data_expr, subst)
             self._check_data(name, loss, data, data_expr, subst, user_ports)
-        hyper = self._hyper(name, hyper_names, rest, keywords, e)
-        if name == "MeanLoss":
+        spec = family.optimizer
+        hyper = self._hyper(family, rest, keywords, e)
+        if spec is None:  # MeanLoss
             if len(loss.cod) != 1:
                 raise self.reporter.fail(M.mean_of_several(loss.cod), e.span)
             return T.Train(
-                Prod((record,)), loss.cod, e.span, family=name, loss=loss, data=data, params=params
+                Prod((record,)),
+                loss.cod,
+                e.span,
+                family=name,
+                loss=loss,
+                data=data,
+                params=params,
+                spec=family,
             )
-        state = {
-            "TrainStep": record,
-            "Momentum": momentum_record(record),
-            "Adam": adam_record(record),
-        }[name]
+        state = state_record(spec, record)
         return T.Train(
             Prod((state,)),
             Prod((state,)),
@@ -89,54 +84,53 @@ class FamilyChecker:
             data=data,
             params=params,
             hyper=tuple(hyper.items()),
+            spec=family,
         )
 
     def _state_conversion(
-        self, name: str, record: Record, loss: T.Term, params: tuple[Port, ...], span: Span
+        self, family: Family, record: Record, loss: T.Term, params: tuple[Port, ...], span: Span
     ) -> T.Term:
-        """`Init`, `AdamInit`, `MomentumInit` (points of a state) or `AdamParams`,
-        `MomentumParams` (a state's params)."""
-        initial = {
-            "Init": record,
-            "AdamInit": adam_record(record),
-            "MomentumInit": momentum_record(record),
-        }
-        if name in initial:
-            return T.Train(
-                UNIT, Prod((initial[name],)), span, family=name, loss=loss, data=None, params=params
-            )
-        source = adam_record(record) if name == "AdamParams" else momentum_record(record)
+        """An optimizer's init (a point of its state) or reader (a state's params)."""
+        assert family.optimizer is not None
+        state = Prod((state_record(family.optimizer, record),))
+        dom, cod = (UNIT, state) if family.role is FamilyRole.INIT else (state, Prod((record,)))
         return T.Train(
-            Prod((source,)), Prod((record,)), span, family=name, loss=loss, data=None, params=params
+            dom, cod, span, family=family.name, loss=loss, data=None, params=params, spec=family
         )
 
     def _hyper(
         self,
-        name: str,
-        hyper_names: tuple[str, ...],
+        family: Family,
         rest: Sequence[ast.Arg],
         keywords: dict[str, ast.Expr],
         e: ast.Call,
     ) -> dict[str, float]:
-        """The hyper-parameters, by position then by name, with defaults where they have one."""
+        """The hyper-parameters, by position then by name, with defaults where they have one,
+        each in its kind's range."""
+        specs = family.optimizer.hyper if family.optimizer is not None else ()
+        names = tuple(h.name for h in specs)
         hyper: dict[str, float] = {}
-        for key, value in zip(hyper_names, rest, strict=False):
+        for key, value in zip(names, rest, strict=False):
             hyper[key] = float(self.literals.number(value.value))
-        if len(rest) > len(hyper_names):
-            raise self.reporter.fail(M.too_many_hyper(name, len(hyper_names)), e.span)
+        if len(rest) > len(names):
+            raise self.reporter.fail(M.too_many_hyper(family, len(names)), e.span)
         for key, expr in keywords.items():
-            if key not in hyper_names:
-                usage = M.family_usage(name)
-                raise self.reporter.fail(M.no_such_argument(name, key, usage), expr.span)
+            if key not in names:
+                usage = M.family_usage(family)
+                raise self.reporter.fail(M.no_such_argument(family.name, key, usage), expr.span)
             if key in hyper:
-                raise self.reporter.fail(M.hyper_twice(name, key, hyper[key]), expr.span)
+                raise self.reporter.fail(M.hyper_twice(family, key, hyper[key]), expr.span)
             hyper[key] = float(self.literals.number(expr))
-        for key in hyper_names:
-            if key not in hyper:
-                if key not in HYPER_DEFAULTS:
-                    raise self.reporter.fail(M.hyper_missing(name, key), e.span)
-                hyper[key] = HYPER_DEFAULTS[key]
-        self._check_hyper(hyper, e.span)
+        for h in specs:
+            if h.name not in hyper:
+                if h.default is None:
+                    raise self.reporter.fail(M.hyper_missing(family, h.name), e.span)
+                hyper[h.name] = h.default
+        for h in specs:
+            if not h.kind.admits(hyper[h.name]):
+                assert family.optimizer is not None
+                message = M.hyper_out_of_range(family.optimizer, h, hyper[h.name])
+                raise self.reporter.fail(message, e.span)
         return hyper
 
     def _check_data(
@@ -161,29 +155,17 @@ class FamilyChecker:
             message = M.data_elements(name, carrier.elem, elem_expected)
             raise self.reporter.fail(message, data_expr.span) from None
 
-    def _check_hyper(self, hyper: dict[str, float], span: Span) -> None:
-        lr = hyper.get("lr")
-        if lr is not None and not (lr > 0 and lr != float("inf")):
-            raise self.reporter.fail(M.learning_rate(lr), span)
-        for key in ("beta", "beta1", "beta2"):
-            if key in hyper and not 0 <= hyper[key] < 1:
-                raise self.reporter.fail(M.decay_rate(key, hyper[key]), span)
-        if "eps" in hyper and not hyper["eps"] > 0:
-            raise self.reporter.fail(M.epsilon(hyper["eps"]), span)
-
     # ---------------------------------------------------------------- state types
     def state_type(self, expr: ast.TCall) -> Prod:
-        """`Params(loss)`, `AdamState(loss)` or `MomentumState(loss)` in a type position."""
-        if expr.name not in STATE_TYPES or len(expr.args) != 1:
+        """`Params(loss)` or an optimizer's state, `AdamState(loss)`, in a type position."""
+        families = self.env.families
+        if expr.name not in families.state_types or len(expr.args) != 1:
             raise self.reporter.fail(M.not_a_type_call(expr.name), expr.span)
         argument = expr.args[0].value
         term = self.expressions.check(argument, Subst())
         record = self.params_record(term, self.expressions.text(argument), expr.name, argument.span)
-        if expr.name == "AdamState":
-            record = adam_record(record)
-        elif expr.name == "MomentumState":
-            record = momentum_record(record)
-        return Prod((record,))
+        spec = families.state_of(expr.name)
+        return Prod((record if spec is None else state_record(spec, record),))
 
     def _params(self, loss: T.Term) -> tuple[Port, ...]:
         """The loss's learnable params, in declaration order."""
@@ -199,19 +181,13 @@ class FamilyChecker:
         return Record("Params", tuple((p.name, p.atom) for p in params), f"Params({text})")
 
 
-def adam_record(params: Record) -> Record:
-    """Adam's state: the params, both moment estimates and the step count."""
+def state_record(spec: OptimizerSpec, params: Record) -> Record:
+    """An optimizer's state over the params record: the record itself when the optimizer keeps
+    no state, else one field per entry of its spec (`AdamState(loss)`: params, m, v, step)."""
+    if spec.state is None:
+        return params
     inner = params.name[len("Params") :]
-    return Record(
-        "AdamState",
-        (("params", params), ("m", params), ("v", params), ("step", Carrier("Nat"))),
-        f"AdamState{inner}",
+    fields = tuple(
+        (name, params if kind is FieldKind.PARAMS else Carrier("Nat")) for name, kind in spec.fields
     )
-
-
-def momentum_record(params: Record) -> Record:
-    """Momentum's state: the params and their velocity."""
-    inner = params.name[len("Params") :]
-    return Record(
-        "MomentumState", (("params", params), ("velocity", params)), f"MomentumState{inner}"
-    )
+    return Record(spec.state, fields, f"{spec.state}{inner}")

@@ -44,11 +44,13 @@ class HyperKind(Enum):
 
 @dataclass(frozen=True)
 class Hyper:
-    """One hyperparameter of an optimizer: its name, kind and default (None: required)."""
+    """One hyperparameter of an optimizer: its name, kind and default (None: required); a
+    required one has an `example` value for usage lines."""
 
     name: str
     kind: HyperKind
     default: float | None = None
+    example: float | None = None
 
 
 class FieldKind(Enum):
@@ -64,9 +66,11 @@ class OptimizerSpec:
 
     `update(state, grads, *rates)` returns the next state, where `rates` are the hyperparameters'
     values in the order of `hyper`; the state is the params record itself when `state` is None,
-    else a dict with one entry per field (the first field is always `params`)."""
+    else a dict with one entry per field (the first field is always `params`). `prose` is how
+    messages name it ("invalid momentum decay rate")."""
 
     name: str
+    prose: str
     init: str
     hyper: tuple[Hyper, ...]
     update: Callable[..., Any]
@@ -123,6 +127,16 @@ class Families(Mapping[str, Family]):
         if family.name in self._families:
             raise ValueError(f"the training family `{family.name}` is declared twice")
         self._families[family.name] = family
+
+    @property
+    def state_types(self) -> tuple[str, ...]:
+        """The types computed from a loss: `Params(loss)` and each optimizer's state."""
+        states = (spec.state for spec in self.optimizers.values() if spec.state is not None)
+        return ("Params", *states)
+
+    def state_of(self, type_name: str) -> OptimizerSpec | None:
+        """The optimizer whose state type is `type_name` (None for `Params`)."""
+        return next((s for s in self.optimizers.values() if s.state == type_name), None)
 
     def __getitem__(self, name: str) -> Family:
         return self._families[name]

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from catdsl.errors import Diagnostic, Label, Span
+from catdsl.typesys.family_spec import Family, FamilyRole, Hyper, HyperKind, OptimizerSpec
 from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Shape, carrier_of
 from catdsl.typesys.unify import Mismatch, Reason
@@ -192,23 +193,41 @@ def prim_usage(spec: PrimSpec) -> str:
     return f"`{spec.name}({args})`: {spec.doc}" if args else f"`{spec.name}`: {spec.doc}"
 
 
-_FAMILY_USAGE = {
-    "Init": "`Init(loss) : Unit -> Params(loss)`",
-    "MeanLoss": "`MeanLoss(loss, data) : Params(loss) -> Loss`",
-    "TrainStep": "`TrainStep(loss, data, lr = 0.1) : Params(loss) -> Params(loss)`",
-    "Momentum": "`Momentum(loss, data, lr = 0.1, beta = 0.9)` on `MomentumState(loss)`",
-    "MomentumInit": "`MomentumInit(loss) : Unit -> MomentumState(loss)`",
-    "MomentumParams": "`MomentumParams(loss) : MomentumState(loss) -> Params(loss)`",
-    "Adam": "`Adam(loss, data, lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8)` on `AdamState(loss)`",
-    "AdamInit": "`AdamInit(loss) : Unit -> AdamState(loss)`",
-    "AdamParams": "`AdamParams(loss) : AdamState(loss) -> Params(loss)`",
+def family_usage(family: Family) -> str:
+    """A family's call and type, from its spec: `Momentum(loss, data, lr = 0.1, beta = 0.9)` on
+    `MomentumState(loss)`."""
+    spec = family.optimizer
+    if spec is None:
+        return "`MeanLoss(loss, data) : Params(loss) -> Loss`"
+    state = f"{spec.state or 'Params'}(loss)"
+    if family.role is FamilyRole.INIT:
+        return f"`{family.name}(loss) : Unit -> {state}`"
+    if family.role is FamilyRole.READ:
+        return f"`{family.name}(loss) : {state} -> Params(loss)`"
+    hyper = ", ".join(_hyper_usage(h) for h in spec.hyper)
+    call = f"{family.name}(loss, data, {hyper})"
+    return f"`{call}` on `{state}`" if spec.state else f"`{call} : {state} -> {state}`"
+
+
+def _hyper_usage(hyper: Hyper) -> str:
+    value = hyper.default if hyper.default is not None else hyper.example
+    return hyper.name if value is None else f"{hyper.name} = {plain_number(value)}"
+
+
+def plain_number(value: float) -> str:
+    """A number as people write it: `0.9`, `1e-8` (not `1e-08`)."""
+    mantissa, _, exponent = repr(value).partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else mantissa
+
+
+_FUNCTOR_USAGE = {
     "List": "`List(f) : List[A] -> List[B]` for `f : A -> B`",
     "Option": "`Option(f) : Option[A] -> Option[B]` for `f : A -> B`",
 }
 
 
-def family_usage(name: str) -> str:
-    return _FAMILY_USAGE.get(name, "")
+def functor_usage(name: str) -> str:
+    return _FUNCTOR_USAGE[name]
 
 
 # ==================================================================== E00xx: declarations
@@ -486,16 +505,16 @@ def dim_as_morphism(name: str) -> Message:
     return Message(Code.DIM_AS_MORPHISM, f"`{name}` is a dim, not a morphism")
 
 
-def needs_arguments(name: str) -> Message:
-    return Message(Code.MISSING_ARGUMENTS, f"`{name}` needs arguments", family_usage(name))
+def needs_arguments(name: str, usage: str) -> Message:
+    return Message(Code.MISSING_ARGUMENTS, f"`{name}` needs arguments", usage)
 
 
 def functor_takes_one(name: str) -> Message:
     return Message(Code.MISSING_ARGUMENTS, f"`{name}` takes one morphism: `{name}(f)`")
 
 
-def family_needs_loss(name: str) -> Message:
-    return Message(Code.MISSING_ARGUMENTS, f"`{name}` needs a loss", family_usage(name))
+def family_needs_loss(family: Family) -> Message:
+    return Message(Code.MISSING_ARGUMENTS, f"`{family.name}` needs a loss", family_usage(family))
 
 
 def initialiser_as_morphism(name: str) -> Message:
@@ -539,28 +558,30 @@ def bad_count(prim: str, key: str, limit: int, value: object) -> Message:
     )
 
 
-def family_takes_only_loss(name: str) -> Message:
-    return Message(Code.WRONG_ARGUMENTS, f"`{name}` takes only the loss", family_usage(name))
-
-
-def too_many_hyper(name: str, count: int) -> Message:
+def family_takes_only_loss(family: Family) -> Message:
     return Message(
-        Code.WRONG_ARGUMENTS,
-        f"`{name}` takes {count} hyper-parameter(s) after the data",
-        family_usage(name),
+        Code.WRONG_ARGUMENTS, f"`{family.name}` takes only the loss", family_usage(family)
     )
 
 
-def hyper_twice(name: str, key: str, value: float) -> Message:
+def too_many_hyper(family: Family, count: int) -> Message:
     return Message(
         Code.WRONG_ARGUMENTS,
-        f"`{name}` is given `{key}` twice: by position ({value:g}) and by name",
-        f"keep one of them: {family_usage(name)}",
+        f"`{family.name}` takes {count} hyper-parameter(s) after the data",
+        family_usage(family),
     )
 
 
-def hyper_missing(name: str, key: str) -> Message:
-    return Message(Code.WRONG_ARGUMENTS, f"`{name}` needs `{key}`", family_usage(name))
+def hyper_twice(family: Family, key: str, value: float) -> Message:
+    return Message(
+        Code.WRONG_ARGUMENTS,
+        f"`{family.name}` is given `{key}` twice: by position ({value:g}) and by name",
+        f"keep one of them: {family_usage(family)}",
+    )
+
+
+def hyper_missing(family: Family, key: str) -> Message:
+    return Message(Code.WRONG_ARGUMENTS, f"`{family.name}` needs `{key}`", family_usage(family))
 
 
 def string_as_morphism() -> Message:
@@ -679,19 +700,15 @@ def data_elements(name: str, holds: Prod, takes: Prod) -> Message:
     return Message(Code.DATA_TYPE, f"`{name}`'s data holds `{holds}`, but the loss takes `{takes}`")
 
 
-def learning_rate(lr: float) -> Message:
-    return Message(Code.HYPER_PARAMETER, f"invalid learning rate {lr}: it must be finite and > 0")
-
-
-def decay_rate(key: str, value: float) -> Message:
-    return Message(
-        Code.HYPER_PARAMETER,
-        f"invalid Adam decay rate `{key}` = {value}: it must lie in [0, 1)",
-    )
-
-
-def epsilon(value: float) -> Message:
-    return Message(Code.HYPER_PARAMETER, f"invalid epsilon {value}: it must be > 0")
+def hyper_out_of_range(optimizer: OptimizerSpec, hyper: Hyper, value: float) -> Message:
+    """A hyperparameter outside its kind's range, named as the runtime check names it."""
+    bound = hyper.kind.bound_text
+    if hyper.kind is HyperKind.RATE:
+        return Message(Code.HYPER_PARAMETER, f"invalid learning rate {value}: {bound}")
+    if hyper.kind is HyperKind.DECAY:
+        what = f"{optimizer.prose} decay rate `{hyper.name}` = {value}"
+        return Message(Code.HYPER_PARAMETER, f"invalid {what}: {bound}")
+    return Message(Code.HYPER_PARAMETER, f"invalid {hyper.kind.value} {value}: {bound}")
 
 
 def nothing_to_train(family: str, text: str) -> Message:

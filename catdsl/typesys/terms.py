@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catdsl.errors import Span
+from catdsl.typesys.family_spec import Family
 from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.types import Atom, Port, Prod
 
@@ -135,6 +136,7 @@ class Train(Term):
     data: Term | None
     params: tuple[Port, ...]
     hyper: tuple[tuple[str, float], ...] = ()
+    spec: Family | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

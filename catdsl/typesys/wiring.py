@@ -14,7 +14,7 @@ from catdsl.typesys.hints import did_you_mean
 from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.program import Definition
 from catdsl.typesys.reporting import Reporter
-from catdsl.typesys.reserved import FAMILIES, FUNCTORS
+from catdsl.typesys.reserved import FUNCTORS
 from catdsl.typesys.type_reader import TypeReader
 from catdsl.typesys.types import Port, Prod, prod
 from catdsl.typesys.unify import Mismatch, Subst
@@ -80,7 +80,7 @@ class WiringChecker:
         func = call.func
         if not isinstance(func, ast.Name) or self.env.lookup(func.name) is not None:
             return True
-        if func.name in (*FAMILIES, *FUNCTORS):
+        if func.name in self.env.families or func.name in FUNCTORS:
             return False
         if func.name in self.primitives:
             return all(
