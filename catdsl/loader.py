@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from catdsl.errors import Diagnostic, Span
+from catdsl.std.library import PRIMITIVES
 from catdsl.std.optim import FAMILIES
-from catdsl.std.signatures import PRIMITIVES, STD_MODULES
+from catdsl.std.signatures import STD_MODULES
 from catdsl.syntax import ast
 from catdsl.syntax.parser import parse
 from catdsl.typesys import messages as M

@@ -249,18 +249,3 @@ class Readout(Affine):
 
     name = "readout"
     label = "transformer readout"
-
-
-ATTENTION_KERNELS: tuple[type[Kernel], ...] = (
-    LayerNorm,
-    Scores,
-    MaskScores,
-    RowSoftmax,
-    Mix,
-    ConcatHeads,
-    Residual,
-    FeedForward,
-    Positional,
-    Readout,
-)
-"""The kernels of `std.attention`, in the order of the module's primitives."""

@@ -337,7 +337,7 @@ class Affine(Kernel):
 
     def param_vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         """The VJP without the input's cotangent (a first layer fed by data)."""
-        return None, *affine_param_vjp(residual[0], dy)  # type: ignore[index]
+        return None, *affine_param_vjp(residual[0], dy)
 
 
 class Linear(Kernel):
@@ -725,26 +725,3 @@ class Windows(Kernel):
         """The view of `count` items of `seq` starting at `start` along `axis`."""
         index = (slice(None),) * axis + (slice(start, start + count),)
         return seq[index]
-
-
-ML_KERNELS: tuple[type[Kernel], ...] = (
-    Lookup,
-    Affine,
-    Linear,
-    Dot,
-    Scale,
-    Add,
-    Mul,
-    Sum,
-    Mean,
-    Relu,
-    Tanh,
-    Sigmoid,
-    Softmax,
-    LogSoftmax,
-    Nll,
-    CrossEntropy,
-    Mse,
-    Windows,
-)
-"""The kernels of `std.ml`, in the order of the module's primitives."""

@@ -1,22 +1,12 @@
-"""The standard library's kernel table: primitive name -> numpy kernel factory.
-
-The numpy backend receives this table from the front end; nothing below `std` imports it.
-"""
+"""Building one numpy kernel from the standard library's table, its static arguments checked."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics.kernel import Kernel
-from catdsl.std.attention_kernels import ATTENTION_KERNELS
-from catdsl.std.kernels import ML_KERNELS
-
-KERNELS: dict[str, Callable[..., Kernel]] = {
-    kernel.name: kernel for kernel in (*ML_KERNELS, *ATTENTION_KERNELS)
-}
-"""Kernel name -> factory, called as `factory(in_ranks, **static)`."""
+from catdsl.std.library import KERNELS
 
 
 def make_kernel(name: str, static: dict[str, object], in_ranks: tuple[int, ...]) -> Kernel:

@@ -1,0 +1,187 @@
+"""The standard library's primitives: one `PrimSpec` each, the single source every phase reads.
+
+A spec holds the primitive's module, arguments and defaults, its generic signature (built in
+`catdsl.std.signatures`), its documentation and its numpy reference kernel (`catdsl.std.kernels`,
+`catdsl.std.attention_kernels`). Primitives added later live one file each in
+`catdsl.std.prims`, which this table picks up. The loader hands `PRIMITIVES` to the checker and
+the front end hands `KERNELS` to the numpy backend; nothing below `std` imports this module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+
+from catdsl.semantics.kernel import Kernel
+from catdsl.std import prims
+from catdsl.std import signatures as sig
+from catdsl.std.attention_kernels import (
+    ConcatHeads,
+    FeedForward,
+    LayerNorm,
+    MaskScores,
+    Mix,
+    Positional,
+    Readout,
+    Residual,
+    RowSoftmax,
+    Scores,
+)
+from catdsl.std.kernels import (
+    Add,
+    Affine,
+    CrossEntropy,
+    Dot,
+    Linear,
+    LogSoftmax,
+    Lookup,
+    Mean,
+    Mse,
+    Mul,
+    Nll,
+    Relu,
+    Scale,
+    Sigmoid,
+    Softmax,
+    Sum,
+    Tanh,
+    Windows,
+)
+from catdsl.typesys.primitives import PrimSpec
+
+ML, ATT = "std.ml", "std.attention"
+
+_CORE = [
+    PrimSpec(
+        "lookup", ML, ("table",), (), sig.lookup, "row `table[t]` of an index t", kernel=Lookup
+    ),
+    PrimSpec("affine", ML, ("W", "b"), (), sig.affine, "`x·W + b`", kernel=Affine),
+    PrimSpec("linear", ML, ("W",), (), sig.linear, "`x·W`", kernel=Linear),
+    PrimSpec("add", ML, (), (), sig.binary, "elementwise sum", kernel=Add),
+    PrimSpec("mul", ML, (), (), sig.binary, "elementwise product", kernel=Mul),
+    PrimSpec(
+        "scale",
+        ML,
+        (),
+        ("c",),
+        sig.elementwise,
+        "multiply by a constant c",
+        defaults={"c": 1.0},
+        kernel=Scale,
+    ),
+    PrimSpec("dot", ML, ("v",), (), sig.dot, "inner product with v", kernel=Dot),
+    PrimSpec("sum", ML, (), (), sig.reduce, "sum of all entries", kernel=Sum),
+    PrimSpec("mean", ML, (), (), sig.reduce, "mean of all entries", kernel=Mean),
+    PrimSpec("relu", ML, (), (), sig.elementwise, "`max(0, x)`", kernel=Relu),
+    PrimSpec("tanh", ML, (), (), sig.elementwise, "hyperbolic tangent", kernel=Tanh),
+    PrimSpec("sigmoid", ML, (), (), sig.elementwise, "logistic function", kernel=Sigmoid),
+    PrimSpec(
+        "softmax", ML, (), (), sig.softmax, "max-shifted softmax over the last axis", kernel=Softmax
+    ),
+    PrimSpec(
+        "log_softmax", ML, (), (), sig.log_softmax, "log-softmax via log-sum-exp", kernel=LogSoftmax
+    ),
+    PrimSpec("nll", ML, (), (), sig.nll, "`-log(max(p[t], 1e-9))`", kernel=Nll),
+    PrimSpec(
+        "cross_entropy",
+        ML,
+        (),
+        (),
+        sig.cross_entropy,
+        "fused softmax + nll on logits",
+        kernel=CrossEntropy,
+    ),
+    PrimSpec("mse", ML, (), (), sig.mse, "mean squared error", kernel=Mse),
+    PrimSpec(
+        "windows",
+        ML,
+        (),
+        ("k",),
+        sig.windows,
+        "overlapping windows of k items",
+        defaults={"k": 2},
+        count="k",
+        kernel=Windows,
+    ),
+    PrimSpec(
+        "layer_norm",
+        ATT,
+        ("scale", "shift"),
+        ("eps",),
+        sig.layer_norm,
+        "layer norm",
+        defaults={"eps": 1e-5},
+        kernel=LayerNorm,
+    ),
+    PrimSpec("scores", ATT, (), (), sig.scores, "`Q·Kᵀ / sqrt(k)`", kernel=Scores),
+    PrimSpec(
+        "mask_scores", ATT, (), (), sig.mask_scores, "blocked scores become -1e6", kernel=MaskScores
+    ),
+    PrimSpec(
+        "row_softmax", ATT, (), (), sig.softmax, "softmax of each score row", kernel=RowSoftmax
+    ),
+    PrimSpec("mix", ATT, (), (), sig.mix, "weights · values", kernel=Mix),
+    PrimSpec(
+        "concat_heads",
+        ATT,
+        (),
+        ("n",),
+        sig.concat,
+        "concatenate heads' columns",
+        defaults={"n": 2},
+        count="n",
+        kernel=ConcatHeads,
+    ),
+    PrimSpec("residual", ATT, (), (), sig.binary, "residual sum", kernel=Residual),
+    PrimSpec(
+        "ffn",
+        ATT,
+        ("W1", "b1", "W2", "b2"),
+        (),
+        sig.ffn,
+        "`relu(x·W1+b1)·W2+b2`",
+        kernel=FeedForward,
+    ),
+    PrimSpec(
+        "positional",
+        ATT,
+        ("table",),
+        (),
+        sig.positional,
+        "add a positional table",
+        kernel=Positional,
+    ),
+    PrimSpec(
+        "readout", ATT, ("W", "b"), (), sig.affine, "transformer readout `x·W + b`", kernel=Readout
+    ),
+]
+
+
+def _added_primitives() -> list[PrimSpec]:
+    """The `SPEC` of every module in `catdsl.std.prims`, in module-name order."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(prims.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{prims.__name__}.{info.name}")
+        found.append(module.SPEC)
+    return found
+
+
+def _table(specs: list[PrimSpec]) -> dict[str, PrimSpec]:
+    table: dict[str, PrimSpec] = {}
+    for spec in specs:
+        if spec.name in table:
+            raise ValueError(f"the primitive `{spec.name}` is defined twice")
+        if spec.kernel is None:
+            raise ValueError(f"the primitive `{spec.name}` has no kernel")
+        table[spec.name] = spec
+    return table
+
+
+PRIMITIVES: dict[str, PrimSpec] = _table([*_CORE, *_added_primitives()])
+"""Every standard-library primitive, by name."""
+
+KERNELS: dict[str, Callable[..., Kernel]] = {
+    name: spec.kernel for name, spec in PRIMITIVES.items() if spec.kernel is not None
+}
+"""Primitive name -> numpy kernel factory, called as `factory(in_ranks, **static)`."""
