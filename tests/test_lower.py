@@ -1,4 +1,4 @@
-"""Lowering typed terms to the diagram IR, and flattening named definitions."""
+"""Lowering typed terms to the diagram IR."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from termkit import (
 )
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram
-from catdsl.diagram.lower import flatten, lower
+from catdsl.diagram.lower import lower
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics.compile import compile_diagram
 from catdsl.typesys import terms as t
@@ -194,22 +194,6 @@ def test_param_point_and_train_box():
     init = train("Init", m.loss, None, dom=P())
     (_, _, _, box) = lower(init).inner_boxes()
     assert box.port_names == ("E", "W", "b")
-
-
-def test_flatten_inlines_refs_and_keeps_loops():
-    m = tiny()
-    d = lower(seq(power(ref("twice", seq(relu(), relu()), kind="let"), 2), ref("r", relu())))
-    flat = flatten(d)
-    flat.validate()
-    assert kinds(flat) == ["power", "prim"]
-    (loop, _) = flat.inner_boxes()
-    assert kinds(loop.data["sub"]) == ["prim", "prim"]
-    x = np.array([-1.0, 2.0, 3.0])
-    assert compile_diagram(flat).run((x,))[0].tolist() == compile_diagram(d).run((x,))[0].tolist()
-    model = flatten(lower(m.loss, "loss"))
-    model.validate()
-    assert "ref" not in kinds(model)
-    assert [b.label for b in model.inner_boxes() if b.kind == "param"] == ["E", "W", "b"]
 
 
 def test_big_pipeline_lowers_without_deep_recursion():

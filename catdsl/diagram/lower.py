@@ -1,20 +1,19 @@
-"""Lower a typed term to the diagram IR, and flatten a diagram's named definitions.
+"""Lower a typed term to the diagram IR.
 
 `lower` builds one box per primitive and per use of a definition (a collapsed `ref` box holding
 its body's diagram), wires `>>` in sequence, `*` side by side and `<f, g>` as a fan-out of the
 input wires. Ports, params and constants enter from above through ONE source box per name per
 diagram, so "one name, one wire" holds across composition. `id` is bare wires; `swap`, `copy`,
 `discard` are `struct` boxes (drawable, free at run time); `fst` / `snd` discard the other side.
-`flatten` inlines every `ref` box recursively and keeps `power`, `functor` and `train` boxes
-(flattening their sub-diagrams too). Compiling does its own inlining (keeping the checks where a
-morphism's outputs enter their objects), so `compile_diagram` wants the unflattened diagram.
+Definitions stay collapsed: the scheduler inlines `ref` boxes itself (keeping the checks where
+a morphism's outputs enter their objects) and the renderer expands them as deep as asked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
+from catdsl.diagram.ir import INPUT, OUTPUT, Diagram, WireEnd
 from catdsl.std.signatures import COUNT_ARGUMENTS, STATIC_DEFAULTS
 from catdsl.typesys.terms import (
     Bind,
@@ -298,82 +297,3 @@ def number_text(value: object) -> str:
         return str(value)
     mantissa, _, exponent = repr(value).partition("e")
     return f"{mantissa}e{int(exponent)}" if exponent else mantissa
-
-
-# ---------------------------------------------------------------- flattening
-
-
-def flatten(diagram: Diagram) -> Diagram:
-    """The same diagram with every `ref` box replaced by its (flattened) definition."""
-    return _Flattener().flatten(diagram)
-
-
-class _Flattener:
-    def __init__(self) -> None:
-        self.memo: dict[int, Diagram] = {}
-
-    def flatten(self, diagram: Diagram) -> Diagram:
-        key = id(diagram)
-        if key in self.memo:
-            return self.memo[key]
-        out = Diagram(diagram.dom, diagram.cod, diagram.name)
-        out.ports = diagram.ports
-        sources: dict[str, WireEnd] = {}
-        inputs = [WireEnd(INPUT, i) for i in range(len(diagram.dom))]
-        for i, wire in enumerate(self.copy(out, diagram, inputs, {}, sources)):
-            out.connect(wire, WireEnd(OUTPUT, i))
-        self.memo[key] = out
-        return out
-
-    def copy(
-        self,
-        out: Diagram,
-        src: Diagram,
-        inputs: Wires,
-        ports: dict[str, WireEnd],
-        sources: dict[str, WireEnd],
-    ) -> Wires:
-        """Copy the boxes of `src` into `out`; return the wires of its outputs."""
-        wires: dict[tuple[str, int], WireEnd] = {(INPUT, i): w for i, w in enumerate(inputs)}
-        result: Wires = []
-        for box in src.boxes():
-            if box.id == INPUT:
-                continue
-            ins = [wires[(w.box, w.port)] for w in src.incoming(box.id)]
-            if box.id == OUTPUT:
-                result = ins
-                continue
-            for port, wire in enumerate(self.box(out, box, ins, ports, sources)):
-                wires[(box.id, port)] = wire
-        return result
-
-    def box(
-        self,
-        out: Diagram,
-        box: Box,
-        ins: Wires,
-        ports: dict[str, WireEnd],
-        sources: dict[str, WireEnd],
-    ) -> Wires:
-        name = box.data.get("name")
-        if box.kind in ("port", "param") and name in ports:
-            return [ports[name]]
-        if box.kind in ("port", "param") and name in sources:
-            return [sources[name]]
-        if box.kind == "ref":
-            n = box.n_domain_inputs
-            inner = dict(zip(box.port_names, ins[n:], strict=True))
-            return self.copy(out, box.data["sub"], ins[:n], inner, sources)
-        data = dict(box.data)
-        for key in ("sub", "loss", "data"):
-            if isinstance(data.get(key), Diagram):
-                data[key] = self.flatten(data[key])
-        new = out.add_box(
-            box.kind, box.label, box.inputs, box.outputs, box.span, data, box.port_names
-        )
-        for i, wire in enumerate(ins):
-            out.connect(wire, WireEnd(new, i))
-        outs = [WireEnd(new, i) for i in range(len(box.outputs))]
-        if box.kind in ("port", "param"):
-            sources[name] = outs[0]
-        return outs

@@ -53,8 +53,8 @@ def _raise_with_sources(err: CatRuntimeError, sources: dict[str, str]) -> CatErr
 
 def init_param(info: ParamInfo, dtype=np.float64) -> np.ndarray:
     """A parameter's initial value from its initialiser, literal or file."""
+    from catdsl.files import load_array_file
     from catdsl.std.init import INITIALISERS
-    from catdsl.std.io import load_array_file
 
     if info.init == "literal":
         value = np.asarray(info.literal, dtype=dtype)
@@ -130,7 +130,7 @@ class Program:
 
     def load_params(self, path: str) -> None:
         """Replace parameter values from a `.npz` file (names must match)."""
-        from catdsl.std.io import load_named_arrays
+        from catdsl.files import load_named_arrays
 
         new: dict[str, np.ndarray] = {}
         data = load_named_arrays(path)
@@ -159,7 +159,7 @@ class Program:
         self.params.update(new)  # only once every array fits: all or nothing
 
     def save_value(self, path: str, value: object) -> None:
-        from catdsl.std.io import save_npz_atomic
+        from catdsl.files import save_npz_atomic
 
         save_npz_atomic(path, _flatten_named(value, "value"))
 

@@ -21,12 +21,12 @@ from numpy.typing import DTypeLike
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram
 from catdsl.errors import CatRuntimeError
+from catdsl.files import load_array_file
 from catdsl.semantics.invariants import make_check
 from catdsl.semantics.ops import CheckOp, FunctorOp, PowerOp, kernel_op
 from catdsl.semantics.plan import CTX, Instr, Plan, Source
 from catdsl.semantics.training import train_op
 from catdsl.semantics.values import coerce, is_differentiable, split_components, width
-from catdsl.std.io import load_array_file
 from catdsl.std.kernels import make_kernel
 from catdsl.typesys.types import Atom, Obj
 
