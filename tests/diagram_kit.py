@@ -219,7 +219,7 @@ def swap() -> Diagram:
         "swap",
         (Distribution, TokenId),
         (TokenId, Distribution),
-        data={"kind": "swap", "split": 1},
+        data={"structure": "swap", "split": 1},
     )
     link(d, INPUT, 0, s, 0)
     link(d, INPUT, 1, s, 1)
@@ -234,7 +234,7 @@ def residual(explicit_copy: bool = True) -> Diagram:
     att = d.add_box("opaque", "Attention", (Vector,), (Vector,), span(40, 9))
     add = d.add_box("prim", "add", (Vector, Vector), (Vector,), span(40, 30), {"name": "add"})
     if explicit_copy:
-        c = d.add_box("struct", "copy", (Vector,), (Vector, Vector), data={"kind": "copy"})
+        c = d.add_box("struct", "copy", (Vector,), (Vector, Vector), data={"structure": "copy"})
         link(d, INPUT, 0, c, 0)
         link(d, c, 0, add, 0)
         link(d, c, 1, att, 0)
@@ -249,7 +249,7 @@ def residual(explicit_copy: bool = True) -> Diagram:
 def keep_first() -> Diagram:
     """`TokenId * TokenId -> TokenId` dropping the second wire (a discard)."""
     d = Diagram(prod(TokenId, TokenId), Prod((TokenId,)), "fst")
-    s = d.add_box("struct", "discard", (TokenId,), (), data={"kind": "discard"})
+    s = d.add_box("struct", "discard", (TokenId,), (), data={"structure": "discard"})
     link(d, INPUT, 1, s, 0)
     link(d, INPUT, 0, OUTPUT, 0)
     return d

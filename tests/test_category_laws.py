@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from termkit import copy, functor, ident, pair, par, param, prim, real, seq, swap
 
 from catdsl.diagram.lower import lower
-from catdsl.semantics.compile import compile_diagram
+from catdsl.frontend.backends import compile_diagram
 
 R3 = real(3)
 LAWS = settings(max_examples=60, deadline=None)

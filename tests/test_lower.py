@@ -32,7 +32,7 @@ from termkit import (
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram
 from catdsl.diagram.lower import lower
 from catdsl.errors import CatRuntimeError
-from catdsl.semantics.compile import compile_diagram
+from catdsl.frontend.backends import compile_diagram
 from catdsl.typesys import terms as t
 
 R3 = real(3)
@@ -63,9 +63,9 @@ def test_ref_holds_its_body_and_prims_carry_their_data():
     m = tiny()
     d = lower(m.embedding, "Embedding")
     (box,) = [b for b in d.inner_boxes() if b.kind == "ref"]
-    assert box.data["def_kind"] == "morphism"
-    (inner,) = [b for b in box.data["sub"].inner_boxes() if b.kind == "prim"]
-    assert inner.data == {"name": "lookup", "static": {}, "in_ranks": (0, 2)}
+    assert box.def_kind == "morphism"
+    (inner,) = [b for b in box.sub.inner_boxes() if b.kind == "prim"]
+    assert (inner.name, inner.static, inner.in_ranks) == ("lookup", {}, (0, 2))
     assert inner.port_names == ("E",) and inner.n_domain_inputs == 1
 
 
@@ -82,13 +82,13 @@ def test_structure_boxes():
     assert kinds(lower(swap(a, b))) == ["struct"]
     d = lower(copy(a))
     (box,) = d.inner_boxes()
-    assert box.data == {"kind": "copy", "split": 1} and len(box.outputs) == 2
-    assert [b.data["kind"] for b in lower(discard(a)).inner_boxes()] == ["discard"]
+    assert (box.structure, box.split) == ("copy", 1) and len(box.outputs) == 2
+    assert [b.structure for b in lower(discard(a)).inner_boxes()] == ["discard"]
     for proj in (fst(a, b), snd(a, b)):
         d = lower(proj)
         d.validate()
         (box,) = d.inner_boxes()
-        assert box.data["kind"] == "discard" and len(box.inputs) == 1
+        assert box.structure == "discard" and len(box.inputs) == 1
 
 
 def test_structure_runs_as_aliases():
@@ -106,10 +106,10 @@ def test_power_functor_and_zero_power():
     assert kinds(lower(power(relu(), 0))) == []
     d = lower(power(relu(), 3))
     (box,) = d.inner_boxes()
-    assert box.kind == "power" and box.data["n"] == 3 and box.label == "relu ^ 3"
-    assert kinds(box.data["sub"]) == ["prim"]
+    assert box.kind == "power" and box.n == 3 and box.label == "relu ^ 3"
+    assert kinds(box.sub) == ["prim"]
     (box,) = lower(functor("List", relu())).inner_boxes()
-    assert box.kind == "functor" and box.data["functor"] == "List"
+    assert box.kind == "functor" and box.functor == "List"
 
 
 def test_opaque_and_hole_boxes_cannot_run():
@@ -128,7 +128,7 @@ def test_constant_arguments_come_from_one_const_box():
     d = lower(pair(dot, dot), consts={"v": v})
     d.validate()
     (box,) = [b for b in d.inner_boxes() if b.kind == "const"]
-    assert box.data["value"] == [1.0, 2.0, 3.0]
+    assert box.value == [1.0, 2.0, 3.0]
     outs = compile_diagram(d).run((np.ones(3),))
     assert [float(o) for o in outs] == [6.0, 6.0]
     named = ref("v", v, kind="data")  # a data definition used by name: one collapsed point
@@ -185,12 +185,12 @@ def test_param_point_and_train_box():
     point = t.Param(P(), P(real(5)), None, name="b", init="zeros", ports=(param("b", real(5)),))
     d = lower(point)
     (box,) = d.inner_boxes()
-    assert box.kind == "param" and box.data["init"] == "zeros"
+    assert box.kind == "param" and box.init == "zeros"
     step = train("TrainStep", m.loss, m.examples, hyper=(("lr", 1.0),))
     (box,) = lower(step).inner_boxes()
-    assert box.kind == "train" and box.data["family"] == "TrainStep"
-    assert box.data["params"] == ("E", "W", "b") and box.data["hyper"] == {"lr": 1.0}
-    assert isinstance(box.data["loss"], Diagram) and isinstance(box.data["data"], Diagram)
+    assert box.kind == "train" and box.family == "TrainStep"
+    assert box.params == ("E", "W", "b") and box.hyper == {"lr": 1.0}
+    assert isinstance(box.loss, Diagram) and isinstance(box.data, Diagram)
     init = train("Init", m.loss, None, dom=P())
     (_, _, _, box) = lower(init).inner_boxes()
     assert box.port_names == ("E", "W", "b")

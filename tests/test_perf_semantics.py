@@ -14,7 +14,7 @@ import pytest
 
 import catdsl
 from catdsl.errors import CatError, CatRuntimeError
-from catdsl.semantics.compile import compile_diagram
+from catdsl.frontend.backends import compile_diagram
 from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.training import initial_state, run_steps
 from catdsl.std.kernels import (

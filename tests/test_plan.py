@@ -28,7 +28,7 @@ from termkit import (
 
 from catdsl.diagram.lower import lower
 from catdsl.errors import CatRuntimeError, Span
-from catdsl.semantics.compile import compile_diagram
+from catdsl.frontend.backends import compile_diagram
 from catdsl.semantics.values import coerce, to_plain
 from catdsl.typesys.types import Predicate
 

@@ -26,9 +26,9 @@ from termkit import (
 
 from catdsl.diagram.lower import lower
 from catdsl.errors import CatRuntimeError
+from catdsl.frontend.backends import compile_diagram
 from catdsl.semantics import optimizers
 from catdsl.semantics.checkpoint import load_checkpoint
-from catdsl.semantics.compile import compile_diagram
 from catdsl.semantics.loop import LoopHooks, TrainingInterrupted
 from catdsl.semantics.progress import ProgressBar
 from catdsl.semantics.training import initial_state, run_steps

@@ -12,8 +12,27 @@ a morphism's outputs enter their objects) and the renderer expands them as deep 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
-from catdsl.diagram.ir import INPUT, OUTPUT, Diagram, WireEnd
+from catdsl.diagram.ir import (
+    INPUT,
+    OUTPUT,
+    Box,
+    ConstBox,
+    Diagram,
+    FunctorBox,
+    HoleBox,
+    OpaqueBox,
+    ParamBox,
+    PortBox,
+    PowerBox,
+    PrimBox,
+    RefBox,
+    StructBox,
+    TrainBox,
+    WireEnd,
+)
 from catdsl.std.signatures import COUNT_ARGUMENTS, STATIC_DEFAULTS
 from catdsl.typesys.terms import (
     Bind,
@@ -79,19 +98,20 @@ class _Scope:
     # ---------------------------------------------------------------- helpers
     def add(
         self,
-        kind: str,
+        box_type: type[Box],
         label: str,
         term: Term,
         ins: Wires,
-        data: dict,
         port_names: Sequence[str] = (),
         extra_inputs: Sequence[Atom] = (),
-        outputs: Sequence[Atom] | None = None,
+        **fields: Any,
     ) -> Wires:
         """Add a box fed by `ins` (domain wires, then one wire per port name)."""
         inputs = (*term.dom.atoms, *extra_inputs)
-        outs = term.cod.atoms if outputs is None else tuple(outputs)
-        box = self.d.add_box(kind, label, inputs, outs, term.span, data, tuple(port_names))
+        outs = term.cod.atoms
+        box = self.d.add(
+            box_type, label, inputs, outs, span=term.span, port_names=port_names, **fields
+        )
         for i, wire in enumerate(ins):
             self.d.connect(wire, WireEnd(box, i))
         return [WireEnd(box, i) for i in range(len(outs))]
@@ -105,7 +125,8 @@ class _Scope:
             if kind == "const":
                 (self.sources[name],) = self.term(self.lowerer.consts[name], [])
             else:
-                box = self.d.add_box(kind, name, (), (atom,), data={"name": name})
+                box_type = ParamBox if kind == "param" else PortBox
+                box = self.d.add(box_type, name, (), (atom,), name=name)
                 self.sources[name] = WireEnd(box, 0)
         return self.sources[name]
 
@@ -136,8 +157,17 @@ class _Scope:
                 raise ValueError(
                     f"`{arg}`, an argument of `{term.name}`, is not a port or constant"
                 )
-        data = {"name": term.name, "static": dict(term.static), "in_ranks": term.in_ranks}
-        return self.add("prim", _label(term), term, wires, data, term.args, atoms)
+        return self.add(
+            PrimBox,
+            _label(term),
+            term,
+            wires,
+            term.args,
+            atoms,
+            name=term.name,
+            static=dict(term.static),
+            in_ranks=term.in_ranks,
+        )
 
     def _Seq(self, term: Seq, ins: Wires) -> Wires:
         for part in term.parts:
@@ -163,57 +193,64 @@ class _Scope:
         if kind in ("fst", "snd"):
             keep, drop = (ins[:split], ins[split:]) if kind == "fst" else (ins[split:], ins[:split])
             dropped = term.dom.atoms[split:] if kind == "fst" else term.dom.atoms[:split]
-            box = self.d.add_box(
-                "struct", "discard", dropped, (), term.span, {"kind": "discard", "split": 0}
-            )
+            box = self.d.add(StructBox, "discard", dropped, (), span=term.span, structure="discard")
             for i, wire in enumerate(drop):
                 self.d.connect(wire, WireEnd(box, i))
             return list(keep)
-        return self.add("struct", kind, term, ins, {"kind": kind, "split": split})
+        return self.add(StructBox, kind, term, ins, structure=kind, split=split)
 
     def _Ref(self, term: Ref, ins: Wires) -> Wires:
         wires, names, atoms = self.with_ports(term, ins)
         if term.body is None:
-            return self.add("opaque", term.name, term, wires, {"name": term.name}, names, atoms)
+            return self.add(OpaqueBox, term.name, term, wires, names, atoms, name=term.name)
         sub = self.lowerer.sub(term.body, term.name)
-        data = {"name": term.name, "sub": sub, "def_kind": term.kind}
-        return self.add("ref", term.name, term, wires, data, names, atoms)
+        return self.add(
+            RefBox,
+            term.name,
+            term,
+            wires,
+            names,
+            atoms,
+            name=term.name,
+            sub=sub,
+            def_kind=term.kind,
+        )
 
     def _Power(self, term: Power, ins: Wires) -> Wires:
         if term.n == 0:
             return list(ins)
         wires, names, atoms = self.with_ports(term, ins)
-        data = {"n": term.n, "sub": self.lowerer.sub(term.base, None)}
+        sub = self.lowerer.sub(term.base, None)
         label = f"{_label(term.base)} ^ {term.n}"
-        return self.add("power", label, term, wires, data, names, atoms)
+        return self.add(PowerBox, label, term, wires, names, atoms, n=term.n, sub=sub)
 
     def _Functor(self, term: Functor, ins: Wires) -> Wires:
         wires, names, atoms = self.with_ports(term, ins)
-        data = {"functor": term.functor, "sub": self.lowerer.sub(term.inner, None)}
+        sub = self.lowerer.sub(term.inner, None)
         label = f"{term.functor}({_label(term.inner)})"
-        return self.add("functor", label, term, wires, data, names, atoms)
+        return self.add(FunctorBox, label, term, wires, names, atoms, functor=term.functor, sub=sub)
 
     def _PortWire(self, term: PortWire, ins: Wires) -> Wires:
         kind = next((p.kind for p in term.ports if p.name == term.name), "port")
         return [self.source(term.name, term.cod.atoms[0], kind)]
 
     def _Const(self, term: Const, ins: Wires) -> Wires:
-        data = {"name": term.name, "value": term.value, "path": term.path}
-        return self.add("const", term.name, term, [], data)
+        return self.add(
+            ConstBox, term.name, term, [], name=term.name, value=term.value, path=term.path
+        )
 
     def _Param(self, term: Param, ins: Wires) -> Wires:
-        data = {
-            "name": term.name,
-            "init": term.init,
-            "init_args": dict(term.init_args),
-            "literal": term.literal,
-        }
         wire = self.source(term.name, term.cod.atoms[0], "param")
-        self.d.box(wire.box).data.update(data)
+        box = self.d.box(wire.box)
+        if isinstance(box, ParamBox):  # (a param bound by `f[p = x]` is that point's wire)
+            initialised = replace(
+                box, init=term.init, init_args=dict(term.init_args), literal=term.literal
+            )
+            self.d.replace_box(initialised)
         return [wire]
 
     def _Train(self, term: Train, ins: Wires) -> Wires:
-        data = {
+        fields: dict[str, Any] = {
             "family": term.family,
             "loss": self.lowerer.sub(term.loss, _label(term.loss)),
             "data": self.lowerer.sub(term.data, _label(term.data))
@@ -225,9 +262,9 @@ class _Scope:
         label = f"{term.family}({_label(term.loss)})"
         if term.family in ("Init", "AdamInit", "MomentumInit"):
             wires = [*ins, *(self.source(p.name, p.atom, p.kind) for p in term.params)]
-            names = data["params"]
-            return self.add("train", label, term, wires, data, names, [p.atom for p in term.params])
-        return self.add("train", label, term, ins, data)
+            names, atoms = fields["params"], [p.atom for p in term.params]
+            return self.add(TrainBox, label, term, wires, names, atoms, **fields)
+        return self.add(TrainBox, label, term, ins, **fields)
 
     def _Wiring(self, term: Wiring, ins: Wires) -> Wires:
         env = _bind_names(term.inputs, ins, "inputs of a wiring block")
@@ -249,7 +286,7 @@ class _Scope:
     def _HoleTerm(self, term: HoleTerm, ins: Wires) -> Wires:
         wires, names, atoms = self.with_ports(term, ins)
         label = f"?{term.name}" if term.name else "?"
-        return self.add("hole", label, term, wires, {"name": term.name}, names, atoms)
+        return self.add(HoleBox, label, term, wires, names, atoms, name=term.name)
 
 
 def _bind_names(names: Sequence[str], wires: Wires, what: str) -> dict[str, Wires]:
