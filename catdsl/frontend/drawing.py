@@ -66,8 +66,16 @@ def dot_for(
         sides = law_sides(law, program.checked.sources)
         lhs = Morphism(program, sides[0].text, law.lhs).diagram
         rhs = Morphism(program, sides[1].text, law.rhs).diagram
-        options = {"shapes": shapes, "expand": expand, "unroll": unroll}
-        return law_to_dot(name, lhs, rhs, law.tolerance, sides=sides, **options)
+        return law_to_dot(
+            name,
+            lhs,
+            rhs,
+            law.tolerance,
+            sides=sides,
+            shapes=shapes,
+            expand=expand,
+            unroll=unroll,
+        )
     if name not in program:
         from catdsl.typesys.hints import did_you_mean
 

@@ -8,6 +8,7 @@ coordinates of small tensors and a fixed sample of large ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class GradReport:
         }
 
 
-def _is_real(value: object) -> bool:
+def _is_real(value: object) -> TypeGuard[np.ndarray]:
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
@@ -92,7 +93,7 @@ def gradcheck(program: BaseProgram, name: str, eps: float = 1e-6, seed: int = 0)
             raise CatError([Diagnostic("E0807", f"`{name}` has no real output to differentiate")])
         wrt = {"inputs", *ports, *(p.name for p in morphism.param_ports)}
         _, grads = backend.vjp(plan, tuple(inputs), ports, params, cots, wrt)
-        targets: list[tuple[str, np.ndarray, np.ndarray]] = []
+        targets: list[tuple[str, np.ndarray, np.ndarray | None]] = []
         for i, x in enumerate(inputs):
             if _is_real(x):
                 targets.append((f"input {i + 1}", x, grads["inputs"][i]))

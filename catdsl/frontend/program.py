@@ -54,6 +54,7 @@ def init_param(info: ParamInfo, dtype=np.float64) -> np.ndarray:
     if info.init == "literal":
         value = np.asarray(info.literal, dtype=dtype)
     elif info.init == "load":
+        assert info.path is not None, "the checker gives a loaded param its file"
         try:
             value = np.asarray(load_array_file(info.path)[0], dtype=dtype)
         except CatRuntimeError as err:  # point at the `param` that names the file
@@ -324,7 +325,7 @@ class Morphism:
         backend = self.program.backend
         return backend.run(self.plan, inputs, ports, self.program.params, check=check)
 
-    def vjp(self, value: object, cotangent: object, **ports: object) -> dict:
+    def vjp(self, value: object, cotangent: Any, **ports: object) -> dict:
         """Reverse derivative: the cotangents of the inputs, ports and params for an output
         cotangent (one per codomain wire, as a tuple when there are several)."""
         inputs = self.inputs_from(value)

@@ -398,8 +398,9 @@ class Drawing:
         if not isinstance(chip, Chip) or not all(self._takes_chip(w) for w in wires):
             return False
         for k, wire in enumerate(wires):
-            target = self.nodes[wire.dst.node]
-            target.chips[int(wire.dst.port[1:])] = replace(chip, id=f"{chip.id}.use{k}")
+            target, port = self.nodes[wire.dst.node], wire.dst.port
+            assert isinstance(target, BoxNode) and port is not None, "checked by _takes_chip"
+            target.chips[int(port[1:])] = replace(chip, id=f"{chip.id}.use{k}")
             wire.inside = True
         scope.items.remove(chip)
         return True

@@ -108,7 +108,7 @@ def _pipe(dot_text: str, fmt: str) -> bytes:
     if shutil.which("dot") is None:
         message = f"drawing `.{fmt}` needs the Graphviz `dot` program, which is not installed"
         raise CatRuntimeError("R0701", f"{message}: {INSTALL_HINT}")
-    import graphviz
+    import graphviz  # type: ignore[import-untyped]  # graphviz ships no type hints
 
     return graphviz.Source(dot_text).pipe(format=fmt)
 

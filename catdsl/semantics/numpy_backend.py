@@ -146,7 +146,7 @@ class _Binder:
             source_slots=sched.source_slots,
             out_slots=sched.out_slots,
             instrs=instrs,
-            slot_differentiable=[is_differentiable(a) for a in sched.slots],
+            slot_differentiable=[a is not None and is_differentiable(a) for a in sched.slots],
             source_checks=(*input_checks, *source_checks),
         )
 

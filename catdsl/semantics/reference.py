@@ -59,7 +59,8 @@ class Var:
     __slots__ = ("grad", "value")
 
     def __init__(self, value: Any) -> None:
-        self.value, self.grad = value, None
+        self.value: Any = value
+        self.grad: Any = None
 
 
 @dataclass

@@ -198,6 +198,7 @@ class TrainOp:
         return (None,) * len(self.differentiable)
 
     def _gradient(self, ctx: RunContext, params: Mapping) -> dict:
+        assert self.objective is not None, "a stepping family has an objective"
         mean, grads = self.objective.mean_and_gradient(params)
         if ctx.losses is not None:
             ctx.losses.append(float(mean) if mean.ndim == 0 else float(np.sum(mean)))
@@ -218,6 +219,7 @@ class TrainOp:
     _MomentumParams = _AdamParams
 
     def _MeanLoss(self, ctx: RunContext, params: Mapping) -> tuple:
+        assert self.objective is not None, "MeanLoss has an objective"
         return (self.objective.mean(params),)
 
     def _TrainStep(self, ctx: RunContext, params: dict) -> tuple:

@@ -11,6 +11,7 @@ kernel sees for it: 1, or the number of components of such a tuple.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -109,9 +110,11 @@ def accumulate(total: object, extra: object) -> object:
     if extra is None:
         return total
     if isinstance(total, tuple):
-        return tuple(accumulate(a, b) for a, b in zip(total, extra, strict=True))  # type: ignore[arg-type]
+        assert isinstance(extra, tuple), "cotangents of one wire have one structure"
+        return tuple(accumulate(a, b) for a, b in zip(total, extra, strict=True))
     if isinstance(total, dict):
-        return {k: accumulate(total[k], extra[k]) for k in total}  # type: ignore[index]
+        assert isinstance(extra, dict), "cotangents of one wire have one structure"
+        return {k: accumulate(total[k], extra[k]) for k in total}
     return total + extra  # type: ignore[operator]
 
 
@@ -140,12 +143,12 @@ def has_nonfinite(value: object) -> bool:
 # ---------------------------------------------------------------- conversion at the boundary
 
 
-def coerce(value: object, atom: Atom, dtype: DTypeLike = np.float64) -> object:
+def coerce(value: Any, atom: Atom, dtype: DTypeLike = np.float64) -> Any:
     """Convert plain Python data (nested lists, tuples, dicts) into the value of `atom`."""
     dtype = np.dtype(dtype)
     if isinstance(atom, Record):
         fields = dict(atom.fields)
-        return {k: coerce(v, fields[k], dtype) if k in fields else v for k, v in value.items()}  # type: ignore[union-attr]
+        return {k: coerce(v, fields[k], dtype) if k in fields else v for k, v in value.items()}
     carrier = carrier_of(atom)
     if isinstance(carrier, Prod):
         return _coerce_product(value, carrier.atoms, dtype)
@@ -177,7 +180,7 @@ def _coerce_array(value: object, carrier: Carrier, dtype: np.dtype) -> np.ndarra
     return array
 
 
-def _coerce_list(value: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
+def _coerce_list(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
     """A list of elements given as rows (`[[1, 2], [2, 3]]`) or as per-component columns."""
     n = sum(width(a) for a in atoms)
     if n == 1:
@@ -185,14 +188,14 @@ def _coerce_list(value: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> obj
         inner = carrier_of(atom)
         if isinstance(inner, Carrier) and inner.kind not in ("List", "Option"):
             return _coerce_array(value, inner, dtype)
-        items = [coerce(v, atom, dtype) for v in value]  # type: ignore[union-attr]
+        items = [coerce(v, atom, dtype) for v in value]
         return np.stack(items) if items else np.zeros((0,))
     if isinstance(value, tuple) and len(value) == n:
         columns = list(value)
     elif isinstance(value, np.ndarray):
         columns = [value[:, j] for j in range(n)]
     else:
-        rows = [join_components(_row(r, atoms, dtype), atoms) for r in value]  # type: ignore[union-attr]
+        rows = [join_components(_row(r, atoms, dtype), atoms) for r in value]
         columns = [[r[j] for r in rows] for j in range(n)] if rows else [[] for _ in range(n)]
     flat_atoms = _flat_atoms(atoms)
     return tuple(_coerce_list(c, (a,), dtype) for c, a in zip(columns, flat_atoms, strict=True))
