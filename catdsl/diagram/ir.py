@@ -116,7 +116,7 @@ class ConstBox(Box):
 
     kind: ClassVar[str] = "const"
     name: str
-    value: object = None
+    value: Any = None  # the literal as the program wrote it (nested lists, numbers)
     path: str | None = None
 
 
@@ -296,9 +296,10 @@ class Diagram:
         sources: list[WireEnd | None] = [None] * len(box.inputs)
         for src, _dst, attrs in self.graph.in_edges(box_id, data=True):
             sources[attrs["dst_port"]] = WireEnd(src, attrs["src_port"])
-        if any(s is None for s in sources):
+        connected = [s for s in sources if s is not None]
+        if len(connected) != len(sources):
             raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
-        return sources  # type: ignore[return-value]
+        return connected
 
     def outgoing(self, box_id: str) -> list[list[WireEnd]]:
         """For each output port of the box, the input ports it feeds (possibly none)."""

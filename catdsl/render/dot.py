@@ -370,11 +370,12 @@ class Drawing:
         if self._paths is None:
             self._paths = {}
             _scope_paths(self.root, (self.root,), self._paths)
-        paths = [self._paths.get(wire.dst.node) for wire in wires]
-        if any(path is None for path in paths):
+        found = [self._paths.get(wire.dst.node) for wire in wires]
+        paths = [path for path in found if path is not None]
+        if len(paths) != len(found):
             return default
         shared = default
-        for level in zip(*paths, strict=False):  # type: ignore[call-overload]
+        for level in zip(*paths, strict=False):
             if any(scope is not level[0] for scope in level):
                 break
             shared = level[0]
@@ -411,9 +412,10 @@ class Drawing:
 
     def drop_in(self, src: End, wire: Wire, scope: Scope) -> None:
         """A chip with one wire into the top of a box is drawn inside that box's node."""
-        chip, target = self.nodes.get(src.node), self.nodes.get(wire.dst.node)
+        chip, target, port = self.nodes.get(src.node), self.nodes.get(wire.dst.node), wire.dst.port
         if isinstance(chip, Chip) and isinstance(target, BoxNode) and wire.dst.side == "n":
-            target.chips[int(wire.dst.port[1:])] = chip  # type: ignore[index]
+            assert port is not None, "a wire into the top of a box names its port"
+            target.chips[int(port[1:])] = chip
             scope.items.remove(chip)
             wire.inside = True
 

@@ -199,7 +199,7 @@ class _Binder:
                 total = sum(width(a) for a in atoms)
                 raw = split_components(arrays, atoms) if len(arrays) == total else [arrays[0]]
             else:
-                raw = [box.value] if len(atoms) == 1 else list(box.value)  # type: ignore[call-overload]
+                raw = [box.value] if len(atoms) == 1 else list(box.value)
             if len(raw) != len(atoms):
                 raise CatRuntimeError(
                     "R0416", f"`{box.label}` holds {len(raw)} value(s) for {len(atoms)} wire(s)"

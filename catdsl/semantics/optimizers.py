@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -73,9 +74,9 @@ def hyperparameters(family: str, given: Mapping[str, object], span: Span | None)
     return hyper
 
 
-def _real(value: object) -> float:
+def _real(value: Any) -> float:
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     except (TypeError, ValueError):
         return math.nan
 

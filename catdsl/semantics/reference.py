@@ -40,14 +40,14 @@ from catdsl.semantics.kernel import Kernel
 from catdsl.semantics.values import (
     accumulate,
     coerce,
-    element_atoms,
+    elements_of,
     join_components,
     pack,
     split_components,
     width,
     zeros_like,
 )
-from catdsl.typesys.types import Atom, carrier_of
+from catdsl.typesys.types import Atom
 
 KernelTable = Mapping[str, Callable[..., Kernel]]
 PullBack = Callable[[list[Any]], Sequence[Any]]
@@ -239,8 +239,7 @@ class Reference:
         again; `Option(f)`: the body on the value, None staying None."""
         if box.functor == "Option" and xs[0].value is None:
             return [Var(None)]
-        elem_in = element_atoms(carrier_of(box.inputs[0]))  # type: ignore[arg-type]
-        elem_out = element_atoms(carrier_of(box.outputs[0]))  # type: ignore[arg-type]
+        elem_in, elem_out = elements_of(box.inputs[0]), elements_of(box.outputs[0])
         inputs = split_components(_flat(xs[0].value, elem_in), elem_in)
         extra = [x.value for x in xs[box.n_domain_inputs :]]
         ins, port_vars, results, inner = self.nested(box.sub, inputs, box.port_names, extra)
@@ -281,7 +280,7 @@ class Reference:
             total = sum(width(a) for a in atoms)
             raw = split_components(arrays, atoms) if len(arrays) == total else [arrays[0]]
         else:
-            raw = [box.value] if len(atoms) == 1 else list(box.value)  # type: ignore[call-overload]
+            raw = [box.value] if len(atoms) == 1 else list(box.value)
         return [coerce(v, a, self.dtype) for v, a in zip(raw, atoms, strict=True)]
 
     def train(self, box: TrainBox, xs: list[Any]) -> tuple[Any, ...]:

@@ -22,6 +22,14 @@ INTEGER_KINDS = ("Index", "Nat")
 REAL_KINDS = ("Real", "Simplex")
 
 
+def elements_of(atom: Atom) -> tuple[Atom, ...]:
+    """The atoms one element of a container wire (`List`, `Option`) is made of."""
+    carrier = carrier_of(atom)
+    if carrier is None:
+        raise ValueError(f"`{atom}` is not a container")
+    return element_atoms(carrier)
+
+
 def element_atoms(carrier: Carrier | Prod) -> tuple[Atom, ...]:
     """The atoms one element is made of: a product's atoms, or a container's element atoms."""
     if isinstance(carrier, Prod):
@@ -72,9 +80,9 @@ def array_dtype(carrier: Carrier, dtype: np.dtype) -> np.dtype:
 # ---------------------------------------------------------------- splitting into components
 
 
-def components(value: object, atom: Atom) -> tuple:
+def components(value: Any, atom: Atom) -> tuple:
     """The arrays a kernel sees for `value`: itself for width 1, else the flat tuple."""
-    return (value,) if width(atom) == 1 else tuple(value)  # type: ignore[arg-type]
+    return (value,) if width(atom) == 1 else tuple(value)
 
 
 def split_components(flat: Sequence, atoms: Sequence[Atom]) -> list:
@@ -103,7 +111,7 @@ def pack(flat: Sequence, atoms: Sequence[Atom]) -> object:
 # ---------------------------------------------------------------- cotangent arithmetic
 
 
-def accumulate(total: object, extra: object) -> object:
+def accumulate(total: Any, extra: Any) -> Any:
     """Add two cotangents of the same wire (None is zero); never mutates either."""
     if total is None:
         return extra
@@ -115,7 +123,7 @@ def accumulate(total: object, extra: object) -> object:
     if isinstance(total, dict):
         assert isinstance(extra, dict), "cotangents of one wire have one structure"
         return {k: accumulate(total[k], extra[k]) for k in total}
-    return total + extra  # type: ignore[operator]
+    return total + extra
 
 
 def zeros_like(value: object) -> object:
@@ -161,9 +169,9 @@ def coerce(value: Any, atom: Atom, dtype: DTypeLike = np.float64) -> Any:
     return _coerce_array(value, carrier, dtype)
 
 
-def _coerce_product(value: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
+def _coerce_product(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
     """One value made of several atoms: the flat tuple of their arrays (or the one array)."""
-    items = tuple(value) if len(atoms) != 1 else (value,)  # type: ignore[arg-type]
+    items = tuple(value) if len(atoms) != 1 else (value,)
     coerced = [coerce(v, a, dtype) for v, a in zip(items, atoms, strict=True)]
     return pack(join_components(coerced, atoms), atoms)
 
@@ -201,9 +209,9 @@ def _coerce_list(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object
     return tuple(_coerce_list(c, (a,), dtype) for c, a in zip(columns, flat_atoms, strict=True))
 
 
-def _row(row: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> list:
+def _row(row: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> list:
     """The element values of one list row."""
-    items = list(row) if len(atoms) > 1 else [row]  # type: ignore[call-overload]
+    items = list(row) if len(atoms) > 1 else [row]
     return [coerce(v, a, dtype) for v, a in zip(items, atoms, strict=True)]
 
 
