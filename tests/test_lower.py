@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from diagram_kit import port_box, validate
 from termkit import (
     P,
+    compile_diagram,
     const,
     copy,
     discard,
@@ -32,7 +34,6 @@ from termkit import (
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram
 from catdsl.diagram.lower import lower
 from catdsl.errors import CatRuntimeError
-from catdsl.frontend.backends import compile_diagram
 from catdsl.typesys import terms as t
 
 R3 = real(3)
@@ -50,12 +51,12 @@ def test_one_box_per_prim_and_one_source_per_name():
     m = tiny()
     both = pair(m.predict, m.direct)  # E, W, b are used by both sides
     d = lower(both, "both")
-    d.validate()
+    validate(d)
     assert [b.label for b in d.inner_boxes() if b.kind == "param"] == ["E", "W", "b"]
     refs = [b for b in d.inner_boxes() if b.kind == "ref"]
     assert [r.label for r in refs] == ["predict", "DirectPredict"]
     assert all(r.port_names == ("E", "W", "b") for r in refs)
-    e_box = d.port_box("E")
+    e_box = port_box(d, "E")
     assert sum(len(targets) for targets in d.outgoing(e_box)) == 2  # one wire, fanned out
 
 
@@ -71,7 +72,7 @@ def test_ref_holds_its_body_and_prims_carry_their_data():
 
 def test_pair_fans_out_the_input_wire():
     d = lower(pair(relu(), prim("tanh", R3, R3)))
-    d.validate()
+    validate(d)
     assert len(d.outgoing(INPUT)[0]) == 2
     assert len(d.incoming(OUTPUT)) == 2
 
@@ -86,7 +87,7 @@ def test_structure_boxes():
     assert [b.structure for b in lower(discard(a)).inner_boxes()] == ["discard"]
     for proj in (fst(a, b), snd(a, b)):
         d = lower(proj)
-        d.validate()
+        validate(d)
         (box,) = d.inner_boxes()
         assert box.structure == "discard" and len(box.inputs) == 1
 
@@ -126,7 +127,7 @@ def test_constant_arguments_come_from_one_const_box():
     v = const("v", R3, [1.0, 2.0, 3.0])
     dot = prim("dot", R3, real(), args=("v",), in_ranks=(1, 1))
     d = lower(pair(dot, dot), consts={"v": v})
-    d.validate()
+    validate(d)
     (box,) = [b for b in d.inner_boxes() if b.kind == "const"]
     assert box.value == [1.0, 2.0, 3.0]
     outs = compile_diagram(d).run((np.ones(3),))
@@ -144,7 +145,7 @@ def test_port_wire_feeds_a_primitive_extra_input():
     nll = prim("nll", (m.Distribution, m.TokenId), m.Loss, in_ranks=(1, 0))
     cross_entropy = ref("CrossEntropy", seq(par(ident(m.Distribution), wire), nll))
     d = lower(cross_entropy)
-    d.validate()
+    validate(d)
     assert [b.label for b in d.inner_boxes()] == ["target", "CrossEntropy"]
     plan = compile_diagram(d)
     assert [(s.name, s.kind) for s in plan.sources] == [("target", "port")]
@@ -158,7 +159,7 @@ def test_bind_feeds_a_port_from_a_point():
     point = const("three", R3, [3.0, 3.0, 3.0])
     bound = t.Bind(P(R3), P(R3), None, inner=plus, bindings=(("shift", point),))
     d = lower(bound)
-    d.validate()
+    validate(d)
     assert "port" not in kinds(d)
     assert compile_diagram(d).run((np.zeros(3),))[0].tolist() == [3.0, 3.0, 3.0]
 
@@ -174,7 +175,7 @@ def test_wiring_block_fans_out_names():
         result=("y",),
     )
     d = lower(block)
-    d.validate()
+    validate(d)
     assert len(d.outgoing(INPUT)[0]) == 2
     x = np.array([-1.0, 0.5, 2.0])
     assert compile_diagram(d).run((x,))[0].tolist() == [-1.0, 1.0, 4.0]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from termkit import compile_diagram
 
 import catdsl
 from catdsl.errors import CatError, CatRuntimeError
-from catdsl.frontend.backends import compile_diagram
 from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.training import initial_state, run_steps
 from catdsl.std.kernels import (

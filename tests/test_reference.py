@@ -16,6 +16,7 @@ import pytest
 from termkit import (
     P,
     adam_state,
+    compile_diagram,
     functor,
     ident,
     momentum_state,
@@ -34,7 +35,7 @@ from termkit import (
 import catdsl
 from catdsl.diagram.lower import lower
 from catdsl.errors import CatRuntimeError
-from catdsl.frontend.backends import compile_diagram, kernel_table
+from catdsl.frontend.backends import kernel_table
 from catdsl.frontend.program import Morphism
 from catdsl.frontend.sampling import Sampler
 from catdsl.semantics.reference import Reference

@@ -10,6 +10,7 @@ from termkit import (
     CORPUS,
     P,
     adam_state,
+    compile_diagram,
     const,
     list_of,
     momentum_state,
@@ -26,7 +27,6 @@ from termkit import (
 
 from catdsl.diagram.lower import lower
 from catdsl.errors import CatRuntimeError
-from catdsl.frontend.backends import compile_diagram
 from catdsl.semantics import optimizers
 from catdsl.semantics.checkpoint import load_checkpoint
 from catdsl.semantics.loop import LoopHooks, TrainingInterrupted

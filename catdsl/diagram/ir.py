@@ -4,7 +4,7 @@ Nodes are boxes with ordered input and output ports; edges are wires from an out
 input port, labelled with the atom they carry. The diagram's own inputs and outputs are the
 boundary boxes `in` and `out`; ports and params are source boxes that enter from above.
 
-Rules every diagram keeps (checked by `validate`):
+Rules every diagram keeps:
 - every input port of every box has exactly one incoming wire;
 - an output port may feed several wires (an implicit copy) or none (an implicit discard);
 - the graph is acyclic: iteration is a `power` box holding its body as a sub-diagram.
@@ -308,32 +308,6 @@ class Diagram:
         for _src, dst, attrs in self.graph.out_edges(box_id, data=True):
             targets[attrs["src_port"]].append(WireEnd(dst, attrs["dst_port"]))
         return targets
-
-    def wires(self) -> Iterator[tuple[WireEnd, WireEnd, Atom]]:
-        for src, dst, attrs in self.graph.edges(data=True):
-            yield WireEnd(src, attrs["src_port"]), WireEnd(dst, attrs["dst_port"]), attrs["atom"]
-
-    def port_box(self, name: str) -> str | None:
-        """The source box of the named port or param, if the diagram has one."""
-        for box in self.boxes():
-            if isinstance(box, ParamBox | PortBox) and box.name == name:
-                return box.id
-        return None
-
-    def validate(self) -> None:
-        """Check the structural rules of the module docstring."""
-        if not nx.is_directed_acyclic_graph(self.graph):
-            raise ValueError("diagram has a cycle")
-        for box in self.boxes():
-            self.incoming(box.id)
-            for _src, dst, attrs in self.graph.in_edges(box.id, data=True):
-                if attrs["dst_port"] >= len(box.inputs):
-                    raise ValueError(f"wire into missing port {attrs['dst_port']} of {dst}")
-            counts = [0] * len(box.inputs)
-            for _s, _d, attrs in self.graph.in_edges(box.id, data=True):
-                counts[attrs["dst_port"]] += 1
-            if any(c != 1 for c in counts):
-                raise ValueError(f"box {box.id} ({box.label}) has an input fed {counts} times")
 
     def __len__(self) -> int:
         return self.graph.number_of_nodes() - 2

@@ -12,9 +12,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 if TYPE_CHECKING:
-    from catdsl.diagram.ir import Diagram
     from catdsl.semantics.numpy_backend import KernelTable, NumpyBackend
-    from catdsl.semantics.plan import Plan
 
 
 def kernel_table() -> KernelTable:
@@ -29,8 +27,3 @@ def default_backend(dtype: DTypeLike = np.float64) -> NumpyBackend:
     from catdsl.semantics.numpy_backend import NumpyBackend
 
     return NumpyBackend(kernel_table(), dtype)
-
-
-def compile_diagram(diagram: Diagram, dtype: DTypeLike = np.float64) -> Plan:
-    """`diagram` compiled by the default backend (for tests and benchmarks)."""
-    return default_backend(dtype).compile(diagram)

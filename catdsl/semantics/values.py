@@ -222,14 +222,3 @@ def _flat_atoms(atoms: tuple[Atom, ...]) -> list[Atom]:
         carrier = carrier_of(atom)
         flat.extend(_flat_atoms(carrier.atoms) if isinstance(carrier, Prod) else [atom])
     return flat
-
-
-def to_plain(value: object) -> object:
-    """Nested lists, numbers and dicts for JSON: arrays as lists, products as lists."""
-    if isinstance(value, np.ndarray | np.generic):
-        return value.tolist()
-    if isinstance(value, tuple | list):
-        return [to_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    return value
