@@ -12,7 +12,8 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 if TYPE_CHECKING:
-    from catdsl.semantics.numpy_backend import KernelTable, NumpyBackend
+    from catdsl.semantics.kernel import KernelTable
+    from catdsl.semantics.numpy_backend import NumpyBackend
 
 
 def kernel_table() -> KernelTable:

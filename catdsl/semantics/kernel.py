@@ -14,7 +14,7 @@ validated, and `vjp_for(needed)` gives a VJP that may skip the cotangents nobody
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -65,6 +65,13 @@ class Kernel:
 
     def __repr__(self) -> str:
         return f"<kernel {self.name} ranks={self.in_ranks}>"
+
+
+KernelFactory = Callable[..., Kernel]
+"""`factory(in_ranks, **static) -> Kernel`: builds the kernel of one primitive box."""
+
+KernelTable = Mapping[str, KernelFactory]
+"""Kernel factories by primitive name: what a backend is given to bind primitives."""
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

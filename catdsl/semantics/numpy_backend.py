@@ -15,7 +15,7 @@ converted to the backend's dtype and checked once.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,18 +35,12 @@ from catdsl.diagram.schedule import (
 from catdsl.errors import CatRuntimeError
 from catdsl.files import load_array_file
 from catdsl.semantics.invariants import make_check
-from catdsl.semantics.kernel import Kernel
+from catdsl.semantics.kernel import Kernel, KernelTable
 from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.ops import CheckOp, FunctorOp, PowerOp, kernel_op
 from catdsl.semantics.plan import CTX, Instr, Op, Plan
 from catdsl.semantics.training import initial_state, run_steps, train_op
 from catdsl.semantics.values import coerce, is_differentiable, split_components, width
-
-KernelFactory = Callable[..., Kernel]
-"""`factory(in_ranks, **static) -> Kernel`: builds one box's kernel."""
-
-KernelTable = Mapping[str, KernelFactory]
-"""Kernel factories by primitive name."""
 
 
 class NumpyBackend:

@@ -36,7 +36,7 @@ from catdsl.diagram.ir import (
 )
 from catdsl.files import load_array_file
 from catdsl.semantics import optimizers
-from catdsl.semantics.kernel import Kernel
+from catdsl.semantics.kernel import KernelTable
 from catdsl.semantics.values import (
     accumulate,
     coerce,
@@ -49,7 +49,6 @@ from catdsl.semantics.values import (
 )
 from catdsl.typesys.types import Atom
 
-KernelTable = Mapping[str, Callable[..., Kernel]]
 PullBack = Callable[[list[Any]], Sequence[Any]]
 
 
