@@ -8,7 +8,8 @@ Rules every diagram keeps:
 - every input port of every box has exactly one incoming wire;
 - an output port may feed several wires (an implicit copy) or none (an implicit discard);
 - the graph is acyclic: iteration is a `power` box holding its body as a sub-diagram.
-The interpreter, the law checker and the renderer all consume this structure.
+The scheduler (and through it every backend), the reference interpreter and the renderer
+consume this structure.
 """
 
 from __future__ import annotations
