@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from catdsl.diagram.ir import Diagram, PowerBox, RefBox, TrainBox
+from catdsl.diagram.ir import LOSS_FREE_FAMILIES, Diagram, PowerBox, RefBox, TrainBox
 from catdsl.diagram.schedule import Schedule, Train
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics import optimizers
@@ -42,8 +42,6 @@ from catdsl.semantics.plan import Plan, RunContext
 from catdsl.semantics.values import has_nonfinite, join_components, split_components, width
 
 PlanOf = Callable[[Schedule], Plan]
-INIT_FAMILIES = ("Init", "AdamInit", "MomentumInit")
-READERS = ("AdamParams", "MomentumParams")
 
 
 class Objective:
@@ -238,12 +236,12 @@ def train_op(step: Train, plan_of: PlanOf) -> TrainOp:
     """Bind a train step: the loss plan, the hoisted data, the validated hyperparameters."""
     box = step.box
     family, label = box.family, box.label
-    if family not in (*INIT_FAMILIES, *READERS, *optimizers.STEPPERS, "MeanLoss"):
+    if family not in (*LOSS_FREE_FAMILIES, *optimizers.STEPPERS, "MeanLoss"):
         raise CatRuntimeError("R0605", f"unknown training family `{family}`", box.span)
     hyper: Mapping[str, float] = box.hyper or {}
     if family in optimizers.STEPPERS:
         hyper = optimizers.hyperparameters(family, hyper, box.span)
-    if family in INIT_FAMILIES or family in READERS or step.loss is None:
+    if not box.evaluates_loss or step.loss is None:
         return TrainOp(box, None, hyper)
     try:
         data = _evaluate_data(step.data, plan_of, label)
