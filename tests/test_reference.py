@@ -8,6 +8,7 @@ the same kernels and add fan-out cotangents in the same order, so equality is ex
 
 from __future__ import annotations
 
+import shutil
 from glob import glob
 from pathlib import Path
 
@@ -93,7 +94,23 @@ def _is_real(value: object) -> bool:
 
 @pytest.mark.parametrize(("path", "name"), CASES, ids=[f"{Path(p).stem}:{n}" for p, n in CASES])
 def test_plan_agrees_with_the_reference(path: str, name: str) -> None:
-    program = catdsl.load(path)
+    check_definition(catdsl.load(path), name)
+
+
+def test_the_benchmark_mlp_agrees_with_the_reference(tmp_path: Path) -> None:
+    """`bench/mlp.cat` (three tanh layers, cross-entropy, SGD) on 32 random examples loaded
+    from a file, as the benchmark runs it on 512."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "mlp_data.npz", x=rng.standard_normal((32, 64)), y=rng.integers(0, 10, 32))
+    shutil.copy(ROOT / "bench" / "mlp.cat", tmp_path / "mlp.cat")
+    program = catdsl.load(str(tmp_path / "mlp.cat"))
+    for name in program.names:
+        check_definition(program, name)
+
+
+def check_definition(program: catdsl.Program, name: str) -> None:
+    """A definition (or both sides of a law, `law:NAME`) on sampled inputs: same outputs, and
+    the same cotangents for a random output cotangent."""
     reference = Reference(kernel_table(), program.dtype)
     for morphism in _morphisms(program, name):
         rng = np.random.default_rng(0)
