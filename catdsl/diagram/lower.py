@@ -15,24 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from catdsl.diagram.ir import (
-    INPUT,
-    OUTPUT,
-    Box,
-    ConstBox,
-    Diagram,
-    FunctorBox,
-    HoleBox,
-    OpaqueBox,
-    ParamBox,
-    PortBox,
-    PowerBox,
-    PrimBox,
-    RefBox,
-    StructBox,
-    TrainBox,
-    WireEnd,
-)
+from catdsl.diagram import ir
+from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
 from catdsl.std.signatures import COUNT_ARGUMENTS, STATIC_DEFAULTS
 from catdsl.typesys.terms import (
     Bind,
@@ -125,7 +109,7 @@ class _Scope:
             if kind == "const":
                 (self.sources[name],) = self.term(self.lowerer.consts[name], [])
             else:
-                box_type = ParamBox if kind == "param" else PortBox
+                box_type = ir.ParamBox if kind == "param" else ir.PortBox
                 box = self.d.add(box_type, name, (), (atom,), name=name)
                 self.sources[name] = WireEnd(box, 0)
         return self.sources[name]
@@ -158,7 +142,7 @@ class _Scope:
                     f"`{arg}`, an argument of `{term.name}`, is not a port or constant"
                 )
         return self.add(
-            PrimBox,
+            ir.PrimBox,
             _label(term),
             term,
             wires,
@@ -193,19 +177,21 @@ class _Scope:
         if kind in ("fst", "snd"):
             keep, drop = (ins[:split], ins[split:]) if kind == "fst" else (ins[split:], ins[:split])
             dropped = term.dom.atoms[split:] if kind == "fst" else term.dom.atoms[:split]
-            box = self.d.add(StructBox, "discard", dropped, (), span=term.span, structure="discard")
+            box = self.d.add(
+                ir.StructBox, "discard", dropped, (), span=term.span, structure="discard"
+            )
             for i, wire in enumerate(drop):
                 self.d.connect(wire, WireEnd(box, i))
             return list(keep)
-        return self.add(StructBox, kind, term, ins, structure=kind, split=split)
+        return self.add(ir.StructBox, kind, term, ins, structure=kind, split=split)
 
     def _Ref(self, term: Ref, ins: Wires) -> Wires:
         wires, names, atoms = self.with_ports(term, ins)
         if term.body is None:
-            return self.add(OpaqueBox, term.name, term, wires, names, atoms, name=term.name)
+            return self.add(ir.OpaqueBox, term.name, term, wires, names, atoms, name=term.name)
         sub = self.lowerer.sub(term.body, term.name)
         return self.add(
-            RefBox,
+            ir.RefBox,
             term.name,
             term,
             wires,
@@ -222,13 +208,15 @@ class _Scope:
         wires, names, atoms = self.with_ports(term, ins)
         sub = self.lowerer.sub(term.base, None)
         label = f"{_label(term.base)} ^ {term.n}"
-        return self.add(PowerBox, label, term, wires, names, atoms, n=term.n, sub=sub)
+        return self.add(ir.PowerBox, label, term, wires, names, atoms, n=term.n, sub=sub)
 
     def _Functor(self, term: Functor, ins: Wires) -> Wires:
         wires, names, atoms = self.with_ports(term, ins)
         sub = self.lowerer.sub(term.inner, None)
         label = f"{term.functor}({_label(term.inner)})"
-        return self.add(FunctorBox, label, term, wires, names, atoms, functor=term.functor, sub=sub)
+        return self.add(
+            ir.FunctorBox, label, term, wires, names, atoms, functor=term.functor, sub=sub
+        )
 
     def _PortWire(self, term: PortWire, ins: Wires) -> Wires:
         kind = next((p.kind for p in term.ports if p.name == term.name), "port")
@@ -236,13 +224,13 @@ class _Scope:
 
     def _Const(self, term: Const, ins: Wires) -> Wires:
         return self.add(
-            ConstBox, term.name, term, [], name=term.name, value=term.value, path=term.path
+            ir.ConstBox, term.name, term, [], name=term.name, value=term.value, path=term.path
         )
 
     def _Param(self, term: Param, ins: Wires) -> Wires:
         wire = self.source(term.name, term.cod.atoms[0], "param")
         box = self.d.box(wire.box)
-        if isinstance(box, ParamBox):  # (a param bound by `f[p = x]` is that point's wire)
+        if isinstance(box, ir.ParamBox):  # (a param bound by `f[p = x]` is that point's wire)
             initialised = replace(
                 box, init=term.init, init_args=dict(term.init_args), literal=term.literal
             )
@@ -263,8 +251,8 @@ class _Scope:
         if term.family in ("Init", "AdamInit", "MomentumInit"):
             wires = [*ins, *(self.source(p.name, p.atom, p.kind) for p in term.params)]
             names, atoms = fields["params"], [p.atom for p in term.params]
-            return self.add(TrainBox, label, term, wires, names, atoms, **fields)
-        return self.add(TrainBox, label, term, ins, **fields)
+            return self.add(ir.TrainBox, label, term, wires, names, atoms, **fields)
+        return self.add(ir.TrainBox, label, term, ins, **fields)
 
     def _Wiring(self, term: Wiring, ins: Wires) -> Wires:
         env = _bind_names(term.inputs, ins, "inputs of a wiring block")
@@ -286,7 +274,7 @@ class _Scope:
     def _HoleTerm(self, term: HoleTerm, ins: Wires) -> Wires:
         wires, names, atoms = self.with_ports(term, ins)
         label = f"?{term.name}" if term.name else "?"
-        return self.add(HoleBox, label, term, wires, names, atoms, name=term.name)
+        return self.add(ir.HoleBox, label, term, wires, names, atoms, name=term.name)
 
 
 def _bind_names(names: Sequence[str], wires: Wires, what: str) -> dict[str, Wires]:
