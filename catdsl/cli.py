@@ -81,7 +81,7 @@ def _read_input(text: str | None):
     if text is None:
         return None
     if text.endswith((".npy", ".npz")):
-        from catdsl.std.io import load_array_file
+        from catdsl.files import load_array_file
 
         arrays = load_array_file(text)
         return arrays[0] if len(arrays) == 1 else list(arrays)

@@ -7,9 +7,10 @@ import shutil
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+import networkx as nx
 import pytest
 
-from catdsl.diagram.ir import INPUT, OUTPUT, Diagram, WireEnd
+from catdsl.diagram.ir import INPUT, OUTPUT, Diagram, ParamBox, PortBox, WireEnd
 from catdsl.errors import Span
 from catdsl.typesys.dims import Dim, labelled
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, Shape, prod
@@ -219,7 +220,7 @@ def swap() -> Diagram:
         "swap",
         (Distribution, TokenId),
         (TokenId, Distribution),
-        data={"kind": "swap", "split": 1},
+        data={"structure": "swap", "split": 1},
     )
     link(d, INPUT, 0, s, 0)
     link(d, INPUT, 1, s, 1)
@@ -234,7 +235,7 @@ def residual(explicit_copy: bool = True) -> Diagram:
     att = d.add_box("opaque", "Attention", (Vector,), (Vector,), span(40, 9))
     add = d.add_box("prim", "add", (Vector, Vector), (Vector,), span(40, 30), {"name": "add"})
     if explicit_copy:
-        c = d.add_box("struct", "copy", (Vector,), (Vector, Vector), data={"kind": "copy"})
+        c = d.add_box("struct", "copy", (Vector,), (Vector, Vector), data={"structure": "copy"})
         link(d, INPUT, 0, c, 0)
         link(d, c, 0, add, 0)
         link(d, c, 1, att, 0)
@@ -249,7 +250,7 @@ def residual(explicit_copy: bool = True) -> Diagram:
 def keep_first() -> Diagram:
     """`TokenId * TokenId -> TokenId` dropping the second wire (a discard)."""
     d = Diagram(prod(TokenId, TokenId), Prod((TokenId,)), "fst")
-    s = d.add_box("struct", "discard", (TokenId,), (), data={"kind": "discard"})
+    s = d.add_box("struct", "discard", (TokenId,), (), data={"structure": "discard"})
     link(d, INPUT, 1, s, 0)
     link(d, INPUT, 0, OUTPUT, 0)
     return d
@@ -447,3 +448,29 @@ def read_dot(text: str) -> DotGraph:
     assert r.next() == "{"
     r.body(None, None)
     return r.g
+
+
+# ---------------------------------------------------------------------- structural checks
+
+
+def validate(d: Diagram) -> None:
+    """Check the rules every diagram keeps: acyclic, every input port fed exactly once."""
+    if not nx.is_directed_acyclic_graph(d.graph):
+        raise ValueError("diagram has a cycle")
+    for box in d.boxes():
+        d.incoming(box.id)
+        counts = [0] * len(box.inputs)
+        for _src, dst, attrs in d.graph.in_edges(box.id, data=True):
+            if attrs["dst_port"] >= len(box.inputs):
+                raise ValueError(f"wire into missing port {attrs['dst_port']} of {dst}")
+            counts[attrs["dst_port"]] += 1
+        if any(c != 1 for c in counts):
+            raise ValueError(f"box {box.id} ({box.label}) has an input fed {counts} times")
+
+
+def port_box(d: Diagram, name: str) -> str | None:
+    """The source box of the named port or param, if the diagram has one."""
+    for box in d.boxes():
+        if isinstance(box, ParamBox | PortBox) and box.name == name:
+            return box.id
+    return None

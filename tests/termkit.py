@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
+from catdsl.diagram.ir import Diagram
+from catdsl.frontend.backends import default_backend
+from catdsl.semantics.plan import Plan
 from catdsl.std.init import course_init
 from catdsl.typesys import terms as t
 from catdsl.typesys.dims import Dim, labelled
@@ -277,3 +281,8 @@ def tiny() -> Tiny:
 
 
 CORPUS = [1, 2, 3, 4, 1, 2, 3, 4]
+
+
+def compile_diagram(diagram: Diagram, dtype: DTypeLike = np.float64) -> Plan:
+    """`diagram` compiled by the front ends' default backend (numpy, standard kernels)."""
+    return default_backend(dtype).compile(diagram)

@@ -13,10 +13,9 @@ import itertools
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from termkit import copy, functor, ident, pair, par, param, prim, real, seq, swap
+from termkit import compile_diagram, copy, functor, ident, pair, par, param, prim, real, seq, swap
 
 from catdsl.diagram.lower import lower
-from catdsl.semantics.compile import compile_diagram
 
 R3 = real(3)
 LAWS = settings(max_examples=60, deadline=None)

@@ -638,7 +638,7 @@ def test_interrupt_message_says_where_the_checkpoint_is(capsys, tmp_path, monkey
 
 def test_a_crash_while_saving_keeps_the_old_checkpoint(capsys, tmp_path, monkeypatch) -> None:
     """An I/O error in the middle of writing a checkpoint: the previous file stays whole."""
-    import catdsl.std.io as io
+    import catdsl.files as io
 
     monkeypatch.chdir(tmp_path)
     assert cli(capsys, "train", TINY, "step", "--steps", "20", "--checkpoint", "s.npz")[0] == 0
@@ -657,7 +657,7 @@ def test_a_crash_while_saving_keeps_the_old_checkpoint(capsys, tmp_path, monkeyp
 
 
 def test_ctrl_c_while_saving_leaves_no_temp_file(capsys, tmp_path, monkeypatch) -> None:
-    import catdsl.std.io as io
+    import catdsl.files as io
 
     monkeypatch.chdir(tmp_path)
     real = io._write_npz

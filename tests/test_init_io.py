@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from catdsl.errors import CatRuntimeError
+from catdsl.files import load_array_file, save_npz_atomic
 from catdsl.std.init import INITIALISERS, course_init
-from catdsl.std.io import load_array_file, save_npz_atomic
 
 # ---------------------------------------------------------------------------------------------
 # Initialisers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -17,8 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics.kernel import Kernel, unbroadcast
-from catdsl.std.library import KERNELS, PRIMITIVES
-from catdsl.std.registry import make_kernel
+from catdsl.std.library import KERNELS, PRIMITIVES, make_kernel
 
 BATCHES = [(), (2,), (2, 3)]
 ADDED = "catdsl.std.prims."
@@ -470,7 +470,13 @@ def test_static_arguments_are_checked():
         make_kernel("convolve", {}, (1,))
 
 
-def test_static_defaults_match_the_type_checker():
+def test_static_defaults_live_only_in_the_specs():
+    """Kernels take every constant argument explicitly; the defaults are the spec's, which the
+    checker fills into every primitive box."""
+    for name, spec in PRIMITIVES.items():
+        signature = inspect.signature(spec.kernel)
+        for key in spec.static_names:
+            assert signature.parameters[key].default is inspect.Parameter.empty, (name, key)
     assert make_kernel("windows", {}, (1,)).n_out == 2
     assert make_kernel("concat_heads", {}, (2, 2)).n_in == 2
     assert make_kernel("layer_norm", {}, (2, 1, 1)).eps == 1e-5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from catdsl.std.registry import make_kernel
+from catdsl.std.library import make_kernel
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

@@ -1,11 +1,13 @@
-"""Lowering typed terms to the diagram IR, and flattening named definitions."""
+"""Lowering typed terms to the diagram IR."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from diagram_kit import port_box, validate
 from termkit import (
     P,
+    compile_diagram,
     const,
     copy,
     discard,
@@ -30,9 +32,8 @@ from termkit import (
 )
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram
-from catdsl.diagram.lower import flatten, lower
+from catdsl.diagram.lower import lower
 from catdsl.errors import CatRuntimeError
-from catdsl.semantics.compile import compile_diagram
 from catdsl.typesys import terms as t
 
 R3 = real(3)
@@ -50,12 +51,12 @@ def test_one_box_per_prim_and_one_source_per_name():
     m = tiny()
     both = pair(m.predict, m.direct)  # E, W, b are used by both sides
     d = lower(both, "both")
-    d.validate()
+    validate(d)
     assert [b.label for b in d.inner_boxes() if b.kind == "param"] == ["E", "W", "b"]
     refs = [b for b in d.inner_boxes() if b.kind == "ref"]
     assert [r.label for r in refs] == ["predict", "DirectPredict"]
     assert all(r.port_names == ("E", "W", "b") for r in refs)
-    e_box = d.port_box("E")
+    e_box = port_box(d, "E")
     assert sum(len(targets) for targets in d.outgoing(e_box)) == 2  # one wire, fanned out
 
 
@@ -63,15 +64,15 @@ def test_ref_holds_its_body_and_prims_carry_their_data():
     m = tiny()
     d = lower(m.embedding, "Embedding")
     (box,) = [b for b in d.inner_boxes() if b.kind == "ref"]
-    assert box.data["def_kind"] == "morphism"
-    (inner,) = [b for b in box.data["sub"].inner_boxes() if b.kind == "prim"]
-    assert inner.data == {"name": "lookup", "static": {}, "in_ranks": (0, 2)}
+    assert box.def_kind == "morphism"
+    (inner,) = [b for b in box.sub.inner_boxes() if b.kind == "prim"]
+    assert (inner.name, inner.static, inner.in_ranks) == ("lookup", {}, (0, 2))
     assert inner.port_names == ("E",) and inner.n_domain_inputs == 1
 
 
 def test_pair_fans_out_the_input_wire():
     d = lower(pair(relu(), prim("tanh", R3, R3)))
-    d.validate()
+    validate(d)
     assert len(d.outgoing(INPUT)[0]) == 2
     assert len(d.incoming(OUTPUT)) == 2
 
@@ -82,13 +83,13 @@ def test_structure_boxes():
     assert kinds(lower(swap(a, b))) == ["struct"]
     d = lower(copy(a))
     (box,) = d.inner_boxes()
-    assert box.data == {"kind": "copy", "split": 1} and len(box.outputs) == 2
-    assert [b.data["kind"] for b in lower(discard(a)).inner_boxes()] == ["discard"]
+    assert (box.structure, box.split) == ("copy", 1) and len(box.outputs) == 2
+    assert [b.structure for b in lower(discard(a)).inner_boxes()] == ["discard"]
     for proj in (fst(a, b), snd(a, b)):
         d = lower(proj)
-        d.validate()
+        validate(d)
         (box,) = d.inner_boxes()
-        assert box.data["kind"] == "discard" and len(box.inputs) == 1
+        assert box.structure == "discard" and len(box.inputs) == 1
 
 
 def test_structure_runs_as_aliases():
@@ -106,10 +107,10 @@ def test_power_functor_and_zero_power():
     assert kinds(lower(power(relu(), 0))) == []
     d = lower(power(relu(), 3))
     (box,) = d.inner_boxes()
-    assert box.kind == "power" and box.data["n"] == 3 and box.label == "relu ^ 3"
-    assert kinds(box.data["sub"]) == ["prim"]
+    assert box.kind == "power" and box.n == 3 and box.label == "relu ^ 3"
+    assert kinds(box.sub) == ["prim"]
     (box,) = lower(functor("List", relu())).inner_boxes()
-    assert box.kind == "functor" and box.data["functor"] == "List"
+    assert box.kind == "functor" and box.functor == "List"
 
 
 def test_opaque_and_hole_boxes_cannot_run():
@@ -126,9 +127,9 @@ def test_constant_arguments_come_from_one_const_box():
     v = const("v", R3, [1.0, 2.0, 3.0])
     dot = prim("dot", R3, real(), args=("v",), in_ranks=(1, 1))
     d = lower(pair(dot, dot), consts={"v": v})
-    d.validate()
+    validate(d)
     (box,) = [b for b in d.inner_boxes() if b.kind == "const"]
-    assert box.data["value"] == [1.0, 2.0, 3.0]
+    assert box.value == [1.0, 2.0, 3.0]
     outs = compile_diagram(d).run((np.ones(3),))
     assert [float(o) for o in outs] == [6.0, 6.0]
     named = ref("v", v, kind="data")  # a data definition used by name: one collapsed point
@@ -144,7 +145,7 @@ def test_port_wire_feeds_a_primitive_extra_input():
     nll = prim("nll", (m.Distribution, m.TokenId), m.Loss, in_ranks=(1, 0))
     cross_entropy = ref("CrossEntropy", seq(par(ident(m.Distribution), wire), nll))
     d = lower(cross_entropy)
-    d.validate()
+    validate(d)
     assert [b.label for b in d.inner_boxes()] == ["target", "CrossEntropy"]
     plan = compile_diagram(d)
     assert [(s.name, s.kind) for s in plan.sources] == [("target", "port")]
@@ -158,7 +159,7 @@ def test_bind_feeds_a_port_from_a_point():
     point = const("three", R3, [3.0, 3.0, 3.0])
     bound = t.Bind(P(R3), P(R3), None, inner=plus, bindings=(("shift", point),))
     d = lower(bound)
-    d.validate()
+    validate(d)
     assert "port" not in kinds(d)
     assert compile_diagram(d).run((np.zeros(3),))[0].tolist() == [3.0, 3.0, 3.0]
 
@@ -174,7 +175,7 @@ def test_wiring_block_fans_out_names():
         result=("y",),
     )
     d = lower(block)
-    d.validate()
+    validate(d)
     assert len(d.outgoing(INPUT)[0]) == 2
     x = np.array([-1.0, 0.5, 2.0])
     assert compile_diagram(d).run((x,))[0].tolist() == [-1.0, 1.0, 4.0]
@@ -185,31 +186,15 @@ def test_param_point_and_train_box():
     point = t.Param(P(), P(real(5)), None, name="b", init="zeros", ports=(param("b", real(5)),))
     d = lower(point)
     (box,) = d.inner_boxes()
-    assert box.kind == "param" and box.data["init"] == "zeros"
+    assert box.kind == "param" and box.init == "zeros"
     step = train("TrainStep", m.loss, m.examples, hyper=(("lr", 1.0),))
     (box,) = lower(step).inner_boxes()
-    assert box.kind == "train" and box.data["family"] == "TrainStep"
-    assert box.data["params"] == ("E", "W", "b") and box.data["hyper"] == {"lr": 1.0}
-    assert isinstance(box.data["loss"], Diagram) and isinstance(box.data["data"], Diagram)
+    assert box.kind == "train" and box.family == "TrainStep"
+    assert box.params == ("E", "W", "b") and box.hyper == {"lr": 1.0}
+    assert isinstance(box.loss, Diagram) and isinstance(box.data, Diagram)
     init = train("Init", m.loss, None, dom=P())
     (_, _, _, box) = lower(init).inner_boxes()
     assert box.port_names == ("E", "W", "b")
-
-
-def test_flatten_inlines_refs_and_keeps_loops():
-    m = tiny()
-    d = lower(seq(power(ref("twice", seq(relu(), relu()), kind="let"), 2), ref("r", relu())))
-    flat = flatten(d)
-    flat.validate()
-    assert kinds(flat) == ["power", "prim"]
-    (loop, _) = flat.inner_boxes()
-    assert kinds(loop.data["sub"]) == ["prim", "prim"]
-    x = np.array([-1.0, 2.0, 3.0])
-    assert compile_diagram(flat).run((x,))[0].tolist() == compile_diagram(d).run((x,))[0].tolist()
-    model = flatten(lower(m.loss, "loss"))
-    model.validate()
-    assert "ref" not in kinds(model)
-    assert [b.label for b in model.inner_boxes() if b.kind == "param"] == ["E", "W", "b"]
 
 
 def test_big_pipeline_lowers_without_deep_recursion():

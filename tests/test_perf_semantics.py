@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from termkit import compile_diagram
 
 import catdsl
 from catdsl.errors import CatError, CatRuntimeError
-from catdsl.semantics.compile import compile_diagram
 from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.training import initial_state, run_steps
 from catdsl.std.kernels import (
@@ -25,7 +25,7 @@ from catdsl.std.kernels import (
     scatter_picked,
     scatter_rows,
 )
-from catdsl.std.registry import make_kernel
+from catdsl.std.library import make_kernel
 
 RNG = np.random.default_rng(7)
 

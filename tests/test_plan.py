@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from termkit import (
     P,
+    compile_diagram,
     const,
     dim,
     functor,
@@ -28,8 +29,7 @@ from termkit import (
 
 from catdsl.diagram.lower import lower
 from catdsl.errors import CatRuntimeError, Span
-from catdsl.semantics.compile import compile_diagram
-from catdsl.semantics.values import coerce, to_plain
+from catdsl.semantics.values import coerce
 from catdsl.typesys.types import Predicate
 
 R3 = real(3)
@@ -315,7 +315,7 @@ def test_data_points_are_checked_once_at_compile_time():
 # ---------------------------------------------------------------- values
 
 
-def test_coerce_and_to_plain():
+def test_coerce():
     m = tiny()
     pairs = coerce([[1, 2], [2, 3]], list_of(m.TokenId, m.TokenId))
     assert isinstance(pairs, tuple) and pairs[0].tolist() == [1, 2] and pairs[1].dtype.kind == "i"
@@ -323,5 +323,4 @@ def test_coerce_and_to_plain():
     # A float is not an index, even a whole one: it is left for the invariant check to refuse.
     assert coerce([1.0, 2.0], index(3)).dtype.kind == "f"
     assert coerce([], index(3)).dtype.kind == "i"
-    assert to_plain((np.array([1, 2]), {"a": np.float64(1.5)})) == [[1, 2], {"a": 1.5}]
     assert P(R3, R3) == P(R3) + P(R3)

@@ -10,8 +10,7 @@ import pytest
 from gradkit import check_vjp
 
 import catdsl
-from catdsl.std.library import PRIMITIVES
-from catdsl.std.registry import make_kernel
+from catdsl.std.library import PRIMITIVES, make_kernel
 
 PROGRAM = """
 import std.ml

@@ -10,6 +10,7 @@ from termkit import (
     CORPUS,
     P,
     adam_state,
+    compile_diagram,
     const,
     list_of,
     momentum_state,
@@ -28,7 +29,6 @@ from catdsl.diagram.lower import lower
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics import optimizers
 from catdsl.semantics.checkpoint import load_checkpoint
-from catdsl.semantics.compile import compile_diagram
 from catdsl.semantics.loop import LoopHooks, TrainingInterrupted
 from catdsl.semantics.progress import ProgressBar
 from catdsl.semantics.training import initial_state, run_steps

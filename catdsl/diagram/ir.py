@@ -4,17 +4,19 @@ Nodes are boxes with ordered input and output ports; edges are wires from an out
 input port, labelled with the atom they carry. The diagram's own inputs and outputs are the
 boundary boxes `in` and `out`; ports and params are source boxes that enter from above.
 
-Rules every diagram keeps (checked by `validate`):
+Rules every diagram keeps:
 - every input port of every box has exactly one incoming wire;
 - an output port may feed several wires (an implicit copy) or none (an implicit discard);
 - the graph is acyclic: iteration is a `power` box holding its body as a sub-diagram.
-The interpreter, the law checker and the renderer all consume this structure.
+The scheduler (and through it every backend), the reference interpreter and the renderer
+consume this structure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import networkx as nx
 
@@ -22,41 +24,175 @@ from catdsl.errors import Span
 from catdsl.typesys.types import Atom, Port, Prod
 
 INPUT, OUTPUT = "in", "out"
-
-BOX_KINDS = (
-    "input",  # the diagram's domain: no inputs, outputs = dom atoms
-    "output",  # the diagram's codomain: inputs = cod atoms, no outputs
-    "prim",  # a kernel; data: name, static (dict), in_ranks
-    "struct",  # swap / copy / discard; data: kind, split
-    "ref",  # a named definition, collapsed; data: name, sub (Diagram), def_kind
-    "power",  # f ^ n; data: n, sub
-    "functor",  # List(f) / Option(f); data: functor, sub
-    "const",  # a literal or loaded point; data: name, value, path
-    "param",  # a learnable parameter entering from above; data: name, init, init_args, literal
-    "port",  # a user port entering from above; data: name
-    "train",  # a training family; data: family, loss (Diagram), data (Diagram|None), params, hyper
-    "hole",  # ?name; data: name
-    "opaque",  # a declared morphism without a body; data: name
-)
+LOSS_FREE_FAMILIES = ("Init", "AdamInit", "MomentumInit", "AdamParams", "MomentumParams")
+"""The training families that hold a loss but never evaluate it."""
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Box:
     """A box with ordered input and output ports. For boxes with ports (`ref`, `power`, ...),
-    `inputs` lists the domain wires first, then one input per port of `port_names`."""
+    `inputs` lists the domain wires first, then one input per port of `port_names`. Each kind
+    of box is a subclass carrying its own data; consumers dispatch on the class."""
 
+    kind: ClassVar[str] = "box"
     id: str
-    kind: str
     label: str
     inputs: tuple[Atom, ...]
     outputs: tuple[Atom, ...]
     span: Span | None = None
-    data: dict = field(default_factory=dict)
     port_names: tuple[str, ...] = ()
 
     @property
     def n_domain_inputs(self) -> int:
         return len(self.inputs) - len(self.port_names)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class InputBox(Box):
+    """The diagram's domain: no inputs, one output per domain atom."""
+
+    kind: ClassVar[str] = "input"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class OutputBox(Box):
+    """The diagram's codomain: one input per codomain atom, no outputs."""
+
+    kind: ClassVar[str] = "output"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PrimBox(Box):
+    """A primitive: the kernel `name` with its constant arguments and its inputs' element
+    ranks (empty in drawings built by hand)."""
+
+    kind: ClassVar[str] = "prim"
+    name: str = ""
+    static: Mapping[str, object] = field(default_factory=dict)
+    in_ranks: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class StructBox(Box):
+    """A structural box that moves no data: `swap` (the first `split` wires go last), `copy`
+    (the inputs repeated) or `discard` (no outputs)."""
+
+    kind: ClassVar[str] = "struct"
+    structure: str
+    split: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class RefBox(Box):
+    """A use of a named definition, collapsed: `sub` is its body (None only in drawings built
+    by hand); `def_kind` is the definition's keyword (`morphism`, `let`, ...)."""
+
+    kind: ClassVar[str] = "ref"
+    name: str = ""
+    sub: Diagram | None = None
+    def_kind: str = "morphism"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PowerBox(Box):
+    """`f ^ n`: the body `sub` applied `n` times."""
+
+    kind: ClassVar[str] = "power"
+    n: int
+    sub: Diagram
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FunctorBox(Box):
+    """`List(f)` or `Option(f)` (`functor`) of the body `sub`."""
+
+    kind: ClassVar[str] = "functor"
+    functor: str
+    sub: Diagram
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ConstBox(Box):
+    """A literal point (`value`) or one loaded from the file `path`."""
+
+    kind: ClassVar[str] = "const"
+    name: str
+    value: Any = None  # the literal as the program wrote it (nested lists, numbers)
+    path: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ParamBox(Box):
+    """A learnable parameter entering from above, with how it is initialised."""
+
+    kind: ClassVar[str] = "param"
+    name: str
+    init: str | None = None
+    init_args: Mapping[str, object] = field(default_factory=dict)
+    literal: object = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PortBox(Box):
+    """A user port entering from above."""
+
+    kind: ClassVar[str] = "port"
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TrainBox(Box):
+    """A training family (`TrainStep`, `Adam`, `Init`, ...) over the `loss` diagram, the
+    training `data` point (None without data), the trained `params` and the hyperparameters."""
+
+    kind: ClassVar[str] = "train"
+    family: str
+    loss: Diagram | None = None
+    data: Diagram | None = None
+    params: tuple[str, ...] = ()
+    hyper: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def evaluates_loss(self) -> bool:
+        """Whether the family computes its loss (the initialisers and readers only hold it)."""
+        return self.family not in LOSS_FREE_FAMILIES
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HoleBox(Box):
+    """`?name`: a hole left to fill."""
+
+    kind: ClassVar[str] = "hole"
+    name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class OpaqueBox(Box):
+    """A declared morphism without a body."""
+
+    kind: ClassVar[str] = "opaque"
+    name: str = ""
+
+
+BOX_TYPES: dict[str, type[Box]] = {
+    cls.kind: cls
+    for cls in (
+        InputBox,
+        OutputBox,
+        PrimBox,
+        StructBox,
+        RefBox,
+        PowerBox,
+        FunctorBox,
+        ConstBox,
+        ParamBox,
+        PortBox,
+        TrainBox,
+        HoleBox,
+        OpaqueBox,
+    )
+}
+"""Every kind of box by its `kind` name."""
 
 
 @dataclass(frozen=True)
@@ -75,30 +211,66 @@ class Diagram:
         self.ports: tuple[Port, ...] = ()
         self.graph = nx.MultiDiGraph()
         self._counter = 0
-        self.add_box("input", "in", (), dom.atoms, box_id=INPUT)
-        self.add_box("output", "out", cod.atoms, (), box_id=OUTPUT)
+        self.add(InputBox, "in", (), dom.atoms, box_id=INPUT)
+        self.add(OutputBox, "out", cod.atoms, (), box_id=OUTPUT)
 
     # ---------------------------------------------------------------- building
+    def add(
+        self,
+        box_type: type[Box],
+        label: str,
+        inputs: Sequence[Atom],
+        outputs: Sequence[Atom],
+        *,
+        span: Span | None = None,
+        port_names: Sequence[str] = (),
+        box_id: str | None = None,
+        **fields: Any,
+    ) -> str:
+        """Add a box of `box_type` with its own `fields`; ids are `b0, b1, ...` in creation
+        order so output is stable."""
+        if box_id is None:
+            box_id = f"b{self._counter}"
+            self._counter += 1
+        box = box_type(
+            id=box_id,
+            label=label,
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            span=span,
+            port_names=tuple(port_names),
+            **fields,
+        )
+        self.graph.add_node(box_id, box=box)
+        return box_id
+
     def add_box(
         self,
         kind: str,
         label: str,
-        inputs: tuple[Atom, ...],
-        outputs: tuple[Atom, ...],
+        inputs: Sequence[Atom],
+        outputs: Sequence[Atom],
         span: Span | None = None,
-        data: dict | None = None,
-        port_names: tuple[str, ...] = (),
-        box_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        port_names: Sequence[str] = (),
     ) -> str:
-        """Add a box; ids are `b0, b1, ...` in creation order so output is stable."""
-        if kind not in BOX_KINDS:
+        """`add` for a box kind given by name, its fields in `data` (for diagrams built by
+        hand, such as tests and benchmarks)."""
+        if kind not in BOX_TYPES:
             raise ValueError(f"unknown box kind {kind!r}")
-        if box_id is None:
-            box_id = f"b{self._counter}"
-            self._counter += 1
-        box = Box(box_id, kind, label, tuple(inputs), tuple(outputs), span, data or {}, port_names)
-        self.graph.add_node(box_id, box=box)
-        return box_id
+        return self.add(
+            BOX_TYPES[kind],
+            label,
+            inputs,
+            outputs,
+            span=span,
+            port_names=port_names,
+            **(data or {}),
+        )
+
+    def replace_box(self, box: Box) -> None:
+        """Put `box` in place of the box with the same id (boxes are immutable)."""
+        self.graph.nodes[box.id]["box"] = box
 
     def connect(self, src: WireEnd, dst: WireEnd) -> None:
         """Draw a wire from an output port to an input port; the atom is the source's."""
@@ -107,7 +279,8 @@ class Diagram:
 
     # ---------------------------------------------------------------- reading
     def box(self, box_id: str) -> Box:
-        return self.graph.nodes[box_id]["box"]
+        box: Box = self.graph.nodes[box_id]["box"]
+        return box
 
     def boxes(self) -> Iterator[Box]:
         """All boxes in a topological order (ties broken by id, so the order is stable)."""
@@ -116,7 +289,7 @@ class Diagram:
 
     def inner_boxes(self) -> Iterator[Box]:
         """Boxes other than the boundary."""
-        return (b for b in self.boxes() if b.kind not in ("input", "output"))
+        return (b for b in self.boxes() if not isinstance(b, InputBox | OutputBox))
 
     def incoming(self, box_id: str) -> list[WireEnd]:
         """For each input port of the box, in order, the output port that feeds it."""
@@ -124,9 +297,10 @@ class Diagram:
         sources: list[WireEnd | None] = [None] * len(box.inputs)
         for src, _dst, attrs in self.graph.in_edges(box_id, data=True):
             sources[attrs["dst_port"]] = WireEnd(src, attrs["src_port"])
-        if any(s is None for s in sources):
+        connected = [s for s in sources if s is not None]
+        if len(connected) != len(sources):
             raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
-        return sources  # type: ignore[return-value]
+        return connected
 
     def outgoing(self, box_id: str) -> list[list[WireEnd]]:
         """For each output port of the box, the input ports it feeds (possibly none)."""
@@ -136,32 +310,6 @@ class Diagram:
             targets[attrs["src_port"]].append(WireEnd(dst, attrs["dst_port"]))
         return targets
 
-    def wires(self) -> Iterator[tuple[WireEnd, WireEnd, Atom]]:
-        for src, dst, attrs in self.graph.edges(data=True):
-            yield WireEnd(src, attrs["src_port"]), WireEnd(dst, attrs["dst_port"]), attrs["atom"]
-
-    def port_box(self, name: str) -> str | None:
-        """The source box of the named port or param, if the diagram has one."""
-        for box in self.boxes():
-            if box.kind in ("port", "param") and box.data.get("name") == name:
-                return box.id
-        return None
-
-    def validate(self) -> None:
-        """Check the structural rules of the module docstring."""
-        if not nx.is_directed_acyclic_graph(self.graph):
-            raise ValueError("diagram has a cycle")
-        for box in self.boxes():
-            self.incoming(box.id)
-            for _src, dst, attrs in self.graph.in_edges(box.id, data=True):
-                if attrs["dst_port"] >= len(box.inputs):
-                    raise ValueError(f"wire into missing port {attrs['dst_port']} of {dst}")
-            counts = [0] * len(box.inputs)
-            for _s, _d, attrs in self.graph.in_edges(box.id, data=True):
-                counts[attrs["dst_port"]] += 1
-            if any(c != 1 for c in counts):
-                raise ValueError(f"box {box.id} ({box.label}) has an input fed {counts} times")
-
     def __len__(self) -> int:
         return self.graph.number_of_nodes() - 2
 
@@ -170,7 +318,7 @@ class Diagram:
         return f"<Diagram {name}{self.dom} -> {self.cod}, {len(self)} boxes>"
 
 
-def _natural_key(box_id: str) -> tuple:
+def _natural_key(box_id: str) -> tuple[int, int] | tuple[int, int, str]:
     if box_id == INPUT:
         return (0, 0)
     if box_id == OUTPUT:

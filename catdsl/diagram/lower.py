@@ -1,19 +1,21 @@
-"""Lower a typed term to the diagram IR, and flatten a diagram's named definitions.
+"""Lower a typed term to the diagram IR.
 
 `lower` builds one box per primitive and per use of a definition (a collapsed `ref` box holding
 its body's diagram), wires `>>` in sequence, `*` side by side and `<f, g>` as a fan-out of the
 input wires. Ports, params and constants enter from above through ONE source box per name per
 diagram, so "one name, one wire" holds across composition. `id` is bare wires; `swap`, `copy`,
 `discard` are `struct` boxes (drawable, free at run time); `fst` / `snd` discard the other side.
-`flatten` inlines every `ref` box recursively and keeps `power`, `functor` and `train` boxes
-(flattening their sub-diagrams too). Compiling does its own inlining (keeping the checks where a
-morphism's outputs enter their objects), so `compile_diagram` wants the unflattened diagram.
+Definitions stay collapsed: the scheduler inlines `ref` boxes itself (keeping the checks where
+a morphism's outputs enter their objects) and the renderer expands them as deep as asked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
+from catdsl.diagram import ir
 from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
 from catdsl.typesys.terms import (
     Bind,
@@ -79,19 +81,20 @@ class _Scope:
     # ---------------------------------------------------------------- helpers
     def add(
         self,
-        kind: str,
+        box_type: type[Box],
         label: str,
         term: Term,
         ins: Wires,
-        data: dict,
         port_names: Sequence[str] = (),
         extra_inputs: Sequence[Atom] = (),
-        outputs: Sequence[Atom] | None = None,
+        **fields: Any,
     ) -> Wires:
         """Add a box fed by `ins` (domain wires, then one wire per port name)."""
         inputs = (*term.dom.atoms, *extra_inputs)
-        outs = term.cod.atoms if outputs is None else tuple(outputs)
-        box = self.d.add_box(kind, label, inputs, outs, term.span, data, tuple(port_names))
+        outs = term.cod.atoms
+        box = self.d.add(
+            box_type, label, inputs, outs, span=term.span, port_names=port_names, **fields
+        )
         for i, wire in enumerate(ins):
             self.d.connect(wire, WireEnd(box, i))
         return [WireEnd(box, i) for i in range(len(outs))]
@@ -105,7 +108,8 @@ class _Scope:
             if kind == "const":
                 (self.sources[name],) = self.term(self.lowerer.consts[name], [])
             else:
-                box = self.d.add_box(kind, name, (), (atom,), data={"name": name})
+                box_type = ir.ParamBox if kind == "param" else ir.PortBox
+                box = self.d.add(box_type, name, (), (atom,), name=name)
                 self.sources[name] = WireEnd(box, 0)
         return self.sources[name]
 
@@ -136,8 +140,17 @@ class _Scope:
                 raise ValueError(
                     f"`{arg}`, an argument of `{term.name}`, is not a port or constant"
                 )
-        data = {"name": term.name, "static": dict(term.static), "in_ranks": term.in_ranks}
-        return self.add("prim", _label(term), term, wires, data, term.args, atoms)
+        return self.add(
+            ir.PrimBox,
+            _label(term),
+            term,
+            wires,
+            term.args,
+            atoms,
+            name=term.name,
+            static=dict(term.static),
+            in_ranks=term.in_ranks,
+        )
 
     def _Seq(self, term: Seq, ins: Wires) -> Wires:
         for part in term.parts:
@@ -163,57 +176,68 @@ class _Scope:
         if kind in ("fst", "snd"):
             keep, drop = (ins[:split], ins[split:]) if kind == "fst" else (ins[split:], ins[:split])
             dropped = term.dom.atoms[split:] if kind == "fst" else term.dom.atoms[:split]
-            box = self.d.add_box(
-                "struct", "discard", dropped, (), term.span, {"kind": "discard", "split": 0}
+            box = self.d.add(
+                ir.StructBox, "discard", dropped, (), span=term.span, structure="discard"
             )
             for i, wire in enumerate(drop):
                 self.d.connect(wire, WireEnd(box, i))
             return list(keep)
-        return self.add("struct", kind, term, ins, {"kind": kind, "split": split})
+        return self.add(ir.StructBox, kind, term, ins, structure=kind, split=split)
 
     def _Ref(self, term: Ref, ins: Wires) -> Wires:
         wires, names, atoms = self.with_ports(term, ins)
         if term.body is None:
-            return self.add("opaque", term.name, term, wires, {"name": term.name}, names, atoms)
+            return self.add(ir.OpaqueBox, term.name, term, wires, names, atoms, name=term.name)
         sub = self.lowerer.sub(term.body, term.name)
-        data = {"name": term.name, "sub": sub, "def_kind": term.kind}
-        return self.add("ref", term.name, term, wires, data, names, atoms)
+        return self.add(
+            ir.RefBox,
+            term.name,
+            term,
+            wires,
+            names,
+            atoms,
+            name=term.name,
+            sub=sub,
+            def_kind=term.kind,
+        )
 
     def _Power(self, term: Power, ins: Wires) -> Wires:
         if term.n == 0:
             return list(ins)
         wires, names, atoms = self.with_ports(term, ins)
-        data = {"n": term.n, "sub": self.lowerer.sub(term.base, None)}
+        sub = self.lowerer.sub(term.base, None)
         label = f"{_label(term.base)} ^ {term.n}"
-        return self.add("power", label, term, wires, data, names, atoms)
+        return self.add(ir.PowerBox, label, term, wires, names, atoms, n=term.n, sub=sub)
 
     def _Functor(self, term: Functor, ins: Wires) -> Wires:
         wires, names, atoms = self.with_ports(term, ins)
-        data = {"functor": term.functor, "sub": self.lowerer.sub(term.inner, None)}
+        sub = self.lowerer.sub(term.inner, None)
         label = f"{term.functor}({_label(term.inner)})"
-        return self.add("functor", label, term, wires, data, names, atoms)
+        return self.add(
+            ir.FunctorBox, label, term, wires, names, atoms, functor=term.functor, sub=sub
+        )
 
     def _PortWire(self, term: PortWire, ins: Wires) -> Wires:
         kind = next((p.kind for p in term.ports if p.name == term.name), "port")
         return [self.source(term.name, term.cod.atoms[0], kind)]
 
     def _Const(self, term: Const, ins: Wires) -> Wires:
-        data = {"name": term.name, "value": term.value, "path": term.path}
-        return self.add("const", term.name, term, [], data)
+        return self.add(
+            ir.ConstBox, term.name, term, [], name=term.name, value=term.value, path=term.path
+        )
 
     def _Param(self, term: Param, ins: Wires) -> Wires:
-        data = {
-            "name": term.name,
-            "init": term.init,
-            "init_args": dict(term.init_args),
-            "literal": term.literal,
-        }
         wire = self.source(term.name, term.cod.atoms[0], "param")
-        self.d.box(wire.box).data.update(data)
+        box = self.d.box(wire.box)
+        if isinstance(box, ir.ParamBox):  # (a param bound by `f[p = x]` is that point's wire)
+            initialised = replace(
+                box, init=term.init, init_args=dict(term.init_args), literal=term.literal
+            )
+            self.d.replace_box(initialised)
         return [wire]
 
     def _Train(self, term: Train, ins: Wires) -> Wires:
-        data = {
+        fields: dict[str, Any] = {
             "family": term.family,
             "loss": self.lowerer.sub(term.loss, _label(term.loss)),
             "data": self.lowerer.sub(term.data, _label(term.data))
@@ -225,9 +249,9 @@ class _Scope:
         label = f"{term.family}({_label(term.loss)})"
         if term.family in ("Init", "AdamInit", "MomentumInit"):
             wires = [*ins, *(self.source(p.name, p.atom, p.kind) for p in term.params)]
-            names = data["params"]
-            return self.add("train", label, term, wires, data, names, [p.atom for p in term.params])
-        return self.add("train", label, term, ins, data)
+            names, atoms = fields["params"], [p.atom for p in term.params]
+            return self.add(ir.TrainBox, label, term, wires, names, atoms, **fields)
+        return self.add(ir.TrainBox, label, term, ins, **fields)
 
     def _Wiring(self, term: Wiring, ins: Wires) -> Wires:
         env = _bind_names(term.inputs, ins, "inputs of a wiring block")
@@ -249,7 +273,7 @@ class _Scope:
     def _HoleTerm(self, term: HoleTerm, ins: Wires) -> Wires:
         wires, names, atoms = self.with_ports(term, ins)
         label = f"?{term.name}" if term.name else "?"
-        return self.add("hole", label, term, wires, {"name": term.name}, names, atoms)
+        return self.add(ir.HoleBox, label, term, wires, names, atoms, name=term.name)
 
 
 def _bind_names(names: Sequence[str], wires: Wires, what: str) -> dict[str, Wires]:
@@ -297,82 +321,3 @@ def number_text(value: object) -> str:
         return str(value)
     mantissa, _, exponent = repr(value).partition("e")
     return f"{mantissa}e{int(exponent)}" if exponent else mantissa
-
-
-# ---------------------------------------------------------------- flattening
-
-
-def flatten(diagram: Diagram) -> Diagram:
-    """The same diagram with every `ref` box replaced by its (flattened) definition."""
-    return _Flattener().flatten(diagram)
-
-
-class _Flattener:
-    def __init__(self) -> None:
-        self.memo: dict[int, Diagram] = {}
-
-    def flatten(self, diagram: Diagram) -> Diagram:
-        key = id(diagram)
-        if key in self.memo:
-            return self.memo[key]
-        out = Diagram(diagram.dom, diagram.cod, diagram.name)
-        out.ports = diagram.ports
-        sources: dict[str, WireEnd] = {}
-        inputs = [WireEnd(INPUT, i) for i in range(len(diagram.dom))]
-        for i, wire in enumerate(self.copy(out, diagram, inputs, {}, sources)):
-            out.connect(wire, WireEnd(OUTPUT, i))
-        self.memo[key] = out
-        return out
-
-    def copy(
-        self,
-        out: Diagram,
-        src: Diagram,
-        inputs: Wires,
-        ports: dict[str, WireEnd],
-        sources: dict[str, WireEnd],
-    ) -> Wires:
-        """Copy the boxes of `src` into `out`; return the wires of its outputs."""
-        wires: dict[tuple[str, int], WireEnd] = {(INPUT, i): w for i, w in enumerate(inputs)}
-        result: Wires = []
-        for box in src.boxes():
-            if box.id == INPUT:
-                continue
-            ins = [wires[(w.box, w.port)] for w in src.incoming(box.id)]
-            if box.id == OUTPUT:
-                result = ins
-                continue
-            for port, wire in enumerate(self.box(out, box, ins, ports, sources)):
-                wires[(box.id, port)] = wire
-        return result
-
-    def box(
-        self,
-        out: Diagram,
-        box: Box,
-        ins: Wires,
-        ports: dict[str, WireEnd],
-        sources: dict[str, WireEnd],
-    ) -> Wires:
-        name = box.data.get("name")
-        if box.kind in ("port", "param") and name in ports:
-            return [ports[name]]
-        if box.kind in ("port", "param") and name in sources:
-            return [sources[name]]
-        if box.kind == "ref":
-            n = box.n_domain_inputs
-            inner = dict(zip(box.port_names, ins[n:], strict=True))
-            return self.copy(out, box.data["sub"], ins[:n], inner, sources)
-        data = dict(box.data)
-        for key in ("sub", "loss", "data"):
-            if isinstance(data.get(key), Diagram):
-                data[key] = self.flatten(data[key])
-        new = out.add_box(
-            box.kind, box.label, box.inputs, box.outputs, box.span, data, box.port_names
-        )
-        for i, wire in enumerate(ins):
-            out.connect(wire, WireEnd(new, i))
-        outs = [WireEnd(new, i) for i in range(len(box.outputs))]
-        if box.kind in ("port", "param"):
-            sources[name] = outs[0]
-        return outs

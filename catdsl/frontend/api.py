@@ -1,417 +1,62 @@
-"""The Python API: `Program` (a checked file) and `Morphism` (a callable typed definition).
+"""The Python API: `Program` (a checked file with its commands) and `Morphism` (a callable
+typed definition), and loading programs from files or text.
 
-A morphism lowers to the diagram IR and compiles to a plan once, on first call; later calls
-cost the kernels. Parameters are initialised once per program and shared by its morphisms.
+`Program` adds the commands built on the core program (`program.BaseProgram`): training, law
+checks, gradient checks and drawing, each in a module of its own that works on the core (so
+none of them imports this module back). The commands are called through their modules, so a
+test may replace one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from catdsl.errors import CatError, CatRuntimeError, Diagnostic
+from catdsl.frontend import drawing, law_check, training_run
+from catdsl.frontend import gradcheck as gradient_check
+from catdsl.frontend.program import BaseProgram, Morphism, init_param, to_jsonable
 from catdsl.loader import check_file, check_text
-from catdsl.typesys import terms as T
-from catdsl.typesys.program import CheckedProgram, ParamInfo
-from catdsl.typesys.types import Port, Prod
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from catdsl.semantics.backend import Backend
+
+__all__ = ["Morphism", "Program", "init_param", "load_program", "loads_program", "to_jsonable"]
 
 
-def load_program(path: str, dtype: str = "float64") -> Program:
+def load_program(path: str, dtype: str = "float64", backend: Backend[Any] | None = None) -> Program:
     checked = check_file(path)
     if not checked.sources and checked.diagnostics:
         raise OSError(2, checked.diagnostics[0].message, path)
-    return Program(checked, dtype)
+    return Program(checked, dtype, backend)
 
 
-def loads_program(text: str, file: str = "<string>", dtype: str = "float64") -> Program:
-    return Program(check_text(text, file), dtype)
+def loads_program(
+    text: str, file: str = "<string>", dtype: str = "float64", backend: Backend[Any] | None = None
+) -> Program:
+    return Program(check_text(text, file), dtype, backend)
 
 
-def _coerced(value: object, atom, dtype, what: str) -> object:
-    """`coerce(value, atom, dtype)`, with data of the wrong structure reported as E0803."""
-    from catdsl.semantics.values import coerce
+class Program(BaseProgram):
+    """A checked program: its definitions as callable morphisms, its params and laws, and the
+    commands that use them."""
 
-    try:
-        return coerce(value, atom, dtype)
-    except (ValueError, TypeError, AttributeError, KeyError) as err:
-        if "inhomogeneous" in str(err):
-            reason = "its rows have different lengths"
-        elif isinstance(err, AttributeError) and "items" in str(err):
-            reason = "a record is given as a JSON object, one entry per field"
-        else:
-            reason = f"it does not have that structure ({err})"
-        raise CatError(
-            [Diagnostic("E0803", f"{what} is not a value of `{atom}`: {reason}")]
-        ) from None
-
-
-def _raise_with_sources(err: CatRuntimeError, sources: dict[str, str]) -> CatError:
-    return CatError([err.diagnostic], sources)
-
-
-def init_param(info: ParamInfo, dtype=np.float64) -> np.ndarray:
-    """A parameter's initial value from its initialiser, literal or file."""
-    from catdsl.std.init import INITIALISERS
-    from catdsl.std.io import load_array_file
-
-    if info.init == "literal":
-        value = np.asarray(info.literal, dtype=dtype)
-    elif info.init == "load":
-        try:
-            value = np.asarray(load_array_file(info.path)[0], dtype=dtype)
-        except CatRuntimeError as err:  # point at the `param` that names the file
-            raise err.at(info.span) from None
-    else:
-        value = INITIALISERS[info.init](info.shape, dtype, **dict(info.init_args))
-    if value.shape != info.shape:
-        raise CatRuntimeError(
-            "R0410",
-            f"param `{info.name}` is declared `{info.carrier}` but its value has shape "
-            f"{value.shape}",
-            info.span,
-        )
-    return value
-
-
-class Program:
-    """A checked program: its definitions as callable morphisms, its params and laws."""
-
-    def __init__(self, checked: CheckedProgram, dtype: str = "float64"):
-        if checked.diagnostics:
-            raise CatError(list(checked.diagnostics), checked.sources)
-        if dtype not in ("float64", "float32"):
-            raise ValueError(f"dtype must be float64 or float32, not {dtype!r}")
-        self.dtype = np.dtype(dtype)
-        self.checked = checked
-        self.file = checked.file
-        self._params: dict[str, np.ndarray] | None = None
-        self._morphisms: dict[str, Morphism] = {}
-
-    # ---------------------------------------------------------------- names
-    @property
-    def names(self) -> list[str]:
-        return list(self.checked.definitions)
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.checked.definitions
-
-    def __getitem__(self, name: str) -> Morphism:
-        if name not in self.checked.definitions:
-            from catdsl.typesys.hints import did_you_mean
-
-            hint = did_you_mean(name, self.names)
-            raise CatError(
-                [
-                    Diagnostic(
-                        "E0801",
-                        f"no definition named `{name}` in {self.file}",
-                        help=hint or f"definitions: {', '.join(self.names)}",
-                    )
-                ]
-            )
-        if name not in self._morphisms:
-            self._morphisms[name] = Morphism(self, name, self.checked.definitions[name].term)
-        return self._morphisms[name]
-
-    # ---------------------------------------------------------------- params
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        """Current parameter values by name (initialised on first use)."""
-        if self._params is None:
-            try:
-                self._params = {
-                    n: init_param(i, self.dtype) for n, i in self.checked.params.items()
-                }
-            except CatRuntimeError as err:
-                raise _raise_with_sources(err, self.checked.sources) from None
-        return self._params
-
-    def load_params(self, path: str) -> None:
-        """Replace parameter values from a `.npz` file (names must match)."""
-        from catdsl.std.io import load_named_arrays
-
-        new: dict[str, np.ndarray] = {}
-        data = load_named_arrays(path)
-        for name in data:
-            if name not in self.checked.params:
-                raise CatError(
-                    [
-                        Diagnostic(
-                            "E0802",
-                            f"`{path}` holds `{name}`, which is not a param of {self.file}",
-                        )
-                    ]
-                )
-            value = np.asarray(data[name], dtype=self.dtype)
-            expected = self.checked.params[name].shape
-            if value.shape != expected:
-                raise CatError(
-                    [
-                        Diagnostic(
-                            "E0802",
-                            f"`{name}` in `{path}` has shape {value.shape}, expected {expected}",
-                        )
-                    ]
-                )
-            new[name] = value
-        self.params.update(new)  # only once every array fits: all or nothing
-
-    def save_value(self, path: str, value: object) -> None:
-        from catdsl.std.io import save_npz_atomic
-
-        save_npz_atomic(path, _flatten_named(value, "value"))
-
-    # ---------------------------------------------------------------- commands
     def train(
         self,
         name: str,
         steps: int | None = None,
         checkpoint: str | None = None,
         progress: bool = False,
-    ):
-        from catdsl.frontend.training_run import train_definition
-
-        return train_definition(self, name, steps=steps, checkpoint=checkpoint, progress=progress)
-
-    def check_laws(self, samples: int = 16, seed: int = 0):
-        from catdsl.frontend.law_check import check_laws
-
-        return check_laws(self, samples=samples, seed=seed)
-
-    def gradcheck(self, name: str, eps: float = 1e-6, seed: int = 0):
-        from catdsl.frontend.gradcheck import gradcheck
-
-        return gradcheck(self, name, eps=eps, seed=seed)
-
-    def _repr_svg_(self) -> str | None:
-        from catdsl.frontend.drawing import program_svg
-
-        return program_svg(self)
-
-    def __repr__(self) -> str:
-        return (
-            f"<Program {self.file}: {len(self.names)} definitions, {len(self.checked.laws)} laws>"
+    ) -> training_run.TrainResult:
+        return training_run.train_definition(
+            self, name, steps=steps, checkpoint=checkpoint, progress=progress
         )
 
+    def check_laws(self, samples: int = 16, seed: int = 0) -> list[law_check.LawReport]:
+        return law_check.check_laws(self, samples=samples, seed=seed)
 
-@dataclass
-class Morphism:
-    """A typed definition: `dom`, `cod`, `ports`; call it on numpy values."""
-
-    program: Program
-    name: str
-    term: T.Term
-
-    @property
-    def dom(self) -> Prod:
-        return self.term.dom
-
-    @property
-    def cod(self) -> Prod:
-        return self.term.cod
-
-    @property
-    def ports(self) -> dict[str, str]:
-        """User ports (not learnable params) by name, with their objects."""
-        return {p.name: str(p.atom) for p in self.term.ports if p.kind == "port"}
-
-    @property
-    def param_ports(self) -> tuple[Port, ...]:
-        return tuple(p for p in self.term.ports if p.kind == "param")
-
-    @property
-    def type_text(self) -> str:
-        ports = "".join(f"[{p.name}: {p.atom}]" for p in self.term.ports if p.kind == "port")
-        return f"{self.dom} -> {self.cod}{(' ' + ports) if ports else ''}"
-
-    @cached_property
-    def diagram(self):
-        from catdsl.diagram.lower import lower
-
-        definitions = self.program.checked.definitions
-        consts = {n: d.term for n, d in definitions.items() if d.kind == "data"}
-        return lower(self.term, self.name, consts=consts)
-
-    @cached_property
-    def plan(self):
-        from catdsl.semantics.compile import compile_diagram
-
-        try:
-            return compile_diagram(self.diagram, self.program.dtype)
-        except CatRuntimeError as err:
-            raise _raise_with_sources(err, self.program.checked.sources) from None
-
-    def inputs_from(self, value: object) -> tuple:
-        """Python / numpy input to one value per domain wire."""
-
-        atoms = self.dom.atoms
-        if not atoms:
-            if value is not None:
-                raise CatError(
-                    [
-                        Diagnostic(
-                            "E0803",
-                            f"`{self.name}` is a point (`Unit -> {self.cod}`) and takes no input",
-                        )
-                    ]
-                )
-            return ()
-        if value is None:
-            raise CatError([Diagnostic("E0803", f"`{self.name}` needs an input of `{self.dom}`")])
-        if len(atoms) == 1:
-            parts = (value,)
-        else:
-            if not isinstance(value, list | tuple) or len(value) != len(atoms):
-                raise CatError(
-                    [
-                        Diagnostic(
-                            "E0803",
-                            f"`{self.name}` takes `{self.dom}`: give {len(atoms)} components",
-                        )
-                    ]
-                )
-            parts = tuple(value)
-        try:
-            dtype = self.program.dtype
-            return tuple(
-                _coerced(v, a, dtype, f"the input of `{self.name}`")
-                for v, a in zip(parts, atoms, strict=True)
-            )
-        except CatRuntimeError as err:
-            raise _raise_with_sources(err, self.program.checked.sources) from None
-
-    def ports_from(self, ports: dict) -> dict:
-
-        wanted = {p.name: p for p in self.term.ports if p.kind == "port"}
-        missing = [n for n in wanted if n not in ports]
-        extra = [n for n in ports if n not in wanted]
-        if missing or extra:
-            what = f"missing port `{missing[0]}`" if missing else f"unknown port `{extra[0]}`"
-            raise CatError(
-                [
-                    Diagnostic(
-                        "E0804",
-                        f"`{self.name}`: {what}",
-                        help=f"ports: {', '.join(wanted) or 'none'}",
-                    )
-                ]
-            )
-        return {
-            n: _coerced(v, wanted[n].atom, self.program.dtype, f"port `{n}`")
-            for n, v in ports.items()
-        }
-
-    def check_batches(self, inputs: tuple, ports: dict) -> None:
-        """Every batched input and port must have the same batch (leading) axes."""
-        from catdsl.semantics.values import element_rank
-
-        named = [
-            (f"input {k + 1}", v, a)
-            for k, (v, a) in enumerate(zip(inputs, self.dom.atoms, strict=True))
-        ]
-        atoms = {p.name: p.atom for p in self.term.ports}
-        named += [(f"port `{n}`", v, atoms[n]) for n, v in ports.items()]
-        batches = [
-            (what, value.shape[: value.ndim - element_rank(atom)])
-            for what, value, atom in named
-            if isinstance(value, np.ndarray) and value.ndim > element_rank(atom)
-        ]
-        if len({shape for _, shape in batches}) > 1:
-            listed = ", ".join(f"{what} has {shape}" for what, shape in batches)
-            raise CatError(
-                [
-                    Diagnostic(
-                        "E0803",
-                        f"`{self.name}`: the batch axes differ ({listed})",
-                        help="give every batched input and port the same number of rows",
-                    )
-                ]
-            )
-
-    def __call__(self, value: object = None, **ports: object) -> object:
-        inputs = self.inputs_from(value)
-        port_values = self.ports_from(ports)
-        self.check_batches(inputs, port_values)
-        try:
-            outputs = self.plan.run(inputs, port_values, self.program.params)
-        except CatRuntimeError as err:
-            raise _raise_with_sources(err, self.program.checked.sources) from None
-        return outputs[0] if len(outputs) == 1 else tuple(outputs)
-
-    def vjp(self, value: object, cotangent: object, **ports: object) -> dict:
-        """Reverse derivative: the cotangents of the inputs, ports and params for an output
-        cotangent (one per codomain wire, as a tuple when there are several)."""
-        inputs = self.inputs_from(value)
-        port_values = self.ports_from(ports)
-        cots = (cotangent,) if len(self.cod) == 1 else tuple(cotangent)
-        cots = tuple(np.asarray(c, dtype=np.float64) for c in cots)
-        wrt = {"inputs", *port_values, *(p.name for p in self.param_ports)}
-        try:
-            _, tape = self.plan.forward(inputs, port_values, self.program.params)
-            grads = self.plan.backward(tape, cots, wrt)
-        except CatRuntimeError as err:
-            raise _raise_with_sources(err, self.program.checked.sources) from None
-        return grads
-
-    def format_value(self, value: object) -> str:
-        """Arrays to 6 digits; records one field per line with dotted names."""
-        if isinstance(value, dict):
-            return "\n".join(f"{k} = {v}" for k, v in _dotted(value))
-        with np.printoptions(precision=6, suppress=True):
-            if isinstance(value, tuple):
-                return "(" + ", ".join(self.format_value(v) for v in value) + ")"
-            array = np.asarray(value)
-            if array.ndim == 0 and array.dtype.kind == "f":
-                text = f"{array.item():.6g}"
-                return text if any(c in text for c in ".ein") else f"{text}.0"
-            return str(array)
+    def gradcheck(self, name: str, eps: float = 1e-6, seed: int = 0) -> gradient_check.GradReport:
+        return gradient_check.gradcheck(self, name, eps=eps, seed=seed)
 
     def _repr_svg_(self) -> str | None:
-        """SVG for Jupyter, or None without Graphviz (Jupyter then shows the repr)."""
-        from catdsl.render.output import repr_svg
-
-        return repr_svg(self.diagram)
-
-    def __repr__(self) -> str:
-        return f"<Morphism {self.name} : {self.type_text}>"
-
-
-def _dotted(record: dict, prefix: str = "") -> list[tuple[str, str]]:
-    rows: list[tuple[str, str]] = []
-    for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            rows.extend(_dotted(value, f"{name}."))
-        else:
-            with np.printoptions(precision=6, suppress=True):
-                rows.append((name, str(np.asarray(value))))
-    return rows
-
-
-def to_jsonable(value: object) -> object:
-    """Arrays as nested lists, products as lists, records as objects."""
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _flatten_named(value: object, prefix: str) -> dict[str, np.ndarray]:
-    if isinstance(value, dict):
-        out: dict[str, np.ndarray] = {}
-        for k, v in value.items():
-            out.update(_flatten_named(v, k if prefix == "value" else f"{prefix}.{k}"))
-        return out
-    if isinstance(value, tuple | list):
-        out = {}
-        for i, v in enumerate(value):
-            out.update(_flatten_named(v, f"{prefix}.{i}"))
-        return out
-    return {prefix: np.asarray(value)}
+        return drawing.program_svg(self)

@@ -38,9 +38,9 @@ def draw_command(args: argparse.Namespace) -> int:
             render(drawn[0], args.output)
             print(drawn[1], file=sys.stderr)
         return EXIT_PROGRAM
-    from catdsl.frontend.api import Program
+    from catdsl.frontend.program import BaseProgram
 
-    program = Program(checked)
+    program = BaseProgram(checked)
     dot = dot_for(program, args.name, **_options(args))
     render(dot, args.output)
     print(f"wrote {args.output}")
@@ -51,8 +51,8 @@ def dot_for(
     program, name: str | None, *, shapes: bool = False, expand: int = 0, unroll: bool = False
 ) -> str:
     """DOT text for a definition, a law, or (no name) every definition of the program."""
-    from catdsl.frontend.api import Morphism
     from catdsl.frontend.law_sides import law_sides
+    from catdsl.frontend.program import Morphism
     from catdsl.render.commutative import law_to_dot
     from catdsl.render.dot import to_dot
     from catdsl.render.output import page_of
@@ -66,8 +66,16 @@ def dot_for(
         sides = law_sides(law, program.checked.sources)
         lhs = Morphism(program, sides[0].text, law.lhs).diagram
         rhs = Morphism(program, sides[1].text, law.rhs).diagram
-        options = {"shapes": shapes, "expand": expand, "unroll": unroll}
-        return law_to_dot(name, lhs, rhs, law.tolerance, sides=sides, **options)
+        return law_to_dot(
+            name,
+            lhs,
+            rhs,
+            law.tolerance,
+            sides=sides,
+            shapes=shapes,
+            expand=expand,
+            unroll=unroll,
+        )
     if name not in program:
         from catdsl.typesys.hints import did_you_mean
 
@@ -135,9 +143,9 @@ def _options(args: argparse.Namespace) -> dict:
 
 def _what_checks(checked):
     """A program of the definitions and laws that checked, when others did not (to draw)."""
-    from catdsl.frontend.api import Program
+    from catdsl.frontend.program import BaseProgram
 
-    return Program(replace(checked, diagnostics=[]))
+    return BaseProgram(replace(checked, diagnostics=[]))
 
 
 def _illegal_figure(checked, name: str | None) -> str | None:

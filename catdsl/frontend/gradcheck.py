@@ -8,11 +8,12 @@ coordinates of small tensors and a fixed sample of large ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import numpy as np
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
-from catdsl.frontend.api import Program
+from catdsl.frontend.program import BaseProgram
 from catdsl.frontend.sampling import Sampler
 
 MAX_COORDINATES = 64
@@ -60,21 +61,21 @@ class GradReport:
         }
 
 
-def _is_real(value: object) -> bool:
+def _is_real(value: object) -> TypeGuard[np.ndarray]:
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
-def gradcheck(program: Program, name: str, eps: float = 1e-6, seed: int = 0) -> GradReport:
+def gradcheck(program: BaseProgram, name: str, eps: float = 1e-6, seed: int = 0) -> GradReport:
     morphism = program[name]
     rng = np.random.default_rng(seed)
     sampler = Sampler(rng, program.params)
     inputs = list(sampler.prod(morphism.dom))
     ports = {p.name: sampler.atom(p.atom) for p in morphism.term.ports if p.kind == "port"}
     params = {k: np.array(v, dtype=np.float64) for k, v in program.params.items()}
-    plan = morphism.plan
+    backend, plan = program.backend, morphism.plan
 
     def objective(cots: tuple | None = None) -> tuple[float, tuple]:
-        outputs = plan.run(tuple(inputs), ports, params, check=False)
+        outputs = backend.run(plan, tuple(inputs), ports, params, check=False)
         if cots is None:
             cots = tuple(
                 rng.normal(size=np.shape(o)) if _is_real(np.asarray(o)) else None for o in outputs
@@ -90,14 +91,9 @@ def gradcheck(program: Program, name: str, eps: float = 1e-6, seed: int = 0) -> 
         _, cots = objective()
         if all(c is None for c in cots):
             raise CatError([Diagnostic("E0807", f"`{name}` has no real output to differentiate")])
-        outputs, tape = plan.forward(tuple(inputs), ports, params)
-        seeds = tuple(
-            c if c is not None else np.zeros(np.shape(o))
-            for c, o in zip(cots, outputs, strict=True)
-        )
         wrt = {"inputs", *ports, *(p.name for p in morphism.param_ports)}
-        grads = plan.backward(tape, seeds, wrt)
-        targets: list[tuple[str, np.ndarray, np.ndarray]] = []
+        _, grads = backend.vjp(plan, tuple(inputs), ports, params, cots, wrt)
+        targets: list[tuple[str, np.ndarray, np.ndarray | None]] = []
         for i, x in enumerate(inputs):
             if _is_real(x):
                 targets.append((f"input {i + 1}", x, grads["inputs"][i]))

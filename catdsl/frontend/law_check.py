@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from catdsl.errors import CatError, CatRuntimeError
-from catdsl.frontend.api import Morphism, Program
+from catdsl.frontend.program import BaseProgram, Morphism
 from catdsl.frontend.sampling import Sampler
 
 DEFAULT_TOLERANCE = 1e-9
@@ -62,7 +62,7 @@ def difference(a: object, b: object) -> float:
     return worst
 
 
-def check_law(program: Program, name: str, samples: int, seed: int) -> LawReport:
+def check_law(program: BaseProgram, name: str, samples: int, seed: int) -> LawReport:
     law = program.checked.laws[name]
     tolerance = law.tolerance if law.tolerance is not None else DEFAULT_TOLERANCE
     lhs = Morphism(program, f"{name} (left)", law.lhs)
@@ -79,8 +79,8 @@ def check_law(program: Program, name: str, samples: int, seed: int) -> LawReport
             if p.kind == "port"
         }
         try:
-            a = lhs.plan.run(inputs, _only(ports, lhs), program.params)
-            b = rhs.plan.run(inputs, _only(ports, rhs), program.params)
+            a = lhs.run(inputs, _only(ports, lhs))
+            b = rhs.run(inputs, _only(ports, rhs))
         except CatRuntimeError as err:
             d = err.diagnostic
             return LawReport(name, False, float("inf"), tolerance, n, f"{d.code}: {d.message}")
@@ -92,7 +92,7 @@ def _only(ports: dict, side: Morphism) -> dict:
     return {k: v for k, v in ports.items() if k in side.ports}
 
 
-def check_laws(program: Program, samples: int = 16, seed: int = 0) -> list[LawReport]:
+def check_laws(program: BaseProgram, samples: int = 16, seed: int = 0) -> list[LawReport]:
     reports = []
     for name in program.checked.laws:
         try:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from catdsl.errors import CatRuntimeError
-from catdsl.std.io import readable_mode
+from catdsl.files import readable_mode
 
 PLOT_FORMATS = ("png", "svg", "pdf")
 

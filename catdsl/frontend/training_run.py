@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
-from catdsl.frontend.api import Morphism, Program
+from catdsl.frontend.program import BaseProgram, Morphism
 from catdsl.typesys import terms as T
 from catdsl.typesys.types import Record
 
@@ -36,7 +36,7 @@ def _step_and_count(morphism: Morphism) -> tuple[T.Term, int | None]:
 
 
 def train_definition(
-    program: Program,
+    program: BaseProgram,
     name: str,
     steps: int | None = None,
     checkpoint: str | None = None,
@@ -44,7 +44,6 @@ def train_definition(
 ) -> TrainResult:
     from catdsl.semantics.checkpoint import fingerprint
     from catdsl.semantics.loop import LoopHooks
-    from catdsl.semantics.training import initial_state, run_steps
 
     morphism = program[name]
     step_term, power = _step_and_count(morphism)
@@ -81,8 +80,9 @@ def train_definition(
         identity=fingerprint(step_term),
     )
     try:
-        state = initial_state(step.diagram, program.params)
-        final = run_steps(step.plan, state, n, params=program.params, hooks=hooks)
+        backend = program.backend
+        state = backend.initial_state(step.diagram, program.params)
+        final = backend.train(step.plan, state, n, params=program.params, hooks=hooks)
         final_loss = _loss_at(step, final, program)
     except CatRuntimeError as err:
         raise CatError([err.diagnostic], program.checked.sources) from None
@@ -93,12 +93,11 @@ def train_definition(
     )
 
 
-def _loss_at(step: Morphism, state: tuple, program: Program) -> float:
+def _loss_at(step: Morphism, state: tuple, program: BaseProgram) -> float:
     """The mean loss at the trained parameters: the loss a further step would start from
     (a step records the loss *before* its update, so the last one is not yet known)."""
     from catdsl.semantics.loop import LoopHooks
-    from catdsl.semantics.training import run_steps
 
     probe = LoopHooks(progress=False)
-    run_steps(step.plan, state, 1, params=program.params, hooks=probe, check=False)
+    program.backend.train(step.plan, state, 1, params=program.params, hooks=probe, check=False)
     return probe.loss_history[0]

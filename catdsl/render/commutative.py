@@ -81,10 +81,10 @@ def box_chain(diagram: Diagram) -> list[Box] | None:
     chain: list[Box] = []
     previous = diagram.box(INPUT)
     for box in diagram.inner_boxes():
-        if box.kind in FROM_ABOVE:
+        if isinstance(box, FROM_ABOVE):
             continue
         feeds = diagram.incoming(box.id)
-        wires = [w for w in feeds if diagram.box(w.box).kind not in FROM_ABOVE]
+        wires = [w for w in feeds if not isinstance(diagram.box(w.box), FROM_ABOVE)]
         if not _takes_all(diagram, previous, wires):
             return None
         chain.append(box)

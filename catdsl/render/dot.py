@@ -11,7 +11,23 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
+from catdsl.diagram.ir import (
+    INPUT,
+    LOSS_FREE_FAMILIES,
+    OUTPUT,
+    Box,
+    ConstBox,
+    Diagram,
+    FunctorBox,
+    HoleBox,
+    ParamBox,
+    PortBox,
+    PowerBox,
+    RefBox,
+    StructBox,
+    TrainBox,
+    WireEnd,
+)
 from catdsl.diagram.lower import number_text
 from catdsl.render.scene import (
     BoxNode,
@@ -29,9 +45,8 @@ from catdsl.typesys.types import Atom
 
 WRAP_WIDTH = 36  # a training box label longer than this puts its hyperparameters on a new line
 UNROLL_LIMIT = 8  # `f ^ n` with n above this is unrolled as 3 copies, an ellipsis, 1 copy
-FROM_ABOVE = ("param", "port")
-NO_LOSS_DRAWN = ("Init", "AdamInit", "MomentumInit", "AdamParams", "MomentumParams")
-# the families above hold a loss but never evaluate it
+FROM_ABOVE = (ParamBox, PortBox)
+"""The boxes that enter from above: learnable params and user ports."""
 
 
 def to_dot(
@@ -62,14 +77,10 @@ def to_dot(
 
 def body_of(diagram: Diagram) -> Diagram:
     """The body of a definition when the diagram only uses it, wired straight through."""
-    boxes = [b for b in diagram.inner_boxes() if b.kind not in (*FROM_ABOVE, "const")]
-    if (
-        len(boxes) != 1
-        or boxes[0].kind != "ref"
-        or not isinstance(boxes[0].data.get("sub"), Diagram)
-    ):
+    boxes = [b for b in diagram.inner_boxes() if not isinstance(b, (*FROM_ABOVE, ConstBox))]
+    if len(boxes) != 1 or not isinstance(boxes[0], RefBox) or boxes[0].sub is None:
         return diagram  # (a body of bare wires, such as `<y, x>`, is drawn as those wires)
-    box, sub = boxes[0], boxes[0].data["sub"]
+    box, sub = boxes[0], boxes[0].sub
     straight_in = [WireEnd(INPUT, k) for k in range(len(diagram.dom))]
     straight_out = [WireEnd(box.id, k) for k in range(len(diagram.cod))]
     if diagram.incoming(box.id)[: box.n_domain_inputs] != straight_in:
@@ -177,42 +188,49 @@ class Drawing:
     ) -> list[End]:
         """Draw one box fed by `srcs`, by its kind; returns the ends of its outputs."""
         nid = prefix + box.id
-        name = box.data.get("name")
-        if box.kind in (*FROM_ABOVE, "const") and name in ports:
-            return [ports[name]]
-        if box.kind in (*FROM_ABOVE, "const"):
-            return [self.chip(box, nid, scope)]
-        if box.kind == "struct":
-            return self.struct(box, nid, scope, srcs)
-        if box.kind == "ref" and depth < self.expand and _has_boxes(box.data.get("sub")):
-            return self.opened(box, scope.cluster(nid, box.label, "ref"), nid, srcs, depth)
-        if box.kind == "power" and self.unroll:
-            return self.unrolled(box, nid, scope, srcs, depth)
-        if box.kind == "power" and depth < self.expand and _has_boxes(box.data.get("sub")):
-            return self.opened(
-                box, scope.cluster(nid, _power_text(box), "unroll"), nid, srcs, depth
-            )
-        if box.kind == "functor" and isinstance(box.data.get("sub"), Diagram):
-            return self.bubble(box, nid, scope, srcs, depth)
-        if box.kind == "train" and depth < self.expand:
-            self.loss_of(box, nid, depth)
+        match box:
+            case ParamBox(name=name) | PortBox(name=name) | ConstBox(name=name) if name in ports:
+                return [ports[name]]
+            case ParamBox() | PortBox() | ConstBox():
+                return [self.chip(box, nid, scope)]
+            case StructBox():
+                return self.struct(box, nid, scope, srcs)
+            case RefBox(sub=Diagram() as sub) if depth < self.expand and len(sub) > 0:
+                cluster = scope.cluster(nid, box.label, "ref")
+                return self.opened(box, sub, cluster, nid, srcs, depth)
+            case PowerBox() if self.unroll:
+                return self.unrolled(box, nid, scope, srcs, depth)
+            case PowerBox(sub=sub) if depth < self.expand and len(sub) > 0:
+                cluster = scope.cluster(nid, _power_text(box), "unroll")
+                return self.opened(box, sub, cluster, nid, srcs, depth)
+            case FunctorBox():
+                return self.bubble(box, nid, scope, srcs, depth)
+            case TrainBox() if depth < self.expand:
+                self.loss_of(box, nid, depth)
         return self.plain(diagram, box, nid, scope, srcs)
 
-    def opened(self, box: Box, cluster: Scope, nid: str, srcs: list[End], depth: int) -> list[End]:
+    def opened(
+        self,
+        box: RefBox | PowerBox,
+        sub: Diagram,
+        cluster: Scope,
+        nid: str,
+        srcs: list[End],
+        depth: int,
+    ) -> list[End]:
         """A definition or power drawn open inside its frame. The wires leaving the frame keep
         the names of the box's declared outputs (`Vector`, not its carrier `Real[4]`)."""
-        outs = self.draw(box.data["sub"], f"{nid}.", cluster, *_split(box, srcs), depth + 1)
+        outs = self.draw(sub, f"{nid}.", cluster, *_split(box, srcs), depth + 1)
         for end, atom in zip(outs, box.outputs, strict=True):
             _, where, key = self.sources[end]
             self.sources[end] = (wire_label(atom, self.shapes), where, key)
         return outs
 
-    def loss_of(self, box: Box, nid: str, depth: int) -> None:
+    def loss_of(self, box: TrainBox, nid: str, depth: int) -> None:
         """Draw a training box's loss once per loss, in its own frame below the main drawing,
         titled by the families that use it."""
-        loss = box.data.get("loss")
-        family = box.data.get("family", box.label)
-        if not isinstance(loss, Diagram) or family in NO_LOSS_DRAWN:
+        loss, family = box.loss, box.family
+        if loss is None or family in LOSS_FREE_FAMILIES:
             return
         name = loss.name or "loss"
         if name in self.losses:
@@ -239,7 +257,7 @@ class Drawing:
             len(box.outputs),
             top,
             span=box.span,
-            dashed=box.kind == "hole",
+            dashed=isinstance(box, HoleBox),
             highlight=(nid,) in self.highlight,
         )
         self.add(scope, node)
@@ -250,17 +268,16 @@ class Drawing:
             for k, atom in enumerate(box.outputs)
         ]
 
-    def chip(self, box: Box, nid: str, scope: Scope) -> End:
+    def chip(self, box: ParamBox | PortBox | ConstBox, nid: str, scope: Scope) -> End:
         """A param, port or constant as a chip; it drops into the box it feeds, if just one."""
-        name = box.data.get("name") or box.label
+        name = box.name or box.label
         atom = box.outputs[0]
         self.add(scope, Chip(nid, box.kind, name, wire_label(atom, self.shapes), box.span))
         return self.source(End(nid), atom, scope, (nid, 0))
 
-    def struct(self, box: Box, nid: str, scope: Scope, srcs: list[End]) -> list[End]:
+    def struct(self, box: StructBox, nid: str, scope: Scope, srcs: list[End]) -> list[End]:
         """Swaps cross wires between two columns of small joints; the rest is pure rewiring."""
-        kind = box.data.get("kind", box.label)
-        split = box.data.get("split", 0)
+        kind, split = box.structure, box.split
         n_in, n_out = len(box.inputs), len(box.outputs)
         if kind != "swap":
             return [srcs[_struct_source(kind, j, n_in, split)] for j in range(n_out)]
@@ -276,9 +293,11 @@ class Drawing:
             for j, atom in enumerate(box.outputs)
         ]
 
-    def unrolled(self, box: Box, nid: str, scope: Scope, srcs: list[End], depth: int) -> list[End]:
+    def unrolled(
+        self, box: PowerBox, nid: str, scope: Scope, srcs: list[End], depth: int
+    ) -> list[End]:
         """`f ^ n` as n copies of f in sequence (a few, then an ellipsis, when n is large)."""
-        n = box.data["n"]
+        n = box.n
         ins, ports = _split(box, srcs)
         if n == 0:
             return ins
@@ -290,7 +309,7 @@ class Drawing:
             if i is None:
                 ins = self.ellipsis(box, f"{nid}.more", cluster, ins, n - 4)
             else:
-                ins = self.draw(box.data["sub"], f"{nid}.{i + 1}.", cluster, ins, ports, depth)
+                ins = self.draw(box.sub, f"{nid}.{i + 1}.", cluster, ins, ports, depth)
         return ins
 
     def ellipsis(self, box: Box, nid: str, scope: Scope, srcs: list[End], hidden: int) -> list[End]:
@@ -305,10 +324,12 @@ class Drawing:
             for k, atom in enumerate(box.outputs)
         ]
 
-    def bubble(self, box: Box, nid: str, scope: Scope, srcs: list[End], depth: int) -> list[End]:
+    def bubble(
+        self, box: FunctorBox, nid: str, scope: Scope, srcs: list[End], depth: int
+    ) -> list[End]:
         """A functor box as a labelled bubble around its sub-diagram, with its own boundary."""
-        sub: Diagram = box.data["sub"]
-        cluster = scope.cluster(nid, box.data.get("functor", box.label), "functor")
+        sub = box.sub
+        cluster = scope.cluster(nid, box.functor, "functor")
         ins, ports = _split(box, srcs)
         entries = self.boundary(sub.dom.atoms, f"{nid}.in", cluster)
         for src, entry in zip(ins, entries, strict=True):
@@ -349,11 +370,12 @@ class Drawing:
         if self._paths is None:
             self._paths = {}
             _scope_paths(self.root, (self.root,), self._paths)
-        paths = [self._paths.get(wire.dst.node) for wire in wires]
-        if any(path is None for path in paths):
+        found = [self._paths.get(wire.dst.node) for wire in wires]
+        paths = [path for path in found if path is not None]
+        if len(paths) != len(found):
             return default
         shared = default
-        for level in zip(*paths, strict=False):  # type: ignore[call-overload]
+        for level in zip(*paths, strict=False):
             if any(scope is not level[0] for scope in level):
                 break
             shared = level[0]
@@ -377,8 +399,9 @@ class Drawing:
         if not isinstance(chip, Chip) or not all(self._takes_chip(w) for w in wires):
             return False
         for k, wire in enumerate(wires):
-            target = self.nodes[wire.dst.node]
-            target.chips[int(wire.dst.port[1:])] = replace(chip, id=f"{chip.id}.use{k}")
+            target, port = self.nodes[wire.dst.node], wire.dst.port
+            assert isinstance(target, BoxNode) and port is not None, "checked by _takes_chip"
+            target.chips[int(port[1:])] = replace(chip, id=f"{chip.id}.use{k}")
             wire.inside = True
         scope.items.remove(chip)
         return True
@@ -389,9 +412,10 @@ class Drawing:
 
     def drop_in(self, src: End, wire: Wire, scope: Scope) -> None:
         """A chip with one wire into the top of a box is drawn inside that box's node."""
-        chip, target = self.nodes.get(src.node), self.nodes.get(wire.dst.node)
+        chip, target, port = self.nodes.get(src.node), self.nodes.get(wire.dst.node), wire.dst.port
         if isinstance(chip, Chip) and isinstance(target, BoxNode) and wire.dst.side == "n":
-            target.chips[int(wire.dst.port[1:])] = chip  # type: ignore[index]
+            assert port is not None, "a wire into the top of a box names its port"
+            target.chips[int(port[1:])] = chip
             scope.items.remove(chip)
             wire.inside = True
 
@@ -412,10 +436,6 @@ def _dot_id(end: End, suffix: str) -> str:
     return f"{end.node}.{end.port}.{suffix}" if end.port else f"{end.node}.{suffix}"
 
 
-def _has_boxes(sub: object) -> bool:
-    return isinstance(sub, Diagram) and len(sub) > 0
-
-
 def _split(box: Box, srcs: list[End]) -> tuple[list[End], dict[str, End]]:
     """The domain wires of a box, and its port wires by port name."""
     n = box.n_domain_inputs
@@ -428,7 +448,7 @@ def _from_above(diagram: Diagram, box: Box) -> tuple[int, ...]:
     return tuple(
         k
         for k in range(len(box.inputs))
-        if k >= box.n_domain_inputs or diagram.box(feeds[k].box).kind in FROM_ABOVE
+        if k >= box.n_domain_inputs or isinstance(diagram.box(feeds[k].box), FROM_ABOVE)
     )
 
 
@@ -445,28 +465,29 @@ def _colour(kind: str) -> str:
     return kind if kind in ("prim", "power", "train", "hole") else "ref"
 
 
-def _power_base(box: Box) -> str:
-    return re.sub(r"\s*\^\s*\d+\s*$", "", box.label) or (box.data["sub"].name or "f")
+def _power_base(box: PowerBox) -> str:
+    return re.sub(r"\s*\^\s*\d+\s*$", "", box.label) or (box.sub.name or "f")
 
 
-def _power_text(box: Box) -> str:
-    return f"{_power_base(box)} ×{box.data['n']}"
+def _power_text(box: PowerBox) -> str:
+    return f"{_power_base(box)} ×{box.n}"
 
 
 def _box_text(box: Box) -> str:
     """The plain text of a box's label."""
-    if box.kind == "hole":
-        return f"?{box.data.get('name') or ''}"
-    if box.kind == "train":
-        return _train_label(box)
+    match box:
+        case HoleBox():
+            return f"?{box.name or ''}"
+        case TrainBox():
+            return _train_label(box)
     return box.label
 
 
 def _box_markup(box: Box) -> str:
-    if box.kind == "power":
-        mark = f'<FONT COLOR="#2f5597"><B>×{box.data["n"]}</B></FONT>'
+    if isinstance(box, PowerBox):
+        mark = f'<FONT COLOR="#2f5597"><B>×{box.n}</B></FONT>'
         return label_markup(_power_base(box) + " ") + mark
-    if box.kind == "train" and len(_box_text(box)) > WRAP_WIDTH:
+    if isinstance(box, TrainBox) and len(_box_text(box)) > WRAP_WIDTH:
         family, args, hyper = _train_parts(box)  # the hyperparameters go on a second line
         if args and hyper:
             first = label_markup(f"{family}({', '.join(args)},")
@@ -474,18 +495,15 @@ def _box_markup(box: Box) -> str:
     return label_markup(_box_text(box))
 
 
-def _train_label(box: Box) -> str:
+def _train_label(box: TrainBox) -> str:
     """`TrainStep(loss, examples, lr=1)` from the family, the diagrams' names and the hyper."""
     family, args, hyper = _train_parts(box)
     return f"{family}({', '.join([*args, *hyper])})"
 
 
-def _train_parts(box: Box) -> tuple[str, list[str], list[str]]:
+def _train_parts(box: TrainBox) -> tuple[str, list[str], list[str]]:
     """The family, the names of its loss and data, and its hyperparameters as the source
     writes them (`lr=0.1`, `eps=1e-8`)."""
-    data = box.data
-    diagrams = (data.get("loss"), data.get("data"))
-    args = [d.name for d in diagrams if isinstance(d, Diagram) and d.name]
-    hyper = data.get("hyper") or {}
-    pairs = hyper.items() if isinstance(hyper, dict) else hyper
-    return data.get("family", box.label), args, [f"{k}={number_text(v)}" for k, v in pairs]
+    args = [d.name for d in (box.loss, box.data) if d is not None and d.name]
+    hyper = [f"{k}={number_text(v)}" for k, v in (box.hyper or {}).items()]
+    return box.family, args, hyper

@@ -32,6 +32,7 @@ def illegal_to_dot(
     `figure` names the parts (the checker's `IllegalComposition` also carries the junction and
     the definition); `parts`, when given, are their diagrams, one per named part."""
     where = ""
+    boxes: Sequence[BoxParts]
     if isinstance(figure, IllegalComposition):
         boxes, bad = figure.boxes, figure.junction
         where = f" in `{figure.definition}`" if figure.definition else ""

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from catdsl.diagram.ir import Diagram
 from catdsl.errors import CatRuntimeError
+from catdsl.files import readable_mode
 from catdsl.render.dot import Drawing, body_of, to_dot
-from catdsl.std.io import readable_mode
 
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = (

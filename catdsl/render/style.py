@@ -136,7 +136,7 @@ def wire_label(atom: Atom, shapes: bool = False) -> str:
         return f"{atom.name} : {_carrier_text(atom.carrier)}"
     if isinstance(atom, Record):
         return f"{atom} : {{{', '.join(name for name, _ in atom.fields)}}}"
-    return _carrier_text(atom)
+    return _atom_text(atom)
 
 
 def _carrier_text(carrier: Carrier | Prod) -> str:

@@ -22,7 +22,7 @@ import zipfile
 import numpy as np
 
 from catdsl.errors import CatRuntimeError
-from catdsl.std.io import save_npz_atomic
+from catdsl.files import save_npz_atomic
 
 LAYOUT, STEP, LOSSES, IDENTITY = "__layout__", "__step__", "__losses__", "__identity__"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
 
@@ -43,7 +44,7 @@ Problem = tuple[str, str] | None
 Checker = Callable[[object, Env], Problem]
 Check = Callable[[object, Env], None]
 
-_COMPARE = {
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
@@ -197,7 +198,8 @@ def _array_checker(carrier: Carrier, lead: int) -> Checker:
             problem = "R0410", f"expected {axes} axes or more, found shape {value.shape}"
         if problem is None:
             problem = _shape_problem(dims, value.shape[value.ndim - rank :], env)
-        return problem or _content_problem(carrier, value, env)
+        # a numpy scalar answers everything asked of it here as a 0-d array would
+        return problem or _content_problem(carrier, cast(np.ndarray, value), env)
 
     return check
 

@@ -14,7 +14,8 @@ validated, and `vjp_for(needed)` gives a VJP that may skip the cotangents nobody
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,24 @@ class Kernel:
 
     def __repr__(self) -> str:
         return f"<kernel {self.name} ranks={self.in_ranks}>"
+
+
+KernelFactory = Callable[..., Kernel]
+"""`factory(in_ranks, **static) -> Kernel`: builds the kernel of one primitive box."""
+
+KernelTable = Mapping[str, KernelFactory]
+"""Kernel factories by primitive name: what a backend is given to bind primitives."""
+
+
+def build_kernel(
+    factory: KernelFactory, name: str, static: Mapping[str, object], in_ranks: tuple[int, ...]
+) -> Kernel:
+    """The kernel of one primitive box; constant arguments the factory does not take are R0404."""
+    try:
+        inspect.signature(factory).bind(tuple(in_ranks), **static)
+    except TypeError as exc:
+        raise CatRuntimeError("R0404", f"bad static arguments for `{name}`: {exc}") from None
+    return factory(tuple(in_ranks), **static)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

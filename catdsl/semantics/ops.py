@@ -13,18 +13,18 @@ from typing import Any
 from catdsl.semantics.invariants import Check
 from catdsl.semantics.kernel import Kernel
 from catdsl.semantics.loop import iterate
-from catdsl.semantics.plan import Plan, RunContext
+from catdsl.semantics.plan import Plan, RunContext, Tape
 from catdsl.semantics.values import (
     accumulate,
     components,
-    element_atoms,
+    elements_of,
     is_differentiable,
     join_components,
     pack,
     split_components,
     width,
 )
-from catdsl.typesys.types import Atom, carrier_of
+from catdsl.typesys.types import Atom
 
 
 def kernel_op(kernel: Kernel, ins: Sequence[Atom], outs: Sequence[Atom]) -> KernelOp:
@@ -158,7 +158,8 @@ class PowerOp(SubPlanOp):
     def vjp(self, residual: object, *dys: Any) -> tuple:
         d_state: Sequence = dys
         d_sources: list = [None] * len(self.port_map)
-        for tape in reversed(residual):  # type: ignore[call-overload]
+        assert isinstance(residual, list), "the forward pass keeps one tape per iteration"
+        for tape in reversed(residual):
             cots = self.sub.pull_back(tape, d_state, self.need)
             d_state = cots[: self.n_dom]
             d_sources = [
@@ -183,8 +184,8 @@ class FunctorOp(SubPlanOp):
         if self.n_dom != 1 or len(box_outputs) != 1:
             raise ValueError(f"`{functor}(f)` must map one {functor} wire to one")
         self.optional = functor == "Option"
-        self.elem_in = element_atoms(carrier_of(box_inputs[0]))  # type: ignore[arg-type]
-        self.elem_out = element_atoms(carrier_of(box_outputs[0]))  # type: ignore[arg-type]
+        self.elem_in = elements_of(box_inputs[0])
+        self.elem_out = elements_of(box_outputs[0])
 
     def _inputs(self, xs: Sequence) -> list:
         flat = (xs[0],) if sum(width(a) for a in self.elem_in) == 1 else xs[0]
@@ -212,7 +213,8 @@ class FunctorOp(SubPlanOp):
             return (None,) * self.n_in
         flat = (dys[0],) if sum(width(a) for a in self.elem_out) == 1 else dys[0]
         d_out = split_components(flat, self.elem_out)
-        cots = self.sub.pull_back(residual, d_out, self.need)  # type: ignore[arg-type]
+        assert isinstance(residual, Tape), "the forward pass keeps the body's tape"
+        cots = self.sub.pull_back(residual, d_out, self.need)
         d_elems = cots[: len(self.elem_in)]
         d_dom = None if all(d is None for d in d_elems) else self._pack_in(d_elems)
         return self.scatter([d_dom], cots[len(self.elem_in) :])

@@ -1,11 +1,11 @@
 """Update rules of the training endomorphisms, on records of named arrays.
 
 - `TrainStep(lr)`: θ ← θ − lr·g, with g the full-batch mean gradient, all params at once
-  (SPEC §4.1).
+  (full-batch gradient descent).
 - `Momentum(lr, beta)`, PyTorch's convention (`torch.optim.SGD(momentum=beta)`, no dampening):
   v ← beta·v + g; θ ← θ − lr·v, on `MomentumState(loss)` = {params, velocity}, the velocity
   starting at zero.
-- `Adam(lr, beta1, beta2, eps)` (SPEC §8): t = k + 1; m ← β1·m + (1 − β1)·g;
+- `Adam(lr, beta1, beta2, eps)` (Kingma & Ba): t = k + 1; m ← β1·m + (1 − β1)·g;
   v ← β2·v + (1 − β2)·g²; θ ← θ − lr·m̂ / (√v̂ + ε) with m̂ = m / (1 − β1^t),
   v̂ = v / (1 − β2^t); k ← t. The state stores the uncorrected m and v and the step count k.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -73,9 +74,9 @@ def hyperparameters(family: str, given: Mapping[str, object], span: Span | None)
     return hyper
 
 
-def _real(value: object) -> float:
+def _real(value: Any) -> float:
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     except (TypeError, ValueError):
         return math.nan
 

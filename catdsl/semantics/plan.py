@@ -1,9 +1,9 @@
 """A compiled diagram: a flat, topologically ordered list of ops over integer register slots.
 
-`compile_diagram` (in `compile.py`) builds a `Plan` once; running it costs the ops and little
-else. Slots hold the diagram's inputs, its named sources (user ports and params, by name), the
-hoisted constants and every intermediate wire; structural boxes are slot aliases and cost
-nothing. Three loops share the instructions:
+The numpy backend (`numpy_backend.py`) binds a schedule into a `Plan` once; running it costs
+the ops and little else. Slots hold the diagram's inputs, its named sources (user ports and
+params, by name), the hoisted constants and every intermediate wire; structural boxes are slot
+aliases and cost nothing. Three loops share the instructions:
 
 - `run`: forward only, registers freed after their last use (`check=True` adds the object
   boundary checks and a NaN/inf scan after every box; `check=False` is the fastest path).
@@ -35,10 +35,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from catdsl.diagram.schedule import Source
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.invariants import Check, Env, nonfinite_error
 from catdsl.semantics.values import accumulate, has_nonfinite, zeros_like
-from catdsl.typesys.types import Atom, Prod
+from catdsl.typesys.types import Prod
 
 CTX = 0
 """The register slot that holds the run's `RunContext` (read by the ops that use it)."""
@@ -71,15 +72,6 @@ class RunContext:
     def child(self, looping: bool = False) -> RunContext:
         """The context of a nested plan: same checks and dims, hooks used up by the parent."""
         return RunContext(self.check, self.dims, None, self.losses, looping)
-
-
-@dataclass(frozen=True)
-class Source:
-    """A named input of a plan: a user port or a learnable param, fed by name."""
-
-    name: str
-    kind: str  # "port" | "param"
-    atom: Atom
 
 
 @dataclass(frozen=True)

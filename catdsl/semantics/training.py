@@ -32,7 +32,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from catdsl.diagram.ir import Box, Diagram
+from catdsl.diagram.ir import LOSS_FREE_FAMILIES, Diagram, PowerBox, RefBox, TrainBox
+from catdsl.diagram.schedule import Schedule, Train
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics import optimizers
 from catdsl.semantics.invariants import nonfinite_error
@@ -40,9 +41,7 @@ from catdsl.semantics.loop import LoopHooks, iterate
 from catdsl.semantics.plan import Plan, RunContext
 from catdsl.semantics.values import has_nonfinite, join_components, split_components, width
 
-Compile = Callable[[Diagram], Plan]
-INIT_FAMILIES = ("Init", "AdamInit", "MomentumInit")
-READERS = ("AdamParams", "MomentumParams")
+PlanOf = Callable[[Schedule], Plan]
 
 
 class Objective:
@@ -180,9 +179,9 @@ class TrainOp:
 
     uses_context = True
 
-    def __init__(self, box: Box, objective: Objective | None, hyper: dict):
-        self.family = box.data["family"]
-        self.names = tuple(box.data["params"])
+    def __init__(self, box: TrainBox, objective: Objective | None, hyper: Mapping[str, float]):
+        self.family = box.family
+        self.names = tuple(box.params)
         self.objective, self.hyper = objective, hyper
         self.rates = tuple(hyper[k] for k in optimizers.RATES.get(self.family, ()))
         self.differentiable = (False,) * len(box.inputs)
@@ -197,6 +196,7 @@ class TrainOp:
         return (None,) * len(self.differentiable)
 
     def _gradient(self, ctx: RunContext, params: Mapping) -> dict:
+        assert self.objective is not None, "a stepping family has an objective"
         mean, grads = self.objective.mean_and_gradient(params)
         if ctx.losses is not None:
             ctx.losses.append(float(mean) if mean.ndim == 0 else float(np.sum(mean)))
@@ -217,6 +217,7 @@ class TrainOp:
     _MomentumParams = _AdamParams
 
     def _MeanLoss(self, ctx: RunContext, params: Mapping) -> tuple:
+        assert self.objective is not None, "MeanLoss has an objective"
         return (self.objective.mean(params),)
 
     def _TrainStep(self, ctx: RunContext, params: dict) -> tuple:
@@ -231,30 +232,30 @@ class TrainOp:
         return (optimizers.adam_update(state, grads, *self.rates),)
 
 
-def train_op(box: Box, compile_diagram: Compile) -> TrainOp:
-    """Compile a train box: the loss plan, the hoisted data, the validated hyperparameters."""
-    family, label = box.data["family"], box.label
-    if family not in (*INIT_FAMILIES, *READERS, *optimizers.STEPPERS, "MeanLoss"):
+def train_op(step: Train, plan_of: PlanOf) -> TrainOp:
+    """Bind a train step: the loss plan, the hoisted data, the validated hyperparameters."""
+    box = step.box
+    family, label = box.family, box.label
+    if family not in (*LOSS_FREE_FAMILIES, *optimizers.STEPPERS, "MeanLoss"):
         raise CatRuntimeError("R0605", f"unknown training family `{family}`", box.span)
-    hyper = box.data.get("hyper") or {}
+    hyper: Mapping[str, float] = box.hyper or {}
     if family in optimizers.STEPPERS:
         hyper = optimizers.hyperparameters(family, hyper, box.span)
-    if family in INIT_FAMILIES or family in READERS:
+    if not box.evaluates_loss or step.loss is None:
         return TrainOp(box, None, hyper)
-    loss_diagram: Diagram = box.data["loss"]
     try:
-        data = _evaluate_data(box.data.get("data"), compile_diagram, label)
-        objective = Objective(compile_diagram(loss_diagram), loss_diagram, data, label)
+        data = _evaluate_data(step.data, plan_of, label)
+        objective = Objective(plan_of(step.loss), step.loss.diagram, data, label)
     except CatRuntimeError as exc:
         raise exc.at(box.span) from None
     return TrainOp(box, objective, hyper)
 
 
-def _evaluate_data(diagram: Diagram | None, compile_diagram: Compile, label: str) -> tuple | None:
+def _evaluate_data(data: Schedule | None, plan_of: PlanOf, label: str) -> tuple | None:
     """Run the data point once (checked); keep the flat tuple of its arrays."""
-    if diagram is None:
+    if data is None:
         return None
-    plan = compile_diagram(diagram)
+    plan = plan_of(data)
     if plan.sources or plan.dom.atoms:
         needs = ", ".join(f"`{s.name}`" for s in plan.sources) or f"`{plan.dom}`"
         raise CatRuntimeError(
@@ -298,20 +299,21 @@ def initial_state(diagram: Diagram, params: Mapping[str, np.ndarray]) -> tuple:
     box = find_train_box(diagram)
     if box is None:
         raise CatRuntimeError("R0605", f"`{diagram.name or 'this'}` contains no training step")
-    names = box.data["params"]
+    names = box.params
     missing = [n for n in names if n not in params]
     if missing:
         raise CatRuntimeError("R0102", f"no value for the param(s) {', '.join(missing)}")
-    return optimizers.initial_state(box.data["family"], {n: params[n] for n in names})
+    return optimizers.initial_state(box.family, {n: params[n] for n in names})
 
 
-def find_train_box(diagram: Diagram) -> Box | None:
+def find_train_box(diagram: Diagram) -> TrainBox | None:
     """The first TrainStep / Momentum / Adam box, looking inside refs and loops."""
     for box in diagram.boxes():
-        if box.kind == "train" and box.data["family"] in optimizers.STEPPERS:
-            return box
-        sub = box.data.get("sub") if box.kind in ("ref", "power") else None
-        found = find_train_box(sub) if sub is not None else None
-        if found is not None:
-            return found
+        match box:
+            case TrainBox(family=family) if family in optimizers.STEPPERS:
+                return box
+            case RefBox(sub=Diagram() as sub) | PowerBox(sub=sub):
+                found = find_train_box(sub)
+                if found is not None:
+                    return found
     return None

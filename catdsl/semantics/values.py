@@ -11,6 +11,7 @@ kernel sees for it: 1, or the number of components of such a tuple.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -19,6 +20,14 @@ from catdsl.typesys.types import Atom, Carrier, Prod, Record, carrier_of
 
 INTEGER_KINDS = ("Index", "Nat")
 REAL_KINDS = ("Real", "Simplex")
+
+
+def elements_of(atom: Atom) -> tuple[Atom, ...]:
+    """The atoms one element of a container wire (`List`, `Option`) is made of."""
+    carrier = carrier_of(atom)
+    if carrier is None:
+        raise ValueError(f"`{atom}` is not a container")
+    return element_atoms(carrier)
 
 
 def element_atoms(carrier: Carrier | Prod) -> tuple[Atom, ...]:
@@ -71,9 +80,9 @@ def array_dtype(carrier: Carrier, dtype: np.dtype) -> np.dtype:
 # ---------------------------------------------------------------- splitting into components
 
 
-def components(value: object, atom: Atom) -> tuple:
+def components(value: Any, atom: Atom) -> tuple:
     """The arrays a kernel sees for `value`: itself for width 1, else the flat tuple."""
-    return (value,) if width(atom) == 1 else tuple(value)  # type: ignore[arg-type]
+    return (value,) if width(atom) == 1 else tuple(value)
 
 
 def split_components(flat: Sequence, atoms: Sequence[Atom]) -> list:
@@ -102,17 +111,19 @@ def pack(flat: Sequence, atoms: Sequence[Atom]) -> object:
 # ---------------------------------------------------------------- cotangent arithmetic
 
 
-def accumulate(total: object, extra: object) -> object:
+def accumulate(total: Any, extra: Any) -> Any:
     """Add two cotangents of the same wire (None is zero); never mutates either."""
     if total is None:
         return extra
     if extra is None:
         return total
     if isinstance(total, tuple):
-        return tuple(accumulate(a, b) for a, b in zip(total, extra, strict=True))  # type: ignore[arg-type]
+        assert isinstance(extra, tuple), "cotangents of one wire have one structure"
+        return tuple(accumulate(a, b) for a, b in zip(total, extra, strict=True))
     if isinstance(total, dict):
-        return {k: accumulate(total[k], extra[k]) for k in total}  # type: ignore[index]
-    return total + extra  # type: ignore[operator]
+        assert isinstance(extra, dict), "cotangents of one wire have one structure"
+        return {k: accumulate(total[k], extra[k]) for k in total}
+    return total + extra
 
 
 def zeros_like(value: object) -> object:
@@ -140,12 +151,12 @@ def has_nonfinite(value: object) -> bool:
 # ---------------------------------------------------------------- conversion at the boundary
 
 
-def coerce(value: object, atom: Atom, dtype: DTypeLike = np.float64) -> object:
+def coerce(value: Any, atom: Atom, dtype: DTypeLike = np.float64) -> Any:
     """Convert plain Python data (nested lists, tuples, dicts) into the value of `atom`."""
     dtype = np.dtype(dtype)
     if isinstance(atom, Record):
         fields = dict(atom.fields)
-        return {k: coerce(v, fields[k], dtype) if k in fields else v for k, v in value.items()}  # type: ignore[union-attr]
+        return {k: coerce(v, fields[k], dtype) if k in fields else v for k, v in value.items()}
     carrier = carrier_of(atom)
     if isinstance(carrier, Prod):
         return _coerce_product(value, carrier.atoms, dtype)
@@ -158,9 +169,9 @@ def coerce(value: object, atom: Atom, dtype: DTypeLike = np.float64) -> object:
     return _coerce_array(value, carrier, dtype)
 
 
-def _coerce_product(value: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
+def _coerce_product(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
     """One value made of several atoms: the flat tuple of their arrays (or the one array)."""
-    items = tuple(value) if len(atoms) != 1 else (value,)  # type: ignore[arg-type]
+    items = tuple(value) if len(atoms) != 1 else (value,)
     coerced = [coerce(v, a, dtype) for v, a in zip(items, atoms, strict=True)]
     return pack(join_components(coerced, atoms), atoms)
 
@@ -177,7 +188,7 @@ def _coerce_array(value: object, carrier: Carrier, dtype: np.dtype) -> np.ndarra
     return array
 
 
-def _coerce_list(value: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
+def _coerce_list(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
     """A list of elements given as rows (`[[1, 2], [2, 3]]`) or as per-component columns."""
     n = sum(width(a) for a in atoms)
     if n == 1:
@@ -185,22 +196,22 @@ def _coerce_list(value: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> obj
         inner = carrier_of(atom)
         if isinstance(inner, Carrier) and inner.kind not in ("List", "Option"):
             return _coerce_array(value, inner, dtype)
-        items = [coerce(v, atom, dtype) for v in value]  # type: ignore[union-attr]
+        items = [coerce(v, atom, dtype) for v in value]
         return np.stack(items) if items else np.zeros((0,))
     if isinstance(value, tuple) and len(value) == n:
         columns = list(value)
     elif isinstance(value, np.ndarray):
         columns = [value[:, j] for j in range(n)]
     else:
-        rows = [join_components(_row(r, atoms, dtype), atoms) for r in value]  # type: ignore[union-attr]
+        rows = [join_components(_row(r, atoms, dtype), atoms) for r in value]
         columns = [[r[j] for r in rows] for j in range(n)] if rows else [[] for _ in range(n)]
     flat_atoms = _flat_atoms(atoms)
     return tuple(_coerce_list(c, (a,), dtype) for c, a in zip(columns, flat_atoms, strict=True))
 
 
-def _row(row: object, atoms: tuple[Atom, ...], dtype: np.dtype) -> list:
+def _row(row: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> list:
     """The element values of one list row."""
-    items = list(row) if len(atoms) > 1 else [row]  # type: ignore[call-overload]
+    items = list(row) if len(atoms) > 1 else [row]
     return [coerce(v, a, dtype) for v, a in zip(items, atoms, strict=True)]
 
 
@@ -211,14 +222,3 @@ def _flat_atoms(atoms: tuple[Atom, ...]) -> list[Atom]:
         carrier = carrier_of(atom)
         flat.extend(_flat_atoms(carrier.atoms) if isinstance(carrier, Prod) else [atom])
     return flat
-
-
-def to_plain(value: object) -> object:
-    """Nested lists, numbers and dicts for JSON: arrays as lists, products as lists."""
-    if isinstance(value, np.ndarray | np.generic):
-        return value.tolist()
-    if isinstance(value, tuple | list):
-        return [to_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    return value

@@ -47,7 +47,7 @@ class LayerNorm(Kernel):
     n_in = 3
     differentiable = (True, True, True)
 
-    def __init__(self, in_ranks: tuple[int, ...] = (), *, eps: float = 1e-5) -> None:
+    def __init__(self, in_ranks: tuple[int, ...] = (), *, eps: float) -> None:
         super().__init__(in_ranks)
         self.eps = finite_real(self.name, "eps", eps)
         if self.eps <= 0:
@@ -171,7 +171,7 @@ class ConcatHeads(Kernel):
 
     name = "concat_heads"
 
-    def __init__(self, in_ranks: tuple[int, ...] = (), *, n: int = 2) -> None:
+    def __init__(self, in_ranks: tuple[int, ...] = (), *, n: int) -> None:
         super().__init__(in_ranks)
         self.n_in = positive_int(self.name, "n", n)
         self.differentiable = (True,) * self.n_in

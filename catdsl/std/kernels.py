@@ -383,7 +383,7 @@ class Scale(Kernel):
 
     name = "scale"
 
-    def __init__(self, in_ranks: tuple[int, ...] = (), *, c: float = 1.0) -> None:
+    def __init__(self, in_ranks: tuple[int, ...] = (), *, c: float) -> None:
         super().__init__(in_ranks)
         self.c = finite_real(self.name, "c", c)
 
@@ -688,7 +688,7 @@ class Windows(Kernel):
 
     name = "windows"
 
-    def __init__(self, in_ranks: tuple[int, ...] = (), *, k: int = 2) -> None:
+    def __init__(self, in_ranks: tuple[int, ...] = (), *, k: int) -> None:
         super().__init__(in_ranks)
         self.k = positive_int(self.name, "k", k)
         self.n_out = self.k

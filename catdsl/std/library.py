@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from catdsl.semantics.kernel import Kernel
+from catdsl.semantics.kernel import Kernel, build_kernel
 from catdsl.std import prims
 from catdsl.std import signatures as sig
 from catdsl.std.attention_kernels import (
@@ -185,3 +185,12 @@ KERNELS: dict[str, Callable[..., Kernel]] = {
     name: spec.kernel for name, spec in PRIMITIVES.items() if spec.kernel is not None
 }
 """Primitive name -> numpy kernel factory, called as `factory(in_ranks, **static)`."""
+
+
+def make_kernel(name: str, static: Mapping[str, object], in_ranks: tuple[int, ...]) -> Kernel:
+    """The numpy kernel of the primitive `name` (tests and benchmarks build kernels alone), its
+    spec's defaults filled in as the checker fills them; a name with no kernel is a KeyError."""
+    if name not in KERNELS:
+        raise KeyError(f"no kernel named `{name}`")
+    static = {**PRIMITIVES[name].defaults, **static}
+    return build_kernel(KERNELS[name], name, static, in_ranks)

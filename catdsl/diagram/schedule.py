@@ -1,0 +1,283 @@
+"""Schedule a diagram: the backend-neutral order of work, as one linear list of steps.
+
+A schedule numbers every wire with a register slot and lists what to compute, in topological
+order, with no numerics bound. `ref` boxes are inlined into the same slots (their named sources
+fed by the ref's port inputs), followed by a `Check` step where a morphism's outputs enter
+nominal objects; structural boxes (swap, copy, discard) only alias slots; constants are
+hoisted (their slots are filled once, before any run); `power`, `functor` and `train` boxes
+hold sub-schedules (one per sub-diagram however often it is used). A box without a definition
+(`opaque`, `hole`) cannot run: R0101. Slot 0 is reserved for the backend (its run context).
+
+| code  | raised when |
+| ----- | ----------- |
+| R0101 | a box has no definition (a declared morphism without body, a hole) |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from catdsl.diagram.ir import (
+    INPUT,
+    OUTPUT,
+    Box,
+    ConstBox,
+    Diagram,
+    FunctorBox,
+    HoleBox,
+    OpaqueBox,
+    ParamBox,
+    PortBox,
+    PowerBox,
+    PrimBox,
+    RefBox,
+    StructBox,
+    TrainBox,
+)
+from catdsl.errors import CatRuntimeError, Span
+from catdsl.typesys.types import Atom, Obj, Prod
+
+RESERVED = 0
+"""The slot every schedule leaves to its backend (the numpy plan keeps its run context there)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A named input of a schedule: a user port or a learnable param, fed by name."""
+
+    name: str
+    kind: str  # "port" | "param"
+    atom: Atom
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A hoisted `const` box: its values fill `slots` once, before any run."""
+
+    box: ConstBox
+    slots: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    """A primitive applied to the values in `ins`, writing `outs`."""
+
+    box: PrimBox
+    ins: tuple[int, ...]
+    outs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Loop:
+    """`f ^ n`: the schedule `body` applied `box.n` times (inputs: state, then ports)."""
+
+    box: PowerBox
+    body: Schedule
+    ins: tuple[int, ...]
+    outs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Map:
+    """`List(f)` / `Option(f)`: the schedule `body` on every element (or on the one present)."""
+
+    box: FunctorBox
+    body: Schedule
+    ins: tuple[int, ...]
+    outs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Train:
+    """A training box; `loss` and `data` are scheduled for the families that evaluate the
+    loss (None for the others, and `data` None without training data)."""
+
+    box: TrainBox
+    loss: Schedule | None
+    data: Schedule | None
+    ins: tuple[int, ...]
+    outs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Check:
+    """Values entering nominal objects: the outputs of the definition `label` (`atoms[k]` is
+    the object of `ins[k]`, None where there is nothing nominal to check)."""
+
+    ins: tuple[int, ...]
+    atoms: tuple[Obj | None, ...]
+    label: str
+    span: Span | None
+
+
+Step = Call | Loop | Map | Train | Check
+"""One entry of a schedule's work list."""
+
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """A diagram `dom -> cod` as slots and steps (see the module docstring)."""
+
+    dom: Prod
+    cod: Prod
+    name: str | None
+    slots: tuple[Atom | None, ...]  # the atom of each slot (None for the reserved one)
+    in_slots: tuple[int, ...]
+    sources: tuple[Source, ...]
+    source_slots: tuple[int, ...]
+    out_slots: tuple[int, ...]
+    constants: tuple[Constant, ...]
+    steps: tuple[Step, ...]
+    diagram: Diagram = field(repr=False)
+
+
+def schedule(diagram: Diagram) -> Schedule:
+    """The schedule of `diagram` and, inside its steps, of every sub-diagram it holds."""
+    return _Scheduler().schedule(diagram)
+
+
+class _Scheduler:
+    """Shared state of one scheduling: the sub-schedules made so far, by diagram."""
+
+    def __init__(self) -> None:
+        self.done: dict[int, Schedule] = {}
+
+    def schedule(self, diagram: Diagram) -> Schedule:
+        """The schedule of `diagram`, made once per diagram object."""
+        key = id(diagram)
+        if key not in self.done:
+            self.done[key] = _Builder(self).build(diagram)
+        return self.done[key]
+
+
+class _Builder:
+    """Builds one schedule: slots, named sources, constants, steps."""
+
+    def __init__(self, scheduler: _Scheduler):
+        self.scheduler = scheduler
+        self.atoms: list[Atom | None] = [None]  # the reserved slot
+        self.sources: dict[str, tuple[Source, int]] = {}
+        self.constants: list[Constant] = []
+        self.steps: list[Step] = []
+
+    def build(self, diagram: Diagram) -> Schedule:
+        in_slots = tuple(self.slot(a) for a in diagram.dom.atoms)
+        out_slots = tuple(self.emit(diagram, in_slots, {}))
+        return Schedule(
+            dom=diagram.dom,
+            cod=diagram.cod,
+            name=diagram.name,
+            slots=tuple(self.atoms),
+            in_slots=in_slots,
+            sources=tuple(s for s, _ in self.sources.values()),
+            source_slots=tuple(slot for _, slot in self.sources.values()),
+            out_slots=out_slots,
+            constants=tuple(self.constants),
+            steps=tuple(self.steps),
+            diagram=diagram,
+        )
+
+    def slot(self, atom: Atom | None) -> int:
+        self.atoms.append(atom)
+        return len(self.atoms) - 1
+
+    def slots(self, atoms: tuple[Atom, ...]) -> tuple[int, ...]:
+        return tuple(self.slot(a) for a in atoms)
+
+    def emit(self, diagram: Diagram, in_slots: tuple[int, ...], ports: dict[str, int]) -> list[int]:
+        """Schedule the boxes of `diagram` given its input slots; return its output slots."""
+        wires: dict[tuple[str, int], int] = {(INPUT, i): s for i, s in enumerate(in_slots)}
+        result: list[int] = []
+        for box in diagram.boxes():
+            if box.id == INPUT:
+                continue
+            ins = tuple(wires[(w.box, w.port)] for w in diagram.incoming(box.id))
+            if box.id == OUTPUT:
+                result = list(ins)
+                continue
+            for port, slot in enumerate(self.box(box, ins, ports)):
+                wires[(box.id, port)] = slot
+        return result
+
+    def box(self, box: Box, ins: tuple[int, ...], ports: dict[str, int]) -> list[int]:
+        """The output slots of one box, scheduling its step(s)."""
+        match box:
+            case ParamBox(name=name) | PortBox(name=name):
+                return [ports[name] if name in ports else self.source(box)]
+            case StructBox():
+                return _alias(box, list(ins))
+            case RefBox():
+                return self.inline(box, ins)
+            case ConstBox():
+                slots = self.slots(box.outputs)
+                self.constants.append(Constant(box, slots))
+                return list(slots)
+            case PrimBox():
+                return self.add(Call(box, ins, self.slots(box.outputs)))
+            case PowerBox():
+                body = self.scheduler.schedule(box.sub)
+                return self.add(Loop(box, body, ins, self.slots(box.outputs)))
+            case FunctorBox():
+                body = self.scheduler.schedule(box.sub)
+                return self.add(Map(box, body, ins, self.slots(box.outputs)))
+            case TrainBox():
+                return self.add(self.train(box, ins))
+            case OpaqueBox() | HoleBox():
+                hole = isinstance(box, HoleBox)
+                what = f"the hole `{box.label}`" if hole else f"`{box.label}`"
+                raise CatRuntimeError(
+                    "R0101",
+                    f"{what} has no definition, so it cannot run",
+                    box.span,
+                    help="give it a body (`= ...`) or fill the hole" if hole else None,
+                )
+        raise ValueError(f"cannot schedule a box of kind {box.kind!r}")
+
+    def add(self, step: Call | Loop | Map | Train) -> list[int]:
+        self.steps.append(step)
+        return list(step.outs)
+
+    def train(self, box: TrainBox, ins: tuple[int, ...]) -> Train:
+        """A train step, its data and loss scheduled when the family evaluates the loss."""
+        loss = data = None
+        if box.evaluates_loss and box.loss is not None:
+            try:
+                data = self.scheduler.schedule(box.data) if box.data is not None else None
+                loss = self.scheduler.schedule(box.loss)
+            except CatRuntimeError as exc:
+                raise exc.at(box.span) from None
+        return Train(box, loss, data, ins, self.slots(box.outputs))
+
+    def source(self, box: ParamBox | PortBox) -> int:
+        """The slot of a named port or param of this schedule (one per name)."""
+        if box.name not in self.sources:
+            source = Source(box.name, box.kind, box.outputs[0])
+            self.sources[box.name] = (source, self.slot(box.outputs[0]))
+        return self.sources[box.name][1]
+
+    def inline(self, box: RefBox, ins: tuple[int, ...]) -> list[int]:
+        """A ref's definition scheduled in place, then its outputs checked (morphisms)."""
+        if box.sub is None:
+            raise ValueError(f"the definition `{box.label}` has no body to schedule")
+        n = box.n_domain_inputs
+        ports = dict(zip(box.port_names, ins[n:], strict=True))
+        outs = self.emit(box.sub, ins[:n], ports)
+        if box.def_kind == "morphism":
+            atoms = tuple(a if isinstance(a, Obj) else None for a in box.outputs)
+            if any(a is not None for a in atoms):
+                self.steps.append(Check(tuple(outs), atoms, box.label, box.span))
+        return outs
+
+
+def _alias(box: StructBox, ins: list[int]) -> list[int]:
+    """Structural boxes move no data: their outputs are (some of) their input slots."""
+    structure, split = box.structure, box.split
+    if structure == "swap":
+        return ins[split:] + ins[:split]
+    if structure == "copy":
+        return ins * (len(box.outputs) // max(len(ins), 1))
+    if structure == "discard":
+        return []
+    if structure == "id":
+        return ins
+    raise ValueError(f"unknown structural box {structure!r}")

@@ -1,0 +1,200 @@
+"""The numpy backend: a schedule bound to numpy kernels as a fast `Plan`, and how to run it.
+
+Binding gives each `Call` step the kernel its primitive's factory builds (from the kernel table
+the backend is given, never imported), each `Loop` / `Map` / `Train` step its sub-plans (one per
+sub-schedule), each `Check` step its validators, and each hoisted constant its value, loaded and
+converted to the backend's dtype and checked once.
+
+| code  | raised when |
+| ----- | ----------- |
+| R0102 | a plan is run without one of its inputs, ports or params |
+| R0103 | a primitive has no kernel |
+| R0404 | a primitive's constant arguments do not fit its kernel |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from catdsl.diagram.ir import ConstBox, Diagram, PrimBox
+from catdsl.diagram.schedule import (
+    RESERVED,
+    Call,
+    Check,
+    Loop,
+    Map,
+    Schedule,
+    Train,
+    schedule,
+)
+from catdsl.errors import CatRuntimeError
+from catdsl.files import load_array_file
+from catdsl.semantics.invariants import make_check
+from catdsl.semantics.kernel import Kernel, KernelTable, build_kernel
+from catdsl.semantics.loop import LoopHooks
+from catdsl.semantics.ops import CheckOp, FunctorOp, PowerOp, kernel_op
+from catdsl.semantics.plan import CTX, Instr, Op, Plan
+from catdsl.semantics.training import initial_state, run_steps, train_op
+from catdsl.semantics.values import coerce, is_differentiable, split_components, width
+
+
+class NumpyBackend:
+    """Compiles diagrams to numpy `Plan`s for values of float `dtype`, with `kernels`."""
+
+    def __init__(self, kernels: KernelTable, dtype: DTypeLike = np.float64):
+        self.kernels = kernels
+        self.dtype = np.dtype(dtype)
+
+    def compile(self, diagram: Diagram) -> Plan:
+        """The plan of `diagram` (and of every sub-diagram it holds)."""
+        return bind(schedule(diagram), self.kernels, self.dtype)
+
+    def run(
+        self,
+        compiled: Plan,
+        inputs: Sequence[Any],
+        ports: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        check: bool = True,
+        hooks: LoopHooks | None = None,
+    ) -> tuple[Any, ...]:
+        return compiled.run(inputs, ports, params, check=check, hooks=hooks)
+
+    def vjp(
+        self,
+        compiled: Plan,
+        inputs: Sequence[Any],
+        ports: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+        cotangents: Sequence[Any],
+        wrt: set[str],
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        outputs, tape = compiled.forward(inputs, ports, params)
+        seeds = tuple(
+            np.zeros(np.shape(y)) if dy is None else dy
+            for dy, y in zip(cotangents, outputs, strict=True)
+        )
+        return outputs, compiled.backward(tape, seeds, wrt)
+
+    def train(
+        self,
+        compiled: Plan,
+        state: Sequence[Any],
+        n: int,
+        *,
+        ports: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        hooks: LoopHooks | None = None,
+        check: bool = True,
+    ) -> tuple[Any, ...]:
+        return run_steps(compiled, state, n, ports=ports, params=params, hooks=hooks, check=check)
+
+    def initial_state(self, diagram: Diagram, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return initial_state(diagram, params)
+
+
+def bind(root: Schedule, kernels: KernelTable, dtype: np.dtype) -> Plan:
+    """The plan of a schedule (each sub-schedule bound once)."""
+    return _Binder(kernels, dtype).plan(root)
+
+
+class _Binder:
+    """Shared state of one binding: the kernel table, the dtype and the plans made so far."""
+
+    def __init__(self, kernels: KernelTable, dtype: np.dtype):
+        self.kernels, self.dtype = kernels, dtype
+        self.plans: dict[int, Plan] = {}
+
+    def plan(self, sched: Schedule) -> Plan:
+        """The plan of `sched`, made once per schedule."""
+        key = id(sched)
+        if key not in self.plans:
+            self.plans[key] = self.build(sched)
+        return self.plans[key]
+
+    def build(self, sched: Schedule) -> Plan:
+        assert RESERVED == CTX, "the plan keeps its run context in the schedule's reserved slot"
+        template: list[Any] = [None] * len(sched.slots)
+        for constant in sched.constants:
+            for slot, value in zip(constant.slots, self.constant(constant.box), strict=True):
+                template[slot] = value
+        instrs = [instr for step in sched.steps if (instr := self.instr(step)) is not None]
+        where = f"`{sched.name}`" if sched.name else "the morphism"
+        input_checks = [
+            make_check(a, f"input {i + 1} of {where}") for i, a in enumerate(sched.dom.atoms)
+        ]
+        source_checks = [make_check(s.atom, f"the {s.kind} `{s.name}`") for s in sched.sources]
+        return Plan(
+            dom=sched.dom,
+            cod=sched.cod,
+            name=sched.name,
+            template=template,
+            in_slots=sched.in_slots,
+            sources=sched.sources,
+            source_slots=sched.source_slots,
+            out_slots=sched.out_slots,
+            instrs=instrs,
+            slot_differentiable=[a is not None and is_differentiable(a) for a in sched.slots],
+            source_checks=(*input_checks, *source_checks),
+        )
+
+    def instr(self, step: Call | Loop | Map | Train | Check) -> Instr | None:
+        """The instruction of one step (None for a check with nothing to check)."""
+        op: Op
+        match step:
+            case Call(box=box):
+                op = kernel_op(self.kernel(box), box.inputs, box.outputs)
+            case Loop(box=box, body=body):
+                op = PowerOp(self.plan(body), box.n, box.inputs, box.port_names, box.label)
+            case Map(box=box, body=body):
+                sub = self.plan(body)
+                op = FunctorOp(box.functor, sub, box.inputs, box.outputs, box.port_names)
+            case Train(box=box):
+                op = train_op(step, self.plan)
+            case Check():
+                subject = f"the output of `{step.label}`"
+                checks = [
+                    make_check(a, subject, step.span) if a is not None else None for a in step.atoms
+                ]
+                if not any(checks):
+                    return None
+                return Instr(CheckOp(checks), step.ins, (), step.label, step.span, is_check=True)
+        return Instr(op, step.ins, step.outs, box.label, box.span)
+
+    def kernel(self, box: PrimBox) -> Kernel:
+        """The kernel of a primitive box, from the table's factory."""
+        factory = self.kernels.get(box.name)
+        if factory is None:
+            raise CatRuntimeError("R0103", f"the primitive `{box.name}` has no kernel", box.span)
+        try:
+            return build_kernel(factory, box.name, dict(box.static or {}), box.in_ranks)
+        except CatRuntimeError as exc:
+            raise exc.at(box.span) from None
+
+    def constant(self, box: ConstBox) -> list[Any]:
+        """The hoisted values of a const box, one per output atom, checked once."""
+        atoms, dtype = box.outputs, self.dtype
+        try:
+            if box.path is not None:
+                arrays = load_array_file(box.path)
+                total = sum(width(a) for a in atoms)
+                raw = split_components(arrays, atoms) if len(arrays) == total else [arrays[0]]
+            else:
+                raw = [box.value] if len(atoms) == 1 else list(box.value)
+            if len(raw) != len(atoms):
+                raise CatRuntimeError(
+                    "R0416", f"`{box.label}` holds {len(raw)} value(s) for {len(atoms)} wire(s)"
+                )
+            values = [coerce(v, a, dtype) for v, a in zip(raw, atoms, strict=True)]
+            for value, atom in zip(values, atoms, strict=True):
+                check = make_check(atom, f"the data `{box.name}`")
+                if check is not None:
+                    check(value, {})
+        except CatRuntimeError as exc:
+            raise exc.at(box.span) from None
+        return values
