@@ -12,6 +12,7 @@ import pytest
 
 from catdsl.diagram.ir import INPUT, OUTPUT, Diagram, ParamBox, PortBox, WireEnd
 from catdsl.errors import Span
+from catdsl.std.optim import FAMILIES
 from catdsl.typesys.dims import Dim, labelled
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, Shape, prod
 
@@ -186,6 +187,7 @@ def training_loop(n: int = 80) -> Diagram:
         span(29, 15),
         {
             "family": "TrainStep",
+            "spec": FAMILIES["TrainStep"],
             "loss": loss(),
             "data": unnamed(examples()),
             "params": ("E", "W", "b"),

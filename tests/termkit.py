@@ -16,6 +16,7 @@ from catdsl.diagram.ir import Diagram
 from catdsl.frontend.backends import default_backend
 from catdsl.semantics.plan import Plan
 from catdsl.std.init import course_init
+from catdsl.std.optim import FAMILIES
 from catdsl.typesys import terms as t
 from catdsl.typesys.dims import Dim, labelled
 from catdsl.typesys.types import (
@@ -199,7 +200,15 @@ def train(family, loss, data, *, hyper=(), dom=None, cod=None, params=None) -> t
     dom = P(record) if dom is None else P(dom)
     cod = P(record) if cod is None else P(cod)
     return t.Train(
-        dom, cod, None, family=family, loss=loss, data=data, params=params, hyper=tuple(hyper)
+        dom,
+        cod,
+        None,
+        family=family,
+        spec=FAMILIES[family],
+        loss=loss,
+        data=data,
+        params=params,
+        hyper=tuple(hyper),
     )
 
 

@@ -25,6 +25,7 @@ from catdsl.render.dot import to_dot
 from catdsl.render.errors import illegal_to_dot
 from catdsl.render.output import page_of, render, repr_svg, svg_of
 from catdsl.render.style import RED
+from catdsl.std.optim import FAMILIES
 from catdsl.typesys.types import Prod
 
 
@@ -289,7 +290,13 @@ def test_init_does_not_draw_its_loss() -> None:
         "Init(loss)",
         (),
         (kit.Params,),
-        data={"family": "Init", "loss": kit.loss(), "data": None, "hyper": {}},
+        data={
+            "family": "Init",
+            "spec": FAMILIES["Init"],
+            "loss": kit.loss(),
+            "data": None,
+            "hyper": {},
+        },
     )
     kit.link(d, b, 0, OUTPUT, 0)
     g = draw(d, expand=5)

@@ -21,10 +21,10 @@ from typing import Any, ClassVar
 import networkx as nx
 
 from catdsl.errors import Span
+from catdsl.typesys.family_spec import Family
 from catdsl.typesys.types import Atom, Port, Prod
 
 INPUT, OUTPUT = "in", "out"
-LOSS_FREE_FAMILIES = ("Init", "AdamInit", "MomentumInit", "AdamParams", "MomentumParams")
 """The training families that hold a loss but never evaluate it."""
 
 
@@ -147,6 +147,7 @@ class TrainBox(Box):
 
     kind: ClassVar[str] = "train"
     family: str
+    spec: Family
     loss: Diagram | None = None
     data: Diagram | None = None
     params: tuple[str, ...] = ()
@@ -155,7 +156,7 @@ class TrainBox(Box):
     @property
     def evaluates_loss(self) -> bool:
         """Whether the family computes its loss (the initialisers and readers only hold it)."""
-        return self.family not in LOSS_FREE_FAMILIES
+        return self.spec.evaluates_loss
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

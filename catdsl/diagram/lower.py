@@ -17,6 +17,7 @@ from typing import Any
 
 from catdsl.diagram import ir
 from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
+from catdsl.typesys.family_spec import FamilyRole
 from catdsl.typesys.terms import (
     Bind,
     Const,
@@ -239,6 +240,7 @@ class _Scope:
     def _Train(self, term: Train, ins: Wires) -> Wires:
         fields: dict[str, Any] = {
             "family": term.family,
+            "spec": term.spec,
             "loss": self.lowerer.sub(term.loss, _label(term.loss)),
             "data": self.lowerer.sub(term.data, _label(term.data))
             if term.data is not None
@@ -247,7 +249,7 @@ class _Scope:
             "hyper": dict(term.hyper),
         }
         label = f"{term.family}({_label(term.loss)})"
-        if term.family in ("Init", "AdamInit", "MomentumInit"):
+        if term.spec.role is FamilyRole.INIT:
             wires = [*ins, *(self.source(p.name, p.atom, p.kind) for p in term.params)]
             names, atoms = fields["params"], [p.atom for p in term.params]
             return self.add(ir.TrainBox, label, term, wires, names, atoms, **fields)

@@ -13,7 +13,6 @@ from dataclasses import replace
 
 from catdsl.diagram.ir import (
     INPUT,
-    LOSS_FREE_FAMILIES,
     OUTPUT,
     Box,
     ConstBox,
@@ -230,7 +229,7 @@ class Drawing:
         """Draw a training box's loss once per loss, in its own frame below the main drawing,
         titled by the families that use it."""
         loss, family = box.loss, box.family
-        if loss is None or family in LOSS_FREE_FAMILIES:
+        if loss is None or not box.evaluates_loss:
             return
         name = loss.name or "loss"
         if name in self.losses:

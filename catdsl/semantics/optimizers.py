@@ -1,19 +1,14 @@
-"""Update rules of the training endomorphisms, on records of named arrays.
+"""What running an optimizer needs besides its update rule, read from its spec: the run-time
+check of its hyperparameters and its starting state.
 
-- `TrainStep(lr)`: θ ← θ − lr·g, with g the full-batch mean gradient, all params at once
-  (full-batch gradient descent).
-- `Momentum(lr, beta)`, PyTorch's convention (`torch.optim.SGD(momentum=beta)`, no dampening):
-  v ← beta·v + g; θ ← θ − lr·v, on `MomentumState(loss)` = {params, velocity}, the velocity
-  starting at zero.
-- `Adam(lr, beta1, beta2, eps)` (Kingma & Ba): t = k + 1; m ← β1·m + (1 − β1)·g;
-  v ← β2·v + (1 − β2)·g²; θ ← θ − lr·m̂ / (√v̂ + ε) with m̂ = m / (1 − β1^t),
-  v̂ = v / (1 − β2^t); k ← t. The state stores the uncorrected m and v and the step count k.
+The update rules themselves are the specs' (`catdsl.std.optim`); a train box carries its
+family's spec, so nothing here names a particular optimizer.
 
 | code  | raised when |
 | ----- | ----------- |
 | R0601 | the learning rate is missing, not finite or not > 0 |
 | R0602 | a decay rate (Adam's beta1 / beta2, momentum's beta) is not in [0, 1) |
-| R0603 | Adam's epsilon is not finite or not > 0 |
+| R0603 | an epsilon is not finite or not > 0 |
 | R0604 | a gradient, moment or velocity does not have its parameter's shape |
 """
 
@@ -26,136 +21,68 @@ from typing import Any
 import numpy as np
 
 from catdsl.errors import CatRuntimeError, Span
+from catdsl.typesys.family_spec import FieldKind, Hyper, HyperKind, OptimizerSpec
 
-Arrays = dict[str, np.ndarray]
-
-DEFAULTS = {
-    "TrainStep": {},
-    "Momentum": {"beta": 0.9},
-    "Adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-}
-STEPPERS = tuple(DEFAULTS)
-RATES = {"TrainStep": ("lr",), "Momentum": ("lr", "beta"), "Adam": ("lr", "beta1", "beta2", "eps")}
-"""The hyperparameters each update rule takes after the gradients, in order."""
+_CODES = {HyperKind.RATE: "R0601", HyperKind.DECAY: "R0602", HyperKind.EPSILON: "R0603"}
 
 
-def hyperparameters(family: str, given: Mapping[str, object], span: Span | None) -> dict:
-    """The validated hyperparameters of a stepping family, defaults filled in."""
-    hyper = {**DEFAULTS.get(family, {}), **given}
-    if "lr" not in hyper:
-        raise CatRuntimeError("R0601", f"`{family}` needs a learning rate `lr`", span)
-    lr = _real(hyper["lr"])
-    if not (math.isfinite(lr) and lr > 0):
-        raise CatRuntimeError(
+def hyperparameters(
+    spec: OptimizerSpec, given: Mapping[str, object], span: Span | None
+) -> dict[str, float]:
+    """The validated hyperparameters of an optimizer, defaults filled in, in the spec's order."""
+    values = {**spec.defaults, **given}
+    checked: dict[str, float] = {}
+    for hyper in spec.hyper:
+        if hyper.name not in values:
+            raise CatRuntimeError(
+                _CODES[hyper.kind], f"`{spec.name}` needs a {hyper.kind.value} `{hyper.name}`", span
+            )
+        value = _real(values[hyper.name])
+        if not hyper.kind.admits(value):
+            raise _out_of_range(spec, hyper, values[hyper.name], span)
+        checked[hyper.name] = value
+    return checked
+
+
+def _out_of_range(spec: OptimizerSpec, hyper: Hyper, value: object, span: Span | None) -> Exception:
+    bound = hyper.kind.bound_text
+    if hyper.kind is HyperKind.RATE:
+        return CatRuntimeError(
             "R0601",
-            f"invalid learning rate {hyper['lr']}: it must be finite and > 0",
+            f"invalid learning rate {value}: {bound}",
             span,
             help="try a small positive rate such as `lr = 0.1`",
         )
-    hyper["lr"] = lr
-    decay_name = "Adam decay rate" if family == "Adam" else "momentum decay rate"
-    for key in ("beta1", "beta2", "beta"):
-        if key in hyper:
-            beta = _real(hyper[key])
-            if not (math.isfinite(beta) and 0 <= beta < 1):
-                raise CatRuntimeError(
-                    "R0602",
-                    f"invalid {decay_name} `{key}` = {hyper[key]}: it must be in [0, 1)",
-                    span,
-                )
-            hyper[key] = beta
-    if "eps" in hyper:
-        eps = _real(hyper["eps"])
-        if not (math.isfinite(eps) and eps > 0):
-            raise CatRuntimeError(
-                "R0603", f"invalid Adam epsilon `eps` = {hyper['eps']}: it must be > 0", span
-            )
-        hyper["eps"] = eps
-    return hyper
+    what = f"{spec.prose} {hyper.kind.value} `{hyper.name}` = {value}"
+    return CatRuntimeError(_CODES[hyper.kind], f"invalid {what}: {bound}", span)
 
 
-def _real(value: Any) -> float:
+def _real(value: object) -> float:
     try:
-        return float(value)
+        return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return math.nan
 
 
-def sgd(params: Arrays, grads: Arrays, lr: float) -> Arrays:
-    """One gradient-descent step, every parameter from the gradients of the old ones."""
-    _same_shapes("gradient", params, grads)
-    return sgd_update(params, grads, lr)
-
-
-def sgd_update(params: Arrays, grads: Arrays, lr: float) -> Arrays:
-    """`sgd` for gradients known to fit the params (the training objective's): no checks."""
-    return {name: theta - lr * grads[name] for name, theta in params.items()}
-
-
-def momentum(state: dict, grads: Arrays, lr: float, beta: float) -> dict:
-    """One heavy-ball step on the state {params, velocity} (PyTorch's SGD with momentum)."""
-    _same_shapes("gradient", state["params"], grads)
-    return momentum_update(state, grads, lr, beta)
-
-
-def momentum_update(state: dict, grads: Arrays, lr: float, beta: float) -> dict:
-    """`momentum` for gradients known to fit the params; the state's velocity is checked."""
-    params, velocity = state["params"], state["velocity"]
-    _same_shapes("momentum velocity", params, velocity)
-    new_velocity = {name: beta * velocity[name] + grads[name] for name in params}
-    new_params = {n: theta - lr * new_velocity[n] for n, theta in params.items()}
-    return {"params": new_params, "velocity": new_velocity}
-
-
-def adam(state: dict, grads: Arrays, lr: float, beta1: float, beta2: float, eps: float) -> dict:
-    """One Adam step on the state {params, m, v, step}, bias-corrected by the step count."""
-    _same_shapes("Adam gradient", state["params"], grads)
-    return adam_update(state, grads, lr, beta1, beta2, eps)
-
-
-def adam_update(
-    state: dict, grads: Arrays, lr: float, beta1: float, beta2: float, eps: float
-) -> dict:
-    """`adam` for gradients known to fit the params; the state's moments are checked."""
-    params, first, second = state["params"], state["m"], state["v"]
-    _same_shapes("Adam first moment", params, first)
-    _same_shapes("Adam second moment", params, second)
-    t = int(state["step"]) + 1
-    correct1, correct2 = 1 - beta1**t, 1 - beta2**t
-    new_params, new_first, new_second = {}, {}, {}
-    for name, theta in params.items():
-        g = grads[name]
-        m = beta1 * first[name] + (1 - beta1) * g
-        v = beta2 * second[name] + (1 - beta2) * (g * g)
-        new_params[name] = theta - lr * (m / correct1) / (np.sqrt(v / correct2) + eps)
-        new_first[name], new_second[name] = m, v
-    return {"params": new_params, "m": new_first, "v": new_second, "step": np.array(t)}
-
-
-def initial_state(family: str, params: Mapping[str, np.ndarray]) -> tuple:
-    """The starting state of a stepping family, built from the parameters alone."""
+def initial_state(spec: OptimizerSpec, params: Mapping[str, np.ndarray]) -> tuple[Any, ...]:
+    """An optimizer's starting state at `params`: the params themselves for an optimizer without
+    state, else its record with every other params-shaped field zero and the count 0."""
     values = dict(params)
-    if family == "Momentum":
-        return ({"params": values, "velocity": _zeros(values)},)
-    if family == "Adam":
-        return ({"params": values, "m": _zeros(values), "v": _zeros(values), "step": np.array(0)},)
-    return (values,)
+    if spec.state is None:
+        return (values,)
+    state: dict[str, Any] = {}
+    for name, kind in spec.fields:
+        if kind is FieldKind.COUNT:
+            state[name] = np.array(0)
+        else:
+            state[name] = values if name == "params" else _zeros(values)
+    return (state,)
 
 
-def _zeros(params: Arrays) -> Arrays:
+def _zeros(params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: np.zeros_like(theta) for name, theta in params.items()}
 
 
-def _same_shapes(item: str, params: Arrays, other: Arrays) -> None:
-    """Raise R0604 naming `item` when it lacks a parameter or differs from it in shape."""
-    for name, theta in params.items():
-        if name not in other:
-            raise CatRuntimeError("R0604", f"the {item} has no entry for the parameter `{name}`")
-        value = other[name]
-        shape = value.shape if type(value) is np.ndarray else np.shape(value)
-        if shape != theta.shape:
-            raise CatRuntimeError(
-                "R0604",
-                f"shape mismatch in the {item} of `{name}`: expected {np.shape(theta)}, "
-                f"found {shape}",
-            )
+def params_of(spec: OptimizerSpec, state: Any) -> Mapping[str, np.ndarray]:
+    """The params inside an optimizer's state."""
+    return state if spec.state is None else state["params"]

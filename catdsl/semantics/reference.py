@@ -47,6 +47,7 @@ from catdsl.semantics.values import (
     width,
     zeros_like,
 )
+from catdsl.typesys.family_spec import FamilyRole
 from catdsl.typesys.types import Atom
 
 PullBack = Callable[[list[Any]], Sequence[Any]]
@@ -285,23 +286,17 @@ class Reference:
     def train(self, box: TrainBox, xs: list[Any]) -> tuple[Any, ...]:
         """One training box: initialise a state, read its params, evaluate the mean loss, or
         take one update step from the full-batch gradient."""
-        family = box.family
-        if family in ("Init", "MomentumInit", "AdamInit"):
-            rule = {"Init": "TrainStep", "MomentumInit": "Momentum", "AdamInit": "Adam"}[family]
-            return optimizers.initial_state(rule, dict(zip(box.params, xs, strict=True)))
-        if family in ("AdamParams", "MomentumParams"):
-            return (xs[0]["params"],)
-        if family == "MeanLoss":
+        spec, optimizer = box.spec, box.spec.optimizer
+        if spec.role is FamilyRole.MEAN_LOSS:
             return (self.objective(box, xs[0], gradient=False)[0],)
-        hyper = optimizers.hyperparameters(family, box.hyper, box.span)
-        rates = tuple(hyper[k] for k in optimizers.RATES[family])
-        if family == "TrainStep":
-            params = xs[0]
-            return (optimizers.sgd_update(params, self.objective(box, params)[1], *rates),)
-        state = xs[0]
-        grads = self.objective(box, state["params"])[1]
-        update = optimizers.momentum_update if family == "Momentum" else optimizers.adam_update
-        return (update(state, grads, *rates),)
+        assert optimizer is not None, "every other family is an optimizer's"
+        if spec.role is FamilyRole.INIT:
+            return optimizers.initial_state(optimizer, dict(zip(box.params, xs, strict=True)))
+        if spec.role is FamilyRole.READ:
+            return (xs[0]["params"],)
+        rates = tuple(optimizers.hyperparameters(optimizer, box.hyper, box.span).values())
+        grads = self.objective(box, optimizers.params_of(optimizer, xs[0]))[1]
+        return (optimizer.update(xs[0], grads, *rates),)
 
     def objective(
         self, box: TrainBox, params: Mapping[str, Any], gradient: bool = True

@@ -14,7 +14,8 @@ objective's gradients, which have the params' shapes by construction, unchecked.
 
 Values: `Params(loss)` is a dict name -> array; `MomentumState(loss)` is a dict
 {"params", "velocity"}; `AdamState(loss)` is a dict {"params", "m", "v", "step"}.
-`AdamParams` / `MomentumParams` read the params out of a state. Update rules: `optimizers.py`.
+`AdamParams` / `MomentumParams` read the params out of a state. Update rules: each optimizer's
+spec (`catdsl.std.optim`), carried by the box.
 
 | code  | raised when |
 | ----- | ----------- |
@@ -32,7 +33,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from catdsl.diagram.ir import LOSS_FREE_FAMILIES, Diagram, PowerBox, RefBox, TrainBox
+from catdsl.diagram.ir import Diagram, PowerBox, RefBox, TrainBox
 from catdsl.diagram.schedule import Schedule, Train
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics import optimizers
@@ -40,6 +41,7 @@ from catdsl.semantics.invariants import nonfinite_error
 from catdsl.semantics.loop import LoopHooks, iterate
 from catdsl.semantics.plan import Plan, RunContext
 from catdsl.semantics.values import has_nonfinite, join_components, split_components, width
+from catdsl.typesys.family_spec import FamilyRole
 
 PlanOf = Callable[[Schedule], Plan]
 
@@ -175,19 +177,28 @@ def _columns(flat: tuple, elements: Sequence, label: str) -> list:
 
 
 class TrainOp:
-    """One train box as a plan op (not differentiable: training is not differentiated)."""
+    """One train box as a plan op (not differentiable: training is not differentiated). What it
+    does comes from its family's spec: start a state, read its params, evaluate the mean loss,
+    or take one update step by the optimizer's rule."""
 
     uses_context = True
 
     def __init__(self, box: TrainBox, objective: Objective | None, hyper: Mapping[str, float]):
         self.family = box.family
+        self.optimizer = box.spec.optimizer
         self.names = tuple(box.params)
         self.objective, self.hyper = objective, hyper
-        self.rates = tuple(hyper[k] for k in optimizers.RATES.get(self.family, ()))
+        self.rates = tuple(hyper.values())
         self.differentiable = (False,) * len(box.inputs)
-        self.defers_scan = self.family in optimizers.STEPPERS  # see `plan`: loops scan at the end
-        self._step = getattr(self, f"_{self.family}")
-        self.run = self._step  # `run(ctx, *xs)`: the family's own method, called directly
+        role = box.spec.role
+        self.defers_scan = role is FamilyRole.STEP  # see `plan`: loops scan at the end
+        self._step = {
+            FamilyRole.STEP: self._update,
+            FamilyRole.INIT: self._init,
+            FamilyRole.READ: self._read,
+            FamilyRole.MEAN_LOSS: self._mean_loss,
+        }[role]
+        self.run = self._step  # `run(ctx, *xs)`: the role's own method, called directly
 
     def forward(self, ctx: RunContext, *xs: Any) -> tuple[tuple, object]:
         return self._step(ctx, *xs), None
@@ -202,45 +213,32 @@ class TrainOp:
             ctx.losses.append(float(mean) if mean.ndim == 0 else float(np.sum(mean)))
         return grads
 
-    def _Init(self, ctx: RunContext, *values: Any) -> tuple:
-        return optimizers.initial_state("TrainStep", dict(zip(self.names, values, strict=True)))
+    def _init(self, ctx: RunContext, *values: Any) -> tuple:
+        assert self.optimizer is not None
+        params = dict(zip(self.names, values, strict=True))
+        return optimizers.initial_state(self.optimizer, params)
 
-    def _MomentumInit(self, ctx: RunContext, *values: Any) -> tuple:
-        return optimizers.initial_state("Momentum", dict(zip(self.names, values, strict=True)))
-
-    def _AdamInit(self, ctx: RunContext, *values: Any) -> tuple:
-        return optimizers.initial_state("Adam", dict(zip(self.names, values, strict=True)))
-
-    def _AdamParams(self, ctx: RunContext, state: dict) -> tuple:
+    def _read(self, ctx: RunContext, state: dict) -> tuple:
         return (state["params"],)
 
-    _MomentumParams = _AdamParams
-
-    def _MeanLoss(self, ctx: RunContext, params: Mapping) -> tuple:
+    def _mean_loss(self, ctx: RunContext, params: Mapping) -> tuple:
         assert self.objective is not None, "MeanLoss has an objective"
         return (self.objective.mean(params),)
 
-    def _TrainStep(self, ctx: RunContext, params: dict) -> tuple:
-        return (optimizers.sgd_update(params, self._gradient(ctx, params), *self.rates),)
-
-    def _Momentum(self, ctx: RunContext, state: dict) -> tuple:
-        grads = self._gradient(ctx, state["params"])
-        return (optimizers.momentum_update(state, grads, *self.rates),)
-
-    def _Adam(self, ctx: RunContext, state: dict) -> tuple:
-        grads = self._gradient(ctx, state["params"])
-        return (optimizers.adam_update(state, grads, *self.rates),)
+    def _update(self, ctx: RunContext, state: Any) -> tuple:
+        assert self.optimizer is not None
+        grads = self._gradient(ctx, optimizers.params_of(self.optimizer, state))
+        return (self.optimizer.update(state, grads, *self.rates),)
 
 
 def train_op(step: Train, plan_of: PlanOf) -> TrainOp:
     """Bind a train step: the loss plan, the hoisted data, the validated hyperparameters."""
     box = step.box
-    family, label = box.family, box.label
-    if family not in (*LOSS_FREE_FAMILIES, *optimizers.STEPPERS, "MeanLoss"):
-        raise CatRuntimeError("R0605", f"unknown training family `{family}`", box.span)
+    label = box.label
     hyper: Mapping[str, float] = box.hyper or {}
-    if family in optimizers.STEPPERS:
-        hyper = optimizers.hyperparameters(family, hyper, box.span)
+    if box.spec.role is FamilyRole.STEP:
+        assert box.spec.optimizer is not None
+        hyper = optimizers.hyperparameters(box.spec.optimizer, hyper, box.span)
     if not box.evaluates_loss or step.loss is None:
         return TrainOp(box, None, hyper)
     try:
@@ -303,14 +301,15 @@ def initial_state(diagram: Diagram, params: Mapping[str, np.ndarray]) -> tuple:
     missing = [n for n in names if n not in params]
     if missing:
         raise CatRuntimeError("R0102", f"no value for the param(s) {', '.join(missing)}")
-    return optimizers.initial_state(box.family, {n: params[n] for n in names})
+    assert box.spec.optimizer is not None
+    return optimizers.initial_state(box.spec.optimizer, {n: params[n] for n in names})
 
 
 def find_train_box(diagram: Diagram) -> TrainBox | None:
     """The first TrainStep / Momentum / Adam box, looking inside refs and loops."""
     for box in diagram.boxes():
         match box:
-            case TrainBox(family=family) if family in optimizers.STEPPERS:
+            case TrainBox() if box.spec.role is FamilyRole.STEP:
                 return box
             case RefBox(sub=Diagram() as sub) | PowerBox(sub=sub):
                 found = find_train_box(sub)

@@ -132,11 +132,11 @@ class Train(Term):
     the examples (None when the loss's domain is `Unit`)."""
 
     family: str
+    spec: Family = field(compare=False, repr=False)
     loss: Term
     data: Term | None
     params: tuple[Port, ...]
     hyper: tuple[tuple[str, float], ...] = ()
-    spec: Family | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
