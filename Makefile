@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup graphviz pictures clean
+.PHONY: demo test bench setup graphviz pictures docs-tables clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,8 @@ test: setup graphviz
 	$(BIN)/pip install -q torch==2.13.0 || echo "PyTorch not installable here: its comparison tests will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 bench: setup
@@ -61,3 +63,7 @@ pictures: setup graphviz
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# The primitive tables of docs/language.md, regenerated from the primitive specs.
+docs-tables: setup
+	$(BIN)/python -m catdsl.std.doc_tables docs/language.md

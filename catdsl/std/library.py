@@ -54,7 +54,7 @@ ML, ATT = "std.ml", "std.attention"
 
 _CORE = [
     PrimSpec(
-        "lookup", ML, ("table",), (), sig.lookup, "row `table[t]` of an index t", kernel=Lookup
+        "lookup", ML, ("table",), (), sig.lookup, "row `table[t]` of each index t", kernel=Lookup
     ),
     PrimSpec("affine", ML, ("W", "b"), (), sig.affine, "`x·W + b`", kernel=Affine),
     PrimSpec("linear", ML, ("W",), (), sig.linear, "`x·W`", kernel=Linear),
@@ -66,30 +66,30 @@ _CORE = [
         (),
         ("c",),
         sig.elementwise,
-        "multiply by a constant c",
+        "`c·x`, a constant multiple",
         defaults={"c": 1.0},
         kernel=Scale,
     ),
     PrimSpec("dot", ML, ("v",), (), sig.dot, "inner product with v", kernel=Dot),
-    PrimSpec("sum", ML, (), (), sig.reduce, "sum of all entries", kernel=Sum),
-    PrimSpec("mean", ML, (), (), sig.reduce, "mean of all entries", kernel=Mean),
+    PrimSpec("sum", ML, (), (), sig.reduce, "sum of all entries of each element", kernel=Sum),
+    PrimSpec("mean", ML, (), (), sig.reduce, "mean of all entries of each element", kernel=Mean),
     PrimSpec("relu", ML, (), (), sig.elementwise, "`max(0, x)`", kernel=Relu),
     PrimSpec("tanh", ML, (), (), sig.elementwise, "hyperbolic tangent", kernel=Tanh),
     PrimSpec("sigmoid", ML, (), (), sig.elementwise, "logistic function", kernel=Sigmoid),
     PrimSpec(
-        "softmax", ML, (), (), sig.softmax, "max-shifted softmax over the last axis", kernel=Softmax
+        "softmax", ML, (), (), sig.softmax, "max-shifted softmax of the last axis", kernel=Softmax
     ),
     PrimSpec(
-        "log_softmax", ML, (), (), sig.log_softmax, "log-softmax via log-sum-exp", kernel=LogSoftmax
+        "log_softmax", ML, (), (), sig.log_softmax, "log-softmax (log-sum-exp)", kernel=LogSoftmax
     ),
-    PrimSpec("nll", ML, (), (), sig.nll, "`-log(max(p[t], 1e-9))`", kernel=Nll),
+    PrimSpec("nll", ML, (), (), sig.nll, "`−log(max(p[t], 1e-9))`", kernel=Nll),
     PrimSpec(
         "cross_entropy",
         ML,
         (),
         (),
         sig.cross_entropy,
-        "fused softmax + nll on logits",
+        "softmax + nll, fused, on logits",
         kernel=CrossEntropy,
     ),
     PrimSpec("mse", ML, (), (), sig.mse, "mean squared error", kernel=Mse),
@@ -99,7 +99,7 @@ _CORE = [
         (),
         ("k",),
         sig.windows,
-        "overlapping windows of k items",
+        "the overlapping windows of k items",
         defaults={"k": 2},
         count="k",
         kernel=Windows,
@@ -110,13 +110,13 @@ _CORE = [
         ("scale", "shift"),
         ("eps",),
         sig.layer_norm,
-        "layer norm",
+        "layer norm, biased variance",
         defaults={"eps": 1e-5},
         kernel=LayerNorm,
     ),
     PrimSpec("scores", ATT, (), (), sig.scores, "`Q·Kᵀ / sqrt(k)`", kernel=Scores),
     PrimSpec(
-        "mask_scores", ATT, (), (), sig.mask_scores, "blocked scores become -1e6", kernel=MaskScores
+        "mask_scores", ATT, (), (), sig.mask_scores, "blocked scores become −1e6", kernel=MaskScores
     ),
     PrimSpec(
         "row_softmax", ATT, (), (), sig.softmax, "softmax of each score row", kernel=RowSoftmax
@@ -140,7 +140,7 @@ _CORE = [
         ("W1", "b1", "W2", "b2"),
         (),
         sig.ffn,
-        "`relu(x·W1+b1)·W2+b2`",
+        "`relu(x·W1 + b1)·W2 + b2`",
         kernel=FeedForward,
     ),
     PrimSpec(
@@ -153,7 +153,13 @@ _CORE = [
         kernel=Positional,
     ),
     PrimSpec(
-        "readout", ATT, ("W", "b"), (), sig.affine, "transformer readout `x·W + b`", kernel=Readout
+        "readout",
+        ATT,
+        ("W", "b"),
+        (),
+        sig.affine,
+        "the Transformer readout `x·W + b`",
+        kernel=Readout,
     ),
 ]
 
