@@ -17,6 +17,7 @@ from catdsl.semantics.invariants import ENTRY_CHECKS, FLAG_CHECKS, make_check
 from catdsl.semantics.values import COERCIONS, array_dtype, coerce, is_differentiable
 from catdsl.typesys.carriers import CARRIER_KINDS, Axes, CarrierKind, DtypeClass
 from catdsl.typesys.objects import FLAGS
+from catdsl.typesys.reserved import FUNCTORS
 
 KIND_TABLES = {
     "semantics.values.COERCIONS": COERCIONS,
@@ -67,6 +68,10 @@ def test_every_phase_table_covers_every_carrier_kind(table):
 
 def test_the_run_time_checks_every_flag_the_checker_admits():
     assert set(FLAG_CHECKS) == set(FLAGS)
+
+
+def test_every_functor_acts_on_a_container_kind():
+    assert set(FUNCTORS) <= {kind.name for kind in CONTAINERS}
 
 
 def test_the_spec_lists_the_languages_kinds():

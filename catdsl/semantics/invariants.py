@@ -3,8 +3,10 @@
 `make_check(atom, subject, span)` builds, once at compile time, a function that validates a
 value of `atom`: array kind and dtype, shape against the declared dims (a free dim binds on
 first use in a run and must agree afterwards), finiteness, `Simplex` rows summing to 1,
-`Index` entries in range, and the object's `where` predicates. Leading axes beyond the declared
-element are batch axes (the List functor) and are allowed. A violation raises CatRuntimeError:
+`Index` entries in range, and the object's `where` predicates. What is checked for each carrier
+kind is its entry in `ENTRY_CHECKS`; each one-word `where` flag is checked by `FLAG_CHECKS`.
+Leading axes beyond the declared element are batch axes (the List functor) and are allowed.
+A violation raises CatRuntimeError:
 
 | code  | raised when |
 | ----- | ----------- |

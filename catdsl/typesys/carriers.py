@@ -3,8 +3,9 @@
 A `CarrierKind` says how a kind is written (whether it takes axes, a bound or an element type),
 what its entries are (`DtypeClass`) and whether cotangents flow through it. The set is fixed by
 the language (`Unit` is the empty product, not a kind). Each later phase keeps its own table of
-behaviour keyed by kind name (the run-time entry check, the sampler, the JSON form), and a test
-checks that every table covers `CARRIER_KINDS`.
+behaviour keyed by kind name (conversion of plain data and the run-time entry check in
+semantics, the sampler and the JSON form in the front end), and a test checks that every table
+covers `CARRIER_KINDS`.
 """
 
 from __future__ import annotations
@@ -69,28 +70,55 @@ def _table(*kinds: CarrierKind) -> dict[str, CarrierKind]:
 
 
 CARRIER_KINDS: dict[str, CarrierKind] = _table(
-    CarrierKind("Real", DtypeClass.REAL, True, "real numbers, a scalar or an array", axes=Axes.ANY),
     CarrierKind(
-        "Index",
-        DtypeClass.INTEGER,
-        False,
-        "integers in [0, bound): token ids, class labels",
+        name="Real",
+        dtype=DtypeClass.REAL,
+        differentiable=True,
+        doc="real numbers, a scalar or an array",
+        axes=Axes.ANY,
+    ),
+    CarrierKind(
+        name="Index",
+        dtype=DtypeClass.INTEGER,
+        differentiable=False,
+        doc="integers in [0, bound): token ids, class labels",
         axes=Axes.ANY,
         bounded=True,
     ),
     CarrierKind(
-        "Simplex",
-        DtypeClass.REAL,
-        True,
-        "probability distributions: nonnegative, the last axis sums to 1",
+        name="Simplex",
+        dtype=DtypeClass.REAL,
+        differentiable=True,
+        doc="probability distributions: nonnegative, the last axis sums to 1",
         axes=Axes.SOME,
     ),
-    CarrierKind("Bool", DtypeClass.BOOLEAN, False, "truth values: masks", axes=Axes.ANY),
-    CarrierKind("Nat", DtypeClass.INTEGER, False, "a natural number: counts, steps"),
     CarrierKind(
-        "List", DtypeClass.CONTAINER, True, "a sequence of elements of one type", element=True
+        name="Bool",
+        dtype=DtypeClass.BOOLEAN,
+        differentiable=False,
+        doc="truth values: masks",
+        axes=Axes.ANY,
     ),
-    CarrierKind("Option", DtypeClass.CONTAINER, True, "an element, or nothing", element=True),
+    CarrierKind(
+        name="Nat",
+        dtype=DtypeClass.INTEGER,
+        differentiable=False,
+        doc="a natural number: counts, steps",
+    ),
+    CarrierKind(
+        name="List",
+        dtype=DtypeClass.CONTAINER,
+        differentiable=True,
+        doc="a sequence of elements of one type; a batch",
+        element=True,
+    ),
+    CarrierKind(
+        name="Option",
+        dtype=DtypeClass.CONTAINER,
+        differentiable=True,
+        doc="an element, or nothing",
+        element=True,
+    ),
 )
 """Every carrier kind of the language, in the order they are listed to users."""
 
