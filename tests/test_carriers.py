@@ -5,9 +5,11 @@ its dtype, whether cotangents flow) to what the phases do."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 import catdsl
 from catdsl import CatError
@@ -25,6 +27,7 @@ KIND_TABLES = {
     "frontend.sampling.SAMPLERS": SAMPLERS,
     "frontend.json_form.JSON_FORMS": JSON_FORMS,
 }
+LANGUAGE = REPO / "docs" / "language.md"
 ARRAYS = [kind for kind in CARRIER_KINDS.values() if kind.is_array]
 CONTAINERS = [kind for kind in CARRIER_KINDS.values() if kind.element]
 
@@ -80,6 +83,19 @@ def test_the_spec_lists_the_languages_kinds():
         assert kind.name == name and kind.doc
         assert kind.element == (kind.dtype is DtypeClass.CONTAINER), name
         assert not (kind.element and (kind.bounded or kind.axes is not Axes.NONE)), name
+
+
+def _first_cells(table_header: str) -> set[str]:
+    """The names starting the first cell of each row of the language page's table with this
+    header row (`| carrier | values |`)."""
+    text = LANGUAGE.read_text(encoding="utf-8")
+    table = text.split(table_header, 1)[1].split("\n\n", 1)[0]
+    return set(re.findall(r"^\| `(\w+)", table, re.M))
+
+
+def test_the_language_page_documents_every_kind_and_flag():
+    assert set(CARRIER_KINDS) <= _first_cells("| carrier | values |")
+    assert set(FLAGS) <= _first_cells("| invariant | holds when |")
 
 
 # ---------------------------------------------------------------- how a kind is written
