@@ -109,8 +109,6 @@ def _ports(items: list[str]) -> dict:
 
 # ------------------------------------------------------------------ run
 def cmd_run(args: argparse.Namespace) -> int:
-    from catdsl.frontend.api import to_jsonable
-
     program = _load(args.file, args.dtype)
     if args.params:
         program.load_params(args.params)
@@ -120,7 +118,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         program.save_value(args.save, value)
     if args.json:
         print(
-            json.dumps({"name": args.name, "type": morphism.type_text, "value": to_jsonable(value)})
+            json.dumps(
+                {"name": args.name, "type": morphism.type_text, "value": morphism.json_form(value)}
+            )
         )
     else:
         print(f"{args.name} : {morphism.type_text}")
@@ -130,8 +130,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ train
 def cmd_train(args: argparse.Namespace) -> int:
-    from catdsl.frontend.api import to_jsonable
-
     if args.plot:
         from catdsl.frontend.plots import plot_format
 
@@ -158,7 +156,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     "resumed_from": result.resumed_from,
                     "losses": result.losses,
                     "final_loss": result.final_loss,
-                    "params": to_jsonable(result.params),
+                    "params": program.params_json_form(result.params),
                 }
             )
         )

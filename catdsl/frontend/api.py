@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from catdsl.frontend import drawing, law_check, training_run
 from catdsl.frontend import gradcheck as gradient_check
-from catdsl.frontend.program import BaseProgram, Morphism, init_param, to_jsonable
+from catdsl.frontend.program import BaseProgram, Morphism, init_param
 from catdsl.loader import check_file, check_text
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from catdsl.semantics.backend import Backend
 
-__all__ = ["Morphism", "Program", "init_param", "load_program", "loads_program", "to_jsonable"]
+__all__ = ["Morphism", "Program", "init_param", "load_program", "loads_program"]
 
 
 def load_program(path: str, dtype: str = "float64", backend: Backend[Any] | None = None) -> Program:

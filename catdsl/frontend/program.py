@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
+from catdsl.frontend.json_form import output_form, record_form
 from catdsl.typesys import terms as T
 from catdsl.typesys.program import CheckedProgram, ParamInfo
 from catdsl.typesys.types import Port, Prod
@@ -135,6 +136,10 @@ class BaseProgram:
             except CatRuntimeError as err:
                 raise _raise_with_sources(err, self.checked.sources) from None
         return self._params
+
+    def params_json_form(self, params: dict[str, np.ndarray]) -> dict:
+        """Parameter values by name as JSON data (`train --json`)."""
+        return record_form(params, {n: i.carrier for n, i in self.checked.params.items()})
 
     def load_params(self, path: str) -> None:
         """Replace parameter values from a `.npz` file (names must match)."""
@@ -340,6 +345,10 @@ class Morphism:
             raise _raise_with_sources(err, self.program.checked.sources) from None
         return grads
 
+    def json_form(self, value: object) -> object:
+        """A value this morphism returned, as JSON data (`run --json`)."""
+        return output_form(value, self.cod)
+
     def format_value(self, value: object) -> str:
         """Arrays to 6 digits; records one field per line with dotted names."""
         if isinstance(value, dict):
@@ -373,19 +382,6 @@ def _dotted(record: dict, prefix: str = "") -> list[tuple[str, str]]:
             with np.printoptions(precision=6, suppress=True):
                 rows.append((name, str(np.asarray(value))))
     return rows
-
-
-def to_jsonable(value: object) -> object:
-    """Arrays as nested lists, products as lists, records as objects."""
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _flatten_named(value: object, prefix: str) -> dict[str, np.ndarray]:

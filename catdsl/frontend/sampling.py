@@ -7,6 +7,8 @@ program's parameters (slightly perturbed) for `Params(f)` records.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from catdsl.typesys.dims import Dim
@@ -54,31 +56,12 @@ class Sampler:
         return self.carrier(carrier, lead)
 
     def carrier(self, c: Carrier, lead: tuple[int, ...] = ()) -> object:
-        shape = lead + tuple(self.size(d) for d in c.shape.dims)
-        if c.kind == "Real":
-            return self.rng.normal(size=shape)
-        if c.kind == "Simplex":
-            z = self.rng.normal(size=shape)
-            e = np.exp(z - z.max(axis=-1, keepdims=True))
-            return e / e.sum(axis=-1, keepdims=True)
-        if c.kind == "Index":
-            bound = self.size(c.bound) if c.bound is not None else 2
-            return self.rng.integers(0, bound, size=shape)
-        if c.kind == "Nat":
-            return self.rng.integers(0, 5, size=shape)
-        if c.kind == "Bool":
-            mask = self.rng.random(size=shape) < 0.7
-            if mask.ndim:
-                mask[..., 0] = True  # every row allows at least one entry
-            return mask
-        if c.kind == "List" and c.elem is not None:
-            inner = (*lead, LIST_LENGTH)
-            parts = tuple(self.atom(a, inner) for a in c.elem.atoms)
-            return parts[0] if len(parts) == 1 else parts
-        if c.kind == "Option" and c.elem is not None:
-            parts = tuple(self.atom(a, lead) for a in c.elem.atoms)
-            return parts[0] if len(parts) == 1 else parts
-        raise TypeError(f"cannot sample carrier {c}")
+        """A value of the carrier, with `lead` extra leading axes (those of enclosing lists)."""
+        return SAMPLERS[c.kind](self, c, lead)
+
+    def shape(self, c: Carrier, lead: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of an array carrier's value under `lead` leading axes."""
+        return lead + tuple(self.size(d) for d in c.shape.dims)
 
     def record(self, r: Record) -> dict:
         if r.kind == "Params":
@@ -95,6 +78,63 @@ class Sampler:
             else:
                 values[name] = self.atom(atom)
         return values
+
+
+def _real(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    return sampler.rng.normal(size=sampler.shape(c, lead))
+
+
+def _distribution(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    z = sampler.rng.normal(size=sampler.shape(c, lead))
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _index(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    shape = sampler.shape(c, lead)
+    bound = sampler.size(c.bound) if c.bound is not None else 2
+    return sampler.rng.integers(0, bound, size=shape)
+
+
+def _natural(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    return sampler.rng.integers(0, 5, size=sampler.shape(c, lead))
+
+
+def _mask(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    mask = sampler.rng.random(size=sampler.shape(c, lead)) < 0.7
+    if mask.ndim:
+        mask[..., 0] = True  # every row allows at least one entry
+    return mask
+
+
+def _list(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    inner = (*lead, LIST_LENGTH)
+    parts = tuple(sampler.atom(a, inner) for a in _element(c).atoms)
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _option(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    """Always present: an absent option exercises nothing."""
+    parts = tuple(sampler.atom(a, lead) for a in _element(c).atoms)
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _element(c: Carrier) -> Prod:
+    if c.elem is None:
+        raise TypeError(f"cannot sample carrier {c}")
+    return c.elem
+
+
+SAMPLERS: dict[str, Callable[[Sampler, Carrier, tuple[int, ...]], object]] = {
+    "Real": _real,
+    "Index": _index,
+    "Simplex": _distribution,
+    "Bool": _mask,
+    "Nat": _natural,
+    "List": _list,
+    "Option": _option,
+}
+"""How to draw a value of each carrier kind, given the leading axes of enclosing lists."""
 
 
 def _respect(value: object, obj: Obj) -> object:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from catdsl.typesys.dims import Dim
-from catdsl.typesys.types import ARRAY_KINDS, Atom, Carrier, Obj, Prod, Record
+from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record
 
 FONT = "Helvetica,Arial,sans-serif"
 MONO = "DejaVu Sans Mono,Menlo,Consolas,monospace"
@@ -142,16 +142,16 @@ def wire_label(atom: Atom, shapes: bool = False) -> str:
 def _carrier_text(carrier: Carrier | Prod) -> str:
     if isinstance(carrier, Prod):
         return " * ".join(_atom_text(a) for a in carrier.atoms) or "Unit"
-    if carrier.kind in ("List", "Option"):
+    if carrier.spec.element:
         elem = carrier.elem
         inner = " * ".join(_atom_text(a) for a in elem.atoms) if elem else ""
         return f"{carrier.kind}[{inner}]"
     args = [_dim_text(d) for d in carrier.shape.dims]
     if carrier.shape.rest:
         args.insert(0, "*" + carrier.shape.rest.lstrip("?"))
-    if carrier.kind == "Index" and carrier.bound is not None:
+    if carrier.spec.bounded and carrier.bound is not None:
         args.append(_dim_text(carrier.bound))
-    if carrier.kind not in ARRAY_KINDS or not args:
+    if not args:
         return carrier.kind
     return f"{carrier.kind}[{', '.join(args)}]"
 

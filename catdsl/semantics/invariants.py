@@ -3,8 +3,10 @@
 `make_check(atom, subject, span)` builds, once at compile time, a function that validates a
 value of `atom`: array kind and dtype, shape against the declared dims (a free dim binds on
 first use in a run and must agree afterwards), finiteness, `Simplex` rows summing to 1,
-`Index` entries in range, and the object's `where` predicates. Leading axes beyond the declared
-element are batch axes (the List functor) and are allowed. A violation raises CatRuntimeError:
+`Index` entries in range, and the object's `where` predicates. What is checked for each carrier
+kind is its entry in `ENTRY_CHECKS`; each one-word `where` flag is checked by `FLAG_CHECKS`.
+Leading axes beyond the declared element are batch axes (the List functor) and are allowed.
+A violation raises CatRuntimeError:
 
 | code  | raised when |
 | ----- | ----------- |
@@ -26,14 +28,8 @@ from typing import Any, cast
 import numpy as np
 
 from catdsl.errors import CatRuntimeError, Span
-from catdsl.semantics.values import (
-    INTEGER_KINDS,
-    REAL_KINDS,
-    element_atoms,
-    element_rank,
-    split_components,
-    width,
-)
+from catdsl.semantics.values import element_atoms, element_rank, split_components, width
+from catdsl.typesys.carriers import DtypeClass
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.types import Atom, Carrier, Obj, Predicate, Prod, Record, carrier_of
 
@@ -43,6 +39,8 @@ Env = dict[str, int]
 Problem = tuple[str, str] | None
 Checker = Callable[[object, Env], Problem]
 Check = Callable[[object, Env], None]
+ContentCheck = Callable[[Carrier, np.ndarray, Env], Problem]
+"""A check of an array's entries, once its dtype and shape are right."""
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
@@ -116,14 +114,15 @@ def _both(first: Checker | None, second: Checker | None) -> Checker | None:
 
 
 def _carrier_checker(carrier: Carrier, lead: int) -> Checker | None:
-    if carrier.kind == "List":
-        return _list_checker(element_atoms(carrier), lead)
-    if carrier.kind == "Option":
-        inner = _product_checker(element_atoms(carrier), lead)
-        if inner is None:
-            return None
-        return lambda value, env: None if value is None else inner(value, env)
-    return _array_checker(carrier, lead)
+    return ENTRY_CHECKS[carrier.kind](carrier, lead)
+
+
+def _option_checker(carrier: Carrier, lead: int) -> Checker | None:
+    """An option: nothing, or a value of its element."""
+    inner = _product_checker(element_atoms(carrier), lead)
+    if inner is None:
+        return None
+    return lambda value, env: None if value is None else inner(value, env)
 
 
 def _record_checker(record: Record, lead: int) -> Checker | None:
@@ -163,8 +162,9 @@ def _product_checker(atoms: tuple[Atom, ...], lead: int) -> Checker | None:
     return check
 
 
-def _list_checker(atoms: tuple[Atom, ...], lead: int) -> Checker | None:
+def _list_checker(carrier: Carrier, lead: int) -> Checker | None:
     """A list: its elements' components with one more leading axis, of one common length."""
+    atoms = element_atoms(carrier)
     inner = _product_checker(atoms, lead + 1)
     total = sum(width(a) for a in atoms)
     ranks = [1 + r for r in _component_ranks(atoms)]
@@ -184,34 +184,46 @@ def _list_checker(atoms: tuple[Atom, ...], lead: int) -> Checker | None:
     return check
 
 
-def _array_checker(carrier: Carrier, lead: int) -> Checker:
-    kind, dims, rank = carrier.kind, carrier.shape.dims, carrier.rank
+def _array(*contents: ContentCheck) -> Callable[[Carrier, int], Checker]:
+    """The entry check of an array kind: dtype, axes and shape, then `contents` in order."""
+
+    def build(carrier: Carrier, lead: int) -> Checker:
+        return _array_checker(carrier, lead, contents)
+
+    return build
+
+
+def _array_checker(carrier: Carrier, lead: int, contents: tuple[ContentCheck, ...]) -> Checker:
+    dims, rank = carrier.shape.dims, carrier.rank
+    accepted, entries = _DTYPES[carrier.spec.dtype]
 
     def check(value: object, env: Env) -> Problem:
         if isinstance(value, int | float | bool):
             value = np.asarray(value)
         if not isinstance(value, np.ndarray | np.generic):
             return "R0416", f"expected an array, found {_kind(value)}"
-        problem = _dtype_problem(kind, value.dtype)
+        problem: Problem = None
+        if value.dtype.kind not in accepted:
+            problem = "R0416", f"expected {entries}, found dtype {value.dtype}"
         if problem is None and value.ndim < rank + lead:
             axes = rank + lead
             problem = "R0410", f"expected {axes} axes or more, found shape {value.shape}"
         if problem is None:
             problem = _shape_problem(dims, value.shape[value.ndim - rank :], env)
-        # a numpy scalar answers everything asked of it here as a 0-d array would
-        return problem or _content_problem(carrier, cast(np.ndarray, value), env)
+        for content in contents:
+            # a numpy scalar answers everything asked of it here as a 0-d array would
+            problem = problem or content(carrier, cast(np.ndarray, value), env)
+        return problem
 
     return check
 
 
-def _dtype_problem(kind: str, dtype: np.dtype) -> Problem:
-    if kind in INTEGER_KINDS and dtype.kind not in "iu":
-        return "R0416", f"expected integers, found dtype {dtype}"
-    if kind == "Bool" and dtype.kind != "b":
-        return "R0416", f"expected booleans, found dtype {dtype}"
-    if kind in REAL_KINDS and dtype.kind not in "fiu":
-        return "R0416", f"expected real numbers, found dtype {dtype}"
-    return None
+_DTYPES = {
+    DtypeClass.REAL: ("fiu", "real numbers"),
+    DtypeClass.INTEGER: ("iu", "integers"),
+    DtypeClass.BOOLEAN: ("b", "booleans"),
+}
+"""The numpy dtype kinds an array of each class of entries accepts, and how they are named."""
 
 
 def _shape_problem(dims: tuple[Dim, ...], actual: tuple[int, ...], env: Env) -> Problem:
@@ -231,37 +243,58 @@ def _shape_problem(dims: tuple[Dim, ...], actual: tuple[int, ...], env: Env) -> 
     return None
 
 
-def _content_problem(carrier: Carrier, value: np.ndarray, env: Env) -> Problem:
-    kind = carrier.kind
-    if kind in REAL_KINDS and value.dtype.kind == "f" and not np.isfinite(value).all():
+def _finite(_carrier: Carrier, value: np.ndarray, _env: Env) -> Problem:
+    """Real entries are neither NaN nor infinite."""
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
         what = "NaN" if np.isnan(value).any() else "an infinite entry"
         return "R0413", f"it holds {what}"
-    if kind == "Simplex":
-        if value.ndim == 0:
-            return "R0411", "a distribution needs an axis of probabilities"
-        if (value < 0).any():
-            return "R0411", f"it has a negative probability {value.min():.6g}"
-        sums = value.sum(axis=-1)
-        worst = np.abs(sums - 1).max() if sums.size else 0.0
-        if worst > SIMPLEX_TOLERANCE:
-            off = sums.flat[int(np.abs(sums - 1).argmax())]
-            return (
-                "R0411",
-                f"its last axis sums to {off:.6g} (must be 1 within {SIMPLEX_TOLERANCE})",
-            )
-    if kind in INTEGER_KINDS and value.size:
+    return None
+
+
+def _distribution(_carrier: Carrier, value: np.ndarray, _env: Env) -> Problem:
+    """Nonnegative entries whose last axis sums to 1."""
+    if value.ndim == 0:
+        return "R0411", "a distribution needs an axis of probabilities"
+    if (value < 0).any():
+        return "R0411", f"it has a negative probability {value.min():.6g}"
+    sums = value.sum(axis=-1)
+    worst = np.abs(sums - 1).max() if sums.size else 0.0
+    if worst > SIMPLEX_TOLERANCE:
+        off = sums.flat[int(np.abs(sums - 1).argmax())]
+        return "R0411", f"its last axis sums to {off:.6g} (must be 1 within {SIMPLEX_TOLERANCE})"
+    return None
+
+
+def _natural(_carrier: Carrier, value: np.ndarray, _env: Env) -> Problem:
+    """No entry is negative."""
+    if value.size:
         low = int(value.min())
         if low < 0:
             return "R0412", f"the entry {low} is negative"
-        if kind == "Index" and carrier.bound is not None:
-            bound = evaluate(carrier.bound, env)
-            high = int(value.max())
-            if bound is not None and high >= bound:
-                return (
-                    "R0412",
-                    f"the index {high} is out of range (limit {carrier.bound} = {bound})",
-                )
     return None
+
+
+def _below_bound(carrier: Carrier, value: np.ndarray, env: Env) -> Problem:
+    """Every entry is below the carrier's bound, once the bound's dims are known."""
+    if value.size and carrier.bound is not None:
+        bound = evaluate(carrier.bound, env)
+        high = int(value.max())
+        if bound is not None and high >= bound:
+            return "R0412", f"the index {high} is out of range (limit {carrier.bound} = {bound})"
+    return None
+
+
+ENTRY_CHECKS: dict[str, Callable[[Carrier, int], Checker | None]] = {
+    "Real": _array(_finite),
+    "Index": _array(_natural, _below_bound),
+    "Simplex": _array(_finite, _distribution),
+    "Bool": _array(),
+    "Nat": _array(_natural),
+    "List": _list_checker,
+    "Option": _option_checker,
+}
+"""The run-time check of a value entering each carrier kind, built from the carrier and the
+number of leading (list) axes its values carry; None when there is nothing to check."""
 
 
 # ---------------------------------------------------------------- `where` predicates
@@ -287,7 +320,7 @@ def _failure(predicate: Predicate, arrays: list, ranks: list[int], env: Env) -> 
     """None when the predicate holds on every component, else a short witness."""
     for array, rank in zip(arrays, ranks, strict=False):
         if predicate.op is None:
-            ok = _flag(str(predicate.left), array, rank)
+            ok = FLAG_CHECKS[str(predicate.left)](array, rank)
             left = None
         else:
             left = _quantity(predicate.left, array, rank, env)
@@ -300,16 +333,14 @@ def _failure(predicate: Predicate, arrays: list, ranks: list[int], env: Env) -> 
     return None
 
 
-def _flag(flag: str, array: np.ndarray, rank: int) -> bool:
-    if flag == "finite":
-        return array.dtype.kind != "f" or bool(np.isfinite(array).all())
-    if flag == "nonempty":
-        return array.size > 0 and _length(array, rank) > 0
-    if flag == "positive":
-        return bool((array > 0).all())
-    if flag == "nonnegative":
-        return bool((array >= 0).all())
-    raise ValueError(f"unknown predicate flag {flag!r}")
+FLAG_CHECKS: dict[str, Callable[[np.ndarray, int], bool]] = {
+    "finite": lambda array, _rank: array.dtype.kind != "f" or bool(np.isfinite(array).all()),
+    "nonempty": lambda array, rank: array.size > 0 and _length(array, rank) > 0,
+    "positive": lambda array, _rank: bool((array > 0).all()),
+    "nonnegative": lambda array, _rank: bool((array >= 0).all()),
+}
+"""Whether a component (an array of elements of the given rank) satisfies each one-word
+invariant; keyed by the names the checker admits (`catdsl.typesys.objects.FLAGS`)."""
 
 
 def _quantity(term: str | float | None, array: np.ndarray, rank: int, env: Env) -> object:

@@ -10,16 +10,17 @@ kernel sees for it: 1, or the number of components of such a tuple.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
 
+from catdsl.typesys.carriers import DtypeClass
 from catdsl.typesys.types import Atom, Carrier, Prod, Record, carrier_of
 
-INTEGER_KINDS = ("Index", "Nat")
-REAL_KINDS = ("Real", "Simplex")
+_FIXED_DTYPES = {DtypeClass.INTEGER: np.dtype(np.int64), DtypeClass.BOOLEAN: np.dtype(np.bool_)}
+"""The dtype of each class of entries whose dtype does not follow the plan's float dtype."""
 
 
 def elements_of(atom: Atom) -> tuple[Atom, ...]:
@@ -57,24 +58,22 @@ def element_rank(atom: Atom) -> int:
 
 
 def is_differentiable(atom: Atom) -> bool:
-    """Whether cotangents flow along a wire of `atom` (real arrays, and containers of them)."""
+    """Whether cotangents flow along a wire of `atom` (differentiable kinds, and containers of
+    them)."""
     carrier = carrier_of(atom)
     if isinstance(carrier, Carrier):
-        if carrier.kind in REAL_KINDS:
-            return True
-        if carrier.kind in ("List", "Option"):
-            return any(is_differentiable(a) for a in element_atoms(carrier))
-        return False
+        if carrier.spec.element:
+            return carrier.spec.differentiable and any(
+                is_differentiable(a) for a in element_atoms(carrier)
+            )
+        return carrier.spec.differentiable
     return isinstance(carrier, Prod) and any(is_differentiable(a) for a in carrier.atoms)
 
 
 def array_dtype(carrier: Carrier, dtype: np.dtype) -> np.dtype:
-    """The numpy dtype of an array carrier: integer, bool, or the plan's float dtype."""
-    if carrier.kind in INTEGER_KINDS:
-        return np.dtype(np.int64)
-    if carrier.kind == "Bool":
-        return np.dtype(np.bool_)
-    return np.dtype(dtype)
+    """The numpy dtype of an array carrier, from its kind's class of entries: integer, bool,
+    or the plan's float dtype."""
+    return _FIXED_DTYPES.get(carrier.spec.dtype, np.dtype(dtype))
 
 
 # ---------------------------------------------------------------- splitting into components
@@ -162,11 +161,7 @@ def coerce(value: Any, atom: Atom, dtype: DTypeLike = np.float64) -> Any:
         return _coerce_product(value, carrier.atoms, dtype)
     if carrier is None:
         return value
-    if carrier.kind == "Option":
-        return None if value is None else _coerce_product(value, element_atoms(carrier), dtype)
-    if carrier.kind == "List":
-        return _coerce_list(value, element_atoms(carrier), dtype)
-    return _coerce_array(value, carrier, dtype)
+    return COERCIONS[carrier.kind](value, carrier, dtype)
 
 
 def _coerce_product(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
@@ -188,13 +183,34 @@ def _coerce_array(value: object, carrier: Carrier, dtype: np.dtype) -> np.ndarra
     return array
 
 
+def _coerce_option(value: Any, carrier: Carrier, dtype: np.dtype) -> object:
+    """Nothing (None), or a value of the element."""
+    return None if value is None else _coerce_product(value, element_atoms(carrier), dtype)
+
+
+def _coerce_list_of(value: Any, carrier: Carrier, dtype: np.dtype) -> object:
+    return _coerce_list(value, element_atoms(carrier), dtype)
+
+
+COERCIONS: dict[str, Callable[[Any, Carrier, np.dtype], object]] = {
+    "Real": _coerce_array,
+    "Index": _coerce_array,
+    "Simplex": _coerce_array,
+    "Bool": _coerce_array,
+    "Nat": _coerce_array,
+    "List": _coerce_list_of,
+    "Option": _coerce_option,
+}
+"""How plain Python data becomes the value of each carrier kind."""
+
+
 def _coerce_list(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
     """A list of elements given as rows (`[[1, 2], [2, 3]]`) or as per-component columns."""
     n = sum(width(a) for a in atoms)
     if n == 1:
         (atom,) = atoms
         inner = carrier_of(atom)
-        if isinstance(inner, Carrier) and inner.kind not in ("List", "Option"):
+        if isinstance(inner, Carrier) and inner.spec.is_array:
             return _coerce_array(value, inner, dtype)
         items = [coerce(v, atom, dtype) for v in value]
         return np.stack(items) if items else np.zeros((0,))

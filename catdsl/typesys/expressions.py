@@ -9,6 +9,7 @@ from catdsl.errors import IllegalComposition, Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
+from catdsl.typesys.carriers import CARRIER_KINDS
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.environment import DEFINITION_KINDS, MORPHISM_KINDS, Environment
 from catdsl.typesys.hints import bridges, did_you_mean
@@ -44,7 +45,6 @@ _STRUCT_ARITY = {
     "fst": (2,),
     "snd": (2,),
 }
-_CARRIER_TYPES = ("Real", "Index", "Simplex", "Bool", "List", "Option")
 
 
 class ExpressionChecker:
@@ -127,7 +127,7 @@ class ExpressionChecker:
             return self._primitive(name, (), e, subst)
         if name == "Unit":
             return T.Struct(UNIT, UNIT, e.span, kind="id")
-        if name in ("Real", "Nat", "Bool"):
+        if name in CARRIER_KINDS and CARRIER_KINDS[name].written_bare:
             c = Prod((Carrier(name),))
             return T.Struct(c, c, e.span, kind="id")
         if name in self.env.families:
@@ -295,7 +295,7 @@ class ExpressionChecker:
     def _bracket(self, e: ast.Bracket, subst: Subst) -> T.Term:
         func = e.func
         if isinstance(func, ast.Name) and (
-            func.name in _CARRIER_TYPES or self.env.kind(func.name) in ("object", "type")
+            _written_with_arguments(func.name) or self.env.kind(func.name) in ("object", "type")
         ):
             t = self.types.type(ast.TApply(func.name, e.args, e.span))
             return T.Struct(t, t, e.span, kind="id")
@@ -585,3 +585,8 @@ def _is_concrete(carrier: Carrier) -> bool:
     return carrier.shape.rest is None and not any(
         name.startswith("?") for d in carrier.shape.dims for name in d.symbols()
     )
+
+
+def _written_with_arguments(name: str) -> bool:
+    """Whether `name` is a carrier kind written with brackets (`Real[D]`, `List[X]`)."""
+    return name in CARRIER_KINDS and CARRIER_KINDS[name].takes_arguments

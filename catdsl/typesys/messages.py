@@ -758,16 +758,16 @@ def object_with_arguments(name: str) -> Message:
     return Message(Code.MALFORMED_CARRIER, f"`{name}` is an object and takes no arguments")
 
 
-def index_without_bound() -> Message:
-    return Message(Code.MALFORMED_CARRIER, "`Index` needs its bound: `Index[V]`")
+def carrier_without_bound(kind: str) -> Message:
+    return Message(Code.MALFORMED_CARRIER, f"`{kind}` needs its bound: `{kind}[V]`")
 
 
-def nat_with_dims() -> Message:
-    return Message(Code.MALFORMED_CARRIER, "`Nat` takes no dims")
+def carrier_with_dims(kind: str) -> Message:
+    return Message(Code.MALFORMED_CARRIER, f"`{kind}` takes no dims")
 
 
-def simplex_without_size() -> Message:
-    return Message(Code.MALFORMED_CARRIER, "`Simplex` needs its size: `Simplex[V]`")
+def carrier_without_size(kind: str) -> Message:
+    return Message(Code.MALFORMED_CARRIER, f"`{kind}` needs its size: `{kind}[V]`")
 
 
 def number_as_type(value: int) -> Message:

@@ -58,7 +58,7 @@ def _is_scalar(carrier: object) -> bool:
     """A carrier whose values are single numbers (`Real`, `Nat`, `Index[V]`): no axis at all."""
     return (
         isinstance(carrier, Carrier)
-        and carrier.kind not in ("List", "Option")
+        and carrier.spec.is_array
         and carrier.rank == 0
         and carrier.shape.rest is None
     )

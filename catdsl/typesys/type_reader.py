@@ -11,12 +11,14 @@ from collections.abc import Callable
 from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
+from catdsl.typesys.carriers import ARRAY_KINDS, CARRIER_KINDS, CONTAINER_KINDS, Axes
 from catdsl.typesys.dims import Dim, labelled
 from catdsl.typesys.hints import did_you_mean
 from catdsl.typesys.reporting import Failed, Reporter
-from catdsl.typesys.types import ARRAY_KINDS, UNIT, Carrier, Prod, Shape, prod
+from catdsl.typesys.types import UNIT, Carrier, Prod, Shape, prod
 
-CARRIER_NAMES = (*ARRAY_KINDS, "Unit", "List", "Option")
+CARRIER_NAMES = (*ARRAY_KINDS, "Unit", *CONTAINER_KINDS)
+"""The names a type may start with besides declared ones, as suggested for a misspelling."""
 
 
 class TypeReader:
@@ -80,7 +82,7 @@ class TypeReader:
                 raise self._unknown_type(expr.name, expr.span)
             return found
         if isinstance(expr, ast.TApply):
-            if expr.name in ("List", "Option"):
+            if expr.name in CONTAINER_KINDS:
                 if len(expr.args) != 1:
                     raise self.reporter.fail(M.functor_type_arity(expr.name), expr.span)
                 return Prod((Carrier(expr.name, elem=self.type(expr.args[0])),))
@@ -102,17 +104,19 @@ class TypeReader:
             return t.atoms[0]
         return t
 
-    def _carrier(self, kind: str, args: tuple[ast.TypeExpr, ...], span: Span) -> Carrier:
+    def _carrier(self, name: str, args: tuple[ast.TypeExpr, ...], span: Span) -> Carrier:
+        """An array carrier from its arguments, as its kind's spec says they are written."""
+        kind = CARRIER_KINDS[name]
         dims = tuple(self._dim_arg(a) for a in args)
-        if kind == "Index":
+        if kind.bounded:
             if not dims:
-                raise self.reporter.fail(M.index_without_bound(), span)
-            return Carrier("Index", Shape(dims[:-1]), dims[-1])
-        if kind == "Nat" and dims:
-            raise self.reporter.fail(M.nat_with_dims(), span)
-        if kind == "Simplex" and not dims:
-            raise self.reporter.fail(M.simplex_without_size(), span)
-        return Carrier(kind, Shape(dims))
+                raise self.reporter.fail(M.carrier_without_bound(name), span)
+            return Carrier(name, Shape(dims[:-1]), dims[-1])
+        if kind.axes is Axes.NONE and dims:
+            raise self.reporter.fail(M.carrier_with_dims(name), span)
+        if kind.axes is Axes.SOME and not dims:
+            raise self.reporter.fail(M.carrier_without_size(name), span)
+        return Carrier(name, Shape(dims))
 
     def _dim_arg(self, expr: ast.TypeExpr) -> Dim:
         dim = self.dim(expr)

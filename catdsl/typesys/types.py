@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catdsl.errors import Span
+from catdsl.typesys.carriers import CARRIER_KINDS, CarrierKind
 from catdsl.typesys.dims import Dim, shown
-
-ARRAY_KINDS = ("Real", "Index", "Simplex", "Bool", "Nat")
 
 
 @dataclass(frozen=True)
@@ -29,8 +28,8 @@ class Shape:
 
 @dataclass(frozen=True)
 class Carrier:
-    """A structural carrier. Arrays: `Real`, `Index` (with `bound`), `Simplex`, `Bool`, `Nat`;
-    containers: `List` and `Option` (with `elem`)."""
+    """A structural carrier of one of the `CARRIER_KINDS`: an array kind with its `shape` (and
+    `bound`, for `Index`), or a container kind with its `elem`."""
 
     kind: str
     shape: Shape = Shape()
@@ -38,14 +37,19 @@ class Carrier:
     elem: Prod | None = None
 
     @property
+    def spec(self) -> CarrierKind:
+        """The spec of this carrier's kind."""
+        return CARRIER_KINDS[self.kind]
+
+    @property
     def rank(self) -> int:
         return len(self.shape.dims)
 
     def __str__(self) -> str:
-        if self.kind in ("List", "Option"):
+        if self.spec.element:
             return f"{self.kind}[{self.elem}]"
         args = str(self.shape)
-        if self.kind == "Index":
+        if self.spec.bounded:
             args = f"{args}, {self.bound}" if args else str(self.bound)
         return f"{self.kind}[{args}]" if args else self.kind
 
@@ -162,7 +166,7 @@ def element_rank(atom: Atom) -> int:
     """The rank of one value of this atom (the batch axis of a `List` is its first axis)."""
     carrier = carrier_of(atom)
     if isinstance(carrier, Carrier):
-        if carrier.kind in ARRAY_KINDS:
+        if carrier.spec.is_array:
             return carrier.rank
         if carrier.kind == "List" and carrier.elem is not None and len(carrier.elem) == 1:
             return 1 + element_rank(carrier.elem.atoms[0])

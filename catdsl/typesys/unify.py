@@ -144,7 +144,7 @@ class Subst:
         e, f = self.carrier(expected), self.carrier(found)
         if e.kind != f.kind:
             raise Mismatch(Reason.CARRIERS_DIFFER, e, f)
-        if e.kind in ("List", "Option"):
+        if e.spec.element:
             assert e.elem is not None and f.elem is not None
             try:
                 self.unify_prod(e.elem, f.elem, nominal_entry=False)

@@ -14,7 +14,7 @@ from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.reserved import INITIALISERS
 from catdsl.typesys.type_reader import TypeReader
-from catdsl.typesys.types import ARRAY_KINDS, UNIT, Atom, Carrier, Prod, carrier_of
+from catdsl.typesys.types import UNIT, Atom, Carrier, Prod, carrier_of
 from catdsl.typesys.unify import Subst
 
 _INITIALISER_ARGUMENTS = {
@@ -130,9 +130,9 @@ class ValueChecker:
     ) -> None:
         if not isinstance(carrier, Carrier):
             return
-        if carrier.kind in ARRAY_KINDS:
+        if carrier.spec.is_array:
             self.literals.check_shape(value, carrier, span, name)
-        if carrier.kind == "Index":
+        if carrier.spec.bounded:
             flat = flatten(value)
             bad = [v for v in flat if not isinstance(v, int) or isinstance(v, bool)]
             if bad:
