@@ -232,3 +232,17 @@ def _carriers(atoms):
             yield carrier
             if carrier.elem is not None:
                 yield from _carriers(carrier.elem.atoms)
+
+
+def test_one_element_rank_for_every_phase():
+    """The checker's kernel ranks and the run's batch checks read one `element_rank`: a list
+    adds its axis to its element's, and a list of several wires counts that axis only."""
+    from catdsl.typesys.dims import Dim
+    from catdsl.typesys.types import Carrier, Prod, Shape, element_rank
+
+    vector = Carrier("Real", Shape((Dim.const(3),)))
+    assert element_rank(vector) == 1
+    assert element_rank(Carrier("List", elem=Prod((vector,)))) == 2
+    assert element_rank(Carrier("List", elem=Prod((vector, Carrier("Nat"))))) == 1
+    assert element_rank(Carrier("Option", elem=Prod((vector,)))) == 0
+    assert element_rank(Carrier("Nat")) == 0

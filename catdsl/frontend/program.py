@@ -290,7 +290,7 @@ class Morphism:
 
     def check_batches(self, inputs: tuple, ports: dict) -> None:
         """Every batched input and port must have the same batch (leading) axes."""
-        from catdsl.semantics.values import element_rank
+        from catdsl.typesys.types import element_rank
 
         named = [
             (f"input {k + 1}", v, a)

@@ -28,10 +28,19 @@ from typing import Any, cast
 import numpy as np
 
 from catdsl.errors import CatRuntimeError, Span
-from catdsl.semantics.values import element_atoms, element_rank, split_components, width
+from catdsl.semantics.values import element_atoms, split_components, width
 from catdsl.typesys.carriers import DtypeClass
 from catdsl.typesys.dims import Dim
-from catdsl.typesys.types import Atom, Carrier, Obj, Predicate, Prod, Record, carrier_of
+from catdsl.typesys.types import (
+    Atom,
+    Carrier,
+    Obj,
+    Predicate,
+    Prod,
+    Record,
+    carrier_of,
+    element_rank,
+)
 
 SIMPLEX_TOLERANCE = 1e-4
 

@@ -46,17 +46,6 @@ def width(atom: Atom) -> int:
     return 1
 
 
-def element_rank(atom: Atom) -> int:
-    """The number of trailing axes of one value of `atom` (a `List` adds its leading axis)."""
-    carrier = carrier_of(atom)
-    if isinstance(carrier, Carrier):
-        if carrier.kind == "List":
-            atoms = element_atoms(carrier)
-            return 1 + (element_rank(atoms[0]) if len(atoms) == 1 else 0)
-        return carrier.rank
-    return 0
-
-
 def is_differentiable(atom: Atom) -> bool:
     """Whether cotangents flow along a wire of `atom` (differentiable kinds, and containers of
     them)."""

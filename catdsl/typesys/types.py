@@ -163,11 +163,13 @@ def carrier_of(atom: Atom) -> Carrier | Prod | None:
 
 
 def element_rank(atom: Atom) -> int:
-    """The rank of one value of this atom (the batch axis of a `List` is its first axis)."""
+    """The number of trailing axes of one value of this atom: an array's rank; a `List` adds its
+    leading (batch) axis to its element's, and a list of several wires counts that axis only,
+    since each of its columns is a separate array."""
     carrier = carrier_of(atom)
     if isinstance(carrier, Carrier):
-        if carrier.spec.is_array:
-            return carrier.rank
-        if carrier.kind == "List" and carrier.elem is not None and len(carrier.elem) == 1:
-            return 1 + element_rank(carrier.elem.atoms[0])
+        if carrier.kind == "List" and carrier.elem is not None:
+            atoms = carrier.elem.atoms
+            return 1 + (element_rank(atoms[0]) if len(atoms) == 1 else 0)
+        return carrier.rank
     return 0
