@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO
 from termkit import P, const, copy, discard, functor, opaque, pair, prim, real, seq, snd, swap, tiny
 
 from catdsl.diagram.ir import PrimBox
@@ -19,7 +20,7 @@ from catdsl.frontend.backends import kernel_table
 from catdsl.semantics.numpy_backend import NumpyBackend
 
 R3 = real(3)
-PACKAGE = Path(__file__).resolve().parent.parent / "catdsl"
+PACKAGE = REPO / "catdsl"
 
 
 def test_structure_is_aliasing_and_constants_are_hoisted() -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import ast as pyast
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from catdsl.loader import check_text
 from catdsl.std.library import PRIMITIVES
@@ -26,8 +26,6 @@ from catdsl.typesys.reporting import Failed, Reporter
 from catdsl.typesys.type_reader import TypeReader
 from catdsl.typesys.types import Carrier, Obj, Prod, Shape
 from catdsl.typesys.unify import Mismatch, Reason, Subst
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def items(src: str) -> list[object]:
@@ -169,7 +167,7 @@ class TestPrimitivesArePassedIn:
         ],
     )
     def test_imports_point_one_way(self, files, forbidden):
-        for path in ROOT.glob(files):
+        for path in REPO.glob(files):
             tree = pyast.parse(path.read_text(encoding="utf-8"))
             imported = [
                 node.module or "" for node in pyast.walk(tree) if isinstance(node, pyast.ImportFrom)
@@ -235,7 +233,7 @@ class TestExpressionsAlone:
 
 class TestMessages:
     def test_every_code_is_documented_once(self):
-        docs = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+        docs = (REPO / "docs" / "errors.md").read_text(encoding="utf-8")
         headings = set(re.findall(r"^### (E\d{4}):", docs, flags=re.M))
         values = [code.value for code in M.Code]
         assert len(values) == len(set(values))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO
 from termkit import (
     P,
     adam_state,
@@ -41,13 +42,12 @@ from catdsl.frontend.program import Morphism
 from catdsl.frontend.sampling import Sampler
 from catdsl.semantics.reference import Reference
 
-ROOT = Path(__file__).resolve().parent.parent
-PROGRAMS = sorted(glob(str(ROOT / "programs" / "*.cat")))
+PROGRAM_FILES = sorted(glob(str(REPO / "programs" / "*.cat")))
 
 
 def _cases() -> list[tuple[str, str]]:
     cases = []
-    for path in PROGRAMS:
+    for path in PROGRAM_FILES:
         program = catdsl.load(path)
         names = [*program.names, *(f"law:{law}" for law in program.checked.laws)]
         cases += [(path, name) for name in names]
@@ -102,7 +102,7 @@ def test_the_benchmark_mlp_agrees_with_the_reference(tmp_path: Path) -> None:
     from a file, as the benchmark runs it on 512."""
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "mlp_data.npz", x=rng.standard_normal((32, 64)), y=rng.integers(0, 10, 32))
-    shutil.copy(ROOT / "bench" / "mlp.cat", tmp_path / "mlp.cat")
+    shutil.copy(REPO / "bench" / "mlp.cat", tmp_path / "mlp.cat")
     program = catdsl.load(str(tmp_path / "mlp.cat"))
     for name in program.names:
         check_definition(program, name)
@@ -143,7 +143,7 @@ def check_definition(program: catdsl.Program, name: str) -> None:
 
 
 def test_every_program_has_cases() -> None:
-    assert {Path(p).stem for p, _ in CASES} == {Path(p).stem for p in PROGRAMS}
+    assert {Path(p).stem for p, _ in CASES} == {Path(p).stem for p in PROGRAM_FILES}
 
 
 # ---------------------------------------------------------------- diagrams built from terms
