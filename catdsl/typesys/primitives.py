@@ -1,6 +1,6 @@
 """What the checker knows of a standard-library primitive: its spec and its signatures.
 
-The table of primitives is built in `catdsl.std.signatures` and handed to the checker; the
+The table of primitives is built in `catdsl.std.library` and handed to the checker; the
 checker never imports the standard library, and typed terms carry the spec they were checked
 against so later phases need not look it up either.
 """
