@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def commands(block: Block) -> list[tuple[list[str], int, int]]:
 def scratch_root(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
-    (root / "programs").symlink_to(REPO / "programs", target_is_directory=True)
+    # a copy, not a symlink: a program may not import through a symlink leading out of its tree
+    shutil.copytree(REPO / "programs", root / "programs")
     (root / "out").mkdir()
     (root / "docs" / "img").mkdir(parents=True)
     monkeypatch.chdir(root)

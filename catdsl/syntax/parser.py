@@ -1,4 +1,5 @@
-"""Text to AST: the Lark LALR parser (cached) and one Transformer into frozen dataclasses.
+"""Text to AST: the Lark LALR parser (never cached on disk: see `lark_parser`) and one
+Transformer into frozen dataclasses.
 
 Parse errors never escape as Lark exceptions: they become worded `Diagnostic`s
 (see `parse_errors.py`).
@@ -6,7 +7,6 @@ Parse errors never escape as Lark exceptions: they become worded `Diagnostic`s
 
 from __future__ import annotations
 
-import os
 import sys
 from functools import cache
 from pathlib import Path
@@ -32,26 +32,20 @@ def grammar_path() -> Path:
     raise FileNotFoundError("catdsl.lark grammar not found")
 
 
-def _cache_file() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "catdsl")
-    try:
-        os.makedirs(folder, exist_ok=True)
-        return os.path.join(folder, "grammar.lark.cache")
-    except OSError:
-        return ""
-
-
 @cache
 def lark_parser() -> Lark:
-    cache_file = _cache_file()
+    """The LALR parser, built from the grammar text on first use (about 0.1 s).
+
+    There is deliberately no on-disk cache: Lark's cache is a pickle, and unpickling a file
+    that someone else could write (it lived under `$XDG_CACHE_HOME`) runs their code. Nothing
+    read here depends on the environment."""
     return Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
         lexer="basic",
         propagate_positions=True,
         maybe_placeholders=False,
-        cache=cache_file or False,
+        cache=False,
     )
 
 
