@@ -131,9 +131,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ train
 def cmd_train(args: argparse.Namespace) -> int:
     if args.plot:
+        from catdsl.files import check_write_target
         from catdsl.frontend.plots import plot_format
 
         plot_format(args.plot)  # a bad name is refused before the run, not after it
+        check_write_target(args.plot)  # and so is a FIFO, a device or a symlink
     program = _load(args, args.dtype)
     result = program.train(
         args.name,

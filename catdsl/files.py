@@ -79,7 +79,15 @@ class ReadScope:
             how = "it leads out of"
         else:
             how = "it is a symbolic link leading out of"
-        return f"{how} `{self.root}`, the directory of the program"
+        return f"{how} `{shown(self.root)}`, the directory of the program"
+
+
+def shown(path: Path) -> str:
+    """How a directory is named in messages: relative to the working directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def special_kind(mode: int) -> str | None:

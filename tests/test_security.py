@@ -397,7 +397,57 @@ def test_a_planted_grammar_cache_runs_nothing(tmp_path) -> None:
     assert mark.exists()
 
 
-def test_the_parser_is_built_without_a_cache() -> None:
+def test_the_parser_uses_no_lark_cache() -> None:
     from catdsl.syntax.parser import lark_parser
 
-    assert lark_parser().options.cache is False
+    assert not lark_parser().options.cache
+
+
+def test_the_shipped_parser_tables_are_current_and_parse_alike() -> None:
+    """The JSON tables beside the parser were made from today's grammar and Lark (else run
+    `python -m catdsl.syntax.parser`), and parse every program exactly as the grammar does."""
+    from lark import Lark
+
+    from catdsl.syntax.parser import LARK_OPTIONS, _from_tables, grammar_path
+
+    text = grammar_path().read_text(encoding="utf-8")
+    shipped = _from_tables(text)
+    assert shipped is not None, "stale tables: run `python -m catdsl.syntax.parser`"
+    built = Lark(text, **LARK_OPTIONS)
+
+    def outcome(parser: Lark, source: str) -> object:
+        try:
+            return parser.parse(source)
+        except Exception as err:  # some programs show syntax errors: they must fail alike
+            return (type(err).__name__, str(err))
+
+    programs = sorted((REPO / "programs").rglob("*.cat"))
+    assert len(programs) > 10
+    for program in programs:
+        source = program.read_text(encoding="utf-8")
+        assert outcome(shipped, source) == outcome(built, source), program
+    assert _from_tables(text + "\n// changed\n") is None  # another grammar: built from the text
+
+
+def test_tables_that_do_not_fit_are_not_used(tmp_path, monkeypatch) -> None:
+    from catdsl.syntax import parser
+
+    text = parser.grammar_path().read_text(encoding="utf-8")
+    for content in ("", "not json", '{"key": {}}', pickle.dumps(_Planted(tmp_path / "m")).hex()):
+        (tmp_path / "t.json").write_text(content)
+        monkeypatch.setattr(parser, "TABLES", tmp_path / "t.json")
+        assert parser._from_tables(text) is None
+    assert not (tmp_path / "m").exists()
+
+
+@needs_fifo
+def test_train_refuses_a_fifo_checkpoint_or_plot_before_training(tmp_path) -> None:
+    tiny = REPO / "programs" / "tiny_ml.cat"
+    os.mkfifo(tmp_path / "state.npz")
+    os.mkfifo(tmp_path / "loss.png")
+    for option, name in (("--checkpoint", "state.npz"), ("--plot", "loss.png")):
+        done = run_process("train", tiny, "step", "--steps", "2", option, name, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert "error[R0505]" in done.stderr and f"`{name}`" in done.stderr
+        assert "step " not in done.stdout  # refused before the first step
+        assert (tmp_path / name).is_fifo()
