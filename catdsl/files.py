@@ -65,8 +65,13 @@ class ReadScope:
     @classmethod
     def around(cls, file: str, allow_read: Iterable[str | os.PathLike[str]] = ()) -> ReadScope:
         """The scope of a program named `file` ("<string>" or "": the working directory)."""
-        root = Path.cwd() if file in ("<string>", "") else Path(file).absolute().parent
-        return cls(root.resolve(), tuple(Path(d).resolve() for d in allow_read))
+        if file in ("<string>", ""):
+            return cls(Path.cwd().resolve(), tuple(Path(d).resolve() for d in allow_read))
+        root = Path(file).absolute().parent.resolve()
+        # a main program that is a symlink: imports are relative to the file it points to
+        target = Path(file).resolve().parent
+        extra = (target,) if target != root else ()
+        return cls(root, (*extra, *(Path(d).resolve() for d in allow_read)))
 
     def refusal(self, base: Path, written: str) -> str | None:
         """Why the file `written` (relative to the directory `base`) may not be read, or None."""

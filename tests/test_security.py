@@ -451,3 +451,13 @@ def test_train_refuses_a_fifo_checkpoint_or_plot_before_training(tmp_path) -> No
         assert "error[R0505]" in done.stderr and f"`{name}`" in done.stderr
         assert "step " not in done.stdout  # refused before the first step
         assert (tmp_path / name).is_fifo()
+
+
+def test_a_main_program_reached_through_a_symlink_reads_its_own_directory(tmp_path) -> None:
+    shared, proj = tmp_path / "shared", tmp_path / "proj"
+    shared.mkdir()
+    proj.mkdir()
+    (shared / "lib.cat").write_text("dim V = 5\n")
+    (shared / "main.cat").write_text('import "lib.cat"\n\nobject X : Real[V]\n')
+    (proj / "main.cat").symlink_to(shared / "main.cat")
+    assert codes(check_file(proj / "main.cat")) == []
