@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import accumulate
 from pathlib import Path
 
 from catdsl.errors import Diagnostic, Span
@@ -43,6 +44,7 @@ class _Reader:
 
     def __init__(self, scope: ReadScope) -> None:
         self.scope = scope
+        self._line_starts: dict[str, list[int]] = {}
         self.sources: dict[str, str] = {}
         self.items: list[ast.Item] = []
         self.std: set[str] = set()
@@ -105,14 +107,20 @@ class _Reader:
     def _string_span(self, item: ast.ImportFile) -> Span:
         """The span of the string literal of `import "…"` (the item's span ends with it)."""
         span = item.span
-        lines = self.sources.get(span.file, "").splitlines()
-        if span.line != span.end_line or span.line > len(lines):
+        text = self.sources.get(span.file, "")
+        if span.line != span.end_line:
             return span
-        line = lines[span.line - 1]
-        start = line.find('"', span.column - 1, span.end_column - 1)
+        starts = self._line_starts.get(span.file)
+        if starts is None:
+            starts = [0, *accumulate(len(line) + 1 for line in text.split("\n"))]
+            self._line_starts[span.file] = starts
+        if span.line > len(starts):
+            return span
+        offset = starts[span.line - 1]
+        start = text.find('"', offset + span.column - 1, offset + span.end_column - 1)
         if start < 0:
             return span
-        return Span(span.file, span.line, start + 1, span.end_line, span.end_column)
+        return Span(span.file, span.line, start - offset + 1, span.end_line, span.end_column)
 
 
 def _read(path: Path) -> str:
