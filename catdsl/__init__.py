@@ -12,21 +12,35 @@ from typing import TYPE_CHECKING
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic, Span
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable
+
     from catdsl.frontend.api import Program
 
 __all__ = ["CatError", "CatRuntimeError", "Diagnostic", "Program", "Span", "load", "loads"]
 __version__ = "0.1.0"
 
 
-def load(path: str, dtype: str = "float64") -> Program:
-    """Read, parse and check a `.cat` file; values are computed in `dtype`."""
+def load(
+    path: str, dtype: str = "float64", allow_read: Iterable[str | os.PathLike[str]] = ()
+) -> Program:
+    """Read, parse and check a `.cat` file; values are computed in `dtype`. Its imports and
+    `load`s are read from its directory, or from the directories of `allow_read`
+    (docs/security.md)."""
     from catdsl.frontend.api import load_program
 
-    return load_program(path, dtype)
+    return load_program(path, dtype, allow_read=allow_read)
 
 
-def loads(text: str, file: str = "<string>", dtype: str = "float64") -> Program:
-    """Parse and check program text; `file` names it in diagnostics."""
+def loads(
+    text: str,
+    file: str = "<string>",
+    dtype: str = "float64",
+    allow_read: Iterable[str | os.PathLike[str]] = (),
+) -> Program:
+    """Parse and check program text; `file` names it in diagnostics, and its directory (the
+    working directory for "<string>") is where imports and `load`s are read from, besides the
+    directories of `allow_read`."""
     from catdsl.frontend.api import loads_program
 
-    return loads_program(text, file, dtype)
+    return loads_program(text, file, dtype, allow_read=allow_read)

@@ -43,7 +43,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     unreadable: list[Diagnostic] = []  # reported, and the other files still checked
     sources: dict[str, str] = {}
     for path in args.files:
-        program = check_file(path)
+        program = check_file(path, args.allow_read)
         if not program.sources and program.diagnostics and program.diagnostics[0].span is None:
             unreadable.append(program.diagnostics[0])
             if not args.json:
@@ -64,10 +64,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ shared helpers
-def _load(path: str, dtype: str = "float64"):
+def _load(args: argparse.Namespace, dtype: str = "float64"):
     import catdsl
 
-    return catdsl.load(path, dtype)
+    return catdsl.load(args.file, dtype, allow_read=args.allow_read)
 
 
 def _parse_json_value(text: str, what: str):
@@ -109,7 +109,7 @@ def _ports(items: list[str]) -> dict:
 
 # ------------------------------------------------------------------ run
 def cmd_run(args: argparse.Namespace) -> int:
-    program = _load(args.file, args.dtype)
+    program = _load(args, args.dtype)
     if args.params:
         program.load_params(args.params)
     morphism = program[args.name]
@@ -131,10 +131,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ train
 def cmd_train(args: argparse.Namespace) -> int:
     if args.plot:
+        from catdsl.files import check_write_target
         from catdsl.frontend.plots import plot_format
 
         plot_format(args.plot)  # a bad name is refused before the run, not after it
-    program = _load(args.file, args.dtype)
+        check_write_target(args.plot)  # and so is a FIFO, a device or a symlink
+    program = _load(args, args.dtype)
     result = program.train(
         args.name,
         steps=args.steps,
@@ -184,7 +186,7 @@ def _sampled(losses: list[float], rows: int = 12) -> list[tuple[int, float]]:
 
 # ------------------------------------------------------------------ laws
 def cmd_laws(args: argparse.Namespace) -> int:
-    program = _load(args.file)
+    program = _load(args)
     reports = program.check_laws(samples=args.samples, seed=args.seed)
     if args.json:
         print(json.dumps([r.to_json() for r in reports]))
@@ -206,7 +208,7 @@ def cmd_laws(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ gradcheck
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    program = _load(args.file)
+    program = _load(args)
     report = program.gradcheck(args.name, eps=args.eps, seed=args.seed)
     if args.json:
         print(json.dumps(report.to_json()))
@@ -313,7 +315,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", metavar="CODE")
     p.add_argument("--json", action="store_true", help="the entry as JSON: code, title, text")
     p.set_defaults(func=cmd_explain)
+
+    for name, command in sub.choices.items():
+        if name != "explain":
+            command.add_argument(
+                "--allow-read",
+                action="append",
+                default=[],
+                type=_directory,
+                metavar="DIR",
+                help="let the program import and load files under DIR too (repeatable; "
+                "by default it reads only its own directory)",
+            )
     return parser
+
+
+def _directory(text: str) -> str:
+    """An argparse type: an existing directory."""
+    import os
+
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"`{text}` is not a directory")
+    return text
 
 
 def _positive(kind: type) -> Callable[[str], object]:
@@ -343,13 +366,30 @@ def _at_least_zero(text: str) -> int:
     return value
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that every `finally` (temporaries) runs."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
-    return _guarded(args.func, args)
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return _guarded(args.func, args)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _guarded(args.func, args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -376,6 +416,9 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
     except KeyboardInterrupt as err:
         print(f"catdsl: {err}" if str(err) else "catdsl: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("catdsl: terminated", file=sys.stderr)
+        return 143
     except Exception as err:
         print(
             f"catdsl: internal error: {type(err).__name__}: {err}\n"

@@ -3,17 +3,27 @@
 `import std.ml` makes a standard-library module's names visible; `import "lib.cat"` reads a
 file relative to the importing one, once, and reports cycles. Every diagnostic of every file
 is collected in one pass.
+
+A program reads only its own tree: an imported file must be a `.cat` file inside the directory
+of the main program (the working directory for text without a file) or inside a directory the
+user allowed (`allow_read`, the CLI's `--allow-read DIR`), after symlinks are followed; and it
+must be a regular file (never a FIFO or a device, which are refused without being read).
+`load("x.npy")` follows the same rules (the checker's `LiteralReader` asks the same
+`ReadScope`). See docs/security.md.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import accumulate
 from pathlib import Path
 
 from catdsl.errors import Diagnostic, Span
+from catdsl.files import ReadScope, read_regular
 from catdsl.std.library import PRIMITIVES
 from catdsl.std.optim import FAMILIES
 from catdsl.std.signatures import STD_MODULES
@@ -32,7 +42,9 @@ CHECK_RECURSION_LIMIT = 6000
 class _Reader:
     """Parses files depth-first through their imports."""
 
-    def __init__(self) -> None:
+    def __init__(self, scope: ReadScope) -> None:
+        self.scope = scope
+        self._line_starts: dict[str, list[int]] = {}
         self.sources: dict[str, str] = {}
         self.items: list[ast.Item] = []
         self.std: set[str] = set()
@@ -67,6 +79,14 @@ class _Reader:
 
     def _import_file(self, item: ast.ImportFile, importer: str) -> None:
         base = Path(importer).parent if importer not in UNNAMED else Path.cwd()
+        where = self._string_span(item)
+        if not item.path.endswith(".cat"):
+            self.diagnostics.append(M.import_not_source(item.path).at(where))
+            return
+        refusal = self.scope.refusal(base, item.path)
+        if refusal is not None:
+            self.diagnostics.append(M.import_outside(item.path, refusal).at(where))
+            return
         path = (base / item.path).resolve()
         key = str(path)
         if key in self.stack:
@@ -84,11 +104,29 @@ class _Reader:
             return
         self.read_text(text, _display(path), key)
 
+    def _string_span(self, item: ast.ImportFile) -> Span:
+        """The span of the string literal of `import "…"` (the item's span ends with it)."""
+        span = item.span
+        text = self.sources.get(span.file, "")
+        if span.line != span.end_line:
+            return span
+        starts = self._line_starts.get(span.file)
+        if starts is None:
+            starts = [0, *accumulate(len(line) + 1 for line in text.split("\n"))]
+            self._line_starts[span.file] = starts
+        if span.line > len(starts):
+            return span
+        offset = starts[span.line - 1]
+        start = text.find('"', offset + span.column - 1, offset + span.end_column - 1)
+        if start < 0:
+            return span
+        return Span(span.file, span.line, start - offset + 1, span.end_line, span.end_column)
+
 
 def _read(path: Path) -> str:
-    if path.stat().st_size > MAX_SOURCE_BYTES:
-        raise OSError(0, "file too large")
-    data = path.read_bytes()
+    """A source file's text: a regular file (a FIFO or a device is refused without being read)
+    of at most `MAX_SOURCE_BYTES`, in UTF-8."""
+    data = read_regular(path, MAX_SOURCE_BYTES)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -130,9 +168,14 @@ def _run_checker(checker: Checker, file: str) -> CheckedProgram:
         sys.setrecursionlimit(limit)
 
 
-def check_text(text: str, file: str = "<string>") -> CheckedProgram:
-    """Parse and check `text` (named `file` in diagnostics) with its imports."""
-    reader = _Reader()
+def check_text(
+    text: str, file: str = "<string>", allow_read: Iterable[str | os.PathLike[str]] = ()
+) -> CheckedProgram:
+    """Parse and check `text` (named `file` in diagnostics) with its imports, which (like its
+    `load`s) are read from the directory of `file` (the working directory when `file` is
+    "<string>") or from the directories of `allow_read`."""
+    scope = ReadScope.around(file, allow_read)
+    reader = _Reader(scope)
     key = file if file in UNNAMED else str(Path(file).resolve())
     reader.loaded.add(key)
     with collector_paused():
@@ -144,6 +187,7 @@ def check_text(text: str, file: str = "<string>") -> CheckedProgram:
             primitives=PRIMITIVES,
             families=FAMILIES,
             imported_std=reader.std,
+            reads=scope,
         )
         program = _run_checker(checker, file)
     files = {name: i for i, name in enumerate(reader.sources)}
@@ -154,8 +198,12 @@ def check_text(text: str, file: str = "<string>") -> CheckedProgram:
     return program
 
 
-def check_file(path: str | Path) -> CheckedProgram:
-    """Read a `.cat` file and check it; unreadable files become a diagnostic."""
+def check_file(
+    path: str | Path, allow_read: Iterable[str | os.PathLike[str]] = ()
+) -> CheckedProgram:
+    """Read a `.cat` file and check it; unreadable files become a diagnostic. The file itself
+    may be anywhere (the user named it); what it imports and loads is limited as `check_text`
+    says."""
     p = Path(path)
     file = str(p)
     try:
@@ -164,7 +212,7 @@ def check_file(path: str | Path) -> CheckedProgram:
         program = CheckedProgram(file)
         program.diagnostics = [M.unreadable_file(path, err.strerror or err).at(None)]
         return program
-    return check_text(text, file)
+    return check_text(text, file, allow_read)
 
 
 def _source_order(d: Diagnostic, files: dict[str, int]) -> tuple[int, int, int]:

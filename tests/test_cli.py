@@ -414,7 +414,8 @@ def test_run_save_of_params_loads_back_with_params(capsys, tmp_path, monkeypatch
     Path("trained.cat").write_text(
         f'import "{TINY}"\n\nlet trained_params = Init(loss) >> step ^ 80\n'
     )
-    assert cli(capsys, "run", "trained.cat", "trained_params", "--save", "p.npz")[0] == 0
+    allow = ("--allow-read", str(Path(TINY).resolve().parent))  # it imports from the repo
+    assert cli(capsys, "run", "trained.cat", "trained_params", "--save", "p.npz", *allow)[0] == 0
     with np.load("p.npz") as saved:
         assert sorted(saved.files) == ["E", "W", "b"]
     before = run_json(capsys, TINY, "loss", "--input", "[1, 2]")["value"]

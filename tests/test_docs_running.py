@@ -1,4 +1,5 @@
-"""The examples of docs/running.md and docs/training.md are run, so the docs cannot drift.
+"""The examples of docs/running.md, training.md and security.md are run, so the docs cannot
+drift.
 
 Conventions of those files:
 
@@ -12,7 +13,7 @@ Conventions of those files:
 - a ```cat block is an excerpt of a program: each of its lines must occur in `programs/`.
 
 Blocks run in document order, in-process (`catdsl.cli.main`), with the working directory a
-scratch copy of the repository root: `programs/` is linked, `out/` and `docs/img/` are empty
+scratch copy of the repository root: `programs/` is copied, `out/` and `docs/img/` are empty
 directories, so relative paths work as from the root and examples never write into the tree.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from conftest import REPO
 
 from catdsl.cli import main
 
-DOCS = ("running.md", "training.md")
+DOCS = ("running.md", "training.md", "security.md")
 FENCE = re.compile(r"^```([\w-]*)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 EXITS = re.compile(r"#\s*exits\s+(\d+)\s*$")
 
@@ -91,7 +93,8 @@ def commands(block: Block) -> list[tuple[list[str], int, int]]:
 def scratch_root(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
-    (root / "programs").symlink_to(REPO / "programs", target_is_directory=True)
+    # a copy, not a symlink: a program may not import through a symlink leading out of its tree
+    shutil.copytree(REPO / "programs", root / "programs")
     (root / "out").mkdir()
     (root / "docs" / "img").mkdir(parents=True)
     monkeypatch.chdir(root)

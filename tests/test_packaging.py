@@ -68,3 +68,24 @@ def test_installed_wheel_explains_a_code(wheel: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("### E0201: composition of mismatched objects\n")
+
+
+def test_installed_wheel_uses_the_shipped_parser_tables(wheel: Path, tmp_path: Path) -> None:
+    """The JSON parser tables (never a pickle) are in the wheel and fit its grammar."""
+    assert "catdsl/syntax/grammar_tables.json" in zipfile.ZipFile(wheel).namelist()
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(site)
+    code = (
+        "from catdsl.syntax.parser import _from_tables, grammar_path; "
+        "print(_from_tables(grammar_path().read_text(encoding='utf-8')) is not None)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"

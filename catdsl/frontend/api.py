@@ -17,6 +17,8 @@ from catdsl.frontend.program import BaseProgram, Morphism, init_param
 from catdsl.loader import check_file, check_text
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable
     from typing import Any
 
     from catdsl.semantics.backend import Backend
@@ -24,17 +26,26 @@ if TYPE_CHECKING:
 __all__ = ["Morphism", "Program", "init_param", "load_program", "loads_program"]
 
 
-def load_program(path: str, dtype: str = "float64", backend: Backend[Any] | None = None) -> Program:
-    checked = check_file(path)
+def load_program(
+    path: str,
+    dtype: str = "float64",
+    backend: Backend[Any] | None = None,
+    allow_read: Iterable[str | os.PathLike[str]] = (),
+) -> Program:
+    checked = check_file(path, allow_read)
     if not checked.sources and checked.diagnostics:
         raise OSError(2, checked.diagnostics[0].message, path)
     return Program(checked, dtype, backend)
 
 
 def loads_program(
-    text: str, file: str = "<string>", dtype: str = "float64", backend: Backend[Any] | None = None
+    text: str,
+    file: str = "<string>",
+    dtype: str = "float64",
+    backend: Backend[Any] | None = None,
+    allow_read: Iterable[str | os.PathLike[str]] = (),
 ) -> Program:
-    return Program(check_text(text, file), dtype, backend)
+    return Program(check_text(text, file, allow_read), dtype, backend)
 
 
 class Program(BaseProgram):

@@ -22,7 +22,7 @@ def draw_command(args: argparse.Namespace) -> int:
     from catdsl.loader import check_file
     from catdsl.render.output import render
 
-    checked = check_file(args.file)
+    checked = check_file(args.file, getattr(args, "allow_read", ()))
     if not checked.sources:
         raise OSError(2, checked.diagnostics[0].message, args.file)
     if checked.diagnostics:

@@ -1,13 +1,11 @@
-"""Loss curves with matplotlib (headless), written atomically."""
+"""Loss curves with matplotlib (headless), written atomically (`files.atomic_output`)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from catdsl.errors import CatRuntimeError
-from catdsl.files import readable_mode
+from catdsl.files import atomic_output
 
 PLOT_FORMATS = ("png", "svg", "pdf")
 
@@ -44,13 +42,8 @@ def plot_losses(losses: list[float], path: str, title: str = "training loss") ->
     if losses and min(losses) > 0 and max(losses) / min(losses) > 50:
         ax.set_yscale("log")
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format=fmt)
-        os.chmod(tmp, readable_mode())
-        os.replace(tmp, target)
+        with atomic_output(target, what="plot") as file:
+            fig.savefig(file, format=fmt)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

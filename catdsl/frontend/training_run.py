@@ -42,6 +42,7 @@ def train_definition(
     checkpoint: str | None = None,
     progress: bool = False,
 ) -> TrainResult:
+    from catdsl.files import check_write_target
     from catdsl.semantics.checkpoint import fingerprint
     from catdsl.semantics.loop import LoopHooks
 
@@ -72,6 +73,8 @@ def train_definition(
         )
     if n < 0:
         raise CatError([Diagnostic("E0806", f"--steps must be at least 0, not {n}")])
+    if checkpoint:  # a FIFO there would block the resume's read; a symlink is never replaced
+        check_write_target(checkpoint)
     step = Morphism(program, name, step_term)
     hooks = LoopHooks(
         checkpoint=checkpoint,

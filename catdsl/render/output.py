@@ -4,14 +4,12 @@ one page. Only this module needs the `dot` binary (through the `graphviz` packag
 from __future__ import annotations
 
 import html
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from catdsl.diagram.ir import Diagram
 from catdsl.errors import CatRuntimeError
-from catdsl.files import readable_mode
+from catdsl.files import atomic_output
 from catdsl.render.dot import Drawing, body_of, to_dot
 
 FORMATS = ("dot", "svg", "png", "pdf")
@@ -114,13 +112,7 @@ def _pipe(dot_text: str, fmt: str) -> bytes:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, readable_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write to a temporary file beside `path`, then rename it over `path` (never over a FIFO,
+    a device or a symbolic link: `files.atomic_output` refuses those)."""
+    with atomic_output(path, what="drawing") as file:
+        file.write(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from catdsl.files import ReadScope
 from catdsl.syntax import ast
 from catdsl.typesys import terms as T
 from catdsl.typesys.boundary import BoundaryChecker
@@ -36,7 +37,8 @@ class Checker:
 
     `primitives` is the table of standard-library primitives; `families` the registry of
     training families; `imported_std` the modules the program imports, whose primitives are
-    visible."""
+    visible; `reads` the directories `load("…")` may read from (by default the directory of
+    `file`)."""
 
     def __init__(
         self,
@@ -47,6 +49,7 @@ class Checker:
         primitives: Mapping[str, PrimSpec],
         families: Families,
         imported_std: set[str],
+        reads: ReadScope | None = None,
     ) -> None:
         self.file = file
         self.sources = sources
@@ -54,7 +57,7 @@ class Checker:
         self.env = Environment(
             self.reporter, primitives, families, imported_std, define=self._define
         )
-        literals = LiteralReader(self.reporter)
+        literals = LiteralReader(self.reporter, reads or ReadScope.around(file))
         self.types = TypeReader(
             self.reporter,
             dim_value=self.env.dim_value,

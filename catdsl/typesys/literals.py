@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from catdsl.errors import Span
+from catdsl.files import ReadScope
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys.reporting import Reporter
@@ -38,8 +39,9 @@ def flatten(value: LiteralValue) -> list[object]:
 class LiteralReader:
     """Reads constants out of expressions, reporting what is not one."""
 
-    def __init__(self, reporter: Reporter) -> None:
+    def __init__(self, reporter: Reporter, reads: ReadScope | None = None) -> None:
         self.reporter = reporter
+        self.reads = reads
 
     def number(self, expr: ast.Expr) -> float | int:
         if (
@@ -72,7 +74,8 @@ class LiteralReader:
                 raise self.reporter.fail(M.literal_shape(name, carrier, shape), span)
 
     def load_path(self, call: ast.Call) -> str:
-        """The file of `load("x.npy")`, resolved against the directory of the program."""
+        """The file of `load("x.npy")`, resolved against the directory of the program; one
+        outside the directories the program may read (`ReadScope`) is refused."""
         if (
             len(call.args) != 1
             or not isinstance(call.args[0].value, ast.Literal)
@@ -83,4 +86,8 @@ class LiteralReader:
         if not path.endswith((".npy", ".npz")):
             raise self.reporter.fail(M.load_suffix(path), call.args[0].span)
         base = Path(call.span.file).parent if call.span.file not in ("<string>", "") else Path.cwd()
+        scope = self.reads or ReadScope.around(call.span.file)
+        refusal = scope.refusal(base, path)
+        if refusal is not None:
+            raise self.reporter.fail(M.load_outside(path, refusal), call.args[0].span)
         return str((base / path).resolve())

@@ -77,6 +77,8 @@ class Code(Enum):
     UNKNOWN_MODULE = "E0701"
     IMPORT_CYCLE = "E0702"
     UNREADABLE_IMPORT = "E0703"
+    READ_OUTSIDE = "E0704"
+    IMPORT_NOT_SOURCE = "E0705"
 
 
 @dataclass(frozen=True)
@@ -987,6 +989,32 @@ def unreadable_import(path: str, reason: object, looked_for: object) -> Message:
         Code.UNREADABLE_IMPORT,
         f"cannot read `{path}`: {reason}",
         f"the path is relative to this file: looked for `{looked_for}`",
+    )
+
+
+def import_outside(path: str, reason: str) -> Message:
+    return Message(
+        Code.READ_OUTSIDE,
+        f"cannot import `{path}`: {reason}",
+        "a program reads only files under its own directory; "
+        "to allow another directory, pass `--allow-read DIR`",
+    )
+
+
+def load_outside(path: str, reason: str) -> Message:
+    return Message(
+        Code.READ_OUTSIDE,
+        f"cannot load `{path}`: {reason}",
+        "a program reads only files under its own directory; "
+        "to allow another directory, pass `--allow-read DIR`",
+    )
+
+
+def import_not_source(path: str) -> Message:
+    return Message(
+        Code.IMPORT_NOT_SOURCE,
+        f"cannot import `{path}`: only `.cat` files are imported",
+        'name a catdsl source file, e.g. `import "lib.cat"`; data is read with `load("x.npy")`',
     )
 
 
