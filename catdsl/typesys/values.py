@@ -147,6 +147,12 @@ class ValueChecker:
         span: Span,
         name: str,
     ) -> None:
+        if isinstance(carrier, Prod):  # an object over a product: one component per wire
+            if not isinstance(value, tuple) or len(value) != len(carrier):
+                raise self.reporter.fail(M.literal_components(name, carrier), span)
+            for item, inner in zip(value, carrier.atoms, strict=True):
+                self._check_atom_literal(item, inner, carrier_of(inner), span, name)
+            return
         if not isinstance(carrier, Carrier):
             return
         if carrier.spec.is_array:
