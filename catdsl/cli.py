@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 
@@ -70,11 +71,62 @@ def _load(path: str, dtype: str = "float64"):
     return catdsl.load(path, dtype)
 
 
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of brackets in `--input` / `--port` JSON (a value's rank, and more)."""
+INT64_MAX = 2**63 - 1
+
+
 def _parse_json_value(text: str, what: str):
+    """`text` as JSON; too deep, a number out of range or bad JSON is a usage error (exit 2)."""
+    depth = _json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise UsageError(
+            f"{what} is nested {depth} deep: at most {MAX_JSON_DEPTH} levels of brackets"
+        )
+
+    def number(token: str) -> int | float:
+        value: int | float = float(token)
+        if not math.isfinite(value):
+            shown = (
+                token
+                if len(token) <= 24
+                else f"{token[:12]}…{token[-4:]} ({len(token)} characters)"
+            )
+            raise UsageError(
+                f"{what}: the number {shown} is out of range (numbers go up to about 1.8e308)"
+            )
+        if "." not in token and "e" not in token.lower() and abs(value) <= INT64_MAX:
+            return int(token)  # whole numbers that fit 64 bits stay exact (indices)
+        return value
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=number, parse_float=number)
     except json.JSONDecodeError as err:
         raise UsageError(f"{what} is not valid JSON: {err.msg} at column {err.colno}") from None
+    except RecursionError:  # pragma: no cover - the depth check comes first
+        raise UsageError(f"{what} is nested too deeply") from None
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of `[` and `{` in JSON text, strings skipped."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _read_input(text: str | None):
