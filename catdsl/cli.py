@@ -401,6 +401,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
+    from catdsl.typesys.limits import BudgetSettingError, memory_budget
+
+    try:
+        memory_budget()  # a bad CATDSL_MEMORY_BUDGET is bad usage, told before anything runs
+    except BudgetSettingError as err:
+        print(f"catdsl: {err}", file=sys.stderr)
+        return EXIT_USAGE
     return _guarded(args.func, args)
 
 
