@@ -821,6 +821,7 @@ def seed_out_of_range(initialiser: str, value: object, limit: int) -> Message:
     return Message(
         Code.OUT_OF_RANGE,
         f"`{initialiser}`'s `seed` must be a whole number from 0 to {limit}, not {shown}",
+        "any seed in that range will do: the same seed always gives the same values",
     )
 
 
