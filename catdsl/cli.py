@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("laws", help="check every law numerically")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--samples", type=_positive(int), default=16, help="random points per law")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="0 to 4294967295")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_laws)
 
@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--eps", type=_positive(float), default=1e-6, help="finite-difference step")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="0 to 4294967295")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_gradcheck)
 
@@ -382,6 +382,17 @@ def _positive(kind: type) -> Callable[[str], object]:
 
     parse.__name__ = kind.__name__  # what argparse names in its messages
     return parse
+
+
+def _seed(text: str) -> int:
+    """An argparse type: a random seed, a whole number from 0 to 2^32 - 1."""
+    try:
+        value = int(text) if len(text) < 40 else -1
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a whole number") from None
+    if not 0 <= value <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 4294967295, not {text[:40]}")
+    return value
 
 
 def _at_least_zero(text: str) -> int:

@@ -458,3 +458,22 @@ def test_a_good_checkpoint_round_trips(tmp_path):
     assert step == 7 and losses == [1.0, 0.5] and identity == "abc"
     assert np.array_equal(loaded[0]["W"], state[0]["W"]) and loaded[0]["b"] is None
     assert json.dumps(str(type(loaded[1]))) and len(loaded[1]) == 2
+
+
+def test_whole_literals_beyond_64_bits_are_reals(capsys, tmp_path):
+    big = "1" + "0" * 300
+    path = tmp_path / "lit.cat"
+    path.write_text(
+        f"object S : Real\nobject T : Index[3]\ndata x : S = {big}\ndata y : S = -{big}\n"
+    )
+    code, out, err = cli(capsys, "run", path, "x")
+    assert code == 0 and "1e+300" in out, err
+    assert codes(f"object T : Index[3]\ndata t : T = {big}\n") == ["E0415"]
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296", "9" * 5000, "x"])
+def test_a_bad_seed_on_the_command_line_is_bad_usage(capsys, seed):
+    code, _, err = cli(capsys, "laws", TINY, "--seed", seed)
+    assert code == 2 and "--seed" in err
+    code, _, err = cli(capsys, "gradcheck", TINY, "loss", "--seed", seed)
+    assert code == 2 and "--seed" in err
