@@ -97,9 +97,14 @@ def _source_line(sources: dict[str, str], span: Span) -> str | None:
     text = sources.get(span.file)
     if text is None:
         return None
-    lines = text.splitlines()
+    # lines as the parser counts them: LF, CRLF or a lone CR ends one (a form feed does not)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if text.endswith(("\n", "\r")):
+        lines.pop()
     if 1 <= span.line <= len(lines):
-        return lines[span.line - 1].replace("\t", " ")  # one column each, so carets line up
+        line = lines[span.line - 1]
+        # tabs and other control characters show as one space each, so carets line up
+        return "".join(" " if ch < " " or ch == "\x7f" else ch for ch in line)
     return "" if span.line == len(lines) + 1 else None
 
 

@@ -477,3 +477,12 @@ def test_a_bad_seed_on_the_command_line_is_bad_usage(capsys, seed):
     assert code == 2 and "--seed" in err
     code, _, err = cli(capsys, "gradcheck", TINY, "loss", "--seed", seed)
     assert code == 2 and "--seed" in err
+
+
+def test_a_form_feed_shows_the_line_the_parser_counted(capsys, tmp_path):
+    path = tmp_path / "ff.cat"
+    path.write_bytes(b"object A : Real[2]\x0clet x = A >> B\n")
+    code, _, err = cli(capsys, "check", path)
+    assert code == 1
+    assert "ff.cat:1:33: error[E0306]" in err
+    assert "1 | object A : Real[2] let x = A >> B\n  |" + " " * 33 + "^" in err
