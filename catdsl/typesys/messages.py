@@ -964,6 +964,14 @@ def literal_components(name: str, t: Prod) -> Message:
     return Message(Code.LITERAL_SHAPE, f"`{name} : {t}` needs {len(t)} components, one per wire")
 
 
+def literal_object_components(name: str, atom: Atom, t: Prod) -> Message:
+    return Message(
+        Code.LITERAL_SHAPE,
+        f"`{name} : {atom}` needs {len(t)} components, one per wire of `{atom}` = `{t}`",
+        f"write a list with one value for each: `[{', '.join('…' for _ in t.atoms)}]`",
+    )
+
+
 def literal_not_index(atom: Atom, value: object) -> Message:
     return Message(Code.LITERAL_SHAPE, f"`{atom}` holds indices, found `{value}`")
 

@@ -149,7 +149,8 @@ class ValueChecker:
     ) -> None:
         if isinstance(carrier, Prod):  # an object over a product: one component per wire
             if not isinstance(value, tuple) or len(value) != len(carrier):
-                raise self.reporter.fail(M.literal_components(name, carrier), span)
+                message = M.literal_object_components(name, atom, carrier)
+                raise self.reporter.fail(message, span)
             for item, inner in zip(value, carrier.atoms, strict=True):
                 self._check_atom_literal(item, inner, carrier_of(inner), span, name)
             return
