@@ -486,3 +486,13 @@ def test_a_form_feed_shows_the_line_the_parser_counted(capsys, tmp_path):
     assert code == 1
     assert "ff.cat:1:33: error[E0306]" in err
     assert "1 | object A : Real[2] let x = A >> B\n  |" + " " * 33 + "^" in err
+
+
+def test_gradcheck_on_a_huge_size_does_not_allocate_it(capsys, tmp_path):
+    path = tmp_path / "g.cat"
+    path.write_text(
+        "import std.ml\ndim V = 1000000000\nobject A : Real[V]\nmorphism F : A -> A = tanh\n"
+    )
+    code, out, err = cli(capsys, "gradcheck", path, "F")
+    assert code == 1
+    assert "R0417" in out + err and "7.45 GiB" in out + err
