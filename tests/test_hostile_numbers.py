@@ -496,3 +496,17 @@ def test_gradcheck_on_a_huge_size_does_not_allocate_it(capsys, tmp_path):
     code, out, err = cli(capsys, "gradcheck", path, "F")
     assert code == 1
     assert "R0417" in out + err and "7.45 GiB" in out + err
+
+
+def test_a_long_source_line_is_shown_cut_around_its_span(capsys, tmp_path):
+    path = tmp_path / "big.cat"
+    path.write_text(f"dim V = {BIG}\n")
+    _, _, err = cli(capsys, "check", path)
+    assert len(err) < 1000
+    shown = [line for line in err.splitlines() if line.startswith("1 |")]
+    assert shown and shown[0].endswith("…") and len(shown[0]) < 200
+    path.write_text("object A : Real[2]\nlet f = " + "A >> " * 60 + "B\n")
+    _, _, err = cli(capsys, "check", path)
+    lines = err.splitlines()
+    (row,) = [i for i, line in enumerate(lines) if line.startswith("2 |")]
+    assert lines[row].index("B") == lines[row + 1].index("^")
