@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 
@@ -70,11 +71,62 @@ def _load(args: argparse.Namespace, dtype: str = "float64"):
     return catdsl.load(args.file, dtype, allow_read=args.allow_read)
 
 
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of brackets in `--input` / `--port` JSON (a value's rank, and more)."""
+INT64_MAX = 2**63 - 1
+
+
 def _parse_json_value(text: str, what: str):
+    """`text` as JSON; too deep, a number out of range or bad JSON is a usage error (exit 2)."""
+    depth = _json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise UsageError(
+            f"{what} is nested {depth} deep: at most {MAX_JSON_DEPTH} levels of brackets"
+        )
+
+    def number(token: str) -> int | float:
+        value: int | float = float(token)
+        if not math.isfinite(value):
+            shown = (
+                token
+                if len(token) <= 24
+                else f"{token[:12]}…{token[-4:]} ({len(token)} characters)"
+            )
+            raise UsageError(
+                f"{what}: the number {shown} is out of range (numbers go up to about 1.8e308)"
+            )
+        if "." not in token and "e" not in token.lower() and abs(value) <= INT64_MAX:
+            return int(token)  # whole numbers that fit 64 bits stay exact (indices)
+        return value
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=number, parse_float=number)
     except json.JSONDecodeError as err:
         raise UsageError(f"{what} is not valid JSON: {err.msg} at column {err.colno}") from None
+    except RecursionError:  # pragma: no cover - the depth check comes first
+        raise UsageError(f"{what} is nested too deeply") from None
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of `[` and `{` in JSON text, strings skipped."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _read_input(text: str | None):
@@ -299,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("laws", help="check every law numerically")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--samples", type=_positive(int), default=16, help="random points per law")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="0 to 4294967295")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_laws)
 
@@ -307,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--eps", type=_positive(float), default=1e-6, help="finite-difference step")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="0 to 4294967295")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_gradcheck)
 
@@ -355,6 +407,17 @@ def _positive(kind: type) -> Callable[[str], object]:
     return parse
 
 
+def _seed(text: str) -> int:
+    """An argparse type: a random seed, a whole number from 0 to 2^32 - 1."""
+    try:
+        value = int(text) if len(text) < 40 else -1
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a whole number") from None
+    if not 0 <= value <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 4294967295, not {text[:40]}")
+    return value
+
+
 def _at_least_zero(text: str) -> int:
     """An argparse type: a whole number, 0 or more."""
     try:
@@ -380,6 +443,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code not in (0, None) else EXIT_OK
+    from catdsl.typesys.limits import BudgetSettingError, memory_budget
+
+    try:
+        memory_budget()  # a bad CATDSL_MEMORY_BUDGET is bad usage, told before anything runs
+    except BudgetSettingError as err:
+        print(f"catdsl: {err}", file=sys.stderr)
+        return EXIT_USAGE
     import signal
     import threading
 

@@ -97,9 +97,14 @@ def _source_line(sources: dict[str, str], span: Span) -> str | None:
     text = sources.get(span.file)
     if text is None:
         return None
-    lines = text.splitlines()
+    # lines as the parser counts them: LF, CRLF or a lone CR ends one (a form feed does not)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if text.endswith(("\n", "\r")):
+        lines.pop()
     if 1 <= span.line <= len(lines):
-        return lines[span.line - 1].replace("\t", " ")  # one column each, so carets line up
+        line = lines[span.line - 1]
+        # tabs and other control characters show as one space each, so carets line up
+        return "".join(" " if ch < " " or ch == "\x7f" else ch for ch in line)
     return "" if span.line == len(lines) + 1 else None
 
 
@@ -134,6 +139,32 @@ def _underlines(group: list[_Row], text: str, bar: str, color: bool) -> list[str
     return [f"{bar} {_paint(r, style, color)}" for r in rows]
 
 
+MAX_SHOWN_LINE = 160
+"""Longer source lines (a 4,000-digit number, minified text) are shown cut around the spans."""
+
+
+def _window(group: list[_Row], text: str) -> tuple[list[_Row], str]:
+    """A long line cut to MAX_SHOWN_LINE characters from just before its first span, with `…`
+    where text is left out, and the spans moved to match."""
+    if len(text) <= MAX_SHOWN_LINE:
+        return group, text
+    lo = max(0, min(span.column - 1 for span, *_ in group) - 20)
+    hi = lo + MAX_SHOWN_LINE
+    prefix, suffix = ("…" if lo > 0 else ""), ("…" if hi < len(text) else "")
+    shown = prefix + text[lo:hi] + suffix
+    shift, limit = lo - len(prefix), len(prefix) + min(hi, len(text)) - lo + 1
+    moved: list[_Row] = []
+    for span, mark, message, _text in group:
+        column = min(max(span.column - shift, 1), limit)
+        if span.end_line == span.line:
+            end = min(max(span.end_column - shift, column + 1), limit)
+            new = Span(span.file, span.line, column, span.line, end)
+        else:
+            new = Span(span.file, span.line, column, span.end_line, span.end_column)
+        moved.append((new, mark, message, shown))
+    return moved, shown
+
+
 def render(diag: Diagnostic, sources: dict[str, str], color: bool = False) -> str:
     """One diagnostic as text: `file:line:col: error[CODE]: message`, source, caret, help."""
     where = f"{diag.span}: " if diag.span else ""
@@ -160,7 +191,7 @@ def render(diag: Diagnostic, sources: dict[str, str], color: bool = False) -> st
             if file != last_file:
                 out.append(_paint(f"{' ' * gutter}--> {file}:{line}", _BLUE, color))
                 last_file = file
-            text = group[0][3]
+            group, text = _window(group, group[0][3])
             out.append(f"{_paint(f'{line:>{gutter}} |', _BLUE, color)} {text}".rstrip())
             out.extend(_underlines(group, text, bar, color))
         out.append(bar)

@@ -157,7 +157,19 @@ class BaseProgram:
                         )
                     ]
                 )
-            value = np.asarray(data[name], dtype=self.dtype)
+            raw = np.asarray(data[name])
+            if raw.dtype.kind not in "biuf":  # complex, strings, dates: no real value to keep
+                kind = "complex numbers" if raw.dtype.kind == "c" else f"dtype {raw.dtype}"
+                raise CatError(
+                    [
+                        Diagnostic(
+                            "E0802",
+                            f"`{name}` in `{path}` holds {kind}, but params are real numbers",
+                            help="save real arrays (float64 or float32) for params",
+                        )
+                    ]
+                )
+            value = raw.astype(self.dtype)
             expected = self.checked.params[name].shape
             if value.shape != expected:
                 raise CatError(

@@ -11,7 +11,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from catdsl.errors import CatRuntimeError
 from catdsl.typesys.dims import Dim
+from catdsl.typesys.limits import human_bytes, memory_budget, nbytes
+from catdsl.typesys.messages import big_number, dim_bindings
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, TVar
 
 FREE_DIM_SIZE = 3
@@ -61,7 +64,9 @@ class Sampler:
 
     def shape(self, c: Carrier, lead: tuple[int, ...]) -> tuple[int, ...]:
         """The shape of an array carrier's value under `lead` leading axes."""
-        return lead + tuple(self.size(d) for d in c.shape.dims)
+        shape = lead + tuple(self.size(d) for d in c.shape.dims)
+        within_budget(shape, f"a sample of `{c}`{dim_bindings(c)}")
+        return shape
 
     def record(self, r: Record) -> dict:
         if r.kind == "Params":
@@ -146,3 +151,16 @@ def _respect(value: object, obj: Obj) -> object:
     if positive and isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return np.abs(value) + 0.1
     return value
+
+
+def within_budget(shape: tuple[int, ...], what: str) -> None:
+    """Refuse (R0417) to allocate an array of `shape` bigger than the memory budget."""
+    size, budget = nbytes(shape), memory_budget()
+    if size > budget:
+        raise CatRuntimeError(
+            "R0417",
+            f"{what} would hold {big_number(size // 8)} numbers, {human_bytes(size)}: more than "
+            f"the memory budget of {human_bytes(budget)}",
+            help="use smaller dims, or raise the budget with CATDSL_MEMORY_BUDGET "
+            "(see docs/running.md)",
+        )

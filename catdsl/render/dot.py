@@ -190,8 +190,10 @@ class Drawing:
         match box:
             case ParamBox(name=name) | PortBox(name=name) | ConstBox(name=name) if name in ports:
                 return [ports[name]]
-            case ParamBox() | PortBox() | ConstBox():
+            case ParamBox() | PortBox() | ConstBox() if len(box.outputs) == 1:
                 return [self.chip(box, nid, scope)]
+            case ConstBox():  # a data point of a product (`TokenId * TokenId`): a box, a wire each
+                return self.plain(diagram, box, nid, scope, srcs)
             case StructBox():
                 return self.struct(box, nid, scope, srcs)
             case RefBox(sub=Diagram() as sub) if depth < self.expand and len(sub) > 0:

@@ -16,13 +16,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
 from catdsl.errors import CatRuntimeError
 from catdsl.files import save_npz_atomic
+from catdsl.typesys.limits import human_bytes, memory_budget
 
 LAYOUT, STEP, LOSSES, IDENTITY = "__layout__", "__step__", "__losses__", "__identity__"
 
@@ -47,16 +50,140 @@ def save_checkpoint(
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[tuple, int, list[float], str]:
     """The state, the number of completed steps, the loss history and the identity of the loop
-    that wrote it ("" when it recorded none), as saved in `path`."""
+    that wrote it ("" when it recorded none), as saved in `path`.
+
+    Everything read is checked, since a checkpoint is a file anyone could have edited: it must
+    be a zip of .npy members stored or deflated, each no bigger than it claims to be and
+    within the memory budget, and the entries must be what `save_checkpoint` writes (a layout
+    naming its arrays, a step that is a whole number >= 0, real losses). Anything else is
+    R0607 naming the file and what is wrong, never a crash."""
+    shown = os.fspath(path)
     try:
-        with np.load(os.fspath(path), allow_pickle=False) as archive:
+        _check_archive(shown)
+        with np.load(shown, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-        layout = json.loads(str(arrays[LAYOUT]))
-        state = tuple(_unflatten(item, arrays) for item in layout)
-        identity = str(arrays[IDENTITY]) if IDENTITY in arrays else ""
-        return state, int(arrays[STEP]), [float(x) for x in arrays[LOSSES]], identity
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise CatRuntimeError("R0607", f"cannot read checkpoint `{path}`: {exc}") from None
+    except _Invalid as exc:
+        raise _unreadable(shown, str(exc)) from None
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        KeyError,
+        TypeError,
+        NotImplementedError,
+        RuntimeError,
+        MemoryError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as exc:
+        raise _unreadable(shown, f"{type(exc).__name__}: {exc}") from None
+    try:
+        return _entries(arrays)
+    except _Invalid as exc:
+        raise _unreadable(shown, str(exc)) from None
+
+
+class _Invalid(Exception):
+    """What is wrong with a checkpoint's file or entries, in words."""
+
+
+def _unreadable(path: str, reason: str) -> CatRuntimeError:
+    return CatRuntimeError(
+        "R0607",
+        f"cannot read checkpoint `{path}`: {reason}",
+        help="delete it, or pass another checkpoint path, to start afresh",
+    )
+
+
+def _check_archive(path: str) -> None:
+    """The zip's structure and each member's claimed size, before anything is decompressed."""
+    with open(path, "rb") as file:
+        head = file.read(4)
+    if not head:
+        raise _Invalid("the file is empty")
+    if head.startswith(b"\x93NUM"):
+        raise _Invalid("it is a .npy file (one array), not a checkpoint (.npz)")
+    if not head.startswith(b"PK"):
+        raise _Invalid("it is not a .npz file")
+    budget = memory_budget()
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise _Invalid(
+                    f"member `{info.filename}` uses compression method {info.compress_type}, "
+                    "not one numpy writes"
+                )
+            if not info.filename.endswith(".npy"):
+                raise _Invalid(f"member `{info.filename}` is not a .npy array")
+            with archive.open(info) as member:
+                claimed = _claimed_bytes(member, info.filename)
+            if claimed > info.file_size:
+                raise _Invalid(
+                    f"member `{info.filename}` claims {claimed} bytes of data but holds "
+                    f"{info.file_size}"
+                )
+            total += info.file_size
+            if total > budget:
+                raise _Invalid(
+                    f"its arrays take more than the memory budget of {human_bytes(budget)}"
+                )
+
+
+def _claimed_bytes(member, name: str) -> int:
+    """How many bytes of data a .npy member's header says follow it."""
+    try:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _order, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version in ((2, 0), (3, 0)):
+            shape, _order, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    except (ValueError, TypeError, SyntaxError, OverflowError, EOFError) as exc:
+        raise _Invalid(f"member `{name}` has no valid .npy header ({exc})") from None
+    if dtype.hasobject:
+        raise _Invalid(f"member `{name}` holds Python objects, which are never loaded")
+    return math.prod(shape) * dtype.itemsize
+
+
+def _entries(arrays: dict[str, np.ndarray]) -> tuple[tuple, int, list[float], str]:
+    """The checkpoint's state, step, losses and identity, each checked."""
+    for key in (LAYOUT, STEP, LOSSES):
+        if key not in arrays:
+            raise _Invalid(f"it has no `{key}` entry")
+    step_array = arrays[STEP]
+    if step_array.shape != () or step_array.dtype.kind not in "iu":
+        raise _Invalid(f"`{STEP}` must be one whole number, not {_described(step_array)}")
+    step = int(step_array)
+    if step < 0:
+        raise _Invalid(f"`{STEP}` must be 0 or more, not {step}")
+    losses_array = arrays[LOSSES]
+    if losses_array.ndim != 1 or losses_array.dtype.kind not in "iuf":
+        raise _Invalid(f"`{LOSSES}` must be a list of numbers, not {_described(losses_array)}")
+    identity = ""
+    if IDENTITY in arrays:
+        found = arrays[IDENTITY]
+        if found.shape != () or found.dtype.kind != "U":
+            raise _Invalid(f"`{IDENTITY}` must be one string, not {_described(found)}")
+        identity = str(found)
+    layout_array = arrays[LAYOUT]
+    if layout_array.shape != () or layout_array.dtype.kind != "U":
+        raise _Invalid(f"`{LAYOUT}` must be one JSON string, not {_described(layout_array)}")
+    try:
+        layout = json.loads(str(layout_array))
+    except (ValueError, RecursionError):
+        raise _Invalid(f"`{LAYOUT}` is not valid JSON") from None
+    if not isinstance(layout, list):
+        raise _Invalid(f"`{LAYOUT}` must be a JSON list, one entry per wire")
+    state = tuple(_unflatten(item, arrays, 0) for item in layout)
+    return state, step, [float(x) for x in losses_array], identity
+
+
+def _described(array: np.ndarray) -> str:
+    if array.shape == ():
+        return f"{array.item()!r}"[:40] + f" ({array.dtype})"
+    return f"an array of shape {array.shape} ({array.dtype})"
 
 
 def fingerprint(term: object) -> str:
@@ -111,11 +238,28 @@ def _flatten(key: str, value: object, arrays: dict[str, np.ndarray]) -> object:
     return {"array": key}
 
 
-def _unflatten(layout: dict, arrays: dict[str, np.ndarray]) -> object:
-    if "dict" in layout:
-        return {k: _unflatten(v, arrays) for k, v in layout["dict"].items()}
-    if "tuple" in layout:
-        return tuple(_unflatten(v, arrays) for v in layout["tuple"])
-    if "none" in layout:
+MAX_LAYOUT_DEPTH = 64
+"""States nest records in tuples a few levels deep; a deeper layout was not written by us."""
+
+
+def _unflatten(layout: object, arrays: dict[str, np.ndarray], depth: int) -> object:
+    """The value a layout entry describes; `_Invalid` for any entry `_flatten` cannot write."""
+    if depth > MAX_LAYOUT_DEPTH:
+        raise _Invalid(f"`{LAYOUT}` is nested more than {MAX_LAYOUT_DEPTH} deep")
+    if not isinstance(layout, dict) or len(layout) != 1:
+        raise _Invalid(f"`{LAYOUT}` has an entry that is not one of dict, tuple, none, array")
+    ((kind, inner),) = layout.items()
+    if kind == "dict" and isinstance(inner, dict):
+        return {str(k): _unflatten(v, arrays, depth + 1) for k, v in inner.items()}
+    if kind == "tuple" and isinstance(inner, list):
+        return tuple(_unflatten(v, arrays, depth + 1) for v in inner)
+    if kind == "none" and inner is True:
         return None
-    return arrays[layout["array"]]
+    if kind == "array" and isinstance(inner, str):
+        if inner in (LAYOUT, STEP, LOSSES, IDENTITY) or inner not in arrays:
+            raise _Invalid(f"`{LAYOUT}` names an array `{inner[:40]}` that it does not hold")
+        value = arrays[inner]
+        if value.dtype.kind not in "biuf":
+            raise _Invalid(f"array `{inner}` holds {value.dtype}, not numbers")
+        return value
+    raise _Invalid(f"`{LAYOUT}` has a malformed `{str(kind)[:20]}` entry")

@@ -217,3 +217,52 @@ def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lar
         code, message, help_text = _classify(token, previous, expected, line_text, anonymous)
         return Diagnostic(code, message, span, help=help_text)
     return Diagnostic("E0101", "cannot parse the program", Span.point(file, 1, 1))
+
+
+# ---------------------------------------------------------------- literals
+# Numbers and strings that lex fine but cannot be read: their wording, raised by the
+# Transformer at the literal (`parser.py`).
+
+LARGEST_NUMBER = "1.8e308"
+STRING_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t"}
+"""The escapes a string may use (docs/language.md); any other backslash is refused."""
+
+
+def number_text(text: str) -> str:
+    """A number as quoted in a message: long ones cut, with their count of digits."""
+    if len(text) <= 24:
+        return f"`{text}`"
+    return f"`{text[:12]}…{text[-4:]}` ({len(text)} characters)"
+
+
+def number_too_large(text: str, span: Span) -> Diagnostic:
+    return Diagnostic(
+        "E0108",
+        f"the number {number_text(text)} is out of range: numbers go up to about {LARGEST_NUMBER}",
+        span,
+        help="no dim, count, power, seed or real number can hold it; write a smaller number",
+    )
+
+
+def bad_escape(escape: str, span: Span) -> Diagnostic:
+    shown = escape if escape.isprintable() else repr(escape)[1:-1]
+    return Diagnostic(
+        "E0109",
+        f"unknown escape `{shown}` in a string",
+        span,
+        help='the escapes are `\\\\`, `\\"`, `\\n` and `\\t`; write other characters as they are',
+    )
+
+
+def control_in_path(char: str, span: Span) -> Diagnostic:
+    return Diagnostic(
+        "E0110",
+        f"a path cannot hold the control character {_control_name(char)}",
+        span,
+        help="strings are file paths (`import`, `load`): write the file's name without it",
+    )
+
+
+def _control_name(char: str) -> str:
+    names = {"\0": "NUL", "\t": "TAB", "\n": "LF (newline)", "\r": "CR", "\x7f": "DEL"}
+    return names.get(char, f"U+{ord(char):04X}")

@@ -7,6 +7,7 @@ Parse errors never escape as Lark exceptions: they become worded `Diagnostic`s
 
 from __future__ import annotations
 
+import math
 import sys
 from functools import cache
 from pathlib import Path
@@ -18,7 +19,13 @@ from lark.tree import Meta
 
 from catdsl.errors import Diagnostic, Span
 from catdsl.syntax import ast
-from catdsl.syntax.parse_errors import describe_parse_error
+from catdsl.syntax.parse_errors import (
+    STRING_ESCAPES,
+    bad_escape,
+    control_in_path,
+    describe_parse_error,
+    number_too_large,
+)
 
 MAX_NESTING = 200
 
@@ -107,11 +114,16 @@ def write_tables() -> Path:
     return TABLES
 
 
-def _number(token: Token) -> int | float:
-    text = str(token)
-    if token.type == "INT":
-        return int(text)
-    return float(text)
+MAX_NUMBER_CHARS = 400
+"""No number written in a program is longer: 1.8e308, the largest real, has 309 digits."""
+
+
+class _LiteralError(Exception):
+    """A literal that lexes but cannot be read; carries its diagnostic out of the Transformer."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
 
 
 class _ToAst(Transformer):
@@ -139,6 +151,50 @@ class _ToAst(Transformer):
         assert tok.end_line is not None and tok.end_column is not None
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
+    # -- literals
+    def _number(self, token: Token) -> int | float:
+        """A number token's value; one that no dim, count, power, seed or real can hold
+        (beyond about 1.8e308) is refused at the literal."""
+        text = str(token)
+        if len(text) > MAX_NUMBER_CHARS:
+            raise _LiteralError(number_too_large(text, self._tspan(token)))
+        value: int | float
+        try:
+            value = int(text) if token.type == "INT" else float(text)
+            finite = math.isfinite(float(value))
+        except (OverflowError, ValueError):
+            finite = False
+        if not finite:
+            raise _LiteralError(number_too_large(text, self._tspan(token)))
+        return value
+
+    def _string(self, token: Token) -> str:
+        """A string token's text: its escapes (backslash, quote, `n`, `t`) decoded, any other
+        one refused at its backslash. Strings are file paths: control characters are refused."""
+        span = self._tspan(token)
+        raw = str(token)[1:-1]
+        out: list[str] = []
+        i = 0
+        while i < len(raw):
+            ch = raw[i]
+            if ch == "\\":
+                nxt = raw[i + 1] if i + 1 < len(raw) else ""
+                if nxt not in STRING_ESCAPES:
+                    at = Span(
+                        self.file, span.line, span.column + 1 + i, span.line, span.column + 3 + i
+                    )
+                    raise _LiteralError(bad_escape("\\" + nxt, at))
+                out.append(STRING_ESCAPES[nxt])
+                i += 2
+                continue
+            out.append(ch)
+            i += 1
+        text = "".join(out)
+        for ch in text:
+            if ord(ch) < 32 or ord(ch) == 0x7F or 0x80 <= ord(ch) < 0xA0:
+                raise _LiteralError(control_in_path(ch, span))
+        return text
+
     # -- items
     def r_start(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
@@ -147,7 +203,7 @@ class _ToAst(Transformer):
         return ast.ImportModule(children[0], self._span(meta))
 
     def r_import_file(self, meta: Meta, children: list[Any]) -> ast.ImportFile:
-        return ast.ImportFile(_unquote(children[0]), self._span(meta))
+        return ast.ImportFile(self._string(children[0]), self._span(meta))
 
     def r_dotted_name(self, meta: Meta, children: list[Any]) -> str:
         return ".".join(str(c) for c in children)
@@ -258,7 +314,7 @@ class _ToAst(Transformer):
         return ast.TCall(str(children[0]), args, self._span(meta))
 
     def r_dim_int(self, meta: Meta, children: list[Any]) -> ast.TInt:
-        return ast.TInt(int(children[0]), self._span(meta))
+        return ast.TInt(int(self._number(children[0])), self._span(meta))
 
     def r_type_args(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
@@ -286,7 +342,7 @@ class _ToAst(Transformer):
 
     def r_power(self, meta: Meta, children: list[Any]) -> ast.Power:
         base, _pow, exponent = children
-        value: int | str = int(exponent) if exponent.type == "INT" else str(exponent)
+        value: int | str = int(self._number(exponent)) if exponent.type == "INT" else str(exponent)
         return ast.Power(base, value, self._span(meta), self._tspan(exponent))
 
     def r_call(self, meta: Meta, children: list[Any]) -> ast.Call:
@@ -329,7 +385,7 @@ class _ToAst(Transformer):
         return ast.Arg(str(children[0]), children[1], self._span(meta))
 
     def r_number(self, meta: Meta, children: list[Any]) -> int | float:
-        return _number(children[0])
+        return self._number(children[0])
 
     def r_number_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
         return ast.Literal(children[0], self._span(meta))
@@ -338,7 +394,7 @@ class _ToAst(Transformer):
         return ast.Literal(-children[0], self._span(meta))
 
     def r_string_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
-        return ast.Literal(_unquote(children[0]), self._span(meta))
+        return ast.Literal(self._string(children[0]), self._span(meta))
 
     def r_bool(self, meta: Meta, children: list[Any]) -> bool:
         return str(children[0]) == "true"
@@ -352,13 +408,8 @@ class _ToAst(Transformer):
 
 def _pred(value: Token | float) -> str | float:
     if isinstance(value, Token):
-        return str(value) if value.type == "NAME" else float(_number(value))
+        return str(value)  # a NAME: numbers arrive read by `r_number`
     return float(value)
-
-
-def _unquote(token: Token | str) -> str:
-    text = str(token)[1:-1]
-    return text.encode("utf-8").decode("unicode_escape") if "\\" in text else text
 
 
 def _nesting_error(text: str, file: str) -> Diagnostic | None:
@@ -393,7 +444,11 @@ def _nesting_error(text: str, file: str) -> Diagnostic | None:
 
 
 def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:
-    """Parse one file. Returns the module, or None and the diagnostics."""
+    """Parse one file. Returns the module, or None and the diagnostics.
+
+    A lone CR ends a line as LF and CRLF do (old Mac files), so lines count as editors show."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     nesting = _nesting_error(text, file)
     if nesting:
         return None, [nesting]
@@ -407,8 +462,12 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
     try:
         sys.setrecursionlimit(max(old_limit, 4 * MAX_NESTING + 1000))
         items = _ToAst(file).transform(tree)
+    except _LiteralError as err:
+        return None, [err.diagnostic]
     except (RecursionError, VisitError) as err:
         cause = err.orig_exc if isinstance(err, VisitError) else err
+        if isinstance(cause, _LiteralError):
+            return None, [cause.diagnostic]
         if not isinstance(cause, RecursionError):
             raise
         return None, [

@@ -13,6 +13,7 @@ from catdsl.typesys.carriers import CARRIER_KINDS
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.environment import DEFINITION_KINDS, MORPHISM_KINDS, Environment
 from catdsl.typesys.hints import bridges, did_you_mean
+from catdsl.typesys.limits import MAX_POWER
 from catdsl.typesys.literals import LiteralReader, flatten, literal_shape
 from catdsl.typesys.primitives import MAX_COUNT, PrimSpec
 from catdsl.typesys.reporting import Failed, Reporter
@@ -543,6 +544,8 @@ class ExpressionChecker:
             if dim is None or dim.value is None:
                 raise self.reporter.fail(M.exponent_without_size(exponent), e.exponent_span)
             exponent = dim.value
+        if exponent > MAX_POWER:
+            raise self.reporter.fail(M.power_out_of_range(exponent, MAX_POWER), e.exponent_span)
         dom, cod = subst.prod(base.dom), subst.prod(base.cod)
         try:
             subst.unify_prod(dom, cod)

@@ -56,6 +56,8 @@ class LiteralReader:
         if isinstance(expr, ast.Literal):
             if isinstance(expr.value, str):
                 raise self.reporter.fail(M.string_as_value(), expr.span)
+            if isinstance(expr.value, int) and not -(2**63) <= expr.value < 2**63:
+                return float(expr.value)  # no 64-bit integer holds it: a real (never an index)
             return expr.value
         if isinstance(expr, ast.ListLiteral):
             return tuple(self.literal(item) for item in expr.items)

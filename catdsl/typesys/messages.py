@@ -71,6 +71,8 @@ class Code(Enum):
     LITERAL_SHAPE = "E0415"
     INDEX_RANGE = "E0416"
     PORT_SEVERAL_OBJECTS = "E0417"
+    OUT_OF_RANGE = "E0418"
+    OVER_BUDGET = "E0419"
     LAW_SIDES = "E0501"
     LAW_TOLERANCE = "E0502"
     HOLE = "E0601"
@@ -108,7 +110,7 @@ class Located(Protocol):
 
 @lru_cache(maxsize=8)
 def _lines(text: str) -> list[str]:
-    return text.split("\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # as the parser counts
 
 
 def source_text(node: Located, sources: dict[str, str]) -> str:
@@ -791,6 +793,61 @@ def nonpositive_axis(value: int) -> Message:
     )
 
 
+def big_number(value: int | float) -> str:
+    """A number for a message, even one too long for `str` (ints past 4,300 digits)."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        digits = int(value.bit_length() * 0.30103)
+        return f"about 10^{digits}" if value > 0 else f"about -10^{digits}"
+    return str(value)
+
+
+def dim_out_of_range(name: str | None, value: int, limit: int) -> Message:
+    what = f"dim `{name}`" if name else "an axis of a carrier"
+    return Message(
+        Code.OUT_OF_RANGE,
+        f"{what} must be from 1 to {limit} (2^63 - 1), not {big_number(value)}",
+        "numpy holds sizes in 64-bit integers; no array can have an axis this long",
+    )
+
+
+def power_out_of_range(value: int, limit: int) -> Message:
+    return Message(
+        Code.OUT_OF_RANGE,
+        f"the exponent of `^` must be at most {limit} (2^63 - 1), not {big_number(value)}",
+        "iterate fewer times",
+    )
+
+
+def seed_out_of_range(initialiser: str, value: object, limit: int) -> Message:
+    shown = big_number(value) if isinstance(value, int | float) else str(value)
+    return Message(
+        Code.OUT_OF_RANGE,
+        f"`{initialiser}`'s `seed` must be a whole number from 0 to {limit}, not {shown}",
+        "any seed in that range will do: the same seed always gives the same values",
+    )
+
+
+def over_budget(kind: str, name: str, t: object, count: int, size: str, budget: str) -> Message:
+    return Message(
+        Code.OVER_BUDGET,
+        f"{kind} `{name}` of `{t}`{_unique_bindings(t)} holds {big_number(count)} numbers, "
+        f"{size}: more than the memory budget of {budget}",
+        "use smaller dims, or raise the budget with CATDSL_MEMORY_BUDGET (see docs/running.md)",
+    )
+
+
+def _unique_bindings(t: object) -> str:
+    """`dim_bindings` with each dim named once, over every atom of a product."""
+    atoms = t.atoms if isinstance(t, Prod) else (t,)
+    seen: dict[str, str] = {}
+    for atom in atoms:
+        carrier = atom.carrier if isinstance(atom, Obj) else atom
+        for d in getattr(getattr(carrier, "shape", None), "dims", ()):
+            if d.label and d.value is not None:
+                seen.setdefault(d.label, f"{d.label} = {d.value}")
+    return f" (with {', '.join(seen.values())})" if seen else ""
+
+
 def unknown_invariant(name: str) -> Message:
     return Message(
         Code.INVARIANT,
@@ -907,6 +964,14 @@ def literal_shape(name: str, carrier: Carrier, shape: Sequence[int]) -> Message:
 
 def literal_components(name: str, t: Prod) -> Message:
     return Message(Code.LITERAL_SHAPE, f"`{name} : {t}` needs {len(t)} components, one per wire")
+
+
+def literal_object_components(name: str, atom: Atom, t: Prod) -> Message:
+    return Message(
+        Code.LITERAL_SHAPE,
+        f"`{name} : {atom}` needs {len(t)} components, one per wire of `{atom}` = `{t}`",
+        f"write a list with one value for each: `[{', '.join('…' for _ in t.atoms)}]`",
+    )
 
 
 def literal_not_index(atom: Atom, value: object) -> Message:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys.dims import Dim, labelled
+from catdsl.typesys.limits import MAX_DIM
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.type_reader import TypeReader
 from catdsl.typesys.types import Carrier, Obj, Predicate, Prod
@@ -28,6 +29,9 @@ class ObjectChecker:
         value = self.types.dim(decl.value)
         if value.value is not None and value.value <= 0:
             raise self.reporter.fail(M.nonpositive_dim(decl.name, value.value), decl.value.span)
+        if value.value is not None and value.value > MAX_DIM:
+            message = M.dim_out_of_range(decl.name, value.value, MAX_DIM)
+            raise self.reporter.fail(message, decl.value.span)
         return labelled(value, decl.name) if value.value is not None else value
 
     def object(self, decl: ast.ObjectDecl) -> Obj:

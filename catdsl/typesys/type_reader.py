@@ -14,6 +14,7 @@ from catdsl.typesys import messages as M
 from catdsl.typesys.carriers import ARRAY_KINDS, CARRIER_KINDS, CONTAINER_KINDS, Axes
 from catdsl.typesys.dims import Dim, labelled
 from catdsl.typesys.hints import did_you_mean
+from catdsl.typesys.limits import MAX_DIM
 from catdsl.typesys.reporting import Failed, Reporter
 from catdsl.typesys.types import UNIT, Carrier, Prod, Shape, prod
 
@@ -122,6 +123,9 @@ class TypeReader:
         dim = self.dim(expr)
         if dim.value is not None and dim.value <= 0:
             raise self.reporter.fail(M.nonpositive_axis(dim.value), expr.span)
+        if dim.value is not None and dim.value > MAX_DIM:
+            name = expr.name if isinstance(expr, ast.TName) else None
+            raise self.reporter.fail(M.dim_out_of_range(name, dim.value, MAX_DIM), expr.span)
         if isinstance(expr, ast.TName) and dim.value is not None:
             return labelled(dim, expr.name)
         return dim

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
@@ -9,12 +11,13 @@ from catdsl.typesys import terms as T
 from catdsl.typesys.boundary import BoundaryChecker, finish
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
+from catdsl.typesys.limits import BYTES_PER_NUMBER, MAX_SEED, human_bytes, memory_budget
 from catdsl.typesys.literals import LiteralReader, LiteralValue, flatten
 from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.reserved import INITIALISERS
 from catdsl.typesys.type_reader import TypeReader
-from catdsl.typesys.types import UNIT, Atom, Carrier, Prod, carrier_of
+from catdsl.typesys.types import UNIT, Atom, Carrier, Obj, Prod, carrier_of
 from catdsl.typesys.unify import Subst
 
 _INITIALISER_ARGUMENTS = {
@@ -54,6 +57,7 @@ class ValueChecker:
         free = [str(d) for d in carrier.shape.dims if d.value is None]
         if free:
             raise self.reporter.fail(M.param_free_dim(decl.name, free[0]), decl.type.span)
+        self._check_budget("param", decl.name, carrier, decl.type.span)
         order = self.env.position(decl.name)
         init = decl.init
         if isinstance(init, ast.Name) and init.name in INITIALISERS:
@@ -82,8 +86,22 @@ class ValueChecker:
             if key is None or key not in allowed:
                 message = M.initialiser_argument(fname, key or i + 1, allowed)
                 raise self.reporter.fail(message, arg.span)
-            out[key] = self.literals.number(arg.value)
+            value = self.literals.number(arg.value)
+            if key == "seed" and not (isinstance(value, int) and 0 <= value <= MAX_SEED):
+                message = M.seed_out_of_range(fname, value, MAX_SEED)
+                raise self.reporter.fail(message, arg.value.span)
+            out[key] = value
         return tuple(out.items())
+
+    def _check_budget(self, kind: str, name: str, t: object, span: Span) -> None:
+        """A param or a loaded data point whose numbers would not fit in the memory budget is
+        refused here, before a run tries to allocate it."""
+        count = _fixed_count(t)
+        budget = memory_budget()
+        if count * BYTES_PER_NUMBER > budget:
+            size = human_bytes(count * BYTES_PER_NUMBER)
+            message = M.over_budget(kind, name, t, count, size, human_bytes(budget))
+            raise self.reporter.fail(message, span)
 
     # ---------------------------------------------------------------- data
     def data(self, decl: ast.DataDecl) -> Definition:
@@ -95,6 +113,7 @@ class ValueChecker:
             and value.func.name == "load"
         ):
             path = self.literals.load_path(value)
+            self._check_budget("data", decl.name, t if len(t) != 1 else t.atoms[0], decl.type.span)
             term: T.Term = T.Const(UNIT, t, decl.span, name=decl.name, path=path)
         elif isinstance(value, ast.ListLiteral | ast.Literal):
             literal = self.literals.literal(value)
@@ -128,6 +147,13 @@ class ValueChecker:
         span: Span,
         name: str,
     ) -> None:
+        if isinstance(carrier, Prod):  # an object over a product: one component per wire
+            if not isinstance(value, tuple) or len(value) != len(carrier):
+                message = M.literal_object_components(name, atom, carrier)
+                raise self.reporter.fail(message, span)
+            for item, inner in zip(value, carrier.atoms, strict=True):
+                self._check_atom_literal(item, inner, carrier_of(inner), span, name)
+            return
         if not isinstance(carrier, Carrier):
             return
         if carrier.spec.is_array:
@@ -152,3 +178,17 @@ class ValueChecker:
                     self._check_atom_literal(item, inner, carrier_of(inner), span, name)
                 elif not isinstance(item, tuple) or len(item) != len(elem):
                     raise self.reporter.fail(M.literal_list_items(atom, elem), span)
+
+
+def _fixed_count(t: object) -> int:
+    """How many numbers a value of `t` holds where its sizes are all known (0 where not)."""
+    if isinstance(t, Prod):
+        return sum(_fixed_count(a) for a in t.atoms)
+    if isinstance(t, Obj):
+        return _fixed_count(t.carrier)
+    if isinstance(t, Carrier) and t.spec.is_array:
+        dims = [d.value for d in t.shape.dims]
+        if any(v is None for v in dims):
+            return 0
+        return math.prod(v for v in dims if v is not None)
+    return 0
