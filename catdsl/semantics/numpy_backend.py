@@ -1,8 +1,9 @@
 """The numpy backend: a schedule bound to numpy kernels as a fast `Plan`, and how to run it.
 
 Binding gives each `Call` step the kernel its primitive's factory builds (from the kernel table
-the backend is given, never imported), each `Loop` / `Map` / `Train` step its sub-plans (one per
-sub-schedule), each `Check` step its validators, and each hoisted constant its value, loaded and
+the backend is given, never imported), each `Loop` / `Map` / `Invoke` / `Train` step its
+sub-plans (one per sub-schedule, so a shared definition's plan is bound once and called from
+every use), each `Check` step its validators, and each hoisted constant its value, loaded and
 converted to the backend's dtype and checked once.
 
 | code  | raised when |
@@ -25,6 +26,7 @@ from catdsl.diagram.schedule import (
     RESERVED,
     Call,
     Check,
+    Invoke,
     Loop,
     Map,
     Schedule,
@@ -36,7 +38,7 @@ from catdsl.files import load_array_file
 from catdsl.semantics.invariants import make_check
 from catdsl.semantics.kernel import Kernel, KernelTable, build_kernel
 from catdsl.semantics.loop import LoopHooks
-from catdsl.semantics.ops import CheckOp, FunctorOp, PowerOp, kernel_op
+from catdsl.semantics.ops import CheckOp, FunctorOp, InvokeOp, PowerOp, kernel_op
 from catdsl.semantics.plan import CTX, Instr, Op, Plan
 from catdsl.semantics.training import initial_state, run_steps, train_op
 from catdsl.semantics.values import coerce, is_differentiable, split_components, width
@@ -143,7 +145,7 @@ class _Binder:
             source_checks=(*input_checks, *source_checks),
         )
 
-    def instr(self, step: Call | Loop | Map | Train | Check) -> Instr | None:
+    def instr(self, step: Call | Loop | Map | Invoke | Train | Check) -> Instr | None:
         """The instruction of one step (None for a check with nothing to check)."""
         op: Op
         match step:
@@ -151,6 +153,10 @@ class _Binder:
                 op = kernel_op(self.kernel(box), box.inputs, box.outputs)
             case Loop(box=box, body=body):
                 op = PowerOp(self.plan(body), box.n, box.inputs, box.port_names, box.label)
+            case Invoke(box=box, body=body):
+                n = box.n_domain_inputs
+                atoms = (*box.inputs[:n], *(s.atom for s in body.sources))
+                op = InvokeOp(self.plan(body), atoms)
             case Map(box=box, body=body):
                 sub = self.plan(body)
                 op = FunctorOp(box.functor, sub, box.inputs, box.outputs, box.port_names)
