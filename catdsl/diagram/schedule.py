@@ -1,10 +1,10 @@
 """Schedule a diagram: the backend-neutral order of work, as one linear list of steps.
 
 A schedule numbers every wire with a register slot and lists what to compute, in topological
-order, with no numerics bound. A small `ref` box is inlined into the same slots (its named
-sources fed by the ref's port inputs); a large one (more than `INLINE_LIMIT` steps once fully
-inlined) becomes an `Invoke` of its definition's sub-schedule, made once however often it is
-used, so the schedule of a program grows with its text, not with the product of its uses. Either
+order, with no numerics bound. A `ref` box is inlined into the same slots (its named sources
+fed by the ref's port inputs) when it is small or its definition has no other use; a large
+definition used several times (more than `INLINE_LIMIT` steps once fully inlined) is an
+`Invoke` of its definition's sub-schedule instead, made once however often it is used, so the schedule of a program grows with its text, not with the product of its uses. Either
 way a `Check` step follows where a morphism's outputs enter nominal objects; structural boxes (swap, copy, discard) only alias slots; constants are
 hoisted (their slots are filled once, before any run); `power`, `functor` and `train` boxes
 hold sub-schedules (one per sub-diagram however often it is used). A box without a definition
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from catdsl.diagram.depth import deep
 from catdsl.diagram.ir import (
     INPUT,
     OUTPUT,
@@ -152,15 +153,22 @@ class Schedule:
 
 def schedule(diagram: Diagram) -> Schedule:
     """The schedule of `diagram` and, inside its steps, of every sub-diagram it holds."""
-    return _Scheduler().schedule(diagram)
+    with deep("scheduling"):
+        return _Scheduler(diagram).schedule(diagram)
 
 
 class _Scheduler:
     """Shared state of one scheduling: the sub-schedules made so far, by diagram."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Diagram) -> None:
         self.done: dict[int, Schedule] = {}
         self.sizes: dict[int, int] = {}
+        self.uses = _ref_uses(root)
+
+    def inlines(self, sub: Diagram) -> bool:
+        """Whether a ref to `sub` is inlined: when it is small, or used by one box only (so
+        inlining copies nothing); else it is invoked."""
+        return self.uses.get(id(sub), 0) <= 1 or self.size(sub) <= INLINE_LIMIT
 
     def size(self, diagram: Diagram) -> int:
         """How many steps `diagram` would schedule with every ref inlined (capped just above
@@ -247,7 +255,7 @@ class _Builder:
                 return [ports[name] if name in ports else self.source(box)]
             case StructBox():
                 return _alias(box, list(ins))
-            case RefBox(sub=Diagram() as sub) if self.scheduler.size(sub) > INLINE_LIMIT:
+            case RefBox(sub=Diagram() as sub) if not self.scheduler.inlines(sub):
                 return self.invoke(box, sub, ins)
             case RefBox():
                 return self.inline(box, ins)
@@ -326,6 +334,28 @@ class _Builder:
             atoms = tuple(a if isinstance(a, Obj) else None for a in box.outputs)
             if any(a is not None for a in atoms):
                 self.steps.append(Check(tuple(outs), atoms, box.label, box.span))
+
+
+def _ref_uses(root: Diagram) -> dict[int, int]:
+    """How many ref boxes use each definition's diagram, over every diagram reachable from
+    `root` (each counted once), by diagram id; walked without recursion."""
+    uses: dict[int, int] = {}
+    seen, todo = {id(root)}, [root]
+    while todo:
+        diagram = todo.pop()
+        for _, box in diagram.graph.nodes(data="box"):
+            subs: tuple[Diagram | None, ...] = ()
+            if isinstance(box, RefBox | PowerBox | FunctorBox):
+                subs = (box.sub,)
+                if isinstance(box, RefBox) and box.sub is not None:
+                    uses[id(box.sub)] = uses.get(id(box.sub), 0) + 1
+            elif isinstance(box, TrainBox):
+                subs = (box.loss, box.data)
+            for sub in subs:
+                if sub is not None and id(sub) not in seen:
+                    seen.add(id(sub))
+                    todo.append(sub)
+    return uses
 
 
 def _alias(box: StructBox, ins: list[int]) -> list[int]:

@@ -51,6 +51,13 @@ def dot_for(
     program, name: str | None, *, shapes: bool = False, expand: int = 0, unroll: bool = False
 ) -> str:
     """DOT text for a definition, a law, or (no name) every definition of the program."""
+    from catdsl.diagram.depth import deep
+
+    with deep("drawing"):
+        return _dot_for(program, name, shapes=shapes, expand=expand, unroll=unroll)
+
+
+def _dot_for(program, name: str | None, *, shapes: bool, expand: int, unroll: bool) -> str:
     from catdsl.frontend.law_sides import law_sides
     from catdsl.frontend.program import Morphism
     from catdsl.render.commutative import law_to_dot

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
+from catdsl.diagram.depth import deep
 from catdsl.diagram.ir import ConstBox, Diagram, PrimBox
 from catdsl.diagram.schedule import (
     RESERVED,
@@ -102,7 +103,8 @@ class NumpyBackend:
 
 def bind(root: Schedule, kernels: KernelTable, dtype: np.dtype) -> Plan:
     """The plan of a schedule (each sub-schedule bound once)."""
-    return _Binder(kernels, dtype).plan(root)
+    with deep("compiling"):
+        return _Binder(kernels, dtype).plan(root)
 
 
 class _Binder:

@@ -176,10 +176,11 @@ class InvokeOp(SubPlanOp):
     def __init__(self, sub: Plan, box_inputs: Sequence[Atom]):
         names = [s.name for s in sub.sources]
         super().__init__(sub, box_inputs, names)
+        self.defers_scan = sub.defers_scan()
 
     @staticmethod
     def _child(ctx: RunContext) -> RunContext:
-        return RunContext(ctx.check, ctx.dims, ctx.hooks, ctx.losses)
+        return RunContext(ctx.check, ctx.dims, ctx.hooks, ctx.losses, ctx.looping)
 
     def run(self, ctx: RunContext, *xs: Any) -> tuple:
         child = self._child(ctx)

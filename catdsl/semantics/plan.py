@@ -377,6 +377,13 @@ class Plan:
             return None
         return call if instr.op.uses_context else lambda ctx, *xs: call(*xs)
 
+    def defers_scan(self) -> bool:
+        """Whether, inside a loop, this plan's outputs go unscanned (each is written by an op
+        that defers its scan): an invoked plan then defers as its inlined body would."""
+        writers = {slot: i.op for i in self.instrs for slot in i.outs}
+        ops = [writers.get(slot) for slot in self._out_slots]
+        return bool(ops) and all(getattr(op, "defers_scan", False) for op in ops)
+
     def _is_deferred_state(self, instr: Instr) -> bool:
         """Whether a loop may skip scanning this instruction's outputs every step: its op
         defers the scan and every output is one of the plan's outputs (the loop's state)."""
