@@ -4,8 +4,10 @@ A schedule numbers every wire with a register slot and lists what to compute, in
 order, with no numerics bound. A `ref` box is inlined into the same slots (its named sources
 fed by the ref's port inputs) when it is small or its definition has no other use; a large
 definition used several times (more than `INLINE_LIMIT` steps once fully inlined) is an
-`Invoke` of its definition's sub-schedule instead, made once however often it is used, so the schedule of a program grows with its text, not with the product of its uses. Either
-way a `Check` step follows where a morphism's outputs enter nominal objects; structural boxes (swap, copy, discard) only alias slots; constants are
+`Invoke` of its definition's sub-schedule instead, made once however often it is used, so the
+schedule of a program grows with its text, not with the product of its uses. Either way a
+`Check` step follows where a morphism's outputs enter nominal objects; structural boxes (swap,
+copy, discard) only alias slots; constants are
 hoisted (their slots are filled once, before any run); `power`, `functor` and `train` boxes
 hold sub-schedules (one per sub-diagram however often it is used). A box without a definition
 (`opaque`, `hole`) cannot run: R0101. Slot 0 is reserved for the backend (its run context).

@@ -209,15 +209,15 @@ class Drawing:
     ) -> list[End]:
         """Draw one box fed by `srcs`, by its kind; returns the ends of its outputs."""
         nid = prefix + box.id
-        if depth >= FRAME_LIMIT and isinstance(box, RefBox | PowerBox | TrainBox):
-            if depth < self.expand and (not isinstance(box, RefBox) or box.sub):
-                raise CatRuntimeError(
-                    "R0703",
-                    f"the drawing nests too deeply: `--expand {self.expand}` opens more than "
-                    f"{FRAME_LIMIT} levels of definitions",
-                    help=f"draw at most `--expand {FRAME_LIMIT}`, or each definition on its "
-                    "own page with `-o DIR/`",
-                )
+        opens = isinstance(box, PowerBox | TrainBox) or (isinstance(box, RefBox) and box.sub)
+        if FRAME_LIMIT <= depth < self.expand and opens:
+            raise CatRuntimeError(
+                "R0703",
+                f"the drawing nests too deeply: `--expand {self.expand}` opens more than "
+                f"{FRAME_LIMIT} levels of definitions",
+                help=f"draw at most `--expand {FRAME_LIMIT}`, or each definition on its "
+                "own page with `-o DIR/`",
+            )
         match box:
             case ParamBox(name=name) | PortBox(name=name) | ConstBox(name=name) if name in ports:
                 return [ports[name]]

@@ -1,4 +1,5 @@
-"""The ops a plan calls: kernels, `f ^ n` loops, shared definitions, the List and Option functors, boundary checks.
+"""The ops a plan calls: kernels, `f ^ n` loops, shared definitions, the List and Option
+functors, boundary checks.
 
 Each follows the `plan.Op` protocol. Kernels see one array per component: a wire whose atom is
 a `List` of a product (or an object over a product) is unpacked into its component arrays
@@ -197,8 +198,14 @@ class InvokeOp(SubPlanOp):
 
     def vjp(self, residual: object, *dys: Any) -> tuple:
         assert isinstance(residual, Tape), "the forward pass keeps the body's tape"
-        cots = self.sub.pull_back(residual, dys, self.need)
-        return tuple(cots)
+        return tuple(self.sub.pull_back(residual, dys, self.need))
+
+    def vjp_seeded(self, residual: object, seeds: Sequence, *dys: Any) -> tuple:
+        """The VJP continuing the caller's sums: `seeds[j]`, the cotangent gathered so far for
+        the slot of input j, is where the body starts adding (the result replaces it), so the
+        sums come out bit for bit as the inlined body's."""
+        assert isinstance(residual, Tape), "the forward pass keeps the body's tape"
+        return tuple(self.sub.pull_back(residual, dys, self.need, seeds))
 
 
 class FunctorOp(SubPlanOp):

@@ -293,29 +293,53 @@ class Plan:
             raise exc.at(self.instrs[index].span) from None
         return self._outputs(regs), tape
 
-    def pull_back(self, tape: Tape, dys: Sequence, need: tuple[bool, ...]) -> list:
-        """One cotangent per positional source (None where none flows), for `need`."""
+    def pull_back(
+        self, tape: Tape, dys: Sequence, need: tuple[bool, ...], seeds: Sequence | None = None
+    ) -> list:
+        """One cotangent per positional source (None where none flows), for `need`. `seeds`
+        (one per positional source, or None) start the sources' sums: an invoked plan adds its
+        cotangents onto its caller's, in the order its inlined body would."""
         cot: list = [None] * len(self._template)
+        if seeds is not None:
+            for slot, seed in zip(self._slots, seeds, strict=True):
+                cot[slot] = seed
         for slot, dy in zip(self._out_slots, dys, strict=True):
             cot[slot] = accumulate(cot[slot], dy)
         residuals = tape.residuals
         steps, wanted = self._reverse_plan(need)
-        for vjp, out, outs, targets, index in steps:
+        for vjp, out, outs, targets, index, seeded in steps:
             if out:
                 dy = cot[out]
                 if dy is None:
                     continue
                 cot[out] = None
-                dxs = vjp(residuals[index], dy)
+                dys = (dy,)
             else:
-                dy = [cot[s] for s in outs]
-                if all(d is None for d in dy):
+                dys = [cot[s] for s in outs]
+                if all(d is None for d in dys):
                     continue
                 produced = tape.outputs[index]
-                dy = [zeros_like(y) if d is None else d for d, y in zip(dy, produced, strict=True)]
+                dys = [
+                    zeros_like(y) if d is None else d for d, y in zip(dys, produced, strict=True)
+                ]
                 for slot in outs:
                     cot[slot] = None
-                dxs = vjp(residuals[index], *dy)
+            if seeded is not None:  # an invoked plan: it continues each first target's sum
+                seeds = [None] * len(seeded)
+                for j, slot in targets:
+                    if seeded[j]:
+                        seeds[j] = cot[slot]
+                dxs = vjp(residuals[index], seeds, *dys)
+                for j, slot in targets:
+                    dx = dxs[j]
+                    if seeded[j]:
+                        if dx is not None:
+                            cot[slot] = dx
+                    elif dx is not None:
+                        total = cot[slot]
+                        cot[slot] = dx if total is None else accumulate(total, dx)
+                continue
+            dxs = vjp(residuals[index], *dys)
             for j, slot in targets:
                 dx = dxs[j]
                 if dx is not None:
@@ -402,7 +426,9 @@ class Plan:
 
     def _reverse_steps(self, need: tuple[bool, ...]) -> tuple:
         """The reverse plan for one request, computed once: the steps (vjp, single output slot
-        or 0, outs, targets, index) of the ops fed by a needed source."""
+        or 0, outs, targets, index, seeded) of the ops fed by a needed source; `seeded` is None,
+        or for an op with `vjp_seeded` (an invoked plan) which inputs continue their slot's sum
+        (the first input reading each needed slot)."""
         steps = self._reverse.get(need)
         if steps is not None:
             return steps
@@ -421,7 +447,13 @@ class Plan:
                 targets = tuple((j, s) for j, s in enumerate(instr.ins) if in_need[j])
                 vjp_for = getattr(instr.op, "vjp_for", None)  # kernels may skip unneeded work
                 vjp = vjp_for(in_need) if vjp_for is not None else instr.op.vjp
-                kept.append((vjp, _single(instr.outs), instr.outs, targets, index))
+                seeded = None
+                vjp_seeded = getattr(instr.op, "vjp_seeded", None)
+                if vjp_seeded is not None:  # seed each needed slot at its first input only
+                    firsts = {s: j for j, s in reversed(targets)}
+                    seeded = tuple(firsts.get(s) == j for j, s in enumerate(instr.ins))
+                    vjp = vjp_seeded
+                kept.append((vjp, _single(instr.outs), instr.outs, targets, index, seeded))
         steps = self._reverse[need] = tuple(reversed(kept))
         return steps
 
