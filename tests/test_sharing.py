@@ -147,7 +147,7 @@ def test_a_chain_of_a_thousand_definitions_runs_and_draws(capsys, tmp_path: Path
     for _ in range(1000):
         expected = np.tanh(expected)
     assert catdsl.load(str(path))["c999"](0.5) == pytest.approx(expected, rel=1e-12)
-    code, out, err = cli(capsys, "draw", path, "c999", "-o", tmp_path / "c.dot")
+    code, _, err = cli(capsys, "draw", path, "c999", "-o", tmp_path / "c.dot")
     assert code == 0, err
     assert (tmp_path / "c.dot").exists()
 

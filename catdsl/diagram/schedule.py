@@ -38,6 +38,7 @@ from catdsl.diagram.ir import (
     RefBox,
     StructBox,
     TrainBox,
+    WireEnd,
 )
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.typesys.types import Atom, Obj, Prod
@@ -166,6 +167,14 @@ class _Scheduler:
         self.done: dict[int, Schedule] = {}
         self.sizes: dict[int, int] = {}
         self.uses = _ref_uses(root)
+        self.wiring: dict[int, dict[str, list[WireEnd]]] = {}
+
+    def incoming(self, diagram: Diagram) -> dict[str, list[WireEnd]]:
+        """`diagram.all_incoming()`, once per diagram however often it is inlined."""
+        key = id(diagram)
+        if key not in self.wiring:
+            self.wiring[key] = diagram.all_incoming()
+        return self.wiring[key]
 
     def inlines(self, sub: Diagram) -> bool:
         """Whether a ref to `sub` is inlined: when it is small, or used by one box only (so
@@ -239,10 +248,11 @@ class _Builder:
         """Schedule the boxes of `diagram` given its input slots; return its output slots."""
         wires: dict[tuple[str, int], int] = {(INPUT, i): s for i, s in enumerate(in_slots)}
         result: list[int] = []
+        incoming = self.scheduler.incoming(diagram)
         for box in diagram.boxes():
             if box.id == INPUT:
                 continue
-            ins = tuple(wires[(w.box, w.port)] for w in diagram.incoming(box.id))
+            ins = tuple(wires[(w.box, w.port)] for w in incoming[box.id])
             if box.id == OUTPUT:
                 result = list(ins)
                 continue

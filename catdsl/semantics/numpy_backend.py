@@ -113,6 +113,7 @@ class _Binder:
     def __init__(self, kernels: KernelTable, dtype: np.dtype):
         self.kernels, self.dtype = kernels, dtype
         self.plans: dict[int, Plan] = {}
+        self.validated: set[tuple[str, tuple[str, ...]]] = set()  # (primitive, static names)
 
     def plan(self, sched: Schedule) -> Plan:
         """The plan of `sched`, made once per schedule."""
@@ -179,10 +180,16 @@ class _Binder:
         factory = self.kernels.get(box.name)
         if factory is None:
             raise CatRuntimeError("R0103", f"the primitive `{box.name}` has no kernel", box.span)
+        static = dict(box.static or {})
+        key = (box.name, tuple(sorted(static)))
+        if key in self.validated:  # its names already bound to the factory's signature
+            return factory(tuple(box.in_ranks), **static)
         try:
-            return build_kernel(factory, box.name, dict(box.static or {}), box.in_ranks)
+            kernel = build_kernel(factory, box.name, static, box.in_ranks)
         except CatRuntimeError as exc:
             raise exc.at(box.span) from None
+        self.validated.add(key)
+        return kernel
 
     def constant(self, box: ConstBox) -> list[Any]:
         """The hoisted values of a const box, one per output atom, checked once."""

@@ -28,8 +28,10 @@ hooks) read it from the reserved register `CTX`, passed as their first argument.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from operator import itemgetter
 from typing import Any, Protocol
 
@@ -129,17 +131,43 @@ class Plan:
         self._source_checks = source_checks
         self._source_index = {s.name: len(in_slots) + i for i, s in enumerate(sources)}
         self.source_differentiable = tuple(slot_differentiable[s] for s in self._slots)
-        plain = [i for i, ins in enumerate(instrs) if not ins.is_check]
-        everything = range(len(instrs))
-        self._fast, self._fast_taped = self._steps(plain, "run"), self._steps(plain, "forward")
-        self._trusted_taped = self._steps(plain, "trusted_forward")
-        self._checked = self._steps(everything, "run", scan=True)
-        self._checked_loop = self._steps(everything, "run", scan=True, looping=True)
-        self._checked_taped = self._steps(everything, "forward", scan=True)
-        self._fast_direct = self._direct_call(self._fast)
-        self._checked_loop_direct = self._direct_call(self._checked_loop)
+        self._plain = [i for i, ins in enumerate(instrs) if not ins.is_check]
         self._reverse: dict[tuple[bool, ...], tuple] = {}
         self._last_reverse: tuple = (None, ((), ()))  # the last request and its reverse plan
+
+    # The loops' step tuples, each built on first use (a plan that is only run never builds
+    # its taped ones); a cached property is a plain attribute read afterwards.
+    @cached_property
+    def _fast(self) -> tuple:
+        return self._steps(self._plain, "run")
+
+    @cached_property
+    def _fast_taped(self) -> tuple:
+        return self._steps(self._plain, "forward")
+
+    @cached_property
+    def _trusted_taped(self) -> tuple:
+        return self._steps(self._plain, "trusted_forward")
+
+    @cached_property
+    def _checked(self) -> tuple:
+        return self._steps(range(len(self.instrs)), "run", scan=True)
+
+    @cached_property
+    def _checked_loop(self) -> tuple:
+        return self._steps(range(len(self.instrs)), "run", scan=True, looping=True)
+
+    @cached_property
+    def _checked_taped(self) -> tuple:
+        return self._steps(range(len(self.instrs)), "forward", scan=True)
+
+    @cached_property
+    def _fast_direct(self) -> Callable | None:
+        return self._direct_call(self._fast)
+
+    @cached_property
+    def _checked_loop_direct(self) -> Callable | None:
+        return self._direct_call(self._checked_loop)
 
     def __repr__(self) -> str:
         name = f"{self.name} : " if self.name else ""
@@ -236,11 +264,13 @@ class Plan:
 
     def execute(self, values: Sequence, ctx: RunContext) -> tuple:
         """Run forward from positional source values (used by loops and functors)."""
-        steps, direct, index = self._fast, self._fast_direct, 0
-        if ctx.check:
+        index = 0
+        if not ctx.check:
+            steps, direct = self._fast, self._fast_direct
+        elif ctx.looping:
+            steps, direct = self._checked_loop, self._checked_loop_direct
+        else:
             steps, direct = self._checked, None
-            if ctx.looping:
-                steps, direct = self._checked_loop, self._checked_loop_direct
         if direct is not None:
             try:
                 return direct(ctx, *values)
@@ -367,7 +397,17 @@ class Plan:
         self, order: Sequence[int], method: str, scan: bool = False, looping: bool = False
     ) -> tuple:
         """The loop's tuples (call, argument getter, outs, slots to free afterwards, index,
-        whether to scan the outputs for NaN/inf: `scan`, except for deferred loop state)."""
+        whether to scan the outputs for NaN/inf: `scan`, except for deferred loop state), built
+        with the cyclic collector paused (they all stay alive)."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build_steps(order, method, scan, looping)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _build_steps(self, order: Sequence[int], method: str, scan: bool, looping: bool) -> tuple:
         last_use: dict[int, int] = {}
         for i in order:
             for slot in self.instrs[i].ins:
