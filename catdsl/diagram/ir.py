@@ -14,6 +14,7 @@ consume this structure.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -284,9 +285,22 @@ class Diagram:
         return box
 
     def boxes(self) -> Iterator[Box]:
-        """All boxes in a topological order (ties broken by id, so the order is stable)."""
-        for box_id in nx.lexicographical_topological_sort(self.graph, key=_natural_key):
-            yield self.box(box_id)
+        """All boxes in a topological order (ties broken by id, so the order is stable): the
+        order of `nx.lexicographical_topological_sort` with `_natural_key`, which is unique,
+        computed here on the graph's adjacency dicts (several times faster, and diagrams are
+        walked often)."""
+        graph = self.graph
+        succ, pred, nodes = graph._succ, graph._pred, graph._node
+        waiting = {n: sum(map(len, preds.values())) for n, preds in pred.items()}
+        ready = [(_natural_key(n), n) for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        while ready:
+            _, box_id = heapq.heappop(ready)
+            yield nodes[box_id]["box"]
+            for target, keys in succ[box_id].items():
+                waiting[target] -= len(keys)
+                if waiting[target] == 0:
+                    heapq.heappush(ready, (_natural_key(target), target))
 
     def inner_boxes(self) -> Iterator[Box]:
         """Boxes other than the boundary."""
