@@ -343,33 +343,22 @@ class Plan:
                 if dy is None:
                     continue
                 cot[out] = None
-                dys = (dy,)
+                if seeded is not None:
+                    _seeded_pull(vjp, residuals[index], (dy,), targets, seeded, cot)
+                    continue
+                dxs = vjp(residuals[index], dy)
             else:
-                dys = [cot[s] for s in outs]
-                if all(d is None for d in dys):
+                dy = [cot[s] for s in outs]
+                if all(d is None for d in dy):
                     continue
                 produced = tape.outputs[index]
-                dys = [
-                    zeros_like(y) if d is None else d for d, y in zip(dys, produced, strict=True)
-                ]
+                dy = [zeros_like(y) if d is None else d for d, y in zip(dy, produced, strict=True)]
                 for slot in outs:
                     cot[slot] = None
-            if seeded is not None:  # an invoked plan: it continues each first target's sum
-                seeds = [None] * len(seeded)
-                for j, slot in targets:
-                    if seeded[j]:
-                        seeds[j] = cot[slot]
-                dxs = vjp(residuals[index], seeds, *dys)
-                for j, slot in targets:
-                    dx = dxs[j]
-                    if seeded[j]:
-                        if dx is not None:
-                            cot[slot] = dx
-                    elif dx is not None:
-                        total = cot[slot]
-                        cot[slot] = dx if total is None else accumulate(total, dx)
-                continue
-            dxs = vjp(residuals[index], *dys)
+                if seeded is not None:
+                    _seeded_pull(vjp, residuals[index], dy, targets, seeded, cot)
+                    continue
+                dxs = vjp(residuals[index], *dy)
             for j, slot in targets:
                 dx = dxs[j]
                 if dx is not None:
@@ -496,6 +485,28 @@ class Plan:
                 kept.append((vjp, _single(instr.outs), instr.outs, targets, index, seeded))
         steps = self._reverse[need] = tuple(reversed(kept))
         return steps
+
+
+def _seeded_pull(
+    vjp: Callable, residual: object, dys: Sequence, targets: tuple, seeded: tuple, cot: list
+) -> None:
+    """Pull back through an invoked plan: it continues the sum of each slot it reads first
+    (its seed, replaced by the result), so sums come out as its inlined body's; a slot read
+    again by a later input adds that input's cotangent as usual."""
+    seeds: list = [None] * len(seeded)
+    for j, slot in targets:
+        if seeded[j]:
+            seeds[j] = cot[slot]
+    dxs = vjp(residual, seeds, *dys)
+    for j, slot in targets:
+        dx = dxs[j]
+        if dx is None:
+            continue
+        if seeded[j]:
+            cot[slot] = dx
+        else:
+            total = cot[slot]
+            cot[slot] = dx if total is None else accumulate(total, dx)
 
 
 def _single(outs: tuple[int, ...]) -> int:
