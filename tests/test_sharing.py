@@ -152,6 +152,17 @@ def test_a_chain_of_a_thousand_definitions_runs_and_draws(capsys, tmp_path: Path
     assert (tmp_path / "c.dot").exists()
 
 
+def test_a_thousand_nested_invoked_plans_run_and_differentiate(monkeypatch) -> None:
+    monkeypatch.setattr(schedule._Scheduler, "inlines", lambda self, sub: False)
+    morphism = catdsl.loads(chain(1000))["c999"]
+    assert morphism.plan.nesting > 999  # every use invoked: plans calling plans
+    expected = 0.5
+    for _ in range(1000):
+        expected = np.tanh(expected)
+    assert morphism(0.5) == pytest.approx(expected, rel=1e-12)
+    assert np.isfinite(morphism.vjp(0.5, 1.0)["inputs"][0])
+
+
 def test_deeper_than_the_recursion_limit_is_r0105(capsys, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(depth, "RECURSION_LIMIT", 200)
     path = tmp_path / "chain.cat"

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from catdsl.diagram.depth import deep
 from catdsl.diagram.schedule import Source
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.invariants import Check, Env, nonfinite_error
@@ -45,6 +46,11 @@ from catdsl.typesys.types import Prod
 
 CTX = 0
 """The register slot that holds the run's `RunContext` (read by the ops that use it)."""
+
+
+NESTING = 100
+"""Plans nested deeper than this (shared definitions invoking shared definitions) run under
+`diagram.depth.deep`, whose recursion limit leaves room for them."""
 
 
 class Op(Protocol):
@@ -132,6 +138,8 @@ class Plan:
         self._source_index = {s.name: len(in_slots) + i for i, s in enumerate(sources)}
         self.source_differentiable = tuple(slot_differentiable[s] for s in self._slots)
         self._plain = [i for i, ins in enumerate(instrs) if not ins.is_check]
+        subs = [sub for i in instrs if isinstance(sub := getattr(i.op, "sub", None), Plan)]
+        self.nesting: int = 1 + max((sub.nesting for sub in subs), default=0)
         self._reverse: dict[tuple[bool, ...], tuple] = {}
         self._last_reverse: tuple = (None, ((), ()))  # the last request and its reverse plan
 
@@ -185,6 +193,21 @@ class Plan:
     ) -> tuple:
         """Run forward only. `check` validates objects and scans every box for NaN/inf;
         `hooks` (a `LoopHooks`) drive the first top-level `^ n` loop (progress, checkpoints)."""
+        if self.nesting > NESTING:
+            with deep("running"):
+                return self._run(inputs, ports, params, check=check, hooks=hooks)
+        return self._run(inputs, ports, params, check=check, hooks=hooks)
+
+    def _run(
+        self,
+        inputs: Sequence = (),
+        ports: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        check: bool = True,
+        hooks: Any = None,
+    ) -> tuple:
+        """`run`, within the recursion limit it was given."""
         values = self.gather(inputs, ports, params)
         ctx = RunContext(check, {}, hooks)
         if not check:
@@ -202,6 +225,20 @@ class Plan:
         check: bool = False,
     ) -> tuple[tuple, Tape]:
         """Run forward and record the tape that `backward` needs."""
+        if self.nesting > NESTING:
+            with deep("running"):
+                return self._forward(inputs, ports, params, check=check)
+        return self._forward(inputs, ports, params, check=check)
+
+    def _forward(
+        self,
+        inputs: Sequence = (),
+        ports: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        check: bool = False,
+    ) -> tuple[tuple, Tape]:
+        """`forward`, within the recursion limit it was given."""
         values = self.gather(inputs, ports, params)
         ctx = RunContext(check, {})
         if check:
@@ -209,6 +246,13 @@ class Plan:
         return self.execute_taped(values, ctx)
 
     def backward(self, tape: Tape, output_cotangents: Sequence, wrt: set[str] | frozenset) -> dict:
+        """Cotangents of the requested sources (see `_backward`)."""
+        if self.nesting > NESTING:
+            with deep("differentiating"):
+                return self._backward(tape, output_cotangents, wrt)
+        return self._backward(tape, output_cotangents, wrt)
+
+    def _backward(self, tape: Tape, output_cotangents: Sequence, wrt: set[str] | frozenset) -> dict:
         """Cotangents of the requested sources: `{name: array}` for ports and params, and
         `"inputs"` -> one cotangent per input (None for integer wires) when asked for."""
         unknown = set(wrt) - set(self._source_index) - {"inputs"}
