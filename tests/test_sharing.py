@@ -150,6 +150,9 @@ def test_a_chain_of_a_thousand_definitions_runs_and_draws(capsys, tmp_path: Path
     code, _, err = cli(capsys, "draw", path, "c999", "-o", tmp_path / "c.dot")
     assert code == 0, err
     assert (tmp_path / "c.dot").exists()
+    code, _, err = cli(capsys, "draw", path, "-o", tmp_path / "all.dot")  # every definition
+    assert code == 0, err
+    assert (tmp_path / "all.dot").read_text().count("c999 : Real -> Real") == 1
 
 
 def test_a_thousand_nested_invoked_plans_run_and_differentiate(monkeypatch) -> None:

@@ -49,6 +49,20 @@ def lower(term: Term, name: str | None = None, consts: Mapping[str, Term] | None
         return _Lowerer(consts or {}).diagram(term, name)
 
 
+class Lowering:
+    """Several terms of one program lowered with one memo, so a definition used by many of
+    them is lowered once (drawing a whole program of n chained definitions costs O(n), not
+    O(n^2)). The terms must stay alive while the lowering is used (the memo is by identity)."""
+
+    def __init__(self, consts: Mapping[str, Term] | None = None):
+        self._lowerer = _Lowerer(consts or {})
+
+    def lower(self, term: Term, name: str | None = None) -> Diagram:
+        """The diagram of `term`, as `lower` gives it."""
+        with deep("lowering"):
+            return self._lowerer.diagram(term, name)
+
+
 class _Lowerer:
     """Shared state of one lowering: constants by name and sub-diagrams already built."""
 

@@ -65,7 +65,7 @@ def _dot_for(program, name: str | None, *, shapes: bool, expand: int, unroll: bo
     from catdsl.render.output import page_of
 
     if name is None:
-        diagrams = [(n, program[n].diagram) for n in program.names]
+        diagrams = list(zip(program.names, _diagrams(program, program.names), strict=True))
         title = Path(program.file).name if program.file else None
         return page_of(diagrams, shapes=shapes, expand=expand, unroll=unroll, title=title)
     if name in program.checked.laws:
@@ -99,6 +99,15 @@ def _dot_for(program, name: str | None, *, shapes: bool, expand: int, unroll: bo
     return to_dot(program[name].diagram, shapes=shapes, expand=expand, unroll=unroll, title=name)
 
 
+def _diagrams(program, names: list[str]) -> list:
+    """The diagrams of several definitions, lowered with one memo (each definition once)."""
+    from catdsl.diagram.lower import Lowering
+
+    definitions = program.checked.definitions
+    lowering = Lowering({n: d.term for n, d in definitions.items() if d.kind == "data"})
+    return [lowering.lower(program[n].term, n) for n in names]
+
+
 def is_directory(output: str) -> bool:
     """Whether `-o` names a directory: an existing one, or a path ending in `/`."""
     return output.endswith(("/", "\\")) or Path(output).is_dir()
@@ -116,8 +125,7 @@ def _draw_directory(checked, args: argparse.Namespace) -> int:
         for k, (definition, dot) in enumerate(_illegal_figures(checked))
     ]
     program = _what_checks(checked)
-    for name in program.names:
-        diagram = program[name].diagram
+    for name, diagram in zip(program.names, _diagrams(program, program.names), strict=True):
         pages.append((name, signature_text(name, diagram), to_dot(diagram, title=name, **options)))
     for name in checked.laws:
         pages.append((name, f"law {name}", dot_for(program, name, **options)))
