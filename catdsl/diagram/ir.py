@@ -14,6 +14,7 @@ consume this structure.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -284,9 +285,22 @@ class Diagram:
         return box
 
     def boxes(self) -> Iterator[Box]:
-        """All boxes in a topological order (ties broken by id, so the order is stable)."""
-        for box_id in nx.lexicographical_topological_sort(self.graph, key=_natural_key):
-            yield self.box(box_id)
+        """All boxes in a topological order (ties broken by id, so the order is stable): the
+        order of `nx.lexicographical_topological_sort` with `_natural_key`, which is unique,
+        computed here on the graph's adjacency dicts (several times faster, and diagrams are
+        walked often)."""
+        graph = self.graph
+        succ, pred, nodes = graph._succ, graph._pred, graph._node
+        waiting = {n: sum(map(len, preds.values())) for n, preds in pred.items()}
+        ready = [(_natural_key(n), n) for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        while ready:
+            _, box_id = heapq.heappop(ready)
+            yield nodes[box_id]["box"]
+            for target, keys in succ[box_id].items():
+                waiting[target] -= len(keys)
+                if waiting[target] == 0:
+                    heapq.heappush(ready, (_natural_key(target), target))
 
     def inner_boxes(self) -> Iterator[Box]:
         """Boxes other than the boundary."""
@@ -302,6 +316,23 @@ class Diagram:
         if len(connected) != len(sources):
             raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
         return connected
+
+    def all_incoming(self) -> dict[str, list[WireEnd]]:
+        """`incoming` of every box at once, in one pass over the wires (for whole-diagram
+        walks: scheduling a diagram of n boxes costs O(n), not n graph queries)."""
+        feeds: dict[str, list[WireEnd | None]] = {
+            box_id: [None] * len(box.inputs) for box_id, box in self.graph.nodes(data="box")
+        }
+        for src, dst, attrs in self.graph.edges(data=True):
+            feeds[dst][attrs["dst_port"]] = WireEnd(src, attrs["src_port"])
+        result: dict[str, list[WireEnd]] = {}
+        for box_id, sources in feeds.items():
+            connected = [s for s in sources if s is not None]
+            if len(connected) != len(sources):
+                box = self.box(box_id)
+                raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
+            result[box_id] = connected
+        return result
 
     def outgoing(self, box_id: str) -> list[list[WireEnd]]:
         """For each output port of the box, the input ports it feeds (possibly none)."""

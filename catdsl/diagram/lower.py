@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from catdsl.diagram import ir
+from catdsl.diagram.depth import deep
 from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
 from catdsl.typesys.family_spec import FamilyRole
 from catdsl.typesys.terms import (
@@ -44,7 +45,22 @@ Wires = list[WireEnd]
 def lower(term: Term, name: str | None = None, consts: Mapping[str, Term] | None = None) -> Diagram:
     """The diagram of `term`. `consts` maps the names of data points that primitives take as
     arguments (`dot(v)` with `data v : Real[3] = ...`) to their point terms (`Unit -> A`)."""
-    return _Lowerer(consts or {}).diagram(term, name)
+    with deep("lowering"):
+        return _Lowerer(consts or {}).diagram(term, name)
+
+
+class Lowering:
+    """Several terms of one program lowered with one memo, so a definition used by many of
+    them is lowered once (drawing a whole program of n chained definitions costs O(n), not
+    O(n^2)). The terms must stay alive while the lowering is used (the memo is by identity)."""
+
+    def __init__(self, consts: Mapping[str, Term] | None = None):
+        self._lowerer = _Lowerer(consts or {})
+
+    def lower(self, term: Term, name: str | None = None) -> Diagram:
+        """The diagram of `term`, as `lower` gives it."""
+        with deep("lowering"):
+            return self._lowerer.diagram(term, name)
 
 
 class _Lowerer:

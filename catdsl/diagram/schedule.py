@@ -1,9 +1,13 @@
 """Schedule a diagram: the backend-neutral order of work, as one linear list of steps.
 
 A schedule numbers every wire with a register slot and lists what to compute, in topological
-order, with no numerics bound. `ref` boxes are inlined into the same slots (their named sources
-fed by the ref's port inputs), followed by a `Check` step where a morphism's outputs enter
-nominal objects; structural boxes (swap, copy, discard) only alias slots; constants are
+order, with no numerics bound. A `ref` box is inlined into the same slots (its named sources
+fed by the ref's port inputs) when it is small or its definition has no other use; a large
+definition used several times (more than `INLINE_LIMIT` steps once fully inlined) is an
+`Invoke` of its definition's sub-schedule instead, made once however often it is used, so the
+schedule of a program grows with its text, not with the product of its uses. Either way a
+`Check` step follows where a morphism's outputs enter nominal objects; structural boxes (swap,
+copy, discard) only alias slots; constants are
 hoisted (their slots are filled once, before any run); `power`, `functor` and `train` boxes
 hold sub-schedules (one per sub-diagram however often it is used). A box without a definition
 (`opaque`, `hole`) cannot run: R0101. Slot 0 is reserved for the backend (its run context).
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from catdsl.diagram.depth import deep
 from catdsl.diagram.ir import (
     INPUT,
     OUTPUT,
@@ -33,12 +38,19 @@ from catdsl.diagram.ir import (
     RefBox,
     StructBox,
     TrainBox,
+    WireEnd,
 )
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.typesys.types import Atom, Obj, Prod
 
 RESERVED = 0
 """The slot every schedule leaves to its backend (the numpy plan keeps its run context there)."""
+
+INLINE_LIMIT = 512
+"""The most steps a `ref` may inline into its user; a larger definition is invoked as one shared
+sub-schedule. Inlining keeps small programs' plans flat (no call overhead, the fast path of
+`bench/overhead.py`); every program under the limit schedules exactly as when every ref was
+inlined."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,17 @@ class Map:
 
 
 @dataclass(frozen=True)
+class Invoke:
+    """A large `ref`: its definition's shared schedule `body` on the values in `ins` (the ref's
+    domain wires, then one per source of `body`, in `body.sources` order), writing `outs`."""
+
+    box: RefBox
+    body: Schedule
+    ins: tuple[int, ...]
+    outs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Train:
     """A training box; `loss` and `data` are scheduled for the families that evaluate the
     loss (None for the others, and `data` None without training data)."""
@@ -110,7 +133,7 @@ class Check:
     span: Span | None
 
 
-Step = Call | Loop | Map | Train | Check
+Step = Call | Loop | Map | Invoke | Train | Check
 """One entry of a schedule's work list."""
 
 
@@ -133,14 +156,51 @@ class Schedule:
 
 def schedule(diagram: Diagram) -> Schedule:
     """The schedule of `diagram` and, inside its steps, of every sub-diagram it holds."""
-    return _Scheduler().schedule(diagram)
+    with deep("scheduling"):
+        return _Scheduler(diagram).schedule(diagram)
 
 
 class _Scheduler:
     """Shared state of one scheduling: the sub-schedules made so far, by diagram."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Diagram) -> None:
         self.done: dict[int, Schedule] = {}
+        self.sizes: dict[int, int] = {}
+        self.uses = _ref_uses(root)
+        self.wiring: dict[int, dict[str, list[WireEnd]]] = {}
+
+    def incoming(self, diagram: Diagram) -> dict[str, list[WireEnd]]:
+        """`diagram.all_incoming()`, once per diagram however often it is inlined."""
+        key = id(diagram)
+        if key not in self.wiring:
+            self.wiring[key] = diagram.all_incoming()
+        return self.wiring[key]
+
+    def inlines(self, sub: Diagram) -> bool:
+        """Whether a ref to `sub` is inlined: when it is small, or used by one box only (so
+        inlining copies nothing); else it is invoked."""
+        return self.uses.get(id(sub), 0) <= 1 or self.size(sub) <= INLINE_LIMIT
+
+    def size(self, diagram: Diagram) -> int:
+        """How many steps `diagram` would schedule with every ref inlined (capped just above
+        `INLINE_LIMIT`), computed once per diagram object, without recursion."""
+        todo = [diagram]
+        while todo:
+            top = todo[-1]
+            if id(top) in self.sizes:
+                todo.pop()
+                continue
+            subs = [
+                b.sub for _, b in top.graph.nodes(data="box") if isinstance(b, RefBox) and b.sub
+            ]
+            missing = [s for s in subs if id(s) not in self.sizes]
+            if missing:
+                todo.extend(missing)
+                continue
+            todo.pop()
+            total = len(top) - len(subs) + sum(self.sizes[id(s)] for s in subs)
+            self.sizes[id(top)] = min(total, INLINE_LIMIT + 1)
+        return self.sizes[id(diagram)]
 
     def schedule(self, diagram: Diagram) -> Schedule:
         """The schedule of `diagram`, made once per diagram object."""
@@ -188,10 +248,11 @@ class _Builder:
         """Schedule the boxes of `diagram` given its input slots; return its output slots."""
         wires: dict[tuple[str, int], int] = {(INPUT, i): s for i, s in enumerate(in_slots)}
         result: list[int] = []
+        incoming = self.scheduler.incoming(diagram)
         for box in diagram.boxes():
             if box.id == INPUT:
                 continue
-            ins = tuple(wires[(w.box, w.port)] for w in diagram.incoming(box.id))
+            ins = tuple(wires[(w.box, w.port)] for w in incoming[box.id])
             if box.id == OUTPUT:
                 result = list(ins)
                 continue
@@ -206,6 +267,8 @@ class _Builder:
                 return [ports[name] if name in ports else self.source(box)]
             case StructBox():
                 return _alias(box, list(ins))
+            case RefBox(sub=Diagram() as sub) if not self.scheduler.inlines(sub):
+                return self.invoke(box, sub, ins)
             case RefBox():
                 return self.inline(box, ins)
             case ConstBox():
@@ -233,7 +296,7 @@ class _Builder:
                 )
         raise ValueError(f"cannot schedule a box of kind {box.kind!r}")
 
-    def add(self, step: Call | Loop | Map | Train) -> list[int]:
+    def add(self, step: Call | Loop | Map | Invoke | Train) -> list[int]:
         self.steps.append(step)
         return list(step.outs)
 
@@ -248,12 +311,24 @@ class _Builder:
                 raise exc.at(box.span) from None
         return Train(box, loss, data, ins, self.slots(box.outputs))
 
-    def source(self, box: ParamBox | PortBox) -> int:
+    def source(self, box: ParamBox | PortBox | Source) -> int:
         """The slot of a named port or param of this schedule (one per name)."""
         if box.name not in self.sources:
-            source = Source(box.name, box.kind, box.outputs[0])
-            self.sources[box.name] = (source, self.slot(box.outputs[0]))
+            atom = box.atom if isinstance(box, Source) else box.outputs[0]
+            source = Source(box.name, box.kind, atom)
+            self.sources[box.name] = (source, self.slot(atom))
         return self.sources[box.name][1]
+
+    def invoke(self, box: RefBox, sub: Diagram, ins: tuple[int, ...]) -> list[int]:
+        """A large ref as a call of its definition's shared schedule, then its outputs checked.
+        The body's sources are fed by the ref's port inputs by name, else by this schedule's."""
+        body = self.scheduler.schedule(sub)
+        n = box.n_domain_inputs
+        ports = dict(zip(box.port_names, ins[n:], strict=True))
+        fed = [ports[s.name] if s.name in ports else self.source(s) for s in body.sources]
+        outs = self.add(Invoke(box, body, (*ins[:n], *fed), self.slots(box.outputs)))
+        self.check(box, outs)
+        return outs
 
     def inline(self, box: RefBox, ins: tuple[int, ...]) -> list[int]:
         """A ref's definition scheduled in place, then its outputs checked (morphisms)."""
@@ -262,11 +337,37 @@ class _Builder:
         n = box.n_domain_inputs
         ports = dict(zip(box.port_names, ins[n:], strict=True))
         outs = self.emit(box.sub, ins[:n], ports)
+        self.check(box, outs)
+        return outs
+
+    def check(self, box: RefBox, outs: list[int]) -> None:
+        """The check of a morphism's outputs where they enter nominal objects, if any."""
         if box.def_kind == "morphism":
             atoms = tuple(a if isinstance(a, Obj) else None for a in box.outputs)
             if any(a is not None for a in atoms):
                 self.steps.append(Check(tuple(outs), atoms, box.label, box.span))
-        return outs
+
+
+def _ref_uses(root: Diagram) -> dict[int, int]:
+    """How many ref boxes use each definition's diagram, over every diagram reachable from
+    `root` (each counted once), by diagram id; walked without recursion."""
+    uses: dict[int, int] = {}
+    seen, todo = {id(root)}, [root]
+    while todo:
+        diagram = todo.pop()
+        for _, box in diagram.graph.nodes(data="box"):
+            subs: tuple[Diagram | None, ...] = ()
+            if isinstance(box, RefBox | PowerBox | FunctorBox):
+                subs = (box.sub,)
+                if isinstance(box, RefBox) and box.sub is not None:
+                    uses[id(box.sub)] = uses.get(id(box.sub), 0) + 1
+            elif isinstance(box, TrainBox):
+                subs = (box.loss, box.data)
+            for sub in subs:
+                if sub is not None and id(sub) not in seen:
+                    seen.add(id(sub))
+                    todo.append(sub)
+    return uses
 
 
 def _alias(box: StructBox, ins: list[int]) -> list[int]:

@@ -51,6 +51,13 @@ def dot_for(
     program, name: str | None, *, shapes: bool = False, expand: int = 0, unroll: bool = False
 ) -> str:
     """DOT text for a definition, a law, or (no name) every definition of the program."""
+    from catdsl.diagram.depth import deep
+
+    with deep("drawing"):
+        return _dot_for(program, name, shapes=shapes, expand=expand, unroll=unroll)
+
+
+def _dot_for(program, name: str | None, *, shapes: bool, expand: int, unroll: bool) -> str:
     from catdsl.frontend.law_sides import law_sides
     from catdsl.frontend.program import Morphism
     from catdsl.render.commutative import law_to_dot
@@ -58,7 +65,7 @@ def dot_for(
     from catdsl.render.output import page_of
 
     if name is None:
-        diagrams = [(n, program[n].diagram) for n in program.names]
+        diagrams = list(zip(program.names, _diagrams(program, program.names), strict=True))
         title = Path(program.file).name if program.file else None
         return page_of(diagrams, shapes=shapes, expand=expand, unroll=unroll, title=title)
     if name in program.checked.laws:
@@ -92,6 +99,15 @@ def dot_for(
     return to_dot(program[name].diagram, shapes=shapes, expand=expand, unroll=unroll, title=name)
 
 
+def _diagrams(program, names: list[str]) -> list:
+    """The diagrams of several definitions, lowered with one memo (each definition once)."""
+    from catdsl.diagram.lower import Lowering
+
+    definitions = program.checked.definitions
+    lowering = Lowering({n: d.term for n, d in definitions.items() if d.kind == "data"})
+    return [lowering.lower(program[n].term, n) for n in names]
+
+
 def is_directory(output: str) -> bool:
     """Whether `-o` names a directory: an existing one, or a path ending in `/`."""
     return output.endswith(("/", "\\")) or Path(output).is_dir()
@@ -109,8 +125,7 @@ def _draw_directory(checked, args: argparse.Namespace) -> int:
         for k, (definition, dot) in enumerate(_illegal_figures(checked))
     ]
     program = _what_checks(checked)
-    for name in program.names:
-        diagram = program[name].diagram
+    for name, diagram in zip(program.names, _diagrams(program, program.names), strict=True):
         pages.append((name, signature_text(name, diagram), to_dot(diagram, title=name, **options)))
     for name in checked.laws:
         pages.append((name, f"law {name}", dot_for(program, name, **options)))

@@ -28,6 +28,7 @@ from catdsl.diagram.ir import (
     WireEnd,
 )
 from catdsl.diagram.lower import number_text
+from catdsl.errors import CatRuntimeError
 from catdsl.render.scene import (
     BoxNode,
     Chip,
@@ -44,6 +45,12 @@ from catdsl.typesys.types import Atom
 
 WRAP_WIDTH = 36  # a training box label longer than this puts its hyperparameters on a new line
 UNROLL_LIMIT = 8  # `f ^ n` with n above this is unrolled as 3 copies, an ellipsis, 1 copy
+FRAME_LIMIT = 64
+"""The most frames (opened definitions and powers) one drawing may nest: Graphviz's layout time
+grows steeply with nesting, so R0703 stops a deeper `--expand` at once."""
+DRAW_LIMIT = 10_000
+"""The most items (boxes, boundary wire ends and wires) one drawing may hold: beyond it, R0703
+stops the drawing while it is built, before Graphviz would spend minutes laying it out."""
 FROM_ABOVE = (ParamBox, PortBox)
 """The boxes that enter from above: learnable params and user ports."""
 
@@ -109,12 +116,27 @@ class Drawing:
         self.extra: list[str] = []
         self.losses: dict[str, tuple[Scope, list[str]]] = {}  # frames of losses, by name
         self._paths: dict[str, tuple[Scope, ...]] | None = None  # node id -> its frames
+        self._ends = 0  # the wire ends of the boundary rails drawn so far
 
     # ------------------------------------------------------------------ scene building
     def add(self, scope: Scope, node: BoxNode | Chip | Point | Rail) -> None:
         """Put a node in a scope and remember it by id."""
         scope.items.append(node)
         self.nodes[node.id] = node
+        if isinstance(node, Rail):
+            self._ends += node.n
+        self.bound()
+
+    def bound(self) -> None:
+        """Stop with R0703 when the drawing holds more than `DRAW_LIMIT` items."""
+        size = len(self.nodes) + self._ends + len(self.wires)
+        if size > DRAW_LIMIT:
+            raise CatRuntimeError(
+                "R0703",
+                f"the drawing is too large: more than {DRAW_LIMIT:,} boxes, wire ends and wires",
+                help="draw fewer levels (a smaller `--expand`, no `--unroll`), or each "
+                "definition on its own page with `-o DIR/`",
+            )
 
     def source(self, end: End, atom: Atom, scope: Scope, key: tuple) -> End:
         """Register an output that wires leave from; `key` is what `highlight` names it by."""
@@ -187,6 +209,15 @@ class Drawing:
     ) -> list[End]:
         """Draw one box fed by `srcs`, by its kind; returns the ends of its outputs."""
         nid = prefix + box.id
+        opens = isinstance(box, PowerBox | TrainBox) or (isinstance(box, RefBox) and box.sub)
+        if FRAME_LIMIT <= depth < self.expand and opens:
+            raise CatRuntimeError(
+                "R0703",
+                f"the drawing nests too deeply: `--expand {self.expand}` opens more than "
+                f"{FRAME_LIMIT} levels of definitions",
+                help=f"draw at most `--expand {FRAME_LIMIT}`, or each definition on its "
+                "own page with `-o DIR/`",
+            )
         match box:
             case ParamBox(name=name) | PortBox(name=name) | ConstBox(name=name) if name in ports:
                 return [ports[name]]
@@ -303,9 +334,9 @@ class Drawing:
         if n == 0:
             return ins
         cluster = scope.cluster(nid, _power_text(box), "unroll")
-        shown: list[int | None] = list(range(n))
-        if n > UNROLL_LIMIT:
-            shown = [0, 1, 2, None, n - 1]
+        shown: list[int | None] = [0, 1, 2, None, n - 1]
+        if n <= UNROLL_LIMIT:
+            shown = list(range(n))
         for i in shown:
             if i is None:
                 ins = self.ellipsis(box, f"{nid}.more", cluster, ins, n - 4)
@@ -345,6 +376,7 @@ class Drawing:
     # ------------------------------------------------------------------ resolution and text
     def finish(self, name: str, title: str | None) -> str:
         """Label each wire once, add junction and discard dots, drop chips into boxes, write DOT."""
+        self.bound()
         leaving: dict[End, list[Wire]] = {}
         for wire in self.wires:
             leaving.setdefault(wire.src, []).append(wire)

@@ -1,10 +1,12 @@
 """Writing drawings: DOT text to .dot/.svg/.png/.pdf files, SVG for Jupyter, a whole program on
-one page. Only this module needs the `dot` binary (through the `graphviz` package)."""
+one page. Only this module needs the `dot` binary, which it runs with a time limit
+(`GRAPHVIZ_SECONDS`, else R0704)."""
 
 from __future__ import annotations
 
 import html
 import shutil
+import subprocess
 from pathlib import Path
 
 from catdsl.diagram.ir import Diagram
@@ -13,6 +15,8 @@ from catdsl.files import atomic_output
 from catdsl.render.dot import Drawing, body_of, to_dot
 
 FORMATS = ("dot", "svg", "png", "pdf")
+GRAPHVIZ_SECONDS = 60.0
+"""How long Graphviz may lay one drawing out before R0704 stops it."""
 INSTALL_HINT = (
     "install Graphviz with `apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` "
     "(macOS), or draw to `-o diagram.dot`, which works without it"
@@ -106,9 +110,25 @@ def _pipe(dot_text: str, fmt: str) -> bytes:
     if shutil.which("dot") is None:
         message = f"drawing `.{fmt}` needs the Graphviz `dot` program, which is not installed"
         raise CatRuntimeError("R0701", f"{message}: {INSTALL_HINT}")
-    import graphviz
-
-    return graphviz.Source(dot_text).pipe(format=fmt)
+    try:
+        done = subprocess.run(
+            ["dot", "-Kdot", f"-T{fmt}"],
+            input=dot_text.encode(),
+            capture_output=True,
+            timeout=GRAPHVIZ_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CatRuntimeError(
+            "R0704",
+            f"Graphviz did not lay the drawing out within {GRAPHVIZ_SECONDS:g} seconds",
+            help="draw fewer levels (a smaller `--expand`, no `--unroll`), each definition on "
+            "its own page with `-o DIR/`, or to `-o diagram.dot` (no layout)",
+        ) from None
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
+        raise CatRuntimeError("R0705", f"Graphviz failed to lay the drawing out: {message}")
+    return done.stdout
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -1,8 +1,9 @@
 """The numpy backend: a schedule bound to numpy kernels as a fast `Plan`, and how to run it.
 
 Binding gives each `Call` step the kernel its primitive's factory builds (from the kernel table
-the backend is given, never imported), each `Loop` / `Map` / `Train` step its sub-plans (one per
-sub-schedule), each `Check` step its validators, and each hoisted constant its value, loaded and
+the backend is given, never imported), each `Loop` / `Map` / `Invoke` / `Train` step its
+sub-plans (one per sub-schedule, so a shared definition's plan is bound once and called from
+every use), each `Check` step its validators, and each hoisted constant its value, loaded and
 converted to the backend's dtype and checked once.
 
 | code  | raised when |
@@ -20,11 +21,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
+from catdsl.diagram.depth import deep
 from catdsl.diagram.ir import ConstBox, Diagram, PrimBox
 from catdsl.diagram.schedule import (
     RESERVED,
     Call,
     Check,
+    Invoke,
     Loop,
     Map,
     Schedule,
@@ -36,7 +39,7 @@ from catdsl.files import load_array_file
 from catdsl.semantics.invariants import make_check
 from catdsl.semantics.kernel import Kernel, KernelTable, build_kernel
 from catdsl.semantics.loop import LoopHooks
-from catdsl.semantics.ops import CheckOp, FunctorOp, PowerOp, kernel_op
+from catdsl.semantics.ops import CheckOp, FunctorOp, InvokeOp, PowerOp, kernel_op
 from catdsl.semantics.plan import CTX, Instr, Op, Plan
 from catdsl.semantics.training import initial_state, run_steps, train_op
 from catdsl.semantics.values import coerce, is_differentiable, split_components, width
@@ -100,7 +103,8 @@ class NumpyBackend:
 
 def bind(root: Schedule, kernels: KernelTable, dtype: np.dtype) -> Plan:
     """The plan of a schedule (each sub-schedule bound once)."""
-    return _Binder(kernels, dtype).plan(root)
+    with deep("compiling"):
+        return _Binder(kernels, dtype).plan(root)
 
 
 class _Binder:
@@ -109,6 +113,7 @@ class _Binder:
     def __init__(self, kernels: KernelTable, dtype: np.dtype):
         self.kernels, self.dtype = kernels, dtype
         self.plans: dict[int, Plan] = {}
+        self.validated: set[tuple[str, tuple[str, ...]]] = set()  # (primitive, static names)
 
     def plan(self, sched: Schedule) -> Plan:
         """The plan of `sched`, made once per schedule."""
@@ -143,7 +148,7 @@ class _Binder:
             source_checks=(*input_checks, *source_checks),
         )
 
-    def instr(self, step: Call | Loop | Map | Train | Check) -> Instr | None:
+    def instr(self, step: Call | Loop | Map | Invoke | Train | Check) -> Instr | None:
         """The instruction of one step (None for a check with nothing to check)."""
         op: Op
         match step:
@@ -151,6 +156,10 @@ class _Binder:
                 op = kernel_op(self.kernel(box), box.inputs, box.outputs)
             case Loop(box=box, body=body):
                 op = PowerOp(self.plan(body), box.n, box.inputs, box.port_names, box.label)
+            case Invoke(box=box, body=body):
+                n = box.n_domain_inputs
+                atoms = (*box.inputs[:n], *(s.atom for s in body.sources))
+                op = InvokeOp(self.plan(body), atoms)
             case Map(box=box, body=body):
                 sub = self.plan(body)
                 op = FunctorOp(box.functor, sub, box.inputs, box.outputs, box.port_names)
@@ -171,10 +180,16 @@ class _Binder:
         factory = self.kernels.get(box.name)
         if factory is None:
             raise CatRuntimeError("R0103", f"the primitive `{box.name}` has no kernel", box.span)
+        static = dict(box.static or {})
+        key = (box.name, tuple(sorted(static)))
+        if key in self.validated:  # its names already bound to the factory's signature
+            return factory(tuple(box.in_ranks), **static)
         try:
-            return build_kernel(factory, box.name, dict(box.static or {}), box.in_ranks)
+            kernel = build_kernel(factory, box.name, static, box.in_ranks)
         except CatRuntimeError as exc:
             raise exc.at(box.span) from None
+        self.validated.add(key)
+        return kernel
 
     def constant(self, box: ConstBox) -> list[Any]:
         """The hoisted values of a const box, one per output atom, checked once."""

@@ -1,4 +1,5 @@
-"""The ops a plan calls: kernels, `f ^ n` loops, the List and Option functors, boundary checks.
+"""The ops a plan calls: kernels, `f ^ n` loops, shared definitions, the List and Option
+functors, boundary checks.
 
 Each follows the `plan.Op` protocol. Kernels see one array per component: a wire whose atom is
 a `List` of a product (or an object over a product) is unpacked into its component arrays
@@ -166,6 +167,45 @@ class PowerOp(SubPlanOp):
                 accumulate(a, b) for a, b in zip(d_sources, cots[self.n_dom :], strict=True)
             ]
         return self.scatter(d_state, d_sources)
+
+
+class InvokeOp(SubPlanOp):
+    """A large `ref`: its definition's shared sub-plan run once on the box's inputs (domain
+    wires, then the values of the sub-plan's sources, in order). The sub-plan sees the run's
+    context (checks, dims, loop hooks) as an inlined body would."""
+
+    def __init__(self, sub: Plan, box_inputs: Sequence[Atom]):
+        names = [s.name for s in sub.sources]
+        super().__init__(sub, box_inputs, names)
+        self.defers_scan = sub.defers_scan()
+
+    @staticmethod
+    def _child(ctx: RunContext) -> RunContext:
+        return RunContext(ctx.check, ctx.dims, ctx.hooks, ctx.losses, ctx.looping)
+
+    def run(self, ctx: RunContext, *xs: Any) -> tuple:
+        child = self._child(ctx)
+        try:
+            return self.sub.execute(xs, child)
+        finally:
+            ctx.hooks = child.hooks
+
+    def forward(self, ctx: RunContext, *xs: Any) -> tuple[tuple, object]:
+        return self.sub.execute_taped(xs, self._child(ctx))
+
+    def trusted_forward(self, ctx: RunContext, *xs: Any) -> tuple[tuple, object]:
+        return self.sub.execute_taped(xs, self._child(ctx), trusted=True)
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        assert isinstance(residual, Tape), "the forward pass keeps the body's tape"
+        return tuple(self.sub.pull_back(residual, dys, self.need))
+
+    def vjp_seeded(self, residual: object, seeds: Sequence, *dys: Any) -> tuple:
+        """The VJP continuing the caller's sums: `seeds[j]`, the cotangent gathered so far for
+        the slot of input j, is where the body starts adding (the result replaces it), so the
+        sums come out bit for bit as the inlined body's."""
+        assert isinstance(residual, Tape), "the forward pass keeps the body's tape"
+        return tuple(self.sub.pull_back(residual, dys, self.need, seeds))
 
 
 class FunctorOp(SubPlanOp):

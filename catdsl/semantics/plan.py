@@ -28,13 +28,16 @@ hooks) read it from the reserved register `CTX`, passed as their first argument.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from operator import itemgetter
 from typing import Any, Protocol
 
 import numpy as np
 
+from catdsl.diagram.depth import deep
 from catdsl.diagram.schedule import Source
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.invariants import Check, Env, nonfinite_error
@@ -43,6 +46,11 @@ from catdsl.typesys.types import Prod
 
 CTX = 0
 """The register slot that holds the run's `RunContext` (read by the ops that use it)."""
+
+
+NESTING = 100
+"""Plans nested deeper than this (shared definitions invoking shared definitions) run under
+`diagram.depth.deep`, whose recursion limit leaves room for them."""
 
 
 class Op(Protocol):
@@ -129,17 +137,45 @@ class Plan:
         self._source_checks = source_checks
         self._source_index = {s.name: len(in_slots) + i for i, s in enumerate(sources)}
         self.source_differentiable = tuple(slot_differentiable[s] for s in self._slots)
-        plain = [i for i, ins in enumerate(instrs) if not ins.is_check]
-        everything = range(len(instrs))
-        self._fast, self._fast_taped = self._steps(plain, "run"), self._steps(plain, "forward")
-        self._trusted_taped = self._steps(plain, "trusted_forward")
-        self._checked = self._steps(everything, "run", scan=True)
-        self._checked_loop = self._steps(everything, "run", scan=True, looping=True)
-        self._checked_taped = self._steps(everything, "forward", scan=True)
-        self._fast_direct = self._direct_call(self._fast)
-        self._checked_loop_direct = self._direct_call(self._checked_loop)
+        self._plain = [i for i, ins in enumerate(instrs) if not ins.is_check]
+        subs = [sub for i in instrs if isinstance(sub := getattr(i.op, "sub", None), Plan)]
+        self.nesting: int = 1 + max((sub.nesting for sub in subs), default=0)
         self._reverse: dict[tuple[bool, ...], tuple] = {}
         self._last_reverse: tuple = (None, ((), ()))  # the last request and its reverse plan
+
+    # The loops' step tuples, each built on first use (a plan that is only run never builds
+    # its taped ones); a cached property is a plain attribute read afterwards.
+    @cached_property
+    def _fast(self) -> tuple:
+        return self._steps(self._plain, "run")
+
+    @cached_property
+    def _fast_taped(self) -> tuple:
+        return self._steps(self._plain, "forward")
+
+    @cached_property
+    def _trusted_taped(self) -> tuple:
+        return self._steps(self._plain, "trusted_forward")
+
+    @cached_property
+    def _checked(self) -> tuple:
+        return self._steps(range(len(self.instrs)), "run", scan=True)
+
+    @cached_property
+    def _checked_loop(self) -> tuple:
+        return self._steps(range(len(self.instrs)), "run", scan=True, looping=True)
+
+    @cached_property
+    def _checked_taped(self) -> tuple:
+        return self._steps(range(len(self.instrs)), "forward", scan=True)
+
+    @cached_property
+    def _fast_direct(self) -> Callable | None:
+        return self._direct_call(self._fast)
+
+    @cached_property
+    def _checked_loop_direct(self) -> Callable | None:
+        return self._direct_call(self._checked_loop)
 
     def __repr__(self) -> str:
         name = f"{self.name} : " if self.name else ""
@@ -157,6 +193,21 @@ class Plan:
     ) -> tuple:
         """Run forward only. `check` validates objects and scans every box for NaN/inf;
         `hooks` (a `LoopHooks`) drive the first top-level `^ n` loop (progress, checkpoints)."""
+        if self.nesting > NESTING:
+            with deep("running"):
+                return self._run(inputs, ports, params, check=check, hooks=hooks)
+        return self._run(inputs, ports, params, check=check, hooks=hooks)
+
+    def _run(
+        self,
+        inputs: Sequence = (),
+        ports: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        check: bool = True,
+        hooks: Any = None,
+    ) -> tuple:
+        """`run`, within the recursion limit it was given."""
         values = self.gather(inputs, ports, params)
         ctx = RunContext(check, {}, hooks)
         if not check:
@@ -174,6 +225,20 @@ class Plan:
         check: bool = False,
     ) -> tuple[tuple, Tape]:
         """Run forward and record the tape that `backward` needs."""
+        if self.nesting > NESTING:
+            with deep("running"):
+                return self._forward(inputs, ports, params, check=check)
+        return self._forward(inputs, ports, params, check=check)
+
+    def _forward(
+        self,
+        inputs: Sequence = (),
+        ports: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        check: bool = False,
+    ) -> tuple[tuple, Tape]:
+        """`forward`, within the recursion limit it was given."""
         values = self.gather(inputs, ports, params)
         ctx = RunContext(check, {})
         if check:
@@ -181,6 +246,13 @@ class Plan:
         return self.execute_taped(values, ctx)
 
     def backward(self, tape: Tape, output_cotangents: Sequence, wrt: set[str] | frozenset) -> dict:
+        """Cotangents of the requested sources (see `_backward`)."""
+        if self.nesting > NESTING:
+            with deep("differentiating"):
+                return self._backward(tape, output_cotangents, wrt)
+        return self._backward(tape, output_cotangents, wrt)
+
+    def _backward(self, tape: Tape, output_cotangents: Sequence, wrt: set[str] | frozenset) -> dict:
         """Cotangents of the requested sources: `{name: array}` for ports and params, and
         `"inputs"` -> one cotangent per input (None for integer wires) when asked for."""
         unknown = set(wrt) - set(self._source_index) - {"inputs"}
@@ -236,11 +308,13 @@ class Plan:
 
     def execute(self, values: Sequence, ctx: RunContext) -> tuple:
         """Run forward from positional source values (used by loops and functors)."""
-        steps, direct, index = self._fast, self._fast_direct, 0
-        if ctx.check:
+        index = 0
+        if not ctx.check:
+            steps, direct = self._fast, self._fast_direct
+        elif ctx.looping:
+            steps, direct = self._checked_loop, self._checked_loop_direct
+        else:
             steps, direct = self._checked, None
-            if ctx.looping:
-                steps, direct = self._checked_loop, self._checked_loop_direct
         if direct is not None:
             try:
                 return direct(ctx, *values)
@@ -293,19 +367,29 @@ class Plan:
             raise exc.at(self.instrs[index].span) from None
         return self._outputs(regs), tape
 
-    def pull_back(self, tape: Tape, dys: Sequence, need: tuple[bool, ...]) -> list:
-        """One cotangent per positional source (None where none flows), for `need`."""
+    def pull_back(
+        self, tape: Tape, dys: Sequence, need: tuple[bool, ...], seeds: Sequence | None = None
+    ) -> list:
+        """One cotangent per positional source (None where none flows), for `need`. `seeds`
+        (one per positional source, or None) start the sources' sums: an invoked plan adds its
+        cotangents onto its caller's, in the order its inlined body would."""
         cot: list = [None] * len(self._template)
+        if seeds is not None:
+            for slot, seed in zip(self._slots, seeds, strict=True):
+                cot[slot] = seed
         for slot, dy in zip(self._out_slots, dys, strict=True):
             cot[slot] = accumulate(cot[slot], dy)
         residuals = tape.residuals
         steps, wanted = self._reverse_plan(need)
-        for vjp, out, outs, targets, index in steps:
+        for vjp, out, outs, targets, index, seeded in steps:
             if out:
                 dy = cot[out]
                 if dy is None:
                     continue
                 cot[out] = None
+                if seeded is not None:
+                    _seeded_pull(vjp, residuals[index], (dy,), targets, seeded, cot)
+                    continue
                 dxs = vjp(residuals[index], dy)
             else:
                 dy = [cot[s] for s in outs]
@@ -315,6 +399,9 @@ class Plan:
                 dy = [zeros_like(y) if d is None else d for d, y in zip(dy, produced, strict=True)]
                 for slot in outs:
                     cot[slot] = None
+                if seeded is not None:
+                    _seeded_pull(vjp, residuals[index], dy, targets, seeded, cot)
+                    continue
                 dxs = vjp(residuals[index], *dy)
             for j, slot in targets:
                 dx = dxs[j]
@@ -343,7 +430,17 @@ class Plan:
         self, order: Sequence[int], method: str, scan: bool = False, looping: bool = False
     ) -> tuple:
         """The loop's tuples (call, argument getter, outs, slots to free afterwards, index,
-        whether to scan the outputs for NaN/inf: `scan`, except for deferred loop state)."""
+        whether to scan the outputs for NaN/inf: `scan`, except for deferred loop state), built
+        with the cyclic collector paused (they all stay alive)."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build_steps(order, method, scan, looping)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _build_steps(self, order: Sequence[int], method: str, scan: bool, looping: bool) -> tuple:
         last_use: dict[int, int] = {}
         for i in order:
             for slot in self.instrs[i].ins:
@@ -377,6 +474,13 @@ class Plan:
             return None
         return call if instr.op.uses_context else lambda ctx, *xs: call(*xs)
 
+    def defers_scan(self) -> bool:
+        """Whether, inside a loop, this plan's outputs go unscanned (each is written by an op
+        that defers its scan): an invoked plan then defers as its inlined body would."""
+        writers = {slot: i.op for i in self.instrs for slot in i.outs}
+        ops = [writers.get(slot) for slot in self._out_slots]
+        return bool(ops) and all(getattr(op, "defers_scan", False) for op in ops)
+
     def _is_deferred_state(self, instr: Instr) -> bool:
         """Whether a loop may skip scanning this instruction's outputs every step: its op
         defers the scan and every output is one of the plan's outputs (the loop's state)."""
@@ -395,7 +499,9 @@ class Plan:
 
     def _reverse_steps(self, need: tuple[bool, ...]) -> tuple:
         """The reverse plan for one request, computed once: the steps (vjp, single output slot
-        or 0, outs, targets, index) of the ops fed by a needed source."""
+        or 0, outs, targets, index, seeded) of the ops fed by a needed source; `seeded` is None,
+        or for an op with `vjp_seeded` (an invoked plan) which inputs continue their slot's sum
+        (the first input reading each needed slot)."""
         steps = self._reverse.get(need)
         if steps is not None:
             return steps
@@ -414,9 +520,37 @@ class Plan:
                 targets = tuple((j, s) for j, s in enumerate(instr.ins) if in_need[j])
                 vjp_for = getattr(instr.op, "vjp_for", None)  # kernels may skip unneeded work
                 vjp = vjp_for(in_need) if vjp_for is not None else instr.op.vjp
-                kept.append((vjp, _single(instr.outs), instr.outs, targets, index))
+                seeded = None
+                vjp_seeded = getattr(instr.op, "vjp_seeded", None)
+                if vjp_seeded is not None:  # seed each needed slot at its first input only
+                    firsts = {s: j for j, s in reversed(targets)}
+                    seeded = tuple(firsts.get(s) == j for j, s in enumerate(instr.ins))
+                    vjp = vjp_seeded
+                kept.append((vjp, _single(instr.outs), instr.outs, targets, index, seeded))
         steps = self._reverse[need] = tuple(reversed(kept))
         return steps
+
+
+def _seeded_pull(
+    vjp: Callable, residual: object, dys: Sequence, targets: tuple, seeded: tuple, cot: list
+) -> None:
+    """Pull back through an invoked plan: it continues the sum of each slot it reads first
+    (its seed, replaced by the result), so sums come out as its inlined body's; a slot read
+    again by a later input adds that input's cotangent as usual."""
+    seeds: list = [None] * len(seeded)
+    for j, slot in targets:
+        if seeded[j]:
+            seeds[j] = cot[slot]
+    dxs = vjp(residual, seeds, *dys)
+    for j, slot in targets:
+        dx = dxs[j]
+        if dx is None:
+            continue
+        if seeded[j]:
+            cot[slot] = dx
+        else:
+            total = cot[slot]
+            cot[slot] = dx if total is None else accumulate(total, dx)
 
 
 def _single(outs: tuple[int, ...]) -> int:

@@ -10,6 +10,7 @@ kernel sees for it: 1, or the number of components of such a tuple.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -127,6 +128,8 @@ def zeros_like(value: object) -> object:
 
 def has_nonfinite(value: object) -> bool:
     """Whether a float array anywhere inside `value` holds a NaN or an infinity."""
+    if type(value) is np.float64 or type(value) is np.float32:  # a scalar: the quick test
+        return not math.isfinite(value)
     if isinstance(value, np.ndarray | np.floating):
         return value.dtype.kind in "fc" and not np.isfinite(value).all()
     if isinstance(value, tuple):
