@@ -198,7 +198,10 @@ def _feed(value: object, digest) -> None:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         digest.update(type(value).__name__.encode())
         for f in dataclasses.fields(value):
-            if "span" not in f.name and f.name not in ("module", "file"):
+            # A field hidden from repr is derived: the spec a term carries for later phases,
+            # named already by the term's own fields (and holding functions, whose repr would
+            # differ between processes).
+            if f.repr and "span" not in f.name and f.name not in ("module", "file"):
                 digest.update(f.name.encode())
                 _feed(getattr(value, f.name), digest)
     elif isinstance(value, tuple | list):
