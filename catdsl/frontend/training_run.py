@@ -104,7 +104,7 @@ def train_definition(
         diagnostic = err.diagnostic
         if losses:
             rows = ", ".join(f"step {i} {loss:.6f}" for i, loss in sampled(losses))
-            note = f"the mean loss after each step done (as `catdsl train` prints it): {rows}"
+            note = f"the losses so far, as `catdsl train` prints them: {rows}"
             diagnostic = dataclasses.replace(diagnostic, notes=(*diagnostic.notes, note))
         raise TrainingFailed(
             [diagnostic], program.checked.sources, losses, hooks.steps_done
