@@ -72,7 +72,6 @@ def _init(time_limit: float) -> None:
 
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     signal.signal(signal.SIGALRM, _expire)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))  # as the CLI's own limit
 
 
 _LIMIT = 5.0
