@@ -185,8 +185,8 @@ class Objective:
                 raise CatRuntimeError(
                     "R0413",
                     f"the param `{name}` given to `{self.label}` is not finite",
-                    help="an earlier training step may have diverged (try a smaller `lr`), or the "
-                    "params were loaded so",
+                    help="an earlier training step diverged (try a smaller `lr`), or the state "
+                    "it started from (a checkpoint, loaded params) holds it",
                 )
         try:
             with np.errstate(all="ignore"):
