@@ -132,10 +132,13 @@ def deep_nesting(rng: random.Random, text: str, donors: list[str]) -> str:
     if kind in ("parens", "pairing") and lets:
         spot = rng.choice(lets)
         body = spot.group(2)
+        other = rng.choice(
+            ["?", "x", "Unit", body if depth <= 50 else "?"]
+        )  # the size stays linear
         nested = (
             "(" * depth + body + ")" * depth
             if kind == "parens"
-            else "<" * depth + body + (", " + body + ">") * depth
+            else "<" * depth + body + f", {other}>" * depth
         )
         return text[: spot.start(2)] + nested + text[spot.end(2) :]
     if kind == "literal":

@@ -534,7 +534,8 @@ def test_windows_size_is_validated(k):
 # `make fuzz` (bench/fuzz.py) runs the same classes 100,000 times.
 
 CLASS_EXAMPLES = int(os.environ.get("CATDSL_FUZZ_CLASS_EXAMPLES", "6"))
-TIME_LIMIT = 3.0
+TIME_LIMIT = 10.0  # generous: a loaded machine must not turn a slow input into a failure
+KNOWN_HANGS = {"let-chain": 3.0}  # an xfail class whose inputs hang: fail fast
 SEEDS = fuzzkit.seed_programs()
 DONORS = fuzzkit.donor_programs()
 CLASS_SETTINGS = settings(
@@ -570,7 +571,7 @@ def time_limit(seconds: float):
 
 def fuzz_case(kind: str, name: str, seed: int) -> None:
     text = fuzzkit.mutate(kind, seed, SEEDS[name], DONORS)
-    with time_limit(TIME_LIMIT):
+    with time_limit(KNOWN_HANGS.get(kind, TIME_LIMIT)):
         fuzzkit.run_text(text)
         assert_contained(text)
         with tempfile.TemporaryDirectory() as directory:
