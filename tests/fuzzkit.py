@@ -132,9 +132,7 @@ def deep_nesting(rng: random.Random, text: str, donors: list[str]) -> str:
     if kind in ("parens", "pairing") and lets:
         spot = rng.choice(lets)
         body = spot.group(2)
-        other = rng.choice(
-            ["?", "x", "Unit", body if depth <= 50 else "?"]
-        )  # the size stays linear
+        other = rng.choice(["?", "x", "Unit"])  # short: the size stays linear in the depth
         nested = (
             "(" * depth + body + ")" * depth
             if kind == "parens"
