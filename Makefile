@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench setup graphviz pictures docs-tables clean
+.PHONY: demo test bench fuzz setup graphviz pictures docs-tables clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: setup
 	$(BIN)/python bench/check_scaling.py
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/draw_scaling.py
+
+# The long fuzz run: 100,000 seeded mutations through the API and, for a sample, the CLI
+# (docs/running.md, "Fuzzing"). Exits 1 when it finds an internal error or a hang.
+fuzz: setup
+	$(BIN)/python bench/fuzz.py --n 100000
 
 # The course's pictures in docs/diagrams.md, drawn from the programs themselves.
 pictures: setup graphviz

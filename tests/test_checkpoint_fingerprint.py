@@ -6,9 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from conftest import REPO, TINY
+
 import catdsl
 from catdsl.semantics.checkpoint import fingerprint
-from conftest import REPO, TINY
 
 TINY_STEP = "4141f46dd9247857"
 """The fingerprint of `step` in programs/tiny_ml.cat, as checkpoints written since it existed
@@ -32,10 +33,20 @@ def test_the_fingerprint_is_the_same_in_another_process():
 
 def test_a_checkpoint_resumes_in_a_new_process(tmp_path):
     state = tmp_path / "s.npz"
+    options = ["--checkpoint", str(state), "--allow-read", str(REPO)]
     for steps in ("3", "5"):
         done = subprocess.run(
-            [sys.executable, "-m", "catdsl", "train", str(TINY), "step", "--steps", steps]
-            + ["--checkpoint", str(state), "--allow-read", str(REPO)],
+            [
+                sys.executable,
+                "-m",
+                "catdsl",
+                "train",
+                str(TINY),
+                "step",
+                "--steps",
+                steps,
+                *options,
+            ],
             capture_output=True,
             text=True,
             cwd=tmp_path,

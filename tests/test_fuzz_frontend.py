@@ -7,6 +7,11 @@ render (as text, as JSON, and inside a `CatError`) without raising. There is no 
 any exception escaping `check_text` fails the test, and so does `catdsl check` exiting 70
 (the CLI's "internal error") on a mutated program.
 
+The mutation classes of `tests/fuzzkit.py` (huge numbers, string escapes, splices of two
+programs, truncations, long identifiers, deep nesting, let chains, token edits) go further:
+through `catdsl.loads` and `catdsl check`, and for a program that checks, through its points
+and its laws, each input within a time limit; `make fuzz` runs the classes 100,000 times.
+
 Crashes found (and fixed) earlier are pinned by the regression tests at the end of this file.
 """
 
@@ -17,13 +22,15 @@ import io
 import json
 import os
 import re
+import signal
 import string
 import tempfile
 from pathlib import Path
 
+import fuzzkit
 import pytest
 from conftest import PROGRAMS
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from catdsl.cli import main
@@ -515,3 +522,86 @@ def test_windows_size_is_validated(k):
     text = f"import std.ml\nobject S : List[Index[3]]\nlet w = S >> windows(k = {k})\n"
     diags = check_text(text).diagnostics
     assert len(diags) == 1
+
+
+# ---------------------------------------------------------------------------- mutation classes
+#
+# Each class of `tests/fuzzkit.py` mutates the course programs; every input goes through
+# `catdsl.loads` (a program or a `CatError`, nothing else), through `catdsl check` (never exit
+# 70, never a traceback), and, when it checks, its points run and its laws are checked on a few
+# samples. An input that takes longer than `TIME_LIMIT` seconds is a finding too (a hang).
+# `make fuzz` (bench/fuzz.py) runs the same classes 100,000 times.
+
+CLASS_EXAMPLES = int(os.environ.get("CATDSL_FUZZ_CLASS_EXAMPLES", "6"))
+TIME_LIMIT = 10.0  # generous: a loaded machine must not turn a slow input into a failure
+SEEDS = fuzzkit.seed_programs()
+DONORS = fuzzkit.donor_programs()
+CLASS_SETTINGS = settings(
+    max_examples=CLASS_EXAMPLES,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],  # a failure is reported as found, not shrunk
+    derandomize=True,  # the same inputs every run; `make fuzz` explores
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+class FuzzTimeout(Exception):
+    """An input ran past `TIME_LIMIT`."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(*_):
+        raise FuzzTimeout(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def fuzz_case(kind: str, name: str, seed: int) -> None:
+    text = fuzzkit.mutate(kind, seed, SEEDS[name], DONORS)
+    with time_limit(TIME_LIMIT):
+        fuzzkit.run_text(text)
+        assert_contained(text)
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "fuzz.cat"
+            path.write_text(text, encoding="utf-8", errors="surrogatepass")
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(["check", str(path)])
+    assert code in (0, 1, 2), err.getvalue()
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+
+
+@pytest.mark.parametrize("kind", sorted(fuzzkit.MUTATIONS))
+@CLASS_SETTINGS
+@given(name=st.sampled_from(sorted(SEEDS)), seed=st.integers(0, 2**32 - 1))
+def test_mutation_class(kind, name, seed):
+    fuzz_case(kind, name, seed)
+
+
+def test_every_mutation_class_is_fuzzed():
+    tested = {"huge-number", "escape", "splice", "truncate", "long-identifier", "deep-nesting",
+              "let-chain", "token"}  # fmt: skip
+    assert set(fuzzkit.MUTATIONS) == tested
+
+
+def test_mutations_are_reproducible():
+    for kind in fuzzkit.MUTATIONS:
+        first = fuzzkit.mutate(kind, 7, SEEDS["tiny_ml.cat"], DONORS)
+        assert first == fuzzkit.mutate(kind, 7, SEEDS["tiny_ml.cat"], DONORS)
+
+
+def test_the_seed_programs_run_their_points_and_laws():
+    ran = {name: fuzzkit.run_text(text) for name, text in SEEDS.items()}
+    assert all(outcome.checked for outcome in ran.values())
+    assert ran["tiny_ml.cat"].points >= 3 and ran["tiny_ml.cat"].laws == 4

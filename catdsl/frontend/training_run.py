@@ -3,11 +3,17 @@
 NAME is a step (`TrainStep(...)`, `Momentum(...)`, `Adam(...)`) or its power `step ^ n`; the
 number of steps is `--steps` or the power's n. Progress, checkpoints (atomic, resumable to a
 bit-identical result) and the loss history come from `semantics.loop`.
+
+A run that fails part way (a diverging step, see `semantics.training`) raises
+`TrainingFailed`: a `CatError` whose diagnostic names the box or param that went bad and the
+step (a note), with a note repeating the loss rows of the steps already done (the rows
+`catdsl train` prints on success), and which keeps those losses for the Python API.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
 from catdsl.frontend.program import BaseProgram, Morphism
@@ -25,6 +31,15 @@ class TrainResult:
     params: dict
     resumed_from: int
     final_loss: float
+
+
+@dataclass
+class TrainingFailed(CatError):
+    """A training run stopped by a run error: `losses` holds the mean loss before each step
+    that went through (`steps_done` of them)."""
+
+    losses: list[float] = field(default_factory=list)
+    steps_done: int = 0
 
 
 def _step_and_count(morphism: Morphism) -> tuple[T.Term, int | None]:
@@ -88,7 +103,15 @@ def train_definition(
         final = backend.train(step.plan, state, n, params=program.params, hooks=hooks)
         final_loss = _loss_at(step, final, program)
     except CatRuntimeError as err:
-        raise CatError([err.diagnostic], program.checked.sources) from None
+        losses = list(hooks.loss_history)
+        diagnostic = err.diagnostic
+        if losses:
+            rows = ", ".join(f"step {i} {loss:.6f}" for i, loss in sampled(losses))
+            note = f"the losses so far, as `catdsl train` prints them: {rows}"
+            diagnostic = dataclasses.replace(diagnostic, notes=(*diagnostic.notes, note))
+        raise TrainingFailed(
+            [diagnostic], program.checked.sources, losses, hooks.steps_done
+        ) from None
     value = final[0]
     params = value if dom.atoms[0].kind == "Params" else value["params"]
     return TrainResult(
@@ -102,5 +125,22 @@ def _loss_at(step: Morphism, state: tuple, program: BaseProgram) -> float:
     from catdsl.semantics.loop import LoopHooks
 
     probe = LoopHooks(progress=False)
-    program.backend.train(step.plan, state, 1, params=program.params, hooks=probe, check=False)
+    try:
+        program.backend.train(step.plan, state, 1, params=program.params, hooks=probe, check=False)
+    except CatRuntimeError as err:  # the last update diverged: say so, not "step 1 of 1"
+        kept = err.diagnostic.notes[:-1]  # `iterate`'s note, the last, is about the probe
+        note = "in the mean loss at the params the last step gave"
+        err.diagnostic = dataclasses.replace(err.diagnostic, notes=(*kept, note))
+        raise
     return probe.loss_history[0]
+
+
+def sampled(losses: list[float], rows: int = 12) -> list[tuple[int, float]]:
+    """About `rows` (step, loss) rows spread over the history, the last one included."""
+    if not losses:
+        return []
+    stride = max(1, len(losses) // rows)
+    picks = list(range(0, len(losses), stride))
+    if picks[-1] != len(losses) - 1:
+        picks.append(len(losses) - 1)
+    return [(i, losses[i]) for i in picks]

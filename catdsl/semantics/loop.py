@@ -5,13 +5,21 @@ it resumes from a checkpoint when one exists, shows a progress bar on a terminal
 `on_step(step, state)` after every step, saves a checkpoint every `every` steps, at the end,
 and when interrupted (Ctrl-C saves, then raises `TrainingInterrupted` with a clean message).
 Training ops append each step's mean loss to `loss_history`.
+
+A run error inside a step (a diverged training step, say) leaves the loop with a note naming
+the step and where its state came from (`at_step`); the losses of the steps done stay in
+`loss_history`. A state holding NaN or an infinity is never saved as a checkpoint: the loop
+stops with R0413 naming the first bad entry (`diverged`) and the step that made it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics.checkpoint import (
@@ -65,13 +73,18 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
         shown = bar.enabled  # a disabled bar is never updated
         try:
             while done < n:
-                state = step(state)
+                try:
+                    state = step(state)
+                except CatRuntimeError as exc:
+                    del history[kept:]
+                    raise at_step(exc, done + 1, n, label, hooks) from None
                 done += 1
                 kept = len(history)
                 hooks.steps_done = done
                 if hooks.on_step is not None:
                     hooks.on_step(done, state)
                 if hooks.checkpoint and hooks.every and done % hooks.every == 0:
+                    _refuse_diverged(state, done, n, label)
                     save_checkpoint(hooks.checkpoint, state, done, history[:kept], hooks.identity)
                 if shown:
                     bar.update(done, history[-1] if history else None)
@@ -88,8 +101,77 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
             ) from None
     hooks.steps_done = done
     if hooks.checkpoint:
+        if done > hooks.resumed_from:
+            _refuse_diverged(state, done, n, label)
         save_checkpoint(hooks.checkpoint, state, done, history, hooks.identity)
     return state
+
+
+def at_step(
+    exc: CatRuntimeError, step: int, n: int, label: str, hooks: LoopHooks
+) -> CatRuntimeError:
+    """`exc`, raised in step `step` of `n`, with a note saying so and where the step's state
+    came from (the start, a checkpoint, or the step before)."""
+    if step == 1:
+        source = "the initial state"
+    elif step - 1 == hooks.resumed_from and hooks.checkpoint:
+        source = f"the state of checkpoint `{os.fspath(hooks.checkpoint)}` (step {step - 1})"
+    else:
+        source = f"the state after step {step - 1}"
+    note = f"in step {step} of {n} of `{label}`, from {source}"
+    exc.diagnostic = dataclasses.replace(exc.diagnostic, notes=(*exc.diagnostic.notes, note))
+    return exc
+
+
+def diverged(state: object) -> str | None:
+    """What in a loop's state is NaN or infinite, worded for a training state (`the param
+    `W``, `the m of the param `W``), or None when all of it is finite."""
+    return _first_bad(state, None)
+
+
+def _first_bad(value: object, field_name: str | None) -> str | None:
+    if isinstance(value, tuple | list):
+        for part in value:
+            found = _first_bad(part, field_name)
+            if found:
+                return found
+        return None
+    if isinstance(value, dict):
+        for key, part in value.items():
+            if isinstance(part, dict):  # a state's field: params, m, v, velocity
+                found = _first_bad(part, None if key == "params" else str(key))
+            elif _nonfinite(part):
+                found = (
+                    f"the param `{key}`"
+                    if field_name is None
+                    else (f"the {field_name} of the param `{key}`")
+                )
+            else:
+                found = None
+            if found:
+                return found
+        return None
+    return "the state" if _nonfinite(value) else None
+
+
+def _nonfinite(value: object) -> bool:
+    return (
+        isinstance(value, np.ndarray | np.generic)
+        and value.dtype.kind in "fc"
+        and not bool(np.isfinite(value).all())
+    )
+
+
+def _refuse_diverged(state: tuple, done: int, n: int, label: str) -> None:
+    """Raise R0413 instead of checkpointing a state that holds NaN or an infinity."""
+    bad = diverged(state)
+    if bad is not None:
+        raise CatRuntimeError(
+            "R0413",
+            f"{bad} is not finite after step {done} of `{label}`",
+            help="the training diverged (try a smaller `lr`); no checkpoint of this state was "
+            "saved",
+        )
 
 
 def _resume(state: tuple, n: int, hooks: LoopHooks, label: str) -> tuple[tuple, int]:

@@ -12,6 +12,16 @@ run the validating kernels, later passes with params of the same shapes run the 
 which is checked every step and then re-run checked to name the box). The update rules get the
 objective's gradients, which have the params' shapes by construction, unchecked.
 
+Divergence is an error, reported where it starts. A non-finite mean loss, or a kernel's error
+in the forward pass, is explained by (1) a param that is NaN or infinite (R0413, naming it),
+else (2) a checked re-run, which names the first box whose output is not finite (R0415) or
+the first kernel to refuse its input. A loss that only *looks* finite is caught too: a kernel
+with a floor (`nll`'s −ln(max(p, 1e-9))) reports through its `hidden_infinities` hook how many
+of its losses stand for −ln 0 = ∞ (a target probability that underflowed to 0, where the
+gradient vanishes and training is stuck); any such loss makes the true mean loss infinite
+(R0606, at the kernel, naming the box that produced the zeros). A legitimately high but finite
+loss (p[t] = 1e-12, say) is never flagged. `loop.iterate` adds the step number.
+
 Values: `Params(loss)` is a dict name -> array; `MomentumState(loss)` is a dict
 {"params", "velocity"}; `AdamState(loss)` is a dict {"params", "m", "v", "step"}.
 `AdamParams` / `MomentumParams` read the params out of a state. Update rules: each optimizer's
@@ -21,12 +31,14 @@ spec (`catdsl.std.optim`), carried by the box.
 | ----- | ----------- |
 | R0413 | a param given to a training step is NaN or infinite (an earlier step diverged) |
 | R0605 | the training data is empty, not a closed point, or does not fit the loss |
-| R0606 | the mean loss is not finite |
+| R0606 | the mean loss is not finite, or stands for an infinite one (a loss at `nll`'s floor |
+|       | whose probability underflowed to 0) |
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
@@ -35,10 +47,10 @@ import numpy as np
 
 from catdsl.diagram.ir import Diagram, PowerBox, RefBox, TrainBox
 from catdsl.diagram.schedule import Schedule, Train
-from catdsl.errors import CatRuntimeError
+from catdsl.errors import CatRuntimeError, Diagnostic, Label
 from catdsl.semantics import optimizers
 from catdsl.semantics.invariants import nonfinite_error
-from catdsl.semantics.loop import LoopHooks, iterate
+from catdsl.semantics.loop import LoopHooks, diverged, iterate
 from catdsl.semantics.plan import Plan, RunContext
 from catdsl.semantics.values import has_nonfinite, join_components, split_components, width
 from catdsl.typesys.family_spec import FamilyRole
@@ -82,6 +94,7 @@ class Objective:
                     "R0605", f"nothing feeds the port `{source.name}` of the loss of `{label}`"
                 )
         self._positions = tuple(position for position, _ in self.param_slots)
+        self._floors = _floored_boxes(loss)
         self.need = tuple(i in self._positions for i in range(len(self.values)))
         self._seed_array: np.ndarray | None = None
         self._validated: tuple | None = None  # the param shapes of a validated pass
@@ -119,8 +132,14 @@ class Objective:
         values = self._values(params)
         layout = self._layout(values)
         trusted = layout is not None and layout == self._validated
-        (loss,), tape = self.plan.execute_taped(values, self._context, trusted)
+        try:
+            (loss,), tape = self.plan.execute_taped(values, self._context, trusted)
+        except CatRuntimeError:
+            self._explain(values)  # a diverged param or an earlier bad box, if there is one
+            raise
         mean = self._checked_mean(loss, values, trusted)
+        if self._floors:
+            self._no_hidden_infinity(tape, values)
         self._validated = layout
         cots = self.plan.pull_back(tape, (self._seed(loss),), self.need)
         grads = {
@@ -147,21 +166,103 @@ class Objective:
         return mean
 
     def _not_finite(self, values: list, trusted: bool) -> NoReturn:
-        """Raise for a non-finite mean loss: a non-finite param (a diverged earlier step), else
-        what the validating kernels report (as if no pass had been trusted), else the first
-        box a checked run finds producing NaN/inf, else R0606."""
+        """Raise for a non-finite mean loss the most telling error `_explain` finds, else
+        R0606."""
+        self._explain(values)
+        raise CatRuntimeError(
+            "R0606",
+            f"the mean loss of `{self.label}` is not finite",
+            help=f"{_magnitudes(self._params(values))}; try a smaller `lr`",
+        )
+
+    def _explain(self, values: list) -> None:
+        """Raise for a run gone wrong at `values`: a non-finite param (a diverged earlier step,
+        a bad checkpoint), else the first box a checked run finds producing NaN/inf or refusing
+        its input (so diverging logits name `affine`, the box that overflowed, not `softmax`,
+        which refused them). Return when neither explains it."""
         for position, name in self.param_slots:
             if has_nonfinite(values[position]):
                 raise CatRuntimeError(
                     "R0413",
                     f"the param `{name}` given to `{self.label}` is not finite",
-                    help="an earlier training step may have diverged: try a smaller `lr`",
+                    help="an earlier training step diverged (try a smaller `lr`), or the state "
+                    "it started from (a checkpoint, loaded params) holds it",
                 )
-        with np.errstate(all="ignore"):
-            if trusted:
-                self.plan.execute_taped(values, self._context)
-            self.plan.execute(values, RunContext(check=True))
-        raise CatRuntimeError("R0606", f"the mean loss of `{self.label}` is not finite")
+        try:
+            with np.errstate(all="ignore"):
+                self.plan.execute(values, RunContext(check=True))
+        except CatRuntimeError as exc:
+            if exc.diagnostic.code == "R0415":
+                exc.diagnostic = _with_help(
+                    exc.diagnostic, f"{_magnitudes(self._params(values))}; try a smaller `lr`"
+                )
+            raise exc from None
+
+    def _params(self, values: list) -> dict:
+        return {name: values[position] for position, name in self.param_slots}
+
+    def _no_hidden_infinity(self, tape: Any, values: list) -> None:
+        """Raise when a floored kernel's losses stand for −ln 0 (see the module docstring)."""
+        for index, hidden, producer in self._floors:
+            count = hidden(tape.residuals[index])
+            if not count:
+                continue
+            instr = self.plan.instrs[index]
+            of = f" of {self.count}" if self.count is not None else ""
+            origin = f"`{producer.label}`" if producer is not None else "its input"
+            diagnostic = Diagnostic(
+                "R0606",
+                f"the mean loss of `{self.label}` is infinite: `{instr.label}` got the "
+                f"probability 0 for the target of {count}{of} example(s), whose loss −ln 0 "
+                f"its floor shows as a finite {_floor_text(instr)} with no gradient",
+                instr.span,
+                help=f"the probabilities from {origin} underflow to 0 when its inputs grow "
+                f"huge: an earlier step diverged; {_magnitudes(self._params(values))}; try a "
+                "smaller `lr`",
+                labels=(Label(producer.span, "gave the probability 0"),)
+                if producer is not None and producer.span is not None
+                else (),
+            )
+            error = CatRuntimeError("R0606", diagnostic.message, instr.span)
+            error.diagnostic = diagnostic
+            raise error
+
+
+def _floored_boxes(plan: Plan) -> tuple:
+    """(index, hook, producer instruction or None) of each instruction of `plan` whose kernel
+    has a floor that can hide an infinite loss (`hidden_infinities`), with the instruction
+    that produced its first input."""
+    made_by = {slot: instr for instr in plan.instrs if not instr.is_check for slot in instr.outs}
+    found = []
+    for index, instr in enumerate(plan.instrs):
+        hook = getattr(getattr(instr.op, "kernel", None), "hidden_infinities", None)
+        if hook is not None:
+            producer = made_by.get(instr.ins[0]) if instr.ins else None
+            found.append((index, hook, producer))
+    return tuple(found)
+
+
+def _floor_text(instr: Any) -> str:
+    floor = getattr(instr.op.kernel, "floor", None)
+    return f"−ln({floor:g}) = {-math.log(floor):.6f}" if floor else "loss"
+
+
+def _magnitudes(params: Mapping[str, Any]) -> str:
+    """The real params by their largest entry, largest first (the one that grew leads)."""
+    sizes = []
+    for name, value in params.items():
+        if isinstance(value, np.ndarray) and value.size and value.dtype.kind == "f":
+            largest = float(np.max(np.abs(value)))
+            sizes.append((largest if not math.isnan(largest) else math.inf, name))
+    if not sizes:
+        return "no param is real"
+    shown = ", ".join(f"`{name}` {size:.3g}" for size, name in sorted(sizes, reverse=True)[:3])
+    return f"the largest param entries are {shown}"
+
+
+def _with_help(diagnostic: Diagnostic, help: str) -> Diagnostic:
+    joined = f"{diagnostic.help}; {help}" if diagnostic.help else help
+    return dataclasses.replace(diagnostic, help=joined)
 
 
 def _columns(flat: tuple, elements: Sequence, label: str) -> list:
@@ -286,8 +387,15 @@ def run_steps(
     label = f"{step.name or 'step'} ^ {n}"
     with np.errstate(all="ignore") if check else contextlib.nullcontext():
         final = iterate(lambda s: step.execute((*s, *extra), ctx), tuple(state), n, hooks, label)
-    if check and any(map(has_nonfinite, final)):
-        raise nonfinite_error(label, final, None)  # the loop's state is scanned once, at the end
+    if check and any(map(has_nonfinite, final)):  # the loop's state is scanned once, at the end
+        bad = diverged(final)
+        if bad is None or not n:
+            raise nonfinite_error(label, final, None)
+        raise CatRuntimeError(
+            "R0413",
+            f"{bad} is not finite after step {n} of `{label}`",
+            help="the training diverged: try a smaller `lr`",
+        )
     return final
 
 

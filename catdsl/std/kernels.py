@@ -596,6 +596,7 @@ class Nll(Kernel):
     name = "nll"
     n_in = 2
     differentiable = (True, False)
+    floor = PROBABILITY_FLOOR
 
     def forward(self, probs: np.ndarray, target: np.ndarray) -> Forward:
         check_logits(self.name, probs)
@@ -606,6 +607,14 @@ class Nll(Kernel):
         picked, positions = gather_picked(probs, target)
         loss = -np.log(np.maximum(picked, PROBABILITY_FLOOR))
         return (loss,), (probs.shape, target, positions, picked)
+
+    def hidden_infinities(self, residual: Any) -> int:
+        """How many losses of the pass recorded in `residual` stand for −ln 0 = ∞: targets whose
+        probability is 0 (underflowed) or not a probability, which the floor shows as the
+        finite −ln(1e-9) with a zero gradient. Training reads it (a provenance hook) so that a
+        loss stuck at the floor is reported as the infinity it hides."""
+        picked = residual[3]
+        return int(np.size(picked) - np.count_nonzero(picked > 0))
 
     def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         shape, target, positions, picked = residual
