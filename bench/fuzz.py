@@ -152,7 +152,7 @@ def _last_point(text: str) -> str | None:
     except CatError:
         return None
     points = [n for n in program.names if not program[n].dom.atoms and not program[n].ports]
-    small = [n for n in points if fuzzkit._loops(program[n].term) <= fuzzkit.MAX_POWER]
+    small = [n for n in points if fuzzkit._work(program[n].term) <= fuzzkit.MAX_WORK]
     return small[-1] if small and fuzzkit._small(program) else None
 
 

@@ -194,7 +194,7 @@ def mutate(kind: str, seed: int, text: str, donors: list[str]) -> str:
 # ---------------------------------------------------------------------------- the oracle
 
 MAX_ELEMENTS = 100_000  # a param or dim product beyond this is not run ("small sizes")
-MAX_POWER = 1_000  # points whose loops iterate more often than this are not run
+MAX_WORK = 1_000_000  # points that would apply more boxes than this are not run
 MAX_POINTS = 12  # points run per program (the last ones: a chain's deepest)
 
 
@@ -224,7 +224,7 @@ def run_text(text: str, run: bool = True, samples: int = 2) -> Outcome:
     points = [n for n in program.names if not program[n].dom.atoms and not program[n].ports]
     for name in points[-MAX_POINTS:]:
         morphism = program[name]
-        if _loops(morphism.term) > MAX_POWER:
+        if _work(morphism.term) > MAX_WORK:
             continue
         with contextlib.suppress(CatError):
             morphism()
@@ -243,26 +243,39 @@ def _small(program: object) -> bool:
     return all(math.prod(info.shape) <= MAX_ELEMENTS for info in checked.params.values())
 
 
-def _loops(term: object, memo: dict[int, int] | None = None) -> int:
-    """The largest product of nested `^ n` counts in a term (a bound on its iterations);
-    shared subterms (a chain of lets that double) are visited once."""
+def _work(term: object) -> int:
+    """About how many boxes running a term applies: its parts' work added up, a `^ n` times n.
+    A chain of lets that double is 2^n however short its text; shared subterms are visited
+    once, and the walk keeps its own stack, so thousands of lets are no deeper for it than one."""
     import dataclasses
 
     from catdsl.typesys import terms as T
 
-    memo = {} if memo is None else memo
-    key = id(term)
-    if key in memo:
-        return memo[key]
-    memo[key] = 1  # a cycle, should one exist, counts once
-    most = 1
-    if dataclasses.is_dataclass(term) and not isinstance(term, type):
-        for f in dataclasses.fields(term):
-            value = getattr(term, f.name)
+    def parts(node: object) -> list[object]:
+        found = []
+        for f in dataclasses.fields(node):  # type: ignore[arg-type]
+            if not f.repr:
+                continue  # the specs a term carries hold no terms
+            value = getattr(node, f.name)
             for part in value if isinstance(value, tuple | list) else (value,):
                 if dataclasses.is_dataclass(part) and not isinstance(part, type):
-                    most = max(most, _loops(part, memo))
-    if isinstance(term, T.Power):
-        most = min(10**12, max(1, term.n) * most)
-    memo[key] = most
-    return most
+                    found.append(part)
+        return found
+
+    memo: dict[int, int] = {}
+    stack: list[tuple[object, bool]] = [(term, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        if not expanded:
+            if key in memo:
+                continue
+            memo[key] = 1  # a cycle, should one exist, counts once
+            stack.append((node, True))
+            stack.extend((part, False) for part in parts(node) if id(part) not in memo)
+            continue
+        work = max(1, sum(memo[id(part)] for part in parts(node)))
+        if isinstance(node, T.Power):
+            work *= max(1, node.n)
+        memo[key] = min(work, 10**18)
+    return memo[id(term)]
