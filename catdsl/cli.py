@@ -215,25 +215,17 @@ def cmd_train(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
+    from catdsl.frontend.training_run import sampled
+
     if result.resumed_from:
         print(f"resumed from {args.checkpoint} at step {result.resumed_from}")
-    for step, loss in _sampled(result.losses):
+    for step, loss in sampled(result.losses):
         if step >= result.resumed_from:
             print(f"step {step:>6}  loss {loss:.6f}")
     print(f"after {result.steps} step{'s' * (result.steps != 1)}: loss {result.final_loss:.6f}")
     if args.plot:
         print(f"loss curve written to {args.plot}")
     return EXIT_OK
-
-
-def _sampled(losses: list[float], rows: int = 12) -> list[tuple[int, float]]:
-    if not losses:
-        return []
-    stride = max(1, len(losses) // rows)
-    picks = list(range(0, len(losses), stride))
-    if picks[-1] != len(losses) - 1:
-        picks.append(len(losses) - 1)
-    return [(i, losses[i]) for i in picks]
 
 
 # ------------------------------------------------------------------ laws
