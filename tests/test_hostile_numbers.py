@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import TINY
+from diagram_kit import needs_dot
 
 from catdsl.cli import main
 from catdsl.loader import check_text
@@ -232,13 +233,8 @@ def test_a_product_object_literal_runs(capsys, tmp_path):
     assert code == 0 and "(1, 2)" in out
 
 
-@pytest.mark.parametrize("suffix", [".dot", ".svg"])
+@pytest.mark.parametrize("suffix", [".dot", pytest.param(".svg", marks=needs_dot)])
 def test_a_product_data_point_draws(capsys, tmp_path, suffix):
-    if suffix == ".svg":
-        import shutil
-
-        if shutil.which("dot") is None:
-            pytest.skip("Graphviz is not installed")
     path = tmp_path / "pair.cat"
     path.write_text("object TokenId : Index[4]\ndata pair : TokenId * TokenId = [1, 2]\n")
     out_file = tmp_path / f"out{suffix}"

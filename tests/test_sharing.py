@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from diagram_kit import needs_dot
 from test_cli import cli
 
 import catdsl
@@ -207,7 +208,7 @@ def test_unrolling_a_huge_power_draws_a_few_copies(capsys, tmp_path: Path) -> No
     assert "999999999996 more" in (tmp_path / "f.dot").read_text()
 
 
-@pytest.mark.skipif(not output.shutil.which("dot"), reason="needs Graphviz")
+@needs_dot
 def test_graphviz_has_a_time_limit(capsys, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(output, "GRAPHVIZ_SECONDS", 1e-4)
     path = tmp_path / "chain.cat"
