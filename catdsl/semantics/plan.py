@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
@@ -182,6 +183,10 @@ class Plan:
         return f"<Plan {name}{self.dom} -> {self.cod}, {len(self.instrs)} instructions>"
 
     # ---------------------------------------------------------------- public API
+    def _room(self, what: str) -> AbstractContextManager[None]:
+        """Room for deep recursion when this plan nests many calls (see `diagram.depth`)."""
+        return deep(what) if self.nesting > NESTING else nullcontext()
+
     def run(
         self,
         inputs: Sequence = (),
@@ -193,28 +198,14 @@ class Plan:
     ) -> tuple:
         """Run forward only. `check` validates objects and scans every box for NaN/inf;
         `hooks` (a `LoopHooks`) drive the first top-level `^ n` loop (progress, checkpoints)."""
-        if self.nesting > NESTING:
-            with deep("running"):
-                return self._run(inputs, ports, params, check=check, hooks=hooks)
-        return self._run(inputs, ports, params, check=check, hooks=hooks)
-
-    def _run(
-        self,
-        inputs: Sequence = (),
-        ports: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        *,
-        check: bool = True,
-        hooks: Any = None,
-    ) -> tuple:
-        """`run`, within the recursion limit it was given."""
         values = self.gather(inputs, ports, params)
         ctx = RunContext(check, {}, hooks)
-        if not check:
-            return self.execute(values, ctx)
-        with np.errstate(all="ignore"):
-            self.check_sources(values, ctx.dims)
-            return self.execute(values, ctx)
+        with self._room("running"):
+            if not check:
+                return self.execute(values, ctx)
+            with np.errstate(all="ignore"):
+                self.check_sources(values, ctx.dims)
+                return self.execute(values, ctx)
 
     def forward(
         self,
@@ -225,34 +216,14 @@ class Plan:
         check: bool = False,
     ) -> tuple[tuple, Tape]:
         """Run forward and record the tape that `backward` needs."""
-        if self.nesting > NESTING:
-            with deep("running"):
-                return self._forward(inputs, ports, params, check=check)
-        return self._forward(inputs, ports, params, check=check)
-
-    def _forward(
-        self,
-        inputs: Sequence = (),
-        ports: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        *,
-        check: bool = False,
-    ) -> tuple[tuple, Tape]:
-        """`forward`, within the recursion limit it was given."""
         values = self.gather(inputs, ports, params)
         ctx = RunContext(check, {})
         if check:
             self.check_sources(values, ctx.dims)
-        return self.execute_taped(values, ctx)
+        with self._room("running"):
+            return self.execute_taped(values, ctx)
 
     def backward(self, tape: Tape, output_cotangents: Sequence, wrt: set[str] | frozenset) -> dict:
-        """Cotangents of the requested sources (see `_backward`)."""
-        if self.nesting > NESTING:
-            with deep("differentiating"):
-                return self._backward(tape, output_cotangents, wrt)
-        return self._backward(tape, output_cotangents, wrt)
-
-    def _backward(self, tape: Tape, output_cotangents: Sequence, wrt: set[str] | frozenset) -> dict:
         """Cotangents of the requested sources: `{name: array}` for ports and params, and
         `"inputs"` -> one cotangent per input (None for integer wires) when asked for."""
         unknown = set(wrt) - set(self._source_index) - {"inputs"}
@@ -263,7 +234,8 @@ class Plan:
             need[: self._n_inputs] = [True] * self._n_inputs
         for name in wrt - {"inputs"}:
             need[self._source_index[name]] = True
-        cots = self.pull_back(tape, output_cotangents, tuple(need))
+        with self._room("differentiating"):
+            cots = self.pull_back(tape, output_cotangents, tuple(need))
         result: dict[str, Any] = {}
         for name in wrt - {"inputs"}:
             pos = self._source_index[name]
