@@ -163,7 +163,7 @@ def _ports(items: list[str]) -> dict:
 def cmd_run(args: argparse.Namespace) -> int:
     program = _load(args, args.dtype)
     if args.params:
-        program.load_params(args.params)
+        _load_params(program, args.params)
     morphism = program[args.name]
     value = morphism(_read_input(args.input), **_ports(args.port))
     if args.save:
@@ -178,6 +178,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{args.name} : {morphism.type_text}")
         print(morphism.format_value(value))
     return EXIT_OK
+
+
+def _load_params(program, path: str) -> None:
+    """`--params FILE`: params from an array file or a training checkpoint, which is said."""
+    step = program.load_params(path)
+    if step is not None:
+        print(f"params from the checkpoint {path}, after {step} training steps", file=sys.stderr)
 
 
 # ------------------------------------------------------------------ train

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from catdsl.frontend import drawing, law_check, training_run
+import numpy as np
+
+from catdsl.frontend import drawing, law_check, overrides, training_run
 from catdsl.frontend import gradcheck as gradient_check
 from catdsl.frontend.program import BaseProgram, Morphism, init_param
 from catdsl.loader import check_file, check_text
@@ -58,10 +60,23 @@ class Program(BaseProgram):
         steps: int | None = None,
         checkpoint: str | None = None,
         progress: bool = False,
+        **hyperparameters: float,
     ) -> training_run.TrainResult:
-        return training_run.train_definition(
-            self, name, steps=steps, checkpoint=checkpoint, progress=progress
+        """Run the training step `name` from the current params and make its trained params
+        the program's (`program.params`, which every morphism reads); return the result.
+
+        Keyword arguments override the step's hyperparameters for this run (`lr=0.01`,
+        `beta1=0.8`); a run that fails leaves the params as they were. A later call starts
+        from the trained params with a fresh optimizer state; `checkpoint=` keeps that state
+        too."""
+        target = overrides.with_hyperparameters(self, name, hyperparameters)
+        result = training_run.train_definition(
+            target, name, steps=steps, checkpoint=checkpoint, progress=progress
         )
+        self.params.update(
+            {key: np.array(value, dtype=self.dtype) for key, value in result.params.items()}
+        )
+        return result
 
     def check_laws(self, samples: int = 16, seed: int = 0) -> list[law_check.LawReport]:
         return law_check.check_laws(self, samples=samples, seed=seed)

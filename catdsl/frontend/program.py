@@ -141,12 +141,18 @@ class BaseProgram:
         """Parameter values by name as JSON data (`train --json`)."""
         return record_form(params, {n: i.carrier for n, i in self.checked.params.items()})
 
-    def load_params(self, path: str) -> None:
-        """Replace parameter values from a `.npz` file (names must match)."""
+    def load_params(self, path: str) -> int | None:
+        """Replace parameter values from a `.npz` file: one array per param (`--save` of a
+        `Params(...)` point writes one) or a checkpoint of `catdsl train --checkpoint`, whose
+        params are taken from its state. Names and shapes must fit, and nothing changes unless
+        every array does. Returns the checkpoint's step count, or None for a file of arrays."""
         from catdsl.files import load_named_arrays
 
-        new: dict[str, np.ndarray] = {}
         data = load_named_arrays(path)
+        step = None
+        if _CHECKPOINT_LAYOUT in data:
+            data, step = _checkpoint_params(path)
+        new: dict[str, np.ndarray] = {}
         for name in data:
             if name not in self.checked.params:
                 raise CatError(
@@ -182,6 +188,7 @@ class BaseProgram:
                 )
             new[name] = value
         self.params.update(new)  # only once every array fits: all or nothing
+        return step
 
     def save_value(self, path: str, value: object) -> None:
         from catdsl.files import save_npz_atomic
@@ -408,3 +415,30 @@ def _flatten_named(value: object, prefix: str) -> dict[str, np.ndarray]:
             out.update(_flatten_named(v, f"{prefix}.{i}"))
         return out
     return {prefix: np.asarray(value)}
+
+
+_CHECKPOINT_LAYOUT = "__layout__"
+"""The entry that marks a `.npz` file as a training checkpoint (`semantics.checkpoint`)."""
+
+
+def _checkpoint_params(path: str) -> tuple[dict[str, np.ndarray], int]:
+    """The params a training checkpoint holds, and its step count: the state of a step is the
+    params record itself (`TrainStep`) or a record whose `params` field is that record
+    (`Momentum`, `Adam`)."""
+    from catdsl.semantics.checkpoint import load_checkpoint
+
+    state, step, _losses, _identity = load_checkpoint(path)
+    record = state[0] if len(state) == 1 else None
+    if isinstance(record, dict) and isinstance(record.get("params"), dict):
+        record = record["params"]
+    if not isinstance(record, dict) or not all(isinstance(v, np.ndarray) for v in record.values()):
+        raise CatError(
+            [
+                Diagnostic(
+                    "E0802",
+                    f"the checkpoint `{path}` does not hold the state of one training step",
+                    help="give a checkpoint written by `catdsl train --checkpoint`",
+                )
+            ]
+        )
+    return record, step
