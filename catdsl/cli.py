@@ -43,8 +43,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     all_diags: list[Diagnostic] = []
     unreadable: list[Diagnostic] = []  # reported, and the other files still checked
     sources: dict[str, str] = {}
+    plugins = _plugin_finder(args)
     for path in args.files:
-        program = check_file(path, args.allow_read)
+        program = check_file(path, args.allow_read, plugins)
         if not program.sources and program.diagnostics and program.diagnostics[0].span is None:
             unreadable.append(program.diagnostics[0])
             if not args.json:
@@ -68,7 +69,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace, dtype: str = "float64"):
     import catdsl
 
-    return catdsl.load(args.file, dtype, allow_read=args.allow_read)
+    plugins = _plugin_finder(args).given.values()
+    return catdsl.load(args.file, dtype, allow_read=args.allow_read, plugins=plugins)
+
+
+def _plugin_finder(args: argparse.Namespace):
+    """The plugins of `--plugin MODULE` options (imported now, in order), and installed ones;
+    one that cannot be imported is a usage error."""
+    from catdsl.std.plugins import PluginError, PluginResolver, import_plugin_module
+
+    sets = []
+    try:
+        for target in getattr(args, "plugin", []):
+            sets.extend(import_plugin_module(target))
+        return PluginResolver.of(sets)
+    except (PluginError, ValueError) as err:
+        raise UsageError(str(err)) from None
 
 
 MAX_JSON_DEPTH = 64
@@ -377,6 +393,16 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="DIR",
                 help="let the program import and load files under DIR too (repeatable; "
                 "by default it reads only its own directory)",
+            )
+    for name, command in sub.choices.items():
+        if name != "explain":
+            command.add_argument(
+                "--plugin",
+                action="append",
+                default=[],
+                metavar="MODULE",
+                help="Python primitives for `import plugin.NAME`: a module or a .py file that "
+                "defines a catdsl.PrimitiveSet (repeatable; runs its code)",
             )
     return parser
 

@@ -17,6 +17,7 @@ from catdsl.frontend import drawing, law_check, overrides, training_run
 from catdsl.frontend import gradcheck as gradient_check
 from catdsl.frontend.program import BaseProgram, Morphism, init_param
 from catdsl.loader import check_file, check_text
+from catdsl.std.plugins import PluginResolver, PrimitiveSet
 
 if TYPE_CHECKING:
     import os
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from catdsl.semantics.backend import Backend
+    from catdsl.typesys.primitives import PluginSpec
 
 __all__ = ["Morphism", "Program", "init_param", "load_program", "loads_program"]
 
@@ -33,11 +35,13 @@ def load_program(
     dtype: str = "float64",
     backend: Backend[Any] | None = None,
     allow_read: Iterable[str | os.PathLike[str]] = (),
+    plugins: Iterable[PrimitiveSet | PluginSpec] = (),
 ) -> Program:
-    checked = check_file(path, allow_read)
+    resolver = PluginResolver.of(plugins)
+    checked = check_file(path, allow_read, resolver)
     if not checked.sources and checked.diagnostics:
         raise OSError(2, checked.diagnostics[0].message, path)
-    return Program(checked, dtype, backend)
+    return Program(checked, dtype, backend, resolver.kernels())
 
 
 def loads_program(
@@ -46,8 +50,11 @@ def loads_program(
     dtype: str = "float64",
     backend: Backend[Any] | None = None,
     allow_read: Iterable[str | os.PathLike[str]] = (),
+    plugins: Iterable[PrimitiveSet | PluginSpec] = (),
 ) -> Program:
-    return Program(check_text(text, file, allow_read), dtype, backend)
+    resolver = PluginResolver.of(plugins)
+    checked = check_text(text, file, allow_read, resolver)
+    return Program(checked, dtype, backend, resolver.kernels())
 
 
 class Program(BaseProgram):

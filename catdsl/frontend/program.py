@@ -23,6 +23,7 @@ from catdsl.typesys.types import Port, Prod
 if TYPE_CHECKING:
     from catdsl.diagram.ir import Diagram
     from catdsl.semantics.backend import Backend
+    from catdsl.semantics.kernel import KernelTable
 
 
 def _coerced(value: object, atom, dtype, what: str) -> object:
@@ -76,7 +77,11 @@ class BaseProgram:
     """A checked program: its definitions as callable morphisms, its params and laws."""
 
     def __init__(
-        self, checked: CheckedProgram, dtype: str = "float64", backend: Backend[Any] | None = None
+        self,
+        checked: CheckedProgram,
+        dtype: str = "float64",
+        backend: Backend[Any] | None = None,
+        kernels: KernelTable | None = None,
     ):
         if checked.diagnostics:
             raise CatError(list(checked.diagnostics), checked.sources)
@@ -88,6 +93,7 @@ class BaseProgram:
         self._params: dict[str, np.ndarray] | None = None
         self._morphisms: dict[str, Morphism] = {}
         self._backend = backend
+        self.plugin_kernels = dict(kernels or {})  # of the plugins the program imports
 
     @property
     def backend(self) -> Backend[Any]:
@@ -95,7 +101,7 @@ class BaseProgram:
         if self._backend is None:
             from catdsl.frontend.backends import default_backend
 
-            self._backend = default_backend(self.dtype)
+            self._backend = default_backend(self.dtype, self.plugin_kernels)
         return self._backend
 
     # ---------------------------------------------------------------- names
