@@ -276,7 +276,7 @@ class PluginKernel(Kernel):
 def _count(value: object) -> str:
     if isinstance(value, tuple | list):
         return f"{len(value)} value{'s' * (len(value) != 1)}"
-    return f"a {type(value).__name__}"
+    return f"one {type(value).__name__}"
 
 
 # ------------------------------------------------------------------ finding plugins
