@@ -268,7 +268,7 @@ def faulty_set() -> catdsl.PrimitiveSet:
         (
             "one_out",
             "R0802",
-            "the forward function of `one_out` returned a ndarray, expected 2 arrays",
+            "the forward function of `one_out` returned one ndarray, expected 2 arrays",
         ),
     ],
 )
