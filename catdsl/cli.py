@@ -203,6 +203,16 @@ def _load_params(program, path: str) -> None:
         print(f"params from the checkpoint {path}, after {step} training steps", file=sys.stderr)
 
 
+def _say_steps_override(program, args: argparse.Namespace) -> None:
+    """`--steps N` on a definition written `step ^ M` runs N steps: say so (on stderr)."""
+    written = program.steps_of(args.name) if args.steps is not None else None
+    if written is not None and written != args.steps:
+        print(
+            f"--steps {args.steps} overrides the {written} steps `{args.name}` is written with",
+            file=sys.stderr,
+        )
+
+
 # ------------------------------------------------------------------ train
 def cmd_train(args: argparse.Namespace) -> int:
     if args.plot:
@@ -212,6 +222,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         plot_format(args.plot)  # a bad name is refused before the run, not after it
         check_write_target(args.plot)  # and so is a FIFO, a device or a symlink
     program = _load(args, args.dtype)
+    _say_steps_override(program, args)
     result = program.train(
         args.name,
         steps=args.steps,
@@ -314,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="catdsl", description="Typed ML pipelines as category theory writes them."
     )
+    parser.add_argument("--version", action="version", version=f"catdsl {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check", help="parse and type-check; report every diagnostic")
@@ -407,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from catdsl import __version__
+
+    return __version__
+
+
 def _directory(text: str) -> str:
     """An argparse type: an existing directory."""
     import os
@@ -479,12 +497,38 @@ def main(argv: list[str] | None = None) -> int:
     import threading
 
     if threading.current_thread() is not threading.main_thread():
-        return _guarded(args.func, args)
+        return _flushed(_guarded(args.func, args))
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _guarded(args.func, args)
+        return _flushed(_guarded(args.func, args))
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+EXIT_CLOSED_PIPE = 141
+"""128 + SIGPIPE: what a command killed by a closed pipe returns (`catdsl ... | head -1`)."""
+
+
+def _flushed(code: int) -> int:
+    """Write what is still buffered now, so a closed pipe is noticed here, not at exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _closed_pipe()
+    return code
+
+
+def _closed_pipe() -> int:
+    """The reader of the output went away: stop quietly, with stdout pointed at /dev/null so
+    that the interpreter's last flush finds nothing to complain about."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout (tests)
+        pass
+    return EXIT_CLOSED_PIPE
 
 
 def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -502,6 +546,8 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
     except UsageError as err:
         print(f"catdsl: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        return _closed_pipe()
     except OSError as err:
         message = err.strerror or str(err)
         if err.filename and str(err.filename) not in message:

@@ -15,7 +15,7 @@ import numpy as np
 
 from catdsl.frontend import drawing, law_check, overrides, training_run
 from catdsl.frontend import gradcheck as gradient_check
-from catdsl.frontend.program import BaseProgram, Morphism, init_param
+from catdsl.frontend.program import BaseProgram, Morphism, html_card, init_param
 from catdsl.loader import check_file, check_text
 from catdsl.std.plugins import PluginResolver, PrimitiveSet
 
@@ -91,5 +91,16 @@ class Program(BaseProgram):
     def gradcheck(self, name: str, eps: float = 1e-6, seed: int = 0) -> gradient_check.GradReport:
         return gradient_check.gradcheck(self, name, eps=eps, seed=seed)
 
+    def steps_of(self, name: str) -> int | None:
+        """The n of a definition written `step ^ n` (what `train` runs without `steps=`), or
+        None for one that is not a power."""
+        return overrides.written_steps(self[name].term)
+
     def _repr_svg_(self) -> str | None:
         return drawing.program_svg(self)
+
+    def _repr_html_(self) -> str:
+        """HTML for Jupyter: the file, a table of its definitions and their types, and the
+        program's drawing when Graphviz is there."""
+        rows = [(name, self[name].type_text) for name in self.names]
+        return html_card(repr(self), rows, self._repr_svg_())

@@ -1,5 +1,6 @@
 """Hyperparameter overrides for `program.train(name, lr=...)`: the training step of a definition
-with some hyperparameters replaced, as a view of the program that shares its params.
+with some hyperparameters replaced, as a view of the program that shares its params; and the
+number of steps a definition `step ^ n` is written with, which `--steps` overrides.
 
 The step is found as `train` finds it: the definition itself, through the definitions it names
 and a power `step ^ n`. Each name must be a hyperparameter of the step's optimizer (E0820) and
@@ -56,6 +57,12 @@ def _step(term: T.Term) -> T.Train | None:
             term = term.base
         else:
             return None
+
+
+def written_steps(term: T.Term) -> int | None:
+    """The n of a definition written `step ^ n`, as `train` reads it; None for one step."""
+    body = term.body if isinstance(term, T.Ref) else term
+    return body.n if isinstance(body, T.Power) else None
 
 
 def _replaced(term: T.Term, values: Mapping[str, float]) -> T.Term:

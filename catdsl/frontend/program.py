@@ -207,6 +207,21 @@ class BaseProgram:
         )
 
 
+@dataclass(frozen=True, eq=False, repr=False)
+class ShownProd(Prod):
+    """A product of objects as the API hands it out: a `Prod` (equal to the same atoms as a
+    plain one) whose repr is how catdsl writes it, `TokenId * TokenId`, not its fields."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Prod) and self.atoms == other.atoms
+
+    def __hash__(self) -> int:
+        return hash((self.atoms,))
+
+
 @dataclass
 class Morphism:
     """A typed definition: `dom`, `cod`, `ports`; call it on numpy values."""
@@ -217,11 +232,13 @@ class Morphism:
 
     @property
     def dom(self) -> Prod:
-        return self.term.dom
+        """The domain, shown as catdsl writes it (`TokenId * TokenId`)."""
+        return ShownProd(self.term.dom.atoms)
 
     @property
     def cod(self) -> Prod:
-        return self.term.cod
+        """The codomain, shown as catdsl writes it (`Distribution`)."""
+        return ShownProd(self.term.cod.atoms)
 
     @property
     def ports(self) -> dict[str, str]:
@@ -340,7 +357,21 @@ class Morphism:
                 ]
             )
 
-    def __call__(self, value: object = None, **ports: object) -> object:
+    def __call__(self, *values: object, **ports: object) -> object:
+        """The outputs for an input: one value per domain wire, given as separate arguments
+        (`loss(x, y)`) or as one tuple (`loss((x, y))`); a point takes none."""
+        wires = len(self.dom)
+        if len(values) > 1 and wires not in (0, len(values)):
+            wanted = "one value" if wires == 1 else f"{wires} components"
+            raise CatError(
+                [
+                    Diagnostic(
+                        "E0803",
+                        f"`{self.name}` takes `{self.dom}`: give {wanted}, not {len(values)}",
+                    )
+                ]
+            )
+        value = values if len(values) > 1 else (values[0] if values else None)
         inputs = self.inputs_from(value)
         port_values = self.ports_from(ports)
         self.check_batches(inputs, port_values)
@@ -392,6 +423,11 @@ class Morphism:
         from catdsl.render.output import repr_svg
 
         return repr_svg(self.diagram)
+
+    def _repr_html_(self) -> str:
+        """HTML for Jupyter: the name and type, then the string diagram when Graphviz is
+        there (else a line saying it is not)."""
+        return html_card(f"{self.name} : {self.type_text}", [], self._repr_svg_())
 
     def __repr__(self) -> str:
         return f"<Morphism {self.name} : {self.type_text}>"
@@ -448,3 +484,22 @@ def _checkpoint_params(path: str) -> tuple[dict[str, np.ndarray], int]:
             ]
         )
     return record, step
+
+
+def html_card(title: str, rows: list[tuple[str, str]], svg: str | None) -> str:
+    """A title, a table of (name, type) rows and a drawing, for `_repr_html_`."""
+    from html import escape
+
+    parts = [f"<div><p><code>{escape(title)}</code></p>"]
+    if rows:
+        body = "".join(
+            f"<tr><td><code>{escape(n)}</code></td><td><code>{escape(t)}</code></td></tr>"
+            for n, t in rows
+        )
+        parts.append(f"<table>{body}</table>")
+    if svg is None:
+        parts.append("<p><i>(the drawing needs Graphviz's <code>dot</code>)</i></p>")
+    else:  # inline: the <svg> element without the XML declaration and doctype before it
+        parts.append(svg[svg.find("<svg") :] if "<svg" in svg else escape(svg))
+    parts.append("</div>")
+    return "".join(parts)
