@@ -304,6 +304,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 def cmd_draw(args: argparse.Namespace) -> int:
     from catdsl.frontend.drawing import draw_command
 
+    args.plugins_found = _plugin_finder(args)
     return draw_command(args)
 
 

@@ -518,3 +518,11 @@ def test_the_cli_finds_an_installed_plugin(site) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("predict : Input -> Real\n")
+
+
+def test_cli_draws_a_plugin_primitive(capsys, tmp_path) -> None:
+    target = tmp_path / "layer.dot"
+    code, out, _ = run_cli(capsys, "draw", MISH_CAT, "Layer", "-o", target, "--plugin", MISH_PY)
+    assert code == 0 and out == f"wrote {target}\n"
+    assert 'POINT-SIZE="11">mish</FONT>' in target.read_text()
+    assert run_cli(capsys, "draw", MISH_CAT, "Layer", "-o", target)[0] == 1  # E0706
