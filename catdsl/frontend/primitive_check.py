@@ -2,7 +2,7 @@
 
 The primitive runs alone, through the kernel the backend would bind, on random inputs of its
 signature: every axis name gets its own small size (so a transposed axis shows), a variadic
-prefix `*s` the batch `(2,)`. The objective is `Σ c · f(x)` for a fixed random cotangent c,
+prefix `*s` the batch `(2, 3)`. The objective is `Σ c · f(x)` for a fixed random cotangent c,
 so every output coordinate counts, as in `catdsl gradcheck`; each real input is checked
 coordinate by coordinate. Outputs must have the shapes the signature gives them. The report
 says, per input, the largest error, and whether the primitive passes.
@@ -142,28 +142,21 @@ class _Shapes:
 
 def _shapes(signature: SignatureText, sizes: dict[str, int]) -> _Shapes:
     known: dict[str, int] = dict(sizes)
-    next_size = iter(range(2, 1000))
+    fresh = (n for n in range(2, 1000) if n not in sizes.values())
 
-    def size(axis: str | int, invent: bool) -> int | None:
-        if isinstance(axis, int):
-            return axis
-        if axis not in known:
-            if not invent:
-                return None
-            value = next(next_size)
-            while value in known.values():
-                value = next(next_size)
-            known[axis] = value
-        return known[axis]
+    def size(axis: str | int) -> int:
+        """An input's axis: a number, a size given, or the next size not given."""
+        if isinstance(axis, str) and axis not in known:
+            known[axis] = next(fresh)
+        return axis if isinstance(axis, int) else known[axis]
 
     inputs = []
     for w in signature.inputs:
-        batch = BATCH if w.rest else ()
-        shape = (*batch, *(size(a, True) or 0 for a in w.axes))
-        bound = size(w.bound, True) if w.bound is not None else None
-        inputs.append((shape, bound))
-    outputs = [
-        ((*BATCH,) if w.rest else ()) + tuple(size(a, False) for a in w.axes) for w in signature.cod
+        shape = (*(BATCH if w.rest else ()), *(size(a) for a in w.axes))
+        inputs.append((shape, size(w.bound) if w.bound is not None else None))
+    outputs = [  # an axis that only the outputs name has no size to check against
+        (*(BATCH if w.rest else ()), *(a if isinstance(a, int) else known.get(a) for a in w.axes))
+        for w in signature.cod
     ]
     return _Shapes(inputs, outputs)
 

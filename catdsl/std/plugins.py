@@ -30,7 +30,7 @@ from catdsl.errors import CatRuntimeError
 from catdsl.semantics.kernel import Cotangents, Forward, Kernel
 from catdsl.std.signature_text import SignatureError, SignatureText, parse_signature
 from catdsl.typesys.carriers import CARRIER_KINDS
-from catdsl.typesys.primitives import PluginSpec, PrimSpec
+from catdsl.typesys.primitives import PLUGIN_PREFIX, PluginSpec, PrimSpec
 
 ENTRY_POINT_GROUP = "catdsl.primitives"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -83,7 +83,7 @@ class Primitive:
 
     @property
     def module(self) -> str:
-        return f"plugin.{self.plugin}"
+        return f"{PLUGIN_PREFIX}{self.plugin}"
 
     @property
     def spec(self) -> PrimSpec:
@@ -107,7 +107,7 @@ class Primitive:
         return self.forward(*args, **{**self.static, **static})
 
     def __repr__(self) -> str:
-        return f"<primitive {self.name} : {self.signature_text} (plugin.{self.plugin})>"
+        return f"<primitive {self.name} : {self.signature_text} ({self.module})>"
 
 
 class PrimitiveSet:
@@ -221,7 +221,7 @@ class PluginKernel(Kernel):
         if function is None:
             raise CatRuntimeError(
                 "R0803",
-                f"`{self.name}` (plugin.{self.prim.plugin}) has no VJP, so it cannot be "
+                f"`{self.name}` ({self.prim.module}) has no VJP, so it cannot be "
                 "differentiated",
                 help=f"register one with `@{self.name}.vjp`",
             )
@@ -258,7 +258,7 @@ class PluginKernel(Kernel):
         except Exception as err:
             raise CatRuntimeError(
                 "R0801",
-                f"the {what} of `{self.name}` (plugin.{self.prim.plugin}) raised "
+                f"the {what} of `{self.name}` ({self.prim.module}) raised "
                 f"{type(err).__name__}: {err}",
                 help="the error is in the plugin's Python code",
             ) from None
