@@ -109,6 +109,12 @@ def test_the_program_text_keeps_its_hyperparameters() -> None:
             "its hyperparameters: `lr`",
         ),
         (
+            {"step": 3},
+            "E0820",
+            "`step` trains with `TrainStep`, which has no hyperparameter `step`",
+            "did you mean `steps`?",
+        ),
+        (
             {"lr": -1},
             "E0821",
             "`lr = -1` is not a valid learning rate for `step`",

@@ -76,7 +76,8 @@ class Program(BaseProgram):
         `beta1=0.8`); a run that fails leaves the params as they were. A later call starts
         from the trained params with a fresh optimizer state; `checkpoint=` keeps that state
         too."""
-        target = overrides.with_hyperparameters(self, name, hyperparameters)
+        keywords = ("steps", "checkpoint", "progress")
+        target = overrides.with_hyperparameters(self, name, hyperparameters, keywords)
         result = training_run.train_definition(
             target, name, steps=steps, checkpoint=checkpoint, progress=progress
         )

@@ -22,11 +22,15 @@ from catdsl.typesys.family_spec import FamilyRole, OptimizerSpec
 
 
 def with_hyperparameters(
-    program: BaseProgram, name: str, overrides: Mapping[str, object]
+    program: BaseProgram,
+    name: str,
+    overrides: Mapping[str, object],
+    keywords: tuple[str, ...] = (),
 ) -> BaseProgram:
     """`program` with the training step of `name` using `overrides`; its params are the same
-    dict, so training the view trains the program. A definition that is not a training step is
-    returned unchanged, for `train` to report (E0805)."""
+    dict, so training the view trains the program. `keywords` are the caller's own keyword
+    arguments, suggested for a misspelt one (`step=` for `steps=`). A definition that is not
+    a training step is returned unchanged, for `train` to report (E0805)."""
     program[name]  # an unknown name is E0801
     definition = program.checked.definitions[name]
     step = _step(definition.term)
@@ -34,7 +38,7 @@ def with_hyperparameters(
         return program
     optimizer = step.spec.optimizer
     assert optimizer is not None, "a step family has an optimizer"
-    values = _checked(name, optimizer, overrides)
+    values = _checked(name, optimizer, overrides, keywords)
     term = _replaced(definition.term, values)
     checked = copy.copy(program.checked)
     checked.definitions = {
@@ -76,7 +80,9 @@ def _replaced(term: T.Term, values: Mapping[str, float]) -> T.Term:
     return dataclasses.replace(term, base=_replaced(term.base, values))
 
 
-def _checked(name: str, optimizer: OptimizerSpec, overrides: Mapping[str, object]) -> dict:
+def _checked(
+    name: str, optimizer: OptimizerSpec, overrides: Mapping[str, object], keywords: tuple[str, ...]
+) -> dict:
     """The overrides as floats, each a hyperparameter of `optimizer` within its range."""
     from catdsl.typesys.hints import did_you_mean
 
@@ -84,7 +90,7 @@ def _checked(name: str, optimizer: OptimizerSpec, overrides: Mapping[str, object
     values: dict[str, float] = {}
     for key, value in overrides.items():
         if key not in kinds:
-            hint = did_you_mean(key, list(kinds))
+            hint = did_you_mean(key, [*kinds, *keywords])
             listed = ", ".join(f"`{k}`" for k in kinds)
             raise CatError(
                 [

@@ -221,8 +221,7 @@ class PluginKernel(Kernel):
         if function is None:
             raise CatRuntimeError(
                 "R0803",
-                f"`{self.name}` ({self.prim.module}) has no VJP, so it cannot be "
-                "differentiated",
+                f"`{self.name}` ({self.prim.module}) has no VJP, so it cannot be differentiated",
                 help=f"register one with `@{self.name}.vjp`",
             )
         xs = residual
