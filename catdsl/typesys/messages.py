@@ -81,6 +81,7 @@ class Code(Enum):
     UNREADABLE_IMPORT = "E0703"
     READ_OUTSIDE = "E0704"
     IMPORT_NOT_SOURCE = "E0705"
+    UNUSABLE_PLUGIN = "E0706"
 
 
 @dataclass(frozen=True)
@@ -1038,6 +1039,38 @@ def unknown_module(module: str, hint: str | None, known: Sequence[str]) -> Messa
         f"unknown module `{module}`",
         hint
         or f'the standard library has {", ".join(known)}; import a file with `import "lib.cat"`',
+    )
+
+
+def unknown_plugin(module: str, hint: str | None, given: Sequence[str]) -> Message:
+    named = f" (given: {', '.join(given)})" if given else ""
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"no plugin `{module}` is given or installed{named}",
+        hint
+        or "a plugin is Python code you choose to run: pass `--plugin MODULE` (or "
+        "`plugins=[...]` to `catdsl.load`), or install the package that provides it",
+    )
+
+
+def broken_plugin(module: str, reason: str) -> Message:
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"cannot use `{module}`: {reason}",
+        "fix or reinstall the package that provides it",
+    )
+
+
+def plugin_names_note(names: Sequence[str]) -> str:
+    listed = ", ".join(f"`{n}`" for n in names)
+    return f"not reported as unknown, since the plugin may define them: {listed}"
+
+
+def plugin_clash(name: str, first: str, second: str) -> Message:
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"cannot import `{second}`: its primitive `{name}` is also in `{first}`",
+        "import one of the two; a program names each primitive once",
     )
 
 

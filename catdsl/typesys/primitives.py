@@ -68,3 +68,23 @@ class FreshVars:
 
     def dim(self, name: str) -> Dim:
         return Dim.symbol(f"?{name}#{self.tag}")
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """Primitives from outside the standard library: a plugin that a program imports as
+    `import plugin.NAME` (its primitives' `module`), with its primitives by name and where it
+    came from (`origin`, for messages: a Python module or an installed package)."""
+
+    name: str
+    primitives: Mapping[str, PrimSpec] = field(hash=False)
+    origin: str = ""
+
+    @property
+    def module(self) -> str:
+        """How a program imports it: `plugin.NAME`."""
+        return f"{PLUGIN_PREFIX}{self.name}"
+
+
+PLUGIN_PREFIX = "plugin."
+"""`import plugin.NAME` imports the primitives of the plugin NAME."""
