@@ -54,6 +54,7 @@ class Code(Enum):
     DATA_TYPE = "E0319"
     HYPER_PARAMETER = "E0320"
     NOTHING_TO_TRAIN = "E0321"
+    BAD_STATIC = "E0360"
     UNKNOWN_TYPE = "E0401"
     UNKNOWN_DIM = "E0402"
     NOT_A_DIM = "E0403"
@@ -560,6 +561,10 @@ def bad_count(prim: str, key: str, limit: int, value: object) -> Message:
         Code.WRONG_ARGUMENTS,
         f"`{prim}`'s `{key}` must be a whole number from 1 to {limit}, not {value}",
     )
+
+
+def bad_static(spec: PrimSpec, key: str, problem: str) -> Message:
+    return Message(Code.BAD_STATIC, f"`{spec.name}`'s `{key}` {problem}", prim_usage(spec))
 
 
 def family_takes_only_loss(family: Family) -> Message:
