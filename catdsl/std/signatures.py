@@ -177,3 +177,42 @@ def positional(_static: Static) -> PrimSig:
 
 STD_MODULES = {"std.ml", "std.attention", "std.optim"}
 """The standard-library modules a program may import (`std.optim` holds only families)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation morphisms (no gradient flows through them) and the primitives added one file each
+# in `catdsl.std.prims`
+# ---------------------------------------------------------------------------------------------
+
+
+def _list(*atoms: Atom) -> Carrier:
+    return Carrier("List", elem=_p(*atoms))
+
+
+def argmax(_static: Static) -> PrimSig:
+    """`Real[*s, n] -> Index[*s, n]`: the position of the largest entry of the last axis."""
+    v = FreshVars()
+    return PrimSig((), _p(_real(v.n, rest=v.rest())), _p(_index(v.n, v.rest())))
+
+
+def agreement(_static: Static) -> PrimSig:
+    """`List[Index[*s, n] * Index[*s, n]] -> Real`: predictions against labels over a list."""
+    v = FreshVars()
+    s = v.rest()
+    return PrimSig((), _p(_list(_index(v.n, s), _index(v.n, s))), _p(_real()))
+
+
+def scored(_static: Static) -> PrimSig:
+    """`List[Real[*s, n] * Index[*s, n]] -> Real`: scores against labels over a list."""
+    v = FreshVars()
+    s = v.rest()
+    return PrimSig((), _p(_list(_real(v.n, rest=s), _index(v.n, s))), _p(_real()))
+
+
+def confusion(static: Static) -> PrimSig:
+    """`List[Index[*s, n] * Index[*s, n]] -> Real[n, n]` with n the static `classes`."""
+    v = FreshVars()
+    s = v.rest()
+    count = static.get("classes")
+    n = Dim.const(count) if isinstance(count, int) else v.n
+    return PrimSig((), _p(_list(_index(n, s), _index(n, s))), _p(_real(n, n)))

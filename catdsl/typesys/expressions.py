@@ -214,8 +214,14 @@ class ExpressionChecker:
         )
 
     def _static_value(self, expr: ast.Expr, spec: PrimSpec, key: str) -> object:
-        """A constant argument; counts (`windows(k)`, `concat_heads(n)`) are small whole numbers."""
-        value = self.literals.number(expr)
+        """A constant argument, a number or a sized dim's name (`confusion(C)`); counts
+        (`windows(k)`, `concat_heads(n)`) are small whole numbers."""
+        size = self.env.dim_value(expr.name) if isinstance(expr, ast.Name) else None
+        value: float | int
+        if size is not None and size.value is not None:
+            value = size.value
+        else:
+            value = self.literals.number(expr)
         if spec.count == key and not (isinstance(value, int) and 1 <= value <= MAX_COUNT):
             raise self.reporter.fail(M.bad_count(spec.name, key, MAX_COUNT, value), expr.span)
         return value
