@@ -216,3 +216,64 @@ def confusion(static: Static) -> PrimSig:
     count = static.get("classes")
     n = Dim.const(count) if isinstance(count, int) else v.n
     return PrimSig((), _p(_list(_index(n, s), _index(n, s))), _p(_real(n, n)))
+
+
+def rms_norm(_static: Static) -> PrimSig:
+    """`Real[*s, d] -> Real[*s, d]` with a `scale : Real[d]` argument."""
+    v = FreshVars()
+    x = _real(v.d, rest=v.rest())
+    return PrimSig((_real(v.d),), _p(x), _p(x))
+
+
+def _axis(static: Static, key: str = "axis") -> int:
+    """An axis counted from the end (−1 the last); the spec's check has made it one."""
+    value = static.get(key, -1)
+    return value if isinstance(value, int) and value < 0 else -1
+
+
+def concat_axis(static: Static) -> PrimSig:
+    """`Real[*s, w0, t…] * … * Real[*s, w(n−1), t…] -> Real[*s, w0 + … + w(n−1), t…]`: n
+    arrays joined along `axis` (counted from the end); the axes after it agree."""
+    v = FreshVars()
+    n = _count(static, "n")
+    tail = tuple(v.dim(f"t{i}") for i in range(-_axis(static) - 1))
+    widths = [v.dim(f"w{i}") for i in range(n)]
+    total = widths[0]
+    for w in widths[1:]:
+        total = total + w
+    dom = _p(*(_real(w, *tail, rest=v.rest()) for w in widths))
+    return PrimSig((), dom, _p(_real(total, *tail, rest=v.rest())))
+
+
+def split_axis(static: Static) -> PrimSig:
+    """`Real[*s, t, u…] -> Real[*s, at, u…] * Real[*s, t − at, u…]`: an array cut in two
+    along `axis` (counted from the end) after its first `at` entries."""
+    v = FreshVars()
+    at = static.get("at")
+    first = Dim.const(at) if isinstance(at, int) else v.at
+    tail = tuple(v.dim(f"u{i}") for i in range(-_axis(static) - 1))
+    return PrimSig(
+        (),
+        _p(_real(v.t, *tail, rest=v.rest())),
+        _p(_real(first, *tail, rest=v.rest()), _real(v.t - first, *tail, rest=v.rest())),
+    )
+
+
+def transpose_axes(static: Static) -> PrimSig:
+    """`Real[*s, d…] -> Real[*s, d…]` with the axes `a` and `b` (counted from the end)
+    swapped: `Real[*s, m, n] -> Real[*s, n, m]` for the defaults −2 and −1."""
+    v = FreshVars()
+    a, b = _axis(static, "a"), _axis(static, "b")
+    dims = [v.dim(f"d{i}") for i in range(max(-a, -b))]
+    swapped = list(dims)
+    swapped[a], swapped[b] = dims[b], dims[a]
+    return PrimSig((), _p(_real(*dims, rest=v.rest())), _p(_real(*swapped, rest=v.rest())))
+
+
+def matmul(_static: Static) -> PrimSig:
+    """`Real[*s, m, k] * Real[*s, k, n] -> Real[*s, m, n]`: matrix products, batched."""
+    v = FreshVars()
+    s = v.rest()
+    return PrimSig(
+        (), _p(_real(v.m, v.k, rest=s), _real(v.k, v.n, rest=s)), _p(_real(v.m, v.n, rest=s))
+    )

@@ -116,3 +116,23 @@ def enforce(kernel: str, check: Callable[[Mapping[str, object]], Fault], **value
     if fault is not None:
         key, problem = fault
         raise CatRuntimeError("R0404", f"`{kernel}`'s `{key}` {problem}")
+
+
+MAX_AXIS = 32
+"""Axes are counted from the end of a value: −1 (the last) to −32."""
+
+
+def axis(key: str) -> Rule:
+    """`key`, when given, names an axis from the end: a whole number from −32 to −1."""
+    return whole(key, -MAX_AXIS, -1)
+
+
+def distinct(first: str, second: str) -> Rule:
+    """The values of `first` and `second` differ."""
+
+    def rule(values: Mapping[str, object]) -> Fault:
+        if first in values and values.get(first) == values.get(second):
+            return second, f"must differ from `{first}` ({values[first]})"
+        return None
+
+    return rule

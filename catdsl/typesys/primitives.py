@@ -40,7 +40,8 @@ class PrimSpec:
     `validate`, when given, checks the static values before a signature is built and returns
     the argument at fault and what is wrong with it (E0360), or None when they are fine.
     `evaluation` marks a metric (`argmax`, `accuracy`): no gradient flows through it, so a
-    training step refuses a loss that uses it (E0361).
+    training step refuses a loss that uses it (E0361). `also` lists further modules whose
+    import makes the primitive visible (`layer_norm` is in `std.attention` and `std.ml`).
     """
 
     name: str
@@ -56,6 +57,7 @@ class PrimSpec:
         default=None, compare=False
     )
     evaluation: bool = False
+    also: tuple[str, ...] = ()
 
 
 class FreshVars:
