@@ -15,6 +15,7 @@ from primkit import kernel
 import catdsl
 from catdsl.frontend.backends import kernel_table
 from catdsl.semantics.kernel import Forward, Kernel, Mode
+from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.reference import Reference
 from catdsl.std.library import PRIMITIVES
 
@@ -175,3 +176,15 @@ def test_dropout_scales_as_pytorch_does():
     np.testing.assert_allclose(k.vjp(mask, np.ones_like(x))[0][kept_ours], 1 / 0.7, rtol=1e-15)
     off = torch.nn.functional.dropout(torch.tensor(x), p=0.3, training=False).numpy()
     np.testing.assert_array_equal(evaluated, off)
+
+
+def test_a_hooked_loop_after_another_step_numbers_its_steps_as_an_unhooked_run():
+    program = catdsl.loads(
+        PROGRAM + "let later = AdamInit(loss) >> step >> step ^ 3 >> AdamParams(loss)\n"
+    )
+    plain = program["later"]()
+    hooked = program.backend.run(
+        program["later"].plan, (), {}, program.params, hooks=LoopHooks(progress=False)
+    )
+    for name, value in plain.items():
+        assert hooked[0][name].tobytes() == value.tobytes()

@@ -45,7 +45,7 @@ def test_eps_must_be_positive_before_running():
     with pytest.raises(catdsl.CatError) as info:
         catdsl.loads(PROGRAM.replace("eps = 0.5", "eps = 0"))
     (d,) = info.value.diagnostics
-    assert d.code == "E0360" and d.message == "`rms_norm`'s `eps` must lie in (0, ∞], not 0"
+    assert d.code == "E0360" and d.message == "`rms_norm`'s `eps` must lie in (0, ∞), not 0"
     with raises("R0404", "`rms_norm`'s `eps`"):
         kernel("rms_norm", (1, 1), eps=-1.0)
 

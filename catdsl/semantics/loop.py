@@ -110,13 +110,15 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
 
 def numbered(step: Step, clock: StepClock, hooks: LoopHooks) -> Step:
     """`step` for `iterate`, with the run's count of training steps (a `StepClock`) set before
-    each to the loop's steps done, those it resumed from included: the i-th step of a resumed
-    loop is numbered as in the uninterrupted run (`dropout` draws from that number)."""
+    each to its count when the loop began plus the loop's steps done, those it resumed from
+    included: the steps of a resumed loop are numbered as in the uninterrupted run (`dropout`
+    draws from that number)."""
+    start = clock.steps
     calls = 0
 
     def counted(state: tuple) -> tuple:
         nonlocal calls
-        clock.steps = hooks.resumed_from + calls
+        clock.steps = start + hooks.resumed_from + calls
         calls += 1
         return step(state)
 

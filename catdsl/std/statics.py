@@ -70,8 +70,8 @@ def real(
             return key, f"must be a number, not {value}"
         x = float(value)  # type: ignore[arg-type]
         if (x < low or (open_low and x == low)) or (x > high or (open_high and x == high)):
-            left = "(" if open_low else "["
-            right = ")" if open_high else "]"
+            left = "(" if open_low or math.isinf(low) else "["
+            right = ")" if open_high or math.isinf(high) else "]"
             return key, f"must lie in {left}{_show(low)}, {_show(high)}{right}, not {value}"
         return None
 
