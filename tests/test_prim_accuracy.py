@@ -68,6 +68,7 @@ let step = TrainStep(negative, lr = 0.1)
     assert d.code == "E0361" and "goes through `top_k_accuracy`, an evaluation" in d.message
 
 
+@pytest.mark.torch
 def test_accuracy_equals_pytorch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(21)

@@ -75,6 +75,7 @@ let measured = MeanLoss(hard, xs)
     assert label.message == "`argmax` is used here"
 
 
+@pytest.mark.torch
 def test_argmax_equals_pytorch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(20).normal(size=(4, 5, 7))

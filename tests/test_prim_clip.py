@@ -86,6 +86,7 @@ def test_clip_keeps_float32():
     assert y.dtype == np.float32 and y.tolist() == [-0.5, 1.0]
 
 
+@pytest.mark.torch
 def test_clip_equals_pytorch_clamp():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(12).normal(scale=2.0, size=(4, 6))

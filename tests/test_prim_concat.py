@@ -76,6 +76,7 @@ def test_concat_keeps_float32():
     assert kernel("concat", (2, 2), n=2, axis=-1)(x, x)[0].dtype == np.float32
 
 
+@pytest.mark.torch
 def test_concat_equals_pytorch_cat():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(41)

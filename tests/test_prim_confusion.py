@@ -61,6 +61,7 @@ def test_indices_outside_the_classes_and_empty_lists():
     assert empty.tolist() == [[0.0, 0.0], [0.0, 0.0]]
 
 
+@pytest.mark.torch
 def test_confusion_equals_a_pytorch_count():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(23)

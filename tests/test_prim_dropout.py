@@ -159,6 +159,7 @@ def test_dropout_keeps_float32():
     assert y.dtype == mask.dtype == np.float32
 
 
+@pytest.mark.torch
 def test_dropout_scales_as_pytorch_does():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(52).normal(size=(30, 40))

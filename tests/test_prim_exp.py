@@ -48,6 +48,7 @@ def test_exp_keeps_float32():
     assert kernel("exp")(np.array([1.0], dtype=np.float32))[0].dtype == np.float32
 
 
+@pytest.mark.torch
 def test_exp_equals_pytorch():
     torch = pytest.importorskip("torch")
     matches_torch(kernel("exp"), [np.random.default_rng(6).normal(scale=3, size=(3, 5))], torch.exp)

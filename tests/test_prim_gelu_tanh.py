@@ -48,6 +48,7 @@ def test_gelu_tanh_keeps_float32():
     assert kernel("gelu_tanh")(np.array([1.0], dtype=np.float32))[0].dtype == np.float32
 
 
+@pytest.mark.torch
 def test_gelu_tanh_equals_pytorch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(14).normal(scale=3.0, size=(4, 6))

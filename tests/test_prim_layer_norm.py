@@ -54,6 +54,7 @@ def test_a_non_positive_eps_is_e0360():
     assert info.value.diagnostics[0].code == "E0360"
 
 
+@pytest.mark.torch
 def test_layer_norm_of_vectors_equals_pytorch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(32)

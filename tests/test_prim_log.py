@@ -62,6 +62,7 @@ def test_log_keeps_float32():
     assert kernel("log")(np.array([2.0], dtype=np.float32))[0].dtype == np.float32
 
 
+@pytest.mark.torch
 def test_log_equals_pytorch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(8).uniform(1e-3, 50.0, size=(4, 5))

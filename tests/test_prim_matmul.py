@@ -67,6 +67,7 @@ def test_matmul_keeps_float32():
     assert kernel("matmul", (2, 2))(a, a)[0].dtype == np.float32
 
 
+@pytest.mark.torch
 def test_matmul_equals_pytorch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(48)

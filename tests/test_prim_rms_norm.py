@@ -66,6 +66,7 @@ def test_rms_norm_keeps_float32():
     assert kernel("rms_norm", (1, 1))(x, g)[0].dtype == np.float32
 
 
+@pytest.mark.torch
 def test_rms_norm_equals_pytorch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(31)

@@ -43,6 +43,7 @@ def test_silu_keeps_float32():
     assert kernel("silu")(np.array([1.0, -30.0], dtype=np.float32))[0].dtype == np.float32
 
 
+@pytest.mark.torch
 def test_silu_equals_pytorch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(2).normal(scale=4.0, size=(4, 6))

@@ -50,6 +50,7 @@ def test_softplus_keeps_float32():
     assert kernel("softplus")(np.array([100.0, -100.0], dtype=np.float32))[0].dtype == np.float32
 
 
+@pytest.mark.torch
 def test_softplus_equals_pytorch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(4).uniform(-19.0, 19.0, size=(5, 7))

@@ -72,6 +72,7 @@ def test_split_keeps_float32():
     assert first.dtype == rest.dtype == np.float32
 
 
+@pytest.mark.torch
 def test_split_equals_pytorch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(43).normal(size=(3, 7, 2))

@@ -52,6 +52,7 @@ def test_sqrt_keeps_float32():
     assert kernel("sqrt")(np.array([2.0], dtype=np.float32))[0].dtype == np.float32
 
 
+@pytest.mark.torch
 def test_sqrt_equals_pytorch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(10).uniform(1e-4, 30.0, size=(3, 4))

@@ -74,6 +74,7 @@ def test_errors_name_what_does_not_fit():
         kernel("top_k_accuracy", k=0)
 
 
+@pytest.mark.torch
 def test_top_k_accuracy_equals_pytorch_topk():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(22)

@@ -63,6 +63,7 @@ def test_transpose_keeps_float32():
     assert kernel("transpose", (2,))(np.ones((2, 3), np.float32))[0].dtype == np.float32
 
 
+@pytest.mark.torch
 def test_transpose_equals_pytorch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(45).normal(size=(2, 3, 4, 5))
