@@ -81,3 +81,24 @@ def test_argmax_equals_pytorch():
     x = np.random.default_rng(20).normal(size=(4, 5, 7))
     (y,) = kernel("argmax")(x)
     np.testing.assert_array_equal(y, torch.argmax(torch.tensor(x), dim=-1).numpy())
+
+
+def test_argmax_is_found_inside_wiring_blocks_and_definitions_used_by_the_loss():
+    source = """
+import std.ml
+dim F = 2
+dim C = 3
+object Features : Real[F]
+object Loss     : Real
+param W    : Real[F, C] = course_init(seed = 1, scale = 0.5)
+param Cost : Real[C, 1] = ones
+let block(x: Features) -> Loss = { p = argmax(linear(W)(x)); return sum(lookup(Cost)(p)) }
+let looped = block
+data xs : List[Features] = [[1, 0], [0, 1]]
+let step = Momentum(looped, xs, lr = 0.1)
+"""
+    with pytest.raises(catdsl.CatError) as info:
+        catdsl.loads(source)
+    (d,) = info.value.diagnostics
+    assert d.code == "E0361" and "goes through `argmax` (in `block`)" in d.message
+    assert (d.labels[0].span.line, d.labels[0].span.column) == (9, 40)
