@@ -250,8 +250,14 @@ def split_axis(static: Static) -> PrimSig:
     along `axis` (counted from the end) after its first `at` entries."""
     v = FreshVars()
     at = static.get("at")
-    first = Dim.const(at) if isinstance(at, int) else v.at
     tail = tuple(v.dim(f"u{i}") for i in range(-_axis(static) - 1))
+    if not isinstance(at, int):  # only the table of docs/language.md builds it without `at`
+        return PrimSig(
+            (),
+            _p(_real(v.at + v.r, *tail, rest=v.rest())),
+            _p(_real(v.at, *tail, rest=v.rest()), _real(v.r, *tail, rest=v.rest())),
+        )
+    first = Dim.const(at)
     return PrimSig(
         (),
         _p(_real(v.t, *tail, rest=v.rest())),
