@@ -54,6 +54,8 @@ class Code(Enum):
     DATA_TYPE = "E0319"
     HYPER_PARAMETER = "E0320"
     NOTHING_TO_TRAIN = "E0321"
+    BAD_STATIC = "E0360"
+    TRAIN_THROUGH_EVALUATION = "E0361"
     UNKNOWN_TYPE = "E0401"
     UNKNOWN_DIM = "E0402"
     NOT_A_DIM = "E0403"
@@ -560,6 +562,26 @@ def bad_count(prim: str, key: str, limit: int, value: object) -> Message:
     return Message(
         Code.WRONG_ARGUMENTS,
         f"`{prim}`'s `{key}` must be a whole number from 1 to {limit}, not {value}",
+    )
+
+
+def bad_static(spec: PrimSpec, key: str, problem: str) -> Message:
+    return Message(Code.BAD_STATIC, f"`{spec.name}`'s `{key}` {problem}", prim_usage(spec))
+
+
+def train_through_evaluation(
+    family: str, text: str, prim: Located, definition: str | None
+) -> Message:
+    name = getattr(prim, "name", "this primitive")
+    inside = f" (in `{definition}`)" if definition is not None else ""
+    labels = (Label(prim.span, f"`{name}` is used here"),) if prim.span is not None else ()
+    return Message(
+        Code.TRAIN_THROUGH_EVALUATION,
+        f"`{family}` cannot train `{text}`: it goes through `{name}`{inside}, an evaluation "
+        "morphism that no gradient flows through",
+        "train a differentiable loss (e.g. `cross_entropy` of the logits) and measure with "
+        f"`{name}` in a `let` of its own",
+        labels=labels,
     )
 
 

@@ -37,6 +37,11 @@ class PrimSpec:
 
     `count` names the static argument that sizes a product (`k` of `windows`); `kernel` is the
     numpy reference kernel factory, called `kernel(in_ranks, **static)`, when one is attached.
+    `validate`, when given, checks the static values before a signature is built and returns
+    the argument at fault and what is wrong with it (E0360), or None when they are fine.
+    `evaluation` marks a metric (`argmax`, `accuracy`): no gradient flows through it, so a
+    training step refuses a loss that uses it (E0361). `also` lists further modules whose
+    import makes the primitive visible (`layer_norm` is in `std.attention` and `std.ml`).
     """
 
     name: str
@@ -48,6 +53,11 @@ class PrimSpec:
     defaults: Mapping[str, object] = field(default_factory=dict, hash=False)
     count: str | None = None
     kernel: Callable[..., Any] | None = None
+    validate: Callable[[Mapping[str, object]], tuple[str, str] | None] | None = field(
+        default=None, compare=False
+    )
+    evaluation: bool = False
+    also: tuple[str, ...] = ()
 
 
 class FreshVars:
