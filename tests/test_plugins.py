@@ -319,18 +319,18 @@ def test_check_primitive_catches_a_wrong_vjp() -> None:
     prims = catdsl.PrimitiveSet("sloppy")
 
     @prims.primitive("Real[*s] -> Real[*s]")
-    def softplus(x):
+    def smooth_relu(x):
         return np.logaddexp(0.0, x)
 
-    @softplus.vjp
+    @smooth_relu.vjp
     def _(dy, x):  # forgot the chain rule's dy... and used tanh for the sigmoid
         return np.tanh(x)
 
-    report = catdsl.check_primitive(softplus)
+    report = catdsl.check_primitive(smooth_relu)
     assert not report.ok
     assert report.rows[0].max_abs_error > 0.1
     text = str(report)
-    assert text.startswith("check_primitive softplus: FAILED\n  FAIL input 1")
+    assert text.startswith("check_primitive smooth_relu: FAILED\n  FAIL input 1")
 
 
 def test_check_primitive_catches_a_transposed_gradient() -> None:

@@ -117,8 +117,8 @@ def test_in_a_training_step_the_mask_comes_from_the_seed_and_the_step():
 
 def test_training_uses_the_mask_and_is_reproducible():
     program = catdsl.loads(PROGRAM)
-    first = program.train("step", steps=3)
-    second = program.train("step", steps=3)
+    first = program.train("step", steps=3)  # training makes the trained params the program's
+    second = catdsl.loads(PROGRAM).train("step", steps=3)
     assert first.losses == second.losses
     for name, value in first.params.items():
         assert value.tobytes() == second.params[name].tobytes()
@@ -127,8 +127,8 @@ def test_training_uses_the_mask_and_is_reproducible():
 
 
 def test_a_resumed_run_draws_the_masks_of_the_uninterrupted_one(tmp_path):
+    straight = catdsl.loads(PROGRAM).train("step", steps=8)
     program = catdsl.loads(PROGRAM)
-    straight = program.train("step", steps=8)
     path = str(tmp_path / "ckpt.npz")
     program.train("step", steps=4, checkpoint=path)
     resumed = program.train("step", steps=8, checkpoint=path)

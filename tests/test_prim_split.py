@@ -22,7 +22,7 @@ object Both  : Real[T, A + B]
 object Wide  : Real[T, 6]
 morphism Cut   : Both -> Left * Right = split(A)
 morphism Cut6  : Wide -> Left * Right = split(at = 2)
-morphism Join  : Left * Right -> Both = concat
+morphism Join  : Left * Right -> Both = concatenate
 let round = Cut >> Join
 law inverse : Cut >> Join == Both
 """

@@ -4,7 +4,7 @@
 Leading axes broadcast as in numpy and PyTorch at run time: a batch of matrices times one
 matrix (a `List(f)` whose second operand is a port, say) multiplies each; the VJP sums the
 cotangent over the axes a side was broadcast along. For a matrix param use `linear(W)`, for a
-vector `dot(v)`. Inner dims that differ at run time are R0434 (see `concat`).
+vector `dot(v)`. Inner dims that differ at run time are R0434 (see `concatenate`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from catdsl.semantics.kernel import Cotangents, Forward, Kernel, unbroadcast
-from catdsl.std.prims.concat import check_axis, shape_error
+from catdsl.std.prims.concatenate import check_axis, shape_error
 from catdsl.std.signatures import matmul
 from catdsl.typesys.primitives import PrimSpec
 

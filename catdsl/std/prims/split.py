@@ -1,5 +1,5 @@
 """`split(at, axis)` of `std.ml`: an array cut in two along one axis, after its first `at`
-entries, the inverse of `concat`.
+entries, the inverse of `concatenate`.
 
 `Real[*s, t, u…] -> Real[*s, at, u…] * Real[*s, t − at, u…]`: the widths are checked
 symbolically (a `Real[6]` split at 2 gives a `Real[2]` and a `Real[4]`). `at` is a whole number
@@ -16,7 +16,7 @@ import numpy as np
 
 from catdsl.semantics.kernel import Cotangents, Forward, Kernel
 from catdsl.std import statics
-from catdsl.std.prims.concat import check_axis, shape_error
+from catdsl.std.prims.concatenate import check_axis, shape_error
 from catdsl.std.signatures import split_axis
 from catdsl.typesys.primitives import PrimSpec
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from catdsl.semantics.kernel import Cotangents, Forward, Kernel
 from catdsl.std import statics
-from catdsl.std.prims.concat import check_axis
+from catdsl.std.prims.concatenate import check_axis
 from catdsl.std.signatures import transpose_axes
 from catdsl.typesys.primitives import PrimSpec
 

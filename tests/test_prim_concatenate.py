@@ -1,4 +1,4 @@
-"""`concat(n, axis)` (catdsl/std/prims/concat.py): signatures with widths added symbolically
+"""`concatenate(n, axis)` (catdsl/std/prims/concatenate.py): widths added symbolically
 along an axis counted from the end, values, static checks, VJP, dtype, PyTorch's `cat`."""
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ dim B = 4
 object Left  : Real[T, A]
 object Right : Real[T, B]
 object Both  : Real[T, A + B]
-morphism Join  : Left * Right -> Both = concat
-morphism Three : Left * Right * Left -> Real[T, 8] = concat(3)
-morphism Stack : Left * Left -> Real[T + T, A] = concat(axis = -2)
+morphism Join  : Left * Right -> Both = concatenate
+morphism Three : Left * Right * Left -> Real[T, 8] = concatenate(3)
+morphism Stack : Left * Left -> Real[T + T, A] = concatenate(axis = -2)
 """
 
 
 def test_the_signature_adds_widths_on_the_axis_and_unifies_the_rest():
-    spec = PRIMITIVES["concat"]
+    spec = PRIMITIVES["concatenate"]
     assert dict(spec.defaults) == {"n": 2, "axis": -1} and spec.count == "n"
     last = spec.build({"n": 2, "axis": -1})
     assert (str(last.dom), str(last.cod)) == ("Real[*s, w0] * Real[*s, w1]", "Real[*s, w0 + w1]")
@@ -47,19 +47,19 @@ def test_concat_in_a_program():
 
 def test_widths_that_do_not_add_up_are_refused_by_the_checker():
     with pytest.raises(catdsl.CatError) as info:
-        catdsl.loads(PROGRAM.replace("Real[T, 8] = concat(3)", "Real[T, 9] = concat(3)"))
+        catdsl.loads(PROGRAM.replace("Real[T, 8] = concatenate(3)", "Real[T, 9] = concatenate(3)"))
     assert info.value.diagnostics[0].code == "E0205"
     with pytest.raises(catdsl.CatError) as info:
-        catdsl.loads(PROGRAM.replace("concat(axis = -2)", "concat(axis = 1)"))
+        catdsl.loads(PROGRAM.replace("concatenate(axis = -2)", "concatenate(axis = 1)"))
     (d,) = info.value.diagnostics
     assert d.code == "E0360" and "`axis` must be a whole number from -32 to -1, not 1" in d.message
 
 
 def test_other_axes_that_differ_at_run_time_are_r0434():
     with raises("R0434", "differ off axis -1"):
-        kernel("concat", (2, 2), n=2, axis=-1)(np.ones((2, 3)), np.ones((3, 3)))
+        kernel("concatenate", (2, 2), n=2, axis=-1)(np.ones((2, 3)), np.ones((3, 3)))
     with raises("R0306", "axis -3"):
-        kernel("concat", (2, 2), n=2, axis=-3)(np.ones((2, 3)), np.ones((2, 3)))
+        kernel("concatenate", (2, 2), n=2, axis=-3)(np.ones((2, 3)), np.ones((2, 3)))
 
 
 @pytest.mark.parametrize("axis", [-1, -2, -3])
@@ -68,12 +68,12 @@ def test_concat_vjp_matches_central_differences(axis):
     shapes = [[2, 3, 4], [2, 3, 4]]
     shapes[1][axis] = 1
     xs = [rng.normal(size=s) for s in shapes]
-    check_vjp(kernel("concat", (3, 3), n=2, axis=axis), xs)
+    check_vjp(kernel("concatenate", (3, 3), n=2, axis=axis), xs)
 
 
 def test_concat_keeps_float32():
     x = np.ones((2, 2), np.float32)
-    assert kernel("concat", (2, 2), n=2, axis=-1)(x, x)[0].dtype == np.float32
+    assert kernel("concatenate", (2, 2), n=2, axis=-1)(x, x)[0].dtype == np.float32
 
 
 @pytest.mark.torch
@@ -82,4 +82,4 @@ def test_concat_equals_pytorch_cat():
     rng = np.random.default_rng(41)
     xs = [rng.normal(size=(2, w, 3)) for w in (1, 4, 2)]
     fn = lambda *ts: torch.cat(ts, dim=-2)  # noqa: E731
-    matches_torch(kernel("concat", (3, 3, 3), n=3, axis=-2), xs, fn)
+    matches_torch(kernel("concatenate", (3, 3, 3), n=3, axis=-2), xs, fn)

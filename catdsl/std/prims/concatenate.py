@@ -1,4 +1,4 @@
-"""`concat(n, axis)` of `std.ml`: n arrays joined along one axis, in order.
+"""`concatenate(n, axis)` of `std.ml`: n arrays joined along one axis, in order.
 
 The axis is counted from the end of the values (`axis = -1`, the default, is the last; −2 the
 one before), so the signature holds for every batch prefix: `Real[*s, w0, t…] * … ->
@@ -9,7 +9,7 @@ run time are R0434.
 
 | code  | raised when |
 | ----- | ----------- |
-| R0434 | operands of `concat`, `split`, `transpose` or `matmul` do not fit along their axes |
+| R0434 | operands of `concatenate`, `split`, `transpose` or `matmul` do not fit along their axes |
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ def check_axis(kernel: str, x: np.ndarray, axis: int) -> None:
 
 
 class Concat(Kernel):
-    """`concat(n, axis)`: `np.concatenate` along `axis`; the residual keeps the widths."""
+    """`concatenate(n, axis)`: `np.concatenate` along `axis`; the residual keeps the widths."""
 
-    name = "concat"
+    name = "concatenate"
 
     def __init__(self, in_ranks: tuple[int, ...] = (), *, n: int, axis: int) -> None:
         super().__init__(in_ranks)
@@ -68,7 +68,7 @@ class Concat(Kernel):
 
 
 SPEC = PrimSpec(
-    "concat",
+    "concatenate",
     "std.ml",
     (),
     ("n", "axis"),
