@@ -1,0 +1,319 @@
+"""Whether a learner's file solves its exercise: it checks clean, keeps the exercise's
+boundaries, its laws hold and its named values are the reference solution's.
+
+The reference is the exercise's `solution.cat`, so no expected number is written anywhere:
+the solution computes it. "Keeps the boundaries" is what stops a fix by weakening: every
+object of the solution (except those the exercise says the fix changes) must be declared in
+the learner's file as an object with the same carrier and at least its invariants, and every
+declared morphism of the solution must keep its signature.
+
+| code  | the learner's file ... |
+| ----- | ---------------------- |
+| E0900 | weakened, merged or removed an object the exercise keeps |
+| E0901 | changed or removed the signature of a declared morphism |
+| E0902 | lacks a definition of the exercise, or gives it another type |
+| E0903 | has a law that does not hold, or lost one of the exercise's laws |
+| E0904 | gives a named definition another value than the reference solution |
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from catdsl.errors import CatError, CatRuntimeError, Diagnostic, Span
+from catdsl.frontend.learn_exercises import Exercise, ValueGoal
+from catdsl.loader import check_file
+from catdsl.syntax import ast
+from catdsl.syntax.parser import parse
+from catdsl.typesys.program import CheckedProgram
+from catdsl.typesys.types import Carrier, Obj, Prod
+
+VALUE_TOLERANCE = 1e-9  # scale-relative, as for laws: both sides compute the same formula
+_DEFINITIONS = (ast.MorphismDecl, ast.LetDecl, ast.WiringDecl, ast.DataDecl)
+
+
+@dataclass
+class Outcome:
+    """The diagnostics that keep a file from solving its exercise (none: it passes)."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.diagnostics
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted({d.code for d in self.diagnostics})
+
+
+def grade(exercise: Exercise, path: Path) -> Outcome:
+    """Grade the learner's file at `path` against `exercise`'s reference solution."""
+    checked = check_file(path)
+    if checked.diagnostics:
+        return Outcome(list(checked.diagnostics), checked.sources)
+    reference = _reference(exercise)
+    guard = _Guard(exercise, checked, reference)
+    problems = guard.objects() or guard.morphisms() or guard.definitions()
+    if problems:
+        return Outcome(problems, checked.sources)
+    return Outcome(_laws_and_values(exercise, checked, reference), checked.sources)
+
+
+def _reference(exercise: Exercise) -> CheckedProgram:
+    reference = check_file(exercise.solution_path)
+    if reference.diagnostics:
+        raise CatError(
+            [
+                Diagnostic(
+                    "E0905",
+                    f"the reference solution of {exercise.key} does not check",
+                    help="run `catdsl check` on it",
+                ),
+                *reference.diagnostics,
+            ],
+            reference.sources,
+        )
+    return reference
+
+
+class _Guard:
+    """The learner's declarations against the reference's: objects, morphisms, definitions."""
+
+    def __init__(self, exercise: Exercise, mine: CheckedProgram, reference: CheckedProgram):
+        self.exercise = exercise
+        self.mine = mine
+        self.reference = reference
+        self.text = mine.sources.get(mine.file, "")
+
+    def objects(self) -> list[Diagnostic]:
+        out = []
+        for name, ref in self.reference.objects.items():
+            if name in self.exercise.changes:
+                continue
+            mine = self.mine.objects.get(name)
+            problem = self._object_problem(name, ref, mine)
+            if problem is not None:
+                span = mine.span if mine is not None else self._span(name)
+                out.append(
+                    Diagnostic(
+                        "E0900",
+                        problem,
+                        span=span,
+                        help=f"declare it as the exercise does: `object {name} : "
+                        f"{_with_where(ref)}`; fix the composition, not the object",
+                        notes=(
+                            "an object is a boundary the exercise keeps: weakening it makes the "
+                            "error disappear without restoring the missing stage",
+                        ),
+                    )
+                )
+        return out
+
+    def _object_problem(self, name: str, ref: Obj, mine: Obj | None) -> str | None:
+        if mine is None:
+            if name in self.mine.aliases:
+                alias = self.mine.aliases[name]
+                return (
+                    f"`{name}` is no longer an object: `type {name} = {alias}` makes it the "
+                    f"same as `{alias}`, which merges two objects"
+                )
+            return f"the object `{name}` of the exercise is gone"
+        if _key(mine.carrier) != _key(ref.carrier):
+            was = _carrier_text(ref, self.reference)
+            now = _carrier_text(mine, self.mine)
+            return f"the object `{name}` was {was} and is now {now}"
+        kept = {str(p) for p in mine.where}
+        lost = [str(p) for p in ref.where if str(p) not in kept]
+        if lost:
+            return f"the object `{name}` lost its invariant `{lost[0]}`"
+        return None
+
+    def morphisms(self) -> list[Diagnostic]:
+        out = []
+        for name, ref in self.reference.definitions.items():
+            if ref.kind != "morphism":
+                continue
+            mine = self.mine.definitions.get(name)
+            expected = _signature(ref.term)
+            if mine is None or mine.kind != "morphism":
+                message = f"the morphism `{name} : {expected}` of the exercise is gone"
+            elif _signature(mine.term) != expected:
+                message = (
+                    f"`{name}` was declared `{expected}` and is now `{_signature(mine.term)}`"
+                )
+            else:
+                continue
+            span = mine.span if mine is not None else self._span(name)
+            out.append(
+                Diagnostic(
+                    "E0901",
+                    message,
+                    span=span,
+                    help=f"keep `morphism {name} : {expected}`: a declared signature is a "
+                    "boundary; change what is composed, not the boundary",
+                )
+            )
+        return out
+
+    def definitions(self) -> list[Diagnostic]:
+        out = []
+        for name in _declared_names(self.exercise.exercise_path):
+            ref = self.reference.definitions.get(name)
+            if ref is None or ref.kind == "morphism":
+                continue
+            mine = self.mine.definitions.get(name)
+            expected = _signature(ref.term)
+            if mine is None:
+                message = f"`{name}` is gone: the exercise needs it, of type `{expected}`"
+            elif _signature(mine.term) != expected:
+                message = f"`{name}` is `{_signature(mine.term)}`; the goal needs `{expected}`"
+            else:
+                continue
+            out.append(
+                Diagnostic(
+                    "E0902",
+                    message,
+                    span=mine.span if mine is not None else self._span(name),
+                    help="read the goal at the top of the file again",
+                )
+            )
+        return out
+
+    def _span(self, name: str) -> Span:
+        """Where `name` is declared in the learner's text, else the file's first line."""
+        pattern = re.compile(rf"^\s*(object|type|morphism|let|data)\s+({re.escape(name)})\b", re.M)
+        match = pattern.search(self.text)
+        file = self.mine.file
+        if match is None:
+            return Span.point(file, 1, 1)
+        line = self.text.count("\n", 0, match.start(2)) + 1
+        column = match.start(2) - (self.text.rfind("\n", 0, match.start(2)) + 1) + 1
+        return Span(file, line, column, line, column + len(name))
+
+
+def _key(carrier: object) -> object:
+    """A carrier as comparable data: objects inside it by name (each object is compared on its
+    own), dims by value, so two files declaring the same carrier agree."""
+    if isinstance(carrier, Obj):
+        return ("object", carrier.name)
+    if isinstance(carrier, Prod):
+        return tuple(_key(atom) for atom in carrier.atoms)
+    if isinstance(carrier, Carrier):
+        elem = _key(carrier.elem) if carrier.elem is not None else None
+        return (carrier.kind, carrier.shape.dims, carrier.shape.rest, carrier.bound, elem)
+    return str(carrier)
+
+
+def _signature(term) -> str:
+    ports = "".join(f"[{p.name}: {p.atom}]" for p in term.ports if p.kind == "port")
+    return f"{term.dom} -> {term.cod}{(' ' + ports) if ports else ''}"
+
+
+def _with_where(obj: Obj) -> str:
+    where = " and ".join(str(p) for p in obj.where)
+    return f"{obj.carrier}{(' where ' + where) if where else ''}"
+
+
+def _carrier_text(obj: Obj, program: CheckedProgram) -> str:
+    """The carrier as written, in backticks, with the sizes of the dims it names."""
+    text = str(obj.carrier)
+    sizes = [
+        f"{name} = {size}"
+        for name, size in program.dims.items()
+        if size is not None and re.search(rf"\b{re.escape(name)}\b", text)
+    ]
+    return f"`{text}` (with {', '.join(sizes)})" if sizes else f"`{text}`"
+
+
+def _declared_names(path: Path) -> list[str]:
+    """The definitions the exercise file itself declares (read by the parser alone: the file
+    does not check)."""
+    module, _ = parse(path.read_text(encoding="utf-8"), str(path))
+    if module is None:
+        return []
+    return [item.name for item in module.items if isinstance(item, _DEFINITIONS)]
+
+
+def _laws_and_values(
+    exercise: Exercise, checked: CheckedProgram, reference: CheckedProgram
+) -> list[Diagnostic]:
+    from catdsl.frontend.api import Program
+    from catdsl.frontend.law_check import check_law
+
+    mine = Program(checked)
+    out = []
+    for name, law in reference.laws.items():
+        if name not in checked.laws:
+            out.append(
+                Diagnostic(
+                    "E0903",
+                    f"the law `{name}` of the exercise is gone",
+                    span=Span.point(checked.file, 1, 1),
+                    help="a law is the claim the exercise checks: keep it and make it hold",
+                )
+            )
+    for name, law in checked.laws.items():
+        try:
+            report = check_law(mine, name, samples=16, seed=0)
+        except CatError as err:
+            out.extend(err.diagnostics)
+            continue
+        if report.holds:
+            continue
+        why = (
+            f"it did not run: {report.failure}"
+            if report.failure
+            else f"its sides differ by {report.max_error:.3g} (tolerance {report.tolerance:g})"
+        )
+        out.append(
+            Diagnostic(
+                "E0903",
+                f"the law `{name}` does not hold: {why}",
+                span=law.span,
+                help="both sides type-check; one of them computes something else",
+            )
+        )
+    if out:
+        return out
+    solved = Program(reference)
+    for goal in exercise.values:
+        problem = _compare(goal, mine, solved)
+        if problem is not None:
+            out.append(problem)
+    return out
+
+
+def _compare(goal: ValueGoal, mine, solved) -> Diagnostic | None:
+    from catdsl.frontend.law_check import difference
+
+    if goal.name not in mine:
+        return None  # reported by the definitions guard when the exercise declares it
+    morphism = mine[goal.name]
+    try:
+        got = morphism(goal.input)
+    except CatError as err:
+        return err.diagnostics[0]
+    except CatRuntimeError as err:
+        return err.diagnostic
+    wanted = solved[goal.name](goal.input)
+    if difference(got, wanted) <= VALUE_TOLERANCE:
+        return None
+    definition = mine.checked.definitions[goal.name]
+    return Diagnostic(
+        "E0904",
+        f"{goal.describe()} gives another value than the goal",
+        span=definition.span,
+        notes=(
+            f"it gives {_one_line(morphism.format_value(got))}",
+            f"the goal is {_one_line(morphism.format_value(wanted))}",
+        ),
+        help="it type-checks and runs: reread the goal; the data or a stage differs",
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
