@@ -142,9 +142,7 @@ class _Guard:
             if mine is None or mine.kind != "morphism":
                 message = f"the morphism `{name} : {expected}` of the exercise is gone"
             elif _signature(mine.term) != expected:
-                message = (
-                    f"`{name}` was declared `{expected}` and is now `{_signature(mine.term)}`"
-                )
+                message = f"`{name}` was declared `{expected}` and is now `{_signature(mine.term)}`"
             else:
                 continue
             span = mine.span if mine is not None else self._span(name)
@@ -246,7 +244,7 @@ def _laws_and_values(
 
     mine = Program(checked)
     out = []
-    for name, law in reference.laws.items():
+    for name in reference.laws:
         if name not in checked.laws:
             out.append(
                 Diagnostic(
