@@ -118,7 +118,7 @@ def show(course: Course, progress: Progress, out: Out) -> bool:
     progress.mark_done(exercise.key)
     progress.save()
     out(f"solved {exercise.number:02d}: {exercise.title}.")
-    out(f"It was a {exercise.boundary}.")
+    out(f"It crossed the {exercise.boundary}.")
     return True
 
 

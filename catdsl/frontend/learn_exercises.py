@@ -134,9 +134,7 @@ def _read(folder: Path, number: int) -> Exercise:
             raise setup_error(f"{where} needs `{key}`, a non-empty string")
         text[key] = value
     if text["track"] not in TRACKS:
-        raise setup_error(
-            f"{where}: track `{text['track']}` is not one of {', '.join(TRACKS)}"
-        )
+        raise setup_error(f"{where}: track `{text['track']}` is not one of {', '.join(TRACKS)}")
     expect = _strings(info, "expect", where)
     if not expect or not all(_CODE.match(code) for code in expect):
         raise setup_error(f"{where}: `expect` lists the codes the exercise fails with, e.g. E0201")

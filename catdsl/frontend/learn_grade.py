@@ -98,16 +98,18 @@ class _Guard:
             problem = self._object_problem(name, ref, mine)
             if problem is not None:
                 span = mine.span if mine is not None else self._span(name)
+                declared = _with_where(ref)
+                sizes = _sizes(declared, self.reference)
                 out.append(
                     Diagnostic(
                         "E0900",
                         problem,
                         span=span,
-                        help=f"declare it as the exercise does: `object {name} : "
-                        f"{_with_where(ref)}`; fix the composition, not the object",
+                        help=f"keep `object {name} : {declared}`{sizes}, and restore what is "
+                        "missing instead",
                         notes=(
-                            "an object is a boundary the exercise keeps: weakening it makes the "
-                            "error disappear without restoring the missing stage",
+                            "a fix by weakening the objects does not count: it makes the error "
+                            "disappear while the boundary it reported is still crossed",
                         ),
                     )
                 )
@@ -118,18 +120,18 @@ class _Guard:
             if name in self.mine.aliases:
                 alias = self.mine.aliases[name]
                 return (
-                    f"`{name}` is no longer an object: `type {name} = {alias}` makes it the "
-                    f"same as `{alias}`, which merges two objects"
+                    f"the object `{name}` was merged into `{alias}`: `type {name} = {alias}` "
+                    "makes them one object"
                 )
-            return f"the object `{name}` of the exercise is gone"
+            return f"the object `{name}` was removed"
         if _key(mine.carrier) != _key(ref.carrier):
-            was = _carrier_text(ref, self.reference)
-            now = _carrier_text(mine, self.mine)
-            return f"the object `{name}` was {was} and is now {now}"
+            was = f"`{ref.carrier}`{_sizes(str(ref.carrier), self.reference)}"
+            now = f"`{mine.carrier}`{_sizes(str(mine.carrier), self.mine)}"
+            return f"the object `{name}` was weakened: it was {was}, it is now {now}"
         kept = {str(p) for p in mine.where}
         lost = [str(p) for p in ref.where if str(p) not in kept]
         if lost:
-            return f"the object `{name}` lost its invariant `{lost[0]}`"
+            return f"the object `{name}` was weakened: it lost its invariant `{lost[0]}`"
         return None
 
     def morphisms(self) -> list[Diagnostic]:
@@ -216,15 +218,14 @@ def _with_where(obj: Obj) -> str:
     return f"{obj.carrier}{(' where ' + where) if where else ''}"
 
 
-def _carrier_text(obj: Obj, program: CheckedProgram) -> str:
-    """The carrier as written, in backticks, with the sizes of the dims it names."""
-    text = str(obj.carrier)
+def _sizes(text: str, program: CheckedProgram) -> str:
+    """` (with D = 4)`: the sizes of the dims `text` names, or nothing."""
     sizes = [
         f"{name} = {size}"
         for name, size in program.dims.items()
         if size is not None and re.search(rf"\b{re.escape(name)}\b", text)
     ]
-    return f"`{text}` (with {', '.join(sizes)})" if sizes else f"`{text}`"
+    return f" (with {', '.join(sizes)})" if sizes else ""
 
 
 def _declared_names(path: Path) -> list[str]:
