@@ -357,3 +357,17 @@ def test_errors_md_shows_what_learn_prints(tmp_path) -> None:
     solve(tmp_path, "04_embedding_softmax", program)
     outcome = course.grade(BY_KEY["04_embedding_softmax"])
     assert render_all(outcome.diagnostics, outcome.sources) + "\n" == shown
+
+
+def test_learn_md_lists_the_exercises_and_shows_real_output(capsys, tmp_path) -> None:
+    text = (REPO / "docs" / "learn.md").read_text()
+    rows = re.findall(r"^\| (\d\d) \| (\w+) \| ([^|]+) \|", text, re.M)
+    assert [(int(n), track, title.strip()) for n, track, title in rows] == [
+        (e.number, e.track, e.title) for e in ALL
+    ]
+    first_screen = re.search(r"```text\n(catlings \[.*?)```", text, re.S).group(1)
+    _, out, _ = learn(capsys, tmp_path)
+    printed = out.splitlines()
+    for line in first_screen.splitlines():
+        if line != "..." and not line.startswith("watching "):
+            assert line in printed, line

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from catdsl.errors import Diagnostic, render_all
+from catdsl.errors import Diagnostic, Span, render_all
 from catdsl.frontend.learn_exercises import TRACKS, Exercise, default_root, load_exercises
 from catdsl.frontend.learn_grade import Outcome, grade
 from catdsl.frontend.learn_progress import Progress, bar
@@ -85,10 +85,12 @@ class Course:
 def _relative(outcome: Outcome, actual: str, shown: str) -> Outcome:
     from dataclasses import replace
 
+    def place(span: Span) -> Span:
+        return replace(span, file=shown) if span.file == actual else span
+
     def move(d: Diagnostic) -> Diagnostic:
-        if d.span is None or d.span.file != actual:
-            return d
-        return replace(d, span=replace(d.span, file=shown))
+        labels = tuple(replace(label, span=place(label.span)) for label in d.labels)
+        return replace(d, span=d.span and place(d.span), labels=labels)
 
     sources = {shown if k == actual else k: v for k, v in outcome.sources.items()}
     return Outcome([move(d) for d in outcome.diagnostics], sources)
