@@ -290,7 +290,12 @@ def _compare(goal: ValueGoal, mine, solved) -> Diagnostic | None:
     from catdsl.frontend.law_check import difference
 
     if goal.name not in mine:
-        return None  # reported by the definitions guard when the exercise declares it
+        return Diagnostic(
+            "E0902",
+            f"`{goal.name}` is gone: the goal is about its value",
+            span=Span.point(mine.file, 1, 1),
+            help="read the goal at the top of the file again",
+        )
     morphism = mine[goal.name]
     try:
         got = morphism(goal.input)

@@ -34,6 +34,8 @@ class Progress:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("version") != VERSION:
                 raise ValueError(f"version {data.get('version')!r}, not {VERSION}")
+            if not isinstance(data["done"], list):
+                raise ValueError("`done` is not a list")
             done = [str(key) for key in data["done"]]
             hints = {str(key): int(level) for key, level in data["hints"].items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
