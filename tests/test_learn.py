@@ -217,7 +217,7 @@ def test_a_mask_of_the_other_polarity_runs_but_is_not_the_goal(tmp_path) -> None
 def test_learn_shows_then_moves_on(capsys, tmp_path) -> None:
     code, out, _ = learn(capsys, tmp_path)
     assert code == 1
-    assert "catlings [" in out and " 0/16 done" in out
+    assert "catlings [" in out and " 0/17 done" in out
     assert "01 · beginner · A token id is not an integer" in out
     assert "Goal: `row` is the embedding row of token 3" in out
     assert "catlings/01_token_id.cat:21:16: error[E0201]: expected `TokenId`" in out
@@ -371,3 +371,16 @@ def test_learn_md_lists_the_exercises_and_shows_real_output(capsys, tmp_path) ->
     for line in first_screen.splitlines():
         if line != "..." and not line.startswith("watching "):
             assert line in printed, line
+
+
+def test_a_value_the_goal_rejects_must_be_rejected(tmp_path) -> None:
+    key = "17_design_a_boundary"
+    accepted = graded(tmp_path, key, BY_KEY[key].exercise_path.read_text())
+    assert [d.message for d in accepted.diagnostics] == [
+        f"`{name}` is accepted, but the goal is that it is rejected (R0414)"
+        for name in ("stuck", "uphill", "no_heads")
+    ]
+    too_strict = variant(key, ("where finite and value > 0", "where finite and value > 0.2"))
+    outcome = graded(tmp_path, key, too_strict)
+    assert outcome.codes == ["R0414"]  # now `lr = 0.1` itself is refused
+    assert "the data `lr` is not a valid `LearningRate`" in outcome.diagnostics[0].message

@@ -13,7 +13,8 @@ incomplete program, its goal in its header comment), `solution.cat` (the referen
 | `expect` | the codes the unsolved exercise fails with (checked by `catdsl learn --verify`) |
 | `hints` | the concept, then the fix (the first hint is always the diagnostic's own help) |
 | `changes` | objects the fix is meant to change (every other object must stay as declared) |
-| `[[values]]` | definitions whose values must equal the solution's: `name`, optional `input` |
+| `[[values]]` | `name` (and `input`): a value that must equal the solution's; with `fails` |
+| | (a code, `R0414`) a value that must be rejected with that code instead |
 
 A malformed set is reported with E0905, naming the folder and the key.
 """
@@ -40,6 +41,7 @@ class ValueGoal:
 
     name: str
     input: object = None
+    fails: str | None = None  # instead of a value: the code it must be rejected with
 
     def describe(self) -> str:
         return f"`{self.name}`" if self.input is None else f"`{self.name}` on {self.input}"
@@ -145,9 +147,12 @@ def _read(folder: Path, number: int) -> Exercise:
     for goal in info.get("values", []):
         if not isinstance(goal, dict) or not isinstance(goal.get("name"), str):
             raise setup_error(f"{where}: each `[[values]]` needs a `name`")
-        if set(goal) - {"name", "input"}:
-            raise setup_error(f"{where}: `[[values]]` takes only `name` and `input`")
-        values.append(ValueGoal(goal["name"], goal.get("input")))
+        if set(goal) - {"name", "input", "fails"}:
+            raise setup_error(f"{where}: `[[values]]` takes only `name`, `input` and `fails`")
+        fails = goal.get("fails")
+        if fails is not None and not (isinstance(fails, str) and _CODE.match(fails)):
+            raise setup_error(f"{where}: `fails` is the code a value is rejected with, e.g. R0414")
+        values.append(ValueGoal(goal["name"], goal.get("input"), fails))
     return Exercise(
         key=folder.name,
         number=number,

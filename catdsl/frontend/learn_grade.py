@@ -13,7 +13,7 @@ declared morphism of the solution must keep its signature.
 | E0901 | changed or removed the signature of a declared morphism |
 | E0902 | lacks a definition of the exercise, or gives it another type |
 | E0903 | has a law that does not hold, or lost one of the exercise's laws |
-| E0904 | gives a named definition another value than the reference solution |
+| E0904 | gives a named definition another value than the solution, or accepts a rejected one |
 """
 
 from __future__ import annotations
@@ -300,13 +300,21 @@ def _compare(goal: ValueGoal, mine, solved) -> Diagnostic | None:
     try:
         got = morphism(goal.input)
     except CatError as err:
-        return err.diagnostics[0]
+        return None if err.diagnostics[0].code == goal.fails else err.diagnostics[0]
     except CatRuntimeError as err:
-        return err.diagnostic
+        return None if err.diagnostic.code == goal.fails else err.diagnostic
+    definition = mine.checked.definitions[goal.name]
+    if goal.fails is not None:
+        return Diagnostic(
+            "E0904",
+            f"{goal.describe()} is accepted, but the goal is that it is rejected ({goal.fails})",
+            span=definition.span,
+            notes=(f"it gives {_one_line(morphism.format_value(got))}",),
+            help="a value that breaks an object's invariant must stop at the object's boundary",
+        )
     wanted = solved[goal.name](goal.input)
     if difference(got, wanted) <= VALUE_TOLERANCE:
         return None
-    definition = mine.checked.definitions[goal.name]
     return Diagnostic(
         "E0904",
         f"{goal.describe()} gives another value than the goal",
