@@ -293,6 +293,10 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
     if args.name is not None and args.action not in ("reset", "quiz"):
         raise UsageError(f"`{args.name}`: only `reset` and `quiz` take a name")
+    if args.watch + args.verify + (args.action is not None) > 1:
+        raise UsageError("--watch and --verify each go alone, without hint/list/reset/quiz")
+    if args.key and args.action != "quiz":
+        raise UsageError("--key is for `catdsl learn quiz`")
     try:
         course = learn.open_course(args.exercises, args.dir, _color(sys.stdout))
         if args.verify:

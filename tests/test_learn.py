@@ -384,3 +384,13 @@ def test_a_value_the_goal_rejects_must_be_rejected(tmp_path) -> None:
     outcome = graded(tmp_path, key, too_strict)
     assert outcome.codes == ["R0414"]  # now `lr = 0.1` itself is refused
     assert "the data `lr` is not a valid `LearningRate`" in outcome.diagnostics[0].message
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["hint", "--watch"], ["list", "--verify"], ["--watch", "--verify"], ["list", "x"], ["--key"]],
+)
+def test_learn_usage_errors(capsys, tmp_path, argv) -> None:
+    code, out, err = learn(capsys, tmp_path, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith("catdsl: ")

@@ -162,6 +162,14 @@ def run(course: Course, progress: Progress, out: Out) -> int:
 def watch(course: Course, progress: Progress, out: Out, stop: threading.Event | None = None) -> int:
     """`catdsl learn --watch`: grade, then re-grade on every save of the current file; a pass
     moves on to the next exercise. Ends when every exercise is solved (0) or `stop` is set."""
+    try:
+        return _watch(course, progress, out, stop)
+    except KeyboardInterrupt:
+        out("\nstopped; `catdsl learn --watch` goes on from here.")
+        return 130
+
+
+def _watch(course: Course, progress: Progress, out: Out, stop: threading.Event | None) -> int:
     from watchfiles import watch as changes
 
     while True:
