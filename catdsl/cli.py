@@ -304,7 +304,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
         if args.action == "quiz":
             from catdsl.frontend.learn_quiz import quiz_command
 
-            return quiz_command(args.name, args.key, course.exercises[0].folder.parent, print)
+            return quiz_command(args.name, args.key, course.root, print)
         if args.action == "reset":
             return learn.reset(course, args.name, print)
         progress = learn.Progress.load(course.folder)

@@ -35,11 +35,12 @@ class LearnUsage(Exception):
 
 @dataclass
 class Course:
-    """The exercise set and the learner's folder."""
+    """The exercise set (read from `root`) and the learner's folder."""
 
     exercises: list[Exercise]
     folder: Path
     color: bool = False
+    root: Path = Path("exercises")
 
     @property
     def workspace(self) -> Path:
@@ -98,7 +99,7 @@ def _relative(outcome: Outcome, actual: str, shown: str) -> Outcome:
 
 def open_course(exercises: str | None, folder: str | None, color: bool = False) -> Course:
     root = Path(exercises) if exercises else default_root()
-    return Course(load_exercises(root), Path(folder or "."), color)
+    return Course(load_exercises(root), Path(folder or "."), color, root)
 
 
 # ------------------------------------------------------------------ one step
