@@ -394,3 +394,15 @@ def test_learn_usage_errors(capsys, tmp_path, argv) -> None:
     code, out, err = learn(capsys, tmp_path, *argv)
     assert (code, out) == (2, "")
     assert err.startswith("catdsl: ")
+
+
+def test_the_last_exercise_ends_the_course(capsys, tmp_path) -> None:
+    progress = Progress(tmp_path / PROGRESS_FILE, [e.key for e in ALL[:-1]], {})
+    progress.save()
+    solve(tmp_path, ALL[-1].key)
+    code, out, _ = learn(capsys, tmp_path)
+    assert code == 0
+    assert f"solved {ALL[-1].number}: {ALL[-1].title}." in out
+    assert f"All {len(ALL)} exercises are solved." in out and f"{len(ALL)}/{len(ALL)} done" in out
+    code, out, _ = learn(capsys, tmp_path, "hint")
+    assert code == 0 and f"All {len(ALL)} exercises are solved." in out

@@ -103,12 +103,8 @@ def open_course(exercises: str | None, folder: str | None, color: bool = False) 
 
 
 # ------------------------------------------------------------------ one step
-def show(course: Course, progress: Progress, out: Out) -> bool:
+def show(course: Course, progress: Progress, exercise: Exercise, out: Out) -> bool:
     """Grade the current exercise and show it; when it passes, record it. True if it passed."""
-    exercise = course.current(progress)
-    if exercise is None:
-        out(all_done(course))
-        return True
     outcome = course.grade(exercise)
     out(header(course, progress, exercise))
     if not outcome.passed:
@@ -152,8 +148,8 @@ def all_done(course: Course) -> str:
 def run(course: Course, progress: Progress, out: Out) -> int:
     """`catdsl learn`: grade the current exercise; on a pass, go on to the next. Exit 1 when
     an exercise is left unsolved."""
-    while course.current(progress) is not None:
-        if not show(course, progress, out):
+    while (exercise := course.current(progress)) is not None:
+        if not show(course, progress, exercise, out):
             return 1
         out("")
     out(all_done(course))
@@ -178,7 +174,7 @@ def _watch(course: Course, progress: Progress, out: Out, stop: threading.Event |
         if exercise is None:
             out(all_done(course))
             return 0
-        if show(course, progress, out):
+        if show(course, progress, exercise, out):
             out("")
             continue
         out(f"watching {course.shown(exercise)}: save it to check again (Ctrl-C stops).\n")
