@@ -19,7 +19,7 @@ declared morphism of the solution must keep its signature.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic, Span
@@ -300,9 +300,9 @@ def _compare(goal: ValueGoal, mine, solved) -> Diagnostic | None:
     try:
         got = morphism(goal.input)
     except CatError as err:
-        return None if err.diagnostics[0].code == goal.fails else err.diagnostics[0]
+        return _stopped(goal, err.diagnostics[0])
     except CatRuntimeError as err:
-        return None if err.diagnostic.code == goal.fails else err.diagnostic
+        return _stopped(goal, err.diagnostic)
     definition = mine.checked.definitions[goal.name]
     if goal.fails is not None:
         return Diagnostic(
@@ -325,6 +325,15 @@ def _compare(goal: ValueGoal, mine, solved) -> Diagnostic | None:
         ),
         help="it type-checks and runs: reread the goal; the data or a stage differs",
     )
+
+
+def _stopped(goal: ValueGoal, d: Diagnostic) -> Diagnostic | None:
+    """A goal's run stopped with `d`: fine when the goal is that it fails so, else `d` with a
+    note saying which goal was being computed (its span may be far from the goal)."""
+    if d.code == goal.fails:
+        return None
+    note = f"while computing {goal.describe()}, a goal of the exercise"
+    return replace(d, notes=(*d.notes, note))
 
 
 def _one_line(text: str) -> str:
