@@ -152,12 +152,12 @@ def test_dropping_an_invariant_is_weakening(tmp_path) -> None:
 
 
 def test_an_object_the_fix_changes_may_change(tmp_path) -> None:
-    # exercise 13 names `Projected` as the object to correct: its new carrier is accepted
+    # exercise 14 names `Projected` as the object to correct: its new carrier is accepted
     outcome = graded(
-        tmp_path, "13_residual_dims", BY_KEY["13_residual_dims"].solution_path.read_text()
+        tmp_path, "14_residual_dims", BY_KEY["14_residual_dims"].solution_path.read_text()
     )
     assert outcome.passed
-    assert "Projected" in BY_KEY["13_residual_dims"].changes
+    assert "Projected" in BY_KEY["14_residual_dims"].changes
 
 
 def test_a_wrong_value_names_both_values(tmp_path) -> None:
@@ -177,11 +177,11 @@ def test_a_wrong_value_names_both_values(tmp_path) -> None:
 
 def test_the_goal_type_is_kept(tmp_path) -> None:
     text = variant(
-        "16_fix_the_context",
+        "17_fix_the_context",
         ("let deep  = fixed ^ 2", "let deep  = layer"),
         ("let out  = x >> deep", "let out  = x >> fixed >> fixed"),
     )
-    outcome = graded(tmp_path, "16_fix_the_context", text)
+    outcome = graded(tmp_path, "17_fix_the_context", text)
     assert [d.message for d in outcome.diagnostics] == [
         "`deep` is `Hidden * Mask -> Hidden`; the goal needs `Hidden -> Hidden`"
     ]
@@ -208,16 +208,16 @@ def test_laws_must_hold_and_stay(tmp_path) -> None:
 def test_a_mask_of_the_other_polarity_runs_but_is_not_the_goal(tmp_path) -> None:
     # anti-causal: every row may read something, so it runs; the values tell it apart
     text = variant(
-        "15_mask_polarity", ("[[true, false], [true, true]]", "[[true, true], [false, true]]")
+        "16_mask_polarity", ("[[true, false], [true, true]]", "[[true, true], [false, true]]")
     )
-    assert graded(tmp_path, "15_mask_polarity", text).codes == ["E0904"]
+    assert graded(tmp_path, "16_mask_polarity", text).codes == ["E0904"]
 
 
 # ------------------------------------------------------------------ the commands
 def test_learn_shows_then_moves_on(capsys, tmp_path) -> None:
     code, out, _ = learn(capsys, tmp_path)
     assert code == 1
-    assert "catlings [" in out and " 0/17 done" in out
+    assert "catlings [" in out and " 0/18 done" in out
     assert "01 · beginner · A token id is not an integer" in out
     assert "Goal: `row` is the embedding row of token 3" in out
     assert "catlings/01_token_id.cat:21:16: error[E0201]: expected `TokenId`" in out
@@ -252,7 +252,7 @@ def test_list_and_reset(capsys, tmp_path) -> None:
     assert code == 0
     assert re.search(r"^  01  beginner +A token id is not an integer +done$", out, re.M)
     assert re.search(r"^  02  beginner +Windowing needs two tokens +current$", out, re.M)
-    assert re.search(r"^  16  advanced +Fix the context, then iterate$", out, re.M)
+    assert re.search(r"^  17  advanced +Fix the context, then iterate$", out, re.M)
     code, out, _ = learn(capsys, tmp_path, "reset", "1")
     assert code == 0
     assert (tmp_path / "catlings" / "01_token_id.cat").read_text() == ALL[
@@ -374,7 +374,7 @@ def test_learn_md_lists_the_exercises_and_shows_real_output(capsys, tmp_path) ->
 
 
 def test_a_value_the_goal_rejects_must_be_rejected(tmp_path) -> None:
-    key = "17_design_a_boundary"
+    key = "18_design_a_boundary"
     accepted = graded(tmp_path, key, BY_KEY[key].exercise_path.read_text())
     assert [d.message for d in accepted.diagnostics] == [
         f"`{name}` is accepted, but the goal is that it is rejected (R0414)"
@@ -406,3 +406,12 @@ def test_the_last_exercise_ends_the_course(capsys, tmp_path) -> None:
     assert f"All {len(ALL)} exercises are solved." in out and f"{len(ALL)}/{len(ALL)} done" in out
     code, out, _ = learn(capsys, tmp_path, "hint")
     assert code == 0 and f"All {len(ALL)} exercises are solved." in out
+
+
+def test_a_wrong_unit_breaks_the_unit_laws(tmp_path) -> None:
+    key = "13_resource_monoid"
+    text = variant(key, ("data unit : Bundle = [0.0, 0.0]", "data unit : Bundle = [1.0, 2.0]"))
+    outcome = graded(tmp_path, key, text)
+    assert outcome.codes == ["E0903"]
+    failing = [re.match(r"the law `(\w+)` does not hold", d.message) for d in outcome.diagnostics]
+    assert [m.group(1) for m in failing if m] == ["left_unit", "right_unit"]
