@@ -415,3 +415,17 @@ def test_a_wrong_unit_breaks_the_unit_laws(tmp_path) -> None:
     assert outcome.codes == ["E0903"]
     failing = [re.match(r"the law `(\w+)` does not hold", d.message) for d in outcome.diagnostics]
     assert [m.group(1) for m in failing if m] == ["left_unit", "right_unit"]
+
+
+def test_changing_a_law_is_not_making_it_hold(tmp_path) -> None:
+    key = "12_safety_cover"
+    text = BY_KEY[key].exercise_path.read_text()
+    claim = "law false_second_interval  : safe * unsafe >> Glue == unsafe"
+    assert claim in text
+    outcome = graded(tmp_path, key, text.replace(claim, claim.replace("== unsafe", "== safe")))
+    assert [d.message for d in outcome.diagnostics] == [
+        "the law `false_second_interval` was changed: the exercise states "
+        "`law false_second_interval : safe * unsafe >> Glue == unsafe`"
+    ]
+    spaced = variant(key, ("law false_first_interval   :", "law false_first_interval :  # same\n"))
+    assert graded(tmp_path, key, spaced).passed  # layout and comments are not the claim

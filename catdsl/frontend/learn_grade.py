@@ -12,7 +12,7 @@ declared morphism of the solution must keep its signature.
 | E0900 | weakened, merged or removed an object the exercise keeps |
 | E0901 | changed or removed the signature of a declared morphism |
 | E0902 | lacks a definition of the exercise, or gives it another type |
-| E0903 | has a law that does not hold, or lost one of the exercise's laws |
+| E0903 | has a law that does not hold, or lost or changed one of the exercise's laws |
 | E0904 | gives a named definition another value than the solution, or accepts a rejected one |
 """
 
@@ -245,16 +245,25 @@ def _laws_and_values(
 
     mine = Program(checked)
     out = []
-    for name in reference.laws:
+    for name, law in reference.laws.items():
+        stated = _law_text(reference, law.span)
         if name not in checked.laws:
-            out.append(
-                Diagnostic(
-                    "E0903",
-                    f"the law `{name}` of the exercise is gone",
-                    span=Span.point(checked.file, 1, 1),
-                    help="a law is the claim the exercise checks: keep it and make it hold",
-                )
+            message, span = f"the law `{name}` of the exercise is gone", None
+        elif _law_text(checked, checked.laws[name].span) != stated:
+            message = f"the law `{name}` was changed: the exercise states `{stated}`"
+            span = checked.laws[name].span
+        else:
+            continue
+        out.append(
+            Diagnostic(
+                "E0903",
+                message,
+                span=span or Span.point(checked.file, 1, 1),
+                help="a law is the claim the exercise checks: keep it as stated and make it hold",
             )
+        )
+    if out:
+        return out
     for name, law in checked.laws.items():
         try:
             report = check_law(mine, name, samples=16, seed=0)
@@ -284,6 +293,18 @@ def _laws_and_values(
         if problem is not None:
             out.append(problem)
     return out
+
+
+def _law_text(program: CheckedProgram, span: Span | None) -> str:
+    """A law as written, comments dropped and spaces collapsed (`law name : lhs == rhs`)."""
+    if span is None:
+        return ""
+    lines = program.sources.get(span.file, "").splitlines()[span.line - 1 : span.end_line]
+    if not lines:
+        return ""
+    lines[-1] = lines[-1][: span.end_column - 1]
+    lines[0] = lines[0][span.column - 1 :]
+    return " ".join(" ".join(line.split("#", 1)[0].split()) for line in lines).strip()
 
 
 def _compare(goal: ValueGoal, mine, solved) -> Diagnostic | None:
