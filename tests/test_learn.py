@@ -429,3 +429,24 @@ def test_changing_a_law_is_not_making_it_hold(tmp_path) -> None:
     ]
     spaced = variant(key, ("law false_first_interval   :", "law false_first_interval :  # same\n"))
     assert graded(tmp_path, key, spaced).passed  # layout and comments are not the claim
+
+
+def test_changing_the_given_data_is_not_a_fix(tmp_path) -> None:
+    # a zero bias makes linear(W) equal affine(W, b): the law would hold, nothing is fixed
+    zero_bias = BY_KEY["10_commuting_triangle"].exercise_path.read_text()
+    zero_bias = zero_bias.replace("[0.1, 0.0, -0.1, 0.2, 0.0]", "zeros")
+    outcome = graded(tmp_path, "10_commuting_triangle", zero_bias)
+    assert [d.message for d in outcome.diagnostics] == [
+        "the param `b` was changed: the exercise gives it another value"
+    ]
+    assert outcome.diagnostics[0].notes == (
+        "it is [0. 0. 0. 0. 0.]",
+        "the exercise gives [ 0.1 0. -0.1 0.2 0. ]",
+    )
+    # a false interval made true makes `fst` glue correctly on the given cases
+    all_safe = BY_KEY["12_safety_cover"].exercise_path.read_text()
+    all_safe = all_safe.replace("data unsafe : Truth = 0.0", "data unsafe : Truth = 1.0")
+    outcome = graded(tmp_path, "12_safety_cover", all_safe)
+    assert outcome.codes == ["E0904"]
+    message = "`unsafe` was changed: the exercise gives it another value"
+    assert outcome.diagnostics[0].message == message

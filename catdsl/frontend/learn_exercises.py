@@ -12,7 +12,7 @@ incomplete program, its goal in its header comment), `solution.cat` (the referen
 | `boundary` | the class of boundary the broken program crosses, shown once it is solved |
 | `expect` | the codes the unsolved exercise fails with (checked by `catdsl learn --verify`) |
 | `hints` | the concept, then the fix (the first hint is always the diagnostic's own help) |
-| `changes` | objects the fix is meant to change (every other object must stay as declared) |
+| `changes` | the objects, params and data the fix changes (the others must stay as given) |
 | `[[values]]` | `name` (and `input`): a value that must equal the solution's; with `fails` |
 | | (a code, `R0414`) a value that must be rejected with that code instead |
 

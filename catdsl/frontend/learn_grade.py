@@ -243,8 +243,10 @@ def _laws_and_values(
     from catdsl.frontend.api import Program
     from catdsl.frontend.law_check import check_law
 
-    mine = Program(checked)
-    out = []
+    mine, solved = Program(checked), Program(reference)
+    out = _givens(mine, solved, exercise.changes)
+    if out:
+        return out
     for name, law in reference.laws.items():
         stated = _law_text(reference, law.span)
         if name not in checked.laws:
@@ -287,12 +289,55 @@ def _laws_and_values(
         )
     if out:
         return out
-    solved = Program(reference)
     for goal in exercise.values:
         problem = _compare(goal, mine, solved)
         if problem is not None:
             out.append(problem)
     return out
+
+
+def _givens(mine, solved, changes: frozenset[str]) -> list[Diagnostic]:
+    """The params and data points the solution shares with the learner's file (except those
+    the fix changes) must hold the solution's values: changing the data (a bias set to zero,
+    a false interval made true) can make a law hold without fixing anything."""
+    from catdsl.frontend.law_check import difference
+
+    out = []
+    for name, info in mine.checked.params.items():
+        if name in solved.checked.params and name not in changes:
+            got, given = mine.params[name], solved.params[name]
+            if difference(got, given) > VALUE_TOLERANCE:
+                out.append(_changed(f"the param `{name}`", info.span, got, given))
+    for name, definition in mine.checked.definitions.items():
+        theirs = solved.checked.definitions.get(name)
+        if definition.kind != "data" or theirs is None or theirs.kind != "data" or name in changes:
+            continue
+        try:
+            given = solved[name]()
+            got = mine[name]()
+        except (CatError, CatRuntimeError):
+            continue  # a value that must be rejected: the goals say how
+        if difference(got, given) > VALUE_TOLERANCE:
+            out.append(_changed(f"`{name}`", definition.span, got, given, mine[name]))
+    return out
+
+
+def _changed(what: str, span: Span | None, got, given, shown=None) -> Diagnostic:
+    text = shown.format_value if shown is not None else _array_text
+    return Diagnostic(
+        "E0904",
+        f"{what} was changed: the exercise gives it another value",
+        span=span,
+        notes=(f"it is {_one_line(text(got))}", f"the exercise gives {_one_line(text(given))}"),
+        help="keep the given data as it is: fix the program that uses it",
+    )
+
+
+def _array_text(value) -> str:
+    import numpy as np
+
+    with np.printoptions(precision=6, suppress=True):
+        return str(np.asarray(value))
 
 
 def _law_text(program: CheckedProgram, span: Span | None) -> str:
