@@ -450,3 +450,15 @@ def test_changing_the_given_data_is_not_a_fix(tmp_path) -> None:
     assert outcome.codes == ["E0904"]
     message = "`unsafe` was changed: the exercise gives it another value"
     assert outcome.diagnostics[0].message == message
+
+
+def test_the_triangle_is_fixed_on_the_broken_path(tmp_path) -> None:
+    # dropping the bias on the other path too makes the law hold, but changes LinearToLogits
+    key = "10_commuting_triangle"
+    text = variant(key, ("= affine(W, b)\n", "= linear(W)\n"))
+    text = text.replace("lookup(E) >> affine(W, b) >> softmax", "lookup(E) >> linear(W) >> softmax")
+    outcome = graded(tmp_path, key, text)
+    assert [d.message for d in outcome.diagnostics] == [
+        "`DirectPredict` on 1 gives another value than the goal",
+        "`LinearToLogits` on [0.1, -0.2, 0.3, 0.4] gives another value than the goal",
+    ]
