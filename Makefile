@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench fuzz setup graphviz tmux pictures docs-tables clean
+.PHONY: demo test bench fuzz setup graphviz pictures docs-tables clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,7 @@ graphviz:
 	  else echo "Graphviz's dot is missing: install it (apt-get install graphviz / brew install graphviz)"; fi; }
 
 # tmux lets a test drive `catdsl learn --watch` in a real terminal (skipped without it).
+.PHONY: tmux
 tmux:
 	@command -v tmux >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
