@@ -21,6 +21,15 @@ graphviz:
 	    apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
 	  else echo "Graphviz's dot is missing: install it (apt-get install graphviz / brew install graphviz)"; fi; }
 
+# tmux lets a test drive `catdsl learn --watch` in a real terminal (skipped without it).
+.PHONY: tmux
+tmux:
+	@command -v tmux >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    { apt-get update -qq && apt-get install -y -qq tmux >/dev/null; } \
+	    || echo "tmux could not be installed: the terminal test of catdsl learn --watch will be skipped"; \
+	  else echo "tmux is missing: the terminal test of catdsl learn --watch will be skipped"; fi; }
+
 demo: setup graphviz
 	$(BIN)/catdsl check programs/tiny_ml.cat programs/card.cat
 	$(BIN)/catdsl run programs/tiny_ml.cat predict --input 1
@@ -31,7 +40,7 @@ demo: setup graphviz
 	$(BIN)/catdsl draw programs/tiny_ml.cat predict -o out/predict.svg
 	@echo "demo done: see out/"
 
-test: setup graphviz
+test: setup graphviz tmux
 	$(BIN)/pip install -q torch==2.13.0 || echo "PyTorch not installable here: its comparison tests will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

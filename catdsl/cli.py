@@ -321,6 +321,37 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------ learn
+def cmd_learn(args: argparse.Namespace) -> int:
+    """catlings: the course's exercises one at a time (frontend/learn.py)."""
+    from catdsl.frontend import learn
+
+    if args.name is not None and args.action not in ("reset", "quiz"):
+        raise UsageError(f"`{args.name}`: only `reset` and `quiz` take a name")
+    if args.watch + args.verify + (args.action is not None) > 1:
+        raise UsageError("--watch and --verify each go alone, without hint/list/reset/quiz")
+    if args.key and args.action != "quiz":
+        raise UsageError("--key is for `catdsl learn quiz`")
+    try:
+        course = learn.open_course(args.exercises, args.dir, _color(sys.stdout))
+        if args.verify:
+            return learn.verify(course, print)
+        if args.action == "quiz":
+            from catdsl.frontend.learn_quiz import quiz_command
+
+            return quiz_command(args.name, args.key, course.root, print)
+        if args.action == "reset":
+            return learn.reset(course, args.name, print)
+        progress = learn.Progress.load(course.folder)
+        if args.action == "hint":
+            return learn.hint(course, progress, print)
+        if args.action == "list":
+            return learn.listing(course, progress, print)
+        return (learn.watch if args.watch else learn.run)(course, progress, print)
+    except learn.LearnUsage as err:
+        raise UsageError(str(err)) from None
+
+
 # ------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -396,8 +427,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the entry as JSON: code, title, text")
     p.set_defaults(func=cmd_explain)
 
+    p = sub.add_parser("learn", help="catlings: learn the course by fixing typed programs")
+    p.add_argument("action", nargs="?", choices=("hint", "list", "reset", "quiz"))
+    p.add_argument("name", nargs="?", metavar="NAME", help="reset: an exercise; quiz: a set")
+    p.add_argument("--watch", action="store_true", help="check again on every save")
+    p.add_argument("--verify", action="store_true", help="check every exercise and solution")
+    p.add_argument("--key", action="store_true", help="quiz: print the answer key")
+    p.add_argument("--dir", type=_directory, help="the learner's folder (default: here)")
+    p.add_argument("--exercises", type=_directory, metavar="DIR", help="another exercise set")
+    p.set_defaults(func=cmd_learn)
+
     for name, command in sub.choices.items():
-        if name != "explain":
+        if name not in ("explain", "learn"):
             command.add_argument(
                 "--allow-read",
                 action="append",
