@@ -73,6 +73,8 @@ class Code(Enum):
     PORT_SEVERAL_OBJECTS = "E0417"
     OUT_OF_RANGE = "E0418"
     OVER_BUDGET = "E0419"
+    OPTION_LITERAL = "E0420"
+    NOT_AN_OPTION = "E0421"
     LAW_SIDES = "E0501"
     LAW_TOLERANCE = "E0502"
     HOLE = "E0601"
@@ -987,6 +989,35 @@ def literal_list_items(atom: Atom, elem: Prod) -> Message:
         Code.LITERAL_SHAPE,
         f"each item of `{atom}` is `{elem}`: write one "
         f"[{', '.join('…' for _ in elem.atoms)}] per item",
+    )
+
+
+def option_literal(atom: Atom, value: object) -> Message:
+    shown = "[]" if value == () else "this literal"
+    return Message(
+        Code.OPTION_LITERAL,
+        f"`{atom}` is an option: its values are `none` and `some(x)`, not {shown}",
+        "write `none` for nothing, or `some(x)` for a value x",
+    )
+
+
+def nested_nothing(atom: Atom) -> Message:
+    return Message(
+        Code.OPTION_LITERAL,
+        f"`some(none)` of `{atom}` cannot be told apart from `none` when it runs",
+        "write `none`, or use one `Option` level",
+    )
+
+
+def some_arguments() -> Message:
+    return Message(Code.OPTION_LITERAL, "`some` holds exactly one value: `some(x)`")
+
+
+def optional_not_option(atom: Atom) -> Message:
+    return Message(
+        Code.NOT_AN_OPTION,
+        f"`none` and `some(x)` are values of an `Option`, and `{atom}` is not one",
+        f"declare the data as `Option[{atom}]`, or write the value itself",
     )
 
 
