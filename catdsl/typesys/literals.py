@@ -40,14 +40,15 @@ def is_optional(value: LiteralValue) -> bool:
 
 
 def plain(value: LiteralValue) -> object:
-    """The run-time form of a checked literal: `none` is None, `some(x)` is x's form (an
-    `Option` is its element's value or None), tuples stay tuples."""
+    """The plain data of a checked literal, as the run time converts it: `none` is None,
+    `some(x)` is x's (an `Option` is its element's value or None), and a list is a Python
+    list, so its items read as rows (a tuple of arrays is a list's columns at run time)."""
     if value is NOTHING:
         return None
     if isinstance(value, Some):
         return plain(value.value)
     if isinstance(value, tuple):
-        return tuple(plain(v) for v in value)
+        return [plain(v) for v in value]
     return value
 
 

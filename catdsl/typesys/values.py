@@ -129,8 +129,8 @@ class ValueChecker:
             self._check_data_literal(literal, t, value.span, decl.name)
             term = T.Const(UNIT, t, decl.span, name=decl.name, value=plain(literal))
         else:
-            body = self.expressions.check(value, Subst(), expected=(UNIT, t))
-            subst = Subst()
+            subst = Subst()  # one table: the body's variables are resolved with the boundary's
+            body = self.expressions.check(value, subst, expected=(UNIT, t))
             self.boundary.check(body, UNIT, t, subst, decl.name, value.span)
             term = finish(
                 T.Ref(UNIT, t, decl.span, name=decl.name, body=body, kind="data", ports=body.ports),
