@@ -14,7 +14,7 @@ import numpy as np
 
 from catdsl.errors import CatError, CatRuntimeError
 from catdsl.frontend.program import BaseProgram, Morphism
-from catdsl.frontend.sampling import Sampler
+from catdsl.frontend.sampling import Sampler, case_of
 
 DEFAULT_TOLERANCE = 1e-9
 
@@ -72,8 +72,8 @@ def check_law(program: BaseProgram, name: str, samples: int, seed: int) -> LawRe
     rng = np.random.default_rng(seed)
     n = 1 if not law.lhs.dom.atoms and not law.lhs.ports else samples
     worst = 0.0
-    for _ in range(n):
-        sampler = Sampler(rng, program.params)
+    for i in range(n):
+        sampler = Sampler(rng, program.params, case_of(i))
         inputs = sampler.prod(law.lhs.dom)
         ports = {
             p.name: sampler.atom(p.atom)
