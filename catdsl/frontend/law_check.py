@@ -46,7 +46,8 @@ def _leaves(value: object) -> list[np.ndarray]:
         return [leaf for k in sorted(value) for leaf in _leaves(value[k])]
     if isinstance(value, tuple | list):
         return [leaf for v in value for leaf in _leaves(v)]
-    return [np.asarray(value, dtype=np.float64)]
+    array = np.asarray(value)
+    return [array if array.dtype.kind == "U" else array.astype(np.float64)]
 
 
 def difference(a: object, b: object) -> float:
@@ -56,6 +57,10 @@ def difference(a: object, b: object) -> float:
         if x.shape != y.shape:
             return float("inf")
         if x.size == 0:
+            continue
+        if x.dtype.kind == "U" or y.dtype.kind == "U":  # symbols: equal, or not at all
+            if not np.array_equal(x, y):
+                return float("inf")
             continue
         both_nan = np.isnan(x) & np.isnan(y)
         diff = np.where(both_nan, 0.0, np.abs(x - y))

@@ -149,6 +149,18 @@ def _natural(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
     return sampler.rng.integers(0, 5, size=sampler.shape(c, lead))
 
 
+def _integer(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    return sampler.rng.integers(-4, 5, size=sampler.shape(c, lead))
+
+
+SYMBOLS = ("embedding", "linear", "softmax", "loss")
+"""The labels `Symbol` samples are drawn from."""
+
+
+def _symbol(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    return np.asarray(SYMBOLS)[sampler.rng.integers(0, len(SYMBOLS), size=sampler.shape(c, lead))]
+
+
 def _mask(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
     mask = sampler.rng.random(size=sampler.shape(c, lead)) < 0.7
     if mask.ndim:
@@ -204,6 +216,8 @@ SAMPLERS: dict[str, Callable[[Sampler, Carrier, tuple[int, ...]], object]] = {
     "Simplex": _distribution,
     "Bool": _mask,
     "Nat": _natural,
+    "Int": _integer,
+    "Symbol": _symbol,
     "List": _list,
     "Option": _option,
 }
