@@ -76,13 +76,16 @@ def _num(x: str | float | None) -> str:
 
 @dataclass(frozen=True)
 class Obj:
-    """A nominal object: equal only to itself (by name and defining module)."""
+    """A nominal object: equal only to itself (by name and defining module). A finite ordered
+    object (`object Level : Observation < Feature < Score`) has its `elements`, least first;
+    its carrier is `Index[n]` and an element's value is its position."""
 
     name: str
     carrier: Carrier | Prod
     where: tuple[Predicate, ...] = field(default=(), compare=False)
     span: Span | None = field(default=None, compare=False)
     module: str = ""
+    elements: tuple[str, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         return self.name
