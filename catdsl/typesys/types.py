@@ -85,7 +85,7 @@ class Obj:
     where: tuple[Predicate, ...] = field(default=(), compare=False)
     span: Span | None = field(default=None, compare=False)
     module: str = ""
-    elements: tuple[str, ...] = field(default=(), compare=False)
+    elements: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.name
@@ -112,12 +112,13 @@ class TVar:
     `kinds`, when given, are the carrier kinds it may stand for (`add` is typed on `Real`,
     `Nat` and `Int`); such a variable is bound to the structural carrier of what it meets (an
     object forgets its name, as it does entering `Real[*s]`) unless `nominal` keeps objects;
-    `scalar` admits single values only (no axes)."""
+    `scalar` admits single values only (no axes). (These come with the name from the
+    signature that made it, so they are left out of its repr and of fingerprints.)"""
 
     name: str
-    kinds: tuple[str, ...] = field(default=(), compare=False)
-    scalar: bool = field(default=False, compare=False)
-    nominal: bool = field(default=False, compare=False)
+    kinds: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    scalar: bool = field(default=False, compare=False, repr=False)
+    nominal: bool = field(default=False, compare=False, repr=False)
 
     def __str__(self) -> str:
         return shown(self.name)
