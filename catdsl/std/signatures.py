@@ -204,6 +204,14 @@ def list_zip(_static: Static) -> PrimSig:
     return PrimSig((), _p(_list(a), _list(b)), _p(_list(a, b)))
 
 
+def position_lookup(_static: Static) -> PrimSig:
+    """`i -> a` given a `table : List[a]`, `i` one `Nat` or `Index` position: `at(table)`."""
+    v = FreshVars()
+    a = v.atom("a")
+    i = TVar(v.rest("i"), ("Nat", "Index"), scalar=True)
+    return PrimSig((_list(a),), _p(i), _p(a))
+
+
 NUMBERS = ("Real", "Nat", "Int")
 """The carrier kinds arithmetic is typed on."""
 WHOLE = ("Nat", "Int")
