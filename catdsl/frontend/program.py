@@ -26,6 +26,26 @@ if TYPE_CHECKING:
     from catdsl.semantics.kernel import KernelTable
 
 
+class _NoInput:
+    """The input of a call that gives none (`point()`), told apart from `None` (an absent
+    `Option`)."""
+
+    def __repr__(self) -> str:
+        return "no input"
+
+
+NO_INPUT: Any = _NoInput()
+"""What `Morphism.__call__` and `vjp` get when no input is passed."""
+
+
+def _takes_none(atom: object) -> bool:
+    """Whether None is a value of `atom`: an `Option`, by itself or as an object."""
+    from catdsl.typesys.types import Carrier, carrier_of
+
+    carrier = carrier_of(atom)  # type: ignore[arg-type]
+    return isinstance(carrier, Carrier) and carrier.kind == "Option"
+
+
 def _coerced(value: object, atom, dtype, what: str) -> object:
     """`coerce(value, atom, dtype)`, with data of the wrong structure reported as E0803."""
     from catdsl.semantics.values import coerce
@@ -275,7 +295,7 @@ class Morphism:
 
         atoms = self.dom.atoms
         if not atoms:
-            if value is not None:
+            if value is not NO_INPUT and value is not None:
                 raise CatError(
                     [
                         Diagnostic(
@@ -285,7 +305,7 @@ class Morphism:
                     ]
                 )
             return ()
-        if value is None:
+        if value is NO_INPUT or (value is None and not (len(atoms) == 1 and _takes_none(atoms[0]))):
             raise CatError([Diagnostic("E0803", f"`{self.name}` needs an input of `{self.dom}`")])
         if len(atoms) == 1:
             parts = (value,)
@@ -371,7 +391,7 @@ class Morphism:
                     )
                 ]
             )
-        value = values if len(values) > 1 else (values[0] if values else None)
+        value = values if len(values) > 1 else (values[0] if values else NO_INPUT)
         inputs = self.inputs_from(value)
         port_values = self.ports_from(ports)
         self.check_batches(inputs, port_values)
@@ -406,9 +426,17 @@ class Morphism:
         return output_form(value, self.cod)
 
     def format_value(self, value: object) -> str:
-        """Arrays to 6 digits; records one field per line with dotted names."""
+        """Arrays to 6 digits; records one field per line with dotted names; the elements of
+        finite ordered objects by name."""
         if isinstance(value, dict):
             return "\n".join(f"{k} = {v}" for k, v in _dotted(value))
+        if value is None:
+            return "none"  # an absent `Option`
+        if _names_elements(self.cod):
+            import json
+
+            form = self.json_form(value)
+            return form if isinstance(form, str) else json.dumps(form)
         with np.printoptions(precision=6, suppress=True):
             if isinstance(value, tuple):
                 return "(" + ", ".join(self.format_value(v) for v in value) + ")"
@@ -431,6 +459,17 @@ class Morphism:
 
     def __repr__(self) -> str:
         return f"<Morphism {self.name} : {self.type_text}>"
+
+
+def _names_elements(t: object) -> bool:
+    """Whether a type holds elements of a finite ordered object (shown by name)."""
+    from catdsl.typesys.types import Carrier, Obj
+
+    if isinstance(t, Prod):
+        return any(_names_elements(a) for a in t.atoms)
+    if isinstance(t, Obj):
+        return bool(t.elements) or _names_elements(t.carrier)
+    return isinstance(t, Carrier) and t.elem is not None and _names_elements(t.elem)
 
 
 def _dotted(record: dict, prefix: str = "") -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.primitives import FreshVars, PrimSig
-from catdsl.typesys.types import Atom, Carrier, Prod, Shape
+from catdsl.typesys.types import Atom, Carrier, Prod, Shape, TVar
 
 Static = Mapping[str, object]
 
@@ -175,7 +175,117 @@ def positional(_static: Static) -> PrimSig:
     return PrimSig((_real(v.m, v.d),), _p(x), _p(x))
 
 
-STD_MODULES = {"std.ml", "std.attention", "std.optim"}
+def _list(*atoms: Atom) -> Carrier:
+    return Carrier("List", elem=_p(*atoms))
+
+
+def _element(v: FreshVars, name: str) -> TVar:
+    """A list's element, which may be a product (the kernel sees the list's columns)."""
+    return TVar(v.rest(name), product=True)
+
+
+def list_to_option(_static: Static) -> PrimSig:
+    """`List[a] -> Option[a]`: `first`, `last`."""
+    a = _element(FreshVars(), "a")
+    return PrimSig((), _p(_list(a)), _p(Carrier("Option", elem=_p(a))))
+
+
+def list_concat(_static: Static) -> PrimSig:
+    """`List[a] * List[a] -> List[a]`."""
+    a = _element(FreshVars(), "a")
+    return PrimSig((), _p(_list(a), _list(a)), _p(_list(a)))
+
+
+def list_length(_static: Static) -> PrimSig:
+    """`List[a] -> Nat`."""
+    a = _element(FreshVars(), "a")
+    return PrimSig((), _p(_list(a)), _p(Carrier("Nat")))
+
+
+def list_select(_static: Static) -> PrimSig:
+    """`List[a] * List[Bool] -> List[a]`."""
+    a = _element(FreshVars(), "a")
+    return PrimSig((), _p(_list(a), _list(_bool())), _p(_list(a)))
+
+
+def list_zip(_static: Static) -> PrimSig:
+    """`List[a] * List[b] -> List[a * b]`."""
+    v = FreshVars()
+    a, b = _element(v, "a"), _element(v, "b")
+    return PrimSig((), _p(_list(a), _list(b)), _p(_list(a, b)))
+
+
+def position_lookup(_static: Static) -> PrimSig:
+    """`i -> a` given a `table : List[a]`, `i` one `Nat` or `Index` position: `at(table)`."""
+    v = FreshVars()
+    a = v.atom("a")
+    i = TVar(v.rest("i"), ("Nat", "Index"), scalar=True)
+    return PrimSig((_list(a),), _p(i), _p(a))
+
+
+NUMBERS = ("Real", "Nat", "Int")
+"""The carrier kinds arithmetic is typed on."""
+WHOLE = ("Nat", "Int")
+"""The carrier kinds of whole numbers."""
+ORDERED = ("Real", "Nat", "Int", "Index")
+"""The carrier kinds compared by order: numbers, and indices (token ids, the elements of a
+finite ordered object)."""
+EQUATABLE = (*ORDERED, "Bool", "Symbol")
+"""The carrier kinds compared by equality."""
+
+
+def _var(v: FreshVars, kinds: tuple[str, ...], scalar: bool = False, nominal: bool = False) -> TVar:
+    return TVar(v.rest("a"), kinds, scalar, nominal)
+
+
+def numeric_binary(_static: Static) -> PrimSig:
+    """`a * a -> a` for `a` a `Real`, `Nat` or `Int` carrier (of any shape): `add`, `mul`."""
+    a = _var(FreshVars(), NUMBERS)
+    return PrimSig((), _p(a, a), _p(a))
+
+
+def whole_binary(_static: Static) -> PrimSig:
+    """`a * a -> a` for `a` a `Nat` or `Int` carrier: `ceil_div`."""
+    a = _var(FreshVars(), WHOLE)
+    return PrimSig((), _p(a, a), _p(a))
+
+
+def comparison(_static: Static) -> PrimSig:
+    """`a * a -> Bool` for one ordered value `a`: `le`, `lt`, `ge`, `gt`."""
+    a = _var(FreshVars(), ORDERED, scalar=True)
+    return PrimSig((), _p(a, a), _p(_bool()))
+
+
+def equality(_static: Static) -> PrimSig:
+    """`a * a -> Bool` for one value `a` of a kind compared by equality: `eq`."""
+    a = _var(FreshVars(), EQUATABLE, scalar=True)
+    return PrimSig((), _p(a, a), _p(_bool()))
+
+
+def lattice(_static: Static) -> PrimSig:
+    """`a * a -> a` for one ordered value, an object keeping its name: `join`, `meet`."""
+    a = _var(FreshVars(), ORDERED, scalar=True, nominal=True)
+    return PrimSig((), _p(a, a), _p(a))
+
+
+def logic_binary(_static: Static) -> PrimSig:
+    """`Bool[*s] * Bool[*s] -> Bool[*s]`: `and`, `or`, `implies`, entry by entry."""
+    x = _bool(rest=FreshVars().rest())
+    return PrimSig((), _p(x, x), _p(x))
+
+
+def logic_unary(_static: Static) -> PrimSig:
+    """`Bool[*s] -> Bool[*s]`: `not`."""
+    x = _bool(rest=FreshVars().rest())
+    return PrimSig((), _p(x), _p(x))
+
+
+def quantifier(_static: Static) -> PrimSig:
+    """`List[Bool] -> Bool`: `all`, `any`."""
+    return PrimSig((), _p(_list(_bool())), _p(_bool()))
+
+
+STD_MODULES = {"std.ml", "std.attention", "std.optim", "std.lists", "std.logic"}
 """The standard-library modules a program may import (`std.optim` holds only families)."""
 
 

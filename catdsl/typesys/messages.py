@@ -54,6 +54,7 @@ class Code(Enum):
     DATA_TYPE = "E0319"
     HYPER_PARAMETER = "E0320"
     NOTHING_TO_TRAIN = "E0321"
+    DISCRETE_GRADIENT = "E0330"
     BAD_STATIC = "E0360"
     TRAIN_THROUGH_EVALUATION = "E0361"
     UNKNOWN_TYPE = "E0401"
@@ -75,6 +76,10 @@ class Code(Enum):
     PORT_SEVERAL_OBJECTS = "E0417"
     OUT_OF_RANGE = "E0418"
     OVER_BUDGET = "E0419"
+    OPTION_LITERAL = "E0420"
+    NOT_AN_OPTION = "E0421"
+    SYMBOL_LITERAL = "E0422"
+    WHOLE_NUMBER_LITERAL = "E0423"
     LAW_SIDES = "E0501"
     LAW_TOLERANCE = "E0502"
     HOLE = "E0601"
@@ -746,6 +751,25 @@ def nothing_to_train(family: str, text: str) -> Message:
     )
 
 
+def train_through_discrete(family: str, text: str, box: str, call: Span) -> Message:
+    return Message(
+        Code.DISCRETE_GRADIENT,
+        f"`{family}({text}, ...)` would differentiate through `{box}`, whose output is "
+        "discrete: no gradient flows back through it to the params before it",
+        f"train a loss that stays real from the params to its value; use `{box}` on data, "
+        "or after training",
+        labels=(Label(call, "trained here"),),
+    )
+
+
+def gradcheck_through_discrete(name: str, box: str) -> Message:
+    return Message(
+        Code.DISCRETE_GRADIENT,
+        f"`{name}` goes through `{box}`, whose output is discrete: it has no gradient to check",
+        f"gradcheck the part of `{name}` before `{box}`",
+    )
+
+
 # ==================================================================== E04xx: types and values
 
 
@@ -1010,6 +1034,53 @@ def literal_list_items(atom: Atom, elem: Prod) -> Message:
         Code.LITERAL_SHAPE,
         f"each item of `{atom}` is `{elem}`: write one "
         f"[{', '.join('…' for _ in elem.atoms)}] per item",
+    )
+
+
+def option_literal(atom: Atom, value: object) -> Message:
+    shown = "[]" if value == () else "this literal"
+    return Message(
+        Code.OPTION_LITERAL,
+        f"`{atom}` is an option: its values are `none` and `some(x)`, not {shown}",
+        "write `none` for nothing, or `some(x)` for a value x",
+    )
+
+
+def whole_number_literal(atom: Atom, kind: str, value: object) -> Message:
+    what = "natural numbers (0, 1, 2, ...)" if kind == "Nat" else "integers"
+    shown = str(value).lower() if isinstance(value, bool) else value
+    return Message(
+        Code.WHOLE_NUMBER_LITERAL,
+        f"`{atom}` holds {what}, found `{shown}`",
+        "declare it `Real` for a real number" + (", or `Int` for a negative one" * (kind == "Nat")),
+    )
+
+
+def symbol_literal(atom: Atom, value: object) -> Message:
+    return Message(
+        Code.SYMBOL_LITERAL,
+        f"`{atom}` holds symbols, written as strings; found `{value}`",
+        f'write the label in quotes: `"{value}"`',
+    )
+
+
+def nested_nothing(atom: Atom) -> Message:
+    return Message(
+        Code.OPTION_LITERAL,
+        f"`some(none)` of `{atom}` cannot be told apart from `none` when it runs",
+        "write `none`, or use one `Option` level",
+    )
+
+
+def some_arguments() -> Message:
+    return Message(Code.OPTION_LITERAL, "`some` holds exactly one value: `some(x)`")
+
+
+def optional_not_option(atom: Atom) -> Message:
+    return Message(
+        Code.NOT_AN_OPTION,
+        f"`none` and `some(x)` are values of an `Option`, and `{atom}` is not one",
+        f"declare the data as `Option[{atom}]`, or write the value itself",
     )
 
 

@@ -37,6 +37,10 @@ class PrimSpec:
 
     `count` names the static argument that sizes a product (`k` of `windows`); `kernel` is the
     numpy reference kernel factory, called `kernel(in_ranks, **static)`, when one is attached.
+    `typed_by_kind`: the primitive is typed on several carrier kinds and its kernel is told
+    which one a use has, as the static `kind` (the kind of its first input: `sub` refuses a
+    negative `Nat`). `discrete`: its output is discrete (a truth value, a count), so no
+    cotangent flows back through it to a real input; training through it is refused.
     `validate`, when given, checks the static values before a signature is built and returns
     the argument at fault and what is wrong with it (E0360), or None when they are fine.
     `evaluation` marks a metric (`argmax`, `accuracy`): no gradient flows through it, so a
@@ -53,6 +57,8 @@ class PrimSpec:
     defaults: Mapping[str, object] = field(default_factory=dict, hash=False)
     count: str | None = None
     kernel: Callable[..., Any] | None = None
+    typed_by_kind: bool = False
+    discrete: bool = False
     validate: Callable[[Mapping[str, object]], tuple[str, str] | None] | None = field(
         default=None, compare=False
     )
