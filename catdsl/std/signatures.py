@@ -295,10 +295,6 @@ STD_MODULES = {"std.ml", "std.attention", "std.optim", "std.lists", "std.logic"}
 # ---------------------------------------------------------------------------------------------
 
 
-def _list(*atoms: Atom) -> Carrier:
-    return Carrier("List", elem=_p(*atoms))
-
-
 def argmax(_static: Static) -> PrimSig:
     """`Real[*s, n] -> Index[*s, n]`: the position of the largest entry of the last axis."""
     v = FreshVars()
