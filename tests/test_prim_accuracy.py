@@ -16,7 +16,8 @@ MEASURED = (
     + """
 let val_accuracy = predictions >> accuracy
 object Batch : List[Features * Label] where len >= 1     # accuracy of no predictions is R0432
-law top1 : Batch >> List(Classify * Label) >> top_k_accuracy(1) == Batch >> List(Predict * Label) >> accuracy
+law top1 : Batch >> List(Classify * Label) >> top_k_accuracy(1)
+        == Batch >> List(Predict * Label) >> accuracy
 """
 )
 
