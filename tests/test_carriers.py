@@ -78,7 +78,17 @@ def test_every_functor_acts_on_a_container_kind():
 
 
 def test_the_spec_lists_the_languages_kinds():
-    assert list(CARRIER_KINDS) == ["Real", "Index", "Simplex", "Bool", "Nat", "List", "Option"]
+    assert list(CARRIER_KINDS) == [
+        "Real",
+        "Index",
+        "Simplex",
+        "Bool",
+        "AllowMask",
+        "BlockMask",
+        "Nat",
+        "List",
+        "Option",
+    ]
     for name, kind in CARRIER_KINDS.items():
         assert kind.name == name and kind.doc
         assert kind.element == (kind.dtype is DtypeClass.CONTAINER), name
@@ -198,7 +208,9 @@ dim D = 2
 object TokenId : Index[V]
 object Vector  : Real[D]
 object Dist    : Simplex[V]
-object Mask    : Bool[V, V]
+object Mask    : AllowMask[V, V]
+object Blocked : BlockMask[V, V]
+object Flags   : Bool[V]
 object Scores  : Real[V, V]
 object Count   : Nat
 
@@ -207,9 +219,9 @@ param E : Real[V, D] = normal(seed = 1)
 morphism Embed : TokenId -> Vector = lookup(E)
 
 law every_carrier :
-  Option(Embed) * List(Embed) * Dist * mask_scores * Count
+  Option(Embed) * List(Embed) * Dist * mask_scores * Count * block_to_allow * Flags
   == Option(TokenId >> Embed) * List(Embed >> Vector) * Dist * (Scores * Mask >> mask_scores)
-     * Count
+     * Count * (Blocked >> block_to_allow) * Flags
 """
 
 

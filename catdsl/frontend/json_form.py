@@ -91,6 +91,8 @@ JSON_FORMS: dict[str, Callable[[object, Carrier], object]] = {
     "Index": _array_form,
     "Simplex": _array_form,
     "Bool": _array_form,
+    "AllowMask": _array_form,
+    "BlockMask": _array_form,
     "Nat": _array_form,
     "List": _list_form,
     "Option": _option_form,

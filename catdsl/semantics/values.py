@@ -189,6 +189,8 @@ COERCIONS: dict[str, Callable[[Any, Carrier, np.dtype], object]] = {
     "Index": _coerce_array,
     "Simplex": _coerce_array,
     "Bool": _coerce_array,
+    "AllowMask": _coerce_array,
+    "BlockMask": _coerce_array,
     "Nat": _coerce_array,
     "List": _coerce_list_of,
     "Option": _coerce_option,

@@ -28,10 +28,6 @@ def _index(bound: Dim, rest: str | None = None) -> Carrier:
     return Carrier("Index", Shape((), rest), bound)
 
 
-def _bool(*dims: Dim, rest: str | None = None) -> Carrier:
-    return Carrier("Bool", Shape(tuple(dims), rest))
-
-
 def _p(*atoms: Atom) -> Prod:
     return Prod(tuple(atoms))
 
@@ -138,7 +134,7 @@ def mask_scores(_static: Static) -> PrimSig:
     v = FreshVars()
     s = v.rest()
     x = _real(v.L, v.S, rest=s)
-    return PrimSig((), _p(x, _bool(v.L, v.S, rest=s)), _p(x))
+    return PrimSig((), _p(x, Carrier("AllowMask", Shape((v.L, v.S), s))), _p(x))
 
 
 def mix(_static: Static) -> PrimSig:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from catdsl.errors import Diagnostic, Label, Span
+from catdsl.typesys.carriers import MASK_POLARITY
 from catdsl.typesys.family_spec import Family, FamilyRole, Hyper, HyperKind, OptimizerSpec
 from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Shape, carrier_of
@@ -73,6 +74,8 @@ class Code(Enum):
     PORT_SEVERAL_OBJECTS = "E0417"
     OUT_OF_RANGE = "E0418"
     OVER_BUDGET = "E0419"
+    MASK_ROW_CLOSED = "E0350"
+    MASK_POLARITY = "E0351"
     LAW_SIDES = "E0501"
     LAW_TOLERANCE = "E0502"
     HOLE = "E0601"
@@ -976,6 +979,44 @@ def literal_object_components(name: str, atom: Atom, t: Prod) -> Message:
 
 def literal_not_index(atom: Atom, value: object) -> Message:
     return Message(Code.LITERAL_SHAPE, f"`{atom}` holds indices, found `{value}`")
+
+
+def mask_row_closed(name: str, atom: Atom, kind: str, row: tuple[int, ...]) -> Message:
+    """A mask literal with a row that leaves no key open (E0350), naming the row."""
+    where = f"row {row[-1] if row else 0}" + (f" of element {row[:-1]}" if len(row) > 1 else "")
+    closed = "is all `false`" if kind == "AllowMask" else "is all `true`"
+    return Message(
+        Code.MASK_ROW_CLOSED,
+        f"attention mask {where} of `{name}` {closed}: that query may attend to no key",
+        f"every row of a `{atom}` needs at least one "
+        + ("`true` (true = may attend)" if kind == "AllowMask" else "`false` (true = blocked)"),
+    )
+
+
+def mask_polarity(found: str, want: str) -> Message:
+    """An allow-mask where a block-mask is expected or the reverse (E0351)."""
+    conversion = "block_to_allow" if want == "AllowMask" else "allow_to_block"
+    return Message(
+        Code.MASK_POLARITY,
+        f"a `{found}` ({MASK_POLARITY[found]}) is not an `{want}` ({MASK_POLARITY[want]}): "
+        "the mask has the opposite polarity",
+        f"convert it explicitly: `{conversion}` turns a `{found}` into the `{want}` that "
+        "blocks the same cells (it flips every cell)",
+    )
+
+
+def polarity_of(a: object, b: object) -> Message | None:
+    """The polarity error when `a` (found) and `b` (expected) are masks of opposite kinds, seen
+    through their objects; None otherwise."""
+    kinds = []
+    for atom in (a, b):
+        carrier = carrier_of(atom) if isinstance(atom, Obj) else atom
+        kinds.append(carrier.kind if isinstance(carrier, Carrier) else None)
+    found, want = kinds
+    if found in MASK_POLARITY and want in MASK_POLARITY and found != want:
+        assert found is not None and want is not None
+        return mask_polarity(found, want)
+    return None
 
 
 def literal_not_list(atom: Atom) -> Message:
