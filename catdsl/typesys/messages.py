@@ -76,6 +76,8 @@ class Code(Enum):
     OVER_BUDGET = "E0419"
     MASK_ROW_CLOSED = "E0350"
     MASK_POLARITY = "E0351"
+    LOSS_OUTSIDE_MODEL = "E0352"
+    ONLY_PARAMS = "E0353"
     LAW_SIDES = "E0501"
     LAW_TOLERANCE = "E0502"
     HOLE = "E0601"
@@ -208,11 +210,16 @@ def family_usage(family: Family) -> str:
         return "`MeanLoss(loss, data) : Params(loss) -> Loss`"
     state = f"{spec.state or 'Params'}(loss)"
     if family.role is FamilyRole.INIT:
-        return f"`{family.name}(loss) : Unit -> {state}`"
+        init = "".join(f", {_hyper_usage(h)}" for h in spec.init_hyper)
+        return f"`{family.name}(loss{init}) : Unit -> {state}`"
     if family.role is FamilyRole.READ:
         return f"`{family.name}(loss) : {state} -> Params(loss)`"
-    hyper = ", ".join(_hyper_usage(h) for h in spec.hyper)
-    call = f"{family.name}(loss, data, {hyper})"
+    if family.role is FamilyRole.COUNT:
+        return f"`{family.name}(loss) : {state} -> Nat`"
+    extra = [_hyper_usage(h) for h in spec.hyper]
+    if spec.partial:
+        extra += ["model = loss", "only = [W, b]"]
+    call = f"{family.name}(loss, data{''.join(', ' + x for x in extra)})"
     return f"`{call}` on `{state}`" if spec.state else f"`{call} : {state} -> {state}`"
 
 
@@ -1017,6 +1024,36 @@ def polarity_of(a: object, b: object) -> Message | None:
         assert found is not None and want is not None
         return mask_polarity(found, want)
     return None
+
+
+def loss_outside_model(loss: str, model: str, missing: str) -> Message:
+    """`model = f` whose params do not hold every param of the loss (E0352)."""
+    return Message(
+        Code.LOSS_OUTSIDE_MODEL,
+        f"the state of `{model}` has no param `{missing}`, which `{loss}` trains",
+        f"`model` names the morphism whose params the state holds: one that uses every param "
+        f"of `{loss}` (and possibly more)",
+    )
+
+
+def only_not_a_list(loss: str, params: Sequence[str]) -> Message:
+    """`only = ...` that is not a non-empty list of names (E0353)."""
+    return Message(
+        Code.ONLY_PARAMS,
+        "`only` takes a list of the params the step updates",
+        f"the params of `{loss}` are {', '.join(f'`{p}`' for p in params)}: "
+        f"e.g. `only = [{params[0]}]`",
+    )
+
+
+def only_not_a_param(item: str, loss: str, params: Sequence[str], twice: bool) -> Message:
+    """An entry of `only = [...]` that is not a param of the loss, or is listed twice (E0353)."""
+    why = "is listed twice" if twice else f"is not a param of `{loss}`"
+    return Message(
+        Code.ONLY_PARAMS,
+        f"`only` names `{item}`, which {why}",
+        f"the params of `{loss}` are {', '.join(f'`{p}`' for p in params)}",
+    )
 
 
 def literal_not_list(atom: Atom) -> Message:

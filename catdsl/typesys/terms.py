@@ -137,6 +137,7 @@ class Train(Term):
     data: Term | None
     params: tuple[Port, ...]
     hyper: tuple[tuple[str, float], ...] = ()
+    only: tuple[str, ...] = ()  # the params a step updates (`only = [...]`); () is all
 
 
 @dataclass(frozen=True)
