@@ -18,6 +18,7 @@ from catdsl.errors import CatError, CatRuntimeError, Diagnostic
 
 if TYPE_CHECKING:
     from catdsl.frontend.program import BaseProgram
+    from catdsl.typesys.program import CheckedProgram
 
 EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
 IO_CODES = ("R05", "R07")  # reading/writing files, drawing formats and Graphviz: exit 2
@@ -62,6 +63,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"{path}: ok ({n} definition{'s' * (n != 1)}, {len(program.laws)} law"
                 f"{'s' * (len(program.laws) != 1)})"
             )
+        if args.classify and not program.diagnostics:
+            _print_classes(program, args.json)
     _print_diagnostics([*unreadable, *all_diags] if args.json else all_diags, sources, args.json)
     if unreadable:
         return EXIT_USAGE
@@ -161,6 +164,19 @@ def _ports(items: list[str]) -> dict:
             else _parse_json_value(value, f"--port {key}")
         )
     return ports
+
+
+def _print_classes(program: CheckedProgram, as_json: bool) -> None:
+    """`check --classify`: each definition's boundary class, counting its inputs first."""
+    from catdsl.frontend.classify import classify
+
+    found = classify(program)
+    if as_json:
+        print(json.dumps({"file": program.file, "definitions": [c.to_json() for c in found]}))
+        return
+    width = max((len(c.name) for c in found), default=0)
+    for c in found:
+        print(f"  {c.name:<{width}}  {c.kind}: {c.type_text}; {c.why}")
 
 
 # ------------------------------------------------------------------ run
@@ -327,6 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="parse and type-check; report every diagnostic")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="diagnostics as JSON")
+    p.add_argument(
+        "--classify",
+        action="store_true",
+        help="name each definition ordinary, endomorphism, product-input, product-input "
+        "returning its first factor, or state endomorphism, and say why",
+    )
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("run", help="run a definition on an input")
