@@ -145,3 +145,16 @@ def test_agrees_with_torch_multihead_attention(masked):
         np.testing.assert_allclose(d_heads[2 * role + 1], per_bias(gb_in, role), **tol)
     np.testing.assert_allclose(d_wo, mha.out_proj.weight.grad.numpy().T, **tol)
     np.testing.assert_allclose(d_bo, mha.out_proj.bias.grad.numpy(), **tol)
+
+
+def test_the_params_only_vjp_skips_the_sequence_and_agrees():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(2, 3, 4))
+    kernel = make_kernel("heads", {}, RANKS)
+    (out,), residual = kernel.forward(x, *params(2, 4, 2, 2))
+    dy = rng.normal(size=out.shape)
+    full = kernel.vjp(residual, dy)
+    partial = kernel.vjp_for((False,) + (True,) * 6)(residual, dy)
+    assert partial[0] is None
+    for a, b in zip(full[1:], partial[1:], strict=True):
+        np.testing.assert_array_equal(a, b)

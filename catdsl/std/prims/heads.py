@@ -11,7 +11,7 @@ side by side in head order, T × (H·e), so its width is `H * e` symbolically: d
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -116,32 +116,50 @@ class MultiHead(Kernel):
         factor = 1 / math.sqrt(k)
         scores = q @ transpose(key)
         scores *= factor
-        if mask is not None:
-            scores = np.where(mask[..., None, :, :], scores, MASKED_SCORE)
-        scores -= scores.max(axis=-1, keepdims=True)
-        weights = np.exp(scores, out=scores)
+        blocked = None if mask is None else ~mask[..., None, :, :]
+        if blocked is not None:
+            np.copyto(scores, MASKED_SCORE, where=blocked)
+        top = scores.max(axis=-1, keepdims=True)
+        scores -= top
+        if blocked is None:
+            weights = np.exp(scores, out=scores)
+        else:  # exp of the allowed cells only; a blocked cell's exp(−1e6 − top) is per row
+            weights = np.exp(scores, out=scores, where=~blocked)
+            np.copyto(weights, np.exp(MASKED_SCORE - top), where=blocked)
         weights /= weights.sum(axis=-1, keepdims=True)
         mixed = weights @ v
         out = np.moveaxis(mixed, -3, -2).reshape(*lead, length, heads * e)
-        residual = (flat, w_all, q, key, v, weights, mask, factor, x.shape, (heads, width, k, e))
+        dims = (heads, width, k, e)
+        residual = (flat, w_all, q, key, v, weights, blocked, factor, x.shape, dims)
         return (out,), residual
 
-    def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
-        flat, w_all, q, key, v, weights, mask, factor, x_shape, dims = residual
+    def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., Cotangents]:
+        return self.vjp if needed[0] else self.param_vjp
+
+    def param_vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
+        """The VJP without the sequence's cotangent (attention on data, the first layer)."""
+        return self.vjp(residual, dy, with_input=False)
+
+    def vjp(self, residual: Any, dy: np.ndarray, with_input: bool = True) -> Cotangents:
+        flat, w_all, q, key, v, weights, blocked, factor, x_shape, dims = residual
         heads, width, k, e = dims
         lead, length = x_shape[:-2], x_shape[-2]
         d_mixed = np.moveaxis(dy.reshape(*lead, length, heads, e), -2, -3)
         d_weights = d_mixed @ transpose(v)
-        d_v = transpose(weights) @ d_mixed
+        # the cotangent of every role, written straight into the layout of the projection
+        d_proj = np.empty((*lead, length, heads, 2 * k + e), dtype=d_weights.dtype)
+        d_roles = np.moveaxis(d_proj, -2, -3)
+        np.matmul(transpose(weights), d_mixed, out=d_roles[..., 2 * k :])
         d_scores = d_weights
         d_scores -= (d_weights * weights).sum(axis=-1, keepdims=True)
         d_scores *= weights
-        if mask is not None:
-            d_scores = np.where(mask[..., None, :, :], d_scores, 0)
+        if blocked is not None:  # a blocked score is the constant −1e6: no gradient
+            np.copyto(d_scores, 0, where=blocked)
         d_scores *= factor
-        d_roles = np.concatenate((d_scores @ key, transpose(d_scores) @ q, d_v), axis=-1)
-        d_proj = np.moveaxis(d_roles, -3, -2).reshape(flat.shape[0], -1)
-        d_x = (d_proj @ w_all.T).reshape(x_shape)
+        np.matmul(d_scores, key, out=d_roles[..., :k])
+        np.matmul(transpose(d_scores), q, out=d_roles[..., k : 2 * k])
+        d_proj = d_proj.reshape(flat.shape[0], -1)
+        d_x = (d_proj @ w_all.T).reshape(x_shape) if with_input else None
         d_w = (flat.T @ d_proj).reshape(width, heads, -1).transpose(1, 0, 2)
         d_b = d_proj.sum(axis=0).reshape(heads, -1)
         grads = (
