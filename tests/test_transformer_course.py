@@ -229,3 +229,19 @@ def test_the_block_agrees_with_torch_encoder_layer(name, norm_first):
     }
     for pname, want in expected.items():
         np.testing.assert_allclose(grads[pname], want, rtol=1e-10, atol=1e-10, err_msg=pname)
+
+
+def test_an_out_of_vocabulary_target_fails_the_steps_naming_index_and_limit():
+    program = with_lines(
+        COURSE,
+        "data oov : List[Hidden * Mask * Targets] = "
+        "[[[[1, 0], [0, 1]], [[true, false], [true, true]], [0, 9]]]",
+        "let bad_readout = StateInit(block_loss, lr = 0.1) >> StateStep(block_loss, oov, "
+        "only = [Wr, br])",
+        "let bad_block = StateInit(block_loss, lr = 0.1) >> StateStep(block_loss, oov)",
+    )
+    for name in ("bad_readout", "bad_block"):
+        with pytest.raises(catdsl.CatError) as info:
+            program[name]()
+        (d,) = info.value.diagnostics
+        assert d.code == "R0412" and "index 9 is out of range (limit V = 3)" in d.message
