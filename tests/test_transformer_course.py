@@ -245,3 +245,10 @@ def test_an_out_of_vocabulary_target_fails_the_steps_naming_index_and_limit():
             program[name]()
         (d,) = info.value.diagnostics
         assert d.code == "R0412" and "index 9 is out of range (limit V = 3)" in d.message
+
+
+def test_a_drawn_step_shows_the_params_it_updates(tmp_path, capsys):
+    out = tmp_path / "steps.dot"
+    assert main(["draw", str(COURSE), "ex07_step_count", "--expand", "1", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "only=[Wr, br]" in text and text.count("StateStep(") == 3
