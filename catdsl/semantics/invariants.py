@@ -231,6 +231,7 @@ _DTYPES = {
     DtypeClass.REAL: ("fiu", "real numbers"),
     DtypeClass.INTEGER: ("iu", "integers"),
     DtypeClass.BOOLEAN: ("b", "booleans"),
+    DtypeClass.SYMBOL: ("U", "symbols (strings)"),
 }
 """The numpy dtype kinds an array of each class of entries accepts, and how they are named."""
 
@@ -325,6 +326,8 @@ ENTRY_CHECKS: dict[str, Callable[[Carrier, int], Checker | None]] = {
     "AllowMask": _array(_mask_rows(blocked_when=False)),
     "BlockMask": _array(_mask_rows(blocked_when=True)),
     "Nat": _array(_natural),
+    "Int": _array(),
+    "Symbol": _array(),
     "List": _list_checker,
     "Option": _option_checker,
 }

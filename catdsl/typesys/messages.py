@@ -55,6 +55,9 @@ class Code(Enum):
     DATA_TYPE = "E0319"
     HYPER_PARAMETER = "E0320"
     NOTHING_TO_TRAIN = "E0321"
+    DISCRETE_GRADIENT = "E0330"
+    BAD_STATIC = "E0360"
+    TRAIN_THROUGH_EVALUATION = "E0361"
     UNKNOWN_TYPE = "E0401"
     UNKNOWN_DIM = "E0402"
     NOT_A_DIM = "E0403"
@@ -78,6 +81,10 @@ class Code(Enum):
     MASK_POLARITY = "E0351"
     LOSS_OUTSIDE_MODEL = "E0352"
     ONLY_PARAMS = "E0353"
+    OPTION_LITERAL = "E0420"
+    NOT_AN_OPTION = "E0421"
+    SYMBOL_LITERAL = "E0422"
+    WHOLE_NUMBER_LITERAL = "E0423"
     LAW_SIDES = "E0501"
     LAW_TOLERANCE = "E0502"
     HOLE = "E0601"
@@ -86,6 +93,7 @@ class Code(Enum):
     UNREADABLE_IMPORT = "E0703"
     READ_OUTSIDE = "E0704"
     IMPORT_NOT_SOURCE = "E0705"
+    UNUSABLE_PLUGIN = "E0706"
 
 
 @dataclass(frozen=True)
@@ -572,6 +580,26 @@ def bad_count(prim: str, key: str, limit: int, value: object) -> Message:
     )
 
 
+def bad_static(spec: PrimSpec, key: str, problem: str) -> Message:
+    return Message(Code.BAD_STATIC, f"`{spec.name}`'s `{key}` {problem}", prim_usage(spec))
+
+
+def train_through_evaluation(
+    family: str, text: str, prim: Located, definition: str | None
+) -> Message:
+    name = getattr(prim, "name", "this primitive")
+    inside = f" (in `{definition}`)" if definition is not None else ""
+    labels = (Label(prim.span, f"`{name}` is used here"),) if prim.span is not None else ()
+    return Message(
+        Code.TRAIN_THROUGH_EVALUATION,
+        f"`{family}` cannot train `{text}`: it goes through `{name}`{inside}, an evaluation "
+        "morphism that no gradient flows through",
+        "train a differentiable loss (e.g. `cross_entropy` of the logits) and measure with "
+        f"`{name}` in a `let` of its own",
+        labels=labels,
+    )
+
+
 def family_takes_only_loss(family: Family) -> Message:
     return Message(
         Code.WRONG_ARGUMENTS, f"`{family.name}` takes only the loss", family_usage(family)
@@ -730,6 +758,25 @@ def nothing_to_train(family: str, text: str) -> Message:
         Code.NOTHING_TO_TRAIN,
         f"`{family}({text})` has nothing to train: `{text}` uses no param",
         "pass the loss whose params are trained, a morphism built on `param`s",
+    )
+
+
+def train_through_discrete(family: str, text: str, box: str, call: Span) -> Message:
+    return Message(
+        Code.DISCRETE_GRADIENT,
+        f"`{family}({text}, ...)` would differentiate through `{box}`, whose output is "
+        "discrete: no gradient flows back through it to the params before it",
+        f"train a loss that stays real from the params to its value; use `{box}` on data, "
+        "or after training",
+        labels=(Label(call, "trained here"),),
+    )
+
+
+def gradcheck_through_discrete(name: str, box: str) -> Message:
+    return Message(
+        Code.DISCRETE_GRADIENT,
+        f"`{name}` goes through `{box}`, whose output is discrete: it has no gradient to check",
+        f"gradcheck the part of `{name}` before `{box}`",
     )
 
 
@@ -1068,6 +1115,53 @@ def literal_list_items(atom: Atom, elem: Prod) -> Message:
     )
 
 
+def option_literal(atom: Atom, value: object) -> Message:
+    shown = "[]" if value == () else "this literal"
+    return Message(
+        Code.OPTION_LITERAL,
+        f"`{atom}` is an option: its values are `none` and `some(x)`, not {shown}",
+        "write `none` for nothing, or `some(x)` for a value x",
+    )
+
+
+def whole_number_literal(atom: Atom, kind: str, value: object) -> Message:
+    what = "natural numbers (0, 1, 2, ...)" if kind == "Nat" else "integers"
+    shown = str(value).lower() if isinstance(value, bool) else value
+    return Message(
+        Code.WHOLE_NUMBER_LITERAL,
+        f"`{atom}` holds {what}, found `{shown}`",
+        "declare it `Real` for a real number" + (", or `Int` for a negative one" * (kind == "Nat")),
+    )
+
+
+def symbol_literal(atom: Atom, value: object) -> Message:
+    return Message(
+        Code.SYMBOL_LITERAL,
+        f"`{atom}` holds symbols, written as strings; found `{value}`",
+        f'write the label in quotes: `"{value}"`',
+    )
+
+
+def nested_nothing(atom: Atom) -> Message:
+    return Message(
+        Code.OPTION_LITERAL,
+        f"`some(none)` of `{atom}` cannot be told apart from `none` when it runs",
+        "write `none`, or use one `Option` level",
+    )
+
+
+def some_arguments() -> Message:
+    return Message(Code.OPTION_LITERAL, "`some` holds exactly one value: `some(x)`")
+
+
+def optional_not_option(atom: Atom) -> Message:
+    return Message(
+        Code.NOT_AN_OPTION,
+        f"`none` and `some(x)` are values of an `Option`, and `{atom}` is not one",
+        f"declare the data as `Option[{atom}]`, or write the value itself",
+    )
+
+
 def index_out_of_range(value: int, atom: Atom, bound: int | None) -> Message:
     return Message(Code.INDEX_RANGE, f"index {value} out of range for `{atom}` (limit {bound})")
 
@@ -1116,6 +1210,38 @@ def unknown_module(module: str, hint: str | None, known: Sequence[str]) -> Messa
         f"unknown module `{module}`",
         hint
         or f'the standard library has {", ".join(known)}; import a file with `import "lib.cat"`',
+    )
+
+
+def unknown_plugin(module: str, hint: str | None, given: Sequence[str]) -> Message:
+    named = f" (given: {', '.join(given)})" if given else ""
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"no plugin `{module}` is given or installed{named}",
+        hint
+        or "a plugin is Python code you choose to run: pass `--plugin MODULE` (or "
+        "`plugins=[...]` to `catdsl.load`), or install the package that provides it",
+    )
+
+
+def broken_plugin(module: str, reason: str) -> Message:
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"cannot use `{module}`: {reason}",
+        "fix or reinstall the package that provides it",
+    )
+
+
+def plugin_names_note(names: Sequence[str]) -> str:
+    listed = ", ".join(f"`{n}`" for n in names)
+    return f"not reported as unknown, since the plugin may define them: {listed}"
+
+
+def plugin_clash(name: str, first: str, second: str) -> Message:
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"cannot import `{second}`: its primitive `{name}` is also in `{first}`",
+        "import one of the two; a program names each primitive once",
     )
 
 
