@@ -4,7 +4,7 @@ The step: hidden sequences in (N × T × d, no embedding), the course's post-nor
 causal self-attention (H heads of width d/H, output projection, residual, LayerNorm, ReLU
 feed-forward, residual, LayerNorm), a readout to V logits per position, the sequence
 cross-entropy averaged over every position, then θ ← θ − lr·∇θ for every param. catdsl runs
-the compiled `TrainStep` of a generated program (`heads`-style batched attention, fused
+the compiled `TrainStep` of a generated program (`self_attention`-style batched attention, fused
 softmax–cross-entropy); PyTorch runs eager CPU autograd on the same params with
 `scaled_dot_product_attention`, `layer_norm` and `cross_entropy`, in float64.
 
@@ -106,7 +106,7 @@ param g2 : Real[D] = ones
 param s2 : Real[D] = zeros
 param Wr : Real[D, V] = normal(0, {scale}, seed = 7)
 param br : Real[V] = zeros
-morphism Attend : Hidden * Mask -> MultiHeadOutput = masked_heads(Wq, bq, Wk, bk, Wv, bv)
+morphism Attend : Hidden * Mask -> MultiHeadOutput = masked_self_attention(Wq, bq, Wk, bk, Wv, bv)
 morphism Project : MultiHeadOutput -> Projected = affine(Wo, bo)
 morphism Residual : Hidden * Projected -> Hidden = residual
 morphism HiddenResidual : Hidden * Hidden -> Hidden = residual

@@ -9,7 +9,7 @@ MASKED_RANKS = (2, 2, 3, 2, 3, 2, 3, 2)
 
 
 def params(heads: int, width: int, k: int, e: int, seed: int = 0) -> list[np.ndarray]:
-    """Wq, bq, Wk, bk, Wv, bv for `heads` heads, random normal."""
+    """Wq, bq, Wk, bk, Wv, bv for `self_attention` heads, random normal."""
     rng = np.random.default_rng(seed)
     shapes = [(heads, width, k), (heads, k), (heads, width, k), (heads, k)]
     shapes += [(heads, width, e), (heads, e)]

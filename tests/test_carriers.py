@@ -212,9 +212,9 @@ dim D = 2
 object TokenId : Index[V]
 object Vector  : Real[D]
 object Dist    : Simplex[V]
-object Mask    : AllowMask[V, V]
+object Mask    : Bool[V, V]
+object Allowed : AllowMask[V, V]
 object Blocked : BlockMask[V, V]
-object Flags   : Bool[V]
 object Scores  : Real[V, V]
 object Count   : Nat
 object Offset  : Int
@@ -226,9 +226,9 @@ morphism Embed : TokenId -> Vector = lookup(E)
 
 law every_carrier :
   Option(Embed) * List(Embed) * Dist * mask_scores * Count * Offset * Label * block_to_allow
-  * Flags
+  * allow_to_block
   == Option(TokenId >> Embed) * List(Embed >> Vector) * Dist * (Scores * Mask >> mask_scores)
-     * Count * Offset * Label * (Blocked >> block_to_allow) * Flags
+     * Count * Offset * Label * (Blocked >> block_to_allow) * (Allowed >> allow_to_block)
 """
 
 

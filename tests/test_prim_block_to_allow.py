@@ -42,8 +42,15 @@ def test_a_block_mask_where_an_allow_mask_is_expected_is_a_type_error_with_help(
         catdsl.loads(text)
     (d,) = info.value.diagnostics
     assert d.code == "E0351" and d.span.line == 12
-    assert "`BlockMask` (true = blocked) is not an `AllowMask`" in d.message
+    assert "`BlockMask` (true = blocked) is not a `Bool` (a mask read as" in d.message
     assert "block_to_allow" in d.help
+
+
+def test_an_allow_mask_enters_a_bool_mask():
+    program = catdsl.loads(HEAD)
+    scores = np.array([[2.0, 1.0], [0.0, 3.0]])
+    masked = program["Mask"]((scores, np.array([[True, False], [True, True]])))
+    assert masked[0, 1] == -1e6 and masked[1, 0] == 0.0
 
 
 def test_composing_the_wrong_polarity_is_the_same_error():

@@ -58,7 +58,7 @@ def test_a_negligible_gradient_gets_a_warning(capsys):
 
 
 def test_a_wrong_derivative_still_fails(monkeypatch):
-    from catdsl.std.prims import heads
+    from catdsl.std.prims import self_attention as heads
 
     original = heads.MultiHead.vjp
 

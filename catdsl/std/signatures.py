@@ -138,7 +138,7 @@ def mask_scores(_static: Static) -> PrimSig:
     v = FreshVars()
     s = v.rest()
     x = _real(v.L, v.S, rest=s)
-    return PrimSig((), _p(x, Carrier("AllowMask", Shape((v.L, v.S), s))), _p(x))
+    return PrimSig((), _p(x, _bool(v.L, v.S, rest=s)), _p(x))
 
 
 def mix(_static: Static) -> PrimSig:

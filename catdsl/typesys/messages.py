@@ -1047,15 +1047,21 @@ def mask_row_closed(name: str, atom: Atom, kind: str, row: tuple[int, ...]) -> M
     )
 
 
+_READ_AS = {**MASK_POLARITY, "Bool": "a mask read as true = may attend"}
+
+
 def mask_polarity(found: str, want: str) -> Message:
-    """An allow-mask where a block-mask is expected or the reverse (E0351)."""
-    conversion = "block_to_allow" if want == "AllowMask" else "allow_to_block"
+    """An allow-mask where a block-mask is expected or the reverse, or a block-mask where a
+    `Bool` mask (read as allowing) is expected (E0351)."""
+    conversion = "allow_to_block" if want == "BlockMask" else "block_to_allow"
+    article = "an" if want[0] in "AEIOU" else "a"
     return Message(
         Code.MASK_POLARITY,
-        f"a `{found}` ({MASK_POLARITY[found]}) is not an `{want}` ({MASK_POLARITY[want]}): "
+        f"a `{found}` ({MASK_POLARITY[found]}) is not {article} `{want}` ({_READ_AS[want]}): "
         "the mask has the opposite polarity",
-        f"convert it explicitly: `{conversion}` turns a `{found}` into the `{want}` that "
-        "blocks the same cells (it flips every cell)",
+        f"convert it explicitly: `{conversion}` turns a `{found}` into the "
+        f"`{'BlockMask' if want == 'BlockMask' else 'AllowMask'}` that blocks the same cells "
+        "(it flips every cell)",
     )
 
 
@@ -1067,6 +1073,8 @@ def polarity_of(a: object, b: object) -> Message | None:
         carrier = carrier_of(atom) if isinstance(atom, Obj) else atom
         kinds.append(carrier.kind if isinstance(carrier, Carrier) else None)
     found, want = kinds
+    if found == "BlockMask" and want == "Bool":
+        return mask_polarity(found, want)
     if found in MASK_POLARITY and want in MASK_POLARITY and found != want:
         assert found is not None and want is not None
         return mask_polarity(found, want)

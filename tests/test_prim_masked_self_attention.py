@@ -1,4 +1,4 @@
-"""`masked_heads` (catdsl/std/prims/masked_heads.py): `heads` with an allow-mask applied in
+"""`masked_self_attention` (catdsl/std/prims/masked_self_attention.py): `self_attention` with an allow-mask applied in
 every head before the softmax. Its values and gradients (masked cells get none) against
 PyTorch's `scaled_dot_product_attention`, whose boolean mask has the same polarity."""
 
@@ -13,14 +13,14 @@ from catdsl.std.library import PRIMITIVES, make_kernel
 
 
 def test_the_mask_is_an_allow_mask_wire_after_the_sequence():
-    sig = PRIMITIVES["masked_heads"].build({})
+    sig = PRIMITIVES["masked_self_attention"].build({})
     assert [a.kind for a in sig.dom.atoms] == ["Real", "AllowMask"]
 
 
 def test_masked_scores_get_no_gradient():
     rng = np.random.default_rng(7)
     x = rng.normal(size=(3, 4))
-    kernel = make_kernel("masked_heads", {}, MASKED_RANKS)
+    kernel = make_kernel("masked_self_attention", {}, MASKED_RANKS)
     ps = params(2, 4, 2, 2)
     mask = np.tri(3, dtype=bool)
     (_, residual) = kernel.forward(x, mask, *ps)
@@ -38,7 +38,7 @@ def test_masked_scores_get_no_gradient():
 
 def test_a_mask_that_does_not_fit_or_closes_a_row_is_refused():
     x = np.zeros((3, 4))
-    kernel = make_kernel("masked_heads", {}, MASKED_RANKS)
+    kernel = make_kernel("masked_self_attention", {}, MASKED_RANKS)
     with pytest.raises(catdsl.CatRuntimeError) as info:
         kernel(x, np.ones((2, 2), dtype=bool), *params(2, 4, 2, 2))
     assert info.value.diagnostic.code == "R0303"
@@ -59,7 +59,7 @@ def test_agrees_with_torch_sdpa_and_an_allow_mask():
     ps = params(heads, width, k, e, seed=6)
     allow = np.array([[1, 0, 1, 0], [1, 1, 0, 0], [0, 0, 1, 1], [1, 1, 1, 1]], dtype=bool)
     dy = rng.normal(size=(2, length, heads * e))
-    kernel = make_kernel("masked_heads", {}, MASKED_RANKS)
+    kernel = make_kernel("masked_self_attention", {}, MASKED_RANKS)
     (out,), residual = kernel.forward(x, allow, *ps)
     grads = kernel.vjp(residual, dy)
     tx = torch.tensor(x, requires_grad=True)

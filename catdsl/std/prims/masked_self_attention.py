@@ -1,9 +1,9 @@
-"""`masked_heads(Wq, bq, Wk, bk, Wv, bv)`, the masked form of `heads` in `std.attention`: H
+"""`masked_self_attention(Wq, bq, Wk, bk, Wv, bv)`, the masked form of `self_attention` in `std.attention`: H
 self-attention heads of one sequence with an allow-mask (true = may attend) applied in every
 head after scoring and before the softmax (blocked scores become −1e6 and get no gradient).
 
 The mask is the second input wire, `Real[*s, T, d] * AllowMask[T, T]`, usually a port:
-`morphism Attend[mask: CausalMask] : Hidden -> MultiHeadOutput = masked_heads(...)`; closing
+`morphism Attend[mask: CausalMask] : Hidden -> MultiHeadOutput = masked_self_attention(...)`; closing
 the port over a named mask (`Attend[M]`) gives the context-fixed `Hidden -> MultiHeadOutput`.
 A block-mask is a type error here (convert it with `block_to_allow`).
 """
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from catdsl.std.prims.heads import MultiHead, head_params
+from catdsl.std.prims.self_attention import MultiHead, head_params
 from catdsl.typesys.primitives import FreshVars, PrimSig, PrimSpec
 from catdsl.typesys.types import Carrier, Prod, Shape
 
 
 class MaskedHeads(MultiHead):
-    """`masked_heads`: the `heads` kernel with the allow-mask as its second, constant input."""
+    """`masked_self_attention`: the `self_attention` kernel with the allow-mask as its second, constant input."""
 
-    name = "masked_heads"
+    name = "masked_self_attention"
     masked = True
     n_in = 8
     differentiable = (True, False, *(True,) * 6)
@@ -36,11 +36,11 @@ def signature(_static: Mapping[str, object]) -> PrimSig:
 
 
 SPEC = PrimSpec(
-    "masked_heads",
+    "masked_self_attention",
     "std.attention",
     ("Wq", "bq", "Wk", "bk", "Wv", "bv"),
     (),
     signature,
-    "`heads` with an allow-mask applied in every head before the softmax",
+    "`self_attention` with an allow-mask applied in every head before the softmax",
     kernel=MaskedHeads,
 )

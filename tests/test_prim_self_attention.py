@@ -1,4 +1,4 @@
-"""`heads` and `masked_heads` (catdsl/std/prims/heads.py, masked_heads.py): multi-head
+"""`self_attention` and `masked_self_attention` (catdsl/std/prims/self_attention.py, masked_self_attention.py): multi-head
 self-attention with the head count as a dim. Values and every gradient against central
 differences and against PyTorch (`nn.MultiheadAttention`, `scaled_dot_product_attention`)."""
 
@@ -27,15 +27,15 @@ param Wk : Real[H, D, K] = course_init(seed = 2, scale = 0.5)
 param bk : Real[H, K] = zeros
 param Wv : Real[H, D, K] = course_init(seed = 3, scale = 0.5)
 param bv : Real[H, K] = zeros
-morphism Heads : Hidden -> MultiHeadOutput = heads(Wq, bq, Wk, bk, Wv, bv)
-morphism Masked : Hidden * Causal -> MultiHeadOutput = masked_heads(Wq, bq, Wk, bk, Wv, bv)
-morphism MaskOf : Hidden -> Causal = causal
+morphism Heads : Hidden -> MultiHeadOutput = self_attention(Wq, bq, Wk, bk, Wv, bv)
+morphism Masked : Hidden * Causal -> MultiHeadOutput = masked_self_attention(Wq, bq, Wk, bk, Wv, bv)
+morphism MaskOf : Hidden -> Causal = causal_mask
 let self_causal(x: Hidden) -> MultiHeadOutput = { m = MaskOf(x); return Masked(x, m) }
 """
 
 
 def test_the_signature_has_the_head_count_as_a_dim():
-    sig = PRIMITIVES["heads"].build({})
+    sig = PRIMITIVES["self_attention"].build({})
     assert str(sig.cod).endswith(f"{sig.params[0].shape.dims[0]} * {sig.params[4].shape.dims[2]}]")
     assert [p.rank for p in sig.params] == [3, 2, 3, 2, 3, 2]
 
@@ -53,10 +53,10 @@ def test_values_equal_the_heads_one_by_one(lead):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(*lead, 5, 4))
     ps = params(3, 4, 2, 3)
-    (out,) = make_kernel("heads", {}, RANKS)(x, *ps)
+    (out,) = make_kernel("self_attention", {}, RANKS)(x, *ps)
     np.testing.assert_allclose(out, reference(x, None, *ps), rtol=1e-13, atol=1e-14)
     mask = np.tri(5, dtype=bool)
-    (masked,) = make_kernel("masked_heads", {}, MASKED_RANKS)(x, mask, *ps)
+    (masked,) = make_kernel("masked_self_attention", {}, MASKED_RANKS)(x, mask, *ps)
     np.testing.assert_allclose(masked, reference(x, mask, *ps), rtol=1e-13, atol=1e-14)
 
 
@@ -73,16 +73,16 @@ def test_a_program_runs_causal_self_attention_for_any_length():
 def test_the_vjp_matches_central_differences(lead):
     rng = np.random.default_rng(2)
     x = rng.normal(size=(*lead, 3, 4))
-    check_vjp(make_kernel("heads", {}, RANKS), [x, *params(2, 4, 2, 3, seed=3)])
+    check_vjp(make_kernel("self_attention", {}, RANKS), [x, *params(2, 4, 2, 3, seed=3)])
     mask = np.array([[True, False, True], [True, True, False], [False, False, True]])
-    check_vjp(make_kernel("masked_heads", {}, MASKED_RANKS), [x, mask, *params(2, 4, 2, 3)])
+    check_vjp(make_kernel("masked_self_attention", {}, MASKED_RANKS), [x, mask, *params(2, 4, 2, 3)])
 
 
 def test_params_of_the_wrong_shapes_are_refused():
     ps = params(2, 4, 2, 2)
     ps[1] = np.zeros((3, 2))
     with pytest.raises(catdsl.CatRuntimeError) as info:
-        make_kernel("heads", {}, RANKS)(np.zeros((3, 4)), *ps)
+        make_kernel("self_attention", {}, RANKS)(np.zeros((3, 4)), *ps)
     assert info.value.diagnostic.code == "R0303"
 
 
@@ -91,7 +91,7 @@ def test_params_of_the_wrong_shapes_are_refused():
 
 def _ours(x, mask, ps, wo, bo, dy):
     """Our heads then the output projection: the output, d x, the six head grads, d Wo, d bo."""
-    name, ranks = ("heads", RANKS) if mask is None else ("masked_heads", MASKED_RANKS)
+    name, ranks = ("self_attention", RANKS) if mask is None else ("masked_self_attention", MASKED_RANKS)
     kernel = make_kernel(name, {}, ranks)
     inputs = [x, *([] if mask is None else [mask]), *ps]
     (concat,), residual = kernel.forward(*inputs)
@@ -150,7 +150,7 @@ def test_agrees_with_torch_multihead_attention(masked):
 def test_the_params_only_vjp_skips_the_sequence_and_agrees():
     rng = np.random.default_rng(8)
     x = rng.normal(size=(2, 3, 4))
-    kernel = make_kernel("heads", {}, RANKS)
+    kernel = make_kernel("self_attention", {}, RANKS)
     (out,), residual = kernel.forward(x, *params(2, 4, 2, 2))
     dy = rng.normal(size=out.shape)
     full = kernel.vjp(residual, dy)

@@ -1,5 +1,5 @@
-"""`causal` (catdsl/std/prims/causal.py): the length-generic lower-triangular allow-mask. One
-declaration serves every sequence length, where a literal mask fixes one."""
+"""`causal_mask` (catdsl/std/prims/causal_mask.py): the length-generic lower-triangular
+allow-mask. One declaration serves every sequence length, where a literal mask fixes one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ dim T
 dim D = 2
 object Hidden : Real[T, D]
 object Causal : AllowMask[T, T]
-morphism MaskOf : Hidden -> Causal = causal
+morphism MaskOf : Hidden -> Causal = causal_mask
 """
 
 
@@ -28,12 +28,12 @@ def test_the_mask_of_any_length_is_lower_triangular(length):
 
 
 def test_it_reads_only_the_length_and_passes_no_gradient():
-    kernel = make_kernel("causal", {}, (2,))
+    kernel = make_kernel("causal_mask", {}, (2,))
     (mask,), residual = kernel.forward(np.full((3, 5), np.pi))
     assert mask.tolist() == [[True, False, False], [True, True, False], [True, True, True]]
     assert kernel.vjp(residual, np.ones((3, 3))) == (None,)
 
 
 def test_a_batch_of_sequences_shares_one_mask():
-    (mask,) = make_kernel("causal", {}, (2,))(np.zeros((4, 3, 2)))
+    (mask,) = make_kernel("causal_mask", {}, (2,))(np.zeros((4, 3, 2)))
     assert mask.shape == (3, 3)

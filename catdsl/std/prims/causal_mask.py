@@ -1,8 +1,8 @@
-"""`causal`, the length-generic causal mask of `std.attention`: the lower-triangular allow-mask
+"""`causal_mask`, the length-generic causal mask of `std.attention`: the lower-triangular allow-mask
 (true = may attend) of a sequence of any length T, query i reading keys 0..i.
 
 It takes the sequence itself and reads only its length, so one declaration serves every T:
-`morphism Mask : Hidden -> CausalMask = causal` with `object CausalMask : AllowMask[T, T]`.
+`morphism Mask : Hidden -> CausalMask = causal_mask` with `object CausalMask : AllowMask[T, T]`.
 Every row allows at least its own position, so the mask it builds is always valid.
 """
 
@@ -19,10 +19,10 @@ from catdsl.typesys.types import Carrier, Prod, Shape
 
 
 class Causal(Kernel):
-    """`causal`: the lower-triangular allow-mask (T × T, true = may attend) of a sequence of
+    """`causal_mask`: the lower-triangular allow-mask (T × T, true = may attend) of a sequence of
     any length T: query i may read keys 0..i. It reads only the sequence's length."""
 
-    name = "causal"
+    name = "causal_mask"
     differentiable = (False,)
 
     def forward(self, x: np.ndarray) -> Forward:
@@ -41,7 +41,7 @@ def signature(_static: Mapping[str, object]) -> PrimSig:
 
 
 SPEC = PrimSpec(
-    "causal",
+    "causal_mask",
     "std.attention",
     (),
     (),
