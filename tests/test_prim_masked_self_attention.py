@@ -1,6 +1,6 @@
-"""`masked_self_attention` (catdsl/std/prims/masked_self_attention.py): `self_attention` with an allow-mask applied in
-every head before the softmax. Its values and gradients (masked cells get none) against
-PyTorch's `scaled_dot_product_attention`, whose boolean mask has the same polarity."""
+"""`masked_self_attention` (catdsl/std/prims/masked_self_attention.py): `self_attention` with an
+allow-mask applied in every head before the softmax. Its values and gradients (masked cells get
+none) against PyTorch's `scaled_dot_product_attention`, whose boolean mask has the same polarity."""
 
 from __future__ import annotations
 

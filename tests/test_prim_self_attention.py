@@ -1,6 +1,6 @@
-"""`self_attention` and `masked_self_attention` (catdsl/std/prims/self_attention.py, masked_self_attention.py): multi-head
-self-attention with the head count as a dim. Values and every gradient against central
-differences and against PyTorch (`nn.MultiheadAttention`, `scaled_dot_product_attention`)."""
+"""`self_attention` and `masked_self_attention` (catdsl/std/prims/self_attention.py and
+masked_self_attention.py): multi-head self-attention with the head count as a dim. Values and
+every gradient against central differences and against PyTorch (`nn.MultiheadAttention`, `scaled_dot_product_attention`)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ def test_the_vjp_matches_central_differences(lead):
     x = rng.normal(size=(*lead, 3, 4))
     check_vjp(make_kernel("self_attention", {}, RANKS), [x, *params(2, 4, 2, 3, seed=3)])
     mask = np.array([[True, False, True], [True, True, False], [False, False, True]])
-    check_vjp(make_kernel("masked_self_attention", {}, MASKED_RANKS), [x, mask, *params(2, 4, 2, 3)])
+    masked = make_kernel("masked_self_attention", {}, MASKED_RANKS)
+    check_vjp(masked, [x, mask, *params(2, 4, 2, 3)])
 
 
 def test_params_of_the_wrong_shapes_are_refused():
@@ -91,7 +92,9 @@ def test_params_of_the_wrong_shapes_are_refused():
 
 def _ours(x, mask, ps, wo, bo, dy):
     """Our heads then the output projection: the output, d x, the six head grads, d Wo, d bo."""
-    name, ranks = ("self_attention", RANKS) if mask is None else ("masked_self_attention", MASKED_RANKS)
+    name, ranks = ("self_attention", RANKS)
+    if mask is not None:
+        name, ranks = "masked_self_attention", MASKED_RANKS
     kernel = make_kernel(name, {}, ranks)
     inputs = [x, *([] if mask is None else [mask]), *ps]
     (concat,), residual = kernel.forward(*inputs)

@@ -1,11 +1,12 @@
-"""`masked_self_attention(Wq, bq, Wk, bk, Wv, bv)`, the masked form of `self_attention` in `std.attention`: H
-self-attention heads of one sequence with an allow-mask (true = may attend) applied in every
-head after scoring and before the softmax (blocked scores become −1e6 and get no gradient).
+"""`masked_self_attention(Wq, bq, Wk, bk, Wv, bv)`, the masked form of `self_attention` in
+`std.attention`: H self-attention heads of one sequence with an allow-mask (true = may attend)
+applied in every head after scoring and before the softmax (blocked scores become −1e6 and get
+no gradient).
 
 The mask is the second input wire, `Real[*s, T, d] * AllowMask[T, T]`, usually a port:
-`morphism Attend[mask: CausalMask] : Hidden -> MultiHeadOutput = masked_self_attention(...)`; closing
-the port over a named mask (`Attend[M]`) gives the context-fixed `Hidden -> MultiHeadOutput`.
-A block-mask is a type error here (convert it with `block_to_allow`).
+`morphism Attend[mask: CausalMask] : Hidden -> MultiHeadOutput = masked_self_attention(...)`;
+closing the port over a named mask (`Attend[M]`) gives the context-fixed
+`Hidden -> MultiHeadOutput`. A block-mask is a type error here (convert it with `block_to_allow`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from catdsl.typesys.types import Carrier, Prod, Shape
 
 
 class MaskedHeads(MultiHead):
-    """`masked_self_attention`: the `self_attention` kernel with the allow-mask as its second, constant input."""
+    """`masked_self_attention`: the `self_attention` kernel with the allow-mask as its second,
+    constant input."""
 
     name = "masked_self_attention"
     masked = True

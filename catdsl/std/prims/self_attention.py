@@ -1,11 +1,12 @@
-"""`self_attention(Wq, bq, Wk, bk, Wv, bv)`, multi-head self-attention of `std.attention` with the head
-count H as a dim: every head's params declared once, stacked on a leading head axis.
+"""`self_attention(Wq, bq, Wk, bk, Wv, bv)`, multi-head self-attention of `std.attention` with
+the head count H as a dim: every head's params declared once, stacked on a leading head axis.
 
 Per head h, on the hidden sequence X (T × d): Q = X·Wq[h] + bq[h], K = X·Wk[h] + bk[h],
 V = X·Wv[h] + bv[h], A = rowsoftmax(Q·Kᵀ/√k), O_h = A·V. The output is the heads' outputs
 side by side in head order, T × (H·e), so its width is `H * e` symbolically: declaring it as a
 `Real[T, D]` object checks H·e = D at compile time. All heads run in one batched computation
-(the kernel `MultiHead` below; `masked_self_attention` subclasses it); single-head attention is H = 1.
+(the kernel `MultiHead` below; `masked_self_attention` subclasses it); single-head attention
+is H = 1.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ class MultiHead(Kernel):
     and their biases (H × k, H × e). The three projections of every head are one matrix product
     with the (d × H·(2k + e)) matrix of all of them, and scores, softmax and mixing run on a
     head axis (no loop over heads). Output row i is the concatenation of every head's row i,
-    so the width is H·e. With `masked` (the subclass of `masked_self_attention`) an allow-mask (true =
-    may attend, T × T) is the second input; blocked scores become −1e6 before the softmax, as
-    in `mask_scores`, and get no gradient.
+    so the width is H·e. With `masked` (the subclass of `masked_self_attention`) an allow-mask
+    (true = may attend, T × T) is the second input; blocked scores become −1e6 before the
+    softmax, as in `mask_scores`, and get no gradient.
     """
 
     name = "self_attention"
