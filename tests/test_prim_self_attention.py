@@ -1,6 +1,7 @@
 """`self_attention` and `masked_self_attention` (catdsl/std/prims/self_attention.py and
 masked_self_attention.py): multi-head self-attention with the head count as a dim. Values and
-every gradient against central differences and against PyTorch (`nn.MultiheadAttention`, `scaled_dot_product_attention`)."""
+every gradient against central differences and against PyTorch (`nn.MultiheadAttention`,
+`scaled_dot_product_attention`)."""
 
 from __future__ import annotations
 
