@@ -282,6 +282,20 @@ class Environment:
                 yield name, self.done[name]
 
 
+_NAMING = (ast.Name, ast.TName, ast.TApply, ast.TCall)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Per class, the fields `referenced_names` walks (none for spans, classes and leaves)."""
+
+
+def _walked_fields(item: object) -> tuple[str, ...]:
+    cls = type(item)
+    names = _FIELDS.get(cls)
+    if names is None:
+        walked = is_dataclass(item) and not isinstance(item, Span | type)
+        names = _FIELDS[cls] = tuple(f.name for f in fields(item)) if walked else ()  # type: ignore[arg-type]
+    return names
+
+
 def referenced_names(node: object) -> set[str]:
     """Every name an AST declaration mentions (in types and expressions), without recursion:
     deep expressions must not overflow the stack here."""
@@ -291,8 +305,10 @@ def referenced_names(node: object) -> set[str]:
         item = pending.pop()
         if isinstance(item, tuple):
             pending.extend(item)
-        elif is_dataclass(item) and not isinstance(item, Span | type):
-            if isinstance(item, ast.Name | ast.TName | ast.TApply | ast.TCall):
+            continue
+        names = _walked_fields(item)
+        if names:
+            if isinstance(item, _NAMING):
                 found.add(item.name)
-            pending.extend(getattr(item, f.name) for f in fields(item))
+            pending.extend([getattr(item, name) for name in names])
     return found
