@@ -91,11 +91,13 @@ class Environment:
         """Declare every named item, reporting names declared twice or taken from the
         language; return the laws, which have no name to use."""
         laws: list[ast.LawDecl] = []
+        law_names: set[str] = set()
         for item in items:
             if isinstance(item, ast.LawDecl):
-                if any(law.name == item.name for law in laws):
+                if item.name in law_names:
                     self.reporter.error(M.law_declared_twice(item.name), item.name_span)
                 laws.append(item)
+                law_names.add(item.name)
                 continue
             kind = _KINDS.get(type(item))
             if kind is None:

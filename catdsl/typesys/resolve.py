@@ -17,33 +17,68 @@ def resolve_term(term: T.Term, subst: Subst, root: bool = True) -> T.Term:
     only the types seen at the use are resolved, never its body again (that would make
     checking quadratic in the depth of definitions)."""
     if isinstance(term, T.Ref) and not root:
-        return replace(
-            term,
-            dom=subst.prod(term.dom),
-            cod=subst.prod(term.cod),
-            ports=_ports(term.ports, subst),
-        )
-    changes: dict[str, Any] = {}  # new values of any of the term's fields
-    for f in fields(term):
-        value = getattr(term, f.name)
+        changes: dict[str, Any] = {
+            "dom": subst.prod(term.dom),
+            "cod": subst.prod(term.cod),
+            "ports": _ports(term.ports, subst),
+        }
+        return _rebuilt(term, changes)
+    changes = {}  # new values of any of the term's fields
+    for name in _field_names(term):
+        value = getattr(term, name)
         if isinstance(value, Prod):
-            changes[f.name] = subst.prod(value)
+            changes[name] = subst.prod(value)
         elif isinstance(value, T.Term):
-            changes[f.name] = resolve_term(value, subst, root=False)
+            changes[name] = resolve_term(value, subst, root=False)
         elif isinstance(value, tuple) and value and isinstance(value[0], Port):
-            changes[f.name] = _ports(value, subst)
+            changes[name] = _ports(value, subst)
         elif isinstance(value, tuple) and _has_term(value):
-            changes[f.name] = tuple(_resolve_nested(v, subst) for v in value)
-    new = replace(term, **changes)
-    if isinstance(new, T.Prim):
-        arg_types = tuple(subst.atom(a) for a in new.arg_types)
-        ranks = tuple(element_rank(a) for a in (*new.dom.atoms, *arg_types))
-        new = replace(new, arg_types=arg_types, in_ranks=ranks)
+            changes[name] = tuple(_resolve_nested(v, subst) for v in value)
+    if isinstance(term, T.Prim):
+        arg_types = tuple(subst.atom(a) for a in term.arg_types)
+        dom = changes.get("dom", term.dom)
+        changes["arg_types"] = arg_types
+        changes["in_ranks"] = tuple(element_rank(a) for a in (*dom.atoms, *arg_types))
+    return _rebuilt(term, changes)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_PLAIN: dict[type, bool] = {}
+
+
+def _field_names(term: T.Term) -> tuple[str, ...]:
+    """A term class's field names (looked up once per class: `fields` is slow)."""
+    cls = type(term)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(term))
+    return names
+
+
+def _rebuilt(term: T.Term, changes: dict[str, Any]) -> T.Term:
+    """A new term equal to `term` but for `changes`: `dataclasses.replace` without its cost
+    (argument checks and `__init__`) for the term classes whose `__init__` only stores their
+    fields; a class with a `__post_init__` goes through `replace`."""
+    cls = type(term)
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _PLAIN[cls] = not hasattr(cls, "__post_init__") and hasattr(term, "__dict__")
+    if not plain:
+        return replace(term, **changes)
+    new = object.__new__(cls)
+    state = new.__dict__
+    state.update(term.__dict__)
+    state.update(changes)
     return new
 
 
 def _ports(ports: tuple[Port, ...], subst: Subst) -> tuple[Port, ...]:
-    return tuple(Port(p.name, subst.atom(p.atom), p.kind) for p in ports)
+    """The ports with their atoms resolved; the same tuple when no atom changes (a chain's
+    ports are resolved at every use of it)."""
+    atoms = [subst.atom(p.atom) for p in ports]
+    if all(new is p.atom for new, p in zip(atoms, ports, strict=True)):
+        return ports
+    return tuple(Port(p.name, atom, p.kind) for p, atom in zip(ports, atoms, strict=True))
 
 
 def _has_term(v: object) -> bool:

@@ -59,14 +59,18 @@ class Subst:
         return d
 
     def shape(self, s: Shape) -> Shape:
-        if not self.dims and (s.rest is None or not self.rests):
-            return s
         dims, rest = s.dims, s.rest
-        for _ in range(50):
-            if rest is None or rest not in self.rests:
-                break
-            prefix = self.rests[rest]
-            dims, rest = prefix.dims + dims, prefix.rest
+        rests = self.rests
+        if rest is not None and rest in rests:
+            for _ in range(50):
+                if rest is None or rest not in rests:
+                    break
+                prefix = rests[rest]
+                dims, rest = prefix.dims + dims, prefix.rest
+        elif not dims or not self.dims:
+            return s
+        if not self.dims:
+            return Shape(dims, rest)
         new = tuple([self.dim(d) for d in dims])
         if (
             rest is s.rest
