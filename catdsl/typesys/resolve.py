@@ -6,16 +6,41 @@ from dataclasses import fields, replace
 from typing import Any
 
 from catdsl.typesys import terms as T
-from catdsl.typesys.types import Port, Prod, element_rank
+from catdsl.typesys.types import Atom, Port, Prod, element_rank
 from catdsl.typesys.unify import Subst
 
 
-def resolve_term(term: T.Term, subst: Subst, root: bool = True) -> T.Term:
+class _Final:
+    """The final bindings of one definition, applied with a memo by object: its terms share
+    their types (a chain's domain is its first part's, a use's its definition's), so each
+    type is resolved once. No binding is made while a term is resolved."""
+
+    def __init__(self, subst: Subst):
+        self.subst = subst
+        self.prods: dict[int, tuple[Prod, Prod]] = {}  # id -> (the type, kept alive; resolved)
+        self.atoms: dict[int, tuple[Atom, Atom]] = {}
+
+    def prod(self, p: Prod) -> Prod:
+        hit = self.prods.get(id(p))
+        if hit is None:
+            hit = self.prods[id(p)] = (p, self.subst.prod(p))
+        return hit[1]
+
+    def atom(self, a: Atom) -> Atom:
+        hit = self.atoms.get(id(a))
+        if hit is None:
+            hit = self.atoms[id(a)] = (a, self.subst.atom(a))
+        return hit[1]
+
+
+def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Term:
     """Rebuild a term with every type resolved; compute `in_ranks` of primitives.
 
     A `Ref` below the root is a use of a definition that was finished when it was checked:
     only the types seen at the use are resolved, never its body again (that would make
     checking quadratic in the depth of definitions)."""
+    if isinstance(subst, Subst):
+        subst = _Final(subst)
     if isinstance(term, T.Ref) and not root:
         changes: dict[str, Any] = {
             "dom": subst.prod(term.dom),
@@ -72,7 +97,7 @@ def _rebuilt(term: T.Term, changes: dict[str, Any]) -> T.Term:
     return new
 
 
-def _ports(ports: tuple[Port, ...], subst: Subst) -> tuple[Port, ...]:
+def _ports(ports: tuple[Port, ...], subst: _Final) -> tuple[Port, ...]:
     """The ports with their atoms resolved; the same tuple when no atom changes (a chain's
     ports are resolved at every use of it)."""
     atoms = [subst.atom(p.atom) for p in ports]
@@ -86,7 +111,7 @@ def _has_term(v: object) -> bool:
     return isinstance(v, tuple) and any(isinstance(x, T.Term) or _has_term(x) for x in v)
 
 
-def _resolve_nested(v: object, subst: Subst) -> object:
+def _resolve_nested(v: object, subst: _Final) -> object:
     if isinstance(v, T.Term):
         return resolve_term(v, subst, root=False)
     if isinstance(v, tuple):
