@@ -164,3 +164,13 @@ def test_nesting_scan_matches_the_character_scan() -> None:
         errors += expected is not None
         assert _nesting_error(text, "f.cat") == expected
     assert 10 < errors < 590  # both outcomes were exercised
+
+
+def test_without_usable_tables_every_parse_goes_to_lark(monkeypatch) -> None:
+    """Another Lark version whose internals differ: the fast path steps aside."""
+    text = (ROOT / "programs" / "tiny_ml.cat").read_text()
+    expected = parse(text, "f.cat")
+    monkeypatch.setattr(lalr, "tables", lambda lark: None)
+    with pytest.raises(lalr.GiveUp):
+        fast(text)
+    assert parse(text, "f.cat") == expected

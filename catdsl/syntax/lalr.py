@@ -77,7 +77,15 @@ class Tables:
 @cache
 def tables(lark: Lark) -> Tables | None:
     """The driver's tables for this Lark parser, or None when the parser uses a feature the
-    driver does not reproduce (then every parse goes through Lark)."""
+    driver does not reproduce, or when Lark's internals read here are not what this driver
+    was written against (another Lark version): then every parse goes through Lark."""
+    try:
+        return _tables(lark)
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError):
+        return None
+
+
+def _tables(lark: Lark) -> Tables | None:
     frontend = lark.parser
     lexer = frontend.lexer
     parser = frontend.parser.parser
