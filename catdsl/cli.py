@@ -582,8 +582,9 @@ def _at_least_zero(text: str) -> int:
     return value
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised like KeyboardInterrupt so that every `finally` (temporaries) runs."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as a Ctrl-C is (a KeyboardInterrupt) so that every `finally`
+    (temporaries) runs and a training loop saves its checkpoint at its last completed step."""
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -664,12 +665,15 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
             message = f"{message}: {err.filename}"
         print(f"catdsl: {message}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt as err:
-        print(f"catdsl: {err}" if str(err) else "catdsl: interrupted", file=sys.stderr)
-        return 130
     except Terminated:
         print("catdsl: terminated", file=sys.stderr)
         return 143
+    except KeyboardInterrupt as err:
+        if isinstance(err.__context__, Terminated):  # a training loop stopped and saved
+            print(f"catdsl: terminated: {err}", file=sys.stderr)
+            return 143
+        print(f"catdsl: {err}" if str(err) else "catdsl: interrupted", file=sys.stderr)
+        return 130
     except Exception as err:
         print(
             f"catdsl: internal error: {type(err).__name__}: {err}\n"

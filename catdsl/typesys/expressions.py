@@ -390,10 +390,8 @@ class ExpressionChecker:
                 ok = False
         if not ok:
             raise Failed
-        ports: list[Port] = []
-        for term in parts:
-            self.merge_ports(ports, term.ports, e.span)
-        return T.Seq(parts[0].dom, parts[-1].cod, e.span, parts=tuple(parts), ports=tuple(ports))
+        ports = self.merged_ports(parts, e.span)
+        return T.Seq(parts[0].dom, parts[-1].cod, e.span, parts=tuple(parts), ports=ports)
 
     def _fill_holes(
         self, e: ast.Compose, parts: list[T.Term | None], subst: Subst, expected: Expected
@@ -424,6 +422,21 @@ class ExpressionChecker:
                 raise Failed
             parts[i] = T.HoleTerm(dom, cod, hole.span, name=hole.name)
         return [p for p in parts if p is not None]
+
+    def merged_ports(self, terms: Sequence[T.Term], span: Span) -> tuple[Port, ...]:
+        """The ports of `terms` in order of first use, as `merge_ports` one term after the
+        other gives them, in one pass (a chain of n parametrised parts is linear, not n^2)."""
+        seen: dict[str, Port] = {}
+        for term in terms:
+            for port in term.ports:
+                same = seen.get(port.name)
+                if same is None:
+                    seen[port.name] = port
+                elif same.atom != port.atom:
+                    raise self.reporter.fail(
+                        M.port_two_objects(port.name, same.atom, port.atom), span
+                    )
+        return tuple(seen.values())
 
     def merge_ports(self, ports: list[Port], new: tuple[Port, ...], span: Span) -> None:
         """Add `new` to `ports`: one name is one wire, so it must carry one object."""
@@ -507,15 +520,13 @@ class ExpressionChecker:
 
     def _tensor(self, e: ast.Tensor, subst: Subst) -> T.Term:
         parts = self._each(e.parts, subst)
-        ports: list[Port] = []
-        for part in parts:
-            self.merge_ports(ports, part.ports, e.span)
+        ports = self.merged_ports(parts, e.span)
         return T.Par(
             prod(*(p.dom for p in parts)),
             prod(*(p.cod for p in parts)),
             e.span,
             parts=tuple(parts),
-            ports=tuple(ports),
+            ports=ports,
         )
 
     def _pairing(self, e: ast.Pairing, subst: Subst) -> T.Term:
@@ -527,15 +538,13 @@ class ExpressionChecker:
                 first, other = subst.prod(parts[0].dom), subst.prod(part.dom)
                 message = M.pairing_domains(first, other, e.parts[0].span)
                 raise self.reporter.fail(message, pexpr.span) from None
-        ports: list[Port] = []
-        for part in parts:
-            self.merge_ports(ports, part.ports, e.span)
+        ports = self.merged_ports(parts, e.span)
         return T.Pair(
             parts[0].dom,
             prod(*(p.cod for p in parts)),
             e.span,
             parts=tuple(parts),
-            ports=tuple(ports),
+            ports=ports,
         )
 
     def _each(self, exprs: Sequence[ast.Expr], subst: Subst) -> list[T.Term]:

@@ -48,26 +48,40 @@ class Subst:
     `List[Real * Nat]`): seen through `prod`, where they stand in a product."""
 
     # ---------------------------------------------------------------- applying
+    # Applying returns its argument itself when nothing in it is bound (no copy, and the
+    # labels dims are shown with stay as written).
     def dim(self, d: Dim) -> Dim:
-        if not self.dims:
+        bound = self.dims
+        if not bound:
             return d
         for _ in range(50):
-            names = [n for n in d.symbols() if n in self.dims]
+            names = [n for mono, _ in d.terms for n in mono if n in bound]
             if not names:
                 return d
-            d = d.substitute({n: self.dims[n] for n in names})
+            d = d.substitute({n: bound[n] for n in names})
         return d
 
     def shape(self, s: Shape) -> Shape:
-        if not self.dims and (s.rest is None or not self.rests):
-            return s
         dims, rest = s.dims, s.rest
-        for _ in range(50):
-            if rest is None or rest not in self.rests:
-                break
-            prefix = self.rests[rest]
-            dims, rest = prefix.dims + dims, prefix.rest
-        return Shape(tuple(self.dim(d) for d in dims), rest)
+        rests = self.rests
+        if rest is not None and rest in rests:
+            for _ in range(50):
+                if rest is None or rest not in rests:
+                    break
+                prefix = rests[rest]
+                dims, rest = prefix.dims + dims, prefix.rest
+        elif not dims or not self.dims:
+            return s
+        if not self.dims:
+            return Shape(dims, rest)
+        new = tuple([self.dim(d) for d in dims])
+        if (
+            rest is s.rest
+            and dims is s.dims
+            and all(a is b for a, b in zip(new, dims, strict=True))
+        ):
+            return s
+        return Shape(new, rest)
 
     def atom(self, a: Atom) -> Atom:
         if isinstance(a, Obj) or not (self.dims or self.rests or self.atoms or self.products):
@@ -82,24 +96,30 @@ class Subst:
         return a
 
     def carrier(self, c: Carrier) -> Carrier:
-        return Carrier(
-            c.kind,
-            self.shape(c.shape),
-            self.dim(c.bound) if c.bound is not None else None,
-            self.prod(c.elem) if c.elem is not None else None,
-        )
+        shape = self.shape(c.shape)
+        bound = self.dim(c.bound) if c.bound is not None else None
+        elem = self.prod(c.elem) if c.elem is not None else None
+        if shape is c.shape and bound is c.bound and elem is c.elem:
+            return c
+        return Carrier(c.kind, shape, bound, elem)
 
     def prod(self, p: Prod) -> Prod:
         if not (self.dims or self.rests or self.atoms or self.products):
             return p
         atoms: list[Atom] = []
+        same = True
         for a in p.atoms:
             resolved = self.atom(a)
             if isinstance(resolved, TVar) and resolved.name in self.products:
                 atoms.extend(self.prod(self.products[resolved.name]).atoms)
-                continue
-            atoms.extend(resolved.atoms if isinstance(resolved, Prod) else (resolved,))
-        return Prod(tuple(atoms))
+                same = False
+            elif isinstance(resolved, Prod):
+                atoms.extend(resolved.atoms)
+                same = False
+            else:
+                atoms.append(resolved)
+                same = same and resolved is a
+        return p if same else Prod(tuple(atoms))
 
     def default_rests(self, p: Prod) -> None:
         """Bind every still-free shape prefix in `p` to the empty prefix."""
