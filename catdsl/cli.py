@@ -247,6 +247,8 @@ def cmd_laws(args: argparse.Namespace) -> int:
                 f"{mark} {r.name:<28} max error {r.max_error:.3e}  (tolerance {r.tolerance:g}, "
                 f"{count})"
             )
+            if r.counterexample is not None:
+                print("\n".join(f"       {line}" for line in r.counterexample.lines()))
     return EXIT_OK if all(r.holds for r in reports) else EXIT_PROGRAM
 
 

@@ -43,6 +43,17 @@ def _coerced(value: object, atom, dtype, what: str) -> object:
         ) from None
 
 
+def _generic_not_run(name: str, params: tuple[str, ...], checked: CheckedProgram) -> Diagnostic:
+    """A generic definition stands for one morphism per object: it runs once instantiated."""
+    example = next(iter(checked.objects), "Real")
+    written = f"{name}[{', '.join(example for _ in params)}]"
+    return Diagnostic(
+        "R0510",
+        f"`{name}` is generic (`{name}[{', '.join(params)}]`): it runs once its objects are known",
+        help=f"run an instance, e.g. `let {name.lower()}_here = {written}`",
+    )
+
+
 def _raise_with_sources(err: CatRuntimeError, sources: dict[str, str]) -> CatError:
     return CatError([err.diagnostic], sources)
 
@@ -120,8 +131,11 @@ class BaseProgram:
                     )
                 ]
             )
+        definition = self.checked.definitions[name]
+        if definition.params:
+            raise CatError([_generic_not_run(name, definition.params, self.checked)])
         if name not in self._morphisms:
-            self._morphisms[name] = Morphism(self, name, self.checked.definitions[name].term)
+            self._morphisms[name] = Morphism(self, name, definition.term)
         return self._morphisms[name]
 
     # ---------------------------------------------------------------- params

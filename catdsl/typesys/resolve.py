@@ -15,8 +15,10 @@ def resolve_term(term: T.Term, subst: Subst, root: bool = True) -> T.Term:
 
     A `Ref` below the root is a use of a definition that was finished when it was checked:
     only the types seen at the use are resolved, never its body again (that would make
-    checking quadratic in the depth of definitions)."""
-    if isinstance(term, T.Ref) and not root:
+    checking quadratic in the depth of definitions). A `Ref` built at its use (`instance`: a
+    generic definition's instance) is resolved through, since its body holds the use's
+    variables."""
+    if isinstance(term, T.Ref) and not root and not term.instance:
         return replace(
             term,
             dom=subst.prod(term.dom),
