@@ -72,7 +72,10 @@ def test_wrong_number_of_objects(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("let Bad[Scalar] = copy[Scalar]\n", "the parameter `Scalar` of `Bad` is already a declared name"),
+        (
+            "let Bad[Scalar] = copy[Scalar]\n",
+            "the parameter `Scalar` of `Bad` is already a declared name",
+        ),
         ("let Bad[B, B] = copy[B]\n", "`Bad` names its parameter `B` twice"),
     ],
 )

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from catdsl.errors import CatError, CatRuntimeError
-from catdsl.frontend.program import BaseProgram, Morphism
 from catdsl.frontend.json_form import output_form
+from catdsl.frontend.program import BaseProgram, Morphism
 from catdsl.frontend.sampling import Sampler
 from catdsl.typesys.program import Law
 from catdsl.typesys.types import Prod

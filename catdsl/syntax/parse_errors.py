@@ -151,7 +151,8 @@ def _classify(
         return (
             "E0112",
             "`;` does not compose morphisms in catdsl",
-            f"write `>>`, which composes in the same diagrammatic order: {_semicolon_fix(line_text)}",
+            "write `>>`, which composes in the same diagrammatic order: "
+            + _semicolon_fix(line_text),
         )
     if (
         token.type == "NAME"

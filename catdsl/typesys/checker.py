@@ -18,8 +18,8 @@ from catdsl.typesys.definitions import DefinitionChecker
 from catdsl.typesys.environment import Entry, Environment, Resolved
 from catdsl.typesys.expressions import ExpressionChecker
 from catdsl.typesys.families import FamilyChecker
-from catdsl.typesys.generated_laws import LawGenerator
 from catdsl.typesys.family_spec import Families
+from catdsl.typesys.generated_laws import LawGenerator
 from catdsl.typesys.laws import LawChecker
 from catdsl.typesys.literals import LiteralReader
 from catdsl.typesys.objects import ObjectChecker

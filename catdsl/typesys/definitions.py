@@ -15,7 +15,7 @@ from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
 from catdsl.typesys.generics import rigid
 from catdsl.typesys.program import Definition
-from catdsl.typesys.reporting import Failed, Reporter
+from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.type_reader import TypeReader
 from catdsl.typesys.types import UNIT, Port, Prod
 from catdsl.typesys.unify import Mismatch, Subst

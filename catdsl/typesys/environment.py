@@ -63,6 +63,7 @@ _KINDS: dict[type, Kind] = {
     ast.FunctorDecl: "functor",
     ast.NaturalDecl: "natural",
 }
+_STRUCTURE_KINDS: dict[str, Kind] = {"monoid": "monoid", "preorder": "preorder"}
 MORPHISM_KINDS = ("morphism", "let", "wiring", "natural")
 """Declarations whose names stand for morphisms that take inputs."""
 DEFINITION_KINDS = ("morphism", "let", "wiring", "data", "natural")
@@ -112,7 +113,9 @@ class Environment:
         """Morphism variables bound while a functor's morphism map is applied (`f`)."""
 
     @contextmanager
-    def scope(self, types: dict[str, Prod], terms: dict[str, object] | None = None) -> Iterator[None]:
+    def scope(
+        self, types: dict[str, Prod], terms: dict[str, object] | None = None
+    ) -> Iterator[None]:
         """Bind type parameters and morphism variables while a body is checked."""
         saved = self.type_scope, self.term_scope
         self.type_scope, self.term_scope = types, terms or {}
@@ -132,7 +135,11 @@ class Environment:
                     self.reporter.error(M.law_declared_twice(item.name), item.name_span)
                 laws.append(item)
                 continue
-            kind = item.kind if isinstance(item, ast.StructureDecl) else _KINDS.get(type(item))
+            kind = (
+                _STRUCTURE_KINDS[item.kind]
+                if isinstance(item, ast.StructureDecl)
+                else _KINDS.get(type(item))
+            )
             if kind is None:
                 continue
             assert isinstance(item, Declaration)

@@ -115,8 +115,8 @@ class ExpressionChecker:
             assert isinstance(bound, T.Term)
             return bound
         if name in self.env.type_scope:  # a parameter `A` as its identity
-            p = self.env.type_scope[name]
-            return T.Struct(p, p, e.span, kind="id")
+            param = self.env.type_scope[name]
+            return T.Struct(param, param, e.span, kind="id")
         entry = self.env.lookup(name)
         if entry is not None:
             if entry.kind in DEFINITION_KINDS:
@@ -162,13 +162,13 @@ class ExpressionChecker:
             raise self.reporter.fail(M.initialiser_as_morphism(name), e.span)
         raise self.unknown(name, e.span)
 
-    def instance(
-        self, definition: Definition, args: tuple[Prod, ...] | None, span: Span
-    ) -> T.Term:
+    def instance(self, definition: Definition, args: tuple[Prod, ...] | None, span: Span) -> T.Term:
         """A use of a generic definition: its term with each parameter replaced by the object
         written (`First[Real]`) or, when none is, by a variable the use binds."""
         generic = Generic(definition.params, definition.term)  # type: ignore[arg-type]
-        mapping = generic.fresh() if args is None else dict(zip(definition.params, args, strict=True))
+        mapping = (
+            generic.fresh() if args is None else dict(zip(definition.params, args, strict=True))
+        )
         term = instantiate(definition.term, mapping)
         assert isinstance(term, T.Ref), "a definition's term is a Ref"
         return replace(term, span=span, instance=True, type_args=tuple(mapping.items()))
@@ -506,9 +506,9 @@ class ExpressionChecker:
                 result = subst.prod(right.cod)
                 help_text = M.carry_extra_input(_last_name(lexpr), extra, rname, gives, result)
             message = M.wire_count(lname, rname, gives, takes, lexpr.span, help_text)
-            notes = _instance_notes((left, right), subst)
-            if notes:
-                message = replace(message, notes=message.notes + notes)
+            instances = _instance_notes((left, right), subst)
+            if instances:
+                message = replace(message, notes=message.notes + instances)
             self.reporter.error(message, rexpr.span)
             return
         index = next(
@@ -615,7 +615,8 @@ def _instance_notes(terms: Sequence[T.Term], subst: Subst) -> tuple[str, ...]:
     notes = []
     for term in terms:
         if isinstance(term, T.Ref) and term.type_args:
-            notes.append(M.instance_note(term.name, [(n, subst.prod(p)) for n, p in term.type_args]))
+            args = [(n, subst.prod(p)) for n, p in term.type_args]
+            notes.append(M.instance_note(term.name, args))
     return tuple(notes)
 
 

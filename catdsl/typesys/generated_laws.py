@@ -66,7 +66,9 @@ class LawGenerator:
             elif isinstance(decl, ast.StructureDecl) and isinstance(result, Structure):
                 parts = {f.name: self._text(f.value) for f in decl.fields}
                 carrier = self._text(decl.carrier)
-                made = _monoid(parts, carrier) if decl.kind == "monoid" else _preorder(parts, carrier)
+                made = (
+                    _monoid(parts, carrier) if decl.kind == "monoid" else _preorder(parts, carrier)
+                )
                 for law, case in made:
                     self._add(program, name, law, [case], exhaustive=decl.kind == "preorder")
 
@@ -97,9 +99,7 @@ class LawGenerator:
                 del self.reporter.diagnostics[mark:]
                 del self.sources[file]
                 continue
-            checked.append(
-                replace(result, case=case.label, exhaustive=exhaustive, generated=True)
-            )
+            checked.append(replace(result, case=case.label, exhaustive=exhaustive, generated=True))
         if checked:
             program.laws[name] = replace(checked[0], cases=tuple(checked[1:]))
 

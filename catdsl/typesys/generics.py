@@ -57,7 +57,7 @@ def instantiate(term: T.Term, mapping: dict[str, Prod]) -> T.Term:
 def _term(term: T.Term, mapping: dict[str, Prod], memo: dict[int, Any]) -> T.Term:
     key = id(term)
     if key in memo:
-        return memo[key]  # type: ignore[no-any-return]
+        return memo[key]
     changes: dict[str, Any] = {}
     for f in fields(term):
         value = getattr(term, f.name)

@@ -1133,9 +1133,7 @@ def type_parameter_twice(name: str, owner: str) -> Message:
     )
 
 
-def functor_map(
-    name: str, mor_var: str, a: str, b: str, expected: str, found: str
-) -> Message:
+def functor_map(name: str, mor_var: str, a: str, b: str, expected: str, found: str) -> Message:
     return Message(
         Code.FUNCTOR_MAP,
         f"the morphism map of functor `{name}` does not follow its object map",

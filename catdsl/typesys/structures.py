@@ -8,6 +8,7 @@ typesys/generated_laws.py from what is checked here.
 
 from __future__ import annotations
 
+from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
@@ -52,7 +53,7 @@ class StructureChecker:
             if decl.name not in FUNCTORS:
                 raise self.reporter.fail(M.functor_without_maps(decl.name), decl.name_span)
             return Structure("functor", decl.name, decl=decl, span=decl.span)
-        self._fresh_name(maps.obj_var, decl.name, decl.span)
+        self._fresh_name(maps.obj_var, decl.name, decl.name_span)
         a, b = Prod((rigid(maps.obj_var),)), Prod((rigid(maps.obj_var + "'"),))
         fa, fb = self.object_map(maps, a), self.object_map(maps, b)
         f = T.Ref(a, b, decl.span, name=maps.mor_var, body=None)
@@ -79,7 +80,8 @@ class StructureChecker:
         if maps is None:
             return None
         if len(expr.args) != 1:
-            raise self.reporter.fail(M.generic_arity(expr.name, (maps.obj_var,), len(expr.args)), expr.span)
+            message = M.generic_arity(expr.name, (maps.obj_var,), len(expr.args))
+            raise self.reporter.fail(message, expr.span)
         return self.object_map(maps, self.types.type(expr.args[0]))
 
     def apply(self, name: str, e: ast.Call, subst: Subst) -> T.Term | None:
@@ -105,7 +107,7 @@ class StructureChecker:
             ports=mapped.ports,
         )
 
-    def object(self, functor: str, arg: Prod) -> Prod:
+    def object_of(self, functor: str, arg: Prod) -> Prod:
         """Any functor's object map at `arg`: `List[X]`, `Option[X]`, or a declared one."""
         if functor in FUNCTORS:
             return Prod((Carrier(functor, elem=arg),))
@@ -134,7 +136,7 @@ class StructureChecker:
                 message = M.not_a_functor(functor, decl.name, known)
                 raise self.reporter.fail(message, span)
         a = Prod((rigid("A"),))
-        dom, cod = self.object(decl.source, a), self.object(decl.target, a)
+        dom, cod = self.object_of(decl.source, a), self.object_of(decl.target, a)
         subst = Subst()
         body = self.expressions.check(decl.body, subst, expected=(dom, cod))
         self.boundary.check(body, dom, cod, subst, decl.name, decl.body.span)
@@ -198,8 +200,7 @@ class StructureChecker:
         return finish(term, subst)
 
     # ---------------------------------------------------------------- names
-    def _fresh_name(self, param: str, owner: str, span: object) -> None:
+    def _fresh_name(self, param: str, owner: str, span: Span) -> None:
         """A parameter must not be a declared name (it would hide it)."""
         if self.env.lookup(param) is not None:
-            raise self.reporter.fail(M.type_parameter_taken(param, owner), span)  # type: ignore[arg-type]
-
+            raise self.reporter.fail(M.type_parameter_taken(param, owner), span)
