@@ -6,7 +6,8 @@ A functor `F` carries `F.identity` (`F(id[X]) == id[F[X]]`) and `F.composition`
 `right_unit` and `associativity`; a preorder `reflexivity` and `transitivity`. A law over
 morphisms is instantiated at every morphism `f` of the program that fits (a definition with a
 body, no ports, and a domain and codomain that can be written), each instance one case of the
-law. Each law is text in a file of its own (`<Name.law>`), parsed and checked like any `law`,
+law; only morphisms between plain objects (arrays, no lists inside) are used. Each law is text
+in a file of its own (`<Name.law>`), parsed and checked like any `law`,
 so that its sides are drawn and reported as written here.
 """
 
@@ -130,21 +131,29 @@ def _candidates(program: CheckedProgram) -> Iterator[tuple[str, Definition]]:
 
 
 def _written(p: Prod) -> str | None:
-    """A type as source text, or None when it cannot be written (a variable, a record)."""
+    """A type of plain values as source text, or None: a variable, a record, or a container
+    (a functor's laws at a list of lists are left out: their values cannot be sampled)."""
     if mentions_rigid(p):
         return None
     parts = []
     for a in p.atoms:
-        if isinstance(a, Obj):
+        if isinstance(a, Obj) and _plain(a.carrier):
             parts.append(a.name)
-        elif isinstance(a, Carrier):
+        elif isinstance(a, Carrier) and _plain(a):
             text = str(a)
-            if "?" in text or "*" in text.replace(" * ", ""):
+            if "?" in text or "*" in text:
                 return None
             parts.append(text)
         else:
             return None
     return " * ".join(parts)
+
+
+def _plain(carrier: Carrier | Prod) -> bool:
+    """Whether values of a carrier are arrays: no list or option inside, no record."""
+    if isinstance(carrier, Prod):
+        return all(isinstance(a, Carrier) and _plain(a) for a in carrier.atoms)
+    return carrier.spec.is_array
 
 
 def _identity(functor: str, morphisms: list[tuple[str, Definition]]) -> list[_Case]:
