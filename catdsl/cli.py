@@ -165,7 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.params:
         program.load_params(args.params)
     morphism = program[args.name]
-    value = morphism(_read_input(args.input), **_ports(args.port))
+    given = () if args.input is None else (_read_input(args.input),)  # `--input null` is none
+    value = morphism(*given, **_ports(args.port))
     if args.save:
         program.save_value(args.save, value)
     if args.json:

@@ -93,6 +93,8 @@ class LawReport:
 
 
 def _leaves(value: object) -> list[np.ndarray]:
+    if value is None:  # an absent option: no entries, unlike any present value
+        return [np.zeros((0,))]
     if isinstance(value, dict):
         return [leaf for k in sorted(value) for leaf in _leaves(value[k])]
     if isinstance(value, tuple | list):

@@ -25,6 +25,26 @@ if TYPE_CHECKING:
     from catdsl.semantics.backend import Backend
 
 
+class _NoInput:
+    """The input of a call that gives none (`point()`), told apart from `None` (an absent
+    `Option`)."""
+
+    def __repr__(self) -> str:
+        return "no input"
+
+
+NO_INPUT: Any = _NoInput()
+"""What `Morphism.__call__` and `vjp` get when no input is passed."""
+
+
+def _takes_none(atom: object) -> bool:
+    """Whether None is a value of `atom`: an `Option`, by itself or as an object."""
+    from catdsl.typesys.types import Carrier, carrier_of
+
+    carrier = carrier_of(atom)  # type: ignore[arg-type]
+    return isinstance(carrier, Carrier) and carrier.kind == "Option"
+
+
 def _coerced(value: object, atom, dtype, what: str) -> object:
     """`coerce(value, atom, dtype)`, with data of the wrong structure reported as E0803."""
     from catdsl.semantics.values import coerce
@@ -259,7 +279,7 @@ class Morphism:
 
         atoms = self.dom.atoms
         if not atoms:
-            if value is not None:
+            if value is not NO_INPUT and value is not None:
                 raise CatError(
                     [
                         Diagnostic(
@@ -269,7 +289,7 @@ class Morphism:
                     ]
                 )
             return ()
-        if value is None:
+        if value is NO_INPUT or (value is None and not (len(atoms) == 1 and _takes_none(atoms[0]))):
             raise CatError([Diagnostic("E0803", f"`{self.name}` needs an input of `{self.dom}`")])
         if len(atoms) == 1:
             parts = (value,)
@@ -341,7 +361,7 @@ class Morphism:
                 ]
             )
 
-    def __call__(self, value: object = None, **ports: object) -> object:
+    def __call__(self, value: object = NO_INPUT, **ports: object) -> object:
         inputs = self.inputs_from(value)
         port_values = self.ports_from(ports)
         self.check_batches(inputs, port_values)
@@ -379,6 +399,8 @@ class Morphism:
         """Arrays to 6 digits; records one field per line with dotted names."""
         if isinstance(value, dict):
             return "\n".join(f"{k} = {v}" for k, v in _dotted(value))
+        if value is None:
+            return "none"  # an absent `Option`
         with np.printoptions(precision=6, suppress=True):
             if isinstance(value, tuple):
                 return "(" + ", ".join(self.format_value(v) for v in value) + ")"

@@ -199,6 +199,8 @@ COERCIONS: dict[str, Callable[[Any, Carrier, np.dtype], object]] = {
 def _coerce_list(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
     """A list of elements given as rows (`[[1, 2], [2, 3]]`) or as per-component columns."""
     n = sum(width(a) for a in atoms)
+    if _is_empty(value):
+        return pack(tuple(_empty(a, dtype, (0,)) for a in _flat_atoms(atoms)), atoms)
     if n == 1:
         (atom,) = atoms
         inner = carrier_of(atom)
@@ -215,6 +217,26 @@ def _coerce_list(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object
         columns = [[r[j] for r in rows] for j in range(n)] if rows else [[] for _ in range(n)]
     flat_atoms = _flat_atoms(atoms)
     return tuple(_coerce_list(c, (a,), dtype) for c, a in zip(columns, flat_atoms, strict=True))
+
+
+def _is_empty(value: Any) -> bool:
+    """Whether list data holds no element: `[]` (an empty array has its own shape already)."""
+    return isinstance(value, list | tuple) and len(value) == 0
+
+
+def _empty(atom: Atom, dtype: np.dtype, lead: tuple[int, ...]) -> object:
+    """The value of `atom` with the leading axes `lead`, one of them 0: no element. An axis of
+    unknown size inside the element is 0 as well (there is nothing to give it a size)."""
+    carrier = carrier_of(atom)
+    if isinstance(carrier, Prod):
+        return tuple(_empty(a, dtype, lead) for a in _flat_atoms(carrier.atoms))
+    if isinstance(carrier, Carrier) and carrier.spec.is_array:
+        dims = tuple(d.value or 0 for d in carrier.shape.dims)
+        return np.zeros(lead + dims, dtype=array_dtype(carrier, dtype))
+    if isinstance(carrier, Carrier) and carrier.kind == "List":
+        parts = [_empty(a, dtype, (*lead, 0)) for a in _flat_atoms(element_atoms(carrier))]
+        return parts[0] if len(parts) == 1 else tuple(parts)
+    raise ValueError(f"a list of `{atom}` cannot be empty here")
 
 
 def _row(row: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> list:

@@ -165,9 +165,12 @@ _CORE = [
 
 
 def _added_primitives() -> list[PrimSpec]:
-    """The `SPEC` of every module in `catdsl.std.prims`, in module-name order."""
+    """The `SPEC` of every module in `catdsl.std.prims`, in module-name order (a module whose
+    name starts with `_` holds what several primitives share, not a primitive)."""
     found = []
     for info in sorted(pkgutil.iter_modules(prims.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
         module = importlib.import_module(f"{prims.__name__}.{info.name}")
         found.append(module.SPEC)
     return found

@@ -175,5 +175,34 @@ def positional(_static: Static) -> PrimSig:
     return PrimSig((_real(v.m, v.d),), _p(x), _p(x))
 
 
-STD_MODULES = {"std.ml", "std.attention", "std.optim"}
+def _list(*atoms: Atom) -> Carrier:
+    return Carrier("List", elem=_p(*atoms))
+
+
+def list_to_option(_static: Static) -> PrimSig:
+    """`List[a] -> Option[a]`: `first`, `last`."""
+    a = FreshVars().atom("a")
+    return PrimSig((), _p(_list(a)), _p(Carrier("Option", elem=_p(a))))
+
+
+def list_concat(_static: Static) -> PrimSig:
+    """`List[a] * List[a] -> List[a]`."""
+    a = FreshVars().atom("a")
+    return PrimSig((), _p(_list(a), _list(a)), _p(_list(a)))
+
+
+def list_length(_static: Static) -> PrimSig:
+    """`List[a] -> Nat`."""
+    a = FreshVars().atom("a")
+    return PrimSig((), _p(_list(a)), _p(Carrier("Nat")))
+
+
+def list_zip(_static: Static) -> PrimSig:
+    """`List[a] * List[b] -> List[a * b]`."""
+    v = FreshVars()
+    a, b = v.atom("a"), v.atom("b")
+    return PrimSig((), _p(_list(a), _list(b)), _p(_list(a, b)))
+
+
+STD_MODULES = {"std.ml", "std.attention", "std.optim", "std.lists"}
 """The standard-library modules a program may import (`std.optim` holds only families)."""

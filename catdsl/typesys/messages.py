@@ -80,6 +80,8 @@ class Code(Enum):
     STRUCTURE_FIELDS = "E0344"
     STRUCTURE_MAP = "E0345"
     FUNCTOR_WITHOUT_MAPS = "E0346"
+    OPTION_LITERAL = "E0420"
+    NOT_AN_OPTION = "E0421"
     LAW_SIDES = "E0501"
     LAW_TOLERANCE = "E0502"
     HOLE = "E0601"
@@ -1004,6 +1006,35 @@ def literal_list_items(atom: Atom, elem: Prod) -> Message:
         Code.LITERAL_SHAPE,
         f"each item of `{atom}` is `{elem}`: write one "
         f"[{', '.join('…' for _ in elem.atoms)}] per item",
+    )
+
+
+def option_literal(atom: Atom, value: object) -> Message:
+    shown = "[]" if value == () else "this literal"
+    return Message(
+        Code.OPTION_LITERAL,
+        f"`{atom}` is an option: its values are `none` and `some(x)`, not {shown}",
+        "write `none` for nothing, or `some(x)` for a value x",
+    )
+
+
+def nested_nothing(atom: Atom) -> Message:
+    return Message(
+        Code.OPTION_LITERAL,
+        f"`some(none)` of `{atom}` cannot be told apart from `none` when it runs",
+        "write `none`, or use one `Option` level",
+    )
+
+
+def some_arguments() -> Message:
+    return Message(Code.OPTION_LITERAL, "`some` holds exactly one value: `some(x)`")
+
+
+def optional_not_option(atom: Atom) -> Message:
+    return Message(
+        Code.NOT_AN_OPTION,
+        f"`none` and `some(x)` are values of an `Option`, and `{atom}` is not one",
+        f"declare the data as `Option[{atom}]`, or write the value itself",
     )
 
 

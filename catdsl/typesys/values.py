@@ -12,7 +12,16 @@ from catdsl.typesys.boundary import BoundaryChecker, finish
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
 from catdsl.typesys.limits import BYTES_PER_NUMBER, MAX_SEED, human_bytes, memory_budget
-from catdsl.typesys.literals import LiteralReader, LiteralValue, flatten
+from catdsl.typesys.literals import (
+    NOTHING,
+    LiteralReader,
+    LiteralValue,
+    Some,
+    flatten,
+    is_literal,
+    is_optional,
+    plain,
+)
 from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.reserved import INITIALISERS
@@ -115,13 +124,13 @@ class ValueChecker:
             path = self.literals.load_path(value)
             self._check_budget("data", decl.name, t if len(t) != 1 else t.atoms[0], decl.type.span)
             term: T.Term = T.Const(UNIT, t, decl.span, name=decl.name, path=path)
-        elif isinstance(value, ast.ListLiteral | ast.Literal):
+        elif is_literal(value):
             literal = self.literals.literal(value)
             self._check_data_literal(literal, t, value.span, decl.name)
-            term = T.Const(UNIT, t, decl.span, name=decl.name, value=literal)
+            term = T.Const(UNIT, t, decl.span, name=decl.name, value=plain(literal))
         else:
-            body = self.expressions.check(value, Subst(), expected=(UNIT, t))
-            subst = Subst()
+            subst = Subst()  # one table: the body's variables are resolved with the boundary's
+            body = self.expressions.check(value, subst, expected=(UNIT, t))
             self.boundary.check(body, UNIT, t, subst, decl.name, value.span)
             term = finish(
                 T.Ref(UNIT, t, decl.span, name=decl.name, body=body, kind="data", ports=body.ports),
@@ -156,6 +165,13 @@ class ValueChecker:
             return
         if not isinstance(carrier, Carrier):
             return
+        if carrier.kind == "Option" and carrier.elem is not None:
+            self._check_option_literal(value, atom, carrier.elem, span, name)
+            return
+        if carrier.spec.is_array and (
+            is_optional(value) or any(is_optional(v) for v in flatten(value))
+        ):
+            raise self.reporter.fail(M.optional_not_option(atom), span)
         if carrier.spec.is_array:
             self.literals.check_shape(value, carrier, span, name)
         if carrier.spec.bounded:
@@ -169,6 +185,8 @@ class ValueChecker:
             if out:
                 raise self.reporter.fail(M.index_out_of_range(out[0], atom, bound), span)
         if carrier.kind == "List" and carrier.elem is not None:
+            if is_optional(value):
+                raise self.reporter.fail(M.optional_not_option(atom), span)
             if not isinstance(value, tuple):
                 raise self.reporter.fail(M.literal_not_list(atom), span)
             elem = carrier.elem
@@ -178,6 +196,35 @@ class ValueChecker:
                     self._check_atom_literal(item, inner, carrier_of(inner), span, name)
                 elif not isinstance(item, tuple) or len(item) != len(elem):
                     raise self.reporter.fail(M.literal_list_items(atom, elem), span)
+
+    def _check_option_literal(
+        self, value: LiteralValue, atom: Atom, elem: Prod, span: Span, name: str
+    ) -> None:
+        """An `Option` literal is `none`, or `some(x)` with x a literal of the element."""
+        if value is NOTHING:
+            return
+        if not isinstance(value, Some):
+            raise self.reporter.fail(M.option_literal(atom, value), span)
+        inner = value.value
+        if _holds_nothing(inner, elem):
+            raise self.reporter.fail(M.nested_nothing(atom), span)
+        if len(elem) == 1:
+            only = elem.atoms[0]
+            self._check_atom_literal(inner, only, carrier_of(only), span, name)
+            return
+        if not isinstance(inner, tuple) or len(inner) != len(elem):
+            raise self.reporter.fail(M.literal_object_components(name, atom, elem), span)
+        for item, part in zip(inner, elem.atoms, strict=True):
+            self._check_atom_literal(item, part, carrier_of(part), span, name)
+
+
+def _holds_nothing(value: LiteralValue, elem: Prod) -> bool:
+    """Whether an option's element is itself an absent option (`some(none)`), which has no
+    run-time value apart from `none`."""
+    if len(elem) != 1:
+        return False
+    carrier = carrier_of(elem.atoms[0])
+    return isinstance(carrier, Carrier) and carrier.kind == "Option" and value is NOTHING
 
 
 def _fixed_count(t: object) -> int:
