@@ -132,7 +132,8 @@ class BaseProgram:
     # ---------------------------------------------------------------- names
     @property
     def names(self) -> list[str]:
-        return list(self.checked.definitions)
+        """The definitions that run: all but the generic ones, which run once instantiated."""
+        return [n for n, d in self.checked.definitions.items() if not d.params]
 
     def __contains__(self, name: str) -> bool:
         return name in self.checked.definitions

@@ -340,7 +340,8 @@ class FunctorDecl:
 
 @dataclass(frozen=True)
 class NaturalDecl:
-    """`natural alpha : F ⇒ G = body`: a family of morphisms `F[A] -> G[A]`, one per object."""
+    """`natural alpha : F ⇒ G = body`: a family of morphisms `F[A] -> G[A]`, one per object
+    (or one per object in `at`)."""
 
     name: str
     source: str
@@ -350,6 +351,9 @@ class NaturalDecl:
     name_span: Span
     source_span: Span
     target_span: Span
+    at: TypeExpr | None = None
+    """`natural FirstClipped[Scalar] : ...`: defined only at this object (its body may look at
+    its values), so natural only for the morphisms from the object to itself."""
 
 
 @dataclass(frozen=True)

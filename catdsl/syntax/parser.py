@@ -323,7 +323,9 @@ class _ToAst(Transformer):
         return ast.FunctorDecl(str(name), maps, self._span(meta), self._tspan(name))
 
     def r_natural_decl(self, meta: Meta, children: list[Any]) -> ast.NaturalDecl:
-        name, source, _arrow, target, body = children
+        name, *rest = children
+        at = rest.pop(0) if len(rest) == 5 else None
+        source, _arrow, target, body = rest
         return ast.NaturalDecl(
             str(name),
             str(source),
@@ -333,7 +335,11 @@ class _ToAst(Transformer):
             self._tspan(name),
             self._tspan(source),
             self._tspan(target),
+            at,
         )
+
+    def r_natural_at(self, meta: Meta, children: list[Any]) -> ast.TypeExpr:
+        return children[0]  # type: ignore[no-any-return]
 
     def _structure(self, kind: str, meta: Meta, children: list[Any]) -> ast.StructureDecl:
         name, carrier, fields = children

@@ -61,8 +61,12 @@ class LawGenerator:
             if isinstance(decl, ast.FunctorDecl) and isinstance(result, Structure):
                 self._add(program, name, "identity", _identity(name, morphisms))
                 self._add(program, name, "composition", _composition(name, morphisms))
-            elif isinstance(decl, ast.NaturalDecl):
-                cases = _naturality(decl, morphisms)
+            elif isinstance(decl, ast.NaturalDecl) and isinstance(result, Definition):
+                at = result.term.dom.atoms[0] if decl.at is not None else None
+                fitting = [
+                    (f, d) for f, d in morphisms if at is None or d.term.dom == d.term.cod == _one(at)
+                ]
+                cases = _naturality(decl, fitting)
                 self._add(program, name, "naturality", cases)
             elif isinstance(decl, ast.StructureDecl) and isinstance(result, Structure):
                 parts = {f.name: self._text(f.value) for f in decl.fields}
@@ -154,6 +158,12 @@ def _plain(carrier: Carrier | Prod) -> bool:
     if isinstance(carrier, Prod):
         return all(isinstance(a, Carrier) and _plain(a) for a in carrier.atoms)
     return carrier.spec.is_array
+
+
+def _one(functor_of_x: object) -> Prod:
+    """X, from the object `F[X]` a natural transformation declared at X starts from."""
+    assert isinstance(functor_of_x, Carrier) and functor_of_x.elem is not None
+    return functor_of_x.elem
 
 
 def _identity(functor: str, morphisms: list[tuple[str, Definition]]) -> list[_Case]:

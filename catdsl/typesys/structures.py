@@ -129,20 +129,24 @@ class StructureChecker:
     # ---------------------------------------------------------------- natural transformations
     def natural(self, decl: ast.NaturalDecl) -> Definition:
         """A natural transformation `F ⇒ G`: its component `F[A] -> G[A]` for a rigid `A`, a
-        generic definition with the one parameter `A`."""
+        generic definition with the one parameter `A`; or, declared at one object `X`
+        (`natural t[X] : ...`), its one component `F[X] -> G[X]`."""
         for functor, span in ((decl.source, decl.source_span), (decl.target, decl.target_span)):
             if not self.is_functor(functor):
                 known = [*FUNCTORS, *(n for n in self.env.names() if self.env.kind(n) == "functor")]
                 message = M.not_a_functor(functor, decl.name, known)
                 raise self.reporter.fail(message, span)
-        a = Prod((rigid("A"),))
+        a = Prod((rigid("A"),)) if decl.at is None else self.types.type(decl.at)
         dom, cod = self.object_of(decl.source, a), self.object_of(decl.target, a)
         subst = Subst()
         body = self.expressions.check(decl.body, subst, expected=(dom, cod))
-        self.boundary.check(body, dom, cod, subst, decl.name, decl.body.span)
+        self.boundary.check(
+            body, dom, cod, subst, decl.name, decl.body.span, nominal_entry=decl.at is not None
+        )
         term = T.Ref(dom, cod, decl.span, name=decl.name, body=body, kind="let", ports=body.ports)
         finished = finish(term, subst)
-        return Definition(decl.name, "natural", finished, decl.span, decl.span.file, params=("A",))
+        params = ("A",) if decl.at is None else ()
+        return Definition(decl.name, "natural", finished, decl.span, decl.span.file, params=params)
 
     # ---------------------------------------------------------------- monoids and preorders
     def structure(self, decl: ast.StructureDecl) -> Structure:
