@@ -339,7 +339,7 @@ class _ToAst(Transformer):
         )
 
     def r_natural_at(self, meta: Meta, children: list[Any]) -> ast.TypeExpr:
-        return children[0]  # type: ignore[no-any-return]
+        return children[0]
 
     def _structure(self, kind: str, meta: Meta, children: list[Any]) -> ast.StructureDecl:
         name, carrier, fields = children

@@ -62,9 +62,9 @@ class LawGenerator:
                 self._add(program, name, "identity", _identity(name, morphisms))
                 self._add(program, name, "composition", _composition(name, morphisms))
             elif isinstance(decl, ast.NaturalDecl) and isinstance(result, Definition):
-                at = result.term.dom.atoms[0] if decl.at is not None else None
+                at = _one(result.term.dom.atoms[0]) if decl.at is not None else None
                 fitting = [
-                    (f, d) for f, d in morphisms if at is None or d.term.dom == d.term.cod == _one(at)
+                    (f, d) for f, d in morphisms if at is None or d.term.dom == d.term.cod == at
                 ]
                 cases = _naturality(decl, fitting)
                 self._add(program, name, "naturality", cases)
