@@ -1,8 +1,8 @@
 """The JSON form of run-time values, read from their types: what `run --json` and
 `train --json` print.
 
-An array is a nested list of its entries (numbers or booleans); a product is the flat list of
-its components' arrays; a record is an object of its fields; an absent `Option` is `null`; a
+An array is a nested list of its entries (numbers, booleans or strings); a product is the flat
+list of its components' arrays; a record is an object of its fields; an absent `Option` is `null`; a
 `List` is held as its columns (one array with the list axis first per component of its
 element), so its form is theirs. Each carrier kind has its entry in `JSON_FORMS`.
 """
@@ -92,6 +92,8 @@ JSON_FORMS: dict[str, Callable[[object, Carrier], object]] = {
     "Simplex": _array_form,
     "Bool": _array_form,
     "Nat": _array_form,
+    "Int": _array_form,
+    "Symbol": _array_form,
     "List": _list_form,
     "Option": _option_form,
 }

@@ -18,7 +18,7 @@ import numpy as np
 from catdsl.errors import CatError, CatRuntimeError
 from catdsl.frontend.json_form import output_form
 from catdsl.frontend.program import BaseProgram, Morphism
-from catdsl.frontend.sampling import Sampler
+from catdsl.frontend.sampling import Sampler, case_of
 from catdsl.typesys.program import Law
 from catdsl.typesys.types import Prod
 
@@ -90,16 +90,6 @@ class LawReport:
             "cases": self.cases,
             "counterexample": self.counterexample.to_json() if self.counterexample else None,
         }
-
-
-def _leaves(value: object) -> list[np.ndarray]:
-    if value is None:  # an absent option: no entries, unlike any present value
-        return [np.zeros((0,))]
-    if isinstance(value, dict):
-        return [leaf for k in sorted(value) for leaf in _leaves(value[k])]
-    if isinstance(value, tuple | list):
-        return [leaf for v in value for leaf in _leaves(v)]
-    return [np.asarray(value)]
 
 
 def difference(a: object, b: object) -> float:
@@ -178,8 +168,8 @@ def _inputs(
     if law.generated:
         for point in _data_points(program, dom):
             yield point, {}
-    for _ in range(samples):
-        sampler = Sampler(rng, program.params)
+    for i in range(samples):
+        sampler = Sampler(rng, program.params, case_of(i))
         inputs = sampler.prod(dom)
         ports = {
             p.name: sampler.atom(p.atom)

@@ -231,6 +231,7 @@ _DTYPES = {
     DtypeClass.REAL: ("fiu", "real numbers"),
     DtypeClass.INTEGER: ("iu", "integers"),
     DtypeClass.BOOLEAN: ("b", "booleans"),
+    DtypeClass.SYMBOL: ("U", "symbols (strings)"),
 }
 """The numpy dtype kinds an array of each class of entries accepts, and how they are named."""
 
@@ -299,6 +300,8 @@ ENTRY_CHECKS: dict[str, Callable[[Carrier, int], Checker | None]] = {
     "Simplex": _array(_finite, _distribution),
     "Bool": _array(),
     "Nat": _array(_natural),
+    "Int": _array(),
+    "Symbol": _array(),
     "List": _list_checker,
     "Option": _option_checker,
 }

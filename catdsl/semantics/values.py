@@ -1,7 +1,8 @@
 """Run-time values of wires: how each atom is represented, converted and combined.
 
-One wire carries one atom. Its value is a numpy array for array carriers (integer for `Index`
-and `Nat`, bool for `Bool`, the plan's float dtype for `Real` and `Simplex`); a `List` of a
+One wire carries one atom. Its value is a numpy array for array carriers (integer for `Index`,
+`Nat` and `Int`, bool for `Bool`, unicode strings for `Symbol`, the plan's float dtype for `Real`
+and `Simplex`); a `List` of a
 product is *one array per component* sharing the leading axis, held as a flat tuple (so is an
 object over a product); a `Record` (`Params(loss)`, `AdamState(loss)`) is a dict of field name to
 value; an `Option` is None or its element's value. An atom's *width* is the number of arrays a
@@ -20,7 +21,11 @@ from numpy.typing import DTypeLike
 from catdsl.typesys.carriers import DtypeClass
 from catdsl.typesys.types import Atom, Carrier, Prod, Record, carrier_of
 
-_FIXED_DTYPES = {DtypeClass.INTEGER: np.dtype(np.int64), DtypeClass.BOOLEAN: np.dtype(np.bool_)}
+_FIXED_DTYPES = {
+    DtypeClass.INTEGER: np.dtype(np.int64),
+    DtypeClass.BOOLEAN: np.dtype(np.bool_),
+    DtypeClass.SYMBOL: np.dtype(np.str_),  # as long as the longest string
+}
 """The dtype of each class of entries whose dtype does not follow the plan's float dtype."""
 
 
@@ -170,7 +175,7 @@ def _coerce_array(value: object, carrier: Carrier, dtype: np.dtype) -> np.ndarra
     target = array_dtype(carrier, dtype)
     if target.kind in "iu" and array.dtype.kind in "bf" and array.size:
         return array
-    if array.dtype.kind in "biuf":
+    if array.dtype.kind in "biuf" and target.kind != "U":
         return array.astype(target, copy=False)
     return array
 
@@ -190,6 +195,8 @@ COERCIONS: dict[str, Callable[[Any, Carrier, np.dtype], object]] = {
     "Simplex": _coerce_array,
     "Bool": _coerce_array,
     "Nat": _coerce_array,
+    "Int": _coerce_array,
+    "Symbol": _coerce_array,
     "List": _coerce_list_of,
     "Option": _coerce_option,
 }

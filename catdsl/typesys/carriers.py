@@ -20,6 +20,7 @@ class DtypeClass(Enum):
     REAL = "real"  # the plan's float dtype
     INTEGER = "integer"  # 64-bit integers
     BOOLEAN = "boolean"
+    SYMBOL = "symbol"  # strings: labels, step names, tokens
     CONTAINER = "container"  # no entries of its own: the element's values
 
 
@@ -106,6 +107,18 @@ CARRIER_KINDS: dict[str, CarrierKind] = _table(
         doc="a natural number: counts, steps",
     ),
     CarrierKind(
+        name="Int",
+        dtype=DtypeClass.INTEGER,
+        differentiable=False,
+        doc="an integer: a difference of counts, an offset",
+    ),
+    CarrierKind(
+        name="Symbol",
+        dtype=DtypeClass.SYMBOL,
+        differentiable=False,
+        doc="a label: a step name, a token",
+    ),
+    CarrierKind(
         name="List",
         dtype=DtypeClass.CONTAINER,
         differentiable=True,
@@ -123,6 +136,7 @@ CARRIER_KINDS: dict[str, CarrierKind] = _table(
 """Every carrier kind of the language, in the order they are listed to users."""
 
 ARRAY_KINDS = tuple(name for name, kind in CARRIER_KINDS.items() if kind.is_array)
-"""The kinds whose values are one array: `Real`, `Index`, `Simplex`, `Bool`, `Nat`."""
+"""The kinds whose values are one array: `Real`, `Index`, `Simplex`, `Bool`, `Nat`, `Int`,
+`Symbol`."""
 CONTAINER_KINDS = tuple(name for name, kind in CARRIER_KINDS.items() if kind.element)
 """The kinds that hold an element type: `List`, `Option`."""

@@ -82,6 +82,8 @@ class Code(Enum):
     FUNCTOR_WITHOUT_MAPS = "E0346"
     OPTION_LITERAL = "E0420"
     NOT_AN_OPTION = "E0421"
+    SYMBOL_LITERAL = "E0422"
+    WHOLE_NUMBER_LITERAL = "E0423"
     LAW_SIDES = "E0501"
     LAW_TOLERANCE = "E0502"
     HOLE = "E0601"
@@ -1015,6 +1017,24 @@ def option_literal(atom: Atom, value: object) -> Message:
         Code.OPTION_LITERAL,
         f"`{atom}` is an option: its values are `none` and `some(x)`, not {shown}",
         "write `none` for nothing, or `some(x)` for a value x",
+    )
+
+
+def whole_number_literal(atom: Atom, kind: str, value: object) -> Message:
+    what = "natural numbers (0, 1, 2, ...)" if kind == "Nat" else "integers"
+    shown = str(value).lower() if isinstance(value, bool) else value
+    return Message(
+        Code.WHOLE_NUMBER_LITERAL,
+        f"`{atom}` holds {what}, found `{shown}`",
+        "declare it `Real` for a real number" + (", or `Int` for a negative one" * (kind == "Nat")),
+    )
+
+
+def symbol_literal(atom: Atom, value: object) -> Message:
+    return Message(
+        Code.SYMBOL_LITERAL,
+        f"`{atom}` holds symbols, written as strings; found `{value}`",
+        f'write the label in quotes: `"{value}"`',
     )
 
 

@@ -125,7 +125,7 @@ class ValueChecker:
             self._check_budget("data", decl.name, t if len(t) != 1 else t.atoms[0], decl.type.span)
             term: T.Term = T.Const(UNIT, t, decl.span, name=decl.name, path=path)
         elif is_literal(value):
-            literal = self.literals.literal(value)
+            literal = self.literals.literal(value, strings=_mentions(t, "Symbol"))
             self._check_data_literal(literal, t, value.span, decl.name)
             term = T.Const(UNIT, t, decl.span, name=decl.name, value=plain(literal))
         else:
@@ -174,6 +174,7 @@ class ValueChecker:
             raise self.reporter.fail(M.optional_not_option(atom), span)
         if carrier.spec.is_array:
             self.literals.check_shape(value, carrier, span, name)
+            self._check_entries(value, atom, carrier, span)
         if carrier.spec.bounded:
             flat = flatten(value)
             bad = [v for v in flat if not isinstance(v, int) or isinstance(v, bool)]
@@ -197,6 +198,22 @@ class ValueChecker:
                 elif not isinstance(item, tuple) or len(item) != len(elem):
                     raise self.reporter.fail(M.literal_list_items(atom, elem), span)
 
+    def _check_entries(self, value: LiteralValue, atom: Atom, carrier: Carrier, span: Span) -> None:
+        """A `Symbol` literal is strings, and strings are the literals of `Symbol` only."""
+        flat = flatten(value)
+        if carrier.kind == "Symbol":
+            bad = next((v for v in flat if not isinstance(v, str)), None)
+            if bad is not None:
+                raise self.reporter.fail(M.symbol_literal(atom, bad), span)
+        elif any(isinstance(v, str) for v in flat):
+            raise self.reporter.fail(M.string_as_value(), span)
+        if carrier.kind in ("Nat", "Int"):
+            bad = next((v for v in flat if not isinstance(v, int) or isinstance(v, bool)), None)
+            if bad is None and carrier.kind == "Nat":
+                bad = next((v for v in flat if isinstance(v, int) and v < 0), None)
+            if bad is not None:
+                raise self.reporter.fail(M.whole_number_literal(atom, carrier.kind, bad), span)
+
     def _check_option_literal(
         self, value: LiteralValue, atom: Atom, elem: Prod, span: Span, name: str
     ) -> None:
@@ -216,6 +233,17 @@ class ValueChecker:
             raise self.reporter.fail(M.literal_object_components(name, atom, elem), span)
         for item, part in zip(inner, elem.atoms, strict=True):
             self._check_atom_literal(item, part, carrier_of(part), span, name)
+
+
+def _mentions(t: object, kind: str) -> bool:
+    """Whether a carrier of `kind` occurs in a type (inside objects and containers too)."""
+    if isinstance(t, Prod):
+        return any(_mentions(a, kind) for a in t.atoms)
+    if isinstance(t, Obj):
+        return _mentions(t.carrier, kind)
+    if isinstance(t, Carrier):
+        return t.kind == kind or (t.elem is not None and _mentions(t.elem, kind))
+    return False
 
 
 def _holds_nothing(value: LiteralValue, elem: Prod) -> bool:
