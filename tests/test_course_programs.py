@@ -258,3 +258,11 @@ def test_structure_laws_are_generated_and_hold() -> None:
         "f = AddOne",
         "f = Times10",
     ]
+
+
+def test_structure_trace_monoid() -> None:
+    program = catdsl.load(str(PROGRAMS / "structure.cat"))
+    assert program["trace"]().tolist() == ["embedding", "linear", "softmax"]
+    reports = {r.name: r for r in program.check_laws(samples=4)}
+    for name in ("Trace.left_unit", "Trace.right_unit", "Trace.associativity", "trace_regrouped"):
+        assert reports[name].holds, reports[name]
