@@ -1,0 +1,105 @@
+"""The laws that declarations carry, property-based: functor identity and composition,
+naturality of `first` (the empty list and `none` included), the monoid laws of the trace, on
+inputs that hypothesis draws, and the broken naturality found false on some of them.
+
+Each law is taken as catdsl generated it (`program.checked.laws`), so what is tested is the
+generated law's two sides, compiled once per case, on many more inputs than `catdsl laws` draws.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+from conftest import PROGRAMS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import catdsl
+from catdsl.frontend.law_check import difference
+from catdsl.frontend.program import Morphism
+
+PROPERTIES = settings(max_examples=40, deadline=None)
+reals = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
+scalar_lists = st.lists(reals, min_size=0, max_size=6)
+options = st.none() | reals
+traces = st.lists(st.sampled_from(["embedding", "linear", "softmax", "loss", ""]), max_size=5)
+
+
+@cache
+def structure() -> catdsl.Program:
+    return catdsl.load(str(PROGRAMS / "structure.cat"))
+
+
+@cache
+def broken() -> catdsl.Program:
+    return catdsl.load(str(PROGRAMS / "errors" / "broken_naturality.cat"))
+
+
+@cache
+def sides(program: catdsl.Program, law: str) -> list[tuple[str, Morphism, Morphism]]:
+    """Every case of a generated law as its label and two compiled sides."""
+    first = program.checked.laws[law]
+    return [
+        (c.case, Morphism(program, f"{law} lhs", c.lhs), Morphism(program, f"{law} rhs", c.rhs))
+        for c in (first, *first.cases)
+    ]
+
+
+def holds(program: catdsl.Program, law: str, value: object) -> None:
+    for case, lhs, rhs in sides(program, law):
+        a, b = lhs(value), rhs(value)
+        assert difference(a, b) <= 1e-9, (law, case, value, a, b)
+
+
+@PROPERTIES
+@given(scalar_lists)
+def test_list_functor_laws(xs: list[float]) -> None:
+    value = np.array(xs, dtype=np.float64)
+    holds(structure(), "List.identity", value)
+    holds(structure(), "List.composition", value)
+
+
+@PROPERTIES
+@given(options)
+def test_option_functor_laws(x: float | None) -> None:
+    holds(structure(), "Option.identity", x)
+    holds(structure(), "Option.composition", x)
+
+
+@PROPERTIES
+@given(scalar_lists)
+def test_first_is_natural_for_every_morphism(xs: list[float]) -> None:
+    value = np.array(xs, dtype=np.float64)
+    holds(structure(), "First.naturality", value)
+    for _, lhs, _ in sides(structure(), "First.naturality"):
+        out = lhs(value)
+        assert (out is None) == (len(xs) == 0)  # the empty list goes to none, both ways
+
+
+@PROPERTIES
+@given(traces, traces, traces)
+def test_trace_monoid_laws(a: list[str], b: list[str], c: list[str]) -> None:
+    program = structure()
+    holds(program, "Trace.left_unit", a)
+    holds(program, "Trace.right_unit", a)
+    holds(program, "Trace.associativity", (a, b, c))
+    ((_, lhs, _),) = sides(program, "Trace.associativity")
+    assert list(lhs((a, b, c))) == a + b + c  # and it is concatenation
+
+
+@PROPERTIES
+@given(scalar_lists)
+def test_clipping_first_is_natural_exactly_when_negating_moves_no_sign(xs: list[float]) -> None:
+    """The broken transformation's square at `f = Negate` commutes on a list iff clipping
+    commutes with negating on its first element: that element is 0."""
+    program = broken()
+    ((_, lhs, rhs), (_, lhs_clip, rhs_clip)) = sides(program, "FirstClipped.naturality")
+    value = np.array(xs, dtype=np.float64)
+    a, b = lhs(value), rhs(value)
+    if not xs:
+        assert a is None and b is None
+    else:
+        assert a == max(-xs[0], 0.0) and b == -max(xs[0], 0.0)
+        assert (difference(a, b) == 0.0) == (xs[0] == 0.0)
+    assert difference(lhs_clip(value), rhs_clip(value)) == 0.0  # at f = Clip it commutes
