@@ -266,3 +266,13 @@ def test_structure_trace_monoid() -> None:
     reports = {r.name: r for r in program.check_laws(samples=4)}
     for name in ("Trace.left_unit", "Trace.right_unit", "Trace.associativity", "trace_regrouped"):
         assert reports[name].holds, reports[name]
+
+
+def test_structure_distribution_relabelled_keeps_its_probabilities() -> None:
+    """Exercise 6: {2: 0.70, 3: 0.30} mapped with 2 ↦ Rust, 3 ↦ . is {Rust: 0.70, .: 0.30}."""
+    program = catdsl.load(str(PROGRAMS / "structure.cat"))
+    labels, probabilities = program["named"]()
+    assert labels.tolist() == ["Rust", "."]
+    assert probabilities.tolist() == [0.70, 0.30]
+    reports = {r.name: r for r in program.check_laws(samples=4)}
+    assert reports["Dist.identity"].holds and reports["Dist.composition"].holds
