@@ -257,6 +257,7 @@ def test_structure_laws_are_generated_and_hold() -> None:
         "f = Square",
         "f = AddOne",
         "f = Times10",
+        "f = Name",
     ]
 
 

@@ -57,7 +57,8 @@ def test_a_value_without_a_label_and_a_short_table(program) -> None:
 def test_elements_of_several_axes_are_looked_up_whole() -> None:
     kernel = make_kernel("relabel", {}, (1, 2, 1))
     keys = np.array([[0.0, 1.0], [1.0, 0.0]])
-    (out,), _ = kernel.forward(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), keys, np.array([7, 9]))
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    (out,), _ = kernel.forward(x, keys, np.array([7, 9]))
     assert out.tolist() == [9, 7, 9]
 
 
