@@ -241,6 +241,8 @@ def cmd_laws(args: argparse.Namespace) -> int:
         for r in reports:
             mark = "ok  " if r.holds else "FAIL"
             count = f"{r.samples} sample{'s' * (r.samples != 1)}"
+            if r.cases > 1:
+                count += f" in {r.cases} cases"
             if r.failure is not None:
                 print(f"{mark} {r.name:<28} did not run  ({count})\n       {r.failure}")
                 continue
