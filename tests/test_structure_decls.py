@@ -233,3 +233,22 @@ def test_unicode_arrows_and_products_are_accepted(tmp_path) -> None:
     text = "morphism Both : Scalar × Scalar → Scalar ⊗ Scalar = AddOne × Square\n"
     program = load(tmp_path, text)
     assert program["Both"]((1.0, 3.0)) == (2.0, 9.0)
+
+
+def test_a_declaration_law_on_a_finite_domain_is_checked_at_every_input(tmp_path) -> None:
+    """`fst` is associative with a right unit but no left one: on `Index[4]` every input is
+    tried, so the counterexample is the first value that is not the unit."""
+    path = tmp_path / "f.cat"
+    path.write_text(
+        "object Digit : Index[4]\ndata d0 : Digit = 0\n"
+        "monoid Left : Digit where unit = d0, op = fst[Digit, Digit]\n",
+        encoding="utf-8",
+    )
+    program = catdsl.load(str(path))
+    reports = {r.name: r for r in program.check_laws(samples=2)}
+    assert reports["Left.associativity"].holds and reports["Left.associativity"].samples == 64
+    assert reports["Left.right_unit"].holds and reports["Left.right_unit"].samples == 4
+    left = reports["Left.left_unit"]
+    assert not left.holds and left.samples == 4
+    assert left.counterexample is not None
+    assert (left.counterexample.input, left.counterexample.left) == (1, 0)

@@ -3,12 +3,15 @@
 Each side compiles once; the error of a sample is the largest absolute difference of the
 outputs, relative to their scale (`max|a - b| / max(1, max|a|)`), and a law holds when the
 worst sample stays within its tolerance (`within`, default 1e-9). A law generated from a
-declaration has one case per instance (naturality at each morphism `f`); all are checked. The
-first input over the tolerance is kept as the law's counterexample, with both sides' values.
+declaration has one case per instance (naturality at each morphism `f`); all are checked, on
+every input when the domain is finite and small (a preorder on an ordered object), else on the
+program's data of the domain and random inputs. The first input over the tolerance is kept as
+the law's counterexample, with both sides' values.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ from catdsl.frontend.json_form import output_form
 from catdsl.frontend.program import BaseProgram, Morphism
 from catdsl.frontend.sampling import Sampler, case_of
 from catdsl.typesys.program import Law
-from catdsl.typesys.types import Prod
+from catdsl.typesys.types import Atom, Carrier, Obj, Prod
 
 DEFAULT_TOLERANCE = 1e-9
 
@@ -165,6 +168,11 @@ def _inputs(
     if not dom.atoms and not law.lhs.ports:
         yield (), {}
         return
+    every = _every_input(dom) if law.generated and not law.lhs.ports else None
+    if every is not None:
+        for inputs in every:
+            yield inputs, {}
+        return
     if law.generated:
         for point in _data_points(program, dom):
             yield point, {}
@@ -177,6 +185,36 @@ def _inputs(
             if p.kind == "port"
         }
         yield inputs, ports
+
+
+MAX_EXHAUSTIVE = 4096
+"""A declaration's law whose domain has at most this many values is checked at all of them."""
+
+
+def _every_input(dom: Prod) -> list[tuple] | None:
+    """Every value of a finite domain (each atom an `Index[n]`, a `Bool`, or an object over
+    one), or None when it is infinite or larger than `MAX_EXHAUSTIVE`."""
+    choices = []
+    for atom in dom.atoms:
+        values = finite_values(atom)
+        if values is None:
+            return None
+        choices.append(values)
+    if math.prod(len(c) for c in choices) > MAX_EXHAUSTIVE:
+        return None
+    return list(itertools.product(*choices))
+
+
+def finite_values(atom: Atom) -> list[object] | None:
+    """The values of a one-entry finite carrier in order, or None."""
+    carrier = atom.carrier if isinstance(atom, Obj) else atom
+    if not isinstance(carrier, Carrier) or carrier.shape.dims or carrier.shape.rest:
+        return None
+    if carrier.kind == "Bool":
+        return [np.bool_(False), np.bool_(True)]
+    if carrier.kind == "Index" and carrier.bound is not None and carrier.bound.value is not None:
+        return [np.int64(i) for i in range(carrier.bound.value)]
+    return None
 
 
 def _data_points(program: BaseProgram, dom: Prod) -> Iterator[tuple]:

@@ -75,7 +75,7 @@ class LawGenerator:
                     _monoid(parts, carrier) if decl.kind == "monoid" else _preorder(parts, carrier)
                 )
                 for law, case in made:
-                    self._add(program, name, law, [case], exhaustive=decl.kind == "preorder")
+                    self._add(program, name, law, [case])
 
     def _add(
         self,
@@ -83,7 +83,6 @@ class LawGenerator:
         owner: str,
         law: str,
         cases: list[_Case],
-        exhaustive: bool = False,
     ) -> None:
         """Check each case of `owner.law`; those that check make the law (a case that does
         not check, which a declaration that checked never gives, is left out)."""
@@ -104,7 +103,7 @@ class LawGenerator:
                 del self.reporter.diagnostics[mark:]
                 del self.sources[file]
                 continue
-            checked.append(replace(result, case=case.label, exhaustive=exhaustive, generated=True))
+            checked.append(replace(result, case=case.label, generated=True))
         if checked:
             program.laws[name] = replace(checked[0], cases=tuple(checked[1:]))
 

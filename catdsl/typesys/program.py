@@ -52,8 +52,6 @@ class Law:
     """For a law generated from a declaration, the instance (`f = Negate`)."""
     cases: tuple[Law, ...] = ()
     """Further instances of a generated law, checked with it (naturality for every `f`)."""
-    exhaustive: bool = False
-    """Check every input of a finite domain instead of random samples (preorder laws)."""
     generated: bool = False
     """Carried by a declaration (functor, natural, monoid, preorder), not written as a law."""
 
