@@ -23,6 +23,7 @@ PROPERTIES = settings(max_examples=40, deadline=None)
 reals = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 scalar_lists = st.lists(reals, min_size=0, max_size=6)
 options = st.none() | reals
+digit_lists = st.lists(st.integers(0, 3), max_size=6)
 traces = st.lists(st.sampled_from(["embedding", "linear", "softmax", "loss", ""]), max_size=5)
 
 
@@ -46,35 +47,46 @@ def sides(program: catdsl.Program, law: str) -> list[tuple[str, Morphism, Morphi
     ]
 
 
-def holds(program: catdsl.Program, law: str, value: object) -> None:
+def holds(program: catdsl.Program, law: str, value: object, dom: str | None = None) -> int:
+    """Check every case of `law` whose domain is `dom` (all, when None) on `value`; how many."""
+    checked = 0
     for case, lhs, rhs in sides(program, law):
+        if dom is not None and str(lhs.dom) != dom:
+            continue
         a, b = lhs(value), rhs(value)
         assert difference(a, b) <= 1e-9, (law, case, value, a, b)
+        checked += 1
+    return checked
 
 
 @PROPERTIES
-@given(scalar_lists)
-def test_list_functor_laws(xs: list[float]) -> None:
+@given(scalar_lists, digit_lists)
+def test_list_functor_laws(xs: list[float], ds: list[int]) -> None:
     value = np.array(xs, dtype=np.float64)
-    holds(structure(), "List.identity", value)
-    holds(structure(), "List.composition", value)
+    assert holds(structure(), "List.identity", value, "List[Scalar]") == 1
+    assert holds(structure(), "List.composition", value, "List[Scalar]") == 9
+    assert holds(structure(), "List.identity", np.array(ds, dtype=np.int64), "List[Digit]") == 1
 
 
 @PROPERTIES
-@given(options)
-def test_option_functor_laws(x: float | None) -> None:
-    holds(structure(), "Option.identity", x)
-    holds(structure(), "Option.composition", x)
+@given(options, st.none() | st.integers(0, 3))
+def test_option_functor_laws(x: float | None, d: int | None) -> None:
+    assert holds(structure(), "Option.identity", x, "Option[Scalar]") == 1
+    assert holds(structure(), "Option.composition", x, "Option[Scalar]") == 9
+    assert holds(structure(), "Option.identity", d, "Option[Digit]") == 1
 
 
 @PROPERTIES
-@given(scalar_lists)
-def test_first_is_natural_for_every_morphism(xs: list[float]) -> None:
-    value = np.array(xs, dtype=np.float64)
-    holds(structure(), "First.naturality", value)
-    for _, lhs, _ in sides(structure(), "First.naturality"):
-        out = lhs(value)
-        assert (out is None) == (len(xs) == 0)  # the empty list goes to none, both ways
+@given(scalar_lists, digit_lists)
+def test_first_is_natural_for_every_morphism(xs: list[float], ds: list[int]) -> None:
+    for value, dom in (
+        (np.array(xs, dtype=np.float64), "List[Scalar]"),
+        (np.array(ds, dtype=np.int64), "List[Digit]"),
+    ):
+        assert holds(structure(), "First.naturality", value, dom) >= 1
+        for _, lhs, _ in sides(structure(), "First.naturality"):
+            if str(lhs.dom) == dom:  # the empty list goes to none, both ways
+                assert (lhs(value) is None) == (len(value) == 0)
 
 
 @PROPERTIES
