@@ -12,7 +12,7 @@ from catdsl.typesys import terms as T
 from catdsl.typesys.carriers import CARRIER_KINDS
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.environment import DEFINITION_KINDS, MORPHISM_KINDS, Environment
-from catdsl.typesys.generics import Generic, instantiate
+from catdsl.typesys.generics import fresh, instantiate
 from catdsl.typesys.hints import bridges, did_you_mean
 from catdsl.typesys.limits import MAX_POWER
 from catdsl.typesys.literals import LiteralReader, flatten, literal_shape
@@ -165,10 +165,9 @@ class ExpressionChecker:
     def instance(self, definition: Definition, args: tuple[Prod, ...] | None, span: Span) -> T.Term:
         """A use of a generic definition: its term with each parameter replaced by the object
         written (`First[Real]`) or, when none is, by a variable the use binds."""
-        generic = Generic(definition.params, definition.term)  # type: ignore[arg-type]
-        mapping = (
-            generic.fresh() if args is None else dict(zip(definition.params, args, strict=True))
-        )
+        params = definition.params
+        mapping = fresh(params) if args is None else dict(zip(params, args, strict=True))
+
         term = instantiate(definition.term, mapping)
         assert isinstance(term, T.Ref), "a definition's term is a Ref"
         return replace(term, span=span, instance=True, type_args=tuple(mapping.items()))

@@ -12,7 +12,7 @@ can fail inside it; a mismatch is one of the use, reported there.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from typing import Any
 
 from catdsl.typesys import terms as T
@@ -34,17 +34,10 @@ def is_rigid(atom: object) -> bool:
     return isinstance(atom, Obj) and atom.module == GENERIC_MODULE
 
 
-@dataclass(frozen=True)
-class Generic:
-    """What a generic definition's uses need: its parameters and its term checked once."""
-
-    params: tuple[str, ...]
-    term: T.Ref
-
-    def fresh(self) -> dict[str, Prod]:
-        """A fresh variable per parameter, for instantiation by unification."""
-        n = next(_fresh)
-        return {p: Prod((TVar(f"?{p}{n}"),)) for p in self.params}
+def fresh(params: tuple[str, ...]) -> dict[str, Prod]:
+    """A fresh variable per parameter, for an instance fixed by unification at its use."""
+    n = next(_fresh)
+    return {p: Prod((TVar(f"?{p}{n}"),)) for p in params}
 
 
 def instantiate(term: T.Term, mapping: dict[str, Prod]) -> T.Term:
