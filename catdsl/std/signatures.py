@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.primitives import FreshVars, PrimSig
-from catdsl.typesys.types import Atom, Carrier, Prod, Shape
+from catdsl.typesys.types import Atom, Carrier, Prod, Shape, TVar
 
 Static = Mapping[str, object]
 
@@ -204,5 +204,67 @@ def list_zip(_static: Static) -> PrimSig:
     return PrimSig((), _p(_list(a), _list(b)), _p(_list(a, b)))
 
 
-STD_MODULES = {"std.ml", "std.attention", "std.optim", "std.lists"}
+NUMBERS = ("Real", "Nat", "Int")
+"""The carrier kinds arithmetic is typed on."""
+WHOLE = ("Nat", "Int")
+"""The carrier kinds of whole numbers."""
+ORDERED = ("Real", "Nat", "Int", "Index")
+"""The carrier kinds compared by order: numbers, and indices (token ids, the elements of a
+finite ordered object)."""
+EQUATABLE = (*ORDERED, "Bool", "Symbol")
+"""The carrier kinds compared by equality."""
+
+
+def _var(v: FreshVars, kinds: tuple[str, ...], scalar: bool = False, nominal: bool = False) -> TVar:
+    return TVar(v.rest("a"), kinds, scalar, nominal)
+
+
+def numeric_binary(_static: Static) -> PrimSig:
+    """`a * a -> a` for `a` a `Real`, `Nat` or `Int` carrier (of any shape): `add`, `mul`."""
+    a = _var(FreshVars(), NUMBERS)
+    return PrimSig((), _p(a, a), _p(a))
+
+
+def whole_binary(_static: Static) -> PrimSig:
+    """`a * a -> a` for `a` a `Nat` or `Int` carrier: `ceil_div`."""
+    a = _var(FreshVars(), WHOLE)
+    return PrimSig((), _p(a, a), _p(a))
+
+
+def comparison(_static: Static) -> PrimSig:
+    """`a * a -> Bool` for one ordered value `a`: `le`, `lt`, `ge`, `gt`."""
+    a = _var(FreshVars(), ORDERED, scalar=True)
+    return PrimSig((), _p(a, a), _p(_bool()))
+
+
+def equality(_static: Static) -> PrimSig:
+    """`a * a -> Bool` for one value `a` of a kind compared by equality: `eq`."""
+    a = _var(FreshVars(), EQUATABLE, scalar=True)
+    return PrimSig((), _p(a, a), _p(_bool()))
+
+
+def lattice(_static: Static) -> PrimSig:
+    """`a * a -> a` for one ordered value, an object keeping its name: `join`, `meet`."""
+    a = _var(FreshVars(), ORDERED, scalar=True, nominal=True)
+    return PrimSig((), _p(a, a), _p(a))
+
+
+def logic_binary(_static: Static) -> PrimSig:
+    """`Bool[*s] * Bool[*s] -> Bool[*s]`: `and`, `or`, `implies`, entry by entry."""
+    x = _bool(rest=FreshVars().rest())
+    return PrimSig((), _p(x, x), _p(x))
+
+
+def logic_unary(_static: Static) -> PrimSig:
+    """`Bool[*s] -> Bool[*s]`: `not`."""
+    x = _bool(rest=FreshVars().rest())
+    return PrimSig((), _p(x), _p(x))
+
+
+def quantifier(_static: Static) -> PrimSig:
+    """`List[Bool] -> Bool`: `all`, `any`."""
+    return PrimSig((), _p(_list(_bool())), _p(_bool()))
+
+
+STD_MODULES = {"std.ml", "std.attention", "std.optim", "std.lists", "std.logic"}
 """The standard-library modules a program may import (`std.optim` holds only families)."""

@@ -413,6 +413,10 @@ class _ToAst(Transformer):
     def r_name(self, meta: Meta, children: list[Any]) -> ast.Name:
         return ast.Name(str(children[0]), self._span(meta))
 
+    def r_and_name(self, meta: Meta, children: list[Any]) -> ast.Name:
+        """`and` where a morphism is expected: the primitive of std.logic, not the keyword."""
+        return ast.Name("and", self._span(meta))
+
     def r_pairing(self, meta: Meta, children: list[Any]) -> ast.Pairing:
         parts = tuple(c for c in children if c is not None and not isinstance(c, str | Token))
         return ast.Pairing(parts, self._span(meta))

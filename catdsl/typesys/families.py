@@ -10,6 +10,7 @@ from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
+from catdsl.typesys.discrete import crossing
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
 from catdsl.typesys.family_spec import Family, FamilyRole, FieldKind, OptimizerSpec
@@ -61,6 +62,11 @@ class FamilyChecker:
             self._check_data(name, loss, data, data_expr, subst, user_ports)
         spec = family.optimizer
         hyper = self._hyper(family, rest, keywords, e)
+        if spec is not None:
+            cut = crossing(loss, upstream=False, resolve=subst.prod)
+            if cut is not None:
+                message = M.train_through_discrete(name, loss_text, cut.name, e.span)
+                raise self.reporter.fail(message, cut.span)
         if spec is None:  # MeanLoss
             if len(loss.cod) != 1:
                 raise self.reporter.fail(M.mean_of_several(loss.cod), e.span)

@@ -54,6 +54,7 @@ class Code(Enum):
     DATA_TYPE = "E0319"
     HYPER_PARAMETER = "E0320"
     NOTHING_TO_TRAIN = "E0321"
+    DISCRETE_GRADIENT = "E0330"
     UNKNOWN_TYPE = "E0401"
     UNKNOWN_DIM = "E0402"
     NOT_A_DIM = "E0403"
@@ -741,6 +742,25 @@ def nothing_to_train(family: str, text: str) -> Message:
         Code.NOTHING_TO_TRAIN,
         f"`{family}({text})` has nothing to train: `{text}` uses no param",
         "pass the loss whose params are trained, a morphism built on `param`s",
+    )
+
+
+def train_through_discrete(family: str, text: str, box: str, call: Span) -> Message:
+    return Message(
+        Code.DISCRETE_GRADIENT,
+        f"`{family}({text}, ...)` would differentiate through `{box}`, whose output is "
+        "discrete: no gradient flows back through it to the params before it",
+        f"train a loss that stays real from the params to its value; use `{box}` on data, "
+        "or after training",
+        labels=(Label(call, "trained here"),),
+    )
+
+
+def gradcheck_through_discrete(name: str, box: str) -> Message:
+    return Message(
+        Code.DISCRETE_GRADIENT,
+        f"`{name}` goes through `{box}`, whose output is discrete: it has no gradient to check",
+        f"gradcheck the part of `{name}` before `{box}`",
     )
 
 

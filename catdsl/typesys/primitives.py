@@ -37,6 +37,10 @@ class PrimSpec:
 
     `count` names the static argument that sizes a product (`k` of `windows`); `kernel` is the
     numpy reference kernel factory, called `kernel(in_ranks, **static)`, when one is attached.
+    `typed_by_kind`: the primitive is typed on several carrier kinds and its kernel is told
+    which one a use has, as the static `kind` (the kind of its first input: `sub` refuses a
+    negative `Nat`). `discrete`: its output is discrete (a truth value, a count), so no
+    cotangent flows back through it to a real input; training through it is refused.
     """
 
     name: str
@@ -48,6 +52,8 @@ class PrimSpec:
     defaults: Mapping[str, object] = field(default_factory=dict, hash=False)
     count: str | None = None
     kernel: Callable[..., Any] | None = None
+    typed_by_kind: bool = False
+    discrete: bool = False
 
 
 class FreshVars:

@@ -1,4 +1,5 @@
-"""Finish a checked term: apply the final bindings everywhere and fill in kernel ranks."""
+"""Finish a checked term: apply the final bindings everywhere and fill in kernel ranks (and
+the carrier kind of a primitive typed on several)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from catdsl.typesys import terms as T
-from catdsl.typesys.types import Port, Prod, element_rank
+from catdsl.typesys.types import Carrier, Port, Prod, carrier_of, element_rank
 from catdsl.typesys.unify import Subst
 
 
@@ -41,6 +42,10 @@ def resolve_term(term: T.Term, subst: Subst, root: bool = True) -> T.Term:
         arg_types = tuple(subst.atom(a) for a in new.arg_types)
         ranks = tuple(element_rank(a) for a in (*new.dom.atoms, *arg_types))
         new = replace(new, arg_types=arg_types, in_ranks=ranks)
+        if new.spec is not None and new.spec.typed_by_kind and new.dom.atoms:
+            carrier = carrier_of(new.dom.atoms[0])
+            kind = carrier.kind if isinstance(carrier, Carrier) else ""
+            new = replace(new, static=tuple(sorted({**dict(new.static), "kind": kind}.items())))
     return new
 
 

@@ -104,12 +104,48 @@ class Record:
 
 @dataclass(frozen=True)
 class TVar:
-    """A unification variable over atoms, in generic primitive signatures (`windows(k)`)."""
+    """A unification variable over atoms, in generic primitive signatures (`windows(k)`).
+
+    `kinds`, when given, are the carrier kinds it may stand for (`add` is typed on `Real`,
+    `Nat` and `Int`); such a variable is bound to the structural carrier of what it meets (an
+    object forgets its name, as it does entering `Real[*s]`) unless `nominal` keeps objects;
+    `scalar` admits single values only (no axes)."""
 
     name: str
+    kinds: tuple[str, ...] = field(default=(), compare=False)
+    scalar: bool = field(default=False, compare=False)
+    nominal: bool = field(default=False, compare=False)
 
     def __str__(self) -> str:
         return shown(self.name)
+
+    def admits(self, atom: Atom) -> bool:
+        """Whether this variable may stand for `atom`."""
+        if not self.kinds:
+            return True
+        carrier = carrier_of(atom)
+        if not isinstance(carrier, Carrier) or carrier.kind not in self.kinds:
+            return False
+        return not self.scalar or not carrier.shape.dims
+
+    def binding(self, atom: Atom) -> Atom:
+        """What this variable is bound to when it meets `atom`: its carrier, or itself."""
+        carrier = carrier_of(atom)
+        if self.kinds and not self.nominal and isinstance(carrier, Carrier):
+            return carrier
+        return atom
+
+
+@dataclass(frozen=True)
+class Kinds:
+    """What a constrained variable stands for, as a message names it: `Real, Nat or Int`."""
+
+    var: TVar
+
+    def __str__(self) -> str:
+        kinds = list(self.var.kinds)
+        text = ", ".join(kinds[:-1]) + f" or {kinds[-1]}" if len(kinds) > 1 else kinds[0]
+        return f"{text} (one value)" if self.var.scalar else text
 
 
 Atom = Carrier | Obj | Record | TVar

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from catdsl.typesys.dims import Dim
-from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, Shape, TVar
+from catdsl.typesys.types import Atom, Carrier, Kinds, Obj, Prod, Record, Shape, TVar
 
 
 class Reason(Enum):
@@ -167,10 +167,10 @@ class Subst:
         if found == expected:
             return
         if isinstance(expected, TVar):
-            self.atoms[expected.name] = found
+            self._bind_var(expected, found)
             return
         if isinstance(found, TVar):
-            self.atoms[found.name] = expected
+            self._bind_var(found, expected)
             return
         if isinstance(expected, Obj):
             if isinstance(found, Obj):
@@ -196,6 +196,19 @@ class Subst:
                 self.unify_carrier(expected, found)
                 return
         raise Mismatch(Reason.OBJECTS_DIFFER, expected, found)
+
+    def _bind_var(self, var: TVar, atom: Atom) -> None:
+        """Bind a variable to what it meets, within the kinds it may stand for (of two
+        variables, the unconstrained one is bound to the other)."""
+        if isinstance(atom, TVar) and var.kinds and not atom.kinds:
+            self.atoms[atom.name] = var
+            return
+        if not isinstance(atom, TVar) and not var.admits(atom):
+            raise Mismatch(Reason.CARRIERS_DIFFER, Kinds(var), atom)
+        bound = var.binding(atom)
+        if var.scalar and isinstance(bound, Carrier) and bound.shape.rest is not None:
+            self.rests.setdefault(bound.shape.rest, Shape())  # one value: no batch prefix
+        self.atoms[var.name] = bound
 
     def unify_prod(self, expected: Prod, found: Prod, nominal_entry: bool = False) -> None:
         e, f = self.prod(expected), self.prod(found)
