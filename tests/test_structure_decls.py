@@ -252,3 +252,46 @@ def test_a_declaration_law_on_a_finite_domain_is_checked_at_every_input(tmp_path
     assert not left.holds and left.samples == 4
     assert left.counterexample is not None
     assert (left.counterexample.input, left.counterexample.left) == (1, 0)
+
+
+# ---------------------------------------------------------------- preorders
+PREORDERS = """
+import std.logic
+
+object Size : Index[5]
+preorder Sizes : Size where le = le
+morphism Differ : Size * Size -> Bool = eq >> not
+preorder Apart : Size where le = Differ
+"""
+
+
+def test_preorder_laws_are_checked_on_every_element(tmp_path) -> None:
+    path = tmp_path / "p.cat"
+    path.write_text(PREORDERS, encoding="utf-8")
+    program = catdsl.load(str(path))
+    reports = {r.name: r for r in program.check_laws(samples=2)}
+    assert reports["Sizes.reflexivity"].holds and reports["Sizes.reflexivity"].samples == 5
+    assert reports["Sizes.transitivity"].holds and reports["Sizes.transitivity"].samples == 125
+    reflexive = reports["Apart.reflexivity"].counterexample
+    assert (reflexive.input, reflexive.left, reflexive.right) == (0, False, True)
+    transitive = reports["Apart.transitivity"].counterexample
+    assert (transitive.input, transitive.left, transitive.right) == ([0, 1, 0], False, True)
+    law = program.checked.laws["Apart.transitivity"]
+    assert program.checked.sources[law.span.file].startswith(
+        "law generated : ⟨id[Size] * id[Size] * discard[Size] >> Differ, "
+    )
+
+
+def test_a_preorder_needs_std_logic(tmp_path) -> None:
+    (d,) = diagnostics(tmp_path, "object Size : Index[5]\npreorder Sizes : Size where le = Square\n")
+    assert (d.code, d.span.line, d.span.column) == ("E0347", 10, 10)
+
+
+def test_a_preorder_relation_gives_a_truth_value(tmp_path) -> None:
+    text = "import std.logic\npreorder Sizes : Scalar where le = AddOne\n"
+    (d,) = diagnostics(tmp_path, text)
+    assert d.code == "E0345"
+    assert d.message == (
+        "the `le` of preorder `Sizes` must be `Scalar * Scalar -> Bool`, "
+        "but it is `Scalar -> Scalar`"
+    )

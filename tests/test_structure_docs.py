@@ -37,7 +37,7 @@ def _shown_laws() -> list[tuple[str, str]]:
 
 
 def test_the_page_shows_laws() -> None:
-    assert len(_shown_laws()) == 2
+    assert len(_shown_laws()) == 3
 
 
 def test_shown_laws_are_what_catdsl_laws_prints(tmp_path, capsys, monkeypatch) -> None:

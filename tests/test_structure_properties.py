@@ -115,3 +115,31 @@ def test_clipping_first_is_natural_exactly_when_negating_moves_no_sign(xs: list[
         assert a == max(-xs[0], 0.0) and b == -max(xs[0], 0.0)
         assert (difference(a, b) == 0.0) == (xs[0] == 0.0)
     assert difference(lhs_clip(value), rhs_clip(value)) == 0.0  # at f = Clip it commutes
+
+
+PREORDER = """
+import std.ml
+import std.logic
+
+object Level : Real
+preorder Levels : Level where le = le
+object Size : Index[6]
+preorder Sizes : Size where le = ge
+"""
+
+
+@cache
+def orders() -> catdsl.Program:
+    return catdsl.loads(PREORDER, "orders.cat")
+
+
+@PROPERTIES
+@given(reals, reals, reals, st.integers(0, 5), st.integers(0, 5), st.integers(0, 5))
+def test_preorder_laws(a: float, b: float, c: float, i: int, j: int, k: int) -> None:
+    program = orders()
+    holds(program, "Levels.reflexivity", a)
+    holds(program, "Levels.transitivity", (a, b, c))
+    holds(program, "Sizes.reflexivity", i)
+    holds(program, "Sizes.transitivity", (i, j, k))
+    ((_, lhs, _),) = sides(program, "Levels.transitivity")
+    assert bool(lhs((a, b, c))) is True  # a ≤ b and b ≤ c implies a ≤ c

@@ -68,6 +68,10 @@ def _shown(form: object) -> str:
         return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in form.items()) + "}"
     if form is None:
         return "none"
+    if isinstance(form, bool):
+        return "true" if form else "false"
+    if isinstance(form, str):
+        return f'"{form}"'
     return str(form)
 
 

@@ -3,7 +3,9 @@
 A functor `F` carries `F.identity` (`F(id[X]) == id[F[X]]`) and `F.composition`
 (`F(f >> g) == F(f) >> F(g)`); a natural transformation `alpha : F ⇒ G` carries
 `alpha.naturality` (`F(f) >> alpha == alpha >> G(f)`); a monoid carries `left_unit`,
-`right_unit` and `associativity`; a preorder `reflexivity` and `transitivity`. A law over
+`right_unit` and `associativity`; a preorder `reflexivity` (`copy[C] >> le == discard[C] >>
+true`) and `transitivity` (`a ≤ b and b ≤ c implies a ≤ c`, with std.logic's `and` and
+`implies`, always true). A law over
 morphisms is instantiated at every morphism `f` of the program that fits (a definition with a
 body, no ports, and a domain and codomain that can be written), each instance one case of the
 law; only morphisms between plain objects (arrays, no lists inside) are used. Each law is text
@@ -208,6 +210,17 @@ def _monoid(parts: dict[str, str], c: str) -> list[tuple[str, _Case]]:
 
 def _preorder(parts: dict[str, str], c: str) -> list[tuple[str, _Case]]:
     le = parts["le"]
+    ab = f"id[{c}] * id[{c}] * discard[{c}] >> {le}"
+    bc = f"discard[{c}] * id[{c}] * id[{c}] >> {le}"
+    ac = f"id[{c}] * discard[{c}] * id[{c}] >> {le}"
     return [
         ("reflexivity", _Case("", f"copy[{c}] >> {le}", f"discard[{c}] >> true")),
+        (
+            "transitivity",
+            _Case(
+                "",
+                f"⟨{ab}, {bc}, {ac}⟩ >> and * id[Bool] >> implies",
+                f"discard[{c} * {c} * {c}] >> true",
+            ),
+        ),
     ]

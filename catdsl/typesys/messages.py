@@ -81,6 +81,7 @@ class Code(Enum):
     STRUCTURE_FIELDS = "E0344"
     STRUCTURE_MAP = "E0345"
     FUNCTOR_WITHOUT_MAPS = "E0346"
+    PREORDER_LOGIC = "E0347"
     OPTION_LITERAL = "E0420"
     NOT_AN_OPTION = "E0421"
     SYMBOL_LITERAL = "E0422"
@@ -1282,3 +1283,12 @@ def instance_note(name: str, args: Sequence[tuple[str, Prod]]) -> str:
 def _shown_arg(arg: Prod) -> str:
     text = str(arg)
     return f"`{text}`" if not text.startswith("?") else "an object not yet known"
+
+
+def preorder_needs_logic(name: str) -> Message:
+    return Message(
+        Code.PREORDER_LOGIC,
+        f"preorder `{name}` needs `import std.logic`",
+        "its relation is a `Bool`, and its transitivity law is written with std.logic's `and` "
+        "and `implies`",
+    )

@@ -151,6 +151,8 @@ class StructureChecker:
     # ---------------------------------------------------------------- monoids and preorders
     def structure(self, decl: ast.StructureDecl) -> Structure:
         """A monoid (unit, op) or a preorder (le) on a carrier, each part of its type."""
+        if decl.kind == "preorder" and "std.logic" not in self.env.imported_std:
+            raise self.reporter.fail(M.preorder_needs_logic(decl.name), decl.name_span)
         carrier = self.types.type(decl.carrier)
         given = self._fields(decl)
         wanted = {
