@@ -283,7 +283,8 @@ def test_preorder_laws_are_checked_on_every_element(tmp_path) -> None:
 
 
 def test_a_preorder_needs_std_logic(tmp_path) -> None:
-    (d,) = diagnostics(tmp_path, "object Size : Index[5]\npreorder Sizes : Size where le = Square\n")
+    text = "object Size : Index[5]\npreorder Sizes : Size where le = Square\n"
+    (d,) = diagnostics(tmp_path, text)
     assert (d.code, d.span.line, d.span.column) == ("E0347", 10, 10)
 
 
