@@ -177,9 +177,11 @@ def _identity(functor: str, morphisms: list[tuple[str, Definition]]) -> list[_Ca
 
 
 def _composition(functor: str, morphisms: list[tuple[str, Definition]]) -> list[_Case]:
-    cases = []
+    cases: list[_Case] = []
     for f, df in morphisms:
         for g, dg in morphisms:
+            if len(cases) == MAX_CASES:
+                return cases
             if df.term.cod == dg.term.dom:
                 cases.append(
                     _Case(
