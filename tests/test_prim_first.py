@@ -23,6 +23,10 @@ data pairs : List[Pair] = [[1.5, 2], [2.5, 3]]
 data head : Option[Scalar] = xs >> first
 data nobody : Option[Real] = empty >> first
 data first_pair : Option[Pair] = pairs >> first
+data reals : List[Real] = [1.0, 2.0]
+data nats : List[Nat] = [7, 8, 9]
+data zipped_head : Option[Real * Nat] = reals * nats >> zip >> first
+let first_of_zip = zip >> first
 let heads = List(first)
 law natural : List(Times10) >> first == first >> Option(Times10)
 law natural_tanh : List(tanh) >> first == first >> Option(tanh)
@@ -47,6 +51,12 @@ def test_values(program):
     a, b = program["first_pair"]()
     assert (float(a), int(b)) == (1.5, 2)
     assert str(program["head"].cod) == "Option[Scalar]"
+
+
+def test_the_element_may_be_a_product(program):
+    a, b = program["zipped_head"]()
+    assert (float(a), int(b)) == (1.0, 7)
+    assert program["first_of_zip"].type_text == "List[a] * List[b] -> Option[a * b]"
 
 
 def test_batches_of_lists_give_each_first(program):

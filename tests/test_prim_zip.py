@@ -36,3 +36,26 @@ def test_vjp_pads_back_with_zeros():
     _, residual = kernel.forward(np.ones(5), np.ones(3))
     dx, dy = kernel.vjp(residual, np.full(3, 2.0), np.full(3, 7.0))
     assert dx.tolist() == [2.0, 2.0, 2.0, 0.0, 0.0] and dy.tolist() == [7.0, 7.0, 7.0]
+
+
+def test_a_list_of_a_product_passes_through_the_list_operations():
+    program = catdsl.loads(
+        PROGRAM
+        + "import std.ml\n"
+        + "data twice : List[Real * Token] = pairs * pairs >> concat\n"
+        + "data count : Nat = twice >> length\n"
+        + "data triple : List[Real * Token * Real] = pairs * xs >> zip\n"
+    )
+    assert int(program["count"]()) == 4
+    assert [c.tolist() for c in program["triple"]()] == [[1.0, 2.0], [4, 0], [1.0, 2.0]]
+
+
+def test_windows_does_not_take_a_list_of_a_product():
+    from catdsl.loader import check_text
+
+    src = (
+        PROGRAM
+        + "import std.ml\ndata w : List[Real * Token * Real * Token] = pairs >> windows(2)\n"
+    )
+    (d,) = check_text(src).diagnostics
+    assert d.code == "E0201"

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from catdsl.typesys.carriers import DtypeClass
-from catdsl.typesys.types import Atom, Carrier, Prod, Record, carrier_of
+from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, carrier_of
 
 _FIXED_DTYPES = {
     DtypeClass.INTEGER: np.dtype(np.int64),
@@ -153,12 +153,29 @@ def coerce(value: Any, atom: Atom, dtype: DTypeLike = np.float64) -> Any:
     if isinstance(atom, Record):
         fields = dict(atom.fields)
         return {k: coerce(v, fields[k], dtype) if k in fields else v for k, v in value.items()}
+    if isinstance(atom, Obj) and atom.elements:
+        value = positions(value, atom)
     carrier = carrier_of(atom)
     if isinstance(carrier, Prod):
         return _coerce_product(value, carrier.atoms, dtype)
     if carrier is None:
         return value
     return COERCIONS[carrier.kind](value, carrier, dtype)
+
+
+def positions(value: Any, obj: Obj) -> Any:
+    """Elements of a finite ordered object given by name (`"Feature"`), nested in lists, as
+    their positions; numbers are left as they are (for the entry check to judge)."""
+    if isinstance(value, str):
+        if value not in obj.elements:
+            known = ", ".join(obj.elements)
+            raise ValueError(
+                f"`{value}` is not an element of `{obj.name}`: its elements are {known}"
+            )
+        return obj.elements.index(value)
+    if isinstance(value, list | tuple):
+        return [positions(v, obj) for v in value]
+    return value
 
 
 def _coerce_product(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
@@ -212,6 +229,8 @@ def _coerce_list(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object
         (atom,) = atoms
         inner = carrier_of(atom)
         if isinstance(inner, Carrier) and inner.spec.is_array:
+            if isinstance(atom, Obj) and atom.elements:
+                value = positions(value, atom)
             return _coerce_array(value, inner, dtype)
         items = [coerce(v, atom, dtype) for v in value]
         return np.stack(items) if items else np.zeros((0,))

@@ -179,29 +179,42 @@ def _list(*atoms: Atom) -> Carrier:
     return Carrier("List", elem=_p(*atoms))
 
 
+def _element(v: FreshVars, name: str) -> TVar:
+    """A list's element, which may be a product (the kernel sees the list's columns)."""
+    return TVar(v.rest(name), product=True)
+
+
 def list_to_option(_static: Static) -> PrimSig:
     """`List[a] -> Option[a]`: `first`, `last`."""
-    a = FreshVars().atom("a")
+    a = _element(FreshVars(), "a")
     return PrimSig((), _p(_list(a)), _p(Carrier("Option", elem=_p(a))))
 
 
 def list_concat(_static: Static) -> PrimSig:
     """`List[a] * List[a] -> List[a]`."""
-    a = FreshVars().atom("a")
+    a = _element(FreshVars(), "a")
     return PrimSig((), _p(_list(a), _list(a)), _p(_list(a)))
 
 
 def list_length(_static: Static) -> PrimSig:
     """`List[a] -> Nat`."""
-    a = FreshVars().atom("a")
+    a = _element(FreshVars(), "a")
     return PrimSig((), _p(_list(a)), _p(Carrier("Nat")))
 
 
 def list_zip(_static: Static) -> PrimSig:
     """`List[a] * List[b] -> List[a * b]`."""
     v = FreshVars()
-    a, b = v.atom("a"), v.atom("b")
+    a, b = _element(v, "a"), _element(v, "b")
     return PrimSig((), _p(_list(a), _list(b)), _p(_list(a, b)))
+
+
+def position_lookup(_static: Static) -> PrimSig:
+    """`i -> a` given a `table : List[a]`, `i` one `Nat` or `Index` position: `at(table)`."""
+    v = FreshVars()
+    a = v.atom("a")
+    i = TVar(v.rest("i"), ("Nat", "Index"), scalar=True)
+    return PrimSig((_list(a),), _p(i), _p(a))
 
 
 NUMBERS = ("Real", "Nat", "Int")

@@ -197,7 +197,8 @@ class _ToAst(Transformer):
 
     # -- items
     def r_start(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
-        return tuple(children)
+        # a finite ordered object is its declaration and one point per element
+        return tuple(x for c in children for x in (c if isinstance(c, tuple) else (c,)))
 
     def r_import_module(self, meta: Meta, children: list[Any]) -> ast.ImportModule:
         return ast.ImportModule(children[0], self._span(meta))
@@ -216,6 +217,27 @@ class _ToAst(Transformer):
         name, carrier, *rest = children
         where = rest[0] if rest else ()
         return ast.ObjectDecl(str(name), carrier, where, self._span(meta), self._tspan(name))
+
+    def r_ordered_object_decl(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
+        """`object Level : Observation < Feature < Score`: an object over `Index[3]` whose
+        elements, least first, are also declared as its points (`data Feature : Level = 1`)."""
+        name, *elements = children
+        span = self._span(meta)
+        size = ast.TInt(len(elements), span)
+        carrier = ast.TApply("Index", (size,), span)
+        names = tuple(str(e) for e in elements)
+        decl = ast.ObjectDecl(str(name), carrier, (), span, self._tspan(name), names)
+        points = tuple(
+            ast.DataDecl(
+                str(e),
+                ast.TName(str(name), self._tspan(e)),
+                ast.Literal(i, self._tspan(e)),
+                self._tspan(e),
+                self._tspan(e),
+            )
+            for i, e in enumerate(elements)
+        )
+        return (decl, *points)
 
     def r_where_clause(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)

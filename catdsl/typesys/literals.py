@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,8 +108,13 @@ class LiteralReader:
             return expr.value
         raise self.reporter.fail(M.number_expected(), expr.span)
 
-    def literal(self, expr: ast.Expr, strings: bool = False) -> LiteralValue:
-        """The value written by `expr`; strings only where `strings` allows them (a `Symbol`)."""
+    def literal(
+        self, expr: ast.Expr, strings: bool = False, elements: Mapping[str, int] | None = None
+    ) -> LiteralValue:
+        """The value written by `expr`; strings only where `strings` allows them (a `Symbol`);
+        the name of an element of a finite ordered object in `elements` is its position."""
+        if elements and isinstance(expr, ast.Name) and expr.name in elements:
+            return elements[expr.name]
         if isinstance(expr, ast.Literal):
             if isinstance(expr.value, str) and not strings:
                 raise self.reporter.fail(M.string_as_value(), expr.span)
@@ -116,14 +122,14 @@ class LiteralReader:
                 return float(expr.value)  # no 64-bit integer holds it: a real (never an index)
             return expr.value
         if isinstance(expr, ast.ListLiteral):
-            return tuple(self.literal(item, strings) for item in expr.items)
+            return tuple(self.literal(item, strings, elements) for item in expr.items)
         if is_nothing(expr):
             return NOTHING
         if is_some(expr):
             assert isinstance(expr, ast.Call)
             if len(expr.args) != 1 or expr.args[0].name is not None:
                 raise self.reporter.fail(M.some_arguments(), expr.span)
-            return Some(self.literal(expr.args[0].value, strings))
+            return Some(self.literal(expr.args[0].value, strings, elements))
         raise self.reporter.fail(M.not_a_literal(), expr.span)
 
     def check_shape(self, value: LiteralValue, carrier: Carrier, span: Span, name: str) -> None:

@@ -76,13 +76,16 @@ def _num(x: str | float | None) -> str:
 
 @dataclass(frozen=True)
 class Obj:
-    """A nominal object: equal only to itself (by name and defining module)."""
+    """A nominal object: equal only to itself (by name and defining module). A finite ordered
+    object (`object Level : Observation < Feature < Score`) has its `elements`, least first;
+    its carrier is `Index[n]` and an element's value is its position."""
 
     name: str
     carrier: Carrier | Prod
     where: tuple[Predicate, ...] = field(default=(), compare=False)
     span: Span | None = field(default=None, compare=False)
     module: str = ""
+    elements: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.name
@@ -109,12 +112,16 @@ class TVar:
     `kinds`, when given, are the carrier kinds it may stand for (`add` is typed on `Real`,
     `Nat` and `Int`); such a variable is bound to the structural carrier of what it meets (an
     object forgets its name, as it does entering `Real[*s]`) unless `nominal` keeps objects;
-    `scalar` admits single values only (no axes)."""
+    `scalar` admits single values only (no axes); `product`: it may stand for a product of
+    several atoms (the element of `first : List[a] -> Option[a]`, whose kernel takes a list's
+    columns), where others stand for one atom. (These come with the name from the
+    signature that made it, so they are left out of its repr and of fingerprints.)"""
 
     name: str
-    kinds: tuple[str, ...] = field(default=(), compare=False)
-    scalar: bool = field(default=False, compare=False)
-    nominal: bool = field(default=False, compare=False)
+    kinds: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    scalar: bool = field(default=False, compare=False, repr=False)
+    nominal: bool = field(default=False, compare=False, repr=False)
+    product: bool = field(default=False, compare=False, repr=False)
 
     def __str__(self) -> str:
         return shown(self.name)

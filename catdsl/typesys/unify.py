@@ -43,6 +43,9 @@ class Subst:
     dims: dict[str, Dim] = field(default_factory=dict)
     rests: dict[str, Shape] = field(default_factory=dict)
     atoms: dict[str, Atom] = field(default_factory=dict)
+    products: dict[str, Prod] = field(default_factory=dict)
+    """Variables bound to a product of several atoms (`a` of `List[a]` meeting
+    `List[Real * Nat]`): seen through `prod`, where they stand in a product."""
 
     # ---------------------------------------------------------------- applying
     def dim(self, d: Dim) -> Dim:
@@ -67,7 +70,7 @@ class Subst:
         return Shape(tuple(self.dim(d) for d in dims), rest)
 
     def atom(self, a: Atom) -> Atom:
-        if isinstance(a, Obj) or not (self.dims or self.rests or self.atoms):
+        if isinstance(a, Obj) or not (self.dims or self.rests or self.atoms or self.products):
             return a
         if isinstance(a, TVar):
             bound = self.atoms.get(a.name)
@@ -87,11 +90,14 @@ class Subst:
         )
 
     def prod(self, p: Prod) -> Prod:
-        if not (self.dims or self.rests or self.atoms):
+        if not (self.dims or self.rests or self.atoms or self.products):
             return p
         atoms: list[Atom] = []
         for a in p.atoms:
             resolved = self.atom(a)
+            if isinstance(resolved, TVar) and resolved.name in self.products:
+                atoms.extend(self.prod(self.products[resolved.name]).atoms)
+                continue
             atoms.extend(resolved.atoms if isinstance(resolved, Prod) else (resolved,))
         return Prod(tuple(atoms))
 
@@ -197,6 +203,15 @@ class Subst:
                 return
         raise Mismatch(Reason.OBJECTS_DIFFER, expected, found)
 
+    def _bind_product(self, one: Prod, other: Prod) -> bool:
+        """A lone variable that may stand for a product, meeting one of several atoms."""
+        if len(one) != 1 or not isinstance(one.atoms[0], TVar) or not one.atoms[0].product:
+            return False
+        if len(other) < 2:
+            return False
+        self.products[one.atoms[0].name] = other
+        return True
+
     def _bind_var(self, var: TVar, atom: Atom) -> None:
         """Bind a variable to what it meets, within the kinds it may stand for (of two
         variables, the unconstrained one is bound to the other)."""
@@ -213,6 +228,8 @@ class Subst:
     def unify_prod(self, expected: Prod, found: Prod, nominal_entry: bool = False) -> None:
         e, f = self.prod(expected), self.prod(found)
         if len(e) != len(f):
+            if self._bind_product(e, f) or self._bind_product(f, e):
+                return
             raise Mismatch(Reason.ARITY, e, f)
         for ae, af in zip(e.atoms, f.atoms, strict=True):
             self.flow(af, ae, nominal_entry)

@@ -125,7 +125,8 @@ class ValueChecker:
             self._check_budget("data", decl.name, t if len(t) != 1 else t.atoms[0], decl.type.span)
             term: T.Term = T.Const(UNIT, t, decl.span, name=decl.name, path=path)
         elif is_literal(value):
-            literal = self.literals.literal(value, strings=_mentions(t, "Symbol"))
+            elements = _elements(t)
+            literal = self.literals.literal(value, _mentions(t, "Symbol"), elements)
             self._check_data_literal(literal, t, value.span, decl.name)
             term = T.Const(UNIT, t, decl.span, name=decl.name, value=plain(literal))
         else:
@@ -233,6 +234,18 @@ class ValueChecker:
             raise self.reporter.fail(M.literal_object_components(name, atom, elem), span)
         for item, part in zip(inner, elem.atoms, strict=True):
             self._check_atom_literal(item, part, carrier_of(part), span, name)
+
+
+def _elements(t: object) -> dict[str, int]:
+    """The positions of the elements of the finite ordered objects a type mentions."""
+    if isinstance(t, Prod):
+        return {k: v for a in t.atoms for k, v in _elements(a).items()}
+    if isinstance(t, Obj):
+        own = {name: i for i, name in enumerate(t.elements)}
+        return {**_elements(t.carrier), **own}
+    if isinstance(t, Carrier) and t.elem is not None:
+        return _elements(t.elem)
+    return {}
 
 
 def _mentions(t: object, kind: str) -> bool:
