@@ -277,3 +277,10 @@ def test_structure_distribution_relabelled_keeps_its_probabilities() -> None:
     assert probabilities.tolist() == [0.70, 0.30]
     reports = {r.name: r for r in program.check_laws(samples=4)}
     assert reports["Dist.identity"].holds and reports["Dist.composition"].holds
+
+
+def test_structure_stages_are_a_preorder_checked_at_every_element() -> None:
+    program = catdsl.load(str(PROGRAMS / "structure.cat"))
+    reports = {r.name: r for r in program.check_laws(samples=2)}
+    assert reports["Stages.reflexivity"].holds and reports["Stages.reflexivity"].samples == 4
+    assert reports["Stages.transitivity"].holds and reports["Stages.transitivity"].samples == 64
