@@ -43,8 +43,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     all_diags: list[Diagnostic] = []
     unreadable: list[Diagnostic] = []  # reported, and the other files still checked
     sources: dict[str, str] = {}
+    plugins = _plugin_finder(args)
     for path in args.files:
-        program = check_file(path, args.allow_read)
+        program = check_file(path, args.allow_read, plugins)
         if not program.sources and program.diagnostics and program.diagnostics[0].span is None:
             unreadable.append(program.diagnostics[0])
             if not args.json:
@@ -68,7 +69,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace, dtype: str = "float64"):
     import catdsl
 
-    return catdsl.load(args.file, dtype, allow_read=args.allow_read)
+    plugins = _plugin_finder(args).given.values()
+    return catdsl.load(args.file, dtype, allow_read=args.allow_read, plugins=plugins)
+
+
+def _plugin_finder(args: argparse.Namespace):
+    """The plugins of `--plugin MODULE` options (imported now, in order), and installed ones;
+    one that cannot be imported is a usage error."""
+    from catdsl.std.plugins import PluginError, PluginResolver, import_plugin_module
+
+    sets = []
+    try:
+        for target in getattr(args, "plugin", []):
+            sets.extend(import_plugin_module(target))
+        return PluginResolver.of(sets)
+    except (PluginError, ValueError) as err:
+        raise UsageError(str(err)) from None
 
 
 MAX_JSON_DEPTH = 64
@@ -163,7 +179,7 @@ def _ports(items: list[str]) -> dict:
 def cmd_run(args: argparse.Namespace) -> int:
     program = _load(args, args.dtype)
     if args.params:
-        program.load_params(args.params)
+        _load_params(program, args.params)
     morphism = program[args.name]
     given = () if args.input is None else (_read_input(args.input),)  # `--input null` is none
     value = morphism(*given, **_ports(args.port))
@@ -181,6 +197,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_params(program, path: str) -> None:
+    """`--params FILE`: params from an array file or a training checkpoint, which is said."""
+    step = program.load_params(path)
+    if step is not None:
+        print(f"params from the checkpoint {path}, after {step} training steps", file=sys.stderr)
+
+
+def _say_steps_override(program, args: argparse.Namespace) -> None:
+    """`--steps N` on a definition written `step ^ M` runs N steps: say so (on stderr)."""
+    written = program.steps_of(args.name) if args.steps is not None else None
+    if written is not None and written != args.steps:
+        print(
+            f"--steps {args.steps} overrides the {written} steps `{args.name}` is written with",
+            file=sys.stderr,
+        )
+
+
 # ------------------------------------------------------------------ train
 def cmd_train(args: argparse.Namespace) -> int:
     if args.plot:
@@ -190,6 +223,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         plot_format(args.plot)  # a bad name is refused before the run, not after it
         check_write_target(args.plot)  # and so is a FIFO, a device or a symlink
     program = _load(args, args.dtype)
+    _say_steps_override(program, args)
     result = program.train(
         args.name,
         steps=args.steps,
@@ -275,6 +309,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 def cmd_draw(args: argparse.Namespace) -> int:
     from catdsl.frontend.drawing import draw_command
 
+    args.plugins_found = _plugin_finder(args)
     return draw_command(args)
 
 
@@ -291,11 +326,43 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------ learn
+def cmd_learn(args: argparse.Namespace) -> int:
+    """catlings: the course's exercises one at a time (frontend/learn.py)."""
+    from catdsl.frontend import learn
+
+    if args.name is not None and args.action not in ("reset", "quiz"):
+        raise UsageError(f"`{args.name}`: only `reset` and `quiz` take a name")
+    if args.watch + args.verify + (args.action is not None) > 1:
+        raise UsageError("--watch and --verify each go alone, without hint/list/reset/quiz")
+    if args.key and args.action != "quiz":
+        raise UsageError("--key is for `catdsl learn quiz`")
+    try:
+        course = learn.open_course(args.exercises, args.dir, _color(sys.stdout))
+        if args.verify:
+            return learn.verify(course, print)
+        if args.action == "quiz":
+            from catdsl.frontend.learn_quiz import quiz_command
+
+            return quiz_command(args.name, args.key, course.root, print)
+        if args.action == "reset":
+            return learn.reset(course, args.name, print)
+        progress = learn.Progress.load(course.folder)
+        if args.action == "hint":
+            return learn.hint(course, progress, print)
+        if args.action == "list":
+            return learn.listing(course, progress, print)
+        return (learn.watch if args.watch else learn.run)(course, progress, print)
+    except learn.LearnUsage as err:
+        raise UsageError(str(err)) from None
+
+
 # ------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="catdsl", description="Typed ML pipelines as category theory writes them."
     )
+    parser.add_argument("--version", action="version", version=f"catdsl {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check", help="parse and type-check; report every diagnostic")
@@ -365,8 +432,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the entry as JSON: code, title, text")
     p.set_defaults(func=cmd_explain)
 
+    p = sub.add_parser("learn", help="catlings: learn the course by fixing typed programs")
+    p.add_argument("action", nargs="?", choices=("hint", "list", "reset", "quiz"))
+    p.add_argument("name", nargs="?", metavar="NAME", help="reset: an exercise; quiz: a set")
+    p.add_argument("--watch", action="store_true", help="check again on every save")
+    p.add_argument("--verify", action="store_true", help="check every exercise and solution")
+    p.add_argument("--key", action="store_true", help="quiz: print the answer key")
+    p.add_argument("--dir", type=_directory, help="the learner's folder (default: here)")
+    p.add_argument("--exercises", type=_directory, metavar="DIR", help="another exercise set")
+    p.set_defaults(func=cmd_learn)
+
     for name, command in sub.choices.items():
-        if name != "explain":
+        if name not in ("explain", "learn"):
             command.add_argument(
                 "--allow-read",
                 action="append",
@@ -376,7 +453,23 @@ def build_parser() -> argparse.ArgumentParser:
                 help="let the program import and load files under DIR too (repeatable; "
                 "by default it reads only its own directory)",
             )
+    for name, command in sub.choices.items():
+        if name != "explain":
+            command.add_argument(
+                "--plugin",
+                action="append",
+                default=[],
+                metavar="MODULE",
+                help="Python primitives for `import plugin.NAME`: a module or a .py file that "
+                "defines a catdsl.PrimitiveSet (repeatable; runs its code)",
+            )
     return parser
+
+
+def _version() -> str:
+    from catdsl import __version__
+
+    return __version__
 
 
 def _directory(text: str) -> str:
@@ -451,12 +544,38 @@ def main(argv: list[str] | None = None) -> int:
     import threading
 
     if threading.current_thread() is not threading.main_thread():
-        return _guarded(args.func, args)
+        return _flushed(_guarded(args.func, args))
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _guarded(args.func, args)
+        return _flushed(_guarded(args.func, args))
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+EXIT_CLOSED_PIPE = 141
+"""128 + SIGPIPE: what a command killed by a closed pipe returns (`catdsl ... | head -1`)."""
+
+
+def _flushed(code: int) -> int:
+    """Write what is still buffered now, so a closed pipe is noticed here, not at exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _closed_pipe()
+    return code
+
+
+def _closed_pipe() -> int:
+    """The reader of the output went away: stop quietly, with stdout pointed at /dev/null so
+    that the interpreter's last flush finds nothing to complain about."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout (tests)
+        pass
+    return EXIT_CLOSED_PIPE
 
 
 def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -474,6 +593,8 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
     except UsageError as err:
         print(f"catdsl: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        return _closed_pipe()
     except OSError as err:
         message = err.strerror or str(err)
         if err.filename and str(err.filename) not in message:

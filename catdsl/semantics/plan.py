@@ -42,6 +42,7 @@ from catdsl.diagram.depth import deep
 from catdsl.diagram.schedule import Source
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.invariants import Check, Env, nonfinite_error
+from catdsl.semantics.kernel import EVALUATION, Mode, StepClock
 from catdsl.semantics.values import accumulate, has_nonfinite, zeros_like
 from catdsl.typesys.types import Prod
 
@@ -70,17 +71,23 @@ class Op(Protocol):
 
 @dataclass
 class RunContext:
-    """Per-run state for the ops that use it: check mode, dim bindings, loop hooks, loss sink."""
+    """Per-run state for the ops that use it: check mode, dim bindings, loop hooks, loss sink,
+    the run's count of training steps and the mode kernels that ask for it run in."""
 
     check: bool = True
     dims: Env = field(default_factory=dict)
     hooks: Any = None  # a `LoopHooks`, used by the first top-level `^ n` loop that runs
     losses: list[float] | None = None  # training ops append each step's mean loss here
     looping: bool = False  # the plan is the body of a loop (see the module docstring)
+    clock: StepClock = field(default_factory=StepClock)  # shared with every nested context
+    mode: Mode = EVALUATION  # training only inside a training step's loss
 
     def child(self, looping: bool = False) -> RunContext:
-        """The context of a nested plan: same checks and dims, hooks used up by the parent."""
-        return RunContext(self.check, self.dims, None, self.losses, looping)
+        """The context of a nested plan: same checks, dims, clock and mode, hooks used up by
+        the parent."""
+        return RunContext(
+            self.check, self.dims, None, self.losses, looping, clock=self.clock, mode=self.mode
+        )
 
 
 @dataclass(frozen=True)

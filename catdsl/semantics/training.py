@@ -22,6 +22,12 @@ gradient vanishes and training is stuck); any such loss makes the true mean loss
 (R0606, at the kernel, naming the box that produced the zeros). A legitimately high but finite
 loss (p[t] = 1e-12, say) is never flagged. `loop.iterate` adds the step number.
 
+A training step advances the run's step count (`RunContext.clock`) and computes its loss and
+gradient in training mode, `Mode(True, step)`, which kernels that ask for it are given
+(`dropout` draws its mask from its seed and that step); `MeanLoss` and every other pass run in
+evaluation mode. A hooked loop numbers its steps from the step it resumed from, so a resumed
+run draws what the uninterrupted one would.
+
 Values: `Params(loss)` is a dict name -> array; `MomentumState(loss)` is a dict
 {"params", "velocity"}; `AdamState(loss)` is a dict {"params", "m", "v", "step"}.
 `AdamParams` / `MomentumParams` read the params out of a state. Update rules: each optimizer's
@@ -50,7 +56,8 @@ from catdsl.diagram.schedule import Schedule, Train
 from catdsl.errors import CatRuntimeError, Diagnostic, Label
 from catdsl.semantics import optimizers
 from catdsl.semantics.invariants import nonfinite_error
-from catdsl.semantics.loop import LoopHooks, diverged, iterate
+from catdsl.semantics.kernel import EVALUATION, Mode
+from catdsl.semantics.loop import LoopHooks, diverged, iterate, numbered
 from catdsl.semantics.plan import Plan, RunContext
 from catdsl.semantics.values import has_nonfinite, join_components, split_components, width
 from catdsl.typesys.family_spec import FamilyRole
@@ -99,6 +106,7 @@ class Objective:
         self._seed_array: np.ndarray | None = None
         self._validated: tuple | None = None  # the param shapes of a validated pass
         self._context = RunContext(check=False)
+        self._training = RunContext(check=False)  # its mode is set by each step
 
     def _values(self, params: Mapping[str, np.ndarray]) -> list:
         """The loss plan's source values: the hoisted data and ports, then the params."""
@@ -126,18 +134,22 @@ class Objective:
         (loss,) = self.plan.execute(values, self._context)
         return self._checked_mean(loss, values)
 
-    def mean_and_gradient(self, params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict]:
-        """The mean loss and its gradient, from one forward and one reverse pass (validating
-        only when the params' shapes are new)."""
+    def mean_and_gradient(
+        self, params: Mapping[str, np.ndarray], mode: Mode = EVALUATION
+    ) -> tuple[np.ndarray, dict]:
+        """The mean loss and its gradient, from one forward and one reverse pass in `mode`
+        (validating only when the params' shapes are new)."""
         values = self._values(params)
         layout = self._layout(values)
         trusted = layout is not None and layout == self._validated
+        context = self._training
+        context.mode = mode
         try:
-            (loss,), tape = self.plan.execute_taped(values, self._context, trusted)
+            (loss,), tape = self.plan.execute_taped(values, context, trusted)
         except CatRuntimeError:
-            self._explain(values)  # a diverged param or an earlier bad box, if there is one
+            self._explain(values, mode)  # a diverged param or an earlier bad box, if any
             raise
-        mean = self._checked_mean(loss, values, trusted)
+        mean = self._checked_mean(loss, values, trusted, mode)
         if self._floors:
             self._no_hidden_infinity(tape, values)
         self._validated = layout
@@ -157,25 +169,27 @@ class Objective:
             seed = self._seed_array = np.full(loss.shape, weight, dtype=loss.dtype)
         return seed
 
-    def _checked_mean(self, loss: Any, values: list, trusted: bool = False) -> np.ndarray:
+    def _checked_mean(
+        self, loss: Any, values: list, trusted: bool = False, mode: Mode = EVALUATION
+    ) -> np.ndarray:
         """The mean of the per-example losses, raising the most telling error when it is not
         finite (see `_not_finite`)."""
         mean = np.asarray(loss if self.count is None else np.add.reduce(loss, 0) / self.count)
         if not (math.isfinite(mean) if mean.ndim == 0 else np.isfinite(mean).all()):
-            self._not_finite(values, trusted)
+            self._not_finite(values, trusted, mode)
         return mean
 
-    def _not_finite(self, values: list, trusted: bool) -> NoReturn:
+    def _not_finite(self, values: list, trusted: bool, mode: Mode = EVALUATION) -> NoReturn:
         """Raise for a non-finite mean loss the most telling error `_explain` finds, else
         R0606."""
-        self._explain(values)
+        self._explain(values, mode)
         raise CatRuntimeError(
             "R0606",
             f"the mean loss of `{self.label}` is not finite",
             help=f"{_magnitudes(self._params(values))}; try a smaller `lr`",
         )
 
-    def _explain(self, values: list) -> None:
+    def _explain(self, values: list, mode: Mode = EVALUATION) -> None:
         """Raise for a run gone wrong at `values`: a non-finite param (a diverged earlier step,
         a bad checkpoint), else the first box a checked run finds producing NaN/inf or refusing
         its input (so diverging logits name `affine`, the box that overflowed, not `softmax`,
@@ -190,7 +204,7 @@ class Objective:
                 )
         try:
             with np.errstate(all="ignore"):
-                self.plan.execute(values, RunContext(check=True))
+                self.plan.execute(values, RunContext(check=True, mode=mode))
         except CatRuntimeError as exc:
             if exc.diagnostic.code == "R0415":
                 exc.diagnostic = _with_help(
@@ -308,8 +322,11 @@ class TrainOp:
         return (None,) * len(self.differentiable)
 
     def _gradient(self, ctx: RunContext, params: Mapping) -> dict:
+        """The gradient of one training step, the run's next: its loss in training mode."""
         assert self.objective is not None, "a stepping family has an objective"
-        mean, grads = self.objective.mean_and_gradient(params)
+        ctx.clock.steps += 1
+        mode = Mode(training=True, step=ctx.clock.steps)
+        mean, grads = self.objective.mean_and_gradient(params, mode)
         if ctx.losses is not None:
             ctx.losses.append(float(mean) if mean.ndim == 0 else float(np.sum(mean)))
         return grads
@@ -386,7 +403,8 @@ def run_steps(
         step.check_sources(values, ctx.dims)
     label = f"{step.name or 'step'} ^ {n}"
     with np.errstate(all="ignore") if check else contextlib.nullcontext():
-        final = iterate(lambda s: step.execute((*s, *extra), ctx), tuple(state), n, hooks, label)
+        body = numbered(lambda s: step.execute((*s, *extra), ctx), ctx.clock, hooks)
+        final = iterate(body, tuple(state), n, hooks, label)
     if check and any(map(has_nonfinite, final)):  # the loop's state is scanned once, at the end
         bad = diverged(final)
         if bad is None or not n:

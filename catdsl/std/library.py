@@ -14,7 +14,7 @@ import pkgutil
 from collections.abc import Callable, Mapping
 
 from catdsl.semantics.kernel import Kernel, build_kernel
-from catdsl.std import prims
+from catdsl.std import prims, statics
 from catdsl.std import signatures as sig
 from catdsl.std.attention_kernels import (
     ConcatHeads,
@@ -126,9 +126,11 @@ _CORE = [
         ("scale", "shift"),
         ("eps",),
         sig.layer_norm,
-        "layer norm, biased variance",
+        "layer norm of the last axis, biased variance",
         defaults={"eps": 1e-5},
         kernel=LayerNorm,
+        validate=statics.real("eps", 0, open_low=True),
+        also=(ML,),
     ),
     PrimSpec("scores", ATT, (), (), sig.scores, "`Q·Kᵀ / sqrt(k)`", kernel=Scores),
     PrimSpec(

@@ -165,8 +165,9 @@ class Environment:
         self.order.append(name)
 
     def visible(self, prim: str) -> bool:
-        """Whether a primitive's module is imported."""
-        return self.primitives[prim].module in self.imported_std
+        """Whether a primitive's module (or one of its `also` modules) is imported."""
+        spec = self.primitives[prim]
+        return spec.module in self.imported_std or any(m in self.imported_std for m in spec.also)
 
     # ---------------------------------------------------------------- looking up
     def lookup(self, name: str) -> Entry | None:

@@ -201,10 +201,14 @@ class ExpressionChecker:
                 raise self.reporter.fail(M.no_such_argument(name, key, usage), arg.span)
             written.append((key, arg.value))
         given = dict(written)  # a keyword overrides the same argument given by position
-        sig = spec.build(
-            {k: self._static_value(v, spec, k) for k, v in written if k in spec.static_names}
-            | {k: v for k, v in static.items() if k not in given}
-        )
+        static_values = {
+            k: self._static_value(v, spec, k) for k, v in written if k in spec.static_names
+        } | {k: v for k, v in static.items() if k not in given}
+        if spec.validate is not None and (fault := spec.validate(static_values)) is not None:
+            key, problem = fault
+            where = given[key].span if key in given else e.span
+            raise self.reporter.fail(M.bad_static(spec, key, problem), where)
+        sig = spec.build(static_values)
         arguments: list[tuple[str, Atom]] = []
         ports: list[Port] = []
         for pname, ptype in zip(spec.param_names, sig.params, strict=True):
@@ -242,8 +246,14 @@ class ExpressionChecker:
         )
 
     def _static_value(self, expr: ast.Expr, spec: PrimSpec, key: str) -> object:
-        """A constant argument; counts (`windows(k)`, `concat_heads(n)`) are small whole numbers."""
-        value = self.literals.number(expr)
+        """A constant argument, a number or a sized dim's name (`confusion(C)`); counts
+        (`windows(k)`, `concat_heads(n)`) are small whole numbers."""
+        size = self.env.dim_value(expr.name) if isinstance(expr, ast.Name) else None
+        value: float | int
+        if size is not None and size.value is not None:
+            value = size.value
+        else:
+            value = self.literals.number(expr)
         if spec.count == key and not (isinstance(value, int) and 1 <= value <= MAX_COUNT):
             raise self.reporter.fail(M.bad_count(spec.name, key, MAX_COUNT, value), expr.span)
         return value

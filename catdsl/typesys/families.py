@@ -4,6 +4,7 @@ state (`AdamState(loss)`). What each family is comes from its spec in the regist
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from catdsl.errors import Span
@@ -67,6 +68,8 @@ class FamilyChecker:
             if cut is not None:
                 message = M.train_through_discrete(name, loss_text, cut.name, e.span)
                 raise self.reporter.fail(message, cut.span)
+        if family.role is FamilyRole.STEP:
+            self._differentiable(name, loss, loss_text, positional[0].value.span)
         if spec is None:  # MeanLoss
             if len(loss.cod) != 1:
                 raise self.reporter.fail(M.mean_of_several(loss.cod), e.span)
@@ -92,6 +95,16 @@ class FamilyChecker:
             hyper=tuple(hyper.items()),
             spec=family,
         )
+
+    def _differentiable(self, name: str, loss: T.Term, text: str, span: Span) -> None:
+        """A training step's loss uses no evaluation morphism (`argmax`, `accuracy`): no
+        gradient flows through one, so its params would silently stop learning (E0361)."""
+        root = loss.body if isinstance(loss, T.Ref) and loss.body is not None else loss
+        found = first_evaluation(root)  # a definition named as the loss is not named again
+        if found is not None:
+            prim, definition = found
+            message = M.train_through_evaluation(name, text, prim, definition)
+            raise self.reporter.fail(message, span)
 
     def _state_conversion(
         self, family: Family, record: Record, loss: T.Term, params: tuple[Port, ...], span: Span
@@ -197,3 +210,42 @@ def state_record(spec: OptimizerSpec, params: Record) -> Record:
         (name, params if kind is FieldKind.PARAMS else Carrier("Nat")) for name, kind in spec.fields
     )
     return Record(spec.state, fields, f"{spec.state}{inner}")
+
+
+def first_evaluation(term: T.Term) -> tuple[T.Prim, str | None] | None:
+    """The first evaluation primitive (`PrimSpec.evaluation`) a term uses, looking through
+    the definitions it refers to, with the name of the definition that holds it (None when it
+    is written in `term` itself). Training boxes and the data points bound to ports are not
+    differentiated, so they are not searched; each definition is searched once."""
+    stack: list[tuple[T.Term, str | None]] = [(term, None)]
+    seen: set[int] = set()
+    while stack:
+        node, where = stack.pop()
+        if id(node) in seen or isinstance(node, T.Train):
+            continue
+        seen.add(id(node))
+        if isinstance(node, T.Prim):
+            if node.spec is not None and node.spec.evaluation:
+                return node, where
+            continue
+        if isinstance(node, T.Ref):
+            if node.body is not None:
+                stack.append((node.body, node.name))
+            continue
+        children = [node.inner] if isinstance(node, T.Bind) else _subterms(node)
+        stack.extend((child, where) for child in reversed(children))
+    return None
+
+
+def _subterms(node: T.Term) -> list[T.Term]:
+    """The terms a term is made of, in source order (fields holding terms or tuples of them)."""
+    found: list[T.Term] = []
+    pending: list[object] = [getattr(node, f.name) for f in dataclasses.fields(node)]
+    pending.reverse()
+    while pending:
+        value = pending.pop()
+        if isinstance(value, T.Term):
+            found.append(value)
+        elif isinstance(value, tuple):
+            pending.extend(reversed(value))
+    return found

@@ -55,6 +55,8 @@ class Code(Enum):
     HYPER_PARAMETER = "E0320"
     NOTHING_TO_TRAIN = "E0321"
     DISCRETE_GRADIENT = "E0330"
+    BAD_STATIC = "E0360"
+    TRAIN_THROUGH_EVALUATION = "E0361"
     UNKNOWN_TYPE = "E0401"
     UNKNOWN_DIM = "E0402"
     NOT_A_DIM = "E0403"
@@ -94,6 +96,7 @@ class Code(Enum):
     UNREADABLE_IMPORT = "E0703"
     READ_OUTSIDE = "E0704"
     IMPORT_NOT_SOURCE = "E0705"
+    UNUSABLE_PLUGIN = "E0706"
 
 
 @dataclass(frozen=True)
@@ -582,6 +585,26 @@ def bad_count(prim: str, key: str, limit: int, value: object) -> Message:
     return Message(
         Code.WRONG_ARGUMENTS,
         f"`{prim}`'s `{key}` must be a whole number from 1 to {limit}, not {value}",
+    )
+
+
+def bad_static(spec: PrimSpec, key: str, problem: str) -> Message:
+    return Message(Code.BAD_STATIC, f"`{spec.name}`'s `{key}` {problem}", prim_usage(spec))
+
+
+def train_through_evaluation(
+    family: str, text: str, prim: Located, definition: str | None
+) -> Message:
+    name = getattr(prim, "name", "this primitive")
+    inside = f" (in `{definition}`)" if definition is not None else ""
+    labels = (Label(prim.span, f"`{name}` is used here"),) if prim.span is not None else ()
+    return Message(
+        Code.TRAIN_THROUGH_EVALUATION,
+        f"`{family}` cannot train `{text}`: it goes through `{name}`{inside}, an evaluation "
+        "morphism that no gradient flows through",
+        "train a differentiable loss (e.g. `cross_entropy` of the logits) and measure with "
+        f"`{name}` in a `let` of its own",
+        labels=labels,
     )
 
 
@@ -1127,6 +1150,38 @@ def unknown_module(module: str, hint: str | None, known: Sequence[str]) -> Messa
         f"unknown module `{module}`",
         hint
         or f'the standard library has {", ".join(known)}; import a file with `import "lib.cat"`',
+    )
+
+
+def unknown_plugin(module: str, hint: str | None, given: Sequence[str]) -> Message:
+    named = f" (given: {', '.join(given)})" if given else ""
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"no plugin `{module}` is given or installed{named}",
+        hint
+        or "a plugin is Python code you choose to run: pass `--plugin MODULE` (or "
+        "`plugins=[...]` to `catdsl.load`), or install the package that provides it",
+    )
+
+
+def broken_plugin(module: str, reason: str) -> Message:
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"cannot use `{module}`: {reason}",
+        "fix or reinstall the package that provides it",
+    )
+
+
+def plugin_names_note(names: Sequence[str]) -> str:
+    listed = ", ".join(f"`{n}`" for n in names)
+    return f"not reported as unknown, since the plugin may define them: {listed}"
+
+
+def plugin_clash(name: str, first: str, second: str) -> Message:
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"cannot import `{second}`: its primitive `{name}` is also in `{first}`",
+        "import one of the two; a program names each primitive once",
     )
 
 
