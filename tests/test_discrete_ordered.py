@@ -72,6 +72,15 @@ def test_json_names_elements_both_ways(capsys, tmp_path):
     assert value("Up", "--input", '["Score", "Feature"]') == "Score"
 
 
+def test_text_output_names_elements(capsys, tmp_path):
+    path = tmp_path / "o.cat"
+    path.write_text(PROGRAM)
+    assert main(["run", str(path), "joined"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Decision"
+    assert main(["run", str(path), "levels"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == '["Feature", "Decision", "Observation"]'
+
+
 def test_an_unknown_element_name_is_bad_input(program):
     with pytest.raises(CatError) as err:
         program["Same"]("Nope")

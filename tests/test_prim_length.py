@@ -27,6 +27,7 @@ def test_signature_values_and_batches():
 
 
 def test_no_cotangent_flows_through_a_count():
+    assert PRIMITIVES["length"].discrete
     kernel = make_kernel("length", {}, (1,))
     assert kernel.differentiable == (False,)
     _, residual = kernel.forward(np.ones(4))

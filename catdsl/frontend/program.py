@@ -441,11 +441,17 @@ class Morphism:
         return output_form(value, self.cod)
 
     def format_value(self, value: object) -> str:
-        """Arrays to 6 digits; records one field per line with dotted names."""
+        """Arrays to 6 digits; records one field per line with dotted names; the elements of
+        finite ordered objects by name."""
         if isinstance(value, dict):
             return "\n".join(f"{k} = {v}" for k, v in _dotted(value))
         if value is None:
             return "none"  # an absent `Option`
+        if _names_elements(self.cod):
+            import json
+
+            form = self.json_form(value)
+            return form if isinstance(form, str) else json.dumps(form)
         with np.printoptions(precision=6, suppress=True):
             if isinstance(value, tuple):
                 return "(" + ", ".join(self.format_value(v) for v in value) + ")"
@@ -468,6 +474,17 @@ class Morphism:
 
     def __repr__(self) -> str:
         return f"<Morphism {self.name} : {self.type_text}>"
+
+
+def _names_elements(t: object) -> bool:
+    """Whether a type holds elements of a finite ordered object (shown by name)."""
+    from catdsl.typesys.types import Carrier, Obj
+
+    if isinstance(t, Prod):
+        return any(_names_elements(a) for a in t.atoms)
+    if isinstance(t, Obj):
+        return bool(t.elements) or _names_elements(t.carrier)
+    return isinstance(t, Carrier) and t.elem is not None and _names_elements(t.elem)
 
 
 def _dotted(record: dict, prefix: str = "") -> list[tuple[str, str]]:

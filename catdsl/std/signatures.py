@@ -202,6 +202,12 @@ def list_length(_static: Static) -> PrimSig:
     return PrimSig((), _p(_list(a)), _p(Carrier("Nat")))
 
 
+def list_select(_static: Static) -> PrimSig:
+    """`List[a] * List[Bool] -> List[a]`."""
+    a = _element(FreshVars(), "a")
+    return PrimSig((), _p(_list(a), _list(_bool())), _p(_list(a)))
+
+
 def list_zip(_static: Static) -> PrimSig:
     """`List[a] * List[b] -> List[a * b]`."""
     v = FreshVars()

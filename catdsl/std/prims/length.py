@@ -1,7 +1,8 @@
 """`length` of `std.lists`: how many elements a list has, a `Nat`.
 
 `length : List[a] -> Nat` counts along the list axis (a batch of lists gives one count per
-list). A count is not differentiable: no cotangent flows back through it.
+list). A count is discrete: no cotangent flows back through it, and training through it is
+refused.
 """
 
 from __future__ import annotations
@@ -40,4 +41,5 @@ SPEC = PrimSpec(
     list_length,
     "the number of elements, a `Nat`",
     kernel=Length,
+    discrete=True,
 )
