@@ -296,3 +296,9 @@ def test_a_preorder_relation_gives_a_truth_value(tmp_path) -> None:
         "the `le` of preorder `Sizes` must be `Scalar * Scalar -> Bool`, "
         "but it is `Scalar -> Scalar`"
     )
+
+
+def test_the_applicative_hint_keeps_to_the_two_operands() -> None:
+    _, (d,) = parse(BASE + "let h = (Square ∘ AddOne) >> Square\n", "n.cat")
+    assert d.code == "E0111"
+    assert d.help == "swap the two sides: `Square ∘ AddOne` is `AddOne >> Square`"

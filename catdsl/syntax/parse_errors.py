@@ -265,7 +265,8 @@ def _applicative_fix(line_text: str, column: int) -> str:
     before, after = line_text[: column - 1].rstrip(), line_text[column:].lstrip()
     left = before.split()[-1] if before.split() else "g"
     right = after.split()[0] if after.split() else "f"
-    left = left.split("=")[-1] or "g"
+    left = left.split("=")[-1].lstrip("(⟨<[") or "g"
+    right = right.rstrip(")⟩>],;") or "f"
     return f"`{left} {line_text[column - 1]} {right}` is `{right} >> {left}`"
 
 
