@@ -302,3 +302,16 @@ def test_the_applicative_hint_keeps_to_the_two_operands() -> None:
     _, (d,) = parse(BASE + "let h = (Square ∘ AddOne) >> Square\n", "n.cat")
     assert d.code == "E0111"
     assert d.help == "swap the two sides: `Square ∘ AddOne` is `AddOne >> Square`"
+
+
+def test_a_transformation_at_one_object_between_declared_functors(tmp_path) -> None:
+    """Declared at `Scalar` from `Pairs` (a list of pairs), its square is instantiated at the
+    endomorphisms of `Scalar`, not at morphisms of the pairs."""
+    text = PAIRS + (
+        "morphism Fst[A] : Pairs[A] -> List[A] = List(fst[A, A])\n"
+        "natural Lefts[Scalar] : Pairs ⇒ List = Fst[Scalar]\n"
+    )
+    program = load(tmp_path, text)
+    law = program.checked.laws["Lefts.naturality"]
+    assert [law.case, *(c.case for c in law.cases)] == ["f = AddOne", "f = Square"]
+    assert all(r.holds for r in program.check_laws(samples=4) if r.name == "Lefts.naturality")

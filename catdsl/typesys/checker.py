@@ -94,7 +94,9 @@ class Checker:
             self.env, self.reporter, self.types, self.expressions, primitives
         )
         self.laws = LawChecker(self.reporter, self.expressions)
-        self.generated = LawGenerator(self.env, self.reporter, self.laws, self.sources)
+        self.generated = LawGenerator(
+            self.env, self.reporter, self.laws, self.sources, self.structures.natural_at
+        )
         self.law_decls = self.env.declare(items)
 
     # The parts below are mutually recursive (an expression names a definition, a type calls

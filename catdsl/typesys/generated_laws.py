@@ -15,7 +15,7 @@ so that its sides are drawn and reported as written here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from catdsl.syntax import ast
@@ -45,12 +45,18 @@ class LawGenerator:
     declarations."""
 
     def __init__(
-        self, env: Environment, reporter: Reporter, laws: LawChecker, sources: dict[str, str]
+        self,
+        env: Environment,
+        reporter: Reporter,
+        laws: LawChecker,
+        sources: dict[str, str],
+        natural_at: Mapping[str, Prod],
     ) -> None:
         self.env = env
         self.reporter = reporter
         self.laws = laws
         self.sources = sources
+        self.natural_at = natural_at  # the object of a transformation declared at one
 
     def generate(self, program: CheckedProgram) -> None:
         """Add the generated laws of every declaration that checked to `program.laws`."""
@@ -64,7 +70,7 @@ class LawGenerator:
                 self._add(program, name, "identity", _identity(name, morphisms))
                 self._add(program, name, "composition", _composition(name, morphisms))
             elif isinstance(decl, ast.NaturalDecl) and isinstance(result, Definition):
-                at = _one(result.term.dom.atoms[0]) if decl.at is not None else None
+                at = self.natural_at.get(name)
                 fitting = [
                     (f, d) for f, d in morphisms if at is None or d.term.dom == d.term.cod == at
                 ]
@@ -159,12 +165,6 @@ def _plain(carrier: Carrier | Prod) -> bool:
     if isinstance(carrier, Prod):
         return all(isinstance(a, Carrier) and _plain(a) for a in carrier.atoms)
     return carrier.spec.is_array
-
-
-def _one(functor_of_x: object) -> Prod:
-    """X, from the object `F[X]` a natural transformation declared at X starts from."""
-    assert isinstance(functor_of_x, Carrier) and functor_of_x.elem is not None
-    return functor_of_x.elem
 
 
 def _identity(functor: str, morphisms: list[tuple[str, Definition]]) -> list[_Case]:

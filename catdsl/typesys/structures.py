@@ -44,6 +44,8 @@ class StructureChecker:
         self.types = types
         self.expressions = expressions
         self.boundary = boundary
+        self.natural_at: dict[str, Prod] = {}
+        """The object each natural transformation declared at one object is defined at."""
 
     # ---------------------------------------------------------------- functors
     def functor(self, decl: ast.FunctorDecl) -> Structure:
@@ -137,6 +139,8 @@ class StructureChecker:
                 message = M.not_a_functor(functor, decl.name, known)
                 raise self.reporter.fail(message, span)
         a = Prod((rigid("A"),)) if decl.at is None else self.types.type(decl.at)
+        if decl.at is not None:
+            self.natural_at[decl.name] = a
         dom, cod = self.object_of(decl.source, a), self.object_of(decl.target, a)
         subst = Subst()
         body = self.expressions.check(decl.body, subst, expected=(dom, cod))
