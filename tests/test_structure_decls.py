@@ -219,6 +219,8 @@ def test_the_naturality_square_is_drawn(tmp_path) -> None:
         ("functor F : List -> Option\n", "E0114", 18, "`functor F : A ↦ List[A], f ↦ List(f)`"),
         ("functor F : A ↦ List[A]\n", "E0114", 24, "`functor F : A ↦ List[A], f ↦ List(f)`"),
         ("natural h : List -> Option = first\n", "E0115", 18, "`natural first : List ⇒ Option"),
+        ("natural h : List ⇒ Option\n", "E0115", 26, "one morphism `List[A] -> Option[A]`"),
+        ("natural transformation h : List ⇒ Option = first\n", "E0115", 24, "without"),
         ("monoid M : Real = (zero, add)\n", "E0116", 17, "where unit = empty, op = concat"),
         ("preorder P : Real (le)\n", "E0116", 23, "where le = le"),
     ],
@@ -315,3 +317,13 @@ def test_a_transformation_at_one_object_between_declared_functors(tmp_path) -> N
     law = program.checked.laws["Lefts.naturality"]
     assert [law.case, *(c.case for c in law.cases)] == ["f = AddOne", "f = Square"]
     assert all(r.holds for r in program.check_laws(samples=4) if r.name == "Lefts.naturality")
+
+
+def test_an_empty_list_as_a_unit_is_told_to_be_declared(tmp_path) -> None:
+    text = "import std.lists\nmonoid Trace : List[Symbol] where unit = [], op = concat\n"
+    (d,) = diagnostics(tmp_path, text)
+    assert d.code == "E0345"
+    assert d.help == (
+        "`[]` alone does not say what it is a list of: declare the unit, "
+        "`data no_steps : List[Symbol] = []`, and give `unit = no_steps`"
+    )

@@ -233,11 +233,25 @@ def _structure_slip(
             "between two functors is a natural transformation: `natural first : List ⇒ Option "
             "= first`",
         )
+    words = line_text.split()
+    if head == "natural" and len(words) > 1 and words[1] == "transformation":
+        return (
+            "E0115",
+            "`natural` alone declares a natural transformation",
+            "write `natural first : List ⇒ Option = first`, without `transformation`",
+        )
     if head == "natural" and "NATURAL" in expected:
         return (
             "E0115",
             "a natural transformation goes from one functor to another with `⇒`",
             "write `natural first : List ⇒ Option = first` (ASCII `=>` for `⇒`)",
+        )
+    if head == "natural" and expected == {"EQUAL"}:
+        return (
+            "E0115",
+            "a natural transformation is given by its component, after `=`",
+            "write `natural first : List ⇒ Option = first`: one morphism `List[A] -> Option[A]` "
+            "for every object A",
         )
     if head in ("monoid", "preorder") and "WHERE" in expected:
         example = (

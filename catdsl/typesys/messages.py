@@ -1347,3 +1347,11 @@ def preorder_needs_logic(name: str) -> Message:
         "its relation is a `Bool`, and its transitivity law is written with std.logic's `and` "
         "and `implies`",
     )
+
+
+def empty_list_unit(carrier: str) -> str:
+    """The help for `unit = []`: an empty list in an expression has no element type."""
+    return (
+        f"`[]` alone does not say what it is a list of: declare the unit, "
+        f"`data no_steps : {carrier} = []`, and give `unit = no_steps`"
+    )

@@ -8,6 +8,8 @@ typesys/generated_laws.py from what is checked here.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
@@ -206,6 +208,8 @@ class StructureChecker:
             subst.default_rests(term.cod)
             found = f"{subst.prod(term.dom)} -> {subst.prod(term.cod)}"
             message = M.structure_map(decl.kind, decl.name, field.name, f"{dom} -> {cod}", found)
+            if isinstance(field.value, ast.ListLiteral) and not field.value.items:
+                message = replace(message, help=M.empty_list_unit(str(cod)))
             raise self.reporter.fail(message, field.value.span) from None
         return finish(term, subst)
 
