@@ -15,7 +15,9 @@ MEASURED = (
     CLASSIFIER
     + """
 let val_accuracy = predictions >> accuracy
-law top1 : List(Classify * Label) >> top_k_accuracy(1) == List(Predict * Label) >> accuracy
+object Batch : List[Features * Label] where len >= 1     # accuracy of no predictions is R0432
+law top1 : Batch >> List(Classify * Label) >> top_k_accuracy(1)
+        == Batch >> List(Predict * Label) >> accuracy
 """
 )
 
@@ -77,3 +79,9 @@ def test_accuracy_equals_pytorch():
     (ours,) = kernel("accuracy")(predicted, labels)
     theirs = (torch.tensor(scores).argmax(-1) == torch.tensor(labels)).double().mean()
     assert ours == theirs.item()
+
+
+def test_a_law_over_any_list_meets_the_empty_one():
+    unconstrained = MEASURED.replace("Batch >> ", "")
+    (law,) = catdsl.loads(unconstrained).check_laws()
+    assert not law.holds and law.failure is not None and law.failure.startswith("R0432")
