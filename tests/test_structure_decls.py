@@ -327,3 +327,8 @@ def test_an_empty_list_as_a_unit_is_told_to_be_declared(tmp_path) -> None:
         "`[]` alone does not say what it is a list of: declare the unit, "
         "`data no_steps : List[Symbol] = []`, and give `unit = no_steps`"
     )
+
+
+def test_the_new_keywords_may_still_name_a_law(tmp_path) -> None:
+    program = load(tmp_path, "law natural : AddOne == AddOne\nlaw monoid : Square == Square\n")
+    assert {"natural", "monoid"} <= set(program.checked.laws)
