@@ -85,6 +85,13 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/composition.cat associativity -o docs/img/course/associativity.svg
 	$(BIN)/catdsl draw programs/adam_challenge.cat two_steps --expand 1 -o docs/img/course/adam.svg
 	$(BIN)/catdsl draw programs/card.cat pipeline -o docs/img/course/card.svg
+	$(BIN)/catdsl draw programs/transformer/course.cat block -o docs/img/transformer_block.png
+	$(BIN)/catdsl draw programs/transformer/course.cat pre_norm_block -o docs/img/transformer_pre_norm.png
+	$(BIN)/catdsl draw programs/transformer/shape_lab.cat feed_forward --expand 8 -o docs/img/transformer_shape_trace.png
+	$(BIN)/catdsl draw programs/transformer/course.cat ex07_step_count --expand 1 -o docs/img/transformer_train_steps.png
+	$(BIN)/catdsl draw programs/transformer/course.cat block -o docs/img/course/block.svg
+	$(BIN)/catdsl draw programs/transformer/shape_lab.cat feed_forward --expand 8 -o docs/img/course/shape_trace.svg
+	$(BIN)/catdsl draw programs/transformer/course.cat ex07_step_count -o docs/img/course/train_steps.svg
 
 # The site (the course book and the reference) in site/; a warning is an error.
 docs: setup

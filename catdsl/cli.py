@@ -12,8 +12,13 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
+
+if TYPE_CHECKING:
+    from catdsl.frontend.program import BaseProgram
+    from catdsl.typesys.program import CheckedProgram
 
 EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
 IO_CODES = ("R05", "R07")  # reading/writing files, drawing formats and Graphviz: exit 2
@@ -59,6 +64,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"{path}: ok ({n} definition{'s' * (n != 1)}, {len(program.laws)} law"
                 f"{'s' * (len(program.laws) != 1)})"
             )
+        if args.classify and not program.diagnostics:
+            _print_classes(program, args.json)
     _print_diagnostics([*unreadable, *all_diags] if args.json else all_diags, sources, args.json)
     if unreadable:
         return EXIT_USAGE
@@ -173,6 +180,19 @@ def _ports(items: list[str]) -> dict:
             else _parse_json_value(value, f"--port {key}")
         )
     return ports
+
+
+def _print_classes(program: CheckedProgram, as_json: bool) -> None:
+    """`check --classify`: each definition's boundary class, counting its inputs first."""
+    from catdsl.frontend.classify import classify
+
+    found = classify(program)
+    if as_json:
+        print(json.dumps({"file": program.file, "definitions": [c.to_json() for c in found]}))
+        return
+    width = max((len(c.name) for c in found), default=0)
+    for c in found:
+        print(f"  {c.name:<{width}}  {c.kind}: {c.type_text}; {c.why}")
 
 
 # ------------------------------------------------------------------ run
@@ -292,7 +312,10 @@ def cmd_laws(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ gradcheck
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     program = _load(args)
-    report = program.gradcheck(args.name, eps=args.eps, seed=args.seed)
+    if args.one_step:
+        return _one_step_check(program, args)
+    eps = 1e-6 if args.eps is None else args.eps
+    report = program.gradcheck(args.name, eps=eps, seed=args.seed)
     if args.json:
         print(json.dumps(report.to_json()))
     else:
@@ -301,6 +324,30 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
             print(
                 f"{mark} {row.name:<20} max relative error {row.max_rel_error:.3e}  "
                 f"({row.size} coordinates)"
+            )
+        for warning in report.warnings:
+            print(f"warning: {warning}")
+    return EXIT_OK if report.ok else EXIT_PROGRAM
+
+
+def _one_step_check(program: BaseProgram, args: argparse.Namespace) -> int:
+    """`gradcheck --one-step`: the course's check of one gradient-descent step."""
+    from catdsl.frontend.gradcheck import one_step
+
+    if args.start is None or args.loss is None:
+        raise UsageError("gradcheck --one-step needs --start STATE and --loss LOSS")
+    eps = 1e-3 if args.eps is None else args.eps
+    report = one_step(program, args.name, args.start, args.loss, args.lr, eps, args.tolerance)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        for r in report.rows:
+            mark = "ok  " if r.ok else "FAIL"
+            note = "  (negligible gradient)" if r.negligible else ""
+            strict = "" if r.close else "  not within 1e-3 relative"
+            print(
+                f"{mark} {r.name:<8} at {list(r.coordinate)!s:<10} inferred {r.inferred: .6e}  "
+                f"fd {r.fd: .6e}  error {r.error:.1e}{strict}{note}"
             )
     return EXIT_OK if report.ok else EXIT_PROGRAM
 
@@ -368,6 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="parse and type-check; report every diagnostic")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="diagnostics as JSON")
+    p.add_argument(
+        "--classify",
+        action="store_true",
+        help="name each definition ordinary, endomorphism, product-input, product-input "
+        "returning its first factor, or state endomorphism, and say why",
+    )
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("run", help="run a definition on an input")
@@ -422,9 +475,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gradcheck", help="reverse-mode gradients against central differences")
     p.add_argument("file", metavar="FILE")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--eps", type=_positive(float), default=1e-6, help="finite-difference step")
+    p.add_argument(
+        "--eps", type=_positive(float), help="finite-difference step (1e-6; 1e-3 with --one-step)"
+    )
     p.add_argument("--seed", type=_seed, default=0, help="0 to 4294967295")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--one-step",
+        action="store_true",
+        help="the course's check of the training step NAME: infer each param's gradient from "
+        "its largest change and compare it with a central difference of --loss (eps 1e-3)",
+    )
+    p.add_argument("--start", metavar="STATE", help="with --one-step: the starting state")
+    p.add_argument("--loss", metavar="LOSS", help="with --one-step: the state's loss")
+    p.add_argument("--lr", type=_positive(float), help="with --one-step: the step's rate")
+    p.add_argument(
+        "--tolerance", type=_positive(float), default=1e-2, help="with --one-step: absolute"
+    )
     p.set_defaults(func=cmd_gradcheck)
 
     p = sub.add_parser("explain", help="print the entry of a diagnostic code (E0201, R0412, ...)")

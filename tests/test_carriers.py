@@ -83,6 +83,8 @@ def test_the_spec_lists_the_languages_kinds():
         "Index",
         "Simplex",
         "Bool",
+        "AllowMask",
+        "BlockMask",
         "Nat",
         "Int",
         "Symbol",
@@ -211,6 +213,8 @@ object TokenId : Index[V]
 object Vector  : Real[D]
 object Dist    : Simplex[V]
 object Mask    : Bool[V, V]
+object Allowed : AllowMask[V, V]
+object Blocked : BlockMask[V, V]
 object Scores  : Real[V, V]
 object Count   : Nat
 object Offset  : Int
@@ -221,9 +225,10 @@ param E : Real[V, D] = normal(seed = 1)
 morphism Embed : TokenId -> Vector = lookup(E)
 
 law every_carrier :
-  Option(Embed) * List(Embed) * Dist * mask_scores * Count * Offset * Label
+  Option(Embed) * List(Embed) * Dist * mask_scores * Count * Offset * Label * block_to_allow
+  * allow_to_block
   == Option(TokenId >> Embed) * List(Embed >> Vector) * Dist * (Scores * Mask >> mask_scores)
-     * Count * Offset * Label
+     * Count * Offset * Label * (Blocked >> block_to_allow) * (Allowed >> allow_to_block)
 """
 
 

@@ -13,7 +13,7 @@ from conftest import REPO
 import catdsl
 from catdsl.std.doc_tables import primitive_table, regenerate
 from catdsl.std.library import KERNELS, PRIMITIVES
-from catdsl.std.optim import FAMILIES, OPTIMIZERS
+from catdsl.std.optim import FAMILIES
 from catdsl.std.signatures import STD_MODULES
 from catdsl.typesys.family_spec import FamilyRole, HyperKind
 from catdsl.typesys.messages import family_usage
@@ -55,6 +55,7 @@ def test_families_come_from_the_optimizers():
         "TrainStep",
         "Momentum",
         "Adam",
+        "StateStep",
     }
     assert set(FAMILIES) == {
         "MeanLoss",
@@ -66,9 +67,13 @@ def test_families_come_from_the_optimizers():
         "Adam",
         "AdamInit",
         "AdamParams",
+        "StateStep",
+        "StateInit",
+        "StateParams",
+        "StateCount",
     }
-    assert FAMILIES.state_types == ("Params", "MomentumState", "AdamState")
-    for spec in OPTIMIZERS:
+    assert FAMILIES.state_types == ("Params", "MomentumState", "AdamState", "TrainingState")
+    for spec in FAMILIES.optimizers.values():
         update = inspect.signature(spec.update).parameters
         assert list(update)[2:] == [h.name for h in spec.hyper], spec.name
         assert spec.fields == () or spec.fields[0][0] == "params"

@@ -153,6 +153,7 @@ class TrainBox(Box):
     data: Diagram | None = None
     params: tuple[str, ...] = ()
     hyper: Mapping[str, float] = field(default_factory=dict)
+    only: tuple[str, ...] = ()  # the params a step updates; () is every param of its loss
 
     @property
     def evaluates_loss(self) -> bool:

@@ -109,6 +109,8 @@ JSON_FORMS: dict[str, Callable[[object, Carrier], object]] = {
     "Index": _array_form,
     "Simplex": _array_form,
     "Bool": _array_form,
+    "AllowMask": _array_form,
+    "BlockMask": _array_form,
     "Nat": _array_form,
     "Int": _array_form,
     "Symbol": _array_form,

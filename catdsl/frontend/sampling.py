@@ -168,6 +168,11 @@ def _mask(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
     return mask
 
 
+def _block_mask(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    """A block-mask: the complement of an allow-mask, so every row leaves a key open."""
+    return ~np.asarray(_mask(sampler, c, lead), dtype=bool)
+
+
 def _list(sampler: Sampler, c: Carrier, lead: tuple[int, ...], least: int = 0) -> object:
     inner = (*lead, sampler.list_length(least))
     parts = tuple(sampler.atom(a, inner) for a in _element(c).atoms)
@@ -215,6 +220,8 @@ SAMPLERS: dict[str, Callable[[Sampler, Carrier, tuple[int, ...]], object]] = {
     "Index": _index,
     "Simplex": _distribution,
     "Bool": _mask,
+    "AllowMask": _mask,
+    "BlockMask": _block_mask,
     "Nat": _natural,
     "Int": _integer,
     "Symbol": _symbol,

@@ -539,7 +539,9 @@ def _train_label(box: TrainBox) -> str:
 
 def _train_parts(box: TrainBox) -> tuple[str, list[str], list[str]]:
     """The family, the names of its loss and data, and its hyperparameters as the source
-    writes them (`lr=0.1`, `eps=1e-8`)."""
+    writes them (`lr=0.1`, `eps=1e-8`), then the params a step updates (`only=[Wr, br]`)."""
     args = [d.name for d in (box.loss, box.data) if d is not None and d.name]
     hyper = [f"{k}={number_text(v)}" for k, v in (box.hyper or {}).items()]
+    if box.only:
+        hyper.append(f"only=[{', '.join(box.only)}]")
     return box.family, args, hyper

@@ -6,7 +6,9 @@ params, by name), the hoisted constants and every intermediate wire; structural 
 aliases and cost nothing. Three loops share the instructions:
 
 - `run`: forward only, registers freed after their last use (`check=True` adds the object
-  boundary checks and a NaN/inf scan after every box; `check=False` is the fastest path).
+  boundary checks and reports the first box whose output is NaN/inf: the floating-point
+  status flags watch the run, and only a raised flag or a refusing box re-runs it with a scan
+  after every box, to name the first bad one; `check=False` is the fastest path).
   Inside a loop (`RunContext.looping`, set by `f ^ n` and `run_steps`) a box whose op
   `defers_scan` (a training step) and whose outputs are all the plan's outputs, i.e. the loop's
   state, is not scanned every step: the loop scans its state when it ends, and a training step
@@ -170,6 +172,10 @@ class Plan:
         return self._steps(range(len(self.instrs)), "run", scan=True)
 
     @cached_property
+    def _checked_unscanned(self) -> tuple:
+        return self._steps(range(len(self.instrs)), "run")
+
+    @cached_property
     def _checked_loop(self) -> tuple:
         return self._steps(range(len(self.instrs)), "run", scan=True, looping=True)
 
@@ -203,8 +209,9 @@ class Plan:
         check: bool = True,
         hooks: Any = None,
     ) -> tuple:
-        """Run forward only. `check` validates objects and scans every box for NaN/inf;
-        `hooks` (a `LoopHooks`) drive the first top-level `^ n` loop (progress, checkpoints)."""
+        """Run forward only. `check` validates objects and reports the first box whose output
+        is NaN or infinite (see `_run_checked`); `hooks` (a `LoopHooks`) drive the first
+        top-level `^ n` loop (progress, checkpoints)."""
         values = self.gather(inputs, ports, params)
         ctx = RunContext(check, {}, hooks)
         with self._room("running"):
@@ -212,7 +219,34 @@ class Plan:
                 return self.execute(values, ctx)
             with np.errstate(all="ignore"):
                 self.check_sources(values, ctx.dims)
-                return self.execute(values, ctx)
+                if hooks is not None:  # a run with side effects is run once, scanned
+                    return self.execute(values, ctx)
+            return self._run_checked(values, ctx)
+
+    def _run_checked(self, values: Sequence, ctx: RunContext) -> tuple:
+        """A checked run that scans no box: the objects' checks run where values enter them,
+        and the floating-point status flags (overflow, invalid, division by zero) stand in for
+        a NaN/inf scan after every box. Only when a flag is raised or a box refuses its input
+        does the run start again with every box scanned, which names the first box whose
+        output is not finite (R0415) or gives the first failing stage's error, as a fully
+        scanned run would; a flag that left no NaN or inf behind then just costs the rerun."""
+        dims = dict(ctx.dims)
+        raised: list[str] = []
+        try:
+            with np.errstate(
+                call=lambda kind, _flag: raised.append(kind),
+                over="call",
+                invalid="call",
+                divide="call",
+                under="ignore",
+            ):
+                outputs = self._execute_steps(self._checked_unscanned, values, ctx)
+        except CatRuntimeError:
+            raised.append("refused")
+        if not raised:
+            return outputs
+        with np.errstate(all="ignore"):
+            return self.execute(values, RunContext(ctx.check, dims, ctx.hooks))
 
     def forward(
         self,
@@ -287,7 +321,6 @@ class Plan:
 
     def execute(self, values: Sequence, ctx: RunContext) -> tuple:
         """Run forward from positional source values (used by loops and functors)."""
-        index = 0
         if not ctx.check:
             steps, direct = self._fast, self._fast_direct
         elif ctx.looping:
@@ -299,7 +332,11 @@ class Plan:
                 return direct(ctx, *values)
             except CatRuntimeError as exc:
                 raise exc.at(self.instrs[steps[0][5]].span) from None
-        regs = self._registers(values, ctx)
+        return self._execute_steps(steps, values, ctx)
+
+    def _execute_steps(self, steps: tuple, values: Sequence, ctx: RunContext) -> tuple:
+        """Run `steps` over the registers (see `execute`)."""
+        regs, index = self._registers(values, ctx), 0
         try:
             for run, args, out, outs, frees, index, scan in steps:
                 ys = run(*args(regs))

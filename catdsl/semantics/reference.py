@@ -309,13 +309,18 @@ class Reference:
             return (self.objective(box, xs[0], gradient=False)[0],)
         assert optimizer is not None, "every other family is an optimizer's"
         if spec.role is FamilyRole.INIT:
-            return optimizers.initial_state(optimizer, dict(zip(box.params, xs, strict=True)))
+            params = dict(zip(box.params, xs, strict=True))
+            return optimizers.initial_state(optimizer, params, box.hyper)
         if spec.role is FamilyRole.READ:
             return (xs[0]["params"],)
+        if spec.role is FamilyRole.COUNT:
+            return (xs[0]["step"],)
         rates = tuple(optimizers.hyperparameters(optimizer, box.hyper, box.span).values())
         self.clock.steps += 1
         mode = Mode(training=True, step=self.clock.steps)
         grads = self.objective(box, optimizers.params_of(optimizer, xs[0]), mode=mode)[1]
+        if box.only:
+            grads = {name: grads[name] for name in box.only}
         return (optimizer.update(xs[0], grads, *rates),)
 
     def objective(

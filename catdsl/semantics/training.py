@@ -302,6 +302,7 @@ class TrainOp:
         self.family = box.family
         self.optimizer = box.spec.optimizer
         self.names = tuple(box.params)
+        self.only = tuple(box.only)
         self.objective, self.hyper = objective, hyper
         self.rates = tuple(hyper.values())
         self.differentiable = (False,) * len(box.inputs)
@@ -312,6 +313,7 @@ class TrainOp:
             FamilyRole.INIT: self._init,
             FamilyRole.READ: self._read,
             FamilyRole.MEAN_LOSS: self._mean_loss,
+            FamilyRole.COUNT: self._count,
         }[role]
         self.run = self._step  # `run(ctx, *xs)`: the role's own method, called directly
 
@@ -334,10 +336,13 @@ class TrainOp:
     def _init(self, ctx: RunContext, *values: Any) -> tuple:
         assert self.optimizer is not None
         params = dict(zip(self.names, values, strict=True))
-        return optimizers.initial_state(self.optimizer, params)
+        return optimizers.initial_state(self.optimizer, params, self.hyper)
 
     def _read(self, ctx: RunContext, state: dict) -> tuple:
         return (state["params"],)
+
+    def _count(self, ctx: RunContext, state: dict) -> tuple:
+        return (state["step"],)
 
     def _mean_loss(self, ctx: RunContext, params: Mapping) -> tuple:
         assert self.objective is not None, "MeanLoss has an objective"
@@ -346,6 +351,8 @@ class TrainOp:
     def _update(self, ctx: RunContext, state: Any) -> tuple:
         assert self.optimizer is not None
         grads = self._gradient(ctx, optimizers.params_of(self.optimizer, state))
+        if self.only:  # `only = [...]`: the listed params move, the others stay as they are
+            grads = {name: grads[name] for name in self.only}
         return (self.optimizer.update(state, grads, *self.rates),)
 
 

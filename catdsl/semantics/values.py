@@ -211,6 +211,8 @@ COERCIONS: dict[str, Callable[[Any, Carrier, np.dtype], object]] = {
     "Index": _coerce_array,
     "Simplex": _coerce_array,
     "Bool": _coerce_array,
+    "AllowMask": _coerce_array,
+    "BlockMask": _coerce_array,
     "Nat": _coerce_array,
     "Int": _coerce_array,
     "Symbol": _coerce_array,

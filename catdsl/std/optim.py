@@ -7,12 +7,17 @@
 - `Adam(lr, beta1, beta2, eps)`, as in Kingma and Ba: t = k + 1; m ← β1·m + (1 − β1)·g;
   v ← β2·v + (1 − β2)·g²; θ ← θ − lr·m̂ / (√v̂ + ε) with m̂ = m / (1 − β1^t),
   v̂ = v / (1 − β2^t); k ← t. The state stores the uncorrected m and v and the step count k.
+- `StateStep` on `TrainingState(f)` = {params, lr, step}, the course's training state: θ ← θ −
+  lr·g at the rate the state owns (set by `StateInit(f, lr)`), for the params listed with
+  `only = [...]` (all of the loss's by default), the others kept; the step count advances by 1.
 
 An update rule gets the objective's gradients, which have the params' shapes by construction;
 it checks the state it is given (a state may come from a file), raising R0604.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -61,6 +66,19 @@ def adam_update(
         new_params[name] = theta - lr * (m / correct1) / (np.sqrt(v / correct2) + eps)
         new_first[name], new_second[name] = m, v
     return {"params": new_params, "m": new_first, "v": new_second, "step": np.array(t)}
+
+
+def state_update(state: dict, grads: Arrays) -> dict:
+    """One gradient-descent step on a training state {params, lr, step}, at the state's own
+    rate: the params named in `grads` move, every other is kept as it is (the same array), and
+    the step count advances by one."""
+    lr = float(state["lr"])
+    if not (math.isfinite(lr) and lr > 0):
+        raise CatRuntimeError("R0601", f"invalid learning rate {lr} in the training state")
+    params = state["params"]
+    same_shapes("gradient", {n: params[n] for n in grads if n in params}, grads)
+    moved = {n: theta - lr * grads[n] if n in grads else theta for n, theta in params.items()}
+    return {"params": moved, "lr": state["lr"], "step": np.array(int(state["step"]) + 1)}
 
 
 def same_shapes(item: str, params: Arrays, other: Arrays) -> None:
@@ -121,5 +139,22 @@ OPTIMIZERS = (
     ),
 )
 
-FAMILIES = Families(OPTIMIZERS)
+TRAINING_STATE = OptimizerSpec(
+    "StateStep",
+    prose="training state",
+    init="StateInit",
+    hyper=(),
+    update=state_update,
+    doc="gradient descent at the state's own rate on the params it lists; step + 1",
+    state="TrainingState",
+    fields=(("params", FieldKind.PARAMS), ("lr", FieldKind.RATE), ("step", FieldKind.COUNT)),
+    reader="StateParams",
+    init_hyper=(LR,),
+    counter="StateCount",
+    partial=True,
+)
+"""The course's training state: it owns the params, the learning rate and the step count; its
+steps (`StateStep(loss, data, model = f, only = [...])`) are endomorphisms of it."""
+
+FAMILIES = Families((*OPTIMIZERS, TRAINING_STATE))
 """Every training family of the standard library, by name."""

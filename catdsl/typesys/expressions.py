@@ -529,6 +529,10 @@ class ExpressionChecker:
             0,
         )
         found, want = gives.atoms[index], takes.atoms[index]
+        polarity = M.polarity_of(found, want)
+        if polarity is not None:
+            self.reporter.error(polarity, rexpr.span)
+            return
         notes: list[str] = []
         note = M.same_carrier_note(found, want)
         if note:

@@ -14,7 +14,7 @@ from catdsl.typesys import terms as T
 from catdsl.typesys.discrete import crossing
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
-from catdsl.typesys.family_spec import Family, FamilyRole, FieldKind, OptimizerSpec
+from catdsl.typesys.family_spec import Family, FamilyRole, FieldKind, Hyper, OptimizerSpec
 from catdsl.typesys.literals import LiteralReader
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.types import UNIT, Carrier, Port, Prod, Record, carrier_of
@@ -48,7 +48,19 @@ class FamilyChecker:
         loss_text = self.expressions.text(positional[0].value)
         record = self.params_record(loss, loss_text, name, positional[0].value.span)
         params = self._params(loss)
-        if family.role in (FamilyRole.INIT, FamilyRole.READ):
+        spec = family.optimizer
+        takes_model = family.role is FamilyRole.MEAN_LOSS or (spec is not None and spec.partial)
+        if takes_model and "model" in keywords:
+            record = self._model_record(keywords.pop("model"), loss, loss_text, params, name)
+        only: tuple[str, ...] = ()
+        partial_step = family.role is FamilyRole.STEP and spec is not None and spec.partial
+        if partial_step and "only" in keywords:
+            only = self._only(keywords.pop("only"), params, loss_text)
+        if family.role in (FamilyRole.INIT, FamilyRole.READ, FamilyRole.COUNT):
+            init_hyper = spec.init_hyper if spec is not None else ()
+            if family.role is FamilyRole.INIT and init_hyper:
+                hyper = self._hyper(family, positional[1:], keywords, e, init_hyper)
+                return self._state_conversion(family, record, loss, params, e.span, hyper)
             if len(positional) > 1 or keywords:
                 raise self.reporter.fail(M.family_takes_only_loss(family), e.span)
             return self._state_conversion(family, record, loss, params, e.span)
@@ -61,7 +73,6 @@ class FamilyChecker:
             data_expr = keywords.pop("data", None) or rest.pop(0).value
             data = self.expressions.check(data_expr, subst)
             self._check_data(name, loss, data, data_expr, subst, user_ports)
-        spec = family.optimizer
         hyper = self._hyper(family, rest, keywords, e)
         if spec is not None:
             cut = crossing(loss, upstream=False, resolve=subst.prod)
@@ -94,6 +105,7 @@ class FamilyChecker:
             params=params,
             hyper=tuple(hyper.items()),
             spec=family,
+            only=only,
         )
 
     def _differentiable(self, name: str, loss: T.Term, text: str, span: Span) -> None:
@@ -107,15 +119,62 @@ class FamilyChecker:
             raise self.reporter.fail(message, span)
 
     def _state_conversion(
-        self, family: Family, record: Record, loss: T.Term, params: tuple[Port, ...], span: Span
+        self,
+        family: Family,
+        record: Record,
+        loss: T.Term,
+        params: tuple[Port, ...],
+        span: Span,
+        hyper: dict[str, float] | None = None,
     ) -> T.Term:
-        """An optimizer's init (a point of its state) or reader (a state's params)."""
+        """An optimizer's init (a point of its state, with the rates it stores), reader (a
+        state's params) or counter (a state's step count)."""
         assert family.optimizer is not None
         state = Prod((state_record(family.optimizer, record),))
-        dom, cod = (UNIT, state) if family.role is FamilyRole.INIT else (state, Prod((record,)))
+        dom, cod = {
+            FamilyRole.INIT: (UNIT, state),
+            FamilyRole.READ: (state, Prod((record,))),
+            FamilyRole.COUNT: (state, Prod((Carrier("Nat"),))),
+        }[family.role]
         return T.Train(
-            dom, cod, span, family=family.name, loss=loss, data=None, params=params, spec=family
+            dom,
+            cod,
+            span,
+            family=family.name,
+            loss=loss,
+            data=None,
+            params=params,
+            spec=family,
+            hyper=tuple((hyper or {}).items()),
         )
+
+    def _model_record(
+        self, expr: ast.Expr, loss: T.Term, loss_text: str, params: tuple[Port, ...], family: str
+    ) -> Record:
+        """`model = f`: the state is f's params, which must hold every param of the loss."""
+        model = self.expressions.check(expr, Subst())
+        model_text = self.expressions.text(expr)
+        record = self.params_record(model, model_text, family, expr.span)
+        held = {name for name, _ in record.fields}
+        missing = [p.name for p in params if p.name not in held]
+        if missing:
+            message = M.loss_outside_model(loss_text, model_text, missing[0])
+            raise self.reporter.fail(message, expr.span)
+        return record
+
+    def _only(self, expr: ast.Expr, params: tuple[Port, ...], loss_text: str) -> tuple[str, ...]:
+        """`only = [W, b]`: the params a step updates, each a param of the loss, once."""
+        names = {p.name for p in params}
+        if not isinstance(expr, ast.ListLiteral) or not expr.items:
+            raise self.reporter.fail(M.only_not_a_list(loss_text, sorted(names)), expr.span)
+        chosen: list[str] = []
+        for item in expr.items:
+            if not isinstance(item, ast.Name) or item.name not in names or item.name in chosen:
+                text = self.expressions.text(item)
+                message = M.only_not_a_param(text, loss_text, sorted(names), text in chosen)
+                raise self.reporter.fail(message, item.span)
+            chosen.append(item.name)
+        return tuple(chosen)
 
     def _hyper(
         self,
@@ -123,10 +182,13 @@ class FamilyChecker:
         rest: Sequence[ast.Arg],
         keywords: dict[str, ast.Expr],
         e: ast.Call,
+        given: tuple[Hyper, ...] | None = None,
     ) -> dict[str, float]:
-        """The hyper-parameters, by position then by name, with defaults where they have one,
-        each in its kind's range."""
-        specs = family.optimizer.hyper if family.optimizer is not None else ()
+        """The hyper-parameters (`given`, else the optimizer's), by position then by name, with
+        defaults where they have one, each in its kind's range."""
+        specs = given if given is not None else ()
+        if given is None and family.optimizer is not None:
+            specs = family.optimizer.hyper
         names = tuple(h.name for h in specs)
         hyper: dict[str, float] = {}
         for key, value in zip(names, rest, strict=False):
@@ -200,6 +262,10 @@ class FamilyChecker:
         return Record("Params", tuple((p.name, p.atom) for p in params), f"Params({text})")
 
 
+_FIELD_CARRIERS = {FieldKind.COUNT: "Nat", FieldKind.RATE: "Real"}
+"""The carrier of a state field that is not params-shaped."""
+
+
 def state_record(spec: OptimizerSpec, params: Record) -> Record:
     """An optimizer's state over the params record: the record itself when the optimizer keeps
     no state, else one field per entry of its spec (`AdamState(loss)`: params, m, v, step)."""
@@ -207,7 +273,8 @@ def state_record(spec: OptimizerSpec, params: Record) -> Record:
         return params
     inner = params.name[len("Params") :]
     fields = tuple(
-        (name, params if kind is FieldKind.PARAMS else Carrier("Nat")) for name, kind in spec.fields
+        (name, params if kind is FieldKind.PARAMS else Carrier(_FIELD_CARRIERS[kind]))
+        for name, kind in spec.fields
     )
     return Record(spec.state, fields, f"{spec.state}{inner}")
 

@@ -58,6 +58,7 @@ class FieldKind(Enum):
 
     PARAMS = "params"  # a record shaped like the params (the params, a moment, a velocity)
     COUNT = "count"  # a natural number (the step count)
+    RATE = "rate"  # a real number the state owns (a training state's learning rate)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,10 @@ class OptimizerSpec:
     `update(state, grads, *rates)` returns the next state, where `rates` are the hyperparameters'
     values in the order of `hyper`; the state is the params record itself when `state` is None,
     else a dict with one entry per field (the first field is always `params`). `prose` is how
-    messages name it ("invalid momentum decay rate")."""
+    messages name it ("invalid momentum decay rate"). `init_hyper` are hyperparameters the init
+    family takes and stores in the state's RATE fields (a training state's `lr`); `counter` names
+    the family that reads the state's step count. An optimizer whose `grads` may name only some
+    params (`only = [...]`) leaves the others unchanged: `partial` says it accepts that."""
 
     name: str
     prose: str
@@ -78,6 +82,9 @@ class OptimizerSpec:
     state: str | None = None
     fields: tuple[tuple[str, FieldKind], ...] = ()
     reader: str | None = None
+    init_hyper: tuple[Hyper, ...] = ()
+    counter: str | None = None
+    partial: bool = False
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -92,6 +99,7 @@ class FamilyRole(Enum):
     INIT = "init"  # Unit -> State: the state at the stored params
     READ = "read"  # State -> Params: the params out of a state
     MEAN_LOSS = "mean loss"  # Params -> Loss
+    COUNT = "count"  # State -> Nat: the state's step count
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,8 @@ class Families(Mapping[str, Family]):
             self._add(Family(spec.init, FamilyRole.INIT, spec))
             if spec.reader is not None:
                 self._add(Family(spec.reader, FamilyRole.READ, spec))
+            if spec.counter is not None:
+                self._add(Family(spec.counter, FamilyRole.COUNT, spec))
 
     def _add(self, family: Family) -> None:
         if family.name in self._families:

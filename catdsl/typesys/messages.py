@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from catdsl.errors import Diagnostic, Label, Span
+from catdsl.typesys.carriers import MASK_POLARITY
 from catdsl.typesys.family_spec import Family, FamilyRole, Hyper, HyperKind, OptimizerSpec
 from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Shape, carrier_of
@@ -84,6 +85,10 @@ class Code(Enum):
     STRUCTURE_MAP = "E0345"
     FUNCTOR_WITHOUT_MAPS = "E0346"
     PREORDER_LOGIC = "E0347"
+    MASK_ROW_CLOSED = "E0350"
+    MASK_POLARITY = "E0351"
+    LOSS_OUTSIDE_MODEL = "E0352"
+    ONLY_PARAMS = "E0353"
     OPTION_LITERAL = "E0420"
     NOT_AN_OPTION = "E0421"
     SYMBOL_LITERAL = "E0422"
@@ -221,11 +226,16 @@ def family_usage(family: Family) -> str:
         return "`MeanLoss(loss, data) : Params(loss) -> Loss`"
     state = f"{spec.state or 'Params'}(loss)"
     if family.role is FamilyRole.INIT:
-        return f"`{family.name}(loss) : Unit -> {state}`"
+        init = "".join(f", {_hyper_usage(h)}" for h in spec.init_hyper)
+        return f"`{family.name}(loss{init}) : Unit -> {state}`"
     if family.role is FamilyRole.READ:
         return f"`{family.name}(loss) : {state} -> Params(loss)`"
-    hyper = ", ".join(_hyper_usage(h) for h in spec.hyper)
-    call = f"{family.name}(loss, data, {hyper})"
+    if family.role is FamilyRole.COUNT:
+        return f"`{family.name}(loss) : {state} -> Nat`"
+    extra = [_hyper_usage(h) for h in spec.hyper]
+    if spec.partial:
+        extra += ["model = loss", "only = [W, b]"]
+    call = f"{family.name}(loss, data{''.join(', ' + x for x in extra)})"
     return f"`{call}` on `{state}`" if spec.state else f"`{call} : {state} -> {state}`"
 
 
@@ -1041,6 +1051,82 @@ def literal_object_components(name: str, atom: Atom, t: Prod) -> Message:
 
 def literal_not_index(atom: Atom, value: object) -> Message:
     return Message(Code.LITERAL_SHAPE, f"`{atom}` holds indices, found `{value}`")
+
+
+def mask_row_closed(name: str, atom: Atom, kind: str, row: tuple[int, ...]) -> Message:
+    """A mask literal with a row that leaves no key open (E0350), naming the row."""
+    where = f"row {row[-1] if row else 0}" + (f" of element {row[:-1]}" if len(row) > 1 else "")
+    closed = "is all `false`" if kind == "AllowMask" else "is all `true`"
+    return Message(
+        Code.MASK_ROW_CLOSED,
+        f"attention mask {where} of `{name}` {closed}: that query may attend to no key",
+        f"every row of a `{atom}` needs at least one "
+        + ("`true` (true = may attend)" if kind == "AllowMask" else "`false` (true = blocked)"),
+    )
+
+
+_READ_AS = {**MASK_POLARITY, "Bool": "a mask read as true = may attend"}
+
+
+def mask_polarity(found: str, want: str) -> Message:
+    """An allow-mask where a block-mask is expected or the reverse, or a block-mask where a
+    `Bool` mask (read as allowing) is expected (E0351)."""
+    conversion = "allow_to_block" if want == "BlockMask" else "block_to_allow"
+    article = "an" if want[0] in "AEIOU" else "a"
+    return Message(
+        Code.MASK_POLARITY,
+        f"a `{found}` ({MASK_POLARITY[found]}) is not {article} `{want}` ({_READ_AS[want]}): "
+        "the mask has the opposite polarity",
+        f"convert it explicitly: `{conversion}` turns a `{found}` into the "
+        f"`{'BlockMask' if want == 'BlockMask' else 'AllowMask'}` that blocks the same cells "
+        "(it flips every cell)",
+    )
+
+
+def polarity_of(a: object, b: object) -> Message | None:
+    """The polarity error when `a` (found) and `b` (expected) are masks of opposite kinds, seen
+    through their objects; None otherwise."""
+    kinds = []
+    for atom in (a, b):
+        carrier = carrier_of(atom) if isinstance(atom, Obj) else atom
+        kinds.append(carrier.kind if isinstance(carrier, Carrier) else None)
+    found, want = kinds
+    if found == "BlockMask" and want == "Bool":
+        return mask_polarity(found, want)
+    if found in MASK_POLARITY and want in MASK_POLARITY and found != want:
+        assert found is not None and want is not None
+        return mask_polarity(found, want)
+    return None
+
+
+def loss_outside_model(loss: str, model: str, missing: str) -> Message:
+    """`model = f` whose params do not hold every param of the loss (E0352)."""
+    return Message(
+        Code.LOSS_OUTSIDE_MODEL,
+        f"the state of `{model}` has no param `{missing}`, which `{loss}` trains",
+        f"`model` names the morphism whose params the state holds: one that uses every param "
+        f"of `{loss}` (and possibly more)",
+    )
+
+
+def only_not_a_list(loss: str, params: Sequence[str]) -> Message:
+    """`only = ...` that is not a non-empty list of names (E0353)."""
+    return Message(
+        Code.ONLY_PARAMS,
+        "`only` takes a list of the params the step updates",
+        f"the params of `{loss}` are {', '.join(f'`{p}`' for p in params)}: "
+        f"e.g. `only = [{params[0]}]`",
+    )
+
+
+def only_not_a_param(item: str, loss: str, params: Sequence[str], twice: bool) -> Message:
+    """An entry of `only = [...]` that is not a param of the loss, or is listed twice (E0353)."""
+    why = "is listed twice" if twice else f"is not a param of `{loss}`"
+    return Message(
+        Code.ONLY_PARAMS,
+        f"`only` names `{item}`, which {why}",
+        f"the params of `{loss}` are {', '.join(f'`{p}`' for p in params)}",
+    )
 
 
 def literal_not_list(atom: Atom) -> Message:

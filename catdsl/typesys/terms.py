@@ -143,6 +143,10 @@ class Train(Term):
     data: Term | None
     params: tuple[Port, ...]
     hyper: tuple[tuple[str, float], ...] = ()
+    # the params a step updates (`only = [...]`); () is all. Out of the repr so that the
+    # checkpoint fingerprints of every step written without it stay as they were (a step
+    # with `only` is a training state's, which starts from `StateInit`, never a checkpoint)
+    only: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)

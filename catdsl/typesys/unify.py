@@ -193,13 +193,13 @@ class Subst:
             if isinstance(found, Obj):
                 if isinstance(found.carrier, Carrier):
                     try:
-                        self.unify_carrier(expected, found.carrier)
+                        self.unify_carrier(expected, read_as(expected, found.carrier))
                     except Mismatch as err:
                         raise Mismatch(err.reason, expected, found) from None
                     return
                 raise Mismatch(Reason.CARRIERS_DIFFER, expected, found)
             if isinstance(found, Carrier):
-                self.unify_carrier(expected, found)
+                self.unify_carrier(expected, read_as(expected, found))
                 return
         raise Mismatch(Reason.OBJECTS_DIFFER, expected, found)
 
@@ -233,3 +233,12 @@ class Subst:
             raise Mismatch(Reason.ARITY, e, f)
         for ae, af in zip(e.atoms, f.atoms, strict=True):
             self.flow(af, ae, nominal_entry)
+
+
+def read_as(expected: Carrier, found: Carrier) -> Carrier:
+    """`found` as the kind a wire expecting `expected` reads it: an `AllowMask` enters a `Bool`
+    mask (which `std.attention` reads as true = may attend) as a `Bool` of its shape; a
+    `BlockMask` never does (its polarity is the opposite). Any other carrier is itself."""
+    if expected.kind == "Bool" and found.kind == "AllowMask":
+        return replace(found, kind="Bool")
+    return found

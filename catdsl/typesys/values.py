@@ -9,6 +9,7 @@ from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
 from catdsl.typesys.boundary import BoundaryChecker, finish
+from catdsl.typesys.carriers import MASK_POLARITY
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
 from catdsl.typesys.limits import BYTES_PER_NUMBER, MAX_SEED, human_bytes, memory_budget
@@ -186,6 +187,10 @@ class ValueChecker:
             out = [v for v in indices if v < 0 or (bound is not None and v >= bound)]
             if out:
                 raise self.reporter.fail(M.index_out_of_range(out[0], atom, bound), span)
+        if carrier.kind in MASK_POLARITY:
+            row = _closed_row(value, carrier.kind == "BlockMask")
+            if row is not None:
+                raise self.reporter.fail(M.mask_row_closed(name, atom, carrier.kind, row), span)
         if carrier.kind == "List" and carrier.elem is not None:
             if is_optional(value):
                 raise self.reporter.fail(M.optional_not_option(atom), span)
@@ -266,6 +271,20 @@ def _holds_nothing(value: LiteralValue, elem: Prod) -> bool:
         return False
     carrier = carrier_of(elem.atoms[0])
     return isinstance(carrier, Carrier) and carrier.kind == "Option" and value is NOTHING
+
+
+def _closed_row(value: LiteralValue, blocked_when: bool) -> tuple[int, ...] | None:
+    """The index of the first innermost row of a mask literal whose cells are all
+    `blocked_when` (no key left open), or None."""
+    if not isinstance(value, tuple):
+        return None
+    if value and not isinstance(value[0], tuple):
+        return () if all(cell is blocked_when for cell in value) else None
+    for i, item in enumerate(value):
+        inner = _closed_row(item, blocked_when)
+        if inner is not None:
+            return (i, *inner)
+    return None
 
 
 def _fixed_count(t: object) -> int:
