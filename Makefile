@@ -74,6 +74,8 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/tiny_ml.cat left_identity -o docs/img/law_triangle.png
 	$(BIN)/catdsl draw programs/tiny_ml.cat associativity -o docs/img/law_square.png
 	$(BIN)/catdsl draw programs/card.cat fused_is_composed -o docs/img/law_parallel.png
+	$(BIN)/catdsl draw programs/structure.cat First.naturality -o docs/img/naturality_square.png
+	$(BIN)/catdsl draw programs/structure.cat Trace.associativity -o docs/img/trace_regrouping.png
 	$(BIN)/catdsl draw programs/composition.cat interchange -o docs/img/law_interchange.png
 	$(BIN)/catdsl draw programs/tiny_ml.cat predict -o docs/img/course/pipeline.svg
 	-$(BIN)/catdsl draw programs/errors/embedding_softmax.cat -o docs/img/course/illegal.svg

@@ -295,6 +295,8 @@ def cmd_laws(args: argparse.Namespace) -> int:
         for r in reports:
             mark = "ok  " if r.holds else "FAIL"
             count = f"{r.samples} sample{'s' * (r.samples != 1)}"
+            if r.cases > 1:
+                count += f" in {r.cases} cases"
             if r.failure is not None:
                 print(f"{mark} {r.name:<28} did not run  ({count})\n       {r.failure}")
                 continue
@@ -302,6 +304,8 @@ def cmd_laws(args: argparse.Namespace) -> int:
                 f"{mark} {r.name:<28} max error {r.max_error:.3e}  (tolerance {r.tolerance:g}, "
                 f"{count})"
             )
+            if r.counterexample is not None:
+                print("\n".join(f"       {line}" for line in r.counterexample.lines()))
     return EXIT_OK if all(r.holds for r in reports) else EXIT_PROGRAM
 
 

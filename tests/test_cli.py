@@ -741,6 +741,8 @@ def test_a_failing_law_exits_1(capsys, tmp_path) -> None:
         "tolerance": 1e-9,
         "samples": 16,
         "failure": None,
+        "cases": 1,
+        "counterexample": None,
     }
 
 

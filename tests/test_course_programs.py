@@ -225,3 +225,62 @@ def test_float32_runs_in_float32_and_matches_float64_to_course_precision() -> No
     after32 = float(program["loss_after"]())
     after64 = float(catdsl.load(TINY)["loss_after"]())
     assert after32 == pytest.approx(after64, rel=1e-4)
+
+
+# ---------------------------------------------------------------- chapter 5: structure
+def test_structure_functors_on_lists_and_options() -> None:
+    program = catdsl.load(str(PROGRAMS / "structure.cat"))
+    assert program["squares"]().tolist() == [1.0, 4.0, 9.0]
+    assert program["plus_one_some"]() == 8.0
+    assert program["plus_one_none"]() is None
+
+
+def test_structure_first_both_ways_round_the_square() -> None:
+    program = catdsl.load(str(PROGRAMS / "structure.cat"))
+    assert program["first_of_list"]() == (10.0, 10.0)
+    assert program["first_of_empty"]() == (None, None)
+
+
+def test_structure_laws_are_generated_and_hold() -> None:
+    program = catdsl.load(str(PROGRAMS / "structure.cat"))
+    reports = {r.name: r for r in program.check_laws(samples=4)}
+    for name in (
+        "List.identity",
+        "List.composition",
+        "Option.identity",
+        "Option.composition",
+        "First.naturality",
+    ):
+        assert reports[name].holds, reports[name]
+    naturality = program.checked.laws["First.naturality"]
+    assert [naturality.case, *(c.case for c in naturality.cases)] == [
+        "f = Square",
+        "f = AddOne",
+        "f = Times10",
+        "f = Name",
+    ]
+
+
+def test_structure_trace_monoid() -> None:
+    program = catdsl.load(str(PROGRAMS / "structure.cat"))
+    assert program["trace"]().tolist() == ["embedding", "linear", "softmax"]
+    reports = {r.name: r for r in program.check_laws(samples=4)}
+    for name in ("Trace.left_unit", "Trace.right_unit", "Trace.associativity", "trace_regrouped"):
+        assert reports[name].holds, reports[name]
+
+
+def test_structure_distribution_relabelled_keeps_its_probabilities() -> None:
+    """Exercise 6: {2: 0.70, 3: 0.30} mapped with 2 ↦ Rust, 3 ↦ . is {Rust: 0.70, .: 0.30}."""
+    program = catdsl.load(str(PROGRAMS / "structure.cat"))
+    labels, probabilities = program["named"]()
+    assert labels.tolist() == ["Rust", "."]
+    assert probabilities.tolist() == [0.70, 0.30]
+    reports = {r.name: r for r in program.check_laws(samples=4)}
+    assert reports["Dist.identity"].holds and reports["Dist.composition"].holds
+
+
+def test_structure_stages_are_a_preorder_checked_at_every_element() -> None:
+    program = catdsl.load(str(PROGRAMS / "structure.cat"))
+    reports = {r.name: r for r in program.check_laws(samples=2)}
+    assert reports["Stages.reflexivity"].holds and reports["Stages.reflexivity"].samples == 4
+    assert reports["Stages.transitivity"].holds and reports["Stages.transitivity"].samples == 64

@@ -20,7 +20,7 @@ from catdsl.cli import main
 from catdsl.loader import check_text
 
 DOCS = REPO / "docs"
-FILES = ("language.md", "errors.md")
+FILES = ("language.md", "errors.md", "structure.md")
 EXPECT = re.compile(r"^<!--\s*expect:\s*(E\d{4})\s*-->$")
 SHOWN_DIR = "/home/me/proj"  # how errors.md shows the example's directory
 

@@ -28,12 +28,18 @@ UPDATE = os.environ.get("CATDSL_UPDATE_GOLDENS") == "1"
 # case -> why its current output differs from the expected one (a front-end bug to fix).
 KNOWN_BUGS: dict[str, str] = {}
 
+# Programs that check but break a law: `catdsl laws NAME.cat` prints the failing law with its
+# counterexample on stdout (compared with NAME.expected) and exits 1.
+LAW_CASES = ("broken_naturality",)
+
 
 def _cases() -> list[str]:
     return sorted(
         p.stem
         for p in ERRORS.glob("*.cat")
-        if not p.stem.endswith("_partner") and not p.stem.startswith("_")
+        if not p.stem.endswith("_partner")
+        and not p.stem.startswith("_")
+        and p.stem not in LAW_CASES
     )
 
 
@@ -56,7 +62,7 @@ def _check(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
 
 
 def test_every_case_has_an_expected_file():
-    cases = _cases()
+    cases = [*_cases(), *LAW_CASES]
     assert len(cases) >= 12
     missing = [c for c in cases if not (ERRORS / f"{c}.expected").exists()]
     assert not missing, f"cases without a .expected file: {missing}"
@@ -76,8 +82,24 @@ def test_golden(name, capsys, monkeypatch):
     assert err == expected
 
 
+@pytest.mark.parametrize("name", LAW_CASES)
+def test_golden_law(name, capsys, monkeypatch):
+    monkeypatch.chdir(ERRORS)
+    capsys.readouterr()
+    code = main(["laws", f"{name}.cat"])
+    out = capsys.readouterr().out
+    expected_file = ERRORS / f"{name}.expected"
+    if UPDATE:
+        expected_file.write_text(out, encoding="utf-8")
+    assert code == 1
+    assert out == expected_file.read_text(encoding="utf-8")
+    assert "COUNTEREXAMPLE" in out
+
+
 def test_goldens_are_plain_text_and_relative():
     for path in ERRORS.glob("*.expected"):
+        if path.stem in LAW_CASES:
+            continue
         text = path.read_text(encoding="utf-8")
         assert "\x1b[" not in text, f"{path.name} holds colour codes"
         assert str(ERRORS) not in text, f"{path.name} holds an absolute path"

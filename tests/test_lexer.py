@@ -63,3 +63,20 @@ def test_every_word_of_the_grammar_is_highlighted_as_a_keyword_or_builtin():
         ((kind, text),) = tokens(word)
         assert text == word
         assert kind in Keyword or kind in Name.Builtin.Pseudo, (word, kind)
+
+
+def test_declarations_that_carry_laws_are_highlighted():
+    found = dict(
+        (text, kind)
+        for kind, text in tokens(
+            "functor Dist : A ↦ List[A * Prob], f |-> List(f * Prob)\n"
+            "natural First : List ⇒ Option = first\n"
+            "natural Last : List => Option = last\n"
+            "monoid Trace : Steps where unit = none_yet, op = Then\n"
+            "preorder Stages : Stage where le = le\n"
+        )
+    )
+    for word in ("functor", "natural", "monoid", "preorder"):
+        assert found[word] in Keyword.Declaration
+    for arrow in ("↦", "|->", "⇒", "=>"):
+        assert found[arrow] in Operator

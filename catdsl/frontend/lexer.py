@@ -33,6 +33,7 @@ from catdsl.typesys.carriers import CARRIER_KINDS
 
 DECLARATIONS = frozenset(
     {"import", "dim", "object", "type", "param", "morphism", "let", "data", "law"}
+    | {"functor", "natural", "monoid", "preorder"}
 )
 """The words that open a declaration (shown apart from the other keywords)."""
 CONSTANTS = frozenset({"true", "false", "none"})
@@ -85,7 +86,7 @@ class CatLexer(RegexLexer):
             (r"[a-z_][A-Za-z0-9_']*", Name),
             (r"([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+", Number.Float),
             (r"[0-9]+", Number.Integer),
-            (r">>|->|→|==|<=|>=|!=|[*⊗×^=<>⟨⟩∘;+\-/|]", Operator),
+            (r">>|->|→|\|->|↦|=>|⇒|==|<=|>=|!=|[*⊗×^=<>⟨⟩∘;+\-/|]", Operator),
             (r"[()\[\]{},:.]", Punctuation),
             (r".", Text),
         ]

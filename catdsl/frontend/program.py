@@ -64,6 +64,17 @@ def _coerced(value: object, atom, dtype, what: str) -> object:
         ) from None
 
 
+def _generic_not_run(name: str, params: tuple[str, ...], checked: CheckedProgram) -> Diagnostic:
+    """A generic definition stands for one morphism per object: it runs once instantiated."""
+    example = next(iter(checked.objects), "Real")
+    written = f"{name}[{', '.join(example for _ in params)}]"
+    return Diagnostic(
+        "R0510",
+        f"`{name}` is generic (`{name}[{', '.join(params)}]`): it runs once its objects are known",
+        help=f"run an instance, e.g. `let {name.lower()}_here = {written}`",
+    )
+
+
 def _raise_with_sources(err: CatRuntimeError, sources: dict[str, str]) -> CatError:
     return CatError([err.diagnostic], sources)
 
@@ -127,7 +138,8 @@ class BaseProgram:
     # ---------------------------------------------------------------- names
     @property
     def names(self) -> list[str]:
-        return list(self.checked.definitions)
+        """The definitions that run: all but the generic ones, which run once instantiated."""
+        return [n for n, d in self.checked.definitions.items() if not d.params]
 
     def __contains__(self, name: str) -> bool:
         return name in self.checked.definitions
@@ -146,8 +158,11 @@ class BaseProgram:
                     )
                 ]
             )
+        definition = self.checked.definitions[name]
+        if definition.params:
+            raise CatError([_generic_not_run(name, definition.params, self.checked)])
         if name not in self._morphisms:
-            self._morphisms[name] = Morphism(self, name, self.checked.definitions[name].term)
+            self._morphisms[name] = Morphism(self, name, definition.term)
         return self._morphisms[name]
 
     # ---------------------------------------------------------------- params

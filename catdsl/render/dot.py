@@ -364,10 +364,13 @@ class Drawing:
         cluster = scope.cluster(nid, box.functor, "functor")
         ins, ports = _split(box, srcs)
         entries = self.boundary(sub.dom.atoms, f"{nid}.in", cluster)
-        for src, entry in zip(ins, entries, strict=True):
+        # A list of a product (`List(f * g)`) is one wire outside, its components inside.
+        feeds = ins if len(ins) == len(entries) else ins[:1] * len(entries)
+        for src, entry in zip(feeds, entries, strict=True):
             self.wires.append(Wire(src, End(entry.node, entry.port, "w")))
         outs = self.draw(sub, f"{nid}.", cluster, entries, ports, depth)
         exits = [End(e.node, e.port, "e") for e in self.close(outs, f"{nid}.out", cluster)]
+        exits = exits if len(exits) == len(box.outputs) else exits[: len(box.outputs)]
         return [
             self.source(exit_, atom, cluster, (nid, k))
             for k, (exit_, atom) in enumerate(zip(exits, box.outputs, strict=True))

@@ -259,6 +259,7 @@ class MorphismDecl:
     body: Expr | None
     span: Span
     name_span: Span
+    type_params: tuple[str, ...] = ()  # `morphism First[A] : ...`: a generic definition
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,7 @@ class LetDecl:
     body: Expr
     span: Span
     name_span: Span
+    type_params: tuple[str, ...] = ()  # `let Twice[A] = ...`: a generic definition
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,66 @@ class LawDecl:
     name_span: Span
 
 
+@dataclass(frozen=True)
+class FunctorMaps:
+    """`A ↦ List[A * Prob], f ↦ List(f * Prob)`: a functor's object map and morphism map."""
+
+    obj_var: str
+    obj_map: TypeExpr
+    mor_var: str
+    mor_map: Expr
+
+
+@dataclass(frozen=True)
+class FunctorDecl:
+    """`functor F : A ↦ ..., f ↦ ...`; `maps` is None for `functor List` (a built-in one)."""
+
+    name: str
+    maps: FunctorMaps | None
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class NaturalDecl:
+    """`natural alpha : F ⇒ G = body`: a family of morphisms `F[A] -> G[A]`, one per object
+    (or one per object in `at`)."""
+
+    name: str
+    source: str
+    target: str
+    body: Expr
+    span: Span
+    name_span: Span
+    source_span: Span
+    target_span: Span
+    at: TypeExpr | None = None
+    """`natural FirstClipped[Scalar] : ...`: defined only at this object (its body may look at
+    its values), so natural only for the morphisms from the object to itself."""
+
+
+@dataclass(frozen=True)
+class StructureField:
+    """`unit = e`, `op = m`, `le = r` in a `monoid` or `preorder` declaration."""
+
+    name: str
+    value: Expr
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class StructureDecl:
+    """`monoid M : Carrier where unit = e, op = m` or `preorder P : Carrier where le = r`."""
+
+    kind: str  # "monoid" | "preorder"
+    name: str
+    carrier: TypeExpr
+    fields: tuple[StructureField, ...]
+    span: Span
+    name_span: Span
+
+
 Decl = (
     DimDecl
     | ObjectDecl
@@ -327,6 +389,9 @@ Decl = (
     | WiringDecl
     | DataDecl
     | LawDecl
+    | FunctorDecl
+    | NaturalDecl
+    | StructureDecl
 )
 Item = ImportModule | ImportFile | Decl
 

@@ -38,6 +38,8 @@ TOKEN_WORDS = {
     "MORETHAN": "`>`",
     "MINUS": "`-`",
     "PLUS": "`+`",
+    "MAPSTO": "`↦`",
+    "NATURAL": "`⇒`",
     "$END": "end of file",
 }
 
@@ -51,6 +53,10 @@ DECLARATION_KEYWORDS = (
     "let",
     "data",
     "law",
+    "functor",
+    "natural",
+    "monoid",
+    "preorder",
 )
 STRUCTURE_KEYWORDS = {"ID", "SWAP", "COPY", "DISCARD", "FST", "SND", "TRUE", "FALSE", "MINUS"}
 EXPRESSION_STARTS = {"NAME", "LPAR", "LESSTHAN", "HOLE", "INT", "FLOAT", "STRING", "LSQB"}
@@ -134,6 +140,33 @@ def _classify(
     """Return (code, message, help) for an unexpected token."""
     prev = previous.type if previous is not None else None
     found = _describe_token(token)
+    structure = _structure_slip(token, expected, line_text)
+    if structure is not None:
+        return structure
+    if (
+        token.type == "SEMICOLON"
+        and "SEMICOLON" not in expected
+        and prev in ("NAME", "RPAR", "RSQB", "MORETHAN")
+    ):
+        return (
+            "E0112",
+            "`;` does not compose morphisms in catdsl",
+            "write `>>`, which composes in the same diagrammatic order: "
+            + _semicolon_fix(line_text),
+        )
+    if (
+        token.type == "NAME"
+        and token.column == 1
+        and any(k.upper() in expected for k in DECLARATION_KEYWORDS)
+        and str(token) not in _NOT_KEYWORDS
+    ):
+        return (
+            "E0113",
+            f"`{token}` does not start a declaration",
+            "a declaration starts with one of "
+            + ", ".join(f"`{k}`" for k in DECLARATION_KEYWORDS)
+            + " (docs/language.md and docs/structure.md)",
+        )
     if prev in ("COMPOSE", "TIMES", "POW") and token.type not in EXPRESSION_STARTS:
         op = {"COMPOSE": ">>", "TIMES": "*", "POW": "^"}[prev]
         advice = f"finish the expression after `{op}` or remove the `{op}`"
@@ -180,6 +213,77 @@ def _classify(
     return ("E0101", f"unexpected {found}: expected {words}", help_text)
 
 
+_NOT_KEYWORDS = ("function", "def", "fn", "var", "val", "const")
+"""Words of other languages, answered by E0107."""
+
+_COMPOSITION_CHARS = {"∘": "ring operator", "·": "middle dot"}
+"""Characters that write composition in applicative order (`g ∘ f`: f first)."""
+
+
+def _structure_slip(
+    token: Token, expected: set[str], line_text: str
+) -> tuple[str, str, str | None] | None:
+    """A `functor`, `natural`, `monoid` or `preorder` declaration written another way."""
+    head = line_text.split()[0] if line_text.split() else ""
+    if head == "functor" and ("MAPSTO" in expected or expected == {"COMMA"}):
+        return (
+            "E0114",
+            "a functor is declared by its object map and its morphism map",
+            "write `functor F : A ↦ List[A], f ↦ List(f)` (ASCII `|->` for `↦`); a map "
+            "between two functors is a natural transformation: `natural first : List ⇒ Option "
+            "= first`",
+        )
+    words = line_text.split()
+    if head == "natural" and len(words) > 1 and words[1] == "transformation":
+        return (
+            "E0115",
+            "`natural` alone declares a natural transformation",
+            "write `natural first : List ⇒ Option = first`, without `transformation`",
+        )
+    if head == "natural" and "NATURAL" in expected:
+        return (
+            "E0115",
+            "a natural transformation goes from one functor to another with `⇒`",
+            "write `natural first : List ⇒ Option = first` (ASCII `=>` for `⇒`)",
+        )
+    if head == "natural" and expected == {"EQUAL"}:
+        return (
+            "E0115",
+            "a natural transformation is given by its component, after `=`",
+            "write `natural first : List ⇒ Option = first`: one morphism `List[A] -> Option[A]` "
+            "for every object A",
+        )
+    if head in ("monoid", "preorder") and "WHERE" in expected:
+        example = (
+            "monoid Trace : Steps where unit = empty, op = concat"
+            if head == "monoid"
+            else "preorder Stages : Stage where le = le"
+        )
+        return (
+            "E0116",
+            f"a {head} is given by its parts after `where`",
+            f"write `{example}`",
+        )
+    return None
+
+
+def _semicolon_fix(line_text: str) -> str:
+    """The line's chain with `;` written as `>>`."""
+    body = line_text.split("=", 1)[1] if "=" in line_text else line_text
+    parts = [p.strip() for p in body.split(";") if p.strip()]
+    return f"`{' >> '.join(parts)}`" if len(parts) > 1 else "`f >> g`"
+
+
+def _applicative_fix(line_text: str, column: int) -> str:
+    """`g ∘ f` around `column` (1-based) written as `f >> g`."""
+    before, after = line_text[: column - 1].rstrip(), line_text[column:].lstrip()
+    left = before.split()[-1] if before.split() else "g"
+    right = after.split()[0] if after.split() else "f"
+    left = left.split("=")[-1].lstrip("(⟨<[") or "g"
+    right = right.rstrip(")⟩>],;") or "f"
+    return f"`{left} {line_text[column - 1]} {right}` is `{right} >> {left}`"
+
+
 def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lark) -> Diagnostic:
     """One worded diagnostic for a Lark parse failure."""
     anonymous = {t.name: t.pattern.value for t in parser.terminals if t.name.startswith("__ANON")}
@@ -188,6 +292,14 @@ def describe_parse_error(err: UnexpectedInput, text: str, file: str, parser: Lar
         char = text[pos] if pos is not None and 0 <= pos < len(text) else "?"
         span = Span(file, line, col, line, col + 1)
         hint = None
+        if char in _COMPOSITION_CHARS:
+            line_text = text.split("\n")[line - 1]
+            return Diagnostic(
+                "E0111",
+                f"`{char}` composes in applicative order; catdsl writes `>>` in diagram order",
+                span,
+                help=f"swap the two sides: {_applicative_fix(line_text, col)}",
+            )
         if char == "'":
             hint = 'strings use double quotes: "x.npy"'
         elif char in "=!":

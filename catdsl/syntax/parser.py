@@ -278,18 +278,19 @@ class _ToAst(Transformer):
     def r_morphism_decl(self, meta: Place, children: list[Any]) -> ast.MorphismDecl:
         name = children[0]
         rest = list(children[1:])
-        ports: tuple = ()
+        params: tuple = ()
         if rest and isinstance(rest[0], tuple):
-            ports = rest.pop(0)
+            params = rest.pop(0)
         dom, _arrow, cod, *body = rest
         return ast.MorphismDecl(
             str(name),
-            ports,
+            tuple(p for p in params if isinstance(p, ast.PortDecl)),
             dom,
             cod,
             body[0] if body else None,
             self._span(meta),
             self._tspan(name),
+            tuple(p for p in params if isinstance(p, str)),
         )
 
     def r_port_list(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
@@ -298,14 +299,24 @@ class _ToAst(Transformer):
     def r_port(self, meta: Place, children: list[Any]) -> ast.PortDecl:
         return ast.PortDecl(str(children[0]), children[1], self._span(meta))
 
+    def r_type_param(self, meta: Place, children: list[Any]) -> str:
+        return str(children[0])
+
+    def r_type_params(self, meta: Place, children: list[Any]) -> tuple[str, ...]:
+        return tuple(str(c) for c in children)
+
     def r_let_decl(self, meta: Place, children: list[Any]) -> ast.LetDecl:
         name = children[0]
-        if len(children) == 2:
+        rest = list(children[1:])
+        params: tuple[str, ...] = ()
+        if isinstance(rest[0], tuple):
+            params = rest.pop(0)
+        if len(rest) == 1:
             return ast.LetDecl(
-                str(name), None, None, children[1], self._span(meta), self._tspan(name)
+                str(name), None, None, rest[0], self._span(meta), self._tspan(name), params
             )
-        _, dom, _arrow, cod, body = children
-        return ast.LetDecl(str(name), dom, cod, body, self._span(meta), self._tspan(name))
+        dom, _arrow, cod, body = rest
+        return ast.LetDecl(str(name), dom, cod, body, self._span(meta), self._tspan(name), params)
 
     def r_wiring_decl(self, meta: Place, children: list[Any]) -> ast.WiringDecl:
         name = children[0]
@@ -335,6 +346,53 @@ class _ToAst(Transformer):
         name, lhs, rhs, *tol = children
         tolerance = float(tol[0]) if tol else None
         return ast.LawDecl(str(name), lhs, rhs, tolerance, self._span(meta), self._tspan(name))
+
+    # -- declarations that carry their laws
+    def r_functor_decl(self, meta: Place, children: list[Any]) -> ast.FunctorDecl:
+        name = children[0]
+        if len(children) == 1:  # `functor List`: a built-in functor, by name
+            return ast.FunctorDecl(str(name), None, self._span(meta), self._tspan(name))
+        _, obj_var, _to, obj_map, mor_var, _to2, mor_map = children
+        maps = ast.FunctorMaps(str(obj_var), obj_map, str(mor_var), mor_map)
+        return ast.FunctorDecl(str(name), maps, self._span(meta), self._tspan(name))
+
+    def r_natural_decl(self, meta: Place, children: list[Any]) -> ast.NaturalDecl:
+        name, *rest = children
+        at = rest.pop(0) if len(rest) == 5 else None
+        source, _arrow, target, body = rest
+        return ast.NaturalDecl(
+            str(name),
+            str(source),
+            str(target),
+            body,
+            self._span(meta),
+            self._tspan(name),
+            self._tspan(source),
+            self._tspan(target),
+            at,
+        )
+
+    def r_natural_at(self, meta: Place, children: list[Any]) -> ast.TypeExpr:
+        return children[0]
+
+    def _structure(self, kind: str, meta: Place, children: list[Any]) -> ast.StructureDecl:
+        name, carrier, fields = children
+        return ast.StructureDecl(
+            kind, str(name), carrier, fields, self._span(meta), self._tspan(name)
+        )
+
+    def r_monoid_decl(self, meta: Place, children: list[Any]) -> ast.StructureDecl:
+        return self._structure("monoid", meta, children)
+
+    def r_preorder_decl(self, meta: Place, children: list[Any]) -> ast.StructureDecl:
+        return self._structure("preorder", meta, children)
+
+    def r_structure_fields(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
+        return tuple(children)
+
+    def r_structure_field(self, meta: Place, children: list[Any]) -> ast.StructureField:
+        name, value = children
+        return ast.StructureField(str(name), value, self._span(meta), self._tspan(name))
 
     # -- types
     def r_type_name(self, meta: Place, children: list[Any]) -> ast.TName:

@@ -19,12 +19,14 @@ from catdsl.typesys.environment import Entry, Environment, Resolved
 from catdsl.typesys.expressions import ExpressionChecker
 from catdsl.typesys.families import FamilyChecker
 from catdsl.typesys.family_spec import Families
+from catdsl.typesys.generated_laws import LawGenerator
 from catdsl.typesys.laws import LawChecker
 from catdsl.typesys.literals import LiteralReader
 from catdsl.typesys.objects import ObjectChecker
 from catdsl.typesys.primitives import PrimSpec
-from catdsl.typesys.program import CheckedProgram, Definition, ParamInfo
+from catdsl.typesys.program import CheckedProgram, Definition, ParamInfo, Structure
 from catdsl.typesys.reporting import Failed, Reporter
+from catdsl.typesys.structures import StructureChecker
 from catdsl.typesys.type_reader import TypeReader
 from catdsl.typesys.types import Obj, Prod
 from catdsl.typesys.unify import Subst
@@ -64,6 +66,7 @@ class Checker:
             named_type=self.env.named_type,
             call_type=self._state_type,
             known_names=self.env.names,
+            applied_type=self._functor_type,
         )
         self.expressions = ExpressionChecker(
             self.env,
@@ -73,6 +76,7 @@ class Checker:
             primitives,
             sources,
             family=self._family,
+            functor=self._functor_map,
         )
         self.families = FamilyChecker(self.env, self.reporter, literals, self.expressions)
         boundary = BoundaryChecker(self.reporter, sources)
@@ -80,11 +84,19 @@ class Checker:
         self.values = ValueChecker(
             self.env, self.reporter, self.types, literals, self.expressions, boundary
         )
-        self.definitions = DefinitionChecker(self.reporter, self.types, self.expressions, boundary)
+        self.definitions = DefinitionChecker(
+            self.reporter, self.types, self.expressions, boundary, env=self.env
+        )
+        self.structures = StructureChecker(
+            self.env, self.reporter, self.types, self.expressions, boundary
+        )
         self.wiring = WiringChecker(
             self.env, self.reporter, self.types, self.expressions, primitives
         )
         self.laws = LawChecker(self.reporter, self.expressions)
+        self.generated = LawGenerator(
+            self.env, self.reporter, self.laws, self.sources, self.structures.natural_at
+        )
         self.law_decls = self.env.declare(items)
 
     # The parts below are mutually recursive (an expression names a definition, a type calls
@@ -94,6 +106,12 @@ class Checker:
 
     def _state_type(self, expr: ast.TCall) -> Prod:
         return self.families.state_type(expr)
+
+    def _functor_type(self, expr: ast.TApply) -> Prod | None:
+        return self.structures.apply_type(expr)
+
+    def _functor_map(self, name: str, e: ast.Call, subst: Subst) -> T.Term | None:
+        return self.structures.apply(name, e, subst)
 
     def _define(self, entry: Entry) -> Resolved:
         """Check one declaration with the part that knows its kind."""
@@ -115,6 +133,12 @@ class Checker:
                 return self.definitions.let(decl)
             case ast.WiringDecl():
                 return self.wiring.check(decl)
+            case ast.FunctorDecl():
+                return self.structures.functor(decl)
+            case ast.NaturalDecl():
+                return self.structures.natural(decl)
+            case ast.StructureDecl():
+                return self.structures.structure(decl)
         raise AssertionError(f"not a declaration: {decl!r}")
 
     def run(self) -> CheckedProgram:
@@ -134,12 +158,15 @@ class Checker:
                 program.aliases[name] = result
             elif isinstance(result, ParamInfo):
                 program.params[name] = result
+            elif isinstance(result, Structure):
+                program.structures[name] = result
             else:
                 program.dims[name] = result.value
         for decl in self.law_decls:
             law = self.laws.check(decl)
             if law is not None:
                 program.laws[decl.name] = law
+        self.generated.generate(program)
         program.diagnostics = sorted(
             self.reporter.diagnostics,
             key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span else ("", 0, 0),

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
 from catdsl.typesys.boundary import BoundaryChecker, finish
+from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
+from catdsl.typesys.generics import rigid
 from catdsl.typesys.program import Definition
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.type_reader import TypeReader
@@ -23,13 +30,39 @@ class DefinitionChecker:
         types: TypeReader,
         expressions: ExpressionChecker,
         boundary: BoundaryChecker,
+        env: Environment | None = None,
     ) -> None:
         self.reporter = reporter
         self.types = types
         self.expressions = expressions
         self.boundary = boundary
+        self.env = env
 
     def morphism(self, decl: ast.MorphismDecl) -> Definition:
+        if decl.type_params:
+            with self._generic(decl.name, decl.type_params, decl.name_span):
+                return replace(self._morphism(decl), params=decl.type_params)
+        return self._morphism(decl)
+
+    def let(self, decl: ast.LetDecl) -> Definition:
+        if decl.type_params:
+            with self._generic(decl.name, decl.type_params, decl.name_span):
+                return replace(self._let(decl), params=decl.type_params)
+        return self._let(decl)
+
+    @contextmanager
+    def _generic(self, owner: str, params: tuple[str, ...], span: Span) -> Iterator[None]:
+        """Check a generic definition once, each parameter a rigid object."""
+        assert self.env is not None, "generic definitions need the environment"
+        for i, name in enumerate(params):
+            if name in params[:i]:
+                raise self.reporter.fail(M.type_parameter_twice(name, owner), span)
+            if self.env.lookup(name) is not None or name == "Unit":
+                raise self.reporter.fail(M.type_parameter_taken(name, owner), span)
+        with self.env.scope({p: Prod((rigid(p),)) for p in params}):
+            yield
+
+    def _morphism(self, decl: ast.MorphismDecl) -> Definition:
         dom, cod = self.types.type(decl.dom), self.types.type(decl.cod)
         ports = []
         for port in decl.ports:
@@ -90,7 +123,7 @@ class DefinitionChecker:
         )
         return T.Seq(dom, body.cod, body_expr.span, parts=(feed, body), ports=all_ports)
 
-    def let(self, decl: ast.LetDecl) -> Definition:
+    def _let(self, decl: ast.LetDecl) -> Definition:
         subst = Subst()
         if decl.dom is not None and decl.cod is not None:
             dom, cod = self.types.type(decl.dom), self.types.type(decl.cod)

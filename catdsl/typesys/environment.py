@@ -5,6 +5,7 @@ definitions that use themselves, and the order that checks every name after thos
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Literal
 
@@ -14,11 +15,24 @@ from catdsl.typesys import messages as M
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.family_spec import Families
 from catdsl.typesys.primitives import PrimSpec
-from catdsl.typesys.program import Definition, ParamInfo
+from catdsl.typesys.program import Definition, ParamInfo, Structure
 from catdsl.typesys.reporting import Failed, Reporter
 from catdsl.typesys.types import Obj, Prod
 
-Kind = Literal["dim", "object", "type", "param", "morphism", "let", "wiring", "data"]
+Kind = Literal[
+    "dim",
+    "object",
+    "type",
+    "param",
+    "morphism",
+    "let",
+    "wiring",
+    "data",
+    "functor",
+    "natural",
+    "monoid",
+    "preorder",
+]
 Declaration = (
     ast.DimDecl
     | ast.ObjectDecl
@@ -28,9 +42,14 @@ Declaration = (
     | ast.LetDecl
     | ast.WiringDecl
     | ast.DataDecl
+    | ast.FunctorDecl
+    | ast.NaturalDecl
+    | ast.StructureDecl
 )
-Resolved = Dim | Obj | Prod | ParamInfo | Definition
-"""What checking a declaration gives: a dim, an object, an alias, a param or a definition."""
+Resolved = Dim | Obj | Prod | ParamInfo | Definition | Structure
+"""What checking a declaration gives: a dim, an object, an alias, a param, a definition, or a
+declaration that carries laws (functor, monoid, preorder; a natural transformation is a
+generic definition)."""
 
 _KINDS: dict[type, Kind] = {
     ast.DimDecl: "dim",
@@ -41,10 +60,13 @@ _KINDS: dict[type, Kind] = {
     ast.LetDecl: "let",
     ast.WiringDecl: "wiring",
     ast.DataDecl: "data",
+    ast.FunctorDecl: "functor",
+    ast.NaturalDecl: "natural",
 }
-MORPHISM_KINDS = ("morphism", "let", "wiring")
+_STRUCTURE_KINDS: dict[str, Kind] = {"monoid": "monoid", "preorder": "preorder"}
+MORPHISM_KINDS = ("morphism", "let", "wiring", "natural")
 """Declarations whose names stand for morphisms that take inputs."""
-DEFINITION_KINDS = ("morphism", "let", "wiring", "data")
+DEFINITION_KINDS = ("morphism", "let", "wiring", "data", "natural")
 """Declarations checked to a `Definition`."""
 
 
@@ -85,6 +107,22 @@ class Environment:
         self.active: list[str] = []
         self._position: dict[str, int] = {}
         self._uses: dict[str, list[str]] | None = None
+        self.type_scope: dict[str, Prod] = {}
+        """The parameters of the generic definition being checked (`A` in `First[A]`)."""
+        self.term_scope: dict[str, object] = {}
+        """Morphism variables bound while a functor's morphism map is applied (`f`)."""
+
+    @contextmanager
+    def scope(
+        self, types: dict[str, Prod], terms: dict[str, object] | None = None
+    ) -> Iterator[None]:
+        """Bind type parameters and morphism variables while a body is checked."""
+        saved = self.type_scope, self.term_scope
+        self.type_scope, self.term_scope = types, terms or {}
+        try:
+            yield
+        finally:
+            self.type_scope, self.term_scope = saved
 
     # ---------------------------------------------------------------- declaring
     def declare(self, items: Sequence[object]) -> list[ast.LawDecl]:
@@ -99,7 +137,11 @@ class Environment:
                 laws.append(item)
                 law_names.add(item.name)
                 continue
-            kind = _KINDS.get(type(item))
+            kind = (
+                _STRUCTURE_KINDS[item.kind]
+                if isinstance(item, ast.StructureDecl)
+                else _KINDS.get(type(item))
+            )
             if kind is None:
                 continue
             assert isinstance(item, Declaration)
@@ -173,7 +215,8 @@ class Environment:
             raise Failed
         self.active.append(name)
         try:
-            result = self.define(entry)
+            with self.scope({}):  # another definition does not see the parameters in scope
+                result = self.define(entry)
         except Failed:
             self.failed.add(name)
             raise
@@ -206,6 +249,8 @@ class Environment:
 
     def named_type(self, name: str) -> Prod | None:
         """The type an object or alias name stands for, or None when it is neither."""
+        if name in self.type_scope:
+            return self.type_scope[name]
         if self.kind(name) not in ("object", "type"):
             return None
         result = self.resolve(name)
@@ -227,6 +272,8 @@ class Environment:
                 definition = self.definition(name)
             except Failed:
                 continue
+            if definition.params:
+                continue  # a generic definition fits once instantiated
             out[name] = (definition.term.dom, definition.term.cod)
         return out
 

@@ -12,10 +12,12 @@ from catdsl.typesys import terms as T
 from catdsl.typesys.carriers import CARRIER_KINDS
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.environment import DEFINITION_KINDS, MORPHISM_KINDS, Environment
+from catdsl.typesys.generics import fresh, instantiate
 from catdsl.typesys.hints import bridges, did_you_mean
 from catdsl.typesys.limits import MAX_POWER
 from catdsl.typesys.literals import LiteralReader, flatten, literal_shape
 from catdsl.typesys.primitives import MAX_COUNT, PrimSpec
+from catdsl.typesys.program import Definition
 from catdsl.typesys.reporting import Failed, Reporter
 from catdsl.typesys.reserved import FUNCTORS, INITIALISERS
 from catdsl.typesys.resolve import resolve_term
@@ -37,6 +39,8 @@ Expected = tuple[Prod, Prod] | None
 """The signature an expression is checked against, when its definition declares one."""
 CheckFamily = Callable[[str, ast.Call, Subst], T.Term]
 """Checks a training family applied to its loss: `TrainStep(loss, data, lr)`."""
+ApplyFunctor = Callable[[str, ast.Call, Subst], "T.Term | None"]
+"""A declared functor applied to a morphism (`Dist(f)`), or None when the name is not one."""
 
 _STRUCT_ARITY = {
     "id": (1,),
@@ -61,6 +65,7 @@ class ExpressionChecker:
         primitives: Mapping[str, PrimSpec],
         sources: dict[str, str],
         family: CheckFamily,
+        functor: ApplyFunctor | None = None,
     ) -> None:
         self.env = env
         self.reporter = reporter
@@ -69,6 +74,7 @@ class ExpressionChecker:
         self.primitives = primitives
         self.sources = sources
         self.family = family
+        self.functor = functor
 
     def check(self, e: ast.Expr, subst: Subst, expected: Expected = None) -> T.Term:
         """The typed term of `e`, its variables bound in `subst`."""
@@ -104,10 +110,20 @@ class ExpressionChecker:
     # ---------------------------------------------------------------- names
     def _name(self, e: ast.Name, subst: Subst) -> T.Term:
         name = e.name
+        if name in self.env.term_scope:  # `f` in a functor's morphism map
+            bound = self.env.term_scope[name]
+            assert isinstance(bound, T.Term)
+            return bound
+        if name in self.env.type_scope:  # a parameter `A` as its identity
+            param = self.env.type_scope[name]
+            return T.Struct(param, param, e.span, kind="id")
         entry = self.env.lookup(name)
         if entry is not None:
             if entry.kind in DEFINITION_KINDS:
-                return _use(self.env.definition(name).term, e.span)
+                definition = self.env.definition(name)
+                if definition.params:
+                    return self.instance(definition, None, e.span)
+                return _use(definition.term, e.span)
             if entry.kind in ("object", "type"):
                 p = self.env.named_type(name)
                 assert p is not None
@@ -123,6 +139,12 @@ class ExpressionChecker:
                     init_args=info.init_args,
                     literal=info.literal,
                 )
+            if entry.kind == "functor":
+                usage = f"a functor maps a morphism: `{name}(f)`"
+                raise self.reporter.fail(M.needs_arguments(name, usage), e.span)
+            if isinstance(entry.decl, ast.StructureDecl):
+                parts = [self.text(f.value) for f in entry.decl.fields]
+                raise self.reporter.fail(M.structure_as_morphism(entry.kind, name, parts), e.span)
             raise self.reporter.fail(M.dim_as_morphism(name), e.span)
         if name in self.primitives:
             return self._primitive(name, (), e, subst)
@@ -139,6 +161,16 @@ class ExpressionChecker:
         if name in INITIALISERS or name == "load":
             raise self.reporter.fail(M.initialiser_as_morphism(name), e.span)
         raise self.unknown(name, e.span)
+
+    def instance(self, definition: Definition, args: tuple[Prod, ...] | None, span: Span) -> T.Term:
+        """A use of a generic definition: its term with each parameter replaced by the object
+        written (`First[Real]`) or, when none is, by a variable the use binds."""
+        params = definition.params
+        mapping = fresh(params) if args is None else dict(zip(params, args, strict=True))
+
+        term = instantiate(definition.term, mapping)
+        assert isinstance(term, T.Ref), "a definition's term is a Ref"
+        return replace(term, span=span, instance=True, type_args=tuple(mapping.items()))
 
     def unknown(self, name: str, span: Span) -> Failed:
         """Report an unknown name, suggesting a near one or the module that has it."""
@@ -306,10 +338,19 @@ class ExpressionChecker:
     def _bracket(self, e: ast.Bracket, subst: Subst) -> T.Term:
         func = e.func
         if isinstance(func, ast.Name) and (
-            _written_with_arguments(func.name) or self.env.kind(func.name) in ("object", "type")
+            _written_with_arguments(func.name)
+            or self.env.kind(func.name) in ("object", "type", "functor")
         ):
             t = self.types.type(ast.TApply(func.name, e.args, e.span))
             return T.Struct(t, t, e.span, kind="id")
+        if isinstance(func, ast.Name) and self.env.kind(func.name) in DEFINITION_KINDS:
+            definition = self.env.definition(func.name)
+            if definition.params:  # `First[Real]`: a generic definition instantiated
+                if len(e.args) != len(definition.params):
+                    message = M.generic_arity(func.name, definition.params, len(e.args))
+                    raise self.reporter.fail(message, e.span)
+                args = tuple(self.types.type(a) for a in e.args)
+                return self.instance(definition, args, e.span)
         inner = self.check(func, subst)
         user_ports = [p for p in inner.ports if p.kind == "port"]
         if len(e.args) > len(user_ports):
@@ -352,6 +393,10 @@ class ExpressionChecker:
             )
         if name in self.env.families:
             return self.family(name, e, subst)
+        if self.functor is not None:
+            mapped = self.functor(name, e, subst)
+            if mapped is not None:
+                return mapped
         kind = self.env.kind(name)
         if name in self.primitives and kind is None:
             return self._primitive(name, e.args, e, subst)
@@ -483,6 +528,9 @@ class ExpressionChecker:
                 result = subst.prod(right.cod)
                 help_text = M.carry_extra_input(_last_name(lexpr), extra, rname, gives, result)
             message = M.wire_count(lname, rname, gives, takes, lexpr.span, help_text)
+            instances = _instance_notes((left, right), subst)
+            if instances:
+                message = replace(message, notes=message.notes + instances)
             self.reporter.error(message, rexpr.span)
             return
         index = next(
@@ -513,6 +561,7 @@ class ExpressionChecker:
         elif err.reason == Reason.STRUCTURAL_INTO_NOMINAL:
             literal = isinstance(lexpr, ast.Literal)
             help_text = M.raw_value_help(want, lname, rname, literal)
+        notes.extend(_instance_notes((left, right), subst))
         message = M.composition(
             lname, rname, gives, index, want, lexpr.span, help_text, tuple(notes)
         )
@@ -581,6 +630,16 @@ class ExpressionChecker:
             message = M.not_endomorphism(self.text(e.base), dom, cod, help_text)
             raise self.reporter.fail(message, e.base.span) from None
         return T.Power(dom, dom, e.span, base=base, n=int(exponent), ports=base.ports)
+
+
+def _instance_notes(terms: Sequence[T.Term], subst: Subst) -> tuple[str, ...]:
+    """A note per generic instance among `terms`, naming what its parameters stand for."""
+    notes = []
+    for term in terms:
+        if isinstance(term, T.Ref) and term.type_args:
+            args = [(n, subst.prod(p)) for n, p in term.type_args]
+            notes.append(M.instance_note(term.name, args))
+    return tuple(notes)
 
 
 def _use(term: T.Term, span: Span) -> T.Term:

@@ -77,6 +77,14 @@ class Code(Enum):
     PORT_SEVERAL_OBJECTS = "E0417"
     OUT_OF_RANGE = "E0418"
     OVER_BUDGET = "E0419"
+    GENERIC_ARITY = "E0340"
+    TYPE_PARAMETER = "E0341"
+    FUNCTOR_MAP = "E0342"
+    NOT_A_FUNCTOR = "E0343"
+    STRUCTURE_FIELDS = "E0344"
+    STRUCTURE_MAP = "E0345"
+    FUNCTOR_WITHOUT_MAPS = "E0346"
+    PREORDER_LOGIC = "E0347"
     MASK_ROW_CLOSED = "E0350"
     MASK_POLARITY = "E0351"
     LOSS_OUTSIDE_MODEL = "E0352"
@@ -525,6 +533,16 @@ def morphism_as_value() -> Message:
 
 def dim_as_morphism(name: str) -> Message:
     return Message(Code.DIM_AS_MORPHISM, f"`{name}` is a dim, not a morphism")
+
+
+def structure_as_morphism(kind: str, name: str, parts: Sequence[str]) -> Message:
+    """A monoid or preorder named where a morphism goes: its parts are the morphisms."""
+    listed = " and ".join(f"`{p}`" for p in parts)
+    return Message(
+        Code.DIM_AS_MORPHISM,
+        f"`{name}` is a {kind}, not a morphism",
+        f"use the morphisms it is given by ({listed}) by their own names",
+    )
 
 
 def needs_arguments(name: str, usage: str) -> Message:
@@ -1297,3 +1315,129 @@ def import_not_source(path: str) -> Message:
 
 def unreadable_file(path: object, reason: object) -> Message:
     return Message(Code.UNREADABLE_IMPORT, f"cannot read `{path}`: {reason}")
+
+
+# ==================================================================== generics and structures
+
+
+def generic_arity(name: str, params: Sequence[str], given: int) -> Message:
+    written = f"`{name}[{', '.join(params)}]`"
+    count = f"{len(params)} object{'s' * (len(params) != 1)}"
+    return Message(
+        Code.GENERIC_ARITY,
+        f"`{name}` takes {count}, got {given}",
+        f"it is declared {written}; write one object for each, or none to infer them",
+    )
+
+
+def type_parameter_taken(name: str, owner: str) -> Message:
+    return Message(
+        Code.TYPE_PARAMETER,
+        f"the parameter `{name}` of `{owner}` is already a declared name",
+        f"a parameter stands for any object: give it a name of its own, e.g. `{name}0`",
+    )
+
+
+def type_parameter_twice(name: str, owner: str) -> Message:
+    return Message(
+        Code.TYPE_PARAMETER,
+        f"`{owner}` names its parameter `{name}` twice",
+        "each parameter of a generic definition has its own name: `Pair[A, B]`",
+    )
+
+
+def functor_map(name: str, mor_var: str, a: str, b: str, expected: str, found: str) -> Message:
+    return Message(
+        Code.FUNCTOR_MAP,
+        f"the morphism map of functor `{name}` does not follow its object map",
+        f"for `{mor_var} : {a} -> {b}` it must give `{expected}`; it gives `{found}`",
+        ("a functor sends `f : A -> B` to `F(f) : F[A] -> F[B]`, with `F[A]` its object map",),
+    )
+
+
+def not_a_functor(name: str, transformation: str, functors: Sequence[str]) -> Message:
+    return Message(
+        Code.NOT_A_FUNCTOR,
+        f"`{name}` is not a functor, so `{transformation}` cannot go from or to it",
+        f"the functors here are {', '.join(f'`{f}`' for f in functors)}; declare one with "
+        "`functor F : A ↦ List[A], f ↦ List(f)`",
+    )
+
+
+def structure_field_unknown(kind: str, name: str, field: str, wanted: Sequence[str]) -> Message:
+    return Message(
+        Code.STRUCTURE_FIELDS,
+        f"a {kind} has no `{field}`",
+        f"`{name}` is given by {_fields(wanted)}",
+    )
+
+
+def structure_field_missing(kind: str, name: str, field: str, wanted: Sequence[str]) -> Message:
+    return Message(
+        Code.STRUCTURE_FIELDS,
+        f"{kind} `{name}` does not give its `{field}`",
+        f"a {kind} is given by {_fields(wanted)}",
+    )
+
+
+def structure_field_twice(kind: str, name: str, field: str) -> Message:
+    return Message(
+        Code.STRUCTURE_FIELDS,
+        f"{kind} `{name}` gives its `{field}` twice",
+        "give each part once",
+    )
+
+
+def _fields(wanted: Sequence[str]) -> str:
+    example = ", ".join(f"{f} = ..." for f in wanted)
+    return f"`where {example}`"
+
+
+def structure_map(kind: str, name: str, field: str, expected: str, found: str) -> Message:
+    roles = {
+        "unit": "the unit is a point of the carrier",
+        "op": "the operation multiplies two elements of the carrier",
+        "le": "the order relates two elements of the carrier to a truth value",
+    }
+    return Message(
+        Code.STRUCTURE_MAP,
+        f"the `{field}` of {kind} `{name}` must be `{expected}`, but it is `{found}`",
+        roles.get(field),
+    )
+
+
+def functor_without_maps(name: str) -> Message:
+    return Message(
+        Code.FUNCTOR_WITHOUT_MAPS,
+        f"functor `{name}` is declared without its maps",
+        "only the built-in `List` and `Option` are declared by name alone; write "
+        f"`functor {name} : A ↦ List[A], f ↦ List(f)` with its object and morphism maps",
+    )
+
+
+def instance_note(name: str, args: Sequence[tuple[str, Prod]]) -> str:
+    """Which instance of a generic definition a use is: `Twice` at `A = S`."""
+    bound = ", ".join(f"{param} = {_shown_arg(arg)}" for param, arg in args)
+    return f"here `{name}` is its instance at {bound}"
+
+
+def _shown_arg(arg: Prod) -> str:
+    text = str(arg)
+    return f"`{text}`" if not text.startswith("?") else "an object not yet known"
+
+
+def preorder_needs_logic(name: str) -> Message:
+    return Message(
+        Code.PREORDER_LOGIC,
+        f"preorder `{name}` needs `import std.logic`",
+        "its relation is a `Bool`, and its transitivity law is written with std.logic's `and` "
+        "and `implies`",
+    )
+
+
+def empty_list_unit(carrier: str) -> str:
+    """The help for `unit = []`: an empty list in an expression has no element type."""
+    return (
+        f"`[]` alone does not say what it is a list of: declare the unit, "
+        f"`data no_steps : {carrier} = []`, and give `unit = no_steps`"
+    )

@@ -32,10 +32,13 @@ class Definition:
     """A named morphism, let, wiring block or data point with its checked term."""
 
     name: str
-    kind: str  # "morphism" | "let" | "wiring" | "data"
+    kind: str  # "morphism" | "let" | "wiring" | "data" | "natural"
     term: Term
     span: Span | None = None
     file: str = ""
+    params: tuple[str, ...] = ()
+    """The object parameters of a generic definition (`First[A]`); its term is checked with
+    each standing for a rigid object, and a use instantiates it (typesys/generics.py)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,26 @@ class Law:
     lhs: Term
     rhs: Term
     tolerance: float | None
+    span: Span | None = None
+    case: str = ""
+    """For a law generated from a declaration, the instance (`f = Negate`)."""
+    cases: tuple[Law, ...] = ()
+    """Further instances of a generated law, checked with it (naturality for every `f`)."""
+    generated: bool = False
+    """Carried by a declaration (functor, natural, monoid, preorder), not written as a law."""
+
+
+@dataclass(frozen=True)
+class Structure:
+    """A declaration that carries laws: a functor, a monoid or a preorder. `maps` are the
+    checked parts by role (`unit`, `op`, `le`); a functor keeps its declaration, which its
+    uses instantiate."""
+
+    kind: str  # "functor" | "monoid" | "preorder"
+    name: str
+    carrier: Prod | None = None
+    maps: tuple[tuple[str, Term], ...] = ()
+    decl: object = field(default=None, compare=False, repr=False)
     span: Span | None = None
 
 
@@ -57,6 +80,7 @@ class CheckedProgram:
     aliases: dict[str, Prod] = field(default_factory=dict)
     params: dict[str, ParamInfo] = field(default_factory=dict)
     laws: dict[str, Law] = field(default_factory=dict)
+    structures: dict[str, Structure] = field(default_factory=dict)
     dims: dict[str, int | None] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)

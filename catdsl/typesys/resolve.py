@@ -39,10 +39,12 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
 
     A `Ref` below the root is a use of a definition that was finished when it was checked:
     only the types seen at the use are resolved, never its body again (that would make
-    checking quadratic in the depth of definitions)."""
+    checking quadratic in the depth of definitions). A `Ref` built at its use (`instance`: a
+    generic definition's instance) is resolved through, since its body holds the use's
+    variables."""
     if isinstance(subst, Subst):
         subst = _Final(subst)
-    if isinstance(term, T.Ref) and not root:
+    if isinstance(term, T.Ref) and not root and not term.instance:
         changes: dict[str, Any] = {
             "dom": subst.prod(term.dom),
             "cod": subst.prod(term.cod),

@@ -49,6 +49,12 @@ class Ref(Term):
     name: str
     body: Term | None
     kind: str = "morphism"  # "morphism" | "let" | "data" | "wiring"
+    instance: bool = field(default=False, repr=False)
+    """Built at its use (a generic definition instantiated, a functor's morphism map applied):
+    its body holds the use's type variables, so finishing the user resolves it too. (Out of
+    the repr: a checkpoint's fingerprint of a term does not change with how it was built.)"""
+    type_args: tuple[tuple[str, Prod], ...] = field(default=(), compare=False, repr=False)
+    """A generic definition's instance: each parameter and the type it stands for here."""
 
 
 @dataclass(frozen=True)

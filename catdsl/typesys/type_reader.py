@@ -36,12 +36,15 @@ class TypeReader:
         named_type: Callable[[str], Prod | None],
         call_type: Callable[[ast.TCall], Prod],
         known_names: Callable[[], list[str]],
+        applied_type: Callable[[ast.TApply], Prod | None] | None = None,
     ):
         self.reporter = reporter
         self.dim_value = dim_value
         self.named_type = named_type
         self.call_type = call_type
         self.known_names = known_names
+        self.applied_type = applied_type
+        """`F[X]` for a declared functor F (None when the name is not one)."""
 
     # ---------------------------------------------------------------- dims
     def dim(self, expr: ast.TypeExpr) -> Dim:
@@ -89,6 +92,9 @@ class TypeReader:
                 return Prod((Carrier(expr.name, elem=self.type(expr.args[0])),))
             if expr.name in ARRAY_KINDS:
                 return Prod((self._carrier(expr.name, expr.args, expr.span),))
+            applied = self.applied_type(expr) if self.applied_type is not None else None
+            if applied is not None:
+                return applied
             if self.named_type(expr.name) is not None:
                 raise self.reporter.fail(M.object_with_arguments(expr.name), expr.span)
             raise self._unknown_type(expr.name, expr.span)
