@@ -76,6 +76,8 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/card.cat fused_is_composed -o docs/img/law_parallel.png
 	$(BIN)/catdsl draw programs/structure.cat First.naturality -o docs/img/naturality_square.png
 	$(BIN)/catdsl draw programs/structure.cat Trace.associativity -o docs/img/trace_regrouping.png
+	$(BIN)/catdsl draw programs/structure.cat First.naturality -o docs/img/course/naturality.svg
+	$(BIN)/catdsl draw programs/structure.cat Trace.associativity -o docs/img/course/monoid.svg
 	$(BIN)/catdsl draw programs/composition.cat interchange -o docs/img/law_interchange.png
 	$(BIN)/catdsl draw programs/tiny_ml.cat predict -o docs/img/course/pipeline.svg
 	-$(BIN)/catdsl draw programs/errors/embedding_softmax.cat -o docs/img/course/illegal.svg
