@@ -18,7 +18,7 @@ from catdsl.loader import check_file, check_text
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
     from catdsl.semantics.backend import Backend
@@ -58,9 +58,23 @@ class Program(BaseProgram):
         steps: int | None = None,
         checkpoint: str | None = None,
         progress: bool = False,
+        *,
+        epochs: int | None = None,
+        validate: Sequence[str] = (),
+        keep_best: str | None = None,
+        best: str = "max",
     ) -> training_run.TrainResult:
+        """Train the step `name` (see `frontend.training_run.train_definition`)."""
         return training_run.train_definition(
-            self, name, steps=steps, checkpoint=checkpoint, progress=progress
+            self,
+            name,
+            steps=steps,
+            checkpoint=checkpoint,
+            progress=progress,
+            epochs=epochs,
+            validate=validate,
+            keep_best=keep_best,
+            best=best,
         )
 
     def check_laws(self, samples: int = 16, seed: int = 0) -> list[law_check.LawReport]:

@@ -539,4 +539,7 @@ def _train_parts(box: TrainBox) -> tuple[str, list[str], list[str]]:
     writes them (`lr=0.1`, `eps=1e-8`)."""
     args = [d.name for d in (box.loss, box.data) if d is not None and d.name]
     hyper = [f"{k}={number_text(v)}" for k, v in (box.hyper or {}).items()]
+    if box.schedule is not None:
+        schedule_args = ", ".join(f"{k}={number_text(v)}" for k, v in box.schedule.args)
+        hyper.append(f"schedule={box.schedule.name}({schedule_args})")
     return box.family, args, hyper

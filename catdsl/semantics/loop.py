@@ -69,7 +69,7 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
     history = hooks.loss_history
     state, done = _resume(state, n, hooks, label)
     kept = len(history)
-    with ProgressBar(n, label, done, hooks.progress) as bar:
+    with ProgressBar(n, label, done, hooks.progress) as bar, bar.batches():
         shown = bar.enabled  # a disabled bar is never updated
         try:
             while done < n:

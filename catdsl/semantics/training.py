@@ -52,10 +52,12 @@ from catdsl.semantics import optimizers
 from catdsl.semantics.invariants import nonfinite_error
 from catdsl.semantics.loop import LoopHooks, diverged, iterate
 from catdsl.semantics.plan import Plan, RunContext
+from catdsl.semantics.progress import BATCH_PROGRESS
 from catdsl.semantics.values import has_nonfinite, join_components, split_components, width
 from catdsl.typesys.family_spec import FamilyRole
 
 PlanOf = Callable[[Schedule], Plan]
+NO_OPTIONS = optimizers.Options()
 
 
 class Objective:
@@ -82,12 +84,14 @@ class Objective:
                 raise CatRuntimeError("R0605", f"the training data of `{label}` is empty")
         by_name = {p.name: columns[len(loss.dom) + i] for i, p in enumerate(user_ports)}
         self.values: list = list(columns[: len(loss.dom)])
+        self.data_positions: list[int] = list(range(len(loss.dom)))  # the per-example values
         self.param_slots: list[tuple[int, str]] = []
         for source in loss.sources:
             if source.kind == "param":
                 self.param_slots.append((len(self.values), source.name))
                 self.values.append(None)
             elif source.name in by_name:
+                self.data_positions.append(len(self.values))
                 self.values.append(by_name[source.name])
             else:
                 raise CatRuntimeError(
@@ -100,9 +104,13 @@ class Objective:
         self._validated: tuple | None = None  # the param shapes of a validated pass
         self._context = RunContext(check=False)
 
-    def _values(self, params: Mapping[str, np.ndarray]) -> list:
-        """The loss plan's source values: the hoisted data and ports, then the params."""
+    def _values(self, params: Mapping[str, np.ndarray], rows: np.ndarray | None = None) -> list:
+        """The loss plan's source values: the hoisted data and ports (only the examples
+        `rows`, when given), then the params."""
         values = list(self.values)
+        if rows is not None:
+            for position in self.data_positions:
+                values[position] = values[position][rows]
         try:
             for position, name in self.param_slots:
                 values[position] = params[name]
@@ -126,41 +134,55 @@ class Objective:
         (loss,) = self.plan.execute(values, self._context)
         return self._checked_mean(loss, values)
 
-    def mean_and_gradient(self, params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict]:
-        """The mean loss and its gradient, from one forward and one reverse pass (validating
-        only when the params' shapes are new)."""
+    def mean_and_gradient(
+        self, params: Mapping[str, np.ndarray], rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, dict]:
+        """The mean loss and its gradient, over every example or only the examples `rows`,
+        from one forward and one reverse pass (validating only when the params' shapes are
+        new; for a minibatch, the validating pass runs once on all the data first, so the
+        examples of later batches are checked too)."""
         values = self._values(params)
         layout = self._layout(values)
         trusted = layout is not None and layout == self._validated
+        if rows is not None:
+            if not trusted:  # validate every example once, then run the batch trusted
+                self.mean(params)
+                self._validated = layout
+                trusted = layout is not None
+            values = self._values(params, rows)
+        count = self.count if rows is None else len(rows)
         try:
             (loss,), tape = self.plan.execute_taped(values, self._context, trusted)
         except CatRuntimeError:
             self._explain(values)  # a diverged param or an earlier bad box, if there is one
             raise
-        mean = self._checked_mean(loss, values, trusted)
+        mean = self._checked_mean(loss, values, trusted, count)
         if self._floors:
-            self._no_hidden_infinity(tape, values)
+            self._no_hidden_infinity(tape, values, count)
         self._validated = layout
-        cots = self.plan.pull_back(tape, (self._seed(loss),), self.need)
+        cots = self.plan.pull_back(tape, (self._seed(loss, count),), self.need)
         grads = {
             name: cots[p] if cots[p] is not None else np.zeros_like(values[p])
             for p, name in self.param_slots
         }
         return mean, grads
 
-    def _seed(self, loss: Any) -> np.ndarray:
-        """The output cotangent 1/N per example (1 without data), remade only when the loss's
-        shape or dtype changes."""
+    def _seed(self, loss: Any, count: int | None) -> np.ndarray:
+        """The output cotangent 1/N per example of the N (1 without data), remade only when
+        the loss's shape or dtype changes (N is the loss's first axis)."""
         seed = self._seed_array
         if seed is None or seed.shape != loss.shape or seed.dtype != loss.dtype:
-            weight = 1.0 if self.count is None else 1.0 / self.count
+            weight = 1.0 if count is None else 1.0 / count
             seed = self._seed_array = np.full(loss.shape, weight, dtype=loss.dtype)
         return seed
 
-    def _checked_mean(self, loss: Any, values: list, trusted: bool = False) -> np.ndarray:
+    def _checked_mean(
+        self, loss: Any, values: list, trusted: bool = False, count: int | None = None
+    ) -> np.ndarray:
         """The mean of the per-example losses, raising the most telling error when it is not
         finite (see `_not_finite`)."""
-        mean = np.asarray(loss if self.count is None else np.add.reduce(loss, 0) / self.count)
+        count = self.count if count is None else count
+        mean = np.asarray(loss if count is None else np.add.reduce(loss, 0) / count)
         if not (math.isfinite(mean) if mean.ndim == 0 else np.isfinite(mean).all()):
             self._not_finite(values, trusted)
         return mean
@@ -201,14 +223,14 @@ class Objective:
     def _params(self, values: list) -> dict:
         return {name: values[position] for position, name in self.param_slots}
 
-    def _no_hidden_infinity(self, tape: Any, values: list) -> None:
+    def _no_hidden_infinity(self, tape: Any, values: list, examples: int | None) -> None:
         """Raise when a floored kernel's losses stand for −ln 0 (see the module docstring)."""
         for index, hidden, producer in self._floors:
             count = hidden(tape.residuals[index])
             if not count:
                 continue
             instr = self.plan.instrs[index]
-            of = f" of {self.count}" if self.count is not None else ""
+            of = f" of {examples}" if examples is not None else ""
             origin = f"`{producer.label}`" if producer is not None else "its input"
             diagnostic = Diagnostic(
                 "R0606",
@@ -284,11 +306,17 @@ class TrainOp:
 
     uses_context = True
 
-    def __init__(self, box: TrainBox, objective: Objective | None, hyper: Mapping[str, float]):
+    def __init__(
+        self,
+        box: TrainBox,
+        objective: Objective | None,
+        hyper: Mapping[str, float],
+        opts: optimizers.Options = NO_OPTIONS,
+    ):
         self.family = box.family
         self.optimizer = box.spec.optimizer
         self.names = tuple(box.params)
-        self.objective, self.hyper = objective, hyper
+        self.objective, self.hyper, self.options = objective, hyper, opts
         self.rates = tuple(hyper.values())
         self.differentiable = (False,) * len(box.inputs)
         role = box.spec.role
@@ -328,8 +356,28 @@ class TrainOp:
 
     def _update(self, ctx: RunContext, state: Any) -> tuple:
         assert self.optimizer is not None
+        if self.options.batch is not None:
+            return (self._epoch(ctx, state),)
         grads = self._gradient(ctx, optimizers.params_of(self.optimizer, state))
-        return (self.optimizer.update(state, grads, *self.rates),)
+        return (optimizers.update(self.optimizer, state, grads, self.rates, self.options),)
+
+    def _epoch(self, ctx: RunContext, state: Any) -> Any:
+        """One epoch of minibatch updates; the loss history gets the epoch's training loss."""
+        assert self.optimizer is not None and self.objective is not None
+        count = self.objective.count
+        assert count is not None, "the checker refuses `batch` without data"
+        final, loss = optimizers.run_epoch(
+            self.optimizer,
+            state,
+            self.rates,
+            self.options,
+            count,
+            self.objective.mean_and_gradient,
+            BATCH_PROGRESS.get(),
+        )
+        if ctx.losses is not None:
+            ctx.losses.append(loss)
+        return final
 
 
 def train_op(step: Train, plan_of: PlanOf) -> TrainOp:
@@ -337,17 +385,19 @@ def train_op(step: Train, plan_of: PlanOf) -> TrainOp:
     box = step.box
     label = box.label
     hyper: Mapping[str, float] = box.hyper or {}
+    opts = NO_OPTIONS
     if box.spec.role is FamilyRole.STEP:
         assert box.spec.optimizer is not None
+        opts = optimizers.options(box.spec.optimizer, hyper, box.schedule, box.span)
         hyper = optimizers.hyperparameters(box.spec.optimizer, hyper, box.span)
     if not box.evaluates_loss or step.loss is None:
-        return TrainOp(box, None, hyper)
+        return TrainOp(box, None, hyper, opts)
     try:
         data = _evaluate_data(step.data, plan_of, label)
         objective = Objective(plan_of(step.loss), step.loss.diagram, data, label)
     except CatRuntimeError as exc:
         raise exc.at(box.span) from None
-    return TrainOp(box, objective, hyper)
+    return TrainOp(box, objective, hyper, opts)
 
 
 def _evaluate_data(data: Schedule | None, plan_of: PlanOf, label: str) -> tuple | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catdsl.errors import Span
-from catdsl.typesys.family_spec import Family
+from catdsl.typesys.family_spec import Family, Schedule
 from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.types import Atom, Port, Prod
 
@@ -137,6 +137,9 @@ class Train(Term):
     data: Term | None
     params: tuple[Port, ...]
     hyper: tuple[tuple[str, float], ...] = ()
+    # A learning-rate schedule, for optimizers that count steps; `absent_unless_set`: a term
+    # without one has the fingerprint it had before schedules existed (old checkpoints fit).
+    schedule: Schedule | None = field(default=None, metadata={"absent_unless_set": True})
 
 
 @dataclass(frozen=True)
