@@ -218,6 +218,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         validate=args.validate,
         keep_best=args.keep_best,
         best=args.best or "max",
+        max_growth=args.max_growth,
     )
     if args.plot:
         from catdsl.frontend.plots import plot_epochs, plot_losses
@@ -417,6 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--best",
         choices=("max", "min"),
         help="whether the best metric is the largest (accuracy) or the smallest (a loss)",
+    )
+    p.add_argument(
+        "--max-growth",
+        type=_positive(float),
+        metavar="FACTOR",
+        help="stop with an error when the loss grows beyond FACTOR times its lowest so far",
     )
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--json", action="store_true")

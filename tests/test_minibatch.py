@@ -4,6 +4,8 @@ and for bit-for-bit reproducibility (rerun, resume, `fit ^ n`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -283,3 +285,24 @@ def test_eval_reads_a_training_checkpoint(program, tmp_path, capsys):
     other.write_text(SOURCE.replace("param b", "param c").replace("affine(W, b)", "affine(W, c)"))
     code, _, err = _cli(capsys, "eval", other, "val_loss", "--params", checkpoint)
     assert code == 1 and "error[E0810]" in err and "`b`" in err
+
+
+def test_a_loss_growing_beyond_the_stated_factor_stops_the_run(tmp_path, capsys):
+    from conftest import TINY
+
+    fast = tmp_path / "fast.cat"
+    fast.write_text(Path(TINY).read_text().replace("lr = 1.0", "lr = 30"))
+    checkpoint = tmp_path / "state.npz"
+    code, out, err = _cli(
+        capsys, "train", fast, "step", "--steps", "80", "--max-growth", "10",
+        "--checkpoint", checkpoint,
+    )  # fmt: skip
+    assert code == 1 and out == ""
+    assert err.splitlines()[0] == (
+        "error[R0610]: the loss of `step ^ 80` grew to 11.6707 at step 3, more than 10 times "
+        "its lowest, 0.751236 at step 2"
+    )
+    assert "step 0 1.60939, step 1 1.6604, step 2 0.751236, step 3 11.6707" in err
+    assert not checkpoint.exists()  # the state that diverged is never saved
+    code, _, err = _cli(capsys, "train", fast, "step", "--steps", "80", "--max-growth", "1000")
+    assert code == 1 and "error[R0606]" in err  # allowed to grow more, it gets to step 5

@@ -63,6 +63,7 @@ class Program(BaseProgram):
         validate: Sequence[str] = (),
         keep_best: str | None = None,
         best: str = "max",
+        max_growth: float | None = None,
     ) -> training_run.TrainResult:
         """Train the step `name` (see `frontend.training_run.train_definition`)."""
         return training_run.train_definition(
@@ -75,6 +76,7 @@ class Program(BaseProgram):
             validate=validate,
             keep_best=keep_best,
             best=best,
+            max_growth=max_growth,
         )
 
     def check_laws(self, samples: int = 16, seed: int = 0) -> list[law_check.LawReport]:

@@ -80,6 +80,7 @@ def train_definition(
     validate: Sequence[str] = (),
     keep_best: str | None = None,
     best: str = "max",
+    max_growth: float | None = None,
 ) -> TrainResult:
     from catdsl.files import check_write_target
     from catdsl.semantics.checkpoint import fingerprint
@@ -138,6 +139,7 @@ def train_definition(
         progress=progress or None,
         identity=fingerprint(step_term),
         on_step=tracker.after_step if metrics else None,
+        max_growth=max_growth,
     )
     try:
         backend = program.backend
