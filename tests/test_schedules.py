@@ -14,6 +14,7 @@ from catdsl.std.optim import SCHEDULES
 from catdsl.typesys.family_spec import Schedule
 
 torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # tiny tensors: threads only contend for the machine's cores
 pytestmark = pytest.mark.torch
 
 STEPS = 20
