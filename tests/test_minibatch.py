@@ -306,3 +306,47 @@ def test_a_loss_growing_beyond_the_stated_factor_stops_the_run(tmp_path, capsys)
     assert not checkpoint.exists()  # the state that diverged is never saved
     code, _, err = _cli(capsys, "train", fast, "step", "--steps", "80", "--max-growth", "1000")
     assert code == 1 and "error[R0606]" in err  # allowed to grow more, it gets to step 5
+
+
+def test_each_batch_is_reported_to_the_progress_listener(program):
+    from catdsl.semantics.progress import BATCH_PROGRESS
+
+    seen: list[tuple[int, int, float]] = []
+    token = BATCH_PROGRESS.set(lambda done, total, loss: seen.append((done, total, loss)))
+    try:
+        result = program.train("sgd", epochs=2)
+    finally:
+        BATCH_PROGRESS.reset(token)
+    assert [(done, total) for done, total, _ in seen] == [(1, 3), (2, 3), (3, 3)] * 2
+    params = {k: v.copy() for k, v in program.params.items()}
+    for epoch in range(2):  # each reported loss is its batch's, at the params before its update
+        for index, rows in enumerate(minibatches(N, BATCH, SEED, epoch)):
+            loss, grads = _loss_and_grad(params, rows)
+            assert seen[3 * epoch + index][2] == pytest.approx(loss, rel=1e-12)
+            params = {k: params[k] - 0.5 * grads[k] for k in params}
+    weighted = sum(loss * n for (_, _, loss), n in zip(seen[:3], (4, 4, 2), strict=True)) / N
+    assert result.losses[0] == pytest.approx(weighted, rel=1e-12)
+
+
+def test_the_progress_bar_shows_epochs_and_batches(program, monkeypatch, capsys):
+    from catdsl.semantics import progress
+
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0.0)
+    program.train("sgd", epochs=2, progress=True)
+    err = capsys.readouterr().err
+    assert "sgd ^ 2" in err and "2/2" in err  # the epochs' row, finished
+    assert "batch" in err and "3/3" in err  # the batches' row of the last epoch
+
+
+def test_train_json_has_the_epochs_and_metrics(tmp_path, capsys):
+    import json
+
+    path = tmp_path / "minibatch.cat"
+    path.write_text(SOURCE)
+    code, out, err = _cli(
+        capsys, "train", path, "sgd", "--epochs", "2", "--validate", "val_loss", "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["epochs"] is True and data["steps"] == 2 and len(data["losses"]) == 2
+    assert len(data["metrics"]["val_loss"]) == 2 and "best" not in data
