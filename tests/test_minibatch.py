@@ -350,3 +350,18 @@ def test_train_json_has_the_epochs_and_metrics(tmp_path, capsys):
     data = json.loads(out)
     assert data["epochs"] is True and data["steps"] == 2 and len(data["losses"]) == 2
     assert len(data["metrics"]["val_loss"]) == 2 and "best" not in data
+
+
+def test_a_drawn_step_shows_its_options_and_schedule_as_written(tmp_path, capsys):
+    path = tmp_path / "drawn.cat"
+    path.write_text(
+        SOURCE + "let drawn = Adam(loss, train, seed = 3, lr = 0.1, batch = 4, "
+        "schedule = Cosine(steps = 10))\n"
+    )
+    code, _, err = _cli(capsys, "draw", path, "drawn", "-o", tmp_path / "drawn.dot")
+    assert code == 0, err
+    dot = (tmp_path / "drawn.dot").read_text()
+    assert (
+        "lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, batch=4, seed=3, "
+        "schedule=Cosine(steps=10, lr_min=0))" in dot
+    )

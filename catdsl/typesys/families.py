@@ -18,6 +18,8 @@ from catdsl.typesys.family_spec import (
     Family,
     FamilyRole,
     FieldKind,
+    Hyper,
+    HyperKind,
     OptimizerSpec,
     Schedule,
 )
@@ -156,7 +158,8 @@ class FamilyChecker:
                 assert family.optimizer is not None
                 message = M.hyper_out_of_range(family.optimizer, h, hyper[h.name])
                 raise self.reporter.fail(message, e.span)
-        return hyper
+        # in the spec's order whatever the call's, so the same step has one fingerprint
+        return {h.name: _as_written(h, hyper[h.name]) for h in specs if h.name in hyper}
 
     def _schedule(self, expr: ast.Expr) -> Schedule:
         """`Cosine(steps = 1000)`: a schedule of the registry applied to its arguments, by
@@ -196,7 +199,8 @@ class FamilyChecker:
             if not h.kind.admits(values[h.name]):
                 message = M.schedule_out_of_range(spec, h, values[h.name])
                 raise self.reporter.fail(message, expr.span)
-        return Schedule(name, tuple((h.name, values[h.name]) for h in spec.hyper), spec)
+        args = tuple((h.name, _as_written(h, values[h.name])) for h in spec.hyper)
+        return Schedule(name, args, spec)
 
     def _check_data(
         self,
@@ -244,6 +248,12 @@ class FamilyChecker:
         if not params:
             raise self.reporter.fail(M.nothing_to_train(family, text), span)
         return Record("Params", tuple((p.name, p.atom) for p in params), f"Params({text})")
+
+
+def _as_written(hyper: Hyper, value: float) -> float:
+    """A whole-number hyperparameter (a batch size, a seed, a number of steps) as an `int`,
+    so that it is shown as written (`batch=16`, not `batch=16.0`); the others as they are."""
+    return int(value) if hyper.kind in (HyperKind.COUNT, HyperKind.SEED) else value
 
 
 def state_record(spec: OptimizerSpec, params: Record) -> Record:

@@ -108,10 +108,6 @@ class ScheduleSpec:
     rate: Callable[..., float]
     doc: str
 
-    @property
-    def defaults(self) -> dict[str, float]:
-        return {h.name: h.default for h in self.hyper if h.default is not None}
-
 
 @dataclass(frozen=True)
 class Schedule:
@@ -125,12 +121,6 @@ class Schedule:
     def rate(self, lr: float, k: int) -> float:
         """The learning rate of the update after `k` completed updates."""
         return float(self.spec.rate(lr, k, *(value for _, value in self.args)))
-
-    @property
-    def text(self) -> str:
-        """How the source writes it: `Cosine(steps=1000, lr_min=0)`."""
-        args = ", ".join(f"{key}={value:g}" for key, value in self.args)
-        return f"{self.name}({args})"
 
 
 class FieldKind(Enum):
