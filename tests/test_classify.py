@@ -11,6 +11,7 @@ from conftest import PROGRAMS
 
 import catdsl
 from catdsl.cli import main
+from catdsl.frontend.training_run import TrainResult
 
 CLASSIFY = str(PROGRAMS / "classify.cat")
 DATA = PROGRAMS / "data"
@@ -53,8 +54,9 @@ def program() -> catdsl.Program:
 
 
 @pytest.fixture(scope="module")
-def trained(program) -> catdsl.frontend.training_run.TrainResult:
-    return program.train("fit", epochs=EPOCHS, validate=["val_loss"])
+def trained() -> TrainResult:
+    """`fit` for 60 epochs from the initial params, on a program of its own."""
+    return catdsl.load(CLASSIFY).train("fit", epochs=EPOCHS, validate=["val_loss"])
 
 
 def _accuracy(program: catdsl.Program, params: dict) -> float:

@@ -5,12 +5,14 @@ and for bit-for-bit reproducibility (rerun, resume, `fit ^ n`)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import catdsl
 from catdsl.cli import main
+from catdsl.frontend.training_run import TrainResult
 from catdsl.semantics.optimizers import minibatches
 
 N, F, C, BATCH, SEED = 10, 4, 3, 4, 7  # 10 examples in batches of 4, 4 and 2
@@ -63,6 +65,12 @@ def program() -> catdsl.Program:
     return catdsl.loads(SOURCE, file="minibatch.cat")
 
 
+def train(name: str, **options: Any) -> TrainResult:
+    """A run from the initial params, on a program of its own (so that no run starts from
+    another's result, whether or not training updates the program it runs on)."""
+    return catdsl.loads(SOURCE, file="minibatch.cat").train(name, **options)
+
+
 def _loss_and_grad(params: dict, rows: np.ndarray) -> tuple[float, dict]:
     """Softmax cross-entropy of the affine model on the examples `rows`, by hand."""
     x, y = X[rows], Y[rows]
@@ -110,7 +118,7 @@ def _numpy_training(program: catdsl.Program, rule: str, epochs: int) -> tuple[di
 
 @pytest.mark.parametrize("rule", ["sgd", "mom", "adam"])
 def test_epochs_equal_the_numpy_loop_with_the_same_shuffling(program, rule):
-    result = program.train(rule, epochs=3)
+    result = train(rule, epochs=3)
     expected, losses = _numpy_training(program, rule, 3)
     assert result.minibatch and result.steps == 3
     assert int(result.state["step"]) == 9  # three batches per epoch
@@ -129,30 +137,30 @@ def test_batches_cover_every_example_once_and_the_last_is_the_remainder():
 
 
 def test_a_run_is_reproduced_bit_for_bit(program, tmp_path):
-    first = program.train("adam", epochs=3)
-    again = catdsl.loads(SOURCE, file="minibatch.cat").train("adam", epochs=3)
+    first = train("adam", epochs=3)
+    again = train("adam", epochs=3)
     composed = program["adam_3"]()
     checkpoint = str(tmp_path / "state.npz")
-    program.train("adam", epochs=1, checkpoint=checkpoint)
-    resumed = program.train("adam", epochs=3, checkpoint=checkpoint)
+    train("adam", epochs=1, checkpoint=checkpoint)
+    resumed = train("adam", epochs=3, checkpoint=checkpoint)
     assert resumed.resumed_from == 1
     for name in first.params:
         for other in (again.params, composed, resumed.params):
             assert np.array_equal(first.params[name], other[name])
     assert first.losses == again.losses == resumed.losses
-    other_seed = program.train("adam_other_seed", epochs=3)
+    other_seed = train("adam_other_seed", epochs=3)
     assert not np.array_equal(other_seed.params["W"], first.params["W"])
 
 
 def test_one_batch_of_everything_is_full_batch_descent(program):
-    whole = program.train("whole", epochs=4).params
-    full = program.train("full", steps=4).params
+    whole = train("whole", epochs=4).params
+    full = train("full", steps=4).params
     for name in full:
         np.testing.assert_allclose(whole[name], full[name], rtol=1e-13, atol=1e-15)
 
 
 def test_the_final_loss_is_the_mean_over_all_the_data(program):
-    result = program.train("sgd", epochs=2)
+    result = train("sgd", epochs=2)
     expected, _ = _loss_and_grad(result.params, np.arange(N))
     assert result.final_loss == pytest.approx(expected, rel=1e-12)
 
@@ -170,18 +178,18 @@ def test_the_reference_interpreter_agrees_bit_for_bit(program):
 
 def test_validation_metrics_and_the_best_params(program, tmp_path):
     best = tmp_path / "best.npz"
-    result = program.train("sgd", epochs=4, validate=["val_loss"], keep_best=str(best), best="min")
+    result = train("sgd", epochs=4, validate=["val_loss"], keep_best=str(best), best="min")
     values = result.metrics["val_loss"]
     assert len(values) == 4
     step, value = result.best
     assert value == min(values) and values[step - 1] == value
     with np.load(best) as kept:
-        at_best = program.train("sgd", epochs=step).params
+        at_best = train("sgd", epochs=step).params
         for name in at_best:
             assert np.array_equal(kept[name], at_best[name])
     # the metric is the validation loss at each epoch's params
     for epoch in (1, 4):
-        params = program.train("sgd", epochs=epoch).params
+        params = train("sgd", epochs=epoch).params
         logits = VAL_X @ params["W"] + params["b"]
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -248,7 +256,7 @@ def test_cli_prints_one_row_per_epoch_with_the_metrics(program, tmp_path, capsys
         "--keep-best", best, "--best", "min", "--plot", plot,
     )  # fmt: skip
     assert code == 0, err
-    result = program.train("sgd", epochs=3, validate=["val_loss"])
+    result = train("sgd", epochs=3, validate=["val_loss"])
     lines = out.splitlines()
     for epoch in (1, 2, 3):
         loss, metric = result.losses[epoch - 1], result.metrics["val_loss"][epoch - 1]
@@ -278,7 +286,7 @@ def test_eval_reads_a_training_checkpoint(program, tmp_path, capsys):
     assert code == 0, err
     code, out, err = _cli(capsys, "eval", path, "val_loss", "--params", checkpoint)
     assert code == 0, err
-    expected = program.train("adam", epochs=2, validate=["val_loss"]).metrics["val_loss"][-1]
+    expected = train("adam", epochs=2, validate=["val_loss"]).metrics["val_loss"][-1]
     assert out.splitlines()[0] == "val_loss : Unit -> Loss"
     assert float(out.splitlines()[1]) == pytest.approx(expected, rel=1e-5)
     other = tmp_path / "other.cat"
@@ -314,7 +322,7 @@ def test_each_batch_is_reported_to_the_progress_listener(program):
     seen: list[tuple[int, int, float]] = []
     token = BATCH_PROGRESS.set(lambda done, total, loss: seen.append((done, total, loss)))
     try:
-        result = program.train("sgd", epochs=2)
+        result = train("sgd", epochs=2)
     finally:
         BATCH_PROGRESS.reset(token)
     assert [(done, total) for done, total, _ in seen] == [(1, 3), (2, 3), (3, 3)] * 2
@@ -332,7 +340,7 @@ def test_the_progress_bar_shows_epochs_and_batches(program, monkeypatch, capsys)
     from catdsl.semantics import progress
 
     monkeypatch.setattr(progress, "DELAY_SECONDS", 0.0)
-    program.train("sgd", epochs=2, progress=True)
+    train("sgd", epochs=2, progress=True)
     err = capsys.readouterr().err
     assert "sgd ^ 2" in err and "2/2" in err  # the epochs' row, finished
     assert "batch" in err and "3/3" in err  # the batches' row of the last epoch
