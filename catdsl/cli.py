@@ -215,7 +215,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         progress=not args.json and _color(sys.stderr),
         epochs=args.epochs,
-        validate=args.validate,
+        validate=args.validate if args.validate or args.no_validate else None,
         keep_best=args.keep_best,
         best=args.best or "max",
         max_growth=args.max_growth,
@@ -407,7 +407,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME",
-        help="a metric (a point of one number) to compute after each step (repeatable)",
+        help="a metric (a point of one number) to compute after each step (repeatable; "
+        "default: the program's `val_...` metrics that use the trained params)",
+    )
+    p.add_argument(
+        "--no-validate", action="store_true", help="compute no metric, not even the `val_...` ones"
     )
     p.add_argument(
         "--keep-best",

@@ -57,6 +57,7 @@ let full  = TrainStep(loss, train, lr = 0.5)
 
 let adam_3   = AdamInit(loss) >> adam ^ 3 >> AdamParams(loss)
 let val_loss = Init(loss) >> MeanLoss(loss, validation)
+data val_unrelated : Loss = 0.5
 """
 
 
@@ -373,3 +374,10 @@ def test_a_drawn_step_shows_its_options_and_schedule_as_written(tmp_path, capsys
         "lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, batch=4, seed=3, "
         "schedule=Cosine(steps=10, lr_min=0))" in dot
     )
+
+
+def test_the_val_metrics_of_the_trained_params_are_reported_unless_told_otherwise():
+    assert list(train("sgd", epochs=2).metrics) == ["val_loss"]  # not `val_unrelated`
+    assert train("sgd", epochs=2, validate=[]).metrics == {}
+    chosen = train("sgd", epochs=2, validate=["val_unrelated", "val_loss"]).metrics
+    assert list(chosen) == ["val_unrelated", "val_loss"] and chosen["val_unrelated"] == [0.5] * 2

@@ -60,7 +60,7 @@ class Program(BaseProgram):
         progress: bool = False,
         *,
         epochs: int | None = None,
-        validate: Sequence[str] = (),
+        validate: Sequence[str] | None = None,
         keep_best: str | None = None,
         best: str = "max",
         max_growth: float | None = None,

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from catdsl.diagram.ir import Diagram, FunctorBox, ParamBox, PowerBox, RefBox, TrainBox
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
 from catdsl.frontend.program import BaseProgram, Morphism
 from catdsl.semantics.optimizers import loss_value
@@ -77,7 +78,7 @@ def train_definition(
     progress: bool = False,
     *,
     epochs: int | None = None,
-    validate: Sequence[str] = (),
+    validate: Sequence[str] | None = None,
     keep_best: str | None = None,
     best: str = "max",
     max_growth: float | None = None,
@@ -91,15 +92,6 @@ def train_definition(
             message = f"both --steps {steps} and --epochs {epochs}: give one of them"
             raise CatError([Diagnostic("E0806", message)])
         steps = epochs
-    metrics = {metric: _metric(program, metric) for metric in validate}
-    if keep_best is not None:
-        if not metrics:
-            message = "keeping the best params needs a metric to judge them by"
-            help = "name one with `--validate NAME` (`validate=[...]`): the first one decides"
-            raise CatError([Diagnostic("E0809", message, help=help)])
-        if best not in ("min", "max"):
-            raise CatError([Diagnostic("E0809", f"best must be `min` or `max`, not `{best}`")])
-        check_write_target(keep_best)
     morphism = program[name]
     step_term, power = _step_and_count(morphism)
     dom = step_term.dom
@@ -132,6 +124,18 @@ def train_definition(
     step = Morphism(program, name, step_term)
     train = _train_term(step_term)
     minibatch = train is not None and "batch" in dict(train.hyper)
+    if validate is None:
+        metrics = _named_metrics(program, train)
+    else:
+        metrics = {metric: _metric(program, metric) for metric in validate}
+    if keep_best is not None:
+        if not metrics:
+            message = "keeping the best params needs a metric to judge them by"
+            help = "name one with `--validate NAME` (`validate=[...]`): the first one decides"
+            raise CatError([Diagnostic("E0809", message, help=help)])
+        if best not in ("min", "max"):
+            raise CatError([Diagnostic("E0809", f"best must be `min` or `max`, not `{best}`")])
+        check_write_target(keep_best)
     tracker = _Validation(program, metrics, keep_best, best, dom.atoms[0].kind == "Params")
     hooks = LoopHooks(
         checkpoint=checkpoint,
@@ -255,15 +259,54 @@ class _Validation:
         return self.best is None or self.better(number, self.best[1])
 
 
-def _metric(program: BaseProgram, name: str) -> Morphism:
-    """A validation metric: a point of one real number (E0808 otherwise)."""
-    morphism = program[name]
+METRIC_PREFIX = "val_"
+"""Points of one number whose names start with it are a step's metrics unless told otherwise."""
+
+
+def _named_metrics(program: BaseProgram, train: T.Train | None) -> dict[str, Morphism]:
+    """The metrics a step reports when none are asked for: the program's points of one number
+    named `val_…` that use some of the params the step trains, in the program's order."""
+    if train is None:
+        return {}
+    trained = {p.name for p in train.params}
+    found = {}
+    for name in program.names:
+        if name.startswith(METRIC_PREFIX):
+            morphism = program[name]
+            if _is_metric(morphism) and trained & _params_used(morphism.diagram):
+                found[name] = morphism
+    return found
+
+
+def _params_used(diagram: Diagram) -> set[str]:
+    """The params a diagram reads, inside its definitions, loops and training boxes too (a
+    metric such as `Init(loss) >> MeanLoss(loss, data)` reads them through `Init`)."""
+    used: set[str] = set()
+    for box in diagram.boxes():
+        match box:
+            case ParamBox():
+                used.add(box.name)
+            case TrainBox():
+                used.update(box.params)
+            case RefBox(sub=Diagram() as sub) | PowerBox(sub=sub) | FunctorBox(sub=sub):
+                used |= _params_used(sub)
+    return used
+
+
+def _is_metric(morphism: Morphism) -> bool:
+    """Whether `morphism` is a point of one number (a real, or a count)."""
     atoms = morphism.cod.atoms
     carrier = carrier_of(atoms[0]) if len(atoms) == 1 else None
     scalar = (
         isinstance(carrier, Carrier) and carrier.kind in ("Real", "Nat") and not carrier.shape.dims
     )
-    if morphism.dom.atoms or morphism.ports or not scalar:
+    return not morphism.dom.atoms and not morphism.ports and scalar
+
+
+def _metric(program: BaseProgram, name: str) -> Morphism:
+    """A validation metric: a point of one real number (E0808 otherwise)."""
+    morphism = program[name]
+    if not _is_metric(morphism):
         raise CatError(
             [
                 Diagnostic(
