@@ -144,6 +144,7 @@ def train_definition(
         identity=fingerprint(step_term),
         on_step=tracker.after_step if metrics else None,
         max_growth=max_growth,
+        epochs=minibatch,
     )
     try:
         backend = program.backend

@@ -51,6 +51,7 @@ class LoopHooks:
     progress: bool | None = None
     identity: str = ""  # what is being trained (`checkpoint.fingerprint`): kept in checkpoints
     max_growth: float | None = None  # the factor over the lowest loss that stops the loop
+    epochs: bool = False  # each step is an epoch: messages count epochs, from 1
     loss_history: list[float] = field(default_factory=list)
     steps_done: int = 0
     resumed_from: int = 0
@@ -82,7 +83,7 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
                     del history[kept:]
                     raise at_step(exc, done + 1, n, label, hooks) from None
                 if hooks.max_growth is not None:
-                    _refuse_growth(history, hooks.max_growth, done, label)
+                    _refuse_growth(history, hooks.max_growth, hooks.epochs, label)
                 done += 1
                 kept = len(history)
                 hooks.steps_done = done
@@ -167,18 +168,20 @@ def _nonfinite(value: object) -> bool:
     )
 
 
-def _refuse_growth(history: list[float], factor: float, step: int, label: str) -> None:
-    """Raise R0610 when the latest loss is more than `factor` times the lowest before it."""
+def _refuse_growth(history: list[float], factor: float, epochs: bool, label: str) -> None:
+    """Raise R0610 when the latest loss is more than `factor` times the lowest before it,
+    naming both as `catdsl train` numbers its rows (steps from 0, epochs from 1)."""
     if len(history) < 2:
         return
     lowest = min(range(len(history) - 1), key=history.__getitem__)
     latest = history[-1]
     if history[lowest] > 0 and latest > factor * history[lowest]:
-        where = len(history) - 1
+        unit, first = ("epoch", 1) if epochs else ("step", 0)
+        where, best = f"{unit} {len(history) - 1 + first}", f"{unit} {lowest + first}"
         raise CatRuntimeError(
             "R0610",
-            f"the loss of `{label}` grew to {latest:.6g} at step {where}, more than {factor:g} "
-            f"times its lowest, {history[lowest]:.6g} at step {lowest}",
+            f"the loss of `{label}` grew to {latest:.6g} at {where}, more than {factor:g} "
+            f"times its lowest, {history[lowest]:.6g} at {best}",
             help="the training is diverging: try a smaller `lr`, or a larger `--max-growth`",
         )
 

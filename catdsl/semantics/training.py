@@ -5,6 +5,9 @@ evaluates the data once (hoisted). Each data element is the loss's domain wires 
 user ports, in order; the loss runs on the whole batch at once (kernels are batch-polymorphic)
 and the gradient comes from one reverse pass with output cotangent 1/N per example, w.r.t. the
 params only. When the loss's domain is `Unit` there is no data and the loss runs once per step.
+With `batch = B` (an optimizer that counts its steps), a step is one epoch of minibatch
+updates (`optimizers.run_epoch`): the loss runs on each minibatch's examples, with the
+cotangent 1/B' for its B' examples, and the loss history gets the epoch's training loss.
 
 Validation happens once: the data is constant, so once a pass with params of some shapes has
 run the validating kernels, later passes with params of the same shapes run the kernels'
