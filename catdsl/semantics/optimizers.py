@@ -100,9 +100,10 @@ def clipped(grads: Mapping[str, np.ndarray], max_norm: float) -> dict[str, np.nd
     return {name: g * coefficient for name, g in grads.items()}
 
 
-Gradient = Callable[[Mapping[str, np.ndarray], np.ndarray], tuple[np.ndarray, dict]]
-"""The mean loss at some params over some examples (their row numbers), and its gradient
-w.r.t. the params."""
+Gradient = Callable[[Mapping[str, np.ndarray], np.ndarray, int], tuple[np.ndarray, dict]]
+"""`gradient(params, rows, update)`: the mean loss at `params` over the examples `rows` (their
+row numbers) and its gradient w.r.t. the params, for the run's update number `update` (the
+state's step count after it: a kernel that draws at random draws from it)."""
 
 
 def minibatches(count: int, batch: int, seed: int, epoch: int) -> list[np.ndarray]:
@@ -129,7 +130,7 @@ def run_epoch(
     total = 0.0
     for index, rows in enumerate(minibatches(count, opts.batch, opts.seed, epoch)):
         try:
-            mean, grads = gradient(params_of(spec, state), rows)
+            mean, grads = gradient(params_of(spec, state), rows, int(state["step"]) + 1)
         except CatRuntimeError as exc:
             note = f"in minibatch {index + 1} of {per_epoch} of the epoch"
             diagnostic = exc.diagnostic

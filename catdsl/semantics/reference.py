@@ -300,7 +300,9 @@ class Reference:
             assert box.data is not None, "the checker refuses `batch` without data"
             count = int(np.shape(join_components(self.run(box.data), box.data.cod.atoms)[0])[0])
 
-            def gradient(params: Mapping[str, Any], rows: np.ndarray) -> tuple[np.ndarray, dict]:
+            def gradient(
+                params: Mapping[str, Any], rows: np.ndarray, update: int
+            ) -> tuple[np.ndarray, dict]:
                 return self.objective(box, params, rows=rows)
 
             state, _ = optimizers.run_epoch(optimizer, xs[0], rates, opts, count, gradient)

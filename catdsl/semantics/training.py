@@ -369,14 +369,13 @@ class TrainOp:
         assert self.optimizer is not None and self.objective is not None
         count = self.objective.count
         assert count is not None, "the checker refuses `batch` without data"
+        objective = self.objective
+
+        def gradient(params: Mapping, rows: np.ndarray, update: int) -> tuple[np.ndarray, dict]:
+            return objective.mean_and_gradient(params, rows)
+
         final, loss = optimizers.run_epoch(
-            self.optimizer,
-            state,
-            self.rates,
-            self.options,
-            count,
-            self.objective.mean_and_gradient,
-            BATCH_PROGRESS.get(),
+            self.optimizer, state, self.rates, self.options, count, gradient, BATCH_PROGRESS.get()
         )
         if ctx.losses is not None:
             ctx.losses.append(loss)
