@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench fuzz setup graphviz pictures docs-tables clean
+.PHONY: demo test bench fuzz setup graphviz pictures docs docs-tables clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,15 @@ graphviz:
 	    apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
 	  else echo "Graphviz's dot is missing: install it (apt-get install graphviz / brew install graphviz)"; fi; }
 
+# tmux lets a test drive `catdsl learn --watch` in a real terminal (skipped without it).
+.PHONY: tmux
+tmux:
+	@command -v tmux >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    { apt-get update -qq && apt-get install -y -qq tmux >/dev/null; } \
+	    || echo "tmux could not be installed: the terminal test of catdsl learn --watch will be skipped"; \
+	  else echo "tmux is missing: the terminal test of catdsl learn --watch will be skipped"; fi; }
+
 demo: setup graphviz
 	$(BIN)/catdsl check programs/tiny_ml.cat programs/card.cat
 	$(BIN)/catdsl run programs/tiny_ml.cat predict --input 1
@@ -31,12 +40,13 @@ demo: setup graphviz
 	$(BIN)/catdsl draw programs/tiny_ml.cat predict -o out/predict.svg
 	@echo "demo done: see out/"
 
-test: setup graphviz
+test: setup graphviz tmux
 	$(BIN)/pip install -q torch==2.13.0 || echo "PyTorch not installable here: its comparison tests will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	$(BIN)/pytest -q
 
 bench: setup
@@ -65,6 +75,25 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/tiny_ml.cat associativity -o docs/img/law_square.png
 	$(BIN)/catdsl draw programs/card.cat fused_is_composed -o docs/img/law_parallel.png
 	$(BIN)/catdsl draw programs/composition.cat interchange -o docs/img/law_interchange.png
+	$(BIN)/catdsl draw programs/tiny_ml.cat predict -o docs/img/course/pipeline.svg
+	-$(BIN)/catdsl draw programs/errors/embedding_softmax.cat -o docs/img/course/illegal.svg
+	$(BIN)/catdsl draw programs/tiny_ml.cat loss -o docs/img/course/product.svg
+	$(BIN)/catdsl draw programs/tiny_ml.cat composed_is_direct -o docs/img/course/triangle.svg
+	$(BIN)/catdsl draw programs/tiny_ml.cat loss_after --expand 1 -o docs/img/course/training.svg
+	$(BIN)/catdsl draw programs/composition.cat associativity -o docs/img/course/associativity.svg
+	$(BIN)/catdsl draw programs/adam_challenge.cat two_steps --expand 1 -o docs/img/course/adam.svg
+	$(BIN)/catdsl draw programs/card.cat pipeline -o docs/img/course/card.svg
+	$(BIN)/catdsl draw programs/transformer/course.cat block -o docs/img/transformer_block.png
+	$(BIN)/catdsl draw programs/transformer/course.cat pre_norm_block -o docs/img/transformer_pre_norm.png
+	$(BIN)/catdsl draw programs/transformer/shape_lab.cat feed_forward --expand 8 -o docs/img/transformer_shape_trace.png
+	$(BIN)/catdsl draw programs/transformer/course.cat ex07_step_count --expand 1 -o docs/img/transformer_train_steps.png
+	$(BIN)/catdsl draw programs/transformer/course.cat block -o docs/img/course/block.svg
+	$(BIN)/catdsl draw programs/transformer/shape_lab.cat feed_forward --expand 8 -o docs/img/course/shape_trace.svg
+	$(BIN)/catdsl draw programs/transformer/course.cat ex07_step_count -o docs/img/course/train_steps.svg
+
+# The site (the course book and the reference) in site/; a warning is an error.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -19,7 +19,7 @@ import time
 from catdsl.loader import check_text, collector_paused
 from catdsl.syntax.parser import lark_parser, parse
 
-TARGET_10K_SECONDS = 2.0
+TARGET_10K_SECONDS = 1.0  # the hostile-input target: 10,000 lines checked in 1 s
 
 
 def generate(lines: int, window: int | None = 5) -> str:

@@ -2,7 +2,8 @@
 
 `catdsl.load(path)` / `catdsl.loads(text)` parse and check a program and return a `Program`;
 `program[name]` is a typed morphism you can call on numpy values. Both raise `CatError`
-carrying every diagnostic when the program has errors.
+carrying every diagnostic when the program has errors. `catdsl.PrimitiveSet` registers
+primitives from Python (`plugins=[...]`), and `catdsl.check_primitive` checks one's VJP.
 """
 
 from __future__ import annotations
@@ -16,20 +17,37 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from catdsl.frontend.api import Program
+    from catdsl.frontend.primitive_check import check_primitive
+    from catdsl.std.plugins import PrimitiveSet
+    from catdsl.typesys.primitives import PluginSpec
 
-__all__ = ["CatError", "CatRuntimeError", "Diagnostic", "Program", "Span", "load", "loads"]
+__all__ = [
+    "CatError",
+    "CatRuntimeError",
+    "Diagnostic",
+    "PrimitiveSet",
+    "Program",
+    "Span",
+    "check_primitive",
+    "load",
+    "loads",
+]
 __version__ = "0.1.0"
 
 
 def load(
-    path: str, dtype: str = "float64", allow_read: Iterable[str | os.PathLike[str]] = ()
+    path: str,
+    dtype: str = "float64",
+    allow_read: Iterable[str | os.PathLike[str]] = (),
+    plugins: Iterable[PrimitiveSet | PluginSpec] = (),
 ) -> Program:
     """Read, parse and check a `.cat` file; values are computed in `dtype`. Its imports and
     `load`s are read from its directory, or from the directories of `allow_read`
-    (docs/security.md)."""
+    (docs/security.md); `import plugin.NAME` finds NAME among `plugins`, then among installed
+    packages (docs/extending.md)."""
     from catdsl.frontend.api import load_program
 
-    return load_program(path, dtype, allow_read=allow_read)
+    return load_program(path, dtype, allow_read=allow_read, plugins=plugins)
 
 
 def loads(
@@ -37,10 +55,25 @@ def loads(
     file: str = "<string>",
     dtype: str = "float64",
     allow_read: Iterable[str | os.PathLike[str]] = (),
+    plugins: Iterable[PrimitiveSet | PluginSpec] = (),
 ) -> Program:
     """Parse and check program text; `file` names it in diagnostics, and its directory (the
     working directory for "<string>") is where imports and `load`s are read from, besides the
-    directories of `allow_read`."""
+    directories of `allow_read`; plugins are found as `load` finds them."""
     from catdsl.frontend.api import loads_program
 
-    return loads_program(text, file, dtype, allow_read=allow_read)
+    return loads_program(text, file, dtype, allow_read=allow_read, plugins=plugins)
+
+
+def __getattr__(name: str) -> object:
+    """`PrimitiveSet` and `check_primitive`, imported on first use (they need numpy, which
+    `import catdsl` alone does not load)."""
+    if name == "PrimitiveSet":
+        from catdsl.std.plugins import PrimitiveSet
+
+        return PrimitiveSet
+    if name == "check_primitive":
+        from catdsl.frontend.primitive_check import check_primitive
+
+        return check_primitive
+    raise AttributeError(f"module 'catdsl' has no attribute {name!r}")

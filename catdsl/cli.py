@@ -12,8 +12,13 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
+
+if TYPE_CHECKING:
+    from catdsl.frontend.program import BaseProgram
+    from catdsl.typesys.program import CheckedProgram
 
 EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
 IO_CODES = ("R05", "R07")  # reading/writing files, drawing formats and Graphviz: exit 2
@@ -43,8 +48,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     all_diags: list[Diagnostic] = []
     unreadable: list[Diagnostic] = []  # reported, and the other files still checked
     sources: dict[str, str] = {}
+    plugins = _plugin_finder(args)
     for path in args.files:
-        program = check_file(path, args.allow_read)
+        program = check_file(path, args.allow_read, plugins)
         if not program.sources and program.diagnostics and program.diagnostics[0].span is None:
             unreadable.append(program.diagnostics[0])
             if not args.json:
@@ -58,6 +64,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"{path}: ok ({n} definition{'s' * (n != 1)}, {len(program.laws)} law"
                 f"{'s' * (len(program.laws) != 1)})"
             )
+        if args.classify and not program.diagnostics:
+            _print_classes(program, args.json)
     _print_diagnostics([*unreadable, *all_diags] if args.json else all_diags, sources, args.json)
     if unreadable:
         return EXIT_USAGE
@@ -68,7 +76,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace, dtype: str = "float64"):
     import catdsl
 
-    return catdsl.load(args.file, dtype, allow_read=args.allow_read)
+    plugins = _plugin_finder(args).given.values()
+    return catdsl.load(args.file, dtype, allow_read=args.allow_read, plugins=plugins)
+
+
+def _plugin_finder(args: argparse.Namespace):
+    """The plugins of `--plugin MODULE` options (imported now, in order), and installed ones;
+    one that cannot be imported is a usage error."""
+    from catdsl.std.plugins import PluginError, PluginResolver, import_plugin_module
+
+    sets = []
+    try:
+        for target in getattr(args, "plugin", []):
+            sets.extend(import_plugin_module(target))
+        return PluginResolver.of(sets)
+    except (PluginError, ValueError) as err:
+        raise UsageError(str(err)) from None
 
 
 MAX_JSON_DEPTH = 64
@@ -159,13 +182,27 @@ def _ports(items: list[str]) -> dict:
     return ports
 
 
+def _print_classes(program: CheckedProgram, as_json: bool) -> None:
+    """`check --classify`: each definition's boundary class, counting its inputs first."""
+    from catdsl.frontend.classify import classify
+
+    found = classify(program)
+    if as_json:
+        print(json.dumps({"file": program.file, "definitions": [c.to_json() for c in found]}))
+        return
+    width = max((len(c.name) for c in found), default=0)
+    for c in found:
+        print(f"  {c.name:<{width}}  {c.kind}: {c.type_text}; {c.why}")
+
+
 # ------------------------------------------------------------------ run
 def cmd_run(args: argparse.Namespace) -> int:
     program = _load(args, args.dtype)
     if args.params:
-        program.load_params(args.params)
+        _load_params(program, args.params)
     morphism = program[args.name]
-    value = morphism(_read_input(args.input), **_ports(args.port))
+    given = () if args.input is None else (_read_input(args.input),)  # `--input null` is none
+    value = morphism(*given, **_ports(args.port))
     if args.save:
         program.save_value(args.save, value)
     if args.json:
@@ -180,13 +217,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_params(program, path: str) -> None:
+    """`--params FILE`: params from an array file or a training checkpoint, which is said."""
+    step = program.load_params(path)
+    if step is not None:
+        print(f"params from the checkpoint {path}, after {step} training steps", file=sys.stderr)
+
+
+def _say_steps_override(program, args: argparse.Namespace) -> None:
+    """`--steps N` (or `--epochs N`) on a definition written `step ^ M` runs N steps: say so
+    (on stderr)."""
+    flag, count = ("--steps", args.steps) if args.steps is not None else ("--epochs", args.epochs)
+    written = program.steps_of(args.name) if count is not None else None
+    if written is not None and written != count:
+        print(
+            f"{flag} {count} overrides the {written} steps `{args.name}` is written with",
+            file=sys.stderr,
+        )
+
+
 # ------------------------------------------------------------------ eval
 def cmd_eval(args: argparse.Namespace) -> int:
     """Compute a point (a metric) at the params of a params file or a training checkpoint."""
-    from catdsl.frontend.evaluation import load_params_file
-
     program = _load(args)
-    load_params_file(program, args.params)
+    _load_params(program, args.params)
     morphism = program[args.name]
     value = morphism(None)
     if args.json:
@@ -209,6 +263,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.keep_best and not args.best:
         raise UsageError("--keep-best needs --best max or --best min (for the first --validate)")
     program = _load(args, args.dtype)
+    _say_steps_override(program, args)
     result = program.train(
         args.name,
         steps=args.steps,
@@ -328,7 +383,10 @@ def cmd_laws(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ gradcheck
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     program = _load(args)
-    report = program.gradcheck(args.name, eps=args.eps, seed=args.seed)
+    if args.one_step:
+        return _one_step_check(program, args)
+    eps = 1e-6 if args.eps is None else args.eps
+    report = program.gradcheck(args.name, eps=eps, seed=args.seed)
     if args.json:
         print(json.dumps(report.to_json()))
     else:
@@ -338,6 +396,30 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
                 f"{mark} {row.name:<20} max relative error {row.max_rel_error:.3e}  "
                 f"({row.size} coordinates)"
             )
+        for warning in report.warnings:
+            print(f"warning: {warning}")
+    return EXIT_OK if report.ok else EXIT_PROGRAM
+
+
+def _one_step_check(program: BaseProgram, args: argparse.Namespace) -> int:
+    """`gradcheck --one-step`: the course's check of one gradient-descent step."""
+    from catdsl.frontend.gradcheck import one_step
+
+    if args.start is None or args.loss is None:
+        raise UsageError("gradcheck --one-step needs --start STATE and --loss LOSS")
+    eps = 1e-3 if args.eps is None else args.eps
+    report = one_step(program, args.name, args.start, args.loss, args.lr, eps, args.tolerance)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        for r in report.rows:
+            mark = "ok  " if r.ok else "FAIL"
+            note = "  (negligible gradient)" if r.negligible else ""
+            strict = "" if r.close else "  not within 1e-3 relative"
+            print(
+                f"{mark} {r.name:<8} at {list(r.coordinate)!s:<10} inferred {r.inferred: .6e}  "
+                f"fd {r.fd: .6e}  error {r.error:.1e}{strict}{note}"
+            )
     return EXIT_OK if report.ok else EXIT_PROGRAM
 
 
@@ -345,6 +427,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 def cmd_draw(args: argparse.Namespace) -> int:
     from catdsl.frontend.drawing import draw_command
 
+    args.plugins_found = _plugin_finder(args)
     return draw_command(args)
 
 
@@ -361,16 +444,54 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------ learn
+def cmd_learn(args: argparse.Namespace) -> int:
+    """catlings: the course's exercises one at a time (frontend/learn.py)."""
+    from catdsl.frontend import learn
+
+    if args.name is not None and args.action not in ("reset", "quiz"):
+        raise UsageError(f"`{args.name}`: only `reset` and `quiz` take a name")
+    if args.watch + args.verify + (args.action is not None) > 1:
+        raise UsageError("--watch and --verify each go alone, without hint/list/reset/quiz")
+    if args.key and args.action != "quiz":
+        raise UsageError("--key is for `catdsl learn quiz`")
+    try:
+        course = learn.open_course(args.exercises, args.dir, _color(sys.stdout))
+        if args.verify:
+            return learn.verify(course, print)
+        if args.action == "quiz":
+            from catdsl.frontend.learn_quiz import quiz_command
+
+            return quiz_command(args.name, args.key, course.root, print)
+        if args.action == "reset":
+            return learn.reset(course, args.name, print)
+        progress = learn.Progress.load(course.folder)
+        if args.action == "hint":
+            return learn.hint(course, progress, print)
+        if args.action == "list":
+            return learn.listing(course, progress, print)
+        return (learn.watch if args.watch else learn.run)(course, progress, print)
+    except learn.LearnUsage as err:
+        raise UsageError(str(err)) from None
+
+
 # ------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="catdsl", description="Typed ML pipelines as category theory writes them."
     )
+    parser.add_argument("--version", action="version", version=f"catdsl {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check", help="parse and type-check; report every diagnostic")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="diagnostics as JSON")
+    p.add_argument(
+        "--classify",
+        action="store_true",
+        help="name each definition ordinary, endomorphism, product-input, product-input "
+        "returning its first factor, or state endomorphism, and say why",
+    )
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("run", help="run a definition on an input")
@@ -471,9 +592,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gradcheck", help="reverse-mode gradients against central differences")
     p.add_argument("file", metavar="FILE")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--eps", type=_positive(float), default=1e-6, help="finite-difference step")
+    p.add_argument(
+        "--eps", type=_positive(float), help="finite-difference step (1e-6; 1e-3 with --one-step)"
+    )
     p.add_argument("--seed", type=_seed, default=0, help="0 to 4294967295")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--one-step",
+        action="store_true",
+        help="the course's check of the training step NAME: infer each param's gradient from "
+        "its largest change and compare it with a central difference of --loss (eps 1e-3)",
+    )
+    p.add_argument("--start", metavar="STATE", help="with --one-step: the starting state")
+    p.add_argument("--loss", metavar="LOSS", help="with --one-step: the state's loss")
+    p.add_argument("--lr", type=_positive(float), help="with --one-step: the step's rate")
+    p.add_argument(
+        "--tolerance", type=_positive(float), default=1e-2, help="with --one-step: absolute"
+    )
     p.set_defaults(func=cmd_gradcheck)
 
     p = sub.add_parser("explain", help="print the entry of a diagnostic code (E0201, R0412, ...)")
@@ -481,8 +616,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the entry as JSON: code, title, text")
     p.set_defaults(func=cmd_explain)
 
+    p = sub.add_parser("learn", help="catlings: learn the course by fixing typed programs")
+    p.add_argument("action", nargs="?", choices=("hint", "list", "reset", "quiz"))
+    p.add_argument("name", nargs="?", metavar="NAME", help="reset: an exercise; quiz: a set")
+    p.add_argument("--watch", action="store_true", help="check again on every save")
+    p.add_argument("--verify", action="store_true", help="check every exercise and solution")
+    p.add_argument("--key", action="store_true", help="quiz: print the answer key")
+    p.add_argument("--dir", type=_directory, help="the learner's folder (default: here)")
+    p.add_argument("--exercises", type=_directory, metavar="DIR", help="another exercise set")
+    p.set_defaults(func=cmd_learn)
+
     for name, command in sub.choices.items():
-        if name != "explain":
+        if name not in ("explain", "learn"):
             command.add_argument(
                 "--allow-read",
                 action="append",
@@ -492,7 +637,23 @@ def build_parser() -> argparse.ArgumentParser:
                 help="let the program import and load files under DIR too (repeatable; "
                 "by default it reads only its own directory)",
             )
+    for name, command in sub.choices.items():
+        if name != "explain":
+            command.add_argument(
+                "--plugin",
+                action="append",
+                default=[],
+                metavar="MODULE",
+                help="Python primitives for `import plugin.NAME`: a module or a .py file that "
+                "defines a catdsl.PrimitiveSet (repeatable; runs its code)",
+            )
     return parser
+
+
+def _version() -> str:
+    from catdsl import __version__
+
+    return __version__
 
 
 def _directory(text: str) -> str:
@@ -542,8 +703,9 @@ def _at_least_zero(text: str) -> int:
     return value
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised like KeyboardInterrupt so that every `finally` (temporaries) runs."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as a Ctrl-C is (a KeyboardInterrupt) so that every `finally`
+    (temporaries) runs and a training loop saves its checkpoint at its last completed step."""
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -567,12 +729,38 @@ def main(argv: list[str] | None = None) -> int:
     import threading
 
     if threading.current_thread() is not threading.main_thread():
-        return _guarded(args.func, args)
+        return _flushed(_guarded(args.func, args))
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _guarded(args.func, args)
+        return _flushed(_guarded(args.func, args))
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+EXIT_CLOSED_PIPE = 141
+"""128 + SIGPIPE: what a command killed by a closed pipe returns (`catdsl ... | head -1`)."""
+
+
+def _flushed(code: int) -> int:
+    """Write what is still buffered now, so a closed pipe is noticed here, not at exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _closed_pipe()
+    return code
+
+
+def _closed_pipe() -> int:
+    """The reader of the output went away: stop quietly, with stdout pointed at /dev/null so
+    that the interpreter's last flush finds nothing to complain about."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout (tests)
+        pass
+    return EXIT_CLOSED_PIPE
 
 
 def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -590,18 +778,23 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
     except UsageError as err:
         print(f"catdsl: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        return _closed_pipe()
     except OSError as err:
         message = err.strerror or str(err)
         if err.filename and str(err.filename) not in message:
             message = f"{message}: {err.filename}"
         print(f"catdsl: {message}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt as err:
-        print(f"catdsl: {err}" if str(err) else "catdsl: interrupted", file=sys.stderr)
-        return 130
     except Terminated:
         print("catdsl: terminated", file=sys.stderr)
         return 143
+    except KeyboardInterrupt as err:
+        if isinstance(err.__context__, Terminated):  # a training loop stopped and saved
+            print(f"catdsl: terminated: {err}", file=sys.stderr)
+            return 143
+        print(f"catdsl: {err}" if str(err) else "catdsl: interrupted", file=sys.stderr)
+        return 130
     except Exception as err:
         print(
             f"catdsl: internal error: {type(err).__name__}: {err}\n"

@@ -10,28 +10,36 @@ user allowed (`allow_read`, the CLI's `--allow-read DIR`), after symlinks are fo
 must be a regular file (never a FIFO or a device, which are refused without being read).
 `load("x.npy")` follows the same rules (the checker's `LiteralReader` asks the same
 `ReadScope`). See docs/security.md.
+
+`import plugin.NAME` makes the primitives of a plugin visible (`std.plugins`): the loader asks
+the `PluginFinder` it is given, so a program never runs Python that the user did not pass or
+install; a plugin that is missing, broken or defines a name another one has is E0706.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import accumulate
 from pathlib import Path
+from typing import Protocol
 
 from catdsl.errors import Diagnostic, Span
 from catdsl.files import ReadScope, read_regular
 from catdsl.std.library import PRIMITIVES
 from catdsl.std.optim import FAMILIES
+from catdsl.std.plugins import PluginError
 from catdsl.std.signatures import STD_MODULES
 from catdsl.syntax import ast
 from catdsl.syntax.parser import parse
 from catdsl.typesys import messages as M
 from catdsl.typesys.checker import Checker
 from catdsl.typesys.hints import did_you_mean
+from catdsl.typesys.primitives import PLUGIN_PREFIX, PluginSpec, PrimSpec
 from catdsl.typesys.program import CheckedProgram
 
 MAX_SOURCE_BYTES = 50_000_000
@@ -39,11 +47,24 @@ UNNAMED = ("<string>", "")
 CHECK_RECURSION_LIMIT = 6000
 
 
+class PluginFinder(Protocol):
+    """Finds the plugin NAME of `import plugin.NAME` (None: there is none), raising
+    `PluginError` for one that cannot be used; `given` are the plugins the user passed
+    (`std.plugins.PluginResolver`)."""
+
+    @property
+    def given(self) -> Mapping[str, PluginSpec]: ...
+
+    def __call__(self, name: str) -> PluginSpec | None: ...
+
+
 class _Reader:
     """Parses files depth-first through their imports."""
 
-    def __init__(self, scope: ReadScope) -> None:
+    def __init__(self, scope: ReadScope, plugins: PluginFinder | None = None) -> None:
         self.scope = scope
+        self.plugins = plugins
+        self.plugin_primitives: dict[str, PrimSpec] = {}
         self._line_starts: dict[str, list[int]] = {}
         self.sources: dict[str, str] = {}
         self.items: list[ast.Item] = []
@@ -70,12 +91,48 @@ class _Reader:
         self.stack.pop()
 
     def _import_std(self, item: ast.ImportModule) -> None:
+        if item.module.startswith(PLUGIN_PREFIX):
+            self._import_plugin(item)
+            return
         if item.module in STD_MODULES:
             self.std.add(item.module)
             return
         hint = did_you_mean(item.module, sorted(STD_MODULES))
         message = M.unknown_module(item.module, hint, sorted(STD_MODULES))
         self.diagnostics.append(message.at(item.span))
+
+    def _import_plugin(self, item: ast.ImportModule) -> None:
+        """`import plugin.NAME`: the primitives of a plugin the user gave or installed."""
+        if item.module in self.std:
+            return
+        name = item.module.removeprefix(PLUGIN_PREFIX)
+        try:
+            spec = self.plugins(name) if self.plugins is not None else None
+        except PluginError as err:
+            self.diagnostics.append(M.broken_plugin(item.module, str(err)).at(item.span))
+            return
+        if spec is None:
+            given = [PLUGIN_PREFIX + n for n in (self.plugins.given if self.plugins else {})]
+            message = M.unknown_plugin(item.module, did_you_mean(item.module, given), given)
+            self.diagnostics.append(message.at(item.span))
+            return
+        for prim in spec.primitives:
+            first = PRIMITIVES.get(prim) or self.plugin_primitives.get(prim)
+            if first is not None:
+                message = M.plugin_clash(prim, first.module, item.module)
+                self.diagnostics.append(message.at(item.span))
+                return
+        self.plugin_primitives.update(spec.primitives)
+        self.std.add(item.module)
+
+    def primitives(self) -> dict[str, PrimSpec]:
+        """The checker's table: the standard library's, the imported plugins', and those of
+        plugins given but not imported (invisible, so that using one says what to import)."""
+        table = {**PRIMITIVES, **self.plugin_primitives}
+        for spec in (self.plugins.given if self.plugins else {}).values():
+            for name, prim in spec.primitives.items():
+                table.setdefault(name, prim)
+        return table
 
     def _import_file(self, item: ast.ImportFile, importer: str) -> None:
         base = Path(importer).parent if importer not in UNNAMED else Path.cwd()
@@ -169,13 +226,17 @@ def _run_checker(checker: Checker, file: str) -> CheckedProgram:
 
 
 def check_text(
-    text: str, file: str = "<string>", allow_read: Iterable[str | os.PathLike[str]] = ()
+    text: str,
+    file: str = "<string>",
+    allow_read: Iterable[str | os.PathLike[str]] = (),
+    plugins: PluginFinder | None = None,
 ) -> CheckedProgram:
     """Parse and check `text` (named `file` in diagnostics) with its imports, which (like its
     `load`s) are read from the directory of `file` (the working directory when `file` is
-    "<string>") or from the directories of `allow_read`."""
+    "<string>") or from the directories of `allow_read`; `plugins` finds what
+    `import plugin.NAME` names (without it, no plugin is found)."""
     scope = ReadScope.around(file, allow_read)
-    reader = _Reader(scope)
+    reader = _Reader(scope, plugins)
     key = file if file in UNNAMED else str(Path(file).resolve())
     reader.loaded.add(key)
     with collector_paused():
@@ -184,22 +245,23 @@ def check_text(
             file,
             reader.items,
             reader.sources,
-            primitives=PRIMITIVES,
+            primitives=reader.primitives(),
             families=FAMILIES,
             imported_std=reader.std,
             reads=scope,
         )
         program = _run_checker(checker, file)
     files = {name: i for i, name in enumerate(reader.sources)}
-    program.diagnostics = sorted(
-        _dedupe(reader.diagnostics + program.diagnostics), key=lambda d: _source_order(d, files)
-    )
+    found = _without_plugin_follow_ons(reader.diagnostics, program.diagnostics)
+    program.diagnostics = sorted(_dedupe(found), key=lambda d: _source_order(d, files))
     program.sources = reader.sources
     return program
 
 
 def check_file(
-    path: str | Path, allow_read: Iterable[str | os.PathLike[str]] = ()
+    path: str | Path,
+    allow_read: Iterable[str | os.PathLike[str]] = (),
+    plugins: PluginFinder | None = None,
 ) -> CheckedProgram:
     """Read a `.cat` file and check it; unreadable files become a diagnostic. The file itself
     may be anywhere (the user named it); what it imports and loads is limited as `check_text`
@@ -212,7 +274,25 @@ def check_file(
         program = CheckedProgram(file)
         program.diagnostics = [M.unreadable_file(path, err.strerror or err).at(None)]
         return program
-    return check_text(text, file, allow_read)
+    return check_text(text, file, allow_read, plugins)
+
+
+def _without_plugin_follow_ons(
+    reading: list[Diagnostic], checking: list[Diagnostic]
+) -> list[Diagnostic]:
+    """One mistake, one error: when a plugin cannot be imported, the names it would define are
+    unknown too; those uses (E0306 with no suggestion) are folded into a note of the first
+    E0706."""
+    plugin = next((d for d in reading if d.code == M.Code.UNUSABLE_PLUGIN.value), None)
+    if plugin is None:
+        return reading + checking
+    unknown = [d for d in checking if d.code == M.Code.UNKNOWN_NAME.value and d.help is None]
+    if not unknown:
+        return reading + checking
+    names = list(dict.fromkeys(d.message.split("`")[1] for d in unknown))
+    noted = dataclasses.replace(plugin, notes=(*plugin.notes, M.plugin_names_note(names)))
+    kept = [noted if d is plugin else d for d in reading]
+    return kept + [d for d in checking if d not in unknown]
 
 
 def _source_order(d: Diagnostic, files: dict[str, int]) -> tuple[int, int, int]:

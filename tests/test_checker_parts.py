@@ -154,7 +154,7 @@ class TestPrimitivesArePassedIn:
 
     def test_defaults_and_counts_live_in_the_specs(self):
         counts = {name: spec.count for name, spec in PRIMITIVES.items() if spec.count}
-        assert counts == {"windows": "k", "concat_heads": "n"}
+        assert counts == {"windows": "k", "concat_heads": "n", "concatenate": "n"}
         assert dict(PRIMITIVES["layer_norm"].defaults) == {"eps": 1e-5}
         assert all(spec.kernel is not None for spec in PRIMITIVES.values())
 

@@ -56,11 +56,11 @@ def program() -> catdsl.Program:
 @pytest.fixture(scope="module")
 def trained() -> TrainResult:
     """`fit` for 60 epochs from the initial params, on a program of its own."""
-    return catdsl.load(CLASSIFY).train("fit", epochs=EPOCHS, validate=["val_loss"])
+    return catdsl.load(CLASSIFY).train("fit", epochs=EPOCHS)
 
 
 def _accuracy(program: catdsl.Program, params: dict) -> float:
-    """The fraction of validation flowers whose highest score is their species."""
+    """The fraction of validation flowers whose highest score is their species, by numpy."""
     x, y = _arrays("iris_validation.npz")
     saved = dict(program.params)
     program.params.update(params)
@@ -74,29 +74,39 @@ def _accuracy(program: catdsl.Program, params: dict) -> float:
 def test_fit_learns_the_species(program, trained):
     assert trained.minibatch and int(trained.state["step"]) == EPOCHS * 8  # 120 / 16 → 8
     assert trained.losses[0] > 0.9 > 0.1 > trained.final_loss
+    assert list(trained.metrics) == ["val_accuracy", "val_loss"]  # the program's val_ metrics
     assert trained.metrics["val_loss"][-1] < trained.metrics["val_loss"][0] / 5
-    assert _accuracy(program, trained.params) >= 0.9
-    assert _accuracy(program, program.params) < 0.5  # the initial params do not know them
+    accuracy = trained.metrics["val_accuracy"][-1]
+    assert accuracy == _accuracy(program, trained.params) >= 0.9
+    assert program["val_accuracy"]() == _accuracy(program, program.params) < 0.5  # untrained
 
 
 def test_train_and_eval_from_the_command_line(program, trained, tmp_path, capsys):
-    checkpoint = tmp_path / "fit.npz"
+    checkpoint, best = tmp_path / "fit.npz", tmp_path / "best.npz"
     code = main(
         [
-            "train", CLASSIFY, "fit", "--epochs", str(EPOCHS), "--validate", "val_loss",
-            "--checkpoint", str(checkpoint),
+            "train", CLASSIFY, "fit", "--epochs", str(EPOCHS), "--checkpoint", str(checkpoint),
+            "--keep-best", str(best), "--best", "max",
         ]
     )  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0, err
-    last = trained.metrics["val_loss"][-1]
-    assert out.splitlines()[-2] == (
-        f"epoch {EPOCHS:>6}  loss {trained.losses[-1]:.6g}  val_loss {last:.6g}"
+    accuracy, loss = trained.metrics["val_accuracy"], trained.metrics["val_loss"]
+    assert out.splitlines()[-3] == (
+        f"epoch {EPOCHS:>6}  loss {trained.losses[-1]:.6g}  val_accuracy {accuracy[-1]:.6g}"
+        f"  val_loss {loss[-1]:.6g}"
     )
-    assert out.splitlines()[-1] == f"after {EPOCHS} epochs: loss {trained.final_loss:.6g}"
-    assert main(["eval", CLASSIFY, "val_loss", "--params", str(checkpoint)]) == 0
+    assert out.splitlines()[-2] == f"after {EPOCHS} epochs: loss {trained.final_loss:.6g}"
+    first_best = accuracy.index(max(accuracy)) + 1  # the first epoch with the best accuracy
+    assert out.splitlines()[-1] == (
+        f"best val_accuracy {max(accuracy):.6g} at epoch {first_best}: params written to {best}"
+    )
+    assert main(["eval", CLASSIFY, "val_accuracy", "--params", str(checkpoint)]) == 0
     out, _ = capsys.readouterr()
-    assert out == f"val_loss : Unit -> Loss\n{last:.6g}\n"
+    assert out == f"val_accuracy : Unit -> Real\n{accuracy[-1]:.6g}\n"
+    assert main(["eval", CLASSIFY, "val_accuracy", "--params", str(best)]) == 0
+    out, _ = capsys.readouterr()
+    assert out == f"val_accuracy : Unit -> Real\n{max(accuracy):.6g}\n"
 
 
 try:
@@ -154,7 +164,7 @@ def test_the_same_model_in_torch_on_the_same_batches_ends_with_the_same_params(p
     np.testing.assert_allclose(
         model[2].bias.detach().numpy(), trained.params["b2"], rtol=0, atol=1e-9
     )
-    assert accuracy == _accuracy(program, trained.params)
+    assert accuracy == trained.metrics["val_accuracy"][-1]
 
 
 @pytest.mark.torch
@@ -175,7 +185,7 @@ def test_the_model_as_torch_users_write_it_reaches_the_same_accuracy(program, tr
         return [rows for (rows,) in loader]
 
     accuracy = _torch_training(model, batches)
-    assert abs(accuracy - _accuracy(program, trained.params)) <= 0.1 + 1e-12
+    assert abs(accuracy - trained.metrics["val_accuracy"][-1]) <= 0.1 + 1e-12
     assert accuracy >= 0.9
 
 

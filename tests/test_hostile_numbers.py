@@ -216,6 +216,23 @@ def test_laws_on_a_huge_free_size_do_not_allocate_it(capsys, tmp_path):
     assert "R0417" in out + err and "memory budget" in out + err
 
 
+def test_a_law_over_the_memory_budget_fails_alone(capsys, tmp_path):
+    """R0417 while drawing one law's samples fails that law; the others are still checked."""
+    path = tmp_path / "laws.cat"
+    path.write_text(
+        "import std.ml\ndim V = 1000000000\nobject A : Real[V]\nobject B : Real[3]\n"
+        "morphism F : A -> A = relu\nmorphism G : B -> B = relu\n"
+        "law huge : F >> F == F\nlaw small : G >> G == G\n"
+    )
+    code, out, _ = cli(capsys, "laws", path, "--json")
+    assert code == 1
+    huge, small = json.loads(out)
+    assert (huge["name"], huge["holds"], huge["max_error"]) == ("huge", False, None)
+    assert huge["failure"].startswith("R0417: a sample of `Real[V]` (with V = 1000000000)")
+    assert (small["name"], small["holds"], small["max_error"]) == ("small", True, 0.0)
+    assert small["samples"] == 16 and small["failure"] is None
+
+
 # ============================================================== literals
 def test_a_literal_must_fit_a_product_object():
     text = "object T : Index[3]\nobject Pair : T * T\ndata q : Pair = 0\n"

@@ -13,7 +13,7 @@ from conftest import REPO
 import catdsl
 from catdsl.std.doc_tables import primitive_table, regenerate
 from catdsl.std.library import KERNELS, PRIMITIVES
-from catdsl.std.optim import FAMILIES, OPTIMIZERS
+from catdsl.std.optim import FAMILIES
 from catdsl.std.signatures import STD_MODULES
 from catdsl.typesys.family_spec import FamilyRole, HyperKind
 from catdsl.typesys.messages import family_usage
@@ -57,6 +57,7 @@ def test_families_come_from_the_optimizers():
         "Momentum",
         "Adam",
         "AdamW",
+        "StateStep",
     }
     assert set(FAMILIES) == {
         "MeanLoss",
@@ -74,6 +75,10 @@ def test_families_come_from_the_optimizers():
         "AdamW",
         "AdamWInit",
         "AdamWParams",
+        "StateStep",
+        "StateInit",
+        "StateParams",
+        "StateCount",
     }
     assert FAMILIES.state_types == (
         "Params",
@@ -81,8 +86,9 @@ def test_families_come_from_the_optimizers():
         "MomentumState",
         "AdamState",
         "AdamWState",
+        "TrainingState",
     )
-    for spec in OPTIMIZERS:
+    for spec in FAMILIES.optimizers.values():
         update = inspect.signature(spec.update).parameters
         assert list(update)[2:] == [h.name for h in spec.hyper], spec.name
         assert spec.fields == () or spec.fields[0][0] == "params"

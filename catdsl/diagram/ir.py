@@ -154,6 +154,7 @@ class TrainBox(Box):
     params: tuple[str, ...] = ()
     hyper: Mapping[str, float] = field(default_factory=dict)
     schedule: Schedule | None = None  # a learning-rate schedule (optimizers that count steps)
+    only: tuple[str, ...] = ()  # the params a step updates; () is every param of its loss
 
     @property
     def evaluates_loss(self) -> bool:

@@ -264,6 +264,7 @@ class _Scope:
             "params": tuple(p.name for p in term.params),
             "hyper": dict(term.hyper),
             "schedule": term.schedule,
+            "only": term.only,
         }
         label = f"{term.family}({_label(term.loss)})"
         if term.spec.role is FamilyRole.INIT:

@@ -22,7 +22,8 @@ def draw_command(args: argparse.Namespace) -> int:
     from catdsl.loader import check_file
     from catdsl.render.output import render
 
-    checked = check_file(args.file, getattr(args, "allow_read", ()))
+    plugins = getattr(args, "plugins_found", None)  # the finder of `--plugin` (cli.py)
+    checked = check_file(args.file, getattr(args, "allow_read", ()), plugins)
     if not checked.sources:
         raise OSError(2, checked.diagnostics[0].message, args.file)
     if checked.diagnostics:

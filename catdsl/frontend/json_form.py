@@ -1,10 +1,11 @@
 """The JSON form of run-time values, read from their types: what `run --json` and
 `train --json` print.
 
-An array is a nested list of its entries (numbers or booleans); a product is the flat list of
-its components' arrays; a record is an object of its fields; an absent `Option` is `null`; a
+An array is a nested list of its entries (numbers, booleans or strings); a product is the flat
+list of its components' arrays; a record is an object of its fields; an absent `Option` is `null`; a
 `List` is held as its columns (one array with the list axis first per component of its
-element), so its form is theirs. Each carrier kind has its entry in `JSON_FORMS`.
+element), so its form is theirs. An element of a finite ordered object is its name. Each
+carrier kind has its entry in `JSON_FORMS`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def atom_form(value: object, atom: Atom) -> object:
         assert isinstance(value, dict), "a record's value is a dict"
         return record_form(value, dict(atom.fields))
     if isinstance(atom, Obj):
+        if atom.elements:
+            return element_names(value, atom.elements)
         carrier = atom.carrier
         if isinstance(carrier, Prod):
             return _product_form(value, carrier.atoms)
@@ -76,9 +79,24 @@ def _array_form(value: object, _carrier: Carrier) -> object:
     return _entries(value)
 
 
-def _list_form(value: object, _carrier: Carrier) -> object:
-    """A list's columns: one array, or the list of its components' arrays."""
+def _list_form(value: object, carrier: Carrier) -> object:
+    """A list's columns: one array, or the list of its components' arrays (the elements of a
+    finite ordered object by name)."""
+    atoms = element_atoms(carrier)
+    if len(atoms) == 1 and width(atoms[0]) == 1:
+        return atom_form(value, atoms[0])
+    if isinstance(value, tuple) and len(value) == len(atoms):
+        return [atom_form(v, a) for v, a in zip(value, atoms, strict=True)]
     return _entries(value)
+
+
+def element_names(value: object, elements: tuple[str, ...]) -> object:
+    """Positions in a finite ordered object as its elements' names (nested like the array)."""
+    entries = _entries(value)
+    if isinstance(entries, list):
+        return [element_names(v, elements) for v in entries]
+    assert isinstance(entries, int), "an element of an ordered object is its position"
+    return elements[entries]
 
 
 def _option_form(value: object, carrier: Carrier) -> object:
@@ -91,7 +109,11 @@ JSON_FORMS: dict[str, Callable[[object, Carrier], object]] = {
     "Index": _array_form,
     "Simplex": _array_form,
     "Bool": _array_form,
+    "AllowMask": _array_form,
+    "BlockMask": _array_form,
     "Nat": _array_form,
+    "Int": _array_form,
+    "Symbol": _array_form,
     "List": _list_form,
     "Option": _option_form,
 }

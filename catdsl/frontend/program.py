@@ -23,6 +23,27 @@ from catdsl.typesys.types import Port, Prod
 if TYPE_CHECKING:
     from catdsl.diagram.ir import Diagram
     from catdsl.semantics.backend import Backend
+    from catdsl.semantics.kernel import KernelTable
+
+
+class _NoInput:
+    """The input of a call that gives none (`point()`), told apart from `None` (an absent
+    `Option`)."""
+
+    def __repr__(self) -> str:
+        return "no input"
+
+
+NO_INPUT: Any = _NoInput()
+"""What `Morphism.__call__` and `vjp` get when no input is passed."""
+
+
+def _takes_none(atom: object) -> bool:
+    """Whether None is a value of `atom`: an `Option`, by itself or as an object."""
+    from catdsl.typesys.types import Carrier, carrier_of
+
+    carrier = carrier_of(atom)  # type: ignore[arg-type]
+    return isinstance(carrier, Carrier) and carrier.kind == "Option"
 
 
 def _coerced(value: object, atom, dtype, what: str) -> object:
@@ -76,7 +97,11 @@ class BaseProgram:
     """A checked program: its definitions as callable morphisms, its params and laws."""
 
     def __init__(
-        self, checked: CheckedProgram, dtype: str = "float64", backend: Backend[Any] | None = None
+        self,
+        checked: CheckedProgram,
+        dtype: str = "float64",
+        backend: Backend[Any] | None = None,
+        kernels: KernelTable | None = None,
     ):
         if checked.diagnostics:
             raise CatError(list(checked.diagnostics), checked.sources)
@@ -88,6 +113,7 @@ class BaseProgram:
         self._params: dict[str, np.ndarray] | None = None
         self._morphisms: dict[str, Morphism] = {}
         self._backend = backend
+        self.plugin_kernels = dict(kernels or {})  # of the plugins the program imports
 
     @property
     def backend(self) -> Backend[Any]:
@@ -95,7 +121,7 @@ class BaseProgram:
         if self._backend is None:
             from catdsl.frontend.backends import default_backend
 
-            self._backend = default_backend(self.dtype)
+            self._backend = default_backend(self.dtype, self.plugin_kernels)
         return self._backend
 
     # ---------------------------------------------------------------- names
@@ -141,12 +167,18 @@ class BaseProgram:
         """Parameter values by name as JSON data (`train --json`)."""
         return record_form(params, {n: i.carrier for n, i in self.checked.params.items()})
 
-    def load_params(self, path: str) -> None:
-        """Replace parameter values from a `.npz` file (names must match)."""
+    def load_params(self, path: str) -> int | None:
+        """Replace parameter values from a `.npz` file: one array per param (`--save` of a
+        `Params(...)` point writes one) or a checkpoint of `catdsl train --checkpoint`, whose
+        params are taken from its state. Names and shapes must fit, and nothing changes unless
+        every array does. Returns the checkpoint's step count, or None for a file of arrays."""
         from catdsl.files import load_named_arrays
 
-        new: dict[str, np.ndarray] = {}
         data = load_named_arrays(path)
+        step = None
+        if _CHECKPOINT_LAYOUT in data:
+            data, step = _checkpoint_params(path)
+        new: dict[str, np.ndarray] = {}
         for name in data:
             if name not in self.checked.params:
                 raise CatError(
@@ -182,6 +214,7 @@ class BaseProgram:
                 )
             new[name] = value
         self.params.update(new)  # only once every array fits: all or nothing
+        return step
 
     def save_value(self, path: str, value: object) -> None:
         from catdsl.files import save_npz_atomic
@@ -194,6 +227,21 @@ class BaseProgram:
         )
 
 
+@dataclass(frozen=True, eq=False, repr=False)
+class ShownProd(Prod):
+    """A product of objects as the API hands it out: a `Prod` (equal to the same atoms as a
+    plain one) whose repr is how catdsl writes it, `TokenId * TokenId`, not its fields."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Prod) and self.atoms == other.atoms
+
+    def __hash__(self) -> int:
+        return hash((self.atoms,))
+
+
 @dataclass
 class Morphism:
     """A typed definition: `dom`, `cod`, `ports`; call it on numpy values."""
@@ -204,11 +252,13 @@ class Morphism:
 
     @property
     def dom(self) -> Prod:
-        return self.term.dom
+        """The domain, shown as catdsl writes it (`TokenId * TokenId`)."""
+        return ShownProd(self.term.dom.atoms)
 
     @property
     def cod(self) -> Prod:
-        return self.term.cod
+        """The codomain, shown as catdsl writes it (`Distribution`)."""
+        return ShownProd(self.term.cod.atoms)
 
     @property
     def ports(self) -> dict[str, str]:
@@ -245,7 +295,7 @@ class Morphism:
 
         atoms = self.dom.atoms
         if not atoms:
-            if value is not None:
+            if value is not NO_INPUT and value is not None:
                 raise CatError(
                     [
                         Diagnostic(
@@ -255,7 +305,7 @@ class Morphism:
                     ]
                 )
             return ()
-        if value is None:
+        if value is NO_INPUT or (value is None and not (len(atoms) == 1 and _takes_none(atoms[0]))):
             raise CatError([Diagnostic("E0803", f"`{self.name}` needs an input of `{self.dom}`")])
         if len(atoms) == 1:
             parts = (value,)
@@ -327,7 +377,21 @@ class Morphism:
                 ]
             )
 
-    def __call__(self, value: object = None, **ports: object) -> object:
+    def __call__(self, *values: object, **ports: object) -> object:
+        """The outputs for an input: one value per domain wire, given as separate arguments
+        (`loss(x, y)`) or as one tuple (`loss((x, y))`); a point takes none."""
+        wires = len(self.dom)
+        if len(values) > 1 and wires not in (0, len(values)):
+            wanted = "one value" if wires == 1 else f"{wires} components"
+            raise CatError(
+                [
+                    Diagnostic(
+                        "E0803",
+                        f"`{self.name}` takes `{self.dom}`: give {wanted}, not {len(values)}",
+                    )
+                ]
+            )
+        value = values if len(values) > 1 else (values[0] if values else NO_INPUT)
         inputs = self.inputs_from(value)
         port_values = self.ports_from(ports)
         self.check_batches(inputs, port_values)
@@ -362,9 +426,17 @@ class Morphism:
         return output_form(value, self.cod)
 
     def format_value(self, value: object) -> str:
-        """Arrays to 6 digits; records one field per line with dotted names."""
+        """Arrays to 6 digits; records one field per line with dotted names; the elements of
+        finite ordered objects by name."""
         if isinstance(value, dict):
             return "\n".join(f"{k} = {v}" for k, v in _dotted(value))
+        if value is None:
+            return "none"  # an absent `Option`
+        if _names_elements(self.cod):
+            import json
+
+            form = self.json_form(value)
+            return form if isinstance(form, str) else json.dumps(form)
         with np.printoptions(precision=6, suppress=True):
             if isinstance(value, tuple):
                 return "(" + ", ".join(self.format_value(v) for v in value) + ")"
@@ -380,8 +452,24 @@ class Morphism:
 
         return repr_svg(self.diagram)
 
+    def _repr_html_(self) -> str:
+        """HTML for Jupyter: the name and type, then the string diagram when Graphviz is
+        there (else a line saying it is not)."""
+        return html_card(f"{self.name} : {self.type_text}", [], self._repr_svg_())
+
     def __repr__(self) -> str:
         return f"<Morphism {self.name} : {self.type_text}>"
+
+
+def _names_elements(t: object) -> bool:
+    """Whether a type holds elements of a finite ordered object (shown by name)."""
+    from catdsl.typesys.types import Carrier, Obj
+
+    if isinstance(t, Prod):
+        return any(_names_elements(a) for a in t.atoms)
+    if isinstance(t, Obj):
+        return bool(t.elements) or _names_elements(t.carrier)
+    return isinstance(t, Carrier) and t.elem is not None and _names_elements(t.elem)
 
 
 def _dotted(record: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -408,3 +496,49 @@ def _flatten_named(value: object, prefix: str) -> dict[str, np.ndarray]:
             out.update(_flatten_named(v, f"{prefix}.{i}"))
         return out
     return {prefix: np.asarray(value)}
+
+
+_CHECKPOINT_LAYOUT = "__layout__"
+"""The entry that marks a `.npz` file as a training checkpoint (`semantics.checkpoint`)."""
+
+
+def _checkpoint_params(path: str) -> tuple[dict[str, np.ndarray], int]:
+    """The params a training checkpoint holds, and its step count: the state of a step is the
+    params record itself (`TrainStep`) or a record whose `params` field is that record
+    (`Momentum`, `Adam`)."""
+    from catdsl.semantics.checkpoint import load_checkpoint
+
+    state, step, _losses, _identity = load_checkpoint(path)
+    record = state[0] if len(state) == 1 else None
+    if isinstance(record, dict) and isinstance(record.get("params"), dict):
+        record = record["params"]
+    if not isinstance(record, dict) or not all(isinstance(v, np.ndarray) for v in record.values()):
+        raise CatError(
+            [
+                Diagnostic(
+                    "E0802",
+                    f"the checkpoint `{path}` does not hold the state of one training step",
+                    help="give a checkpoint written by `catdsl train --checkpoint`",
+                )
+            ]
+        )
+    return record, step
+
+
+def html_card(title: str, rows: list[tuple[str, str]], svg: str | None) -> str:
+    """A title, a table of (name, type) rows and a drawing, for `_repr_html_`."""
+    from html import escape
+
+    parts = [f"<div><p><code>{escape(title)}</code></p>"]
+    if rows:
+        body = "".join(
+            f"<tr><td><code>{escape(n)}</code></td><td><code>{escape(t)}</code></td></tr>"
+            for n, t in rows
+        )
+        parts.append(f"<table>{body}</table>")
+    if svg is None:
+        parts.append("<p><i>(the drawing needs Graphviz's <code>dot</code>)</i></p>")
+    else:  # inline: the <svg> element without the XML declaration and doctype before it
+        parts.append(svg[svg.find("<svg") :] if "<svg" in svg else escape(svg))
+    parts.append("</div>")
+    return "".join(parts)

@@ -3,11 +3,20 @@
 Laws and gradient checks need inputs: real arrays from a normal distribution, valid
 distributions for `Simplex`, in-range indices for `Index`, short lists for `List`, and the
 program's parameters (slightly perturbed) for `Params(f)` records.
+
+A sampler draws one *case* of the containers. `Case.EMPTY` gives every list its shortest
+length (0, or what the object's `len` invariant allows) and every option `none`; `Case.ONE`
+gives lists of one element and present options; `Case.VARIED` gives lists of 0 to
+`MAX_LIST_LENGTH` elements and `none` one time in four; `Case.PRESENT` (the default, what a
+gradient check needs to have something to differentiate) lists of 1 to `MAX_LIST_LENGTH`
+elements and present options. `case_of(i)` is the case of the i-th sample of a law, so a law
+is always tried on `none` and the empty list first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 
 import numpy as np
 
@@ -18,16 +27,48 @@ from catdsl.typesys.messages import big_number, dim_bindings
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, TVar
 
 FREE_DIM_SIZE = 3
-LIST_LENGTH = 4
+MAX_LIST_LENGTH = 5
+
+
+class Case(Enum):
+    """Which lengths of lists and which options a sampler draws."""
+
+    EMPTY = "empty"
+    ONE = "one"
+    VARIED = "varied"
+    PRESENT = "present"
+
+
+def case_of(sample: int) -> Case:
+    """The case of a law's `sample`-th input: nothing, then one element, then varied."""
+    return (Case.EMPTY, Case.ONE)[sample] if sample < 2 else Case.VARIED
 
 
 class Sampler:
     """Draws values; free dims get one size per sampler so shapes agree across wires."""
 
-    def __init__(self, rng: np.random.Generator, params: dict[str, np.ndarray]):
+    def __init__(
+        self, rng: np.random.Generator, params: dict[str, np.ndarray], case: Case = Case.PRESENT
+    ):
         self.rng = rng
         self.params = params
+        self.case = case
         self.free: dict[str, int] = {}
+
+    def list_length(self, shortest: int = 0) -> int:
+        """The length of a list of this sampler's case, at least `shortest`."""
+        if self.case is Case.EMPTY:
+            return shortest
+        if self.case is Case.ONE:
+            return max(shortest, 1)
+        low = shortest if self.case is Case.VARIED else max(shortest, 1)
+        return int(self.rng.integers(low, max(low, MAX_LIST_LENGTH) + 1))
+
+    def present(self, lead: tuple[int, ...]) -> bool:
+        """Whether an option holds a value (always inside a list: it has no `none` there)."""
+        if lead or self.case in (Case.ONE, Case.PRESENT):
+            return True
+        return self.case is Case.VARIED and self.rng.random() >= 0.25
 
     def size(self, dim: Dim) -> int:
         if dim.value is not None:
@@ -43,7 +84,10 @@ class Sampler:
 
     def atom(self, atom: Atom, lead: tuple[int, ...] = ()) -> object:
         if isinstance(atom, Obj):
-            value = self._carrier_or_prod(atom.carrier, lead)
+            carrier = atom.carrier
+            if isinstance(carrier, Carrier) and carrier.kind == "List":
+                return _respect(_list(self, carrier, lead, shortest(atom)), atom)
+            value = self._carrier_or_prod(carrier, lead)
             return _respect(value, atom)
         if isinstance(atom, Carrier):
             return self.carrier(atom, lead)
@@ -105,6 +149,18 @@ def _natural(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
     return sampler.rng.integers(0, 5, size=sampler.shape(c, lead))
 
 
+def _integer(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    return sampler.rng.integers(-4, 5, size=sampler.shape(c, lead))
+
+
+SYMBOLS = ("embedding", "linear", "softmax", "loss")
+"""The labels `Symbol` samples are drawn from."""
+
+
+def _symbol(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    return np.asarray(SYMBOLS)[sampler.rng.integers(0, len(SYMBOLS), size=sampler.shape(c, lead))]
+
+
 def _mask(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
     mask = sampler.rng.random(size=sampler.shape(c, lead)) < 0.7
     if mask.ndim:
@@ -112,16 +168,45 @@ def _mask(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
     return mask
 
 
-def _list(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
-    inner = (*lead, LIST_LENGTH)
+def _block_mask(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
+    """A block-mask: the complement of an allow-mask, so every row leaves a key open."""
+    return ~np.asarray(_mask(sampler, c, lead), dtype=bool)
+
+
+def _list(sampler: Sampler, c: Carrier, lead: tuple[int, ...], least: int = 0) -> object:
+    inner = (*lead, sampler.list_length(least))
     parts = tuple(sampler.atom(a, inner) for a in _element(c).atoms)
     return parts[0] if len(parts) == 1 else parts
 
 
 def _option(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
-    """Always present: an absent option exercises nothing."""
+    """`none`, or a value of the element, as the sampler's case says."""
+    if not sampler.present(lead):
+        return None
     parts = tuple(sampler.atom(a, lead) for a in _element(c).atoms)
     return parts[0] if len(parts) == 1 else parts
+
+
+def shortest(obj: Obj) -> int:
+    """The fewest elements a list object's `len` invariants allow (`nonempty`, `len >= 2`,
+    `len > 1`, `len == 3`)."""
+    least = 0
+    for p in obj.where:
+        if p.op is None and p.left == "nonempty":
+            least = max(least, 1)
+        elif p.left == "len" and isinstance(p.right, int | float):
+            bound = int(p.right)
+            if p.op in (">=", "=="):
+                least = max(least, bound)
+            elif p.op == ">":
+                least = max(least, bound + 1)
+        elif p.right == "len" and isinstance(p.left, int | float):
+            bound = int(p.left)
+            if p.op in ("<=", "=="):
+                least = max(least, bound)
+            elif p.op == "<":
+                least = max(least, bound + 1)
+    return least
 
 
 def _element(c: Carrier) -> Prod:
@@ -135,7 +220,11 @@ SAMPLERS: dict[str, Callable[[Sampler, Carrier, tuple[int, ...]], object]] = {
     "Index": _index,
     "Simplex": _distribution,
     "Bool": _mask,
+    "AllowMask": _mask,
+    "BlockMask": _block_mask,
     "Nat": _natural,
+    "Int": _integer,
+    "Symbol": _symbol,
     "List": _list,
     "Option": _option,
 }

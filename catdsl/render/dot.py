@@ -552,10 +552,12 @@ def _train_label(box: TrainBox) -> str:
 
 def _train_parts(box: TrainBox) -> tuple[str, list[str], list[str]]:
     """The family, the names of its loss and data, and its hyperparameters as the source
-    writes them (`lr=0.1`, `eps=1e-8`)."""
+    writes them (`lr=0.1`, `eps=1e-8`), then the params a step updates (`only=[Wr, br]`)."""
     args = [d.name for d in (box.loss, box.data) if d is not None and d.name]
     hyper = [f"{k}={number_text(v)}" for k, v in (box.hyper or {}).items()]
     if box.schedule is not None:
         schedule_args = ", ".join(f"{k}={number_text(v)}" for k, v in box.schedule.args)
         hyper.append(f"schedule={box.schedule.name}({schedule_args})")
+    if box.only:
+        hyper.append(f"only=[{', '.join(box.only)}]")
     return box.family, args, hyper

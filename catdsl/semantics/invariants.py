@@ -231,6 +231,7 @@ _DTYPES = {
     DtypeClass.REAL: ("fiu", "real numbers"),
     DtypeClass.INTEGER: ("iu", "integers"),
     DtypeClass.BOOLEAN: ("b", "booleans"),
+    DtypeClass.SYMBOL: ("U", "symbols (strings)"),
 }
 """The numpy dtype kinds an array of each class of entries accepts, and how they are named."""
 
@@ -293,12 +294,40 @@ def _below_bound(carrier: Carrier, value: np.ndarray, env: Env) -> Problem:
     return None
 
 
+def closed_mask_row(mask: np.ndarray, blocked_when: bool) -> str | None:
+    """Where the first row (last axis) of `mask` leaves no key open, every cell equal to
+    `blocked_when` ("row 1", "row 0 of element (2,)"); None when every row has an open key."""
+    if mask.ndim == 0 or not mask.shape[-1]:
+        return None
+    open_keys = (mask != blocked_when).any(axis=-1)
+    if open_keys.all():
+        return None
+    bad = np.unravel_index(int(np.flatnonzero(~open_keys)[0]), open_keys.shape)
+    return f"row {bad[-1]}" + (f" of element {tuple(map(int, bad[:-1]))}" if len(bad) > 1 else "")
+
+
+def _mask_rows(blocked_when: bool) -> ContentCheck:
+    """Every row of a mask leaves a key open: an allow-mask (`blocked_when` False) has a `true`
+    in each row, a block-mask (True) a `false`; the first bad row is named."""
+    polarity = "blocks every key" if blocked_when else "allows no keys"
+
+    def check(_carrier: Carrier, value: np.ndarray, _env: Env) -> Problem:
+        row = closed_mask_row(value, blocked_when)
+        return None if row is None else ("R0403", f"attention mask {row} {polarity}")
+
+    return check
+
+
 ENTRY_CHECKS: dict[str, Callable[[Carrier, int], Checker | None]] = {
     "Real": _array(_finite),
     "Index": _array(_natural, _below_bound),
     "Simplex": _array(_finite, _distribution),
     "Bool": _array(),
+    "AllowMask": _array(_mask_rows(blocked_when=False)),
+    "BlockMask": _array(_mask_rows(blocked_when=True)),
     "Nat": _array(_natural),
+    "Int": _array(),
+    "Symbol": _array(),
     "List": _list_checker,
     "Option": _option_checker,
 }

@@ -7,6 +7,11 @@ As everywhere in numpy, a rank-0 result may come back as a numpy scalar (it has 
 Outputs and cotangents may share memory with the inputs or with each other (and may be read-only
 views), so callers must never modify them in place.
 
+A kernel whose value depends on whether it runs in a training step (`dropout`) sets
+`uses_mode` and implements `forward_in(mode, *xs)`: its plan op reads the run's `Mode` (training
+or evaluation, and the training step's number) and passes it; `forward` stays its evaluation
+pass. Training steps run their loss in training mode; everything else runs in evaluation mode.
+
 Two optional refinements serve the training hot path: `trusted_forward` is `forward` without the
 input validation (shapes, index ranges, finite logits) for inputs shaped like ones already
 validated, and `vjp_for(needed)` gives a VJP that may skip the cotangents nobody asked for.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +35,28 @@ Cotangents = tuple[np.ndarray | None, ...]
 """What `Kernel.vjp` returns: one cotangent per input, None for a non-differentiable input."""
 
 
+@dataclass(frozen=True)
+class Mode:
+    """What a run tells the kernels that ask (`Kernel.uses_mode`): whether the pass computes a
+    training step's loss and gradient, and that step's number in the run (from 1), from which a
+    kernel that draws at random (`dropout`) seeds its draw, so a run is reproducible."""
+
+    training: bool = False
+    step: int = 0
+
+
+EVALUATION = Mode()
+"""The mode of every pass that is not a training step's: running, `MeanLoss`, laws, gradcheck."""
+
+
+@dataclass
+class StepClock:
+    """The number of training steps a run has taken, shared by the run's nested plans; each
+    training step advances it and runs its loss in `Mode(True, steps)`."""
+
+    steps: int = 0
+
+
 class Kernel:
     """Base class of every kernel; subclasses set the class attributes and the two passes."""
 
@@ -36,6 +64,7 @@ class Kernel:
     n_in: int = 1
     n_out: int = 1
     differentiable: tuple[bool, ...] = (True,)
+    uses_mode: bool = False
 
     def __init__(self, in_ranks: tuple[int, ...] = ()) -> None:
         self.in_ranks = tuple(in_ranks)
@@ -47,6 +76,10 @@ class Kernel:
     def vjp(self, residual: Any, *dys: Any) -> Cotangents:
         """Pull the outputs' cotangents back to one per input (None where not differentiable)."""
         raise NotImplementedError(f"kernel `{self.name}` has no reverse pass")
+
+    def forward_in(self, mode: Mode, *xs: Any) -> Forward:
+        """`forward` in a given mode, for kernels that set `uses_mode`; by default `forward`."""
+        return self.forward(*xs)
 
     def trusted_forward(self, *xs: Any) -> Forward:
         """`forward` for inputs shaped like an already validated call (same shapes, same constant

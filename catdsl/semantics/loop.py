@@ -29,6 +29,7 @@ from catdsl.semantics.checkpoint import (
     same_layout,
     save_checkpoint,
 )
+from catdsl.semantics.kernel import StepClock
 from catdsl.semantics.progress import ProgressBar
 
 Step = Callable[[tuple], tuple]
@@ -111,6 +112,23 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
             _refuse_diverged(state, done, n, label)
         save_checkpoint(hooks.checkpoint, state, done, history, hooks.identity)
     return state
+
+
+def numbered(step: Step, clock: StepClock, hooks: LoopHooks) -> Step:
+    """`step` for `iterate`, with the run's count of training steps (a `StepClock`) set before
+    each to its count when the loop began plus the loop's steps done, those it resumed from
+    included: the steps of a resumed loop are numbered as in the uninterrupted run (`dropout`
+    draws from that number)."""
+    start = clock.steps
+    calls = 0
+
+    def counted(state: tuple) -> tuple:
+        nonlocal calls
+        clock.steps = start + hooks.resumed_from + calls
+        calls += 1
+        return step(state)
+
+    return counted
 
 
 def at_step(

@@ -13,7 +13,7 @@ from typing import Any
 
 from catdsl.semantics.invariants import Check
 from catdsl.semantics.kernel import Kernel
-from catdsl.semantics.loop import iterate
+from catdsl.semantics.loop import iterate, numbered
 from catdsl.semantics.plan import Plan, RunContext, Tape
 from catdsl.semantics.values import (
     accumulate,
@@ -29,9 +29,12 @@ from catdsl.typesys.types import Atom
 
 
 def kernel_op(kernel: Kernel, ins: Sequence[Atom], outs: Sequence[Atom]) -> KernelOp:
-    """The op of a `prim` box: direct when every wire is one array, else packing."""
+    """The op of a `prim` box: direct when every wire is one array, else packing; a kernel
+    that `uses_mode` (each of its wires one array) is told the run's mode."""
     if all(width(a) == 1 for a in (*ins, *outs)):
-        return KernelOp(kernel, ins)
+        return ModalKernelOp(kernel, ins) if kernel.uses_mode else KernelOp(kernel, ins)
+    if kernel.uses_mode:
+        raise ValueError(f"`{kernel.name}` uses the run's mode and takes one array per wire")
     return PackedKernelOp(kernel, ins, outs)
 
 
@@ -54,6 +57,26 @@ class KernelOp:
     def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., tuple]:
         """The kernel's VJP for a reverse pass that wants only the `needed` inputs."""
         return self.kernel.vjp_for(needed)
+
+
+class ModalKernelOp(KernelOp):
+    """A kernel that runs differently in a training step (`dropout`): it gets the run's
+    context first and is called with its mode (`Kernel.forward_in`)."""
+
+    uses_context = True
+
+    def __init__(self, kernel: Kernel, ins: Sequence[Atom]):
+        super().__init__(kernel, ins)
+        self.run = self._run
+        self.forward = self.trusted_forward = self._forward
+
+    def _run(self, *args: Any) -> tuple:
+        ctx, *xs = args  # the run's context, then the inputs
+        return self.kernel.forward_in(ctx.mode, *xs)[0]
+
+    def _forward(self, *args: Any) -> tuple[tuple, object]:
+        ctx, *xs = args
+        return self.kernel.forward_in(ctx.mode, *xs)
 
 
 class PackedKernelOp(KernelOp):
@@ -143,7 +166,8 @@ class PowerOp(SubPlanOp):
         hooks, ctx.hooks = ctx.hooks, None
         if hooks is not None:
             child.losses = hooks.loss_history
-            return iterate(lambda s: execute((*s, *extra), child), state, self.n, hooks, self.label)
+            body = numbered(lambda s: execute((*s, *extra), child), child.clock, hooks)
+            return iterate(body, state, self.n, hooks, self.label)
         for _ in range(self.n):
             state = execute((*state, *extra), child)
         return state
@@ -181,7 +205,9 @@ class InvokeOp(SubPlanOp):
 
     @staticmethod
     def _child(ctx: RunContext) -> RunContext:
-        return RunContext(ctx.check, ctx.dims, ctx.hooks, ctx.losses, ctx.looping)
+        return RunContext(
+            ctx.check, ctx.dims, ctx.hooks, ctx.losses, ctx.looping, clock=ctx.clock, mode=ctx.mode
+        )
 
     def run(self, ctx: RunContext, *xs: Any) -> tuple:
         child = self._child(ctx)

@@ -190,9 +190,12 @@ def _real(value: object) -> float:
         return math.nan
 
 
-def initial_state(spec: OptimizerSpec, params: Mapping[str, np.ndarray]) -> tuple[Any, ...]:
+def initial_state(
+    spec: OptimizerSpec, params: Mapping[str, np.ndarray], rates: Mapping[str, float] | None = None
+) -> tuple[Any, ...]:
     """An optimizer's starting state at `params`: the params themselves for an optimizer without
-    state, else its record with every other params-shaped field zero and the count 0."""
+    state, else its record with every other params-shaped field zero, the count 0 and each rate
+    field the value its init family was given (`StateInit(f, lr = 0.1)`)."""
     values = dict(params)
     if spec.state is None:
         return (values,)
@@ -200,6 +203,15 @@ def initial_state(spec: OptimizerSpec, params: Mapping[str, np.ndarray]) -> tupl
     for name, kind in spec.fields:
         if kind is FieldKind.COUNT:
             state[name] = np.array(0)
+        elif kind is FieldKind.RATE:
+            if rates is None or name not in rates:
+                raise CatRuntimeError(
+                    "R0605",
+                    f"a `{spec.state}` owns its `{name}`, so it starts from `{spec.init}(loss, "
+                    f"{name} = …)`, not from the stored params alone",
+                    help=f"run a definition that begins with `{spec.init}`",
+                )
+            state[name] = np.array(float(rates[name]))
         else:
             state[name] = values if name == "params" else _zeros(values)
     return (state,)

@@ -6,7 +6,9 @@ params, by name), the hoisted constants and every intermediate wire; structural 
 aliases and cost nothing. Three loops share the instructions:
 
 - `run`: forward only, registers freed after their last use (`check=True` adds the object
-  boundary checks and a NaN/inf scan after every box; `check=False` is the fastest path).
+  boundary checks and reports the first box whose output is NaN/inf: the floating-point
+  status flags watch the run, and only a raised flag or a refusing box re-runs it with a scan
+  after every box, to name the first bad one; `check=False` is the fastest path).
   Inside a loop (`RunContext.looping`, set by `f ^ n` and `run_steps`) a box whose op
   `defers_scan` (a training step) and whose outputs are all the plan's outputs, i.e. the loop's
   state, is not scanned every step: the loop scans its state when it ends, and a training step
@@ -42,6 +44,7 @@ from catdsl.diagram.depth import deep
 from catdsl.diagram.schedule import Source
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.invariants import Check, Env, nonfinite_error
+from catdsl.semantics.kernel import EVALUATION, Mode, StepClock
 from catdsl.semantics.values import accumulate, has_nonfinite, zeros_like
 from catdsl.typesys.types import Prod
 
@@ -70,17 +73,23 @@ class Op(Protocol):
 
 @dataclass
 class RunContext:
-    """Per-run state for the ops that use it: check mode, dim bindings, loop hooks, loss sink."""
+    """Per-run state for the ops that use it: check mode, dim bindings, loop hooks, loss sink,
+    the run's count of training steps and the mode kernels that ask for it run in."""
 
     check: bool = True
     dims: Env = field(default_factory=dict)
     hooks: Any = None  # a `LoopHooks`, used by the first top-level `^ n` loop that runs
     losses: list[float] | None = None  # training ops append each step's mean loss here
     looping: bool = False  # the plan is the body of a loop (see the module docstring)
+    clock: StepClock = field(default_factory=StepClock)  # shared with every nested context
+    mode: Mode = EVALUATION  # training only inside a training step's loss
 
     def child(self, looping: bool = False) -> RunContext:
-        """The context of a nested plan: same checks and dims, hooks used up by the parent."""
-        return RunContext(self.check, self.dims, None, self.losses, looping)
+        """The context of a nested plan: same checks, dims, clock and mode, hooks used up by
+        the parent."""
+        return RunContext(
+            self.check, self.dims, None, self.losses, looping, clock=self.clock, mode=self.mode
+        )
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,10 @@ class Plan:
         return self._steps(range(len(self.instrs)), "run", scan=True)
 
     @cached_property
+    def _checked_unscanned(self) -> tuple:
+        return self._steps(range(len(self.instrs)), "run")
+
+    @cached_property
     def _checked_loop(self) -> tuple:
         return self._steps(range(len(self.instrs)), "run", scan=True, looping=True)
 
@@ -196,8 +209,9 @@ class Plan:
         check: bool = True,
         hooks: Any = None,
     ) -> tuple:
-        """Run forward only. `check` validates objects and scans every box for NaN/inf;
-        `hooks` (a `LoopHooks`) drive the first top-level `^ n` loop (progress, checkpoints)."""
+        """Run forward only. `check` validates objects and reports the first box whose output
+        is NaN or infinite (see `_run_checked`); `hooks` (a `LoopHooks`) drive the first
+        top-level `^ n` loop (progress, checkpoints)."""
         values = self.gather(inputs, ports, params)
         ctx = RunContext(check, {}, hooks)
         with self._room("running"):
@@ -205,7 +219,34 @@ class Plan:
                 return self.execute(values, ctx)
             with np.errstate(all="ignore"):
                 self.check_sources(values, ctx.dims)
-                return self.execute(values, ctx)
+                if hooks is not None:  # a run with side effects is run once, scanned
+                    return self.execute(values, ctx)
+            return self._run_checked(values, ctx)
+
+    def _run_checked(self, values: Sequence, ctx: RunContext) -> tuple:
+        """A checked run that scans no box: the objects' checks run where values enter them,
+        and the floating-point status flags (overflow, invalid, division by zero) stand in for
+        a NaN/inf scan after every box. Only when a flag is raised or a box refuses its input
+        does the run start again with every box scanned, which names the first box whose
+        output is not finite (R0415) or gives the first failing stage's error, as a fully
+        scanned run would; a flag that left no NaN or inf behind then just costs the rerun."""
+        dims = dict(ctx.dims)
+        raised: list[str] = []
+        try:
+            with np.errstate(
+                call=lambda kind, _flag: raised.append(kind),
+                over="call",
+                invalid="call",
+                divide="call",
+                under="ignore",
+            ):
+                outputs = self._execute_steps(self._checked_unscanned, values, ctx)
+        except CatRuntimeError:
+            raised.append("refused")
+        if not raised:
+            return outputs
+        with np.errstate(all="ignore"):
+            return self.execute(values, RunContext(ctx.check, dims, ctx.hooks))
 
     def forward(
         self,
@@ -280,7 +321,6 @@ class Plan:
 
     def execute(self, values: Sequence, ctx: RunContext) -> tuple:
         """Run forward from positional source values (used by loops and functors)."""
-        index = 0
         if not ctx.check:
             steps, direct = self._fast, self._fast_direct
         elif ctx.looping:
@@ -292,7 +332,11 @@ class Plan:
                 return direct(ctx, *values)
             except CatRuntimeError as exc:
                 raise exc.at(self.instrs[steps[0][5]].span) from None
-        regs = self._registers(values, ctx)
+        return self._execute_steps(steps, values, ctx)
+
+    def _execute_steps(self, steps: tuple, values: Sequence, ctx: RunContext) -> tuple:
+        """Run `steps` over the registers (see `execute`)."""
+        regs, index = self._registers(values, ctx), 0
         try:
             for run, args, out, outs, frees, index, scan in steps:
                 ys = run(*args(regs))

@@ -7,7 +7,9 @@ are no slots, no aliasing, no hoisting and no compiled plan: a `ref` is evaluate
 `f ^ n` evaluates its body n times, `List(f)` evaluates its body on the whole batch (kernels are
 batch-polymorphic), and a training box computes its objective with a reverse pass of its own.
 Primitives use the kernels of the table it is given, as the numpy backend does. It validates
-nothing (no object checks, no NaN scan): it computes values, for comparison.
+nothing (no object checks, no NaN scan): it computes values, for comparison. Like a plan's run,
+each run counts its training steps from 0 and evaluates a step's loss in training mode (the
+kernels that ask, `dropout`, are told; see `semantics.kernel.Mode`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from catdsl.diagram.ir import (
 )
 from catdsl.files import load_array_file
 from catdsl.semantics import optimizers
-from catdsl.semantics.kernel import KernelTable
+from catdsl.semantics.kernel import EVALUATION, KernelTable, Mode, StepClock
 from catdsl.semantics.values import (
     accumulate,
     coerce,
@@ -91,6 +93,8 @@ class Reference:
     def __init__(self, kernels: KernelTable, dtype: DTypeLike = np.float64):
         self.kernels = kernels
         self.dtype = np.dtype(dtype)
+        self.clock = StepClock()  # the training steps of the current run
+        self.mode = EVALUATION  # training while a step's loss is evaluated
 
     # ---------------------------------------------------------------- entry points
     def run(
@@ -101,6 +105,17 @@ class Reference:
         params: Mapping[str, Any] | None = None,
     ) -> tuple[Any, ...]:
         """The outputs of `diagram` on `inputs`, ports and params by name."""
+        self.clock = StepClock()
+        return self.outputs(diagram, inputs, ports, params)
+
+    def outputs(
+        self,
+        diagram: Diagram,
+        inputs: Sequence[Any] = (),
+        ports: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> tuple[Any, ...]:
+        """`run` within the current run (its count of training steps goes on)."""
         sources = _vars({**(ports or {}), **(params or {})})
         outs = self.evaluate(diagram, [Var(x) for x in inputs], {}, sources, Tape([]))
         return tuple(o.value for o in outs)
@@ -116,6 +131,7 @@ class Reference:
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The outputs and the cotangents of the sources in `wrt` (names, and `"inputs"` for
         one per input) for the output `cotangents`; a source nothing flows to gets zeros."""
+        self.clock = StepClock()
         sources = _vars({**(ports or {}), **(params or {})})
         ins = [Var(x) for x in inputs]
         tape = Tape([])
@@ -194,7 +210,9 @@ class Reference:
         """A kernel on the arrays of its wires (wires of lists of products hold several)."""
         kernel = self.kernels[box.name](tuple(box.in_ranks), **dict(box.static or {}))
         flat = join_components([x.value for x in xs], box.inputs)
-        ys, residual = kernel.forward(*flat)
+        ys, residual = (
+            kernel.forward_in(self.mode, *flat) if kernel.uses_mode else kernel.forward(*flat)
+        )
         outs = [Var(y) for y in split_components(ys, box.outputs)]
 
         def pull_back(dys: list[Any]) -> list[Any]:
@@ -291,23 +309,31 @@ class Reference:
             return (self.objective(box, xs[0], gradient=False)[0],)
         assert optimizer is not None, "every other family is an optimizer's"
         if spec.role is FamilyRole.INIT:
-            return optimizers.initial_state(optimizer, dict(zip(box.params, xs, strict=True)))
+            params = dict(zip(box.params, xs, strict=True))
+            return optimizers.initial_state(optimizer, params, box.hyper)
         if spec.role is FamilyRole.READ:
             return (xs[0]["params"],)
+        if spec.role is FamilyRole.COUNT:
+            return (xs[0]["step"],)
         rates = tuple(optimizers.hyperparameters(optimizer, box.hyper, box.span).values())
         opts = optimizers.options(optimizer, box.hyper, box.schedule, box.span)
         if opts.batch is not None:
             assert box.data is not None, "the checker refuses `batch` without data"
-            count = int(np.shape(join_components(self.run(box.data), box.data.cod.atoms)[0])[0])
+            count = int(np.shape(join_components(self.outputs(box.data), box.data.cod.atoms)[0])[0])
 
             def gradient(
                 params: Mapping[str, Any], rows: np.ndarray, update: int
             ) -> tuple[np.ndarray, dict]:
-                return self.objective(box, params, rows=rows)
+                mode = Mode(training=True, step=update)
+                return self.objective(box, params, mode=mode, rows=rows)
 
             state, _ = optimizers.run_epoch(optimizer, xs[0], rates, opts, count, gradient)
             return (state,)
-        grads = self.objective(box, optimizers.params_of(optimizer, xs[0]))[1]
+        self.clock.steps += 1
+        mode = Mode(training=True, step=self.clock.steps)
+        grads = self.objective(box, optimizers.params_of(optimizer, xs[0]), mode=mode)[1]
+        if box.only:
+            grads = {name: grads[name] for name in box.only}
         return (optimizers.update(optimizer, xs[0], grads, rates, opts),)
 
     def objective(
@@ -315,10 +341,11 @@ class Reference:
         box: TrainBox,
         params: Mapping[str, Any],
         gradient: bool = True,
+        mode: Mode = EVALUATION,
         rows: np.ndarray | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """The mean loss over the training data (or its examples `rows`) at `params`, and its
-        gradient: the loss on the whole batch, pulled back with the cotangent 1/N per
+        gradient: the loss on the whole batch in `mode`, pulled back with the cotangent 1/N per
         example."""
         loss = box.loss
         assert loss is not None, "a training box that evaluates its loss holds one"
@@ -327,7 +354,7 @@ class Reference:
         count: int | None = None
         columns: list[Any] = []
         if box.data is not None:
-            flat = join_components(self.run(box.data), box.data.cod.atoms)
+            flat = join_components(self.outputs(box.data), box.data.cod.atoms)
             if rows is not None:
                 flat = tuple(column[rows] for column in flat)
             columns = split_components(flat, elements)
@@ -337,7 +364,11 @@ class Reference:
         param_vars = {name: Var(value) for name, value in params.items()}
         sources.update(param_vars)
         tape = Tape([])
-        (out,) = self.evaluate(loss, [Var(c) for c in columns[:n]], {}, sources, tape)
+        outer, self.mode = self.mode, mode
+        try:
+            (out,) = self.evaluate(loss, [Var(c) for c in columns[:n]], {}, sources, tape)
+        finally:
+            self.mode = outer
         value = out.value
         mean = np.asarray(value if count is None else np.add.reduce(value, 0) / count)
         if not gradient:

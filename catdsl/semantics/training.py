@@ -25,10 +25,18 @@ gradient vanishes and training is stuck); any such loss makes the true mean loss
 (R0606, at the kernel, naming the box that produced the zeros). A legitimately high but finite
 loss (p[t] = 1e-12, say) is never flagged. `loop.iterate` adds the step number.
 
-Values: `Params(loss)` is a dict name -> array; `MomentumState(loss)` is a dict
-{"params", "velocity"}; `AdamState(loss)` is a dict {"params", "m", "v", "step"}.
-`AdamParams` / `MomentumParams` read the params out of a state. Update rules: each optimizer's
-spec (`catdsl.std.optim`), carried by the box.
+A training step advances the run's step count (`RunContext.clock`) and computes its loss and
+gradient in training mode, `Mode(True, step)`, which kernels that ask for it are given
+(`dropout` draws its mask from its seed and that step); `MeanLoss` and every other pass run in
+evaluation mode. A hooked loop numbers its steps from the step it resumed from, so a resumed
+run draws what the uninterrupted one would.
+
+Values: `Params(loss)` is a dict name -> array; `SGDState(loss)` is a dict {"params", "step"},
+`MomentumState(loss)` {"params", "velocity", "step"}, `AdamState(loss)` and `AdamWState(loss)`
+{"params", "m", "v", "step"}. The readers (`AdamParams`, ...) read the params out of a state.
+Update rules: each optimizer's spec (`catdsl.std.optim`), carried by the box. A minibatch
+update's training mode is numbered by the state's count after it (`Mode(True, k + 1)`), so a
+kernel that draws (`dropout`) draws anew for every minibatch, and as a resumed run would.
 
 | code  | raised when |
 | ----- | ----------- |
@@ -53,7 +61,8 @@ from catdsl.diagram.schedule import Schedule, Train
 from catdsl.errors import CatRuntimeError, Diagnostic, Label
 from catdsl.semantics import optimizers
 from catdsl.semantics.invariants import nonfinite_error
-from catdsl.semantics.loop import LoopHooks, diverged, iterate
+from catdsl.semantics.kernel import EVALUATION, Mode
+from catdsl.semantics.loop import LoopHooks, diverged, iterate, numbered
 from catdsl.semantics.plan import Plan, RunContext
 from catdsl.semantics.progress import BATCH_PROGRESS
 from catdsl.semantics.values import has_nonfinite, join_components, split_components, width
@@ -106,6 +115,7 @@ class Objective:
         self._seed_array: np.ndarray | None = None
         self._validated: tuple | None = None  # the param shapes of a validated pass
         self._context = RunContext(check=False)
+        self._training = RunContext(check=False)  # its mode is set by each step
 
     def _values(self, params: Mapping[str, np.ndarray], rows: np.ndarray | None = None) -> list:
         """The loss plan's source values: the hoisted data and ports (only the examples
@@ -138,11 +148,14 @@ class Objective:
         return self._checked_mean(loss, values)
 
     def mean_and_gradient(
-        self, params: Mapping[str, np.ndarray], rows: np.ndarray | None = None
+        self,
+        params: Mapping[str, np.ndarray],
+        rows: np.ndarray | None = None,
+        mode: Mode = EVALUATION,
     ) -> tuple[np.ndarray, dict]:
-        """The mean loss and its gradient, over every example or only the examples `rows`,
-        from one forward and one reverse pass (validating only when the params' shapes are
-        new; for a minibatch, the validating pass runs once on all the data first, so the
+        """The mean loss and its gradient in `mode`, over every example or only the examples
+        `rows`, from one forward and one reverse pass (validating only when the params' shapes
+        are new; for a minibatch, the validating pass runs once on all the data first, so the
         examples of later batches are checked too)."""
         values = self._values(params)
         layout = self._layout(values)
@@ -154,12 +167,14 @@ class Objective:
                 trusted = layout is not None
             values = self._values(params, rows)
         count = self.count if rows is None else len(rows)
+        context = self._training
+        context.mode = mode
         try:
-            (loss,), tape = self.plan.execute_taped(values, self._context, trusted)
+            (loss,), tape = self.plan.execute_taped(values, context, trusted)
         except CatRuntimeError:
-            self._explain(values)  # a diverged param or an earlier bad box, if there is one
+            self._explain(values, mode)  # a diverged param or an earlier bad box, if any
             raise
-        mean = self._checked_mean(loss, values, trusted, count)
+        mean = self._checked_mean(loss, values, trusted, mode, count)
         if self._floors:
             self._no_hidden_infinity(tape, values, count)
         self._validated = layout
@@ -180,27 +195,32 @@ class Objective:
         return seed
 
     def _checked_mean(
-        self, loss: Any, values: list, trusted: bool = False, count: int | None = None
+        self,
+        loss: Any,
+        values: list,
+        trusted: bool = False,
+        mode: Mode = EVALUATION,
+        count: int | None = None,
     ) -> np.ndarray:
         """The mean of the per-example losses, raising the most telling error when it is not
         finite (see `_not_finite`)."""
         count = self.count if count is None else count
         mean = np.asarray(loss if count is None else np.add.reduce(loss, 0) / count)
         if not (math.isfinite(mean) if mean.ndim == 0 else np.isfinite(mean).all()):
-            self._not_finite(values, trusted)
+            self._not_finite(values, trusted, mode)
         return mean
 
-    def _not_finite(self, values: list, trusted: bool) -> NoReturn:
+    def _not_finite(self, values: list, trusted: bool, mode: Mode = EVALUATION) -> NoReturn:
         """Raise for a non-finite mean loss the most telling error `_explain` finds, else
         R0606."""
-        self._explain(values)
+        self._explain(values, mode)
         raise CatRuntimeError(
             "R0606",
             f"the mean loss of `{self.label}` is not finite",
             help=f"{_magnitudes(self._params(values))}; try a smaller `lr`",
         )
 
-    def _explain(self, values: list) -> None:
+    def _explain(self, values: list, mode: Mode = EVALUATION) -> None:
         """Raise for a run gone wrong at `values`: a non-finite param (a diverged earlier step,
         a bad checkpoint), else the first box a checked run finds producing NaN/inf or refusing
         its input (so diverging logits name `affine`, the box that overflowed, not `softmax`,
@@ -215,7 +235,7 @@ class Objective:
                 )
         try:
             with np.errstate(all="ignore"):
-                self.plan.execute(values, RunContext(check=True))
+                self.plan.execute(values, RunContext(check=True, mode=mode))
         except CatRuntimeError as exc:
             if exc.diagnostic.code == "R0415":
                 exc.diagnostic = _with_help(
@@ -319,6 +339,7 @@ class TrainOp:
         self.family = box.family
         self.optimizer = box.spec.optimizer
         self.names = tuple(box.params)
+        self.only = tuple(box.only)
         self.objective, self.hyper, self.options = objective, hyper, opts
         self.rates = tuple(hyper.values())
         self.differentiable = (False,) * len(box.inputs)
@@ -329,6 +350,7 @@ class TrainOp:
             FamilyRole.INIT: self._init,
             FamilyRole.READ: self._read,
             FamilyRole.MEAN_LOSS: self._mean_loss,
+            FamilyRole.COUNT: self._count,
         }[role]
         self.run = self._step  # `run(ctx, *xs)`: the role's own method, called directly
 
@@ -339,8 +361,11 @@ class TrainOp:
         return (None,) * len(self.differentiable)
 
     def _gradient(self, ctx: RunContext, params: Mapping) -> dict:
+        """The gradient of one training step, the run's next: its loss in training mode."""
         assert self.objective is not None, "a stepping family has an objective"
-        mean, grads = self.objective.mean_and_gradient(params)
+        ctx.clock.steps += 1
+        mode = Mode(training=True, step=ctx.clock.steps)
+        mean, grads = self.objective.mean_and_gradient(params, mode=mode)
         if ctx.losses is not None:
             ctx.losses.append(float(mean) if mean.ndim == 0 else float(np.sum(mean)))
         return grads
@@ -348,10 +373,13 @@ class TrainOp:
     def _init(self, ctx: RunContext, *values: Any) -> tuple:
         assert self.optimizer is not None
         params = dict(zip(self.names, values, strict=True))
-        return optimizers.initial_state(self.optimizer, params)
+        return optimizers.initial_state(self.optimizer, params, self.hyper)
 
     def _read(self, ctx: RunContext, state: dict) -> tuple:
         return (state["params"],)
+
+    def _count(self, ctx: RunContext, state: dict) -> tuple:
+        return (state["step"],)
 
     def _mean_loss(self, ctx: RunContext, params: Mapping) -> tuple:
         assert self.objective is not None, "MeanLoss has an objective"
@@ -362,6 +390,8 @@ class TrainOp:
         if self.options.batch is not None:
             return (self._epoch(ctx, state),)
         grads = self._gradient(ctx, optimizers.params_of(self.optimizer, state))
+        if self.only:  # `only = [...]`: the listed params move, the others stay as they are
+            grads = {name: grads[name] for name in self.only}
         return (optimizers.update(self.optimizer, state, grads, self.rates, self.options),)
 
     def _epoch(self, ctx: RunContext, state: Any) -> Any:
@@ -372,7 +402,7 @@ class TrainOp:
         objective = self.objective
 
         def gradient(params: Mapping, rows: np.ndarray, update: int) -> tuple[np.ndarray, dict]:
-            return objective.mean_and_gradient(params, rows)
+            return objective.mean_and_gradient(params, rows, Mode(training=True, step=update))
 
         final, loss = optimizers.run_epoch(
             self.optimizer, state, self.rates, self.options, count, gradient, BATCH_PROGRESS.get()
@@ -438,7 +468,8 @@ def run_steps(
         step.check_sources(values, ctx.dims)
     label = f"{step.name or 'step'} ^ {n}"
     with np.errstate(all="ignore") if check else contextlib.nullcontext():
-        final = iterate(lambda s: step.execute((*s, *extra), ctx), tuple(state), n, hooks, label)
+        body = numbered(lambda s: step.execute((*s, *extra), ctx), ctx.clock, hooks)
+        final = iterate(body, tuple(state), n, hooks, label)
     if check and any(map(has_nonfinite, final)):  # the loop's state is scanned once, at the end
         bad = diverged(final)
         if bad is None or not n:

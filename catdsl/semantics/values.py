@@ -1,7 +1,8 @@
 """Run-time values of wires: how each atom is represented, converted and combined.
 
-One wire carries one atom. Its value is a numpy array for array carriers (integer for `Index`
-and `Nat`, bool for `Bool`, the plan's float dtype for `Real` and `Simplex`); a `List` of a
+One wire carries one atom. Its value is a numpy array for array carriers (integer for `Index`,
+`Nat` and `Int`, bool for `Bool`, unicode strings for `Symbol`, the plan's float dtype for `Real`
+and `Simplex`); a `List` of a
 product is *one array per component* sharing the leading axis, held as a flat tuple (so is an
 object over a product); a `Record` (`Params(loss)`, `AdamState(loss)`) is a dict of field name to
 value; an `Option` is None or its element's value. An atom's *width* is the number of arrays a
@@ -18,9 +19,13 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from catdsl.typesys.carriers import DtypeClass
-from catdsl.typesys.types import Atom, Carrier, Prod, Record, carrier_of
+from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, carrier_of
 
-_FIXED_DTYPES = {DtypeClass.INTEGER: np.dtype(np.int64), DtypeClass.BOOLEAN: np.dtype(np.bool_)}
+_FIXED_DTYPES = {
+    DtypeClass.INTEGER: np.dtype(np.int64),
+    DtypeClass.BOOLEAN: np.dtype(np.bool_),
+    DtypeClass.SYMBOL: np.dtype(np.str_),  # as long as the longest string
+}
 """The dtype of each class of entries whose dtype does not follow the plan's float dtype."""
 
 
@@ -148,12 +153,29 @@ def coerce(value: Any, atom: Atom, dtype: DTypeLike = np.float64) -> Any:
     if isinstance(atom, Record):
         fields = dict(atom.fields)
         return {k: coerce(v, fields[k], dtype) if k in fields else v for k, v in value.items()}
+    if isinstance(atom, Obj) and atom.elements:
+        value = positions(value, atom)
     carrier = carrier_of(atom)
     if isinstance(carrier, Prod):
         return _coerce_product(value, carrier.atoms, dtype)
     if carrier is None:
         return value
     return COERCIONS[carrier.kind](value, carrier, dtype)
+
+
+def positions(value: Any, obj: Obj) -> Any:
+    """Elements of a finite ordered object given by name (`"Feature"`), nested in lists, as
+    their positions; numbers are left as they are (for the entry check to judge)."""
+    if isinstance(value, str):
+        if value not in obj.elements:
+            known = ", ".join(obj.elements)
+            raise ValueError(
+                f"`{value}` is not an element of `{obj.name}`: its elements are {known}"
+            )
+        return obj.elements.index(value)
+    if isinstance(value, list | tuple):
+        return [positions(v, obj) for v in value]
+    return value
 
 
 def _coerce_product(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
@@ -170,7 +192,7 @@ def _coerce_array(value: object, carrier: Carrier, dtype: np.dtype) -> np.ndarra
     target = array_dtype(carrier, dtype)
     if target.kind in "iu" and array.dtype.kind in "bf" and array.size:
         return array
-    if array.dtype.kind in "biuf":
+    if array.dtype.kind in "biuf" and target.kind != "U":
         return array.astype(target, copy=False)
     return array
 
@@ -189,7 +211,11 @@ COERCIONS: dict[str, Callable[[Any, Carrier, np.dtype], object]] = {
     "Index": _coerce_array,
     "Simplex": _coerce_array,
     "Bool": _coerce_array,
+    "AllowMask": _coerce_array,
+    "BlockMask": _coerce_array,
     "Nat": _coerce_array,
+    "Int": _coerce_array,
+    "Symbol": _coerce_array,
     "List": _coerce_list_of,
     "Option": _coerce_option,
 }
@@ -199,10 +225,14 @@ COERCIONS: dict[str, Callable[[Any, Carrier, np.dtype], object]] = {
 def _coerce_list(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object:
     """A list of elements given as rows (`[[1, 2], [2, 3]]`) or as per-component columns."""
     n = sum(width(a) for a in atoms)
+    if _is_empty(value):
+        return pack(tuple(_empty(a, dtype, (0,)) for a in _flat_atoms(atoms)), atoms)
     if n == 1:
         (atom,) = atoms
         inner = carrier_of(atom)
         if isinstance(inner, Carrier) and inner.spec.is_array:
+            if isinstance(atom, Obj) and atom.elements:
+                value = positions(value, atom)
             return _coerce_array(value, inner, dtype)
         items = [coerce(v, atom, dtype) for v in value]
         return np.stack(items) if items else np.zeros((0,))
@@ -215,6 +245,26 @@ def _coerce_list(value: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> object
         columns = [[r[j] for r in rows] for j in range(n)] if rows else [[] for _ in range(n)]
     flat_atoms = _flat_atoms(atoms)
     return tuple(_coerce_list(c, (a,), dtype) for c, a in zip(columns, flat_atoms, strict=True))
+
+
+def _is_empty(value: Any) -> bool:
+    """Whether list data holds no element: `[]` (an empty array has its own shape already)."""
+    return isinstance(value, list | tuple) and len(value) == 0
+
+
+def _empty(atom: Atom, dtype: np.dtype, lead: tuple[int, ...]) -> object:
+    """The value of `atom` with the leading axes `lead`, one of them 0: no element. An axis of
+    unknown size inside the element is 0 as well (there is nothing to give it a size)."""
+    carrier = carrier_of(atom)
+    if isinstance(carrier, Prod):
+        return tuple(_empty(a, dtype, lead) for a in _flat_atoms(carrier.atoms))
+    if isinstance(carrier, Carrier) and carrier.spec.is_array:
+        dims = tuple(d.value or 0 for d in carrier.shape.dims)
+        return np.zeros(lead + dims, dtype=array_dtype(carrier, dtype))
+    if isinstance(carrier, Carrier) and carrier.kind == "List":
+        parts = [_empty(a, dtype, (*lead, 0)) for a in _flat_atoms(element_atoms(carrier))]
+        return parts[0] if len(parts) == 1 else tuple(parts)
+    raise ValueError(f"a list of `{atom}` cannot be empty here")
 
 
 def _row(row: Any, atoms: tuple[Atom, ...], dtype: np.dtype) -> list:

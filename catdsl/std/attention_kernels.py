@@ -24,6 +24,7 @@ from catdsl.std.kernels import (
     Add,
     Affine,
     Softmax,
+    affine_apply,
     affine_forward,
     affine_vjp,
     element_count,
@@ -64,6 +65,9 @@ class LayerNorm(Kernel):
                 f"scale {scale.shape}, shift {shift.shape}",
             )
         element_count(self.name, x, 1)
+        return self.trusted_forward(x, scale, shift)
+
+    def trusted_forward(self, x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> Forward:
         centred = x - x.mean(axis=-1, keepdims=True)
         inv_std = 1 / np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + self.eps)
         normed = centred * inv_std
@@ -211,6 +215,13 @@ class FeedForward(Kernel):
         hidden = np.maximum(pre, 0)
         out = affine_forward(f"{self.label} second layer", hidden, w2, b2)
         return (out,), (x, w1, w2, pre, hidden)
+
+    def trusted_forward(
+        self, x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray
+    ) -> Forward:
+        pre = affine_apply(x, w1, b1)
+        hidden = np.maximum(pre, 0)
+        return (affine_apply(hidden, w2, b2),), (x, w1, w2, pre, hidden)
 
     def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         x, w1, w2, pre, hidden = residual

@@ -27,7 +27,9 @@ def primitive_table(module: str) -> str:
         "| primitive | arguments | signature | computes |",
         "| --- | --- | --- | --- |",
     ]
-    rows += [_row(spec) for spec in PRIMITIVES.values() if spec.module == module]
+    rows += [
+        _row(spec) for spec in PRIMITIVES.values() if spec.module == module or module in spec.also
+    ]
     return "\n".join(rows) + "\n"
 
 

@@ -14,7 +14,7 @@ import pkgutil
 from collections.abc import Callable, Mapping
 
 from catdsl.semantics.kernel import Kernel, build_kernel
-from catdsl.std import prims
+from catdsl.std import prims, statics
 from catdsl.std import signatures as sig
 from catdsl.std.attention_kernels import (
     ConcatHeads,
@@ -58,8 +58,24 @@ _CORE = [
     ),
     PrimSpec("affine", ML, ("W", "b"), (), sig.affine, "`x·W + b`", kernel=Affine),
     PrimSpec("linear", ML, ("W",), (), sig.linear, "`x·W`", kernel=Linear),
-    PrimSpec("add", ML, (), (), sig.binary, "elementwise sum", kernel=Add),
-    PrimSpec("mul", ML, (), (), sig.binary, "elementwise product", kernel=Mul),
+    PrimSpec(
+        "add",
+        ML,
+        (),
+        (),
+        sig.numeric_binary,
+        "elementwise sum (of reals or whole numbers)",
+        kernel=Add,
+    ),
+    PrimSpec(
+        "mul",
+        ML,
+        (),
+        (),
+        sig.numeric_binary,
+        "elementwise product (of reals or whole numbers)",
+        kernel=Mul,
+    ),
     PrimSpec(
         "scale",
         ML,
@@ -110,9 +126,11 @@ _CORE = [
         ("scale", "shift"),
         ("eps",),
         sig.layer_norm,
-        "layer norm, biased variance",
+        "layer norm of the last axis, biased variance",
         defaults={"eps": 1e-5},
         kernel=LayerNorm,
+        validate=statics.real("eps", 0, open_low=True),
+        also=(ML,),
     ),
     PrimSpec("scores", ATT, (), (), sig.scores, "`Q·Kᵀ / sqrt(k)`", kernel=Scores),
     PrimSpec(
@@ -165,11 +183,15 @@ _CORE = [
 
 
 def _added_primitives() -> list[PrimSpec]:
-    """The `SPEC` of every module in `catdsl.std.prims`, in module-name order."""
-    found = []
+    """The `SPEC` of every module in `catdsl.std.prims` (or the `SPECS` of a module holding a
+    small family of primitives), in module-name order; a module whose name starts with `_`
+    holds what several primitives share, not a primitive."""
+    found: list[PrimSpec] = []
     for info in sorted(pkgutil.iter_modules(prims.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
         module = importlib.import_module(f"{prims.__name__}.{info.name}")
-        found.append(module.SPEC)
+        found.extend(module.SPECS if hasattr(module, "SPECS") else [module.SPEC])
     return found
 
 

@@ -11,8 +11,12 @@
   v̂ = v / (1 − β2^t); k ← t. The state stores the uncorrected m and v and the step count k.
 - `AdamW(lr, beta1, beta2, eps, weight_decay)`, Loshchilov and Hutter's decoupled weight
   decay as `torch.optim.AdamW` does it: θ ← θ·(1 − lr·weight_decay), then the Adam step.
+- `StateStep` on `TrainingState(f)` = {params, lr, step}, the course's training state: θ ← θ −
+  lr·g at the rate the state owns (set by `StateInit(f, lr)`), for the params listed with
+  `only = [...]` (all of the loss's by default), the others kept; the step count advances by 1.
 
-Every optimizer but `TrainStep` counts its steps, so it also takes the training options
+`SGD`, `Momentum`, `Adam` and `AdamW` count their steps and have their rate as their `lr`, so
+they also take the training options
 (`batch`, `seed`, `clip`) and a learning-rate `schedule`, the rate of update k + 1 being
 `schedule.rate(lr, k)` (PyTorch's `lr_scheduler` stepped after every update):
 
@@ -140,6 +144,19 @@ def warmup_rate(lr: float, k: int, steps: float, start: float) -> float:
     return lr * (start + (1 - start) * min(k, steps) / steps)
 
 
+def state_update(state: dict, grads: Arrays) -> dict:
+    """One gradient-descent step on a training state {params, lr, step}, at the state's own
+    rate: the params named in `grads` move, every other is kept as it is (the same array), and
+    the step count advances by one."""
+    lr = float(state["lr"])
+    if not (math.isfinite(lr) and lr > 0):
+        raise CatRuntimeError("R0601", f"invalid learning rate {lr} in the training state")
+    params = state["params"]
+    same_shapes("gradient", {n: params[n] for n in grads if n in params}, grads)
+    moved = {n: theta - lr * grads[n] if n in grads else theta for n, theta in params.items()}
+    return {"params": moved, "lr": state["lr"], "step": np.array(int(state["step"]) + 1)}
+
+
 def same_shapes(item: str, params: Arrays, other: Arrays) -> None:
     """Raise R0604 naming `item` when it lacks a parameter or differs from it in shape."""
     for name, theta in params.items():
@@ -241,5 +258,23 @@ SCHEDULES = (
     ),
 )
 
-FAMILIES = Families(OPTIMIZERS, SCHEDULES)
+
+TRAINING_STATE = OptimizerSpec(
+    "StateStep",
+    prose="training state",
+    init="StateInit",
+    hyper=(),
+    update=state_update,
+    doc="gradient descent at the state's own rate on the params it lists; step + 1",
+    state="TrainingState",
+    fields=(("params", FieldKind.PARAMS), ("lr", FieldKind.RATE), ("step", FieldKind.COUNT)),
+    reader="StateParams",
+    init_hyper=(LR,),
+    counter="StateCount",
+    partial=True,
+)
+"""The course's training state: it owns the params, the learning rate and the step count; its
+steps (`StateStep(loss, data, model = f, only = [...])`) are endomorphisms of it."""
+
+FAMILIES = Families((*OPTIMIZERS, TRAINING_STATE), SCHEDULES)
 """Every training family of the standard library, by name."""

@@ -223,6 +223,7 @@ class ObjectDecl:
     where: tuple[Predicate, ...]
     span: Span
     name_span: Span
+    elements: tuple[str, ...] = ()  # a finite ordered object's elements, least first
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Parse errors never escape as Lark exceptions: they become worded `Diagnostic`s
 from __future__ import annotations
 
 import math
+import re
 import sys
 from functools import cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from lark.tree import Meta
 
 from catdsl.errors import Diagnostic, Span
 from catdsl.syntax import ast
+from catdsl.syntax.lalr import GiveUp, parse_fast
 from catdsl.syntax.parse_errors import (
     STRING_ESCAPES,
     bad_escape,
@@ -28,6 +30,9 @@ from catdsl.syntax.parse_errors import (
 )
 
 MAX_NESTING = 200
+
+Place = tuple[int, ...]
+"""Where a node is: (line, column, end line, end column, ...), as the parser hands it over."""
 
 
 def grammar_path() -> Path:
@@ -138,12 +143,19 @@ class _ToAst(Transformer):
         self._rules = {name[2:]: getattr(self, name) for name in dir(self) if name.startswith("r_")}
 
     def __default__(self, data: str, children: list[Any], meta: Meta) -> Any:
-        return self._rules[data](meta, children)
-
-    def _span(self, meta: Meta) -> Span:
         if getattr(meta, "empty", True):
+            return self._rules[data](None, children)
+        place = (meta.line, meta.column, meta.end_line, meta.end_column)
+        return self._rules[data](place, children)
+
+    def builders(self) -> dict[str, Any]:
+        """The callbacks by rule name, for the driver that builds the AST while parsing."""
+        return self._rules
+
+    def _span(self, meta: Place | None) -> Span:
+        if meta is None:
             return Span(self.file, 1, 1, 1, 1)
-        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+        return Span(self.file, meta[0], meta[1], meta[2], meta[3])
 
     def _tspan(self, tok: Token) -> Span:
         """Where a name token is (the lexer sets every position of the tokens it reads)."""
@@ -196,52 +208,74 @@ class _ToAst(Transformer):
         return text
 
     # -- items
-    def r_start(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
-        return tuple(children)
+    def r_start(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
+        # a finite ordered object is its declaration and one point per element
+        return tuple(x for c in children for x in (c if isinstance(c, tuple) else (c,)))
 
-    def r_import_module(self, meta: Meta, children: list[Any]) -> ast.ImportModule:
+    def r_import_module(self, meta: Place, children: list[Any]) -> ast.ImportModule:
         return ast.ImportModule(children[0], self._span(meta))
 
-    def r_import_file(self, meta: Meta, children: list[Any]) -> ast.ImportFile:
+    def r_import_file(self, meta: Place, children: list[Any]) -> ast.ImportFile:
         return ast.ImportFile(self._string(children[0]), self._span(meta))
 
-    def r_dotted_name(self, meta: Meta, children: list[Any]) -> str:
+    def r_dotted_name(self, meta: Place, children: list[Any]) -> str:
         return ".".join(str(c) for c in children)
 
-    def r_dim_decl(self, meta: Meta, children: list[Any]) -> ast.DimDecl:
+    def r_dim_decl(self, meta: Place, children: list[Any]) -> ast.DimDecl:
         value = children[1] if len(children) > 1 else None
         return ast.DimDecl(str(children[0]), value, self._span(meta), self._tspan(children[0]))
 
-    def r_object_decl(self, meta: Meta, children: list[Any]) -> ast.ObjectDecl:
+    def r_object_decl(self, meta: Place, children: list[Any]) -> ast.ObjectDecl:
         name, carrier, *rest = children
         where = rest[0] if rest else ()
         return ast.ObjectDecl(str(name), carrier, where, self._span(meta), self._tspan(name))
 
-    def r_where_clause(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
+    def r_ordered_object_decl(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
+        """`object Level : Observation < Feature < Score`: an object over `Index[3]` whose
+        elements, least first, are also declared as its points (`data Feature : Level = 1`)."""
+        name, *elements = children
+        span = self._span(meta)
+        size = ast.TInt(len(elements), span)
+        carrier = ast.TApply("Index", (size,), span)
+        names = tuple(str(e) for e in elements)
+        decl = ast.ObjectDecl(str(name), carrier, (), span, self._tspan(name), names)
+        points = tuple(
+            ast.DataDecl(
+                str(e),
+                ast.TName(str(name), self._tspan(e)),
+                ast.Literal(i, self._tspan(e)),
+                self._tspan(e),
+                self._tspan(e),
+            )
+            for i, e in enumerate(elements)
+        )
+        return (decl, *points)
+
+    def r_where_clause(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_compare(self, meta: Meta, children: list[Any]) -> ast.Predicate:
+    def r_compare(self, meta: Place, children: list[Any]) -> ast.Predicate:
         left, op, right = children
         return ast.Predicate(_pred(left), op, _pred(right), self._span(meta))
 
-    def r_flag(self, meta: Meta, children: list[Any]) -> ast.Predicate:
+    def r_flag(self, meta: Place, children: list[Any]) -> ast.Predicate:
         return ast.Predicate(str(children[0]), None, None, self._span(meta))
 
-    def r_neg(self, meta: Meta, children: list[Any]) -> int | float:
+    def r_neg(self, meta: Place, children: list[Any]) -> int | float:
         return -children[0]
 
-    def r_cmp(self, meta: Meta, children: list[Any]) -> str:
+    def r_cmp(self, meta: Place, children: list[Any]) -> str:
         return str(children[0])
 
-    def r_type_decl(self, meta: Meta, children: list[Any]) -> ast.TypeDecl:
+    def r_type_decl(self, meta: Place, children: list[Any]) -> ast.TypeDecl:
         name, texpr = children
         return ast.TypeDecl(str(name), texpr, self._span(meta), self._tspan(name))
 
-    def r_param_decl(self, meta: Meta, children: list[Any]) -> ast.ParamDecl:
+    def r_param_decl(self, meta: Place, children: list[Any]) -> ast.ParamDecl:
         name, texpr, init = children
         return ast.ParamDecl(str(name), texpr, init, self._span(meta), self._tspan(name))
 
-    def r_morphism_decl(self, meta: Meta, children: list[Any]) -> ast.MorphismDecl:
+    def r_morphism_decl(self, meta: Place, children: list[Any]) -> ast.MorphismDecl:
         name = children[0]
         rest = list(children[1:])
         ports: tuple = ()
@@ -258,13 +292,13 @@ class _ToAst(Transformer):
             self._tspan(name),
         )
 
-    def r_port_list(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
+    def r_port_list(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_port(self, meta: Meta, children: list[Any]) -> ast.PortDecl:
+    def r_port(self, meta: Place, children: list[Any]) -> ast.PortDecl:
         return ast.PortDecl(str(children[0]), children[1], self._span(meta))
 
-    def r_let_decl(self, meta: Meta, children: list[Any]) -> ast.LetDecl:
+    def r_let_decl(self, meta: Place, children: list[Any]) -> ast.LetDecl:
         name = children[0]
         if len(children) == 2:
             return ast.LetDecl(
@@ -273,7 +307,7 @@ class _ToAst(Transformer):
         _, dom, _arrow, cod, body = children
         return ast.LetDecl(str(name), dom, cod, body, self._span(meta), self._tspan(name))
 
-    def r_wiring_decl(self, meta: Meta, children: list[Any]) -> ast.WiringDecl:
+    def r_wiring_decl(self, meta: Place, children: list[Any]) -> ast.WiringDecl:
         name = children[0]
         rest = list(children[1:])
         inputs: tuple = ()
@@ -284,125 +318,129 @@ class _ToAst(Transformer):
             str(name), inputs, cod, tuple(stmts), result, self._span(meta), self._tspan(name)
         )
 
-    def r_wire_inputs(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
+    def r_wire_inputs(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_wire_input(self, meta: Meta, children: list[Any]) -> ast.WireInput:
+    def r_wire_input(self, meta: Place, children: list[Any]) -> ast.WireInput:
         return ast.WireInput(str(children[0]), children[1], self._span(meta))
 
-    def r_statement(self, meta: Meta, children: list[Any]) -> ast.Assign:
+    def r_statement(self, meta: Place, children: list[Any]) -> ast.Assign:
         return ast.Assign(str(children[0]), children[1], self._span(meta))
 
-    def r_data_decl(self, meta: Meta, children: list[Any]) -> ast.DataDecl:
+    def r_data_decl(self, meta: Place, children: list[Any]) -> ast.DataDecl:
         name, texpr, value = children
         return ast.DataDecl(str(name), texpr, value, self._span(meta), self._tspan(name))
 
-    def r_law_decl(self, meta: Meta, children: list[Any]) -> ast.LawDecl:
+    def r_law_decl(self, meta: Place, children: list[Any]) -> ast.LawDecl:
         name, lhs, rhs, *tol = children
         tolerance = float(tol[0]) if tol else None
         return ast.LawDecl(str(name), lhs, rhs, tolerance, self._span(meta), self._tspan(name))
 
     # -- types
-    def r_type_name(self, meta: Meta, children: list[Any]) -> ast.TName:
+    def r_type_name(self, meta: Place, children: list[Any]) -> ast.TName:
         return ast.TName(str(children[0]), self._span(meta))
 
-    def r_type_apply(self, meta: Meta, children: list[Any]) -> ast.TApply:
+    def r_type_apply(self, meta: Place, children: list[Any]) -> ast.TApply:
         return ast.TApply(str(children[0]), children[1], self._span(meta))
 
-    def r_type_call(self, meta: Meta, children: list[Any]) -> ast.TCall:
+    def r_type_call(self, meta: Place, children: list[Any]) -> ast.TCall:
         args = children[1] if len(children) > 1 else ()
         return ast.TCall(str(children[0]), args, self._span(meta))
 
-    def r_dim_int(self, meta: Meta, children: list[Any]) -> ast.TInt:
+    def r_dim_int(self, meta: Place, children: list[Any]) -> ast.TInt:
         return ast.TInt(int(self._number(children[0])), self._span(meta))
 
-    def r_type_args(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
+    def r_type_args(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_type_product(self, meta: Meta, children: list[Any]) -> ast.TypeExpr:
+    def r_type_product(self, meta: Place, children: list[Any]) -> ast.TypeExpr:
         items = tuple(c for c in children if not isinstance(c, Token))
         return items[0] if len(items) == 1 else ast.TProduct(items, self._span(meta))
 
-    def r_dim_sum(self, meta: Meta, children: list[Any]) -> ast.TypeExpr:
+    def r_dim_sum(self, meta: Place, children: list[Any]) -> ast.TypeExpr:
         items = tuple(c for c in children if not isinstance(c, str))
         ops = tuple(c for c in children if isinstance(c, str))
         return items[0] if len(items) == 1 else ast.TSum(items, ops, self._span(meta))
 
-    def r_addop(self, meta: Meta, children: list[Any]) -> str:
+    def r_addop(self, meta: Place, children: list[Any]) -> str:
         return str(children[0])
 
     # -- expressions
-    def r_compose(self, meta: Meta, children: list[Any]) -> ast.Compose:
+    def r_compose(self, meta: Place, children: list[Any]) -> ast.Compose:
         parts = tuple(c for c in children if not isinstance(c, Token))
         return ast.Compose(parts, self._span(meta))
 
-    def r_tensor(self, meta: Meta, children: list[Any]) -> ast.Tensor:
+    def r_tensor(self, meta: Place, children: list[Any]) -> ast.Tensor:
         parts = tuple(c for c in children if not isinstance(c, Token))
         return ast.Tensor(parts, self._span(meta))
 
-    def r_power(self, meta: Meta, children: list[Any]) -> ast.Power:
+    def r_power(self, meta: Place, children: list[Any]) -> ast.Power:
         base, _pow, exponent = children
         value: int | str = int(self._number(exponent)) if exponent.type == "INT" else str(exponent)
         return ast.Power(base, value, self._span(meta), self._tspan(exponent))
 
-    def r_call(self, meta: Meta, children: list[Any]) -> ast.Call:
+    def r_call(self, meta: Place, children: list[Any]) -> ast.Call:
         args = children[1] if len(children) > 1 else ()
         return ast.Call(children[0], args, self._span(meta))
 
-    def r_bracket(self, meta: Meta, children: list[Any]) -> ast.Bracket:
+    def r_bracket(self, meta: Place, children: list[Any]) -> ast.Bracket:
         return ast.Bracket(children[0], children[1], self._span(meta))
 
-    def r_name(self, meta: Meta, children: list[Any]) -> ast.Name:
+    def r_name(self, meta: Place, children: list[Any]) -> ast.Name:
         return ast.Name(str(children[0]), self._span(meta))
 
-    def r_pairing(self, meta: Meta, children: list[Any]) -> ast.Pairing:
+    def r_and_name(self, meta: Place, children: list[Any]) -> ast.Name:
+        """`and` where a morphism is expected: the primitive of std.logic, not the keyword."""
+        return ast.Name("and", self._span(meta))
+
+    def r_pairing(self, meta: Place, children: list[Any]) -> ast.Pairing:
         parts = tuple(c for c in children if c is not None and not isinstance(c, str | Token))
         return ast.Pairing(parts, self._span(meta))
 
-    def r_langle(self, meta: Meta, children: list[Any]) -> str:
+    def r_langle(self, meta: Place, children: list[Any]) -> str:
         return "<"
 
-    def r_rangle(self, meta: Meta, children: list[Any]) -> str:
+    def r_rangle(self, meta: Place, children: list[Any]) -> str:
         return ">"
 
-    def r_hole(self, meta: Meta, children: list[Any]) -> ast.Hole:
+    def r_hole(self, meta: Place, children: list[Any]) -> ast.Hole:
         text = str(children[0])
         return ast.Hole(text[1:] or None, self._span(meta))
 
-    def r_structural(self, meta: Meta, children: list[Any]) -> ast.Structural:
+    def r_structural(self, meta: Place, children: list[Any]) -> ast.Structural:
         return ast.Structural(str(children[0]), children[1], self._span(meta))
 
-    def r_struct_kw(self, meta: Meta, children: list[Any]) -> str:
+    def r_struct_kw(self, meta: Place, children: list[Any]) -> str:
         return str(children[0])
 
-    def r_call_args(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
+    def r_call_args(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def r_positional_arg(self, meta: Meta, children: list[Any]) -> ast.Arg:
+    def r_positional_arg(self, meta: Place, children: list[Any]) -> ast.Arg:
         return ast.Arg(None, children[0], self._span(meta))
 
-    def r_keyword_arg(self, meta: Meta, children: list[Any]) -> ast.Arg:
+    def r_keyword_arg(self, meta: Place, children: list[Any]) -> ast.Arg:
         return ast.Arg(str(children[0]), children[1], self._span(meta))
 
-    def r_number(self, meta: Meta, children: list[Any]) -> int | float:
+    def r_number(self, meta: Place, children: list[Any]) -> int | float:
         return self._number(children[0])
 
-    def r_number_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
+    def r_number_literal(self, meta: Place, children: list[Any]) -> ast.Literal:
         return ast.Literal(children[0], self._span(meta))
 
-    def r_negative_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
+    def r_negative_literal(self, meta: Place, children: list[Any]) -> ast.Literal:
         return ast.Literal(-children[0], self._span(meta))
 
-    def r_string_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
+    def r_string_literal(self, meta: Place, children: list[Any]) -> ast.Literal:
         return ast.Literal(self._string(children[0]), self._span(meta))
 
-    def r_bool(self, meta: Meta, children: list[Any]) -> bool:
+    def r_bool(self, meta: Place, children: list[Any]) -> bool:
         return str(children[0]) == "true"
 
-    def r_bool_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
+    def r_bool_literal(self, meta: Place, children: list[Any]) -> ast.Literal:
         return ast.Literal(children[0], self._span(meta))
 
-    def r_list_literal(self, meta: Meta, children: list[Any]) -> ast.ListLiteral:
+    def r_list_literal(self, meta: Place, children: list[Any]) -> ast.ListLiteral:
         return ast.ListLiteral(tuple(children), self._span(meta))
 
 
@@ -412,25 +450,22 @@ def _pred(value: Token | float) -> str | float:
     return float(value)
 
 
+_BRACKETS = re.compile(r'#[^\n]*|"[^"]*"?|[(\[{⟨]|[)\]}⟩]')
+"""What `_nesting_error` looks at: comments and strings (skipped; a string runs to the next
+quote, across lines) and brackets."""
+
+
 def _nesting_error(text: str, file: str) -> Diagnostic | None:
     """Reject absurd nesting before Lark's recursive tree walk can overflow the stack."""
-    depth, line, col = 0, 1, 1
-    in_comment = in_string = False
-    for ch in text:
-        if ch == "\n":
-            line, col, in_comment = line + 1, 1, False
-            continue
-        if in_comment:
-            pass
-        elif in_string:
-            in_string = ch != '"'
-        elif ch == "#":
-            in_comment = True
-        elif ch == '"':
-            in_string = True
-        elif ch in "([{⟨":
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        ch = m.group()
+        if ch in "([{⟨":
             depth += 1
             if depth > MAX_NESTING:
+                at = m.start()
+                line = text.count("\n", 0, at) + 1
+                col = at - (text.rfind("\n", 0, at) + 1) + 1
                 return Diagnostic(
                     "E0003",
                     f"brackets nested more than {MAX_NESTING} deep",
@@ -439,7 +474,6 @@ def _nesting_error(text: str, file: str) -> Diagnostic | None:
                 )
         elif ch in ")]}⟩":
             depth = max(depth - 1, 0)
-        col += 1
     return None
 
 
@@ -452,6 +486,10 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
     nesting = _nesting_error(text, file)
     if nesting:
         return None, [nesting]
+    try:
+        return ast.Module(file, parse_fast(text, lark_parser(), _ToAst(file).builders())), []
+    except (GiveUp, _LiteralError):
+        pass  # not a plain program: Lark parses it again and words the diagnostic
     try:
         tree = lark_parser().parse(text)
     except UnexpectedInput as err:

@@ -64,6 +64,8 @@ class BoundaryChecker:
             message = M.nominal_entry(
                 name, side, declared, inferred, err.expected, source, text, notes
             )
+        elif (polarity := M.polarity_of(err.found, err.expected)) is not None:
+            message = polarity
         else:
             notes = M.carrier_notes(err) + notes
             message = M.signature_mismatch(name, side, declared, inferred, notes)

@@ -20,6 +20,7 @@ class DtypeClass(Enum):
     REAL = "real"  # the plan's float dtype
     INTEGER = "integer"  # 64-bit integers
     BOOLEAN = "boolean"
+    SYMBOL = "symbol"  # strings: labels, step names, tokens
     CONTAINER = "container"  # no entries of its own: the element's values
 
 
@@ -100,10 +101,36 @@ CARRIER_KINDS: dict[str, CarrierKind] = _table(
         axes=Axes.ANY,
     ),
     CarrierKind(
+        name="AllowMask",
+        dtype=DtypeClass.BOOLEAN,
+        differentiable=False,
+        doc="an attention mask, true = may attend; every row allows a key",
+        axes=Axes.SOME,
+    ),
+    CarrierKind(
+        name="BlockMask",
+        dtype=DtypeClass.BOOLEAN,
+        differentiable=False,
+        doc="an attention mask, true = blocked; every row leaves a key open",
+        axes=Axes.SOME,
+    ),
+    CarrierKind(
         name="Nat",
         dtype=DtypeClass.INTEGER,
         differentiable=False,
         doc="a natural number: counts, steps",
+    ),
+    CarrierKind(
+        name="Int",
+        dtype=DtypeClass.INTEGER,
+        differentiable=False,
+        doc="an integer: a difference of counts, an offset",
+    ),
+    CarrierKind(
+        name="Symbol",
+        dtype=DtypeClass.SYMBOL,
+        differentiable=False,
+        doc="a label: a step name, a token",
     ),
     CarrierKind(
         name="List",
@@ -122,7 +149,11 @@ CARRIER_KINDS: dict[str, CarrierKind] = _table(
 )
 """Every carrier kind of the language, in the order they are listed to users."""
 
+MASK_POLARITY = {"AllowMask": "true = may attend", "BlockMask": "true = blocked"}
+"""The two mask kinds and what `true` means in each: distinct kinds, so polarity is a type."""
+
 ARRAY_KINDS = tuple(name for name, kind in CARRIER_KINDS.items() if kind.is_array)
-"""The kinds whose values are one array: `Real`, `Index`, `Simplex`, `Bool`, `Nat`."""
+"""The kinds whose values are one array: `Real`, `Index`, `Simplex`, `Bool`, the masks, `Nat`,
+`Int`, `Symbol`."""
 CONTAINER_KINDS = tuple(name for name, kind in CARRIER_KINDS.items() if kind.element)
 """The kinds that hold an element type: `List`, `Option`."""

@@ -91,11 +91,13 @@ class Environment:
         """Declare every named item, reporting names declared twice or taken from the
         language; return the laws, which have no name to use."""
         laws: list[ast.LawDecl] = []
+        law_names: set[str] = set()
         for item in items:
             if isinstance(item, ast.LawDecl):
-                if any(law.name == item.name for law in laws):
+                if item.name in law_names:
                     self.reporter.error(M.law_declared_twice(item.name), item.name_span)
                 laws.append(item)
+                law_names.add(item.name)
                 continue
             kind = _KINDS.get(type(item))
             if kind is None:
@@ -123,8 +125,9 @@ class Environment:
         self.order.append(name)
 
     def visible(self, prim: str) -> bool:
-        """Whether a primitive's module is imported."""
-        return self.primitives[prim].module in self.imported_std
+        """Whether a primitive's module (or one of its `also` modules) is imported."""
+        spec = self.primitives[prim]
+        return spec.module in self.imported_std or any(m in self.imported_std for m in spec.also)
 
     # ---------------------------------------------------------------- looking up
     def lookup(self, name: str) -> Entry | None:
@@ -282,6 +285,20 @@ class Environment:
                 yield name, self.done[name]
 
 
+_NAMING = (ast.Name, ast.TName, ast.TApply, ast.TCall)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Per class, the fields `referenced_names` walks (none for spans, classes and leaves)."""
+
+
+def _walked_fields(item: object) -> tuple[str, ...]:
+    cls = type(item)
+    names = _FIELDS.get(cls)
+    if names is None:
+        walked = is_dataclass(item) and not isinstance(item, Span | type)
+        names = _FIELDS[cls] = tuple(f.name for f in fields(item)) if walked else ()  # type: ignore[arg-type]
+    return names
+
+
 def referenced_names(node: object) -> set[str]:
     """Every name an AST declaration mentions (in types and expressions), without recursion:
     deep expressions must not overflow the stack here."""
@@ -291,8 +308,10 @@ def referenced_names(node: object) -> set[str]:
         item = pending.pop()
         if isinstance(item, tuple):
             pending.extend(item)
-        elif is_dataclass(item) and not isinstance(item, Span | type):
-            if isinstance(item, ast.Name | ast.TName | ast.TApply | ast.TCall):
+            continue
+        names = _walked_fields(item)
+        if names:
+            if isinstance(item, _NAMING):
                 found.add(item.name)
-            pending.extend(getattr(item, f.name) for f in fields(item))
+            pending.extend([getattr(item, name) for name in names])
     return found

@@ -169,10 +169,14 @@ class ExpressionChecker:
                 raise self.reporter.fail(M.no_such_argument(name, key, usage), arg.span)
             written.append((key, arg.value))
         given = dict(written)  # a keyword overrides the same argument given by position
-        sig = spec.build(
-            {k: self._static_value(v, spec, k) for k, v in written if k in spec.static_names}
-            | {k: v for k, v in static.items() if k not in given}
-        )
+        static_values = {
+            k: self._static_value(v, spec, k) for k, v in written if k in spec.static_names
+        } | {k: v for k, v in static.items() if k not in given}
+        if spec.validate is not None and (fault := spec.validate(static_values)) is not None:
+            key, problem = fault
+            where = given[key].span if key in given else e.span
+            raise self.reporter.fail(M.bad_static(spec, key, problem), where)
+        sig = spec.build(static_values)
         arguments: list[tuple[str, Atom]] = []
         ports: list[Port] = []
         for pname, ptype in zip(spec.param_names, sig.params, strict=True):
@@ -210,8 +214,14 @@ class ExpressionChecker:
         )
 
     def _static_value(self, expr: ast.Expr, spec: PrimSpec, key: str) -> object:
-        """A constant argument; counts (`windows(k)`, `concat_heads(n)`) are small whole numbers."""
-        value = self.literals.number(expr)
+        """A constant argument, a number or a sized dim's name (`confusion(C)`); counts
+        (`windows(k)`, `concat_heads(n)`) are small whole numbers."""
+        size = self.env.dim_value(expr.name) if isinstance(expr, ast.Name) else None
+        value: float | int
+        if size is not None and size.value is not None:
+            value = size.value
+        else:
+            value = self.literals.number(expr)
         if spec.count == key and not (isinstance(value, int) and 1 <= value <= MAX_COUNT):
             raise self.reporter.fail(M.bad_count(spec.name, key, MAX_COUNT, value), expr.span)
         return value
@@ -380,10 +390,8 @@ class ExpressionChecker:
                 ok = False
         if not ok:
             raise Failed
-        ports: list[Port] = []
-        for term in parts:
-            self.merge_ports(ports, term.ports, e.span)
-        return T.Seq(parts[0].dom, parts[-1].cod, e.span, parts=tuple(parts), ports=tuple(ports))
+        ports = self.merged_ports(parts, e.span)
+        return T.Seq(parts[0].dom, parts[-1].cod, e.span, parts=tuple(parts), ports=ports)
 
     def _fill_holes(
         self, e: ast.Compose, parts: list[T.Term | None], subst: Subst, expected: Expected
@@ -414,6 +422,21 @@ class ExpressionChecker:
                 raise Failed
             parts[i] = T.HoleTerm(dom, cod, hole.span, name=hole.name)
         return [p for p in parts if p is not None]
+
+    def merged_ports(self, terms: Sequence[T.Term], span: Span) -> tuple[Port, ...]:
+        """The ports of `terms` in order of first use, as `merge_ports` one term after the
+        other gives them, in one pass (a chain of n parametrised parts is linear, not n^2)."""
+        seen: dict[str, Port] = {}
+        for term in terms:
+            for port in term.ports:
+                same = seen.get(port.name)
+                if same is None:
+                    seen[port.name] = port
+                elif same.atom != port.atom:
+                    raise self.reporter.fail(
+                        M.port_two_objects(port.name, same.atom, port.atom), span
+                    )
+        return tuple(seen.values())
 
     def merge_ports(self, ports: list[Port], new: tuple[Port, ...], span: Span) -> None:
         """Add `new` to `ports`: one name is one wire, so it must carry one object."""
@@ -471,6 +494,10 @@ class ExpressionChecker:
             0,
         )
         found, want = gives.atoms[index], takes.atoms[index]
+        polarity = M.polarity_of(found, want)
+        if polarity is not None:
+            self.reporter.error(polarity, rexpr.span)
+            return
         notes: list[str] = []
         note = M.same_carrier_note(found, want)
         if note:
@@ -493,15 +520,13 @@ class ExpressionChecker:
 
     def _tensor(self, e: ast.Tensor, subst: Subst) -> T.Term:
         parts = self._each(e.parts, subst)
-        ports: list[Port] = []
-        for part in parts:
-            self.merge_ports(ports, part.ports, e.span)
+        ports = self.merged_ports(parts, e.span)
         return T.Par(
             prod(*(p.dom for p in parts)),
             prod(*(p.cod for p in parts)),
             e.span,
             parts=tuple(parts),
-            ports=tuple(ports),
+            ports=ports,
         )
 
     def _pairing(self, e: ast.Pairing, subst: Subst) -> T.Term:
@@ -513,15 +538,13 @@ class ExpressionChecker:
                 first, other = subst.prod(parts[0].dom), subst.prod(part.dom)
                 message = M.pairing_domains(first, other, e.parts[0].span)
                 raise self.reporter.fail(message, pexpr.span) from None
-        ports: list[Port] = []
-        for part in parts:
-            self.merge_ports(ports, part.ports, e.span)
+        ports = self.merged_ports(parts, e.span)
         return T.Pair(
             parts[0].dom,
             prod(*(p.cod for p in parts)),
             e.span,
             parts=tuple(parts),
-            ports=tuple(ports),
+            ports=ports,
         )
 
     def _each(self, exprs: Sequence[ast.Expr], subst: Subst) -> list[T.Term]:

@@ -4,12 +4,14 @@ state (`AdamState(loss)`). What each family is comes from its spec in the regist
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
+from catdsl.typesys.discrete import crossing
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
 from catdsl.typesys.family_spec import (
@@ -58,7 +60,19 @@ class FamilyChecker:
         loss_text = self.expressions.text(positional[0].value)
         record = self.params_record(loss, loss_text, name, positional[0].value.span)
         params = self._params(loss)
-        if family.role in (FamilyRole.INIT, FamilyRole.READ):
+        spec = family.optimizer
+        takes_model = family.role is FamilyRole.MEAN_LOSS or (spec is not None and spec.partial)
+        if takes_model and "model" in keywords:
+            record = self._model_record(keywords.pop("model"), loss, loss_text, params, name)
+        only: tuple[str, ...] = ()
+        partial_step = family.role is FamilyRole.STEP and spec is not None and spec.partial
+        if partial_step and "only" in keywords:
+            only = self._only(keywords.pop("only"), params, loss_text)
+        if family.role in (FamilyRole.INIT, FamilyRole.READ, FamilyRole.COUNT):
+            init_hyper = spec.init_hyper if spec is not None else ()
+            if family.role is FamilyRole.INIT and init_hyper:
+                hyper = self._hyper(family, positional[1:], keywords, e, init_hyper)
+                return self._state_conversion(family, record, loss, params, e.span, hyper)
             if len(positional) > 1 or keywords:
                 raise self.reporter.fail(M.family_takes_only_loss(family), e.span)
             return self._state_conversion(family, record, loss, params, e.span)
@@ -71,7 +85,6 @@ class FamilyChecker:
             data_expr = keywords.pop("data", None) or rest.pop(0).value
             data = self.expressions.check(data_expr, subst)
             self._check_data(name, loss, data, data_expr, subst, user_ports)
-        spec = family.optimizer
         schedule_expr = keywords.pop(SCHEDULE, None) if spec is not None else None
         hyper = self._hyper(family, rest, keywords, e)
         schedule = None
@@ -82,6 +95,13 @@ class FamilyChecker:
             schedule = self._schedule(schedule_expr)
         if "batch" in hyper and data is None:
             raise self.reporter.fail(M.batch_without_data(family, loss_text), e.span)
+        if spec is not None:
+            cut = crossing(loss, upstream=False, resolve=subst.prod)
+            if cut is not None:
+                message = M.train_through_discrete(name, loss_text, cut.name, e.span)
+                raise self.reporter.fail(message, cut.span)
+        if family.role is FamilyRole.STEP:
+            self._differentiable(name, loss, loss_text, positional[0].value.span)
         if spec is None:  # MeanLoss
             if len(loss.cod) != 1:
                 raise self.reporter.fail(M.mean_of_several(loss.cod), e.span)
@@ -107,18 +127,76 @@ class FamilyChecker:
             hyper=tuple(hyper.items()),
             spec=family,
             schedule=schedule,
+            only=only,
         )
 
+    def _differentiable(self, name: str, loss: T.Term, text: str, span: Span) -> None:
+        """A training step's loss uses no evaluation morphism (`argmax`, `accuracy`): no
+        gradient flows through one, so its params would silently stop learning (E0361)."""
+        root = loss.body if isinstance(loss, T.Ref) and loss.body is not None else loss
+        found = first_evaluation(root)  # a definition named as the loss is not named again
+        if found is not None:
+            prim, definition = found
+            message = M.train_through_evaluation(name, text, prim, definition)
+            raise self.reporter.fail(message, span)
+
     def _state_conversion(
-        self, family: Family, record: Record, loss: T.Term, params: tuple[Port, ...], span: Span
+        self,
+        family: Family,
+        record: Record,
+        loss: T.Term,
+        params: tuple[Port, ...],
+        span: Span,
+        hyper: dict[str, float] | None = None,
     ) -> T.Term:
-        """An optimizer's init (a point of its state) or reader (a state's params)."""
+        """An optimizer's init (a point of its state, with the rates it stores), reader (a
+        state's params) or counter (a state's step count)."""
         assert family.optimizer is not None
         state = Prod((state_record(family.optimizer, record),))
-        dom, cod = (UNIT, state) if family.role is FamilyRole.INIT else (state, Prod((record,)))
+        dom, cod = {
+            FamilyRole.INIT: (UNIT, state),
+            FamilyRole.READ: (state, Prod((record,))),
+            FamilyRole.COUNT: (state, Prod((Carrier("Nat"),))),
+        }[family.role]
         return T.Train(
-            dom, cod, span, family=family.name, loss=loss, data=None, params=params, spec=family
+            dom,
+            cod,
+            span,
+            family=family.name,
+            loss=loss,
+            data=None,
+            params=params,
+            spec=family,
+            hyper=tuple((hyper or {}).items()),
         )
+
+    def _model_record(
+        self, expr: ast.Expr, loss: T.Term, loss_text: str, params: tuple[Port, ...], family: str
+    ) -> Record:
+        """`model = f`: the state is f's params, which must hold every param of the loss."""
+        model = self.expressions.check(expr, Subst())
+        model_text = self.expressions.text(expr)
+        record = self.params_record(model, model_text, family, expr.span)
+        held = {name for name, _ in record.fields}
+        missing = [p.name for p in params if p.name not in held]
+        if missing:
+            message = M.loss_outside_model(loss_text, model_text, missing[0])
+            raise self.reporter.fail(message, expr.span)
+        return record
+
+    def _only(self, expr: ast.Expr, params: tuple[Port, ...], loss_text: str) -> tuple[str, ...]:
+        """`only = [W, b]`: the params a step updates, each a param of the loss, once."""
+        names = {p.name for p in params}
+        if not isinstance(expr, ast.ListLiteral) or not expr.items:
+            raise self.reporter.fail(M.only_not_a_list(loss_text, sorted(names)), expr.span)
+        chosen: list[str] = []
+        for item in expr.items:
+            if not isinstance(item, ast.Name) or item.name not in names or item.name in chosen:
+                text = self.expressions.text(item)
+                message = M.only_not_a_param(text, loss_text, sorted(names), text in chosen)
+                raise self.reporter.fail(message, item.span)
+            chosen.append(item.name)
+        return tuple(chosen)
 
     def _hyper(
         self,
@@ -126,12 +204,15 @@ class FamilyChecker:
         rest: Sequence[ast.Arg],
         keywords: dict[str, ast.Expr],
         e: ast.Call,
+        given: tuple[Hyper, ...] | None = None,
     ) -> dict[str, float]:
-        """The hyper-parameters, by position then by name, with defaults where they have one,
-        each in its kind's range; then the training options (by name only) of an optimizer
-        that counts its steps."""
-        own = family.optimizer.hyper if family.optimizer is not None else ()
-        options = family.optimizer.options if family.optimizer is not None else ()
+        """The hyper-parameters (`given`, else the optimizer's), by position then by name, with
+        defaults where they have one, each in its kind's range; then, for an optimizer's own
+        hyperparameters, the training options (by name only) when it counts its steps."""
+        own: tuple[Hyper, ...] = given if given is not None else ()
+        options: tuple[Hyper, ...] = ()
+        if given is None and family.optimizer is not None:
+            own, options = family.optimizer.hyper, family.optimizer.options
         specs = (*own, *options)
         names = tuple(h.name for h in own)
         hyper: dict[str, float] = {}
@@ -256,6 +337,10 @@ def _as_written(hyper: Hyper, value: float) -> float:
     return int(value) if hyper.kind in (HyperKind.COUNT, HyperKind.SEED) else value
 
 
+_FIELD_CARRIERS = {FieldKind.COUNT: "Nat", FieldKind.RATE: "Real"}
+"""The carrier of a state field that is not params-shaped."""
+
+
 def state_record(spec: OptimizerSpec, params: Record) -> Record:
     """An optimizer's state over the params record: the record itself when the optimizer keeps
     no state, else one field per entry of its spec (`AdamState(loss)`: params, m, v, step)."""
@@ -263,6 +348,46 @@ def state_record(spec: OptimizerSpec, params: Record) -> Record:
         return params
     inner = params.name[len("Params") :]
     fields = tuple(
-        (name, params if kind is FieldKind.PARAMS else Carrier("Nat")) for name, kind in spec.fields
+        (name, params if kind is FieldKind.PARAMS else Carrier(_FIELD_CARRIERS[kind]))
+        for name, kind in spec.fields
     )
     return Record(spec.state, fields, f"{spec.state}{inner}")
+
+
+def first_evaluation(term: T.Term) -> tuple[T.Prim, str | None] | None:
+    """The first evaluation primitive (`PrimSpec.evaluation`) a term uses, looking through
+    the definitions it refers to, with the name of the definition that holds it (None when it
+    is written in `term` itself). Training boxes and the data points bound to ports are not
+    differentiated, so they are not searched; each definition is searched once."""
+    stack: list[tuple[T.Term, str | None]] = [(term, None)]
+    seen: set[int] = set()
+    while stack:
+        node, where = stack.pop()
+        if id(node) in seen or isinstance(node, T.Train):
+            continue
+        seen.add(id(node))
+        if isinstance(node, T.Prim):
+            if node.spec is not None and node.spec.evaluation:
+                return node, where
+            continue
+        if isinstance(node, T.Ref):
+            if node.body is not None:
+                stack.append((node.body, node.name))
+            continue
+        children = [node.inner] if isinstance(node, T.Bind) else _subterms(node)
+        stack.extend((child, where) for child in reversed(children))
+    return None
+
+
+def _subterms(node: T.Term) -> list[T.Term]:
+    """The terms a term is made of, in source order (fields holding terms or tuples of them)."""
+    found: list[T.Term] = []
+    pending: list[object] = [getattr(node, f.name) for f in dataclasses.fields(node)]
+    pending.reverse()
+    while pending:
+        value = pending.pop()
+        if isinstance(value, T.Term):
+            found.append(value)
+        elif isinstance(value, tuple):
+            pending.extend(reversed(value))
+    return found

@@ -128,6 +128,7 @@ class FieldKind(Enum):
 
     PARAMS = "params"  # a record shaped like the params (the params, a moment, a velocity)
     COUNT = "count"  # a natural number (the step count)
+    RATE = "rate"  # a real number the state owns (a training state's learning rate)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,10 @@ class OptimizerSpec:
     `update(state, grads, *rates)` returns the next state, where `rates` are the hyperparameters'
     values in the order of `hyper`; the state is the params record itself when `state` is None,
     else a dict with one entry per field (the first field is always `params`). `prose` is how
-    messages name it ("invalid momentum decay rate")."""
+    messages name it ("invalid momentum decay rate"). `init_hyper` are hyperparameters the init
+    family takes and stores in the state's RATE fields (a training state's `lr`); `counter` names
+    the family that reads the state's step count. An optimizer whose `grads` may name only some
+    params (`only = [...]`) leaves the others unchanged: `partial` says it accepts that."""
 
     name: str
     prose: str
@@ -148,6 +152,9 @@ class OptimizerSpec:
     state: str | None = None
     fields: tuple[tuple[str, FieldKind], ...] = ()
     reader: str | None = None
+    init_hyper: tuple[Hyper, ...] = ()
+    counter: str | None = None
+    partial: bool = False
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -156,9 +163,11 @@ class OptimizerSpec:
 
     @property
     def counts_steps(self) -> bool:
-        """Whether the state counts the updates made: then the optimizer takes the training
-        options and a schedule, which need the count."""
-        return any(kind is FieldKind.COUNT for _, kind in self.fields)
+        """Whether the state counts the updates made and the rate is the optimizer's first
+        hyperparameter: then it takes the training options and a schedule, which need the
+        count (and schedule that rate)."""
+        counted = any(kind is FieldKind.COUNT for _, kind in self.fields)
+        return counted and bool(self.hyper) and self.hyper[0].kind is HyperKind.RATE
 
     @property
     def options(self) -> tuple[Hyper, ...]:
@@ -174,6 +183,7 @@ class FamilyRole(Enum):
     INIT = "init"  # Unit -> State: the state at the stored params
     READ = "read"  # State -> Params: the params out of a state
     MEAN_LOSS = "mean loss"  # Params -> Loss
+    COUNT = "count"  # State -> Nat: the state's step count
 
 
 @dataclass(frozen=True)
@@ -207,6 +217,8 @@ class Families(Mapping[str, Family]):
             self._add(Family(spec.init, FamilyRole.INIT, spec))
             if spec.reader is not None:
                 self._add(Family(spec.reader, FamilyRole.READ, spec))
+            if spec.counter is not None:
+                self._add(Family(spec.counter, FamilyRole.COUNT, spec))
 
     def _add(self, family: Family) -> None:
         if family.name in self._families:

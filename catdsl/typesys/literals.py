@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from catdsl.errors import Span
@@ -12,11 +14,49 @@ from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.types import Carrier
 
 LiteralValue = object
-"""A literal value: a number, a bool, or nested tuples of them."""
+"""A literal value: a number, a bool, a string, `none` / `some(x)`, or nested tuples of them."""
+
+
+class Nothing:
+    """`none` written in a literal: the absent value of an `Option`."""
+
+    def __repr__(self) -> str:
+        return "none"
+
+
+NOTHING = Nothing()
+"""The one `none` of literals."""
+
+
+@dataclass(frozen=True)
+class Some:
+    """`some(x)` written in a literal: an `Option` holding the literal x."""
+
+    value: LiteralValue
+
+
+def is_optional(value: LiteralValue) -> bool:
+    """Whether a literal is `none` or `some(x)`."""
+    return value is NOTHING or isinstance(value, Some)
+
+
+def plain(value: LiteralValue) -> object:
+    """The plain data of a checked literal, as the run time converts it: `none` is None,
+    `some(x)` is x's (an `Option` is its element's value or None), and a list is a Python
+    list, so its items read as rows (a tuple of arrays is a list's columns at run time)."""
+    if value is NOTHING:
+        return None
+    if isinstance(value, Some):
+        return plain(value.value)
+    if isinstance(value, tuple):
+        return [plain(v) for v in value]
+    return value
 
 
 def literal_shape(value: LiteralValue) -> tuple[int, ...] | None:
     """The shape of a nested tuple of numbers, or None when it is ragged."""
+    if is_optional(value):
+        return None
     if not isinstance(value, tuple):
         return ()
     if not value:
@@ -36,6 +76,22 @@ def flatten(value: LiteralValue) -> list[object]:
     return [value]
 
 
+def is_nothing(expr: ast.Expr) -> bool:
+    """Whether `expr` is the literal `none`."""
+    return isinstance(expr, ast.Name) and expr.name == "none"
+
+
+def is_some(expr: ast.Expr) -> bool:
+    """Whether `expr` is a literal `some(...)`."""
+    func = expr.func if isinstance(expr, ast.Call) else None
+    return isinstance(func, ast.Name) and func.name == "some"
+
+
+def is_literal(expr: ast.Expr) -> bool:
+    """Whether `expr` is written as a literal value (a number, a list, `none`, `some(x)`)."""
+    return isinstance(expr, ast.Literal | ast.ListLiteral) or is_nothing(expr) or is_some(expr)
+
+
 class LiteralReader:
     """Reads constants out of expressions, reporting what is not one."""
 
@@ -52,15 +108,28 @@ class LiteralReader:
             return expr.value
         raise self.reporter.fail(M.number_expected(), expr.span)
 
-    def literal(self, expr: ast.Expr) -> LiteralValue:
+    def literal(
+        self, expr: ast.Expr, strings: bool = False, elements: Mapping[str, int] | None = None
+    ) -> LiteralValue:
+        """The value written by `expr`; strings only where `strings` allows them (a `Symbol`);
+        the name of an element of a finite ordered object in `elements` is its position."""
+        if elements and isinstance(expr, ast.Name) and expr.name in elements:
+            return elements[expr.name]
         if isinstance(expr, ast.Literal):
-            if isinstance(expr.value, str):
+            if isinstance(expr.value, str) and not strings:
                 raise self.reporter.fail(M.string_as_value(), expr.span)
             if isinstance(expr.value, int) and not -(2**63) <= expr.value < 2**63:
                 return float(expr.value)  # no 64-bit integer holds it: a real (never an index)
             return expr.value
         if isinstance(expr, ast.ListLiteral):
-            return tuple(self.literal(item) for item in expr.items)
+            return tuple(self.literal(item, strings, elements) for item in expr.items)
+        if is_nothing(expr):
+            return NOTHING
+        if is_some(expr):
+            assert isinstance(expr, ast.Call)
+            if len(expr.args) != 1 or expr.args[0].name is not None:
+                raise self.reporter.fail(M.some_arguments(), expr.span)
+            return Some(self.literal(expr.args[0].value, strings, elements))
         raise self.reporter.fail(M.not_a_literal(), expr.span)
 
     def check_shape(self, value: LiteralValue, carrier: Carrier, span: Span, name: str) -> None:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from catdsl.errors import Diagnostic, Label, Span
+from catdsl.typesys.carriers import MASK_POLARITY
 from catdsl.typesys.family_spec import (
     Family,
     FamilyRole,
@@ -65,6 +66,9 @@ class Code(Enum):
     OPTION_NEEDS_COUNT = "E0322"
     NOT_A_SCHEDULE = "E0323"
     BATCH_WITHOUT_DATA = "E0324"
+    DISCRETE_GRADIENT = "E0330"
+    BAD_STATIC = "E0360"
+    TRAIN_THROUGH_EVALUATION = "E0361"
     UNKNOWN_TYPE = "E0401"
     UNKNOWN_DIM = "E0402"
     NOT_A_DIM = "E0403"
@@ -84,6 +88,14 @@ class Code(Enum):
     PORT_SEVERAL_OBJECTS = "E0417"
     OUT_OF_RANGE = "E0418"
     OVER_BUDGET = "E0419"
+    MASK_ROW_CLOSED = "E0350"
+    MASK_POLARITY = "E0351"
+    LOSS_OUTSIDE_MODEL = "E0352"
+    ONLY_PARAMS = "E0353"
+    OPTION_LITERAL = "E0420"
+    NOT_AN_OPTION = "E0421"
+    SYMBOL_LITERAL = "E0422"
+    WHOLE_NUMBER_LITERAL = "E0423"
     LAW_SIDES = "E0501"
     LAW_TOLERANCE = "E0502"
     HOLE = "E0601"
@@ -92,6 +104,7 @@ class Code(Enum):
     UNREADABLE_IMPORT = "E0703"
     READ_OUTSIDE = "E0704"
     IMPORT_NOT_SOURCE = "E0705"
+    UNUSABLE_PLUGIN = "E0706"
 
 
 @dataclass(frozen=True)
@@ -216,11 +229,16 @@ def family_usage(family: Family) -> str:
         return "`MeanLoss(loss, data) : Params(loss) -> Loss`"
     state = f"{spec.state or 'Params'}(loss)"
     if family.role is FamilyRole.INIT:
-        return f"`{family.name}(loss) : Unit -> {state}`"
+        init = "".join(f", {_hyper_usage(h)}" for h in spec.init_hyper)
+        return f"`{family.name}(loss{init}) : Unit -> {state}`"
     if family.role is FamilyRole.READ:
         return f"`{family.name}(loss) : {state} -> Params(loss)`"
-    hyper = ", ".join(_hyper_usage(h) for h in spec.hyper)
-    call = f"{family.name}(loss, data, {hyper})"
+    if family.role is FamilyRole.COUNT:
+        return f"`{family.name}(loss) : {state} -> Nat`"
+    extra = [_hyper_usage(h) for h in spec.hyper]
+    if spec.partial:
+        extra += ["model = loss", "only = [W, b]"]
+    call = f"{family.name}(loss, data{''.join(', ' + x for x in extra)})"
     return f"`{call}` on `{state}`" if spec.state else f"`{call} : {state} -> {state}`"
 
 
@@ -573,6 +591,26 @@ def bad_count(prim: str, key: str, limit: int, value: object) -> Message:
     )
 
 
+def bad_static(spec: PrimSpec, key: str, problem: str) -> Message:
+    return Message(Code.BAD_STATIC, f"`{spec.name}`'s `{key}` {problem}", prim_usage(spec))
+
+
+def train_through_evaluation(
+    family: str, text: str, prim: Located, definition: str | None
+) -> Message:
+    name = getattr(prim, "name", "this primitive")
+    inside = f" (in `{definition}`)" if definition is not None else ""
+    labels = (Label(prim.span, f"`{name}` is used here"),) if prim.span is not None else ()
+    return Message(
+        Code.TRAIN_THROUGH_EVALUATION,
+        f"`{family}` cannot train `{text}`: it goes through `{name}`{inside}, an evaluation "
+        "morphism that no gradient flows through",
+        "train a differentiable loss (e.g. `cross_entropy` of the logits) and measure with "
+        f"`{name}` in a `let` of its own",
+        labels=labels,
+    )
+
+
 def family_takes_only_loss(family: Family) -> Message:
     return Message(
         Code.WRONG_ARGUMENTS, f"`{family.name}` takes only the loss", family_usage(family)
@@ -779,6 +817,25 @@ def nothing_to_train(family: str, text: str) -> Message:
         Code.NOTHING_TO_TRAIN,
         f"`{family}({text})` has nothing to train: `{text}` uses no param",
         "pass the loss whose params are trained, a morphism built on `param`s",
+    )
+
+
+def train_through_discrete(family: str, text: str, box: str, call: Span) -> Message:
+    return Message(
+        Code.DISCRETE_GRADIENT,
+        f"`{family}({text}, ...)` would differentiate through `{box}`, whose output is "
+        "discrete: no gradient flows back through it to the params before it",
+        f"train a loss that stays real from the params to its value; use `{box}` on data, "
+        "or after training",
+        labels=(Label(call, "trained here"),),
+    )
+
+
+def gradcheck_through_discrete(name: str, box: str) -> Message:
+    return Message(
+        Code.DISCRETE_GRADIENT,
+        f"`{name}` goes through `{box}`, whose output is discrete: it has no gradient to check",
+        f"gradcheck the part of `{name}` before `{box}`",
     )
 
 
@@ -1037,6 +1094,82 @@ def literal_not_index(atom: Atom, value: object) -> Message:
     return Message(Code.LITERAL_SHAPE, f"`{atom}` holds indices, found `{value}`")
 
 
+def mask_row_closed(name: str, atom: Atom, kind: str, row: tuple[int, ...]) -> Message:
+    """A mask literal with a row that leaves no key open (E0350), naming the row."""
+    where = f"row {row[-1] if row else 0}" + (f" of element {row[:-1]}" if len(row) > 1 else "")
+    closed = "is all `false`" if kind == "AllowMask" else "is all `true`"
+    return Message(
+        Code.MASK_ROW_CLOSED,
+        f"attention mask {where} of `{name}` {closed}: that query may attend to no key",
+        f"every row of a `{atom}` needs at least one "
+        + ("`true` (true = may attend)" if kind == "AllowMask" else "`false` (true = blocked)"),
+    )
+
+
+_READ_AS = {**MASK_POLARITY, "Bool": "a mask read as true = may attend"}
+
+
+def mask_polarity(found: str, want: str) -> Message:
+    """An allow-mask where a block-mask is expected or the reverse, or a block-mask where a
+    `Bool` mask (read as allowing) is expected (E0351)."""
+    conversion = "allow_to_block" if want == "BlockMask" else "block_to_allow"
+    article = "an" if want[0] in "AEIOU" else "a"
+    return Message(
+        Code.MASK_POLARITY,
+        f"a `{found}` ({MASK_POLARITY[found]}) is not {article} `{want}` ({_READ_AS[want]}): "
+        "the mask has the opposite polarity",
+        f"convert it explicitly: `{conversion}` turns a `{found}` into the "
+        f"`{'BlockMask' if want == 'BlockMask' else 'AllowMask'}` that blocks the same cells "
+        "(it flips every cell)",
+    )
+
+
+def polarity_of(a: object, b: object) -> Message | None:
+    """The polarity error when `a` (found) and `b` (expected) are masks of opposite kinds, seen
+    through their objects; None otherwise."""
+    kinds = []
+    for atom in (a, b):
+        carrier = carrier_of(atom) if isinstance(atom, Obj) else atom
+        kinds.append(carrier.kind if isinstance(carrier, Carrier) else None)
+    found, want = kinds
+    if found == "BlockMask" and want == "Bool":
+        return mask_polarity(found, want)
+    if found in MASK_POLARITY and want in MASK_POLARITY and found != want:
+        assert found is not None and want is not None
+        return mask_polarity(found, want)
+    return None
+
+
+def loss_outside_model(loss: str, model: str, missing: str) -> Message:
+    """`model = f` whose params do not hold every param of the loss (E0352)."""
+    return Message(
+        Code.LOSS_OUTSIDE_MODEL,
+        f"the state of `{model}` has no param `{missing}`, which `{loss}` trains",
+        f"`model` names the morphism whose params the state holds: one that uses every param "
+        f"of `{loss}` (and possibly more)",
+    )
+
+
+def only_not_a_list(loss: str, params: Sequence[str]) -> Message:
+    """`only = ...` that is not a non-empty list of names (E0353)."""
+    return Message(
+        Code.ONLY_PARAMS,
+        "`only` takes a list of the params the step updates",
+        f"the params of `{loss}` are {', '.join(f'`{p}`' for p in params)}: "
+        f"e.g. `only = [{params[0]}]`",
+    )
+
+
+def only_not_a_param(item: str, loss: str, params: Sequence[str], twice: bool) -> Message:
+    """An entry of `only = [...]` that is not a param of the loss, or is listed twice (E0353)."""
+    why = "is listed twice" if twice else f"is not a param of `{loss}`"
+    return Message(
+        Code.ONLY_PARAMS,
+        f"`only` names `{item}`, which {why}",
+        f"the params of `{loss}` are {', '.join(f'`{p}`' for p in params)}",
+    )
+
+
 def literal_not_list(atom: Atom) -> Message:
     return Message(Code.LITERAL_SHAPE, f"`{atom}` is a list: write `[...]`")
 
@@ -1046,6 +1179,53 @@ def literal_list_items(atom: Atom, elem: Prod) -> Message:
         Code.LITERAL_SHAPE,
         f"each item of `{atom}` is `{elem}`: write one "
         f"[{', '.join('…' for _ in elem.atoms)}] per item",
+    )
+
+
+def option_literal(atom: Atom, value: object) -> Message:
+    shown = "[]" if value == () else "this literal"
+    return Message(
+        Code.OPTION_LITERAL,
+        f"`{atom}` is an option: its values are `none` and `some(x)`, not {shown}",
+        "write `none` for nothing, or `some(x)` for a value x",
+    )
+
+
+def whole_number_literal(atom: Atom, kind: str, value: object) -> Message:
+    what = "natural numbers (0, 1, 2, ...)" if kind == "Nat" else "integers"
+    shown = str(value).lower() if isinstance(value, bool) else value
+    return Message(
+        Code.WHOLE_NUMBER_LITERAL,
+        f"`{atom}` holds {what}, found `{shown}`",
+        "declare it `Real` for a real number" + (", or `Int` for a negative one" * (kind == "Nat")),
+    )
+
+
+def symbol_literal(atom: Atom, value: object) -> Message:
+    return Message(
+        Code.SYMBOL_LITERAL,
+        f"`{atom}` holds symbols, written as strings; found `{value}`",
+        f'write the label in quotes: `"{value}"`',
+    )
+
+
+def nested_nothing(atom: Atom) -> Message:
+    return Message(
+        Code.OPTION_LITERAL,
+        f"`some(none)` of `{atom}` cannot be told apart from `none` when it runs",
+        "write `none`, or use one `Option` level",
+    )
+
+
+def some_arguments() -> Message:
+    return Message(Code.OPTION_LITERAL, "`some` holds exactly one value: `some(x)`")
+
+
+def optional_not_option(atom: Atom) -> Message:
+    return Message(
+        Code.NOT_AN_OPTION,
+        f"`none` and `some(x)` are values of an `Option`, and `{atom}` is not one",
+        f"declare the data as `Option[{atom}]`, or write the value itself",
     )
 
 
@@ -1097,6 +1277,38 @@ def unknown_module(module: str, hint: str | None, known: Sequence[str]) -> Messa
         f"unknown module `{module}`",
         hint
         or f'the standard library has {", ".join(known)}; import a file with `import "lib.cat"`',
+    )
+
+
+def unknown_plugin(module: str, hint: str | None, given: Sequence[str]) -> Message:
+    named = f" (given: {', '.join(given)})" if given else ""
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"no plugin `{module}` is given or installed{named}",
+        hint
+        or "a plugin is Python code you choose to run: pass `--plugin MODULE` (or "
+        "`plugins=[...]` to `catdsl.load`), or install the package that provides it",
+    )
+
+
+def broken_plugin(module: str, reason: str) -> Message:
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"cannot use `{module}`: {reason}",
+        "fix or reinstall the package that provides it",
+    )
+
+
+def plugin_names_note(names: Sequence[str]) -> str:
+    listed = ", ".join(f"`{n}`" for n in names)
+    return f"not reported as unknown, since the plugin may define them: {listed}"
+
+
+def plugin_clash(name: str, first: str, second: str) -> Message:
+    return Message(
+        Code.UNUSABLE_PLUGIN,
+        f"cannot import `{second}`: its primitive `{name}` is also in `{first}`",
+        "import one of the two; a program names each primitive once",
     )
 
 

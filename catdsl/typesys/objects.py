@@ -39,7 +39,7 @@ class ObjectChecker:
         for pred in decl.where:
             self._check_invariant(pred, carrier)
         where = tuple(Predicate(p.left, p.op, p.right) for p in decl.where)
-        return Obj(decl.name, carrier, where, decl.name_span, decl.span.file)
+        return Obj(decl.name, carrier, where, decl.name_span, decl.span.file, decl.elements)
 
     def _check_invariant(self, pred: ast.Predicate, carrier: Carrier | Prod) -> None:
         """Report every problem of one `where` condition; none stops the object."""

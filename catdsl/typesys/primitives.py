@@ -37,6 +37,15 @@ class PrimSpec:
 
     `count` names the static argument that sizes a product (`k` of `windows`); `kernel` is the
     numpy reference kernel factory, called `kernel(in_ranks, **static)`, when one is attached.
+    `typed_by_kind`: the primitive is typed on several carrier kinds and its kernel is told
+    which one a use has, as the static `kind` (the kind of its first input: `sub` refuses a
+    negative `Nat`). `discrete`: its output is discrete (a truth value, a count), so no
+    cotangent flows back through it to a real input; training through it is refused.
+    `validate`, when given, checks the static values before a signature is built and returns
+    the argument at fault and what is wrong with it (E0360), or None when they are fine.
+    `evaluation` marks a metric (`argmax`, `accuracy`): no gradient flows through it, so a
+    training step refuses a loss that uses it (E0361). `also` lists further modules whose
+    import makes the primitive visible (`layer_norm` is in `std.attention` and `std.ml`).
     """
 
     name: str
@@ -48,6 +57,13 @@ class PrimSpec:
     defaults: Mapping[str, object] = field(default_factory=dict, hash=False)
     count: str | None = None
     kernel: Callable[..., Any] | None = None
+    typed_by_kind: bool = False
+    discrete: bool = False
+    validate: Callable[[Mapping[str, object]], tuple[str, str] | None] | None = field(
+        default=None, compare=False
+    )
+    evaluation: bool = False
+    also: tuple[str, ...] = ()
 
 
 class FreshVars:
@@ -68,3 +84,23 @@ class FreshVars:
 
     def dim(self, name: str) -> Dim:
         return Dim.symbol(f"?{name}#{self.tag}")
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """Primitives from outside the standard library: a plugin that a program imports as
+    `import plugin.NAME` (its primitives' `module`), with its primitives by name and where it
+    came from (`origin`, for messages: a Python module or an installed package)."""
+
+    name: str
+    primitives: Mapping[str, PrimSpec] = field(hash=False)
+    origin: str = ""
+
+    @property
+    def module(self) -> str:
+        """How a program imports it: `plugin.NAME`."""
+        return f"{PLUGIN_PREFIX}{self.name}"
+
+
+PLUGIN_PREFIX = "plugin."
+"""`import plugin.NAME` imports the primitives of the plugin NAME."""

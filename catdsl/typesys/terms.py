@@ -140,6 +140,10 @@ class Train(Term):
     # A learning-rate schedule, for optimizers that count steps; `absent_unless_set`: a term
     # without one has the fingerprint it had before schedules existed (old checkpoints fit).
     schedule: Schedule | None = field(default=None, metadata={"absent_unless_set": True})
+    # the params a step updates (`only = [...]`); () is all. Out of the repr so that the
+    # checkpoint fingerprints of every step written without it stay as they were (a step
+    # with `only` is a training state's, which starts from `StateInit`, never a checkpoint)
+    only: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)

@@ -76,13 +76,16 @@ def _num(x: str | float | None) -> str:
 
 @dataclass(frozen=True)
 class Obj:
-    """A nominal object: equal only to itself (by name and defining module)."""
+    """A nominal object: equal only to itself (by name and defining module). A finite ordered
+    object (`object Level : Observation < Feature < Score`) has its `elements`, least first;
+    its carrier is `Index[n]` and an element's value is its position."""
 
     name: str
     carrier: Carrier | Prod
     where: tuple[Predicate, ...] = field(default=(), compare=False)
     span: Span | None = field(default=None, compare=False)
     module: str = ""
+    elements: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.name
@@ -104,12 +107,52 @@ class Record:
 
 @dataclass(frozen=True)
 class TVar:
-    """A unification variable over atoms, in generic primitive signatures (`windows(k)`)."""
+    """A unification variable over atoms, in generic primitive signatures (`windows(k)`).
+
+    `kinds`, when given, are the carrier kinds it may stand for (`add` is typed on `Real`,
+    `Nat` and `Int`); such a variable is bound to the structural carrier of what it meets (an
+    object forgets its name, as it does entering `Real[*s]`) unless `nominal` keeps objects;
+    `scalar` admits single values only (no axes); `product`: it may stand for a product of
+    several atoms (the element of `first : List[a] -> Option[a]`, whose kernel takes a list's
+    columns), where others stand for one atom. (These come with the name from the
+    signature that made it, so they are left out of its repr and of fingerprints.)"""
 
     name: str
+    kinds: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    scalar: bool = field(default=False, compare=False, repr=False)
+    nominal: bool = field(default=False, compare=False, repr=False)
+    product: bool = field(default=False, compare=False, repr=False)
 
     def __str__(self) -> str:
         return shown(self.name)
+
+    def admits(self, atom: Atom) -> bool:
+        """Whether this variable may stand for `atom`."""
+        if not self.kinds:
+            return True
+        carrier = carrier_of(atom)
+        if not isinstance(carrier, Carrier) or carrier.kind not in self.kinds:
+            return False
+        return not self.scalar or not carrier.shape.dims
+
+    def binding(self, atom: Atom) -> Atom:
+        """What this variable is bound to when it meets `atom`: its carrier, or itself."""
+        carrier = carrier_of(atom)
+        if self.kinds and not self.nominal and isinstance(carrier, Carrier):
+            return carrier
+        return atom
+
+
+@dataclass(frozen=True)
+class Kinds:
+    """What a constrained variable stands for, as a message names it: `Real, Nat or Int`."""
+
+    var: TVar
+
+    def __str__(self) -> str:
+        kinds = list(self.var.kinds)
+        text = ", ".join(kinds[:-1]) + f" or {kinds[-1]}" if len(kinds) > 1 else kinds[0]
+        return f"{text} (one value)" if self.var.scalar else text
 
 
 Atom = Carrier | Obj | Record | TVar

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from catdsl.typesys.dims import Dim
-from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, Shape, TVar
+from catdsl.typesys.types import Atom, Carrier, Kinds, Obj, Prod, Record, Shape, TVar
 
 
 class Reason(Enum):
@@ -43,31 +43,48 @@ class Subst:
     dims: dict[str, Dim] = field(default_factory=dict)
     rests: dict[str, Shape] = field(default_factory=dict)
     atoms: dict[str, Atom] = field(default_factory=dict)
+    products: dict[str, Prod] = field(default_factory=dict)
+    """Variables bound to a product of several atoms (`a` of `List[a]` meeting
+    `List[Real * Nat]`): seen through `prod`, where they stand in a product."""
 
     # ---------------------------------------------------------------- applying
+    # Applying returns its argument itself when nothing in it is bound (no copy, and the
+    # labels dims are shown with stay as written).
     def dim(self, d: Dim) -> Dim:
-        if not self.dims:
+        bound = self.dims
+        if not bound:
             return d
         for _ in range(50):
-            names = [n for n in d.symbols() if n in self.dims]
+            names = [n for mono, _ in d.terms for n in mono if n in bound]
             if not names:
                 return d
-            d = d.substitute({n: self.dims[n] for n in names})
+            d = d.substitute({n: bound[n] for n in names})
         return d
 
     def shape(self, s: Shape) -> Shape:
-        if not self.dims and (s.rest is None or not self.rests):
-            return s
         dims, rest = s.dims, s.rest
-        for _ in range(50):
-            if rest is None or rest not in self.rests:
-                break
-            prefix = self.rests[rest]
-            dims, rest = prefix.dims + dims, prefix.rest
-        return Shape(tuple(self.dim(d) for d in dims), rest)
+        rests = self.rests
+        if rest is not None and rest in rests:
+            for _ in range(50):
+                if rest is None or rest not in rests:
+                    break
+                prefix = rests[rest]
+                dims, rest = prefix.dims + dims, prefix.rest
+        elif not dims or not self.dims:
+            return s
+        if not self.dims:
+            return Shape(dims, rest)
+        new = tuple([self.dim(d) for d in dims])
+        if (
+            rest is s.rest
+            and dims is s.dims
+            and all(a is b for a, b in zip(new, dims, strict=True))
+        ):
+            return s
+        return Shape(new, rest)
 
     def atom(self, a: Atom) -> Atom:
-        if isinstance(a, Obj) or not (self.dims or self.rests or self.atoms):
+        if isinstance(a, Obj) or not (self.dims or self.rests or self.atoms or self.products):
             return a
         if isinstance(a, TVar):
             bound = self.atoms.get(a.name)
@@ -79,21 +96,30 @@ class Subst:
         return a
 
     def carrier(self, c: Carrier) -> Carrier:
-        return Carrier(
-            c.kind,
-            self.shape(c.shape),
-            self.dim(c.bound) if c.bound is not None else None,
-            self.prod(c.elem) if c.elem is not None else None,
-        )
+        shape = self.shape(c.shape)
+        bound = self.dim(c.bound) if c.bound is not None else None
+        elem = self.prod(c.elem) if c.elem is not None else None
+        if shape is c.shape and bound is c.bound and elem is c.elem:
+            return c
+        return Carrier(c.kind, shape, bound, elem)
 
     def prod(self, p: Prod) -> Prod:
-        if not (self.dims or self.rests or self.atoms):
+        if not (self.dims or self.rests or self.atoms or self.products):
             return p
         atoms: list[Atom] = []
+        same = True
         for a in p.atoms:
             resolved = self.atom(a)
-            atoms.extend(resolved.atoms if isinstance(resolved, Prod) else (resolved,))
-        return Prod(tuple(atoms))
+            if isinstance(resolved, TVar) and resolved.name in self.products:
+                atoms.extend(self.prod(self.products[resolved.name]).atoms)
+                same = False
+            elif isinstance(resolved, Prod):
+                atoms.extend(resolved.atoms)
+                same = False
+            else:
+                atoms.append(resolved)
+                same = same and resolved is a
+        return p if same else Prod(tuple(atoms))
 
     def default_rests(self, p: Prod) -> None:
         """Bind every still-free shape prefix in `p` to the empty prefix."""
@@ -167,10 +193,10 @@ class Subst:
         if found == expected:
             return
         if isinstance(expected, TVar):
-            self.atoms[expected.name] = found
+            self._bind_var(expected, found)
             return
         if isinstance(found, TVar):
-            self.atoms[found.name] = expected
+            self._bind_var(found, expected)
             return
         if isinstance(expected, Obj):
             if isinstance(found, Obj):
@@ -187,19 +213,52 @@ class Subst:
             if isinstance(found, Obj):
                 if isinstance(found.carrier, Carrier):
                     try:
-                        self.unify_carrier(expected, found.carrier)
+                        self.unify_carrier(expected, read_as(expected, found.carrier))
                     except Mismatch as err:
                         raise Mismatch(err.reason, expected, found) from None
                     return
                 raise Mismatch(Reason.CARRIERS_DIFFER, expected, found)
             if isinstance(found, Carrier):
-                self.unify_carrier(expected, found)
+                self.unify_carrier(expected, read_as(expected, found))
                 return
         raise Mismatch(Reason.OBJECTS_DIFFER, expected, found)
+
+    def _bind_product(self, one: Prod, other: Prod) -> bool:
+        """A lone variable that may stand for a product, meeting one of several atoms."""
+        if len(one) != 1 or not isinstance(one.atoms[0], TVar) or not one.atoms[0].product:
+            return False
+        if len(other) < 2:
+            return False
+        self.products[one.atoms[0].name] = other
+        return True
+
+    def _bind_var(self, var: TVar, atom: Atom) -> None:
+        """Bind a variable to what it meets, within the kinds it may stand for (of two
+        variables, the unconstrained one is bound to the other)."""
+        if isinstance(atom, TVar) and var.kinds and not atom.kinds:
+            self.atoms[atom.name] = var
+            return
+        if not isinstance(atom, TVar) and not var.admits(atom):
+            raise Mismatch(Reason.CARRIERS_DIFFER, Kinds(var), atom)
+        bound = var.binding(atom)
+        if var.scalar and isinstance(bound, Carrier) and bound.shape.rest is not None:
+            self.rests.setdefault(bound.shape.rest, Shape())  # one value: no batch prefix
+        self.atoms[var.name] = bound
 
     def unify_prod(self, expected: Prod, found: Prod, nominal_entry: bool = False) -> None:
         e, f = self.prod(expected), self.prod(found)
         if len(e) != len(f):
+            if self._bind_product(e, f) or self._bind_product(f, e):
+                return
             raise Mismatch(Reason.ARITY, e, f)
         for ae, af in zip(e.atoms, f.atoms, strict=True):
             self.flow(af, ae, nominal_entry)
+
+
+def read_as(expected: Carrier, found: Carrier) -> Carrier:
+    """`found` as the kind a wire expecting `expected` reads it: an `AllowMask` enters a `Bool`
+    mask (which `std.attention` reads as true = may attend) as a `Bool` of its shape; a
+    `BlockMask` never does (its polarity is the opposite). Any other carrier is itself."""
+    if expected.kind == "Bool" and found.kind == "AllowMask":
+        return replace(found, kind="Bool")
+    return found

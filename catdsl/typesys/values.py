@@ -9,10 +9,20 @@ from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
 from catdsl.typesys.boundary import BoundaryChecker, finish
+from catdsl.typesys.carriers import MASK_POLARITY
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
 from catdsl.typesys.limits import BYTES_PER_NUMBER, MAX_SEED, human_bytes, memory_budget
-from catdsl.typesys.literals import LiteralReader, LiteralValue, flatten
+from catdsl.typesys.literals import (
+    NOTHING,
+    LiteralReader,
+    LiteralValue,
+    Some,
+    flatten,
+    is_literal,
+    is_optional,
+    plain,
+)
 from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.reserved import INITIALISERS
@@ -115,13 +125,14 @@ class ValueChecker:
             path = self.literals.load_path(value)
             self._check_budget("data", decl.name, t if len(t) != 1 else t.atoms[0], decl.type.span)
             term: T.Term = T.Const(UNIT, t, decl.span, name=decl.name, path=path)
-        elif isinstance(value, ast.ListLiteral | ast.Literal):
-            literal = self.literals.literal(value)
+        elif is_literal(value):
+            elements = _elements(t)
+            literal = self.literals.literal(value, _mentions(t, "Symbol"), elements)
             self._check_data_literal(literal, t, value.span, decl.name)
-            term = T.Const(UNIT, t, decl.span, name=decl.name, value=literal)
+            term = T.Const(UNIT, t, decl.span, name=decl.name, value=plain(literal))
         else:
-            body = self.expressions.check(value, Subst(), expected=(UNIT, t))
-            subst = Subst()
+            subst = Subst()  # one table: the body's variables are resolved with the boundary's
+            body = self.expressions.check(value, subst, expected=(UNIT, t))
             self.boundary.check(body, UNIT, t, subst, decl.name, value.span)
             term = finish(
                 T.Ref(UNIT, t, decl.span, name=decl.name, body=body, kind="data", ports=body.ports),
@@ -156,8 +167,16 @@ class ValueChecker:
             return
         if not isinstance(carrier, Carrier):
             return
+        if carrier.kind == "Option" and carrier.elem is not None:
+            self._check_option_literal(value, atom, carrier.elem, span, name)
+            return
+        if carrier.spec.is_array and (
+            is_optional(value) or any(is_optional(v) for v in flatten(value))
+        ):
+            raise self.reporter.fail(M.optional_not_option(atom), span)
         if carrier.spec.is_array:
             self.literals.check_shape(value, carrier, span, name)
+            self._check_entries(value, atom, carrier, span)
         if carrier.spec.bounded:
             flat = flatten(value)
             bad = [v for v in flat if not isinstance(v, int) or isinstance(v, bool)]
@@ -168,7 +187,13 @@ class ValueChecker:
             out = [v for v in indices if v < 0 or (bound is not None and v >= bound)]
             if out:
                 raise self.reporter.fail(M.index_out_of_range(out[0], atom, bound), span)
+        if carrier.kind in MASK_POLARITY:
+            row = _closed_row(value, carrier.kind == "BlockMask")
+            if row is not None:
+                raise self.reporter.fail(M.mask_row_closed(name, atom, carrier.kind, row), span)
         if carrier.kind == "List" and carrier.elem is not None:
+            if is_optional(value):
+                raise self.reporter.fail(M.optional_not_option(atom), span)
             if not isinstance(value, tuple):
                 raise self.reporter.fail(M.literal_not_list(atom), span)
             elem = carrier.elem
@@ -178,6 +203,88 @@ class ValueChecker:
                     self._check_atom_literal(item, inner, carrier_of(inner), span, name)
                 elif not isinstance(item, tuple) or len(item) != len(elem):
                     raise self.reporter.fail(M.literal_list_items(atom, elem), span)
+
+    def _check_entries(self, value: LiteralValue, atom: Atom, carrier: Carrier, span: Span) -> None:
+        """A `Symbol` literal is strings, and strings are the literals of `Symbol` only."""
+        flat = flatten(value)
+        if carrier.kind == "Symbol":
+            bad = next((v for v in flat if not isinstance(v, str)), None)
+            if bad is not None:
+                raise self.reporter.fail(M.symbol_literal(atom, bad), span)
+        elif any(isinstance(v, str) for v in flat):
+            raise self.reporter.fail(M.string_as_value(), span)
+        if carrier.kind in ("Nat", "Int"):
+            bad = next((v for v in flat if not isinstance(v, int) or isinstance(v, bool)), None)
+            if bad is None and carrier.kind == "Nat":
+                bad = next((v for v in flat if isinstance(v, int) and v < 0), None)
+            if bad is not None:
+                raise self.reporter.fail(M.whole_number_literal(atom, carrier.kind, bad), span)
+
+    def _check_option_literal(
+        self, value: LiteralValue, atom: Atom, elem: Prod, span: Span, name: str
+    ) -> None:
+        """An `Option` literal is `none`, or `some(x)` with x a literal of the element."""
+        if value is NOTHING:
+            return
+        if not isinstance(value, Some):
+            raise self.reporter.fail(M.option_literal(atom, value), span)
+        inner = value.value
+        if _holds_nothing(inner, elem):
+            raise self.reporter.fail(M.nested_nothing(atom), span)
+        if len(elem) == 1:
+            only = elem.atoms[0]
+            self._check_atom_literal(inner, only, carrier_of(only), span, name)
+            return
+        if not isinstance(inner, tuple) or len(inner) != len(elem):
+            raise self.reporter.fail(M.literal_object_components(name, atom, elem), span)
+        for item, part in zip(inner, elem.atoms, strict=True):
+            self._check_atom_literal(item, part, carrier_of(part), span, name)
+
+
+def _elements(t: object) -> dict[str, int]:
+    """The positions of the elements of the finite ordered objects a type mentions."""
+    if isinstance(t, Prod):
+        return {k: v for a in t.atoms for k, v in _elements(a).items()}
+    if isinstance(t, Obj):
+        own = {name: i for i, name in enumerate(t.elements)}
+        return {**_elements(t.carrier), **own}
+    if isinstance(t, Carrier) and t.elem is not None:
+        return _elements(t.elem)
+    return {}
+
+
+def _mentions(t: object, kind: str) -> bool:
+    """Whether a carrier of `kind` occurs in a type (inside objects and containers too)."""
+    if isinstance(t, Prod):
+        return any(_mentions(a, kind) for a in t.atoms)
+    if isinstance(t, Obj):
+        return _mentions(t.carrier, kind)
+    if isinstance(t, Carrier):
+        return t.kind == kind or (t.elem is not None and _mentions(t.elem, kind))
+    return False
+
+
+def _holds_nothing(value: LiteralValue, elem: Prod) -> bool:
+    """Whether an option's element is itself an absent option (`some(none)`), which has no
+    run-time value apart from `none`."""
+    if len(elem) != 1:
+        return False
+    carrier = carrier_of(elem.atoms[0])
+    return isinstance(carrier, Carrier) and carrier.kind == "Option" and value is NOTHING
+
+
+def _closed_row(value: LiteralValue, blocked_when: bool) -> tuple[int, ...] | None:
+    """The index of the first innermost row of a mask literal whose cells are all
+    `blocked_when` (no key left open), or None."""
+    if not isinstance(value, tuple):
+        return None
+    if value and not isinstance(value[0], tuple):
+        return () if all(cell is blocked_when for cell in value) else None
+    for i, item in enumerate(value):
+        inner = _closed_row(item, blocked_when)
+        if inner is not None:
+            return (i, *inner)
+    return None
 
 
 def _fixed_count(t: object) -> int:
