@@ -224,6 +224,17 @@ def test_bad_options_are_diagnosed_where_they_are(line, code, at):
     assert diagnostic.span.column == line.index(at) + 1
 
 
+def test_the_training_state_step_takes_no_options_and_says_why():
+    from catdsl.loader import check_text
+
+    checked = check_text(SOURCE + "let z = StateStep(loss, train, batch = 4)\n", "state.cat")
+    (diagnostic,) = checked.diagnostics
+    assert diagnostic.code == "E0322"
+    assert diagnostic.message == (
+        "`StateStep` takes no `batch`: its rate is the state's, not an `lr` of its own to schedule"
+    )
+
+
 def test_batch_without_data_is_refused():
     from catdsl.loader import check_text
 

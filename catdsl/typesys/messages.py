@@ -18,6 +18,7 @@ from catdsl.typesys.carriers import MASK_POLARITY
 from catdsl.typesys.family_spec import (
     Family,
     FamilyRole,
+    FieldKind,
     Hyper,
     HyperKind,
     OptimizerSpec,
@@ -768,11 +769,17 @@ def hyper_out_of_range(optimizer: OptimizerSpec, hyper: Hyper, value: float) -> 
 
 
 def option_needs_count(family: Family, key: str) -> Message:
-    """A training option or schedule given to an optimizer whose state does not count steps."""
+    """A training option or schedule given to a step that does not take them: its state does
+    not count its steps (`TrainStep`), or its rate is not its own `lr` (`StateStep`)."""
+    spec = family.optimizer
+    reason = (
+        "its rate is the state's, not an `lr` of its own to schedule"
+        if spec is not None and any(kind is FieldKind.COUNT for _, kind in spec.fields)
+        else "its state does not count the steps that minibatches and schedules need"
+    )
     return Message(
         Code.OPTION_NEEDS_COUNT,
-        f"`{family.name}` takes no `{key}`: its state does not count the steps that minibatches "
-        "and schedules need",
+        f"`{family.name}` takes no `{key}`: {reason}",
         f"use `SGD(loss, data, lr = 0.1, {key} = …)`, gradient descent on `SGDState(loss)`, "
         "which counts them",
     )
