@@ -225,13 +225,31 @@ def _load_params(program, path: str) -> None:
 
 
 def _say_steps_override(program, args: argparse.Namespace) -> None:
-    """`--steps N` on a definition written `step ^ M` runs N steps: say so (on stderr)."""
-    written = program.steps_of(args.name) if args.steps is not None else None
-    if written is not None and written != args.steps:
+    """`--steps N` (or `--epochs N`) on a definition written `step ^ M` runs N steps: say so
+    (on stderr)."""
+    flag, count = ("--steps", args.steps) if args.steps is not None else ("--epochs", args.epochs)
+    written = program.steps_of(args.name) if count is not None else None
+    if written is not None and written != count:
         print(
-            f"--steps {args.steps} overrides the {written} steps `{args.name}` is written with",
+            f"{flag} {count} overrides the {written} steps `{args.name}` is written with",
             file=sys.stderr,
         )
+
+
+# ------------------------------------------------------------------ eval
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Compute a point (a metric) at the params of a params file or a training checkpoint."""
+    program = _load(args)
+    _load_params(program, args.params)
+    morphism = program[args.name]
+    value = morphism(None)
+    if args.json:
+        form = morphism.json_form(value)
+        print(json.dumps({"name": args.name, "type": morphism.type_text, "value": form}))
+    else:
+        print(f"{args.name} : {morphism.type_text}")
+        print(morphism.format_value(value))
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------ train
@@ -242,6 +260,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         plot_format(args.plot)  # a bad name is refused before the run, not after it
         check_write_target(args.plot)  # and so is a FIFO, a device or a symlink
+    if args.keep_best and not args.best:
+        raise UsageError("--keep-best needs --best max or --best min (for the first --validate)")
     program = _load(args, args.dtype)
     _say_steps_override(program, args)
     result = program.train(
@@ -249,13 +269,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         steps=args.steps,
         checkpoint=args.checkpoint,
         progress=not args.json and _color(sys.stderr),
+        epochs=args.epochs,
+        validate=args.validate if args.validate or args.no_validate else None,
+        keep_best=args.keep_best,
+        best=args.best or "max",
+        max_growth=args.max_growth,
     )
     if args.plot:
-        from catdsl.frontend.plots import plot_losses
+        from catdsl.frontend.plots import plot_epochs, plot_losses
 
-        plot_losses(
-            [*result.losses, result.final_loss], args.plot, title=f"{args.name} on {args.file}"
-        )
+        title = f"{args.name} on {args.file}"
+        if result.minibatch:
+            plot_epochs(result.losses, result.metrics, result.resumed_from, args.plot, title)
+        else:
+            plot_losses([*result.losses, result.final_loss], args.plot, title=title)
     if args.json:
         print(
             json.dumps(
@@ -266,18 +293,66 @@ def cmd_train(args: argparse.Namespace) -> int:
                     "losses": result.losses,
                     "final_loss": result.final_loss,
                     "params": program.params_json_form(result.params),
+                    **_train_extras_json(result),
                 }
             )
         )
         return EXIT_OK
+    if result.minibatch or result.metrics:
+        return _print_epochs(args, result)
     from catdsl.frontend.training_run import sampled
 
     if result.resumed_from:
         print(f"resumed from {args.checkpoint} at step {result.resumed_from}")
     for step, loss in sampled(result.losses):
         if step >= result.resumed_from:
-            print(f"step {step:>6}  loss {loss:.6f}")
-    print(f"after {result.steps} step{'s' * (result.steps != 1)}: loss {result.final_loss:.6f}")
+            print(f"step {step:>6}  loss {loss:.6g}")
+    print(f"after {result.steps} step{'s' * (result.steps != 1)}: loss {result.final_loss:.6g}")
+    if args.plot:
+        print(f"loss curve written to {args.plot}")
+    return EXIT_OK
+
+
+def _train_extras_json(result) -> dict:
+    """`train --json`'s keys for minibatches, validation metrics and the kept best params."""
+    extras: dict = {}
+    if result.minibatch:
+        extras["epochs"] = True
+    if result.metrics:
+        extras["metrics"] = result.metrics
+    if result.best is not None:
+        extras["best"] = {"step": result.best[0], "value": result.best[1]}
+    return extras
+
+
+def _print_epochs(args: argparse.Namespace, result) -> int:
+    """`train`'s rows for a minibatch step (one row per epoch: its training loss) or a run with
+    validation metrics: the loss each step trained on and the metrics after it."""
+    from catdsl.frontend.training_run import sampled
+
+    unit = "epoch" if result.minibatch else "step"
+    first = 1 if result.minibatch else 0  # epochs count from 1, steps (before them) from 0
+    if result.resumed_from:
+        where = f"after epoch {result.resumed_from}" if result.minibatch else "at step"
+        print(
+            f"resumed from {args.checkpoint} {where}"
+            + f" {result.resumed_from}" * (not result.minibatch)
+        )
+    for index, loss in sampled(result.losses):
+        if index < result.resumed_from:
+            continue
+        columns = "".join(
+            f"  {name} {values[index - result.resumed_from]:.6g}"
+            for name, values in result.metrics.items()
+        )
+        print(f"{unit} {index + first:>6}  loss {loss:.6g}{columns}")
+    plural = "s" * (result.steps != 1)
+    print(f"after {result.steps} {unit}{plural}: loss {result.final_loss:.6g}")
+    if result.best is not None:
+        step, value = result.best
+        metric = next(iter(result.metrics))
+        where = f"{unit} {step - 1 + first}" if result.minibatch else f"after step {step}"
+        print(f"best {metric} {value:.6g} at {where}: params written to {args.keep_best}")
     if args.plot:
         print(f"loss curve written to {args.plot}")
     return EXIT_OK
@@ -443,11 +518,57 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="number of steps (default: the power's n)",
     )
+    p.add_argument(
+        "--epochs",
+        type=_at_least_zero,
+        default=None,
+        help="number of passes over the data: steps of a minibatch step (`batch = B`), "
+        "of which each is an epoch; for a full-batch step the same as --steps",
+    )
     p.add_argument("--plot", help="draw the loss curve to a .png/.svg/.pdf")
     p.add_argument("--checkpoint", help="save state atomically to this .npz and resume from it")
+    p.add_argument(
+        "--validate",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a metric (a point of one number) to compute after each step (repeatable; "
+        "default: the program's `val_...` metrics that use the trained params)",
+    )
+    p.add_argument(
+        "--no-validate", action="store_true", help="compute no metric, not even the `val_...` ones"
+    )
+    p.add_argument(
+        "--keep-best",
+        metavar="PARAMS.npz",
+        help="save the params of the best step by the first --validate metric to this file",
+    )
+    p.add_argument(
+        "--best",
+        choices=("max", "min"),
+        help="whether the best metric is the largest (accuracy) or the smallest (a loss)",
+    )
+    p.add_argument(
+        "--max-growth",
+        type=_positive(float),
+        metavar="FACTOR",
+        help="stop with an error when the loss grows beyond FACTOR times its lowest so far",
+    )
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="compute a point (a metric) at a checkpoint's params")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument(
+        "--params",
+        required=True,
+        metavar="FILE.npz",
+        help="a checkpoint written by `train --checkpoint`, or a params file",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("draw", help="draw a definition or law as a string diagram")
     p.add_argument("file", metavar="FILE")

@@ -95,7 +95,8 @@ def adam_state(params: Record) -> Record:
 
 def momentum_state(params: Record) -> Record:
     """`MomentumState(loss)` as the checker builds it."""
-    return Record("MomentumState", (("params", params), ("velocity", params)), "MomentumState")
+    fields = (("params", params), ("velocity", params), ("step", Carrier("Nat")))
+    return Record("MomentumState", fields, "MomentumState")
 
 
 # ---------------------------------------------------------------- terms

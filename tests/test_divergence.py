@@ -59,7 +59,7 @@ def test_a_loss_stuck_at_the_floor_over_zero_probabilities_is_an_error():
     (label,) = diag.labels  # the box that produced the zeros
     assert label.span.line == line_of("= softmax") and "probability 0" in label.message
     assert diag.notes[0] == "in step 2 of 80 of `step ^ 80`, from the state after step 1"
-    assert diag.notes[1] == "the losses so far, as `catdsl train` prints them: step 0 1.609389"
+    assert diag.notes[1] == "the losses so far, as `catdsl train` prints them: step 0 1.60939"
     assert "`b` 2e+05" in diag.help and "smaller `lr`" in diag.help
     assert err.losses == [FIRST_LOSS] and err.steps_done == 1
 
@@ -154,7 +154,7 @@ def test_the_cli_exits_1_with_the_rows_and_the_step(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "error[R0606]" in err and "Traceback" not in err
     assert "note: in step 2 of 80 of `step ^ 80`" in err
-    assert "step 0 1.609389" in err
+    assert "step 0 1.60939" in err
     assert main(["train", str(path), "step", "--steps", "80", "--json"]) == 1
     out, _ = capsys.readouterr()
     assert '"R0606"' in out and "in step 2 of 80" in out

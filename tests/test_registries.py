@@ -53,26 +53,41 @@ def test_a_primitive_row_reads_from_its_spec():
 def test_families_come_from_the_optimizers():
     assert {f.name for f in FAMILIES.values() if f.role is FamilyRole.STEP} == {
         "TrainStep",
+        "SGD",
         "Momentum",
         "Adam",
+        "AdamW",
         "StateStep",
     }
     assert set(FAMILIES) == {
         "MeanLoss",
         "TrainStep",
         "Init",
+        "SGD",
+        "SGDInit",
+        "SGDParams",
         "Momentum",
         "MomentumInit",
         "MomentumParams",
         "Adam",
         "AdamInit",
         "AdamParams",
+        "AdamW",
+        "AdamWInit",
+        "AdamWParams",
         "StateStep",
         "StateInit",
         "StateParams",
         "StateCount",
     }
-    assert FAMILIES.state_types == ("Params", "MomentumState", "AdamState", "TrainingState")
+    assert FAMILIES.state_types == (
+        "Params",
+        "SGDState",
+        "MomentumState",
+        "AdamState",
+        "AdamWState",
+        "TrainingState",
+    )
     for spec in FAMILIES.optimizers.values():
         update = inspect.signature(spec.update).parameters
         assert list(update)[2:] == [h.name for h in spec.hyper], spec.name

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import networkx as nx
 
 from catdsl.errors import Span
-from catdsl.typesys.family_spec import Family
+from catdsl.typesys.family_spec import Family, Schedule
 from catdsl.typesys.types import Atom, Port, Prod
 
 INPUT, OUTPUT = "in", "out"
@@ -153,6 +153,7 @@ class TrainBox(Box):
     data: Diagram | None = None
     params: tuple[str, ...] = ()
     hyper: Mapping[str, float] = field(default_factory=dict)
+    schedule: Schedule | None = None  # a learning-rate schedule (optimizers that count steps)
     only: tuple[str, ...] = ()  # the params a step updates; () is every param of its loss
 
     @property

@@ -263,6 +263,7 @@ class _Scope:
             else None,
             "params": tuple(p.name for p in term.params),
             "hyper": dict(term.hyper),
+            "schedule": term.schedule,
             "only": term.only,
         }
         label = f"{term.family}({_label(term.loss)})"

@@ -21,7 +21,7 @@ from catdsl.std.plugins import PluginResolver, PrimitiveSet
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
     from catdsl.semantics.backend import Backend
@@ -67,6 +67,12 @@ class Program(BaseProgram):
         steps: int | None = None,
         checkpoint: str | None = None,
         progress: bool = False,
+        *,
+        epochs: int | None = None,
+        validate: Sequence[str] | None = None,
+        keep_best: str | None = None,
+        best: str = "max",
+        max_growth: float | None = None,
         **hyperparameters: float,
     ) -> training_run.TrainResult:
         """Run the training step `name` from the current params and make its trained params
@@ -75,11 +81,31 @@ class Program(BaseProgram):
         Keyword arguments override the step's hyperparameters for this run (`lr=0.01`,
         `beta1=0.8`); a run that fails leaves the params as they were. A later call starts
         from the trained params with a fresh optimizer state; `checkpoint=` keeps that state
-        too."""
-        keywords = ("steps", "checkpoint", "progress")
+        too. `epochs`, `validate`, `keep_best`, `best` and `max_growth` are those of
+        `frontend.training_run.train_definition`: passes over the data, the metrics computed
+        after each step, the best params kept, the growth of the loss that stops a run."""
+        keywords = (
+            "steps",
+            "checkpoint",
+            "progress",
+            "epochs",
+            "validate",
+            "keep_best",
+            "best",
+            "max_growth",
+        )
         target = overrides.with_hyperparameters(self, name, hyperparameters, keywords)
         result = training_run.train_definition(
-            target, name, steps=steps, checkpoint=checkpoint, progress=progress
+            target,
+            name,
+            steps=steps,
+            checkpoint=checkpoint,
+            progress=progress,
+            epochs=epochs,
+            validate=validate,
+            keep_best=keep_best,
+            best=best,
+            max_growth=max_growth,
         )
         self.params.update(
             {key: np.array(value, dtype=self.dtype) for key, value in result.params.items()}

@@ -25,6 +25,35 @@ def plot_format(path: str) -> str:
 
 def plot_losses(losses: list[float], path: str, title: str = "training loss") -> None:
     """Draw the mean loss per step; the format follows the file's suffix."""
+    _plot(list(range(len(losses))), losses, {}, "step", "mean loss", path, title)
+
+
+def plot_epochs(
+    losses: list[float],
+    metrics: dict[str, list[float]],
+    resumed_from: int,
+    path: str,
+    title: str = "training loss",
+) -> None:
+    """Draw each epoch's training loss (epochs counted from 1) and, on a second axis, the
+    validation metrics after each epoch this run made (from `resumed_from` on)."""
+    epochs = list(range(1, len(losses) + 1))
+    shown = {name: (epochs[resumed_from:], values) for name, values in metrics.items()}
+    _plot(epochs, losses, shown, "epoch", "training loss", path, title)
+
+
+METRIC_COLOURS = ("#c0504d", "#4f8a3c", "#8064a2", "#d08a2c")
+
+
+def _plot(
+    xs: list[int],
+    losses: list[float],
+    metrics: dict[str, tuple[list[int], list[float]]],
+    xlabel: str,
+    ylabel: str,
+    path: str,
+    title: str,
+) -> None:
     fmt = plot_format(path)
     import matplotlib
 
@@ -34,13 +63,21 @@ def plot_losses(losses: list[float], path: str, title: str = "training loss") ->
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=120)
-    ax.plot(range(len(losses)), losses, color="#3b6ea5", linewidth=1.8)
-    ax.set_xlabel("step")
-    ax.set_ylabel("mean loss")
+    ax.plot(xs, losses, color="#3b6ea5", linewidth=1.8, label=ylabel)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
     if losses and min(losses) > 0 and max(losses) / min(losses) > 50:
         ax.set_yscale("log")
+    if metrics:
+        other = ax.twinx()
+        colours = METRIC_COLOURS * (len(metrics) // len(METRIC_COLOURS) + 1)
+        for (name, (at, values)), colour in zip(metrics.items(), colours, strict=False):
+            other.plot(at, values, color=colour, linewidth=1.4, linestyle="--", label=name)
+        other.set_ylabel("validation")
+        lines = ax.get_lines() + other.get_lines()
+        ax.legend(lines, [str(line.get_label()) for line in lines], fontsize=8, loc="best")
     fig.tight_layout()
     try:
         with atomic_output(target, what="plot") as file:

@@ -41,7 +41,7 @@ from catdsl.render.scene import (
     label_markup,
 )
 from catdsl.render.style import RED, attr_list, graph_header, wire_label
-from catdsl.typesys.types import Atom
+from catdsl.typesys.types import Atom, Carrier, carrier_of
 
 WRAP_WIDTH = 36  # a training box label longer than this puts its hyperparameters on a new line
 UNROLL_LIMIT = 8  # `f ^ n` with n above this is unrolled as 3 copies, an ellipsis, 1 copy
@@ -364,16 +364,16 @@ class Drawing:
         cluster = scope.cluster(nid, box.functor, "functor")
         ins, ports = _split(box, srcs)
         entries = self.boundary(sub.dom.atoms, f"{nid}.in", cluster)
-        # A list of a product (`List(f * g)`) is one wire outside, its components inside.
-        feeds = ins if len(ins) == len(entries) else ins[:1] * len(entries)
-        for src, entry in zip(feeds, entries, strict=True):
-            self.wires.append(Wire(src, End(entry.node, entry.port, "w")))
+        # a list of pairs is one wire outside and two inside: it feeds each of its entries
+        for src, group in zip(ins, _grouped(entries, box.inputs[: len(ins)]), strict=True):
+            for entry in group:
+                self.wires.append(Wire(src, End(entry.node, entry.port, "w")))
         outs = self.draw(sub, f"{nid}.", cluster, entries, ports, depth)
         exits = [End(e.node, e.port, "e") for e in self.close(outs, f"{nid}.out", cluster)]
-        exits = exits if len(exits) == len(box.outputs) else exits[: len(box.outputs)]
+        groups = _grouped(exits, box.outputs)  # and leaves from the first of its exits
         return [
-            self.source(exit_, atom, cluster, (nid, k))
-            for k, (exit_, atom) in enumerate(zip(exits, box.outputs, strict=True))
+            self.source(group[0], atom, cluster, (nid, k))
+            for k, (group, atom) in enumerate(zip(groups, box.outputs, strict=True))
         ]
 
     # ------------------------------------------------------------------ resolution and text
@@ -472,6 +472,19 @@ def _dot_id(end: End, suffix: str) -> str:
     return f"{end.node}.{end.port}.{suffix}" if end.port else f"{end.node}.{suffix}"
 
 
+def _grouped(inner: list[End], outer: Iterable[Atom]) -> list[list[End]]:
+    """The wire ends inside a functor's bubble grouped by the wire outside each belongs to: a
+    `List[A * B]` outside is one wire, its elements' `A` and `B` two inside."""
+    groups, start = [], 0
+    for atom in outer:
+        carrier = carrier_of(atom)
+        elem = carrier.elem if isinstance(carrier, Carrier) else None
+        width = len(elem.atoms) if elem is not None and len(elem.atoms) > 1 else 1
+        groups.append(inner[start : start + width])
+        start += width
+    return groups
+
+
 def _split(box: Box, srcs: list[End]) -> tuple[list[End], dict[str, End]]:
     """The domain wires of a box, and its port wires by port name."""
     n = box.n_domain_inputs
@@ -542,6 +555,9 @@ def _train_parts(box: TrainBox) -> tuple[str, list[str], list[str]]:
     writes them (`lr=0.1`, `eps=1e-8`), then the params a step updates (`only=[Wr, br]`)."""
     args = [d.name for d in (box.loss, box.data) if d is not None and d.name]
     hyper = [f"{k}={number_text(v)}" for k, v in (box.hyper or {}).items()]
+    if box.schedule is not None:
+        schedule_args = ", ".join(f"{k}={number_text(v)}" for k, v in box.schedule.args)
+        hyper.append(f"schedule={box.schedule.name}({schedule_args})")
     if box.only:
         hyper.append(f"only=[{', '.join(box.only)}]")
     return box.family, args, hyper

@@ -202,8 +202,11 @@ def _feed(value: object, digest) -> None:
             # named already by the term's own fields (and holding functions, whose repr would
             # differ between processes).
             if f.repr and "span" not in f.name and f.name not in ("module", "file"):
+                part = getattr(value, f.name)
+                if part is None and f.metadata.get("absent_unless_set"):
+                    continue  # a field added later, unset: as the terms before it had none
                 digest.update(f.name.encode())
-                _feed(getattr(value, f.name), digest)
+                _feed(part, digest)
     elif isinstance(value, tuple | list):
         digest.update(b"(")
         for item in value:

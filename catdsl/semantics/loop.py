@@ -9,7 +9,9 @@ Training ops append each step's mean loss to `loss_history`.
 A run error inside a step (a diverged training step, say) leaves the loop with a note naming
 the step and where its state came from (`at_step`); the losses of the steps done stay in
 `loss_history`. A state holding NaN or an infinity is never saved as a checkpoint: the loop
-stops with R0413 naming the first bad entry (`diverged`) and the step that made it.
+stops with R0413 naming the first bad entry (`diverged`) and the step that made it. With
+`max_growth` set, a loss more than that many times the lowest loss so far (when that is > 0)
+stops the loop too (R0610), before the step's state is saved or passed on.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class LoopHooks:
     resume: bool = True
     progress: bool | None = None
     identity: str = ""  # what is being trained (`checkpoint.fingerprint`): kept in checkpoints
+    max_growth: float | None = None  # the factor over the lowest loss that stops the loop
+    epochs: bool = False  # each step is an epoch: messages count epochs, from 1
     loss_history: list[float] = field(default_factory=list)
     steps_done: int = 0
     resumed_from: int = 0
@@ -70,7 +74,7 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
     history = hooks.loss_history
     state, done = _resume(state, n, hooks, label)
     kept = len(history)
-    with ProgressBar(n, label, done, hooks.progress) as bar:
+    with ProgressBar(n, label, done, hooks.progress) as bar, bar.batches():
         shown = bar.enabled  # a disabled bar is never updated
         try:
             while done < n:
@@ -79,6 +83,8 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
                 except CatRuntimeError as exc:
                     del history[kept:]
                     raise at_step(exc, done + 1, n, label, hooks) from None
+                if hooks.max_growth is not None:
+                    _refuse_growth(history, hooks.max_growth, hooks.epochs, label)
                 done += 1
                 kept = len(history)
                 hooks.steps_done = done
@@ -178,6 +184,24 @@ def _nonfinite(value: object) -> bool:
         and value.dtype.kind in "fc"
         and not bool(np.isfinite(value).all())
     )
+
+
+def _refuse_growth(history: list[float], factor: float, epochs: bool, label: str) -> None:
+    """Raise R0610 when the latest loss is more than `factor` times the lowest before it,
+    naming both as `catdsl train` numbers its rows (steps from 0, epochs from 1)."""
+    if len(history) < 2:
+        return
+    lowest = min(range(len(history) - 1), key=history.__getitem__)
+    latest = history[-1]
+    if history[lowest] > 0 and latest > factor * history[lowest]:
+        unit, first = ("epoch", 1) if epochs else ("step", 0)
+        where, best = f"{unit} {len(history) - 1 + first}", f"{unit} {lowest + first}"
+        raise CatRuntimeError(
+            "R0610",
+            f"the loss of `{label}` grew to {latest:.6g} at {where}, more than {factor:g} "
+            f"times its lowest, {history[lowest]:.6g} at {best}",
+            help="the training is diverging: try a smaller `lr`, or a larger `--max-growth`",
+        )
 
 
 def _refuse_diverged(state: tuple, done: int, n: int, label: str) -> None:

@@ -316,12 +316,25 @@ class Reference:
         if spec.role is FamilyRole.COUNT:
             return (xs[0]["step"],)
         rates = tuple(optimizers.hyperparameters(optimizer, box.hyper, box.span).values())
+        opts = optimizers.options(optimizer, box.hyper, box.schedule, box.span)
+        if opts.batch is not None:
+            assert box.data is not None, "the checker refuses `batch` without data"
+            count = int(np.shape(join_components(self.outputs(box.data), box.data.cod.atoms)[0])[0])
+
+            def gradient(
+                params: Mapping[str, Any], rows: np.ndarray, update: int
+            ) -> tuple[np.ndarray, dict]:
+                mode = Mode(training=True, step=update)
+                return self.objective(box, params, mode=mode, rows=rows)
+
+            state, _ = optimizers.run_epoch(optimizer, xs[0], rates, opts, count, gradient)
+            return (state,)
         self.clock.steps += 1
         mode = Mode(training=True, step=self.clock.steps)
         grads = self.objective(box, optimizers.params_of(optimizer, xs[0]), mode=mode)[1]
         if box.only:
             grads = {name: grads[name] for name in box.only}
-        return (optimizer.update(xs[0], grads, *rates),)
+        return (optimizers.update(optimizer, xs[0], grads, rates, opts),)
 
     def objective(
         self,
@@ -329,9 +342,11 @@ class Reference:
         params: Mapping[str, Any],
         gradient: bool = True,
         mode: Mode = EVALUATION,
+        rows: np.ndarray | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """The mean loss over the training data at `params`, and its gradient: the loss on
-        the whole batch in `mode`, pulled back with the cotangent 1/N per example."""
+        """The mean loss over the training data (or its examples `rows`) at `params`, and its
+        gradient: the loss on the whole batch in `mode`, pulled back with the cotangent 1/N per
+        example."""
         loss = box.loss
         assert loss is not None, "a training box that evaluates its loss holds one"
         user_ports = [p for p in loss.ports if p.kind != "param"]
@@ -340,6 +355,8 @@ class Reference:
         columns: list[Any] = []
         if box.data is not None:
             flat = join_components(self.outputs(box.data), box.data.cod.atoms)
+            if rows is not None:
+                flat = tuple(column[rows] for column in flat)
             columns = split_components(flat, elements)
             count = int(np.shape(flat[0])[0])
         n = len(loss.dom)

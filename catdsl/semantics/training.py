@@ -5,6 +5,9 @@ evaluates the data once (hoisted). Each data element is the loss's domain wires 
 user ports, in order; the loss runs on the whole batch at once (kernels are batch-polymorphic)
 and the gradient comes from one reverse pass with output cotangent 1/N per example, w.r.t. the
 params only. When the loss's domain is `Unit` there is no data and the loss runs once per step.
+With `batch = B` (an optimizer that counts its steps), a step is one epoch of minibatch
+updates (`optimizers.run_epoch`): the loss runs on each minibatch's examples, with the
+cotangent 1/B' for its B' examples, and the loss history gets the epoch's training loss.
 
 Validation happens once: the data is constant, so once a pass with params of some shapes has
 run the validating kernels, later passes with params of the same shapes run the kernels'
@@ -28,10 +31,12 @@ gradient in training mode, `Mode(True, step)`, which kernels that ask for it are
 evaluation mode. A hooked loop numbers its steps from the step it resumed from, so a resumed
 run draws what the uninterrupted one would.
 
-Values: `Params(loss)` is a dict name -> array; `MomentumState(loss)` is a dict
-{"params", "velocity"}; `AdamState(loss)` is a dict {"params", "m", "v", "step"}.
-`AdamParams` / `MomentumParams` read the params out of a state. Update rules: each optimizer's
-spec (`catdsl.std.optim`), carried by the box.
+Values: `Params(loss)` is a dict name -> array; `SGDState(loss)` is a dict {"params", "step"},
+`MomentumState(loss)` {"params", "velocity", "step"}, `AdamState(loss)` and `AdamWState(loss)`
+{"params", "m", "v", "step"}. The readers (`AdamParams`, ...) read the params out of a state.
+Update rules: each optimizer's spec (`catdsl.std.optim`), carried by the box. A minibatch
+update's training mode is numbered by the state's count after it (`Mode(True, k + 1)`), so a
+kernel that draws (`dropout`) draws anew for every minibatch, and as a resumed run would.
 
 | code  | raised when |
 | ----- | ----------- |
@@ -59,10 +64,12 @@ from catdsl.semantics.invariants import nonfinite_error
 from catdsl.semantics.kernel import EVALUATION, Mode
 from catdsl.semantics.loop import LoopHooks, diverged, iterate, numbered
 from catdsl.semantics.plan import Plan, RunContext
+from catdsl.semantics.progress import BATCH_PROGRESS
 from catdsl.semantics.values import has_nonfinite, join_components, split_components, width
 from catdsl.typesys.family_spec import FamilyRole
 
 PlanOf = Callable[[Schedule], Plan]
+NO_OPTIONS = optimizers.Options()
 
 
 class Objective:
@@ -89,12 +96,14 @@ class Objective:
                 raise CatRuntimeError("R0605", f"the training data of `{label}` is empty")
         by_name = {p.name: columns[len(loss.dom) + i] for i, p in enumerate(user_ports)}
         self.values: list = list(columns[: len(loss.dom)])
+        self.data_positions: list[int] = list(range(len(loss.dom)))  # the per-example values
         self.param_slots: list[tuple[int, str]] = []
         for source in loss.sources:
             if source.kind == "param":
                 self.param_slots.append((len(self.values), source.name))
                 self.values.append(None)
             elif source.name in by_name:
+                self.data_positions.append(len(self.values))
                 self.values.append(by_name[source.name])
             else:
                 raise CatRuntimeError(
@@ -108,9 +117,13 @@ class Objective:
         self._context = RunContext(check=False)
         self._training = RunContext(check=False)  # its mode is set by each step
 
-    def _values(self, params: Mapping[str, np.ndarray]) -> list:
-        """The loss plan's source values: the hoisted data and ports, then the params."""
+    def _values(self, params: Mapping[str, np.ndarray], rows: np.ndarray | None = None) -> list:
+        """The loss plan's source values: the hoisted data and ports (only the examples
+        `rows`, when given), then the params."""
         values = list(self.values)
+        if rows is not None:
+            for position in self.data_positions:
+                values[position] = values[position][rows]
         try:
             for position, name in self.param_slots:
                 values[position] = params[name]
@@ -135,13 +148,25 @@ class Objective:
         return self._checked_mean(loss, values)
 
     def mean_and_gradient(
-        self, params: Mapping[str, np.ndarray], mode: Mode = EVALUATION
+        self,
+        params: Mapping[str, np.ndarray],
+        rows: np.ndarray | None = None,
+        mode: Mode = EVALUATION,
     ) -> tuple[np.ndarray, dict]:
-        """The mean loss and its gradient, from one forward and one reverse pass in `mode`
-        (validating only when the params' shapes are new)."""
+        """The mean loss and its gradient in `mode`, over every example or only the examples
+        `rows`, from one forward and one reverse pass (validating only when the params' shapes
+        are new; for a minibatch, the validating pass runs once on all the data first, so the
+        examples of later batches are checked too)."""
         values = self._values(params)
         layout = self._layout(values)
         trusted = layout is not None and layout == self._validated
+        if rows is not None:
+            if not trusted:  # validate every example once, then run the batch trusted
+                self.mean(params)
+                self._validated = layout
+                trusted = layout is not None
+            values = self._values(params, rows)
+        count = self.count if rows is None else len(rows)
         context = self._training
         context.mode = mode
         try:
@@ -149,32 +174,38 @@ class Objective:
         except CatRuntimeError:
             self._explain(values, mode)  # a diverged param or an earlier bad box, if any
             raise
-        mean = self._checked_mean(loss, values, trusted, mode)
+        mean = self._checked_mean(loss, values, trusted, mode, count)
         if self._floors:
-            self._no_hidden_infinity(tape, values)
+            self._no_hidden_infinity(tape, values, count)
         self._validated = layout
-        cots = self.plan.pull_back(tape, (self._seed(loss),), self.need)
+        cots = self.plan.pull_back(tape, (self._seed(loss, count),), self.need)
         grads = {
             name: cots[p] if cots[p] is not None else np.zeros_like(values[p])
             for p, name in self.param_slots
         }
         return mean, grads
 
-    def _seed(self, loss: Any) -> np.ndarray:
-        """The output cotangent 1/N per example (1 without data), remade only when the loss's
-        shape or dtype changes."""
+    def _seed(self, loss: Any, count: int | None) -> np.ndarray:
+        """The output cotangent 1/N per example of the N (1 without data), remade only when
+        the loss's shape or dtype changes (N is the loss's first axis)."""
         seed = self._seed_array
         if seed is None or seed.shape != loss.shape or seed.dtype != loss.dtype:
-            weight = 1.0 if self.count is None else 1.0 / self.count
+            weight = 1.0 if count is None else 1.0 / count
             seed = self._seed_array = np.full(loss.shape, weight, dtype=loss.dtype)
         return seed
 
     def _checked_mean(
-        self, loss: Any, values: list, trusted: bool = False, mode: Mode = EVALUATION
+        self,
+        loss: Any,
+        values: list,
+        trusted: bool = False,
+        mode: Mode = EVALUATION,
+        count: int | None = None,
     ) -> np.ndarray:
         """The mean of the per-example losses, raising the most telling error when it is not
         finite (see `_not_finite`)."""
-        mean = np.asarray(loss if self.count is None else np.add.reduce(loss, 0) / self.count)
+        count = self.count if count is None else count
+        mean = np.asarray(loss if count is None else np.add.reduce(loss, 0) / count)
         if not (math.isfinite(mean) if mean.ndim == 0 else np.isfinite(mean).all()):
             self._not_finite(values, trusted, mode)
         return mean
@@ -215,14 +246,14 @@ class Objective:
     def _params(self, values: list) -> dict:
         return {name: values[position] for position, name in self.param_slots}
 
-    def _no_hidden_infinity(self, tape: Any, values: list) -> None:
+    def _no_hidden_infinity(self, tape: Any, values: list, examples: int | None) -> None:
         """Raise when a floored kernel's losses stand for −ln 0 (see the module docstring)."""
         for index, hidden, producer in self._floors:
             count = hidden(tape.residuals[index])
             if not count:
                 continue
             instr = self.plan.instrs[index]
-            of = f" of {self.count}" if self.count is not None else ""
+            of = f" of {examples}" if examples is not None else ""
             origin = f"`{producer.label}`" if producer is not None else "its input"
             diagnostic = Diagnostic(
                 "R0606",
@@ -298,12 +329,18 @@ class TrainOp:
 
     uses_context = True
 
-    def __init__(self, box: TrainBox, objective: Objective | None, hyper: Mapping[str, float]):
+    def __init__(
+        self,
+        box: TrainBox,
+        objective: Objective | None,
+        hyper: Mapping[str, float],
+        opts: optimizers.Options = NO_OPTIONS,
+    ):
         self.family = box.family
         self.optimizer = box.spec.optimizer
         self.names = tuple(box.params)
         self.only = tuple(box.only)
-        self.objective, self.hyper = objective, hyper
+        self.objective, self.hyper, self.options = objective, hyper, opts
         self.rates = tuple(hyper.values())
         self.differentiable = (False,) * len(box.inputs)
         role = box.spec.role
@@ -328,7 +365,7 @@ class TrainOp:
         assert self.objective is not None, "a stepping family has an objective"
         ctx.clock.steps += 1
         mode = Mode(training=True, step=ctx.clock.steps)
-        mean, grads = self.objective.mean_and_gradient(params, mode)
+        mean, grads = self.objective.mean_and_gradient(params, mode=mode)
         if ctx.losses is not None:
             ctx.losses.append(float(mean) if mean.ndim == 0 else float(np.sum(mean)))
         return grads
@@ -350,10 +387,29 @@ class TrainOp:
 
     def _update(self, ctx: RunContext, state: Any) -> tuple:
         assert self.optimizer is not None
+        if self.options.batch is not None:
+            return (self._epoch(ctx, state),)
         grads = self._gradient(ctx, optimizers.params_of(self.optimizer, state))
         if self.only:  # `only = [...]`: the listed params move, the others stay as they are
             grads = {name: grads[name] for name in self.only}
-        return (self.optimizer.update(state, grads, *self.rates),)
+        return (optimizers.update(self.optimizer, state, grads, self.rates, self.options),)
+
+    def _epoch(self, ctx: RunContext, state: Any) -> Any:
+        """One epoch of minibatch updates; the loss history gets the epoch's training loss."""
+        assert self.optimizer is not None and self.objective is not None
+        count = self.objective.count
+        assert count is not None, "the checker refuses `batch` without data"
+        objective = self.objective
+
+        def gradient(params: Mapping, rows: np.ndarray, update: int) -> tuple[np.ndarray, dict]:
+            return objective.mean_and_gradient(params, rows, Mode(training=True, step=update))
+
+        final, loss = optimizers.run_epoch(
+            self.optimizer, state, self.rates, self.options, count, gradient, BATCH_PROGRESS.get()
+        )
+        if ctx.losses is not None:
+            ctx.losses.append(loss)
+        return final
 
 
 def train_op(step: Train, plan_of: PlanOf) -> TrainOp:
@@ -361,17 +417,19 @@ def train_op(step: Train, plan_of: PlanOf) -> TrainOp:
     box = step.box
     label = box.label
     hyper: Mapping[str, float] = box.hyper or {}
+    opts = NO_OPTIONS
     if box.spec.role is FamilyRole.STEP:
         assert box.spec.optimizer is not None
+        opts = optimizers.options(box.spec.optimizer, hyper, box.schedule, box.span)
         hyper = optimizers.hyperparameters(box.spec.optimizer, hyper, box.span)
     if not box.evaluates_loss or step.loss is None:
-        return TrainOp(box, None, hyper)
+        return TrainOp(box, None, hyper, opts)
     try:
         data = _evaluate_data(step.data, plan_of, label)
         objective = Objective(plan_of(step.loss), step.loss.diagram, data, label)
     except CatRuntimeError as exc:
         raise exc.at(box.span) from None
-    return TrainOp(box, objective, hyper)
+    return TrainOp(box, objective, hyper, opts)
 
 
 def _evaluate_data(data: Schedule | None, plan_of: PlanOf, label: str) -> tuple | None:

@@ -14,11 +14,23 @@ from catdsl.typesys import terms as T
 from catdsl.typesys.discrete import crossing
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
-from catdsl.typesys.family_spec import Family, FamilyRole, FieldKind, Hyper, OptimizerSpec
+from catdsl.typesys.family_spec import (
+    SCHEDULE,
+    TRAINING_OPTIONS,
+    Family,
+    FamilyRole,
+    FieldKind,
+    Hyper,
+    HyperKind,
+    OptimizerSpec,
+    Schedule,
+)
 from catdsl.typesys.literals import LiteralReader
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.types import UNIT, Carrier, Port, Prod, Record, carrier_of
 from catdsl.typesys.unify import Mismatch, Subst
+
+OPTION_NAMES = frozenset((*(h.name for h in TRAINING_OPTIONS), SCHEDULE))
 
 
 class FamilyChecker:
@@ -73,7 +85,16 @@ class FamilyChecker:
             data_expr = keywords.pop("data", None) or rest.pop(0).value
             data = self.expressions.check(data_expr, subst)
             self._check_data(name, loss, data, data_expr, subst, user_ports)
+        schedule_expr = keywords.pop(SCHEDULE, None) if spec is not None else None
         hyper = self._hyper(family, rest, keywords, e)
+        schedule = None
+        if schedule_expr is not None:
+            assert spec is not None
+            if not spec.counts_steps:
+                raise self.reporter.fail(M.option_needs_count(family, SCHEDULE), schedule_expr.span)
+            schedule = self._schedule(schedule_expr)
+        if "batch" in hyper and data is None:
+            raise self.reporter.fail(M.batch_without_data(family, loss_text), e.span)
         if spec is not None:
             cut = crossing(loss, upstream=False, resolve=subst.prod)
             if cut is not None:
@@ -105,6 +126,7 @@ class FamilyChecker:
             params=params,
             hyper=tuple(hyper.items()),
             spec=family,
+            schedule=schedule,
             only=only,
         )
 
@@ -185,34 +207,81 @@ class FamilyChecker:
         given: tuple[Hyper, ...] | None = None,
     ) -> dict[str, float]:
         """The hyper-parameters (`given`, else the optimizer's), by position then by name, with
-        defaults where they have one, each in its kind's range."""
-        specs = given if given is not None else ()
+        defaults where they have one, each in its kind's range; then, for an optimizer's own
+        hyperparameters, the training options (by name only) when it counts its steps."""
+        own: tuple[Hyper, ...] = given if given is not None else ()
+        options: tuple[Hyper, ...] = ()
         if given is None and family.optimizer is not None:
-            specs = family.optimizer.hyper
-        names = tuple(h.name for h in specs)
+            own, options = family.optimizer.hyper, family.optimizer.options
+        specs = (*own, *options)
+        names = tuple(h.name for h in own)
         hyper: dict[str, float] = {}
         for key, value in zip(names, rest, strict=False):
             hyper[key] = float(self.literals.number(value.value))
         if len(rest) > len(names):
             raise self.reporter.fail(M.too_many_hyper(family, len(names)), e.span)
         for key, expr in keywords.items():
-            if key not in names:
+            if key not in names and key not in {h.name for h in options}:
+                if family.optimizer is not None and key in OPTION_NAMES:
+                    raise self.reporter.fail(M.option_needs_count(family, key), expr.span)
                 usage = M.family_usage(family)
                 raise self.reporter.fail(M.no_such_argument(family.name, key, usage), expr.span)
             if key in hyper:
                 raise self.reporter.fail(M.hyper_twice(family, key, hyper[key]), expr.span)
             hyper[key] = float(self.literals.number(expr))
         for h in specs:
-            if h.name not in hyper:
+            if h.name not in hyper and not h.optional:
                 if h.default is None:
                     raise self.reporter.fail(M.hyper_missing(family, h.name), e.span)
                 hyper[h.name] = h.default
         for h in specs:
-            if not h.kind.admits(hyper[h.name]):
+            if h.name in hyper and not h.kind.admits(hyper[h.name]):
                 assert family.optimizer is not None
                 message = M.hyper_out_of_range(family.optimizer, h, hyper[h.name])
                 raise self.reporter.fail(message, e.span)
-        return hyper
+        # in the spec's order whatever the call's, so the same step has one fingerprint
+        return {h.name: _as_written(h, hyper[h.name]) for h in specs if h.name in hyper}
+
+    def _schedule(self, expr: ast.Expr) -> Schedule:
+        """`Cosine(steps = 1000)`: a schedule of the registry applied to its arguments, by
+        position then by name, defaults filled in, each in its kind's range."""
+        schedules = self.env.families.schedules
+        func = expr.func if isinstance(expr, ast.Call) else expr
+        name = func.name if isinstance(func, ast.Name) else ""
+        if not isinstance(expr, ast.Call) or name not in schedules:
+            raise self.reporter.fail(M.not_a_schedule(name, tuple(schedules)), expr.span)
+        spec = schedules[name]
+        names = tuple(h.name for h in spec.hyper)
+        positional = [a for a in expr.args if a.name is None]
+        if len(positional) > len(names):
+            problem = f"takes {len(names)} argument(s)"
+            raise self.reporter.fail(M.schedule_argument(spec, problem), expr.span)
+        values = {
+            key: float(self.literals.number(a.value))
+            for key, a in zip(names, positional, strict=False)
+        }
+        for arg in expr.args:
+            if arg.name is None:
+                continue
+            if arg.name not in names or arg.name in values:
+                problem = (
+                    f"is given `{arg.name}` twice"
+                    if arg.name in values
+                    else f"has no argument `{arg.name}`"
+                )
+                raise self.reporter.fail(M.schedule_argument(spec, problem), arg.span)
+            values[arg.name] = float(self.literals.number(arg.value))
+        for h in spec.hyper:
+            if h.name not in values:
+                if h.default is None:
+                    problem = f"needs `{h.name}`"
+                    raise self.reporter.fail(M.schedule_argument(spec, problem), expr.span)
+                values[h.name] = h.default
+            if not h.kind.admits(values[h.name]):
+                message = M.schedule_out_of_range(spec, h, values[h.name])
+                raise self.reporter.fail(message, expr.span)
+        args = tuple((h.name, _as_written(h, values[h.name])) for h in spec.hyper)
+        return Schedule(name, args, spec)
 
     def _check_data(
         self,
@@ -260,6 +329,12 @@ class FamilyChecker:
         if not params:
             raise self.reporter.fail(M.nothing_to_train(family, text), span)
         return Record("Params", tuple((p.name, p.atom) for p in params), f"Params({text})")
+
+
+def _as_written(hyper: Hyper, value: float) -> float:
+    """A whole-number hyperparameter (a batch size, a seed, a number of steps) as an `int`,
+    so that it is shown as written (`batch=16`, not `batch=16.0`); the others as they are."""
+    return int(value) if hyper.kind in (HyperKind.COUNT, HyperKind.SEED) else value
 
 
 _FIELD_CARRIERS = {FieldKind.COUNT: "Nat", FieldKind.RATE: "Real"}

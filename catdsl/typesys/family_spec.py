@@ -6,6 +6,11 @@ fields of its state record and its update rule. The checker types the families f
 lowering and the renderer read which family does what, and the backends run its update rule.
 `MeanLoss` is the one family that is not an optimizer's: it evaluates a loss.
 
+An optimizer whose state counts its steps also takes the *training options*
+(`TRAINING_OPTIONS`: minibatches of `batch` examples shuffled by `seed`, gradient clipping
+by global norm `clip`) and a learning-rate `schedule`, one of the registry's `ScheduleSpec`s
+applied to the step count.
+
 The registry is built by the standard library (`catdsl.std.optim`) and passed to the checker;
 nothing here knows a particular optimizer.
 """
@@ -14,12 +19,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 MEAN_LOSS = "MeanLoss"
 """The family `MeanLoss(loss, data) : Params(loss) -> Loss`."""
+
+
+SEED_LIMIT = 2**32 - 1
+COUNT_LIMIT = 2**31 - 1
 
 
 class HyperKind(Enum):
@@ -28,29 +37,90 @@ class HyperKind(Enum):
     RATE = "learning rate"
     DECAY = "decay rate"
     EPSILON = "epsilon"
+    COUNT = "count"  # a batch size, a number of steps: a whole number >= 1
+    SEED = "seed"  # a random seed: a whole number from 0 to 2^32 - 1
+    NORM = "norm"  # a clipping norm, a decay factor: finite and > 0
+    COEFFICIENT = "coefficient"  # a weight decay, a floor: finite and >= 0
+    FRACTION = "fraction"  # a warm-up's starting fraction: in (0, 1]
 
     def admits(self, value: float) -> bool:
-        """Whether `value` lies in the kind's range: a rate or epsilon finite and > 0, a decay
-        rate in [0, 1)."""
-        if self is HyperKind.DECAY:
-            return 0 <= value < 1
-        return math.isfinite(value) and value > 0
+        """Whether `value` lies in the kind's range (see `bound_text`)."""
+        if not math.isfinite(value):
+            return False
+        match self:
+            case HyperKind.DECAY:
+                return 0 <= value < 1
+            case HyperKind.COUNT:
+                return value == int(value) and 1 <= value <= COUNT_LIMIT
+            case HyperKind.SEED:
+                return value == int(value) and 0 <= value <= SEED_LIMIT
+            case HyperKind.COEFFICIENT:
+                return value >= 0
+            case HyperKind.FRACTION:
+                return 0 < value <= 1
+        return value > 0
 
     @property
     def bound_text(self) -> str:
         """The range in words, for diagnostics."""
-        return "it must lie in [0, 1)" if self is HyperKind.DECAY else "it must be finite and > 0"
+        return {
+            HyperKind.DECAY: "it must lie in [0, 1)",
+            HyperKind.COUNT: f"it must be a whole number from 1 to {COUNT_LIMIT}",
+            HyperKind.SEED: f"it must be a whole number from 0 to {SEED_LIMIT}",
+            HyperKind.COEFFICIENT: "it must be finite and >= 0",
+            HyperKind.FRACTION: "it must lie in (0, 1]",
+        }.get(self, "it must be finite and > 0")
 
 
 @dataclass(frozen=True)
 class Hyper:
-    """One hyperparameter of an optimizer: its name, kind and default (None: required); a
-    required one has an `example` value for usage lines."""
+    """One hyperparameter of an optimizer: its name, kind and default (None: required, unless
+    `optional`, when leaving it out turns what it controls off); a required or optional one
+    has an `example` value for usage lines."""
 
     name: str
     kind: HyperKind
     default: float | None = None
     example: float | None = None
+    optional: bool = False
+
+
+TRAINING_OPTIONS = (
+    Hyper("batch", HyperKind.COUNT, example=32, optional=True),
+    Hyper("seed", HyperKind.SEED, example=0, optional=True),  # absent: 0
+    Hyper("clip", HyperKind.NORM, example=1.0, optional=True),
+)
+"""The options every optimizer whose state counts its steps takes after its own
+hyperparameters: minibatches of `batch` examples (one step of the family is then one epoch),
+the `seed` of their shuffling, and clipping of the gradient's global L2 norm to `clip`."""
+
+SCHEDULE = "schedule"
+"""The keyword argument that gives an optimizer a learning-rate schedule."""
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A learning-rate schedule: its name, its arguments and `rate(lr, k, *args)`, the rate
+    of the update that follows k completed updates, for the base rate `lr`."""
+
+    name: str
+    hyper: tuple[Hyper, ...]
+    rate: Callable[..., float]
+    doc: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule applied to its arguments (`Cosine(steps = 1000)`), as a train term holds it.
+    The spec is derived from the name, so it is left out of comparisons and fingerprints."""
+
+    name: str
+    args: tuple[tuple[str, float], ...]
+    spec: ScheduleSpec = field(compare=False, repr=False)
+
+    def rate(self, lr: float, k: int) -> float:
+        """The learning rate of the update after `k` completed updates."""
+        return float(self.spec.rate(lr, k, *(value for _, value in self.args)))
 
 
 class FieldKind(Enum):
@@ -91,6 +161,20 @@ class OptimizerSpec:
         """The hyperparameters that may be left out, with their values."""
         return {h.name: h.default for h in self.hyper if h.default is not None}
 
+    @property
+    def counts_steps(self) -> bool:
+        """Whether the state counts the updates made and the rate is the optimizer's first
+        hyperparameter: then it takes the training options and a schedule, which need the
+        count (and schedule that rate)."""
+        counted = any(kind is FieldKind.COUNT for _, kind in self.fields)
+        return counted and bool(self.hyper) and self.hyper[0].kind is HyperKind.RATE
+
+    @property
+    def options(self) -> tuple[Hyper, ...]:
+        """The training options it takes after its own hyperparameters (none without a
+        count)."""
+        return TRAINING_OPTIONS if self.counts_steps else ()
+
 
 class FamilyRole(Enum):
     """What a family's box does."""
@@ -119,8 +203,11 @@ class Family:
 class Families(Mapping[str, Family]):
     """The registry of training families, built from the optimizers' specs."""
 
-    def __init__(self, optimizers: Iterable[OptimizerSpec]) -> None:
+    def __init__(
+        self, optimizers: Iterable[OptimizerSpec], schedules: Iterable[ScheduleSpec] = ()
+    ) -> None:
         self.optimizers: dict[str, OptimizerSpec] = {}
+        self.schedules: dict[str, ScheduleSpec] = {s.name: s for s in schedules}
         self._families: dict[str, Family] = {
             MEAN_LOSS: Family(MEAN_LOSS, FamilyRole.MEAN_LOSS, None)
         }

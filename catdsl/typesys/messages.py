@@ -15,7 +15,16 @@ from typing import Protocol
 
 from catdsl.errors import Diagnostic, Label, Span
 from catdsl.typesys.carriers import MASK_POLARITY
-from catdsl.typesys.family_spec import Family, FamilyRole, Hyper, HyperKind, OptimizerSpec
+from catdsl.typesys.family_spec import (
+    Family,
+    FamilyRole,
+    FieldKind,
+    Hyper,
+    HyperKind,
+    OptimizerSpec,
+    ScheduleSpec,
+)
+from catdsl.typesys.hints import did_you_mean
 from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Shape, carrier_of
 from catdsl.typesys.unify import Mismatch, Reason
@@ -55,6 +64,9 @@ class Code(Enum):
     DATA_TYPE = "E0319"
     HYPER_PARAMETER = "E0320"
     NOTHING_TO_TRAIN = "E0321"
+    OPTION_NEEDS_COUNT = "E0322"
+    NOT_A_SCHEDULE = "E0323"
+    BATCH_WITHOUT_DATA = "E0324"
     DISCRETE_GRADIENT = "E0330"
     BAD_STATIC = "E0360"
     TRAIN_THROUGH_EVALUATION = "E0361"
@@ -768,7 +780,61 @@ def hyper_out_of_range(optimizer: OptimizerSpec, hyper: Hyper, value: float) -> 
     if hyper.kind is HyperKind.DECAY:
         what = f"{optimizer.prose} decay rate `{hyper.name}` = {value}"
         return Message(Code.HYPER_PARAMETER, f"invalid {what}: {bound}")
-    return Message(Code.HYPER_PARAMETER, f"invalid {hyper.kind.value} {value}: {bound}")
+    if hyper.kind is HyperKind.EPSILON:
+        return Message(Code.HYPER_PARAMETER, f"invalid {hyper.kind.value} {value}: {bound}")
+    what = f"`{hyper.name}` = {plain_number(value)} of `{optimizer.name}`"
+    return Message(Code.HYPER_PARAMETER, f"invalid {what}: {bound}")
+
+
+def option_needs_count(family: Family, key: str) -> Message:
+    """A training option or schedule given to a step that does not take them: its state does
+    not count its steps (`TrainStep`), or its rate is not its own `lr` (`StateStep`)."""
+    spec = family.optimizer
+    reason = (
+        "its rate is the state's, not an `lr` of its own to schedule"
+        if spec is not None and any(kind is FieldKind.COUNT for _, kind in spec.fields)
+        else "its state does not count the steps that minibatches and schedules need"
+    )
+    return Message(
+        Code.OPTION_NEEDS_COUNT,
+        f"`{family.name}` takes no `{key}`: {reason}",
+        f"use `SGD(loss, data, lr = 0.1, {key} = …)`, gradient descent on `SGDState(loss)`, "
+        "which counts them",
+    )
+
+
+def not_a_schedule(given: str, known: Sequence[str]) -> Message:
+    """`schedule = X` where X is not a schedule applied to its arguments."""
+    hint = did_you_mean(given, known) if given else None
+    usage = ", ".join(f"`{name}(…)`" for name in known)
+    return Message(
+        Code.NOT_A_SCHEDULE,
+        f"`schedule` takes a learning-rate schedule, not `{given}`"
+        if given
+        else "`schedule` takes a learning-rate schedule applied to its arguments",
+        hint or f"the schedules: {usage}, e.g. `schedule = Cosine(steps = 1000)`",
+    )
+
+
+def schedule_argument(schedule: ScheduleSpec, problem: str) -> Message:
+    """A schedule given too many arguments, one it does not have or twice, or missing one:
+    `problem` says which (`has no argument `k``)."""
+    usage = f"`{schedule.name}({', '.join(_hyper_usage(h) for h in schedule.hyper)})`"
+    return Message(Code.WRONG_ARGUMENTS, f"`{schedule.name}` {problem}", usage)
+
+
+def schedule_out_of_range(schedule: ScheduleSpec, hyper: Hyper, value: float) -> Message:
+    bound = hyper.kind.bound_text
+    what = f"`{hyper.name}` = {plain_number(value)} of `{schedule.name}`"
+    return Message(Code.HYPER_PARAMETER, f"invalid {what}: {bound}")
+
+
+def batch_without_data(family: Family, text: str) -> Message:
+    return Message(
+        Code.BATCH_WITHOUT_DATA,
+        f"`{family.name}({text}, …)` has no data to split into minibatches: `{text}` takes `Unit`",
+        "leave `batch` out: without data each step evaluates the loss once",
+    )
 
 
 def nothing_to_train(family: str, text: str) -> Message:

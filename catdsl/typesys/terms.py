@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catdsl.errors import Span
-from catdsl.typesys.family_spec import Family
+from catdsl.typesys.family_spec import Family, Schedule
 from catdsl.typesys.primitives import PrimSpec
 from catdsl.typesys.types import Atom, Port, Prod
 
@@ -143,6 +143,9 @@ class Train(Term):
     data: Term | None
     params: tuple[Port, ...]
     hyper: tuple[tuple[str, float], ...] = ()
+    # A learning-rate schedule, for optimizers that count steps; `absent_unless_set`: a term
+    # without one has the fingerprint it had before schedules existed (old checkpoints fit).
+    schedule: Schedule | None = field(default=None, metadata={"absent_unless_set": True})
     # the params a step updates (`only = [...]`); () is all. Out of the repr so that the
     # checkpoint fingerprints of every step written without it stay as they were (a step
     # with `only` is a training state's, which starts from `StateInit`, never a checkpoint)
