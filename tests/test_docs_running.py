@@ -116,14 +116,10 @@ def mismatch(doc: str, example: Example, actual: str) -> str:
     return f"docs/{doc}:{example.block.line}: the output differs\n" + "\n".join(diff)
 
 
-@pytest.mark.parametrize("doc", DOCS)
-def test_examples_print_what_the_docs_say(doc: str, scratch_root: Path, capsys) -> None:
-    text = (REPO / "docs" / doc).read_text()
+def run_examples(doc: str, text: str, capsys, namespace: dict[str, object]) -> list[Example]:
+    """Run a page's ```sh and ```python blocks in order and compare each with the ```text block
+    after it; `doc` is the page's name under docs/ for messages. Returns the examples run."""
     found = examples(text)
-    least = 5 if doc in REFERENCE else 1 if doc != "course/index.md" else 0
-    assert sum(e.block.lang == "sh" for e in found) >= least
-    assert sum(e.expected is not None for e in found) >= least
-    namespace: dict[str, object] = {"__name__": f"docs_{doc.removesuffix('.md')}"}
     for example in found:
         capsys.readouterr()
         if example.block.lang == "sh":
@@ -142,6 +138,16 @@ def test_examples_print_what_the_docs_say(doc: str, scratch_root: Path, capsys) 
         if example.expected is not None:
             actual = normalise(out + err)
             assert actual == normalise(example.expected), mismatch(doc, example, actual)
+    return found
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_examples_print_what_the_docs_say(doc: str, scratch_root: Path, capsys) -> None:
+    namespace: dict[str, object] = {"__name__": f"docs_{doc.removesuffix('.md')}"}
+    found = run_examples(doc, (REPO / "docs" / doc).read_text(), capsys, namespace)
+    least = 5 if doc in REFERENCE else 1 if doc != "course/index.md" else 0
+    assert sum(e.block.lang == "sh" for e in found) >= least
+    assert sum(e.expected is not None for e in found) >= least
 
 
 def test_the_loss_curve_example_draws_the_picture(scratch_root: Path, capsys) -> None:

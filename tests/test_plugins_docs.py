@@ -5,20 +5,13 @@ block after each is its exact output. Besides, its first ```python block is the 
 
 from __future__ import annotations
 
-import shlex
-
 import pytest
 from conftest import REPO
 from test_docs_running import (
     blocks,
-    commands,
-    examples,
-    mismatch,
-    normalise,
+    run_examples,
     scratch_root,  # noqa: F401 - the fixture, used by name
 )
-
-from catdsl.cli import main
 
 DOC = REPO / "docs" / "extending.md"
 
@@ -38,26 +31,6 @@ def test_the_cat_excerpts_are_in_the_program() -> None:
 
 @pytest.mark.usefixtures("scratch_root")
 def test_the_examples_print_what_the_page_says(capsys) -> None:
-    text = DOC.read_text()
-    found = examples(text)
+    found = run_examples("extending.md", DOC.read_text(), capsys, {"__name__": "docs_extending"})
     assert sum(e.block.lang == "sh" for e in found) >= 2
     assert sum(e.expected is not None for e in found) >= 6
-    namespace: dict[str, object] = {"__name__": "docs_extending"}
-    for example in found:
-        capsys.readouterr()
-        if example.block.lang == "sh":
-            for argv, expected_code, number in commands(example.block):
-                code = main(argv)
-                if code != expected_code:
-                    out, err = capsys.readouterr()
-                    pytest.fail(
-                        f"docs/extending.md:{number}: `catdsl {shlex.join(argv)}` exited "
-                        f"{code}, expected {expected_code}\n{out}{err}"
-                    )
-        else:
-            source = "\n" * example.block.line + example.block.text
-            exec(compile(source, "docs/extending.md", "exec"), namespace)
-        out, err = capsys.readouterr()
-        if example.expected is not None:
-            actual = normalise(out + err)
-            assert actual == normalise(example.expected), mismatch("extending.md", example, actual)

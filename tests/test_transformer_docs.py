@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from test_docs_running import blocks, commands, examples, mismatch, normalise
+from test_docs_running import blocks, commands, run_examples
 
-from catdsl.cli import main
 from catdsl.loader import check_text
 
 PAGE = REPO / "docs" / "transformer.md"
@@ -55,18 +54,7 @@ def test_the_commands_print_what_the_page_says(tmp_path, capsys, monkeypatch):
     root = tmp_path / "repo"
     shutil.copytree(REPO / "programs", root / "programs")
     monkeypatch.chdir(root)
-    ran = 0
-    for example in examples(TEXT):
-        capsys.readouterr()
-        assert example.block.lang == "sh"
-        for argv, expected_code, number in commands(example.block):
-            assert main(argv) == expected_code, f"docs/transformer.md:{number}: {argv}"
-            ran += 1
-        out, err = capsys.readouterr()
-        if example.expected is not None:
-            actual = normalise(out + err)
-            assert actual == normalise(example.expected), mismatch(
-                "transformer.md", example, actual
-            )
-    assert ran >= 6
+    found = run_examples("transformer.md", TEXT, capsys, {})
+    assert all(e.block.lang == "sh" for e in found)
+    assert sum(len(commands(e.block)) for e in found) >= 6
     assert Path(root / "programs" / "transformer" / "course.cat").is_file()
