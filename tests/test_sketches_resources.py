@@ -96,3 +96,25 @@ def test_the_bundle_sum_is_drawn(tmp_path) -> None:
     assert main(["draw", str(RESOURCES), "bundle_sum", "-o", str(out)]) == 0
     svg = out.read_text(encoding="utf-8")
     assert "<svg" in svg and "Tensor" in svg and "Memory" in svg
+
+
+def test_a_non_monotone_tensor_is_caught_by_the_grown_law(tmp_path) -> None:
+    """With memory combined by ⌈m / (m' + 1)⌉, which shrinks as m' grows, the law with the
+    order built in finds a counterexample (the implication form, whose premise random bundles
+    seldom meet, need not: that is why the program states both)."""
+    text = RESOURCES.read_text(encoding="utf-8")
+    broken = text.replace(
+        "    return <add(c, c2), add(m, m2)>", "    return <add(c, c2), ceil_div(m, Inc(m2))>"
+    ).replace(
+        "data large        : Bundle = [3, 10]",
+        "data large        : Bundle = [3, 10]\n"
+        "data one : Nat = 1\nmorphism Inc : Nat -> Nat = Nat * one >> add",
+    )
+    assert broken.count("Inc") == 2
+    path = tmp_path / "resources.cat"
+    path.write_text(broken, encoding="utf-8")
+    reports = {r.name: r for r in check_laws(catdsl.load(str(path)))}
+    grown = reports["monotone_when_grown"]
+    assert not grown.holds
+    assert grown.counterexample is not None
+    assert grown.counterexample.left is False and grown.counterexample.right is True
