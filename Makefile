@@ -94,6 +94,9 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/transformer/course.cat block -o docs/img/course/block.svg
 	$(BIN)/catdsl draw programs/transformer/shape_lab.cat feed_forward --expand 8 -o docs/img/course/shape_trace.svg
 	$(BIN)/catdsl draw programs/transformer/course.cat ex07_step_count -o docs/img/course/train_steps.svg
+	mkdir -p docs/img/sketches
+	$(BIN)/catdsl draw programs/sketches/orders.cat galois -o docs/img/sketches/galois.png
+	$(BIN)/catdsl draw programs/sketches/resources.cat bundle_sum -o docs/img/sketches/bundle_sum.png
 
 # The site (the course book and the reference) in site/; a warning is an error.
 docs: setup

@@ -1,5 +1,5 @@
-"""The examples of docs/running.md, training.md, security.md and of the course's chapters
-(docs/course/) are run, so the docs cannot drift.
+"""The examples of docs/running.md, training.md, security.md, sketches.md and of the course's
+chapters (docs/course/) are run, so the docs cannot drift.
 
 Conventions of those files:
 
@@ -31,7 +31,7 @@ from conftest import REPO
 
 from catdsl.cli import main
 
-REFERENCE = ("running.md", "training.md", "security.md")
+REFERENCE = ("running.md", "training.md", "security.md", "sketches.md")
 COURSE = tuple(
     str(p.relative_to(REPO / "docs")) for p in sorted((REPO / "docs/course").glob("*.md"))
 )

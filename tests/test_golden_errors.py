@@ -32,6 +32,11 @@ KNOWN_BUGS: dict[str, str] = {}
 # counterexample on stdout (compared with NAME.expected) and exits 1.
 LAW_CASES = ("broken_naturality",)
 
+# Programs that check but whose named definition fails at run time (an invariant refusing a
+# value where it enters an object): `catdsl run NAME.cat DEFINITION` prints the diagnostic on
+# stderr (compared with NAME.expected) and exits 1.
+RUN_CASES = {"zero_feature_count": "layers", "zero_layer_budget": "layers"}
+
 
 def _cases() -> list[str]:
     return sorted(
@@ -40,6 +45,7 @@ def _cases() -> list[str]:
         if not p.stem.endswith("_partner")
         and not p.stem.startswith("_")
         and p.stem not in LAW_CASES
+        and p.stem not in RUN_CASES
     )
 
 
@@ -62,7 +68,7 @@ def _check(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
 
 
 def test_every_case_has_an_expected_file():
-    cases = [*_cases(), *LAW_CASES]
+    cases = [*_cases(), *LAW_CASES, *RUN_CASES]
     assert len(cases) >= 12
     missing = [c for c in cases if not (ERRORS / f"{c}.expected").exists()]
     assert not missing, f"cases without a .expected file: {missing}"
@@ -96,6 +102,20 @@ def test_golden_law(name, capsys, monkeypatch):
     assert "COUNTEREXAMPLE" in out
 
 
+@pytest.mark.parametrize("name", sorted(RUN_CASES))
+def test_golden_run(name, capsys, monkeypatch):
+    monkeypatch.chdir(ERRORS)
+    capsys.readouterr()
+    code = main(["run", f"{name}.cat", RUN_CASES[name]])
+    captured = capsys.readouterr()
+    expected_file = ERRORS / f"{name}.expected"
+    if UPDATE:
+        expected_file.write_text(captured.err, encoding="utf-8")
+    assert code == 1
+    assert captured.out == ""
+    assert captured.err == expected_file.read_text(encoding="utf-8")
+
+
 def test_goldens_are_plain_text_and_relative():
     for path in ERRORS.glob("*.expected"):
         if path.stem in LAW_CASES:
@@ -106,7 +126,7 @@ def test_goldens_are_plain_text_and_relative():
         assert "Traceback" not in text
         first = text.splitlines()[0]
         assert first.startswith(path.stem), f"{path.name} does not start with its file name"
-        assert "error[E0" in first
+        assert ("error[R0" if path.stem in RUN_CASES else "error[E0") in first
         assert text.rstrip("\n").endswith("found")
 
 

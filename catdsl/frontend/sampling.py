@@ -232,13 +232,21 @@ SAMPLERS: dict[str, Callable[[Sampler, Carrier, tuple[int, ...]], object]] = {
 
 
 def _respect(value: object, obj: Obj) -> object:
-    """Make a sample satisfy simple sign invariants (`value >= 0`, `positive`)."""
+    """Make a sample satisfy simple sign invariants (`value >= 0`, `positive`, `value > 0`):
+    reals become |x| + 0.1, whole numbers |n|, or |n| + 1 where zero is refused."""
     flags = {str(p) for p in obj.where}
     positive = bool(flags & {"positive", "nonnegative"}) or any(
         p.left == "value" and p.op in (">", ">=") for p in obj.where if p.op
     )
-    if positive and isinstance(value, np.ndarray) and value.dtype.kind == "f":
+    if not positive or not isinstance(value, np.ndarray):
+        return value
+    if value.dtype.kind == "f":
         return np.abs(value) + 0.1
+    if value.dtype.kind in "iu":
+        strict = "positive" in flags or any(
+            p.left == "value" and p.op == ">" for p in obj.where if p.op
+        )
+        return np.abs(value) + int(strict)
     return value
 
 
