@@ -95,6 +95,7 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/transformer/shape_lab.cat feed_forward --expand 8 -o docs/img/course/shape_trace.svg
 	$(BIN)/catdsl draw programs/transformer/course.cat ex07_step_count -o docs/img/course/train_steps.svg
 	$(BIN)/catdsl draw programs/sketches/signal_flow.cat flow -o docs/img/sketches/signal_flow.svg
+	$(BIN)/catdsl draw programs/sketches/behaviour.cat Conjoin -o docs/img/sketches/behaviour.svg
 
 # The site (the course book and the reference) in site/; a warning is an error.
 docs: setup
