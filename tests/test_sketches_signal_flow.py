@@ -79,3 +79,14 @@ def test_a_middle_wire_mismatch_is_a_type_error(capsys, monkeypatch) -> None:
     assert diagnostic["code"] == "E0201"
     assert (diagnostic["line"], diagnostic["column"]) == (13, 26)
     assert "`Signal2` is not `Signal1`" in diagnostic["message"]
+
+
+def test_a_matrix_written_for_column_vectors_is_refused(capsys, monkeypatch) -> None:
+    monkeypatch.chdir(PROGRAMS / "errors")
+    capsys.readouterr()
+    assert main(["check", "signal_matrix_transposed.cat", "--json"]) == 1
+    out, err = capsys.readouterr()
+    (diagnostic,) = json.loads(out or err)
+    assert diagnostic["code"] == "E0205"
+    assert (diagnostic["line"], diagnostic["column"]) == (12, 43)
+    assert "`Duplicate` is declared with domain `Signal1`" in diagnostic["message"]
