@@ -30,7 +30,7 @@ KNOWN_BUGS: dict[str, str] = {}
 
 # Programs that check but break a law: `catdsl laws NAME.cat` prints the failing law with its
 # counterexample on stdout (compared with NAME.expected) and exits 1.
-LAW_CASES = ("broken_naturality",)
+LAW_CASES = ("broken_naturality", "cover_ignores_false")
 
 # Programs that check but whose named definition fails at run time (an invariant refusing a
 # value where it enters an object): `catdsl run NAME.cat DEFINITION` prints the diagnostic on

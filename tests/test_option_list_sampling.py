@@ -96,3 +96,14 @@ def test_option_functor_law_on_none():
         "import std.ml\nlaw twice : Option(scale(2)) >> Option(scale(3)) == Option(scale(6))\n"
     ).check_laws()
     assert report.holds and report.samples == 16
+
+
+def test_lists_of_truth_values_may_be_empty() -> None:
+    """A `List[Bool]` (alone or as a field of a product) is drawn empty in the empty case."""
+    program = catdsl.loads(
+        "import std.logic\nimport std.lists\n"
+        "morphism Flags : List[Nat * Bool] -> Bool = List(snd[Nat, Bool]) >> all\n"
+    )
+    numbers, flags = draw(program, "Flags", case_of(0))[0]
+    assert numbers.shape == flags.shape == (0,)
+    assert flags.dtype == np.bool_

@@ -163,7 +163,7 @@ def _symbol(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
 
 def _mask(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
     mask = sampler.rng.random(size=sampler.shape(c, lead)) < 0.7
-    if mask.ndim:
+    if mask.ndim and mask.shape[-1]:  # an empty list of truth values has no first entry
         mask[..., 0] = True  # every row allows at least one entry
     return mask
 
