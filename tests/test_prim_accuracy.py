@@ -10,6 +10,7 @@ from primkit import kernel, raises
 
 import catdsl
 from catdsl.std.library import PRIMITIVES
+from catdsl.typesys.primitives import NoGradient
 
 MEASURED = (
     CLASSIFIER
@@ -25,7 +26,7 @@ law top1 : Batch >> List(Classify * Label) >> top_k_accuracy(1)
 def test_accuracy_takes_a_list_of_predictions_and_labels():
     spec = PRIMITIVES["accuracy"]
     sig = spec.build({})
-    assert spec.evaluation and spec.static_names == ()
+    assert spec.no_gradient is NoGradient.EVALUATION and spec.static_names == ()
     assert (str(sig.dom), str(sig.cod)) == ("List[Index[*s, n] * Index[*s, n]]", "Real")
 
 

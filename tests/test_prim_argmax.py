@@ -10,12 +10,13 @@ from primkit import kernel, raises
 
 import catdsl
 from catdsl.std.library import PRIMITIVES
+from catdsl.typesys.primitives import NoGradient
 
 
 def test_argmax_maps_scores_to_an_index_of_their_last_axis():
     spec = PRIMITIVES["argmax"]
     sig = spec.build({})
-    assert spec.module == "std.ml" and spec.evaluation
+    assert spec.module == "std.ml" and spec.no_gradient is NoGradient.EVALUATION
     assert (str(sig.dom), str(sig.cod)) == ("Real[*s, n]", "Index[*s, n]")
 
 

@@ -10,6 +10,7 @@ from gradkit import check_vjp
 import catdsl
 from catdsl.loader import check_text
 from catdsl.std.library import PRIMITIVES, make_kernel
+from catdsl.typesys.primitives import NoGradient
 
 PROGRAM = """
 import std.logic
@@ -42,7 +43,8 @@ def test_signatures():
     assert PRIMITIVES["le"].build({}).dom.atoms[0].scalar
     assert "Symbol" in PRIMITIVES["eq"].build({}).dom.atoms[0].kinds
     assert "Symbol" not in PRIMITIVES["le"].build({}).dom.atoms[0].kinds
-    assert not PRIMITIVES["join"].discrete and PRIMITIVES["le"].discrete
+    assert PRIMITIVES["join"].no_gradient is None
+    assert PRIMITIVES["le"].no_gradient is NoGradient.DISCRETE
 
 
 def test_values(program):

@@ -11,12 +11,13 @@ from primkit import kernel, raises
 
 import catdsl
 from catdsl.std.library import PRIMITIVES
+from catdsl.typesys.primitives import NoGradient
 
 
 def test_confusion_is_a_classes_by_classes_matrix():
     spec = PRIMITIVES["confusion"]
     sig = spec.build({"classes": 3})
-    assert spec.evaluation and spec.static_names == ("classes",)
+    assert spec.no_gradient is NoGradient.EVALUATION and spec.static_names == ("classes",)
     assert (str(sig.dom), str(sig.cod)) == ("List[Index[*s, 3] * Index[*s, 3]]", "Real[3, 3]")
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 import catdsl
 from catdsl.std.library import PRIMITIVES, make_kernel
+from catdsl.typesys.primitives import NoGradient
 
 PROGRAM = """
 import std.lists
@@ -27,7 +28,7 @@ def test_signature_values_and_batches():
 
 
 def test_no_cotangent_flows_through_a_count():
-    assert PRIMITIVES["length"].discrete
+    assert PRIMITIVES["length"].no_gradient is NoGradient.DISCRETE
     kernel = make_kernel("length", {}, (1,))
     assert kernel.differentiable == (False,)
     _, residual = kernel.forward(np.ones(4))

@@ -10,6 +10,7 @@ import pytest
 import catdsl
 from catdsl.loader import check_text
 from catdsl.std.library import PRIMITIVES, make_kernel
+from catdsl.typesys.primitives import NoGradient
 
 PROGRAM = """
 import std.logic
@@ -38,7 +39,10 @@ def program() -> catdsl.Program:
 def test_signatures():
     shown = {n: str(PRIMITIVES[n].build({}).cod) for n in ("and", "not", "all")}
     assert shown == {"and": "Bool[*s]", "not": "Bool[*s]", "all": "Bool"}
-    assert all(PRIMITIVES[n].discrete for n in ("and", "or", "not", "implies", "all", "any"))
+    assert all(
+        PRIMITIVES[n].no_gradient is NoGradient.DISCRETE
+        for n in ("and", "or", "not", "implies", "all", "any")
+    )
 
 
 def test_values(program):

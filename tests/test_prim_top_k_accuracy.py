@@ -10,12 +10,17 @@ from primkit import kernel, raises
 
 import catdsl
 from catdsl.std.library import PRIMITIVES
+from catdsl.typesys.primitives import NoGradient
 
 
 def test_top_k_accuracy_takes_scores_and_labels_and_a_required_k():
     spec = PRIMITIVES["top_k_accuracy"]
     sig = spec.build({"k": 2})
-    assert spec.evaluation and spec.static_names == ("k",) and "k" not in spec.defaults
+    assert (
+        spec.no_gradient is NoGradient.EVALUATION
+        and spec.static_names == ("k",)
+        and "k" not in spec.defaults
+    )
     assert (str(sig.dom), str(sig.cod)) == ("List[Real[*s, n] * Index[*s, n]]", "Real")
 
 

@@ -32,7 +32,8 @@ from catdsl.errors import CatError, CatRuntimeError, Diagnostic
 from catdsl.frontend.program import BaseProgram
 from catdsl.frontend.sampling import Sampler
 from catdsl.typesys import messages as M
-from catdsl.typesys.discrete import crossing
+from catdsl.typesys.no_gradient import first_cut
+from catdsl.typesys.primitives import NoGradient
 
 MAX_COORDINATES = 64
 ABS_TOLERANCE = 1e-7
@@ -103,10 +104,11 @@ def _is_real(value: object) -> TypeGuard[np.ndarray]:
 
 def gradcheck(program: BaseProgram, name: str, eps: float = 1e-6, seed: int = 0) -> GradReport:
     morphism = program[name]
-    cut = crossing(morphism.term, upstream=True)
+    cut = first_cut(morphism.term, upstream=True)
     if cut is not None:  # a comparison's gradient is zero, and its differences are not
-        message = M.gradcheck_through_discrete(name, cut.name).at(cut.span)
-        raise CatError([message], program.checked.sources)
+        evaluation = cut.kind is NoGradient.EVALUATION
+        message = M.gradcheck_through_no_gradient(name, cut.prim.name, evaluation)
+        raise CatError([message.at(cut.prim.span)], program.checked.sources)
     rng = np.random.default_rng(seed)
     sampler = Sampler(rng, program.params)
     inputs = list(sampler.prod(morphism.dom))

@@ -4,14 +4,12 @@ state (`AdamState(loss)`). What each family is comes from its spec in the regist
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
-from catdsl.typesys.discrete import crossing
 from catdsl.typesys.environment import Environment
 from catdsl.typesys.expressions import ExpressionChecker
 from catdsl.typesys.family_spec import (
@@ -26,6 +24,8 @@ from catdsl.typesys.family_spec import (
     Schedule,
 )
 from catdsl.typesys.literals import LiteralReader
+from catdsl.typesys.no_gradient import first_cut
+from catdsl.typesys.primitives import NoGradient
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.types import UNIT, Carrier, Port, Prod, Record, carrier_of
 from catdsl.typesys.unify import Mismatch, Subst
@@ -95,13 +95,8 @@ class FamilyChecker:
             schedule = self._schedule(schedule_expr)
         if "batch" in hyper and data is None:
             raise self.reporter.fail(M.batch_without_data(family, loss_text), e.span)
-        if spec is not None:
-            cut = crossing(loss, upstream=False, resolve=subst.prod)
-            if cut is not None:
-                message = M.train_through_discrete(name, loss_text, cut.name, e.span)
-                raise self.reporter.fail(message, cut.span)
         if family.role is FamilyRole.STEP:
-            self._differentiable(name, loss, loss_text, positional[0].value.span)
+            self._differentiable(name, loss, loss_text, e.span, positional[0].value.span, subst)
         if spec is None:  # MeanLoss
             if len(loss.cod) != 1:
                 raise self.reporter.fail(M.mean_of_several(loss.cod), e.span)
@@ -130,15 +125,20 @@ class FamilyChecker:
             only=only,
         )
 
-    def _differentiable(self, name: str, loss: T.Term, text: str, span: Span) -> None:
-        """A training step's loss uses no evaluation morphism (`argmax`, `accuracy`): no
-        gradient flows through one, so its params would silently stop learning (E0361)."""
-        root = loss.body if isinstance(loss, T.Ref) and loss.body is not None else loss
-        found = first_evaluation(root)  # a definition named as the loss is not named again
-        if found is not None:
-            prim, definition = found
-            message = M.train_through_evaluation(name, text, prim, definition)
-            raise self.reporter.fail(message, span)
+    def _differentiable(
+        self, name: str, loss: T.Term, text: str, call: Span, at: Span, subst: Subst
+    ) -> None:
+        """A training step's loss reaches no box without a gradient from its params: a
+        comparison or a count (E0330, at the box) or an evaluation morphism such as `argmax`
+        (E0361, at the loss), else the params before it would silently stop learning."""
+        cut = first_cut(loss, upstream=False, resolve=subst.prod)
+        if cut is None:
+            return
+        if cut.kind is NoGradient.EVALUATION:
+            message = M.train_through_evaluation(name, text, cut.prim, cut.definition)
+            raise self.reporter.fail(message, at)
+        message = M.train_through_discrete(name, text, cut.prim.name, cut.definition, call)
+        raise self.reporter.fail(message, cut.prim.span)
 
     def _state_conversion(
         self,
@@ -352,42 +352,3 @@ def state_record(spec: OptimizerSpec, params: Record) -> Record:
         for name, kind in spec.fields
     )
     return Record(spec.state, fields, f"{spec.state}{inner}")
-
-
-def first_evaluation(term: T.Term) -> tuple[T.Prim, str | None] | None:
-    """The first evaluation primitive (`PrimSpec.evaluation`) a term uses, looking through
-    the definitions it refers to, with the name of the definition that holds it (None when it
-    is written in `term` itself). Training boxes and the data points bound to ports are not
-    differentiated, so they are not searched; each definition is searched once."""
-    stack: list[tuple[T.Term, str | None]] = [(term, None)]
-    seen: set[int] = set()
-    while stack:
-        node, where = stack.pop()
-        if id(node) in seen or isinstance(node, T.Train):
-            continue
-        seen.add(id(node))
-        if isinstance(node, T.Prim):
-            if node.spec is not None and node.spec.evaluation:
-                return node, where
-            continue
-        if isinstance(node, T.Ref):
-            if node.body is not None:
-                stack.append((node.body, node.name))
-            continue
-        children = [node.inner] if isinstance(node, T.Bind) else _subterms(node)
-        stack.extend((child, where) for child in reversed(children))
-    return None
-
-
-def _subterms(node: T.Term) -> list[T.Term]:
-    """The terms a term is made of, in source order (fields holding terms or tuples of them)."""
-    found: list[T.Term] = []
-    pending: list[object] = [getattr(node, f.name) for f in dataclasses.fields(node)]
-    pending.reverse()
-    while pending:
-        value = pending.pop()
-        if isinstance(value, T.Term):
-            found.append(value)
-        elif isinstance(value, tuple):
-            pending.extend(reversed(value))
-    return found

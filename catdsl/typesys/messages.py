@@ -845,21 +845,27 @@ def nothing_to_train(family: str, text: str) -> Message:
     )
 
 
-def train_through_discrete(family: str, text: str, box: str, call: Span) -> Message:
+def train_through_discrete(
+    family: str, text: str, box: str, definition: str | None, call: Span
+) -> Message:
+    inside = f" (in `{definition}`)" if definition is not None else ""
     return Message(
         Code.DISCRETE_GRADIENT,
-        f"`{family}({text}, ...)` would differentiate through `{box}`, whose output is "
-        "discrete: no gradient flows back through it to the params before it",
+        f"`{family}({text}, ...)` would differentiate through `{box}`{inside}, whose output "
+        "is discrete: no gradient flows back through it to the params before it",
         f"train a loss that stays real from the params to its value; use `{box}` on data, "
         "or after training",
         labels=(Label(call, "trained here"),),
     )
 
 
-def gradcheck_through_discrete(name: str, box: str) -> Message:
+def gradcheck_through_no_gradient(name: str, box: str, evaluation: bool) -> Message:
+    """`gradcheck` of a definition that goes through a box without a gradient: E0361 for an
+    evaluation morphism (`argmax`), E0330 for a comparison or a count."""
+    what = "an evaluation morphism" if evaluation else "whose output is discrete"
     return Message(
-        Code.DISCRETE_GRADIENT,
-        f"`{name}` goes through `{box}`, whose output is discrete: it has no gradient to check",
+        Code.TRAIN_THROUGH_EVALUATION if evaluation else Code.DISCRETE_GRADIENT,
+        f"`{name}` goes through `{box}`, {what}: it has no gradient to check",
         f"gradcheck the part of `{name}` before `{box}`",
     )
 

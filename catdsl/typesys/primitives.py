@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from catdsl.typesys.dims import Dim
@@ -30,6 +31,15 @@ class PrimSig:
     cod: Prod
 
 
+class NoGradient(Enum):
+    """Why no gradient flows back through a primitive, which says how a refusal reads: a
+    training step (or `gradcheck`) that would differentiate through it is refused
+    (`typesys/no_gradient.py`)."""
+
+    DISCRETE = "discrete"  # its output is a truth value or a count (`le`, `and`, `length`): E0330
+    EVALUATION = "evaluation"  # a metric that measures a model (`argmax`, `accuracy`): E0361
+
+
 @dataclass(frozen=True)
 class PrimSpec:
     """A primitive: its module, its arguments (array params, then static keywords with their
@@ -39,13 +49,13 @@ class PrimSpec:
     numpy reference kernel factory, called `kernel(in_ranks, **static)`, when one is attached.
     `typed_by_kind`: the primitive is typed on several carrier kinds and its kernel is told
     which one a use has, as the static `kind` (the kind of its first input: `sub` refuses a
-    negative `Nat`). `discrete`: its output is discrete (a truth value, a count), so no
-    cotangent flows back through it to a real input; training through it is refused.
+    negative `Nat`). `no_gradient`, when set, says why no cotangent flows back through it to a
+    real input (`NoGradient.DISCRETE`: a truth value or a count; `NoGradient.EVALUATION`: a
+    metric); differentiating through it is refused.
     `validate`, when given, checks the static values before a signature is built and returns
     the argument at fault and what is wrong with it (E0360), or None when they are fine.
-    `evaluation` marks a metric (`argmax`, `accuracy`): no gradient flows through it, so a
-    training step refuses a loss that uses it (E0361). `also` lists further modules whose
-    import makes the primitive visible (`layer_norm` is in `std.attention` and `std.ml`).
+    `also` lists further modules whose import makes the primitive visible (`layer_norm` is in
+    `std.attention` and `std.ml`).
     """
 
     name: str
@@ -58,11 +68,10 @@ class PrimSpec:
     count: str | None = None
     kernel: Callable[..., Any] | None = None
     typed_by_kind: bool = False
-    discrete: bool = False
+    no_gradient: NoGradient | None = None
     validate: Callable[[Mapping[str, object]], tuple[str, str] | None] | None = field(
         default=None, compare=False
     )
-    evaluation: bool = False
     also: tuple[str, ...] = ()
 
 

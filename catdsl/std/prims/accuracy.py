@@ -17,7 +17,7 @@ import numpy as np
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics.kernel import Cotangents, Forward, Kernel
 from catdsl.std.signatures import agreement
-from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.primitives import NoGradient, PrimSpec
 
 
 def check_pairs(kernel: str, predictions: np.ndarray, labels: np.ndarray) -> None:
@@ -75,5 +75,5 @@ SPEC = PrimSpec(
     agreement,
     "fraction of predictions equal to their labels; evaluation only",
     kernel=Accuracy,
-    evaluation=True,
+    no_gradient=NoGradient.EVALUATION,
 )

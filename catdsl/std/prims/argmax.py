@@ -27,7 +27,7 @@ from catdsl.errors import CatRuntimeError
 from catdsl.semantics.kernel import Cotangents, Forward, Kernel
 from catdsl.std.kernels import check_logits
 from catdsl.std.signatures import argmax
-from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.primitives import NoGradient, PrimSpec
 
 
 def check_scores(kernel: str, scores: np.ndarray) -> None:
@@ -66,5 +66,5 @@ SPEC = PrimSpec(
     argmax,
     "position of the largest score (the first on ties); evaluation only",
     kernel=Argmax,
-    evaluation=True,
+    no_gradient=NoGradient.EVALUATION,
 )

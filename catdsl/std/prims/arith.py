@@ -18,7 +18,7 @@ from catdsl.errors import CatRuntimeError
 from catdsl.semantics.kernel import Cotangents, Forward
 from catdsl.std.kernels import Binary
 from catdsl.std.signatures import numeric_binary, whole_binary
-from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.primitives import NoGradient, PrimSpec
 
 
 class _Typed(Binary):
@@ -151,6 +151,6 @@ SPECS = (
         "`⌈a / b⌉` of whole numbers; b = 0 is an error",
         kernel=CeilDiv,
         typed_by_kind=True,
-        discrete=True,
+        no_gradient=NoGradient.DISCRETE,
     ),
 )

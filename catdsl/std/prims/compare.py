@@ -17,7 +17,7 @@ import numpy as np
 
 from catdsl.semantics.kernel import Cotangents, Forward, Kernel
 from catdsl.std.signatures import comparison, equality, lattice
-from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.primitives import NoGradient, PrimSpec
 
 
 class _Compare(Kernel):
@@ -90,7 +90,8 @@ class Meet(_Lattice):
 
 
 def _spec(name: str, build: Callable, doc: str, kernel: type[Kernel], discrete: bool) -> PrimSpec:
-    return PrimSpec(name, "std.logic", (), (), build, doc, kernel=kernel, discrete=discrete)
+    no_gradient = NoGradient.DISCRETE if discrete else None
+    return PrimSpec(name, "std.logic", (), (), build, doc, kernel=kernel, no_gradient=no_gradient)
 
 
 SPECS = (

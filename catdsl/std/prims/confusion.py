@@ -21,7 +21,7 @@ from catdsl.std import statics
 from catdsl.std.kernels import check_indices
 from catdsl.std.prims.accuracy import check_pairs
 from catdsl.std.signatures import confusion
-from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.primitives import NoGradient, PrimSpec
 
 MAX_CLASSES = 4096
 """The largest confusion matrix is 4096 × 4096 (128 MiB of float64)."""
@@ -67,5 +67,5 @@ SPEC = PrimSpec(
     "confusion matrix, [label, prediction] counts; evaluation only",
     kernel=Confusion,
     validate=VALIDATE,
-    evaluation=True,
+    no_gradient=NoGradient.EVALUATION,
 )

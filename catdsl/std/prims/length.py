@@ -14,7 +14,7 @@ import numpy as np
 from catdsl.semantics.kernel import Cotangents, Forward, Kernel
 from catdsl.std.prims import _lists
 from catdsl.std.signatures import list_length
-from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.primitives import NoGradient, PrimSpec
 
 
 class Length(Kernel):
@@ -41,5 +41,5 @@ SPEC = PrimSpec(
     list_length,
     "the number of elements, a `Nat`",
     kernel=Length,
-    discrete=True,
+    no_gradient=NoGradient.DISCRETE,
 )

@@ -14,7 +14,7 @@ import numpy as np
 
 from catdsl.semantics.kernel import Cotangents, Forward, Kernel
 from catdsl.std.signatures import logic_binary, logic_unary, quantifier
-from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.primitives import NoGradient, PrimSpec
 
 
 class _Logic(Kernel):
@@ -73,7 +73,9 @@ class Any_(_Quantifier):
 
 
 def _spec(name: str, build: Callable, doc: str, kernel: type[Kernel]) -> PrimSpec:
-    return PrimSpec(name, "std.logic", (), (), build, doc, kernel=kernel, discrete=True)
+    return PrimSpec(
+        name, "std.logic", (), (), build, doc, kernel=kernel, no_gradient=NoGradient.DISCRETE
+    )
 
 
 SPECS = (

@@ -21,7 +21,7 @@ from catdsl.std.kernels import check_indices
 from catdsl.std.prims.accuracy import check_counted
 from catdsl.std.prims.argmax import check_scores
 from catdsl.std.signatures import scored
-from catdsl.typesys.primitives import PrimSpec
+from catdsl.typesys.primitives import NoGradient, PrimSpec
 
 VALIDATE = statics.every(statics.required("k", "top_k_accuracy(k = 5)"), statics.whole("k", 1))
 
@@ -76,5 +76,5 @@ SPEC = PrimSpec(
     "fraction of labels among the k highest scores; evaluation only",
     kernel=TopKAccuracy,
     validate=VALIDATE,
-    evaluation=True,
+    no_gradient=NoGradient.EVALUATION,
 )
