@@ -217,3 +217,78 @@ def test_cuda_without_a_gpu_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     argv = ["run", str(REPO / "programs/chain_rule.cat"), "z", "--backend", "torch"]
     assert main([*argv, "--device", "cuda"]) == 2
     assert "needs a CUDA build of torch" in capsys.readouterr().err
+
+
+def _cases() -> list[tuple[str, dict, tuple[int, ...], tuple[np.ndarray, ...]]]:
+    """(primitive, static, in_ranks, inputs) with a batch of 2: one case per rule at least."""
+    rng = np.random.default_rng(7)
+    x, w, b = rng.normal(size=(2, 4)), rng.normal(size=(4, 3)), rng.normal(size=3)
+    probs = np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
+    target = np.array([1, 3])
+    return [
+        ("lookup", {}, (0, 2), (target, w)),
+        ("affine", {}, (1, 2, 1), (x, w, b)),
+        ("linear", {}, (1, 2), (x, w)),
+        ("dot", {}, (1, 1), (x, rng.normal(size=4))),
+        ("scale", {"c": -1.5}, (1,), (x,)),
+        ("add", {}, (1, 1), (x, rng.normal(size=(2, 4)))),
+        ("add", {}, (1, 0), (x, rng.normal(size=2))),
+        ("mul", {}, (1, 1), (x, rng.normal(size=(2, 4)))),
+        ("mul", {}, (0, 1), (rng.normal(size=2), x)),
+        ("sum", {}, (1,), (x,)),
+        ("mean", {}, (1,), (x,)),
+        ("relu", {}, (1,), (x,)),
+        ("tanh", {}, (1,), (x,)),
+        ("sigmoid", {}, (1,), (40 * x,)),
+        ("softmax", {}, (1,), (30 * x,)),
+        ("log_softmax", {}, (1,), (30 * x,)),
+        ("nll", {}, (1, 0), (probs, target)),
+        ("nll", {}, (1, 0), (np.array([[0.0, 1.0], [1e-12, 1.0]]), np.array([0, 0]))),  # floor
+        ("cross_entropy", {}, (1, 0), (30 * x, target)),
+        ("mse", {}, (1, 1), (x, rng.normal(size=(2, 4)))),
+        ("windows", {"k": 3}, (1,), (np.arange(6),)),
+        ("windows", {"k": 2}, (2,), (x,)),
+    ]
+
+
+def test_every_rule_agrees_with_its_kernel() -> None:
+    """Each torch rule, alone, gives its numpy kernel's outputs to 1e-12 (float64)."""
+    from catdsl.std.library import make_kernel
+    from catdsl.std.torch_rules import TORCH_RULES
+
+    cases = _cases()
+    assert {c[0] for c in cases} == set(TORCH_RULES)
+    for name, static, ranks, inputs in cases:
+        expected = make_kernel(name, static, ranks)(*inputs)
+        got = TORCH_RULES[name](ranks, **static)(*(torch.tensor(a) for a in inputs))
+        assert_same(tuple(expected), tuple(y.numpy() for y in got))
+
+
+@pytest.mark.parametrize(
+    ("name", "ranks", "inputs", "code"),
+    [
+        ("lookup", (0, 2), (np.array([5]), np.zeros((5, 2))), "R0201"),
+        ("lookup", (0, 2), (np.array([0.0]), np.zeros((5, 2))), "R0203"),
+        ("nll", (1, 0), (np.full((1, 3), 1 / 3), np.array([-1])), "R0202"),
+        ("cross_entropy", (1, 0), (np.zeros((1, 0)), np.array([0])), "R0401"),
+        ("affine", (1, 2, 1), (np.zeros(3), np.zeros((4, 2)), np.zeros(2)), "R0301"),
+        ("add", (1, 1), (np.zeros(3), np.zeros(4)), "R0302"),
+        ("windows", (1,), (np.arange(2),), "R0401"),
+    ],
+)
+def test_every_refusal_has_the_kernel_code(name, ranks, inputs, code) -> None:
+    from catdsl.errors import CatRuntimeError
+    from catdsl.std.library import make_kernel
+    from catdsl.std.torch_rules import TORCH_RULES
+
+    static = {"k": 3} if name == "windows" else {}
+    messages = []
+    for call in (
+        lambda: make_kernel(name, static, ranks)(*inputs),
+        lambda: TORCH_RULES[name](ranks, **static)(*(torch.tensor(a) for a in inputs)),
+    ):
+        with pytest.raises(CatRuntimeError) as info:
+            call()
+        assert info.value.diagnostic.code == code
+        messages.append(info.value.diagnostic.message)
+    assert messages[1] == messages[0]
