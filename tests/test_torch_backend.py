@@ -292,3 +292,14 @@ def test_every_refusal_has_the_kernel_code(name, ranks, inputs, code) -> None:
         assert info.value.diagnostic.code == code
         messages.append(info.value.diagnostic.message)
     assert messages[1] == messages[0]
+
+
+def test_without_torch_the_cli_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails
+    argv = ["run", str(REPO / "programs/chain_rule.cat"), "z", "--backend", "torch"]
+    assert main(argv) == 2
+    assert "pip install torch" in capsys.readouterr().err
+    with pytest.raises(ImportError, match="the torch backend needs PyTorch"):
+        catdsl.load(str(REPO / "programs/chain_rule.cat"), backend="torch")
