@@ -11,7 +11,7 @@ import pytest
 
 import catdsl
 from catdsl.cli import main
-from catdsl.diagram.schedule import schedule
+from catdsl.diagram.schedule import Invoke, schedule
 from catdsl.frontend.sampling import Sampler
 
 torch = pytest.importorskip("torch")
@@ -303,3 +303,30 @@ def test_without_torch_the_cli_says_what_to_install(
     assert "pip install torch" in capsys.readouterr().err
     with pytest.raises(ImportError, match="the torch backend needs PyTorch"):
         catdsl.load(str(REPO / "programs/chain_rule.cat"), backend="torch")
+
+
+@pytest.mark.parametrize("inline_limit", [512, 0])
+def test_powers_functors_and_shared_definitions_agree(
+    inline_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`f ^ n`, `List(f)` and a definition used twice run as on numpy (to 1e-12); with no
+    inlining, the shared definition is an invoked sub-plan on both backends."""
+    monkeypatch.setattr("catdsl.diagram.schedule.INLINE_LIMIT", inline_limit)
+    text = (
+        "import std.ml\n"
+        "object X : Real[3]\n"
+        "object Xs : List[X]\n"
+        "morphism Step : X -> X = tanh >> scale(1.5)\n"
+        "let Iterated = Step ^ 4\n"
+        "let Each = List(Iterated)\n"
+        "morphism Total : X -> Real = sum\n"
+        "let Totals = List(Step >> Total)\n"
+        "morphism Squash : X -> X = sigmoid\n"
+        "let Twice = Iterated >> Squash >> Iterated\n"
+    )
+    numpy_program, torch_program = (catdsl.loads(text, backend=b) for b in ("numpy", "torch"))
+    invoked = any(isinstance(s, Invoke) for s in schedule(torch_program["Twice"].diagram).steps)
+    assert invoked == (inline_limit == 0)
+    xs = np.random.default_rng(0).normal(size=(4, 3))
+    for name, value in [("Iterated", xs[0]), ("Each", xs), ("Totals", xs), ("Twice", xs[1])]:
+        assert_same(numpy_program[name](value), torch_program[name](value))
