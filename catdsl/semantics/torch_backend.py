@@ -175,6 +175,8 @@ class _Run:
 
 @dataclass
 class _Call:
+    """A primitive's bound rule on the registers `ins`, writing `outs`."""
+
     fn: TorchFn
     atoms_in: tuple[Any, ...]
     atoms_out: tuple[Any, ...]
@@ -186,6 +188,8 @@ class _Call:
 
 @dataclass
 class _Loop:
+    """`f ^ n`: `body` applied `n` times to the state (the first `n_dom` inputs)."""
+
     body: TorchPlan
     n: int
     n_dom: int
@@ -195,6 +199,8 @@ class _Loop:
 
 @dataclass
 class _Map:
+    """`List(f)` / `Option(f)`: `body` on the whole batch of elements (or on the one present)."""
+
     body: TorchPlan
     optional: bool
     elem_in: tuple[Any, ...]
@@ -205,6 +211,8 @@ class _Map:
 
 @dataclass
 class _Invoke:
+    """A large shared definition: its one `body` plan run on the registers `ins`."""
+
     body: TorchPlan
     ins: tuple[int, ...]
     outs: tuple[int, ...]
@@ -212,6 +220,8 @@ class _Invoke:
 
 @dataclass
 class _Check:
+    """Values entering nominal objects, checked in numpy in a checked run."""
+
     checks: tuple[Callable[[Any, Env], None] | None, ...]
     ins: tuple[int, ...]
 
@@ -336,12 +346,15 @@ class _Binder:
         self.plans: dict[int, TorchPlan] = {}
 
     def plan(self, sched: Schedule) -> TorchPlan:
+        """The plan of `sched`, made once per schedule."""
         key = id(sched)
         if key not in self.plans:
             self.plans[key] = self.build(sched)
         return self.plans[key]
 
     def build(self, sched: Schedule) -> TorchPlan:
+        """Hoisted constants as tensors, one bound step per scheduled step, and the checks of
+        the plan's inputs and sources."""
         template: list[Any] = [None] * len(sched.slots)
         for constant in sched.constants:
             values = self.constant(constant.box)
@@ -354,6 +367,7 @@ class _Binder:
         return TorchPlan(sched, template, steps, checks)
 
     def step(self, step: Call | Loop | Map | Invoke | Train | Check) -> _Step:
+        """The bound form of one step; a training box is R0811."""
         match step:
             case Call(box=box):
                 fn = self.rule(box.name, dict(box.static or {}), tuple(box.in_ranks), box.span)

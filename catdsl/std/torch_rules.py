@@ -43,6 +43,7 @@ def check_indices(indices: Tensor, limit: int, kind: str, code: str) -> Tensor:
 
 
 def _numpy_name(x: Tensor) -> str:
+    """A tensor's dtype as numpy names it (`float64`), for the kernels' wording."""
     return str(x.dtype).removeprefix("torch.")
 
 
@@ -126,6 +127,8 @@ def lift(x: Tensor, rank: int, target: int) -> Tensor:
 
 
 def lookup(in_ranks: Ranks) -> TorchFn:
+    """`lookup(E)`: the rows E[t] (R0201 for a token outside the table)."""
+
     def run(tokens: Tensor, table: Tensor) -> tuple[Tensor, ...]:
         check_indices(tokens, table.shape[0], "token", "R0201")
         return (table[tokens.long()],)
@@ -134,6 +137,8 @@ def lookup(in_ranks: Ranks) -> TorchFn:
 
 
 def affine(in_ranks: Ranks) -> TorchFn:
+    """`affine(W, b)`: x·W + b on the last axis."""
+
     def run(x: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, ...]:
         check_linear("linear layer", x, weight, bias)
         return (x @ weight + bias,)
@@ -142,6 +147,8 @@ def affine(in_ranks: Ranks) -> TorchFn:
 
 
 def linear(in_ranks: Ranks) -> TorchFn:
+    """`linear(W)`: x·W on the last axis."""
+
     def run(x: Tensor, weight: Tensor) -> tuple[Tensor, ...]:
         check_linear("linear layer", x, weight, None)
         return (x @ weight,)
@@ -150,6 +157,8 @@ def linear(in_ranks: Ranks) -> TorchFn:
 
 
 def dot(in_ranks: Ranks) -> TorchFn:
+    """`dot(v)`: x·v over the last axis."""
+
     def run(x: Tensor, vector: Tensor) -> tuple[Tensor, ...]:
         if vector.ndim != 1 or x.ndim == 0 or x.shape[-1] != vector.shape[0]:
             raise CatRuntimeError(
@@ -162,6 +171,7 @@ def dot(in_ranks: Ranks) -> TorchFn:
 
 
 def scale(in_ranks: Ranks, *, c: float) -> TorchFn:
+    """`scale(c)`: multiplication by the constant c."""
     factor = finite_real("scale", "c", c)
     return lambda x: (x * factor,)
 
@@ -222,6 +232,8 @@ def _sigmoid(x: Tensor) -> Tensor:
 
 
 def softmax(in_ranks: Ranks) -> TorchFn:
+    """`softmax`: the max-shifted softmax of the last axis."""
+
     def run(logits: Tensor) -> tuple[Tensor, ...]:
         shifted, log_total = shifted_logits("softmax", logits)
         return ((shifted - log_total).exp(),)
@@ -230,6 +242,8 @@ def softmax(in_ranks: Ranks) -> TorchFn:
 
 
 def log_softmax(in_ranks: Ranks) -> TorchFn:
+    """`log_softmax`: logits minus their log-sum-exp."""
+
     def run(logits: Tensor) -> tuple[Tensor, ...]:
         shifted, log_total = shifted_logits("log_softmax", logits)
         return (shifted - log_total,)
@@ -238,6 +252,8 @@ def log_softmax(in_ranks: Ranks) -> TorchFn:
 
 
 def nll(in_ranks: Ranks) -> TorchFn:
+    """`nll`: −ln(max(p[t], 1e-9))."""
+
     def run(probs: Tensor, target: Tensor) -> tuple[Tensor, ...]:
         check_logits("nll", probs)
         check_indices(target, probs.shape[-1], "target", "R0202")
@@ -247,6 +263,8 @@ def nll(in_ranks: Ranks) -> TorchFn:
 
 
 def cross_entropy(in_ranks: Ranks) -> TorchFn:
+    """`cross_entropy`: lse(z) − z[t] from the shifted logits."""
+
     def run(logits: Tensor, target: Tensor) -> tuple[Tensor, ...]:
         shifted, log_total = shifted_logits("cross_entropy", logits)
         check_indices(target, logits.shape[-1], "target", "R0202")
@@ -256,6 +274,8 @@ def cross_entropy(in_ranks: Ranks) -> TorchFn:
 
 
 def mse(in_ranks: Ranks) -> TorchFn:
+    """`mse`: the mean over the element axes of (prediction − target)²."""
+
     def run(prediction: Tensor, target: Tensor) -> tuple[Tensor, ...]:
         rank = in_ranks[0] if in_ranks else prediction.ndim
         check_same_elements("mean squared error", prediction, target, rank)
@@ -269,6 +289,7 @@ def mse(in_ranks: Ranks) -> TorchFn:
 
 
 def windows(in_ranks: Ranks, *, k: int) -> TorchFn:
+    """`windows(k)`: the k shifted views of a sequence (output j holds items j … N−k+j)."""
     size = positive_int("windows", "k", k)
 
     def run(seq: Tensor) -> tuple[Tensor, ...]:
