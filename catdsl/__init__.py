@@ -40,14 +40,19 @@ def load(
     dtype: str = "float64",
     allow_read: Iterable[str | os.PathLike[str]] = (),
     plugins: Iterable[PrimitiveSet | PluginSpec] = (),
+    backend: str = "numpy",
+    device: str = "cpu",
 ) -> Program:
     """Read, parse and check a `.cat` file; values are computed in `dtype`. Its imports and
     `load`s are read from its directory, or from the directories of `allow_read`
     (docs/security.md); `import plugin.NAME` finds NAME among `plugins`, then among installed
-    packages (docs/extending.md)."""
+    packages (docs/extending.md). `backend="torch"` runs it on PyTorch on `device`
+    (docs/running.md, "On PyTorch")."""
     from catdsl.frontend.api import load_program
+    from catdsl.frontend.backends import named_backend
 
-    return load_program(path, dtype, allow_read=allow_read, plugins=plugins)
+    engine = named_backend(backend, dtype, device)
+    return load_program(path, dtype, engine, allow_read=allow_read, plugins=plugins)
 
 
 def loads(
@@ -56,13 +61,18 @@ def loads(
     dtype: str = "float64",
     allow_read: Iterable[str | os.PathLike[str]] = (),
     plugins: Iterable[PrimitiveSet | PluginSpec] = (),
+    backend: str = "numpy",
+    device: str = "cpu",
 ) -> Program:
     """Parse and check program text; `file` names it in diagnostics, and its directory (the
     working directory for "<string>") is where imports and `load`s are read from, besides the
-    directories of `allow_read`; plugins are found as `load` finds them."""
+    directories of `allow_read`; plugins are found as `load` finds them; `backend` and
+    `device` as for `load`."""
     from catdsl.frontend.api import loads_program
+    from catdsl.frontend.backends import named_backend
 
-    return loads_program(text, file, dtype, allow_read=allow_read, plugins=plugins)
+    engine = named_backend(backend, dtype, device)
+    return loads_program(text, file, dtype, engine, allow_read=allow_read, plugins=plugins)
 
 
 def __getattr__(name: str) -> object:

@@ -77,7 +77,17 @@ def _load(args: argparse.Namespace, dtype: str = "float64"):
     import catdsl
 
     plugins = _plugin_finder(args).given.values()
-    return catdsl.load(args.file, dtype, allow_read=args.allow_read, plugins=plugins)
+    backend, device = getattr(args, "backend", "numpy"), getattr(args, "device", "cpu")
+    if backend == "numpy" and device == "cpu":
+        return catdsl.load(args.file, dtype, allow_read=args.allow_read, plugins=plugins)
+    from catdsl.frontend.api import load_program
+    from catdsl.frontend.backends import named_backend
+
+    try:
+        engine = named_backend(backend, dtype, device)
+    except (ImportError, ValueError) as err:
+        raise UsageError(str(err)) from None
+    return load_program(args.file, dtype, engine, allow_read=args.allow_read, plugins=plugins)
 
 
 def _plugin_finder(args: argparse.Namespace):
@@ -507,6 +517,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", help="save the result to a .npz file")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--backend",
+        choices=("numpy", "torch"),
+        default="numpy",
+        help="what computes the values: numpy (the default) or PyTorch (forward only)",
+    )
+    p.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu", help="the torch device (default cpu)"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("train", help="iterate a training endomorphism and report the loss")

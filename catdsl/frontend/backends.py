@@ -7,12 +7,13 @@ swapped in here and nowhere else.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 if TYPE_CHECKING:
+    from catdsl.semantics.backend import Backend
     from catdsl.semantics.kernel import KernelTable
     from catdsl.semantics.numpy_backend import NumpyBackend
 
@@ -32,3 +33,27 @@ def default_backend(
     from catdsl.semantics.numpy_backend import NumpyBackend
 
     return NumpyBackend(kernel_table(extra), dtype)
+
+
+BACKENDS = ("numpy", "torch")
+"""The backends a program can be run on, by the name `--backend` and `backend=` take."""
+
+
+def named_backend(
+    name: str, dtype: DTypeLike = np.float64, device: str = "cpu"
+) -> Backend[Any] | None:
+    """The backend called `name` on `device` (None for numpy: the program makes its default,
+    with its plugins' kernels). An unknown name, or numpy off the CPU, is a `ValueError`; torch
+    without PyTorch installed is an `ImportError` saying what to install."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    if name == "numpy":
+        if device != "cpu":
+            raise ValueError(f"the numpy backend runs on the CPU only, not on {device!r}")
+        return None
+    from catdsl.semantics.torch_backend import TorchBackend, import_torch
+
+    import_torch()  # a clear ImportError before the rules module imports torch
+    from catdsl.std.torch_rules import TORCH_RULES
+
+    return TorchBackend(TORCH_RULES, dtype, device)
