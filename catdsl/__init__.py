@@ -47,7 +47,7 @@ def load(
     `load`s are read from its directory, or from the directories of `allow_read`
     (docs/security.md); `import plugin.NAME` finds NAME among `plugins`, then among installed
     packages (docs/extending.md). `backend="torch"` runs it on PyTorch on `device`
-    (docs/running.md, "On PyTorch")."""
+    (docs/backends.md)."""
     from catdsl.frontend.api import load_program
     from catdsl.frontend.backends import named_backend
 
