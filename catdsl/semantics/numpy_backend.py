@@ -35,14 +35,14 @@ from catdsl.diagram.schedule import (
     schedule,
 )
 from catdsl.errors import CatRuntimeError
-from catdsl.files import load_array_file
+from catdsl.semantics.constants import checked_constant
 from catdsl.semantics.invariants import make_check
 from catdsl.semantics.kernel import Kernel, KernelTable, build_kernel
 from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.ops import CheckOp, FunctorOp, InvokeOp, PowerOp, kernel_op
 from catdsl.semantics.plan import CTX, Instr, Op, Plan
 from catdsl.semantics.training import initial_state, run_steps, train_op
-from catdsl.semantics.values import coerce, is_differentiable, split_components, width
+from catdsl.semantics.values import is_differentiable
 
 
 class NumpyBackend:
@@ -193,23 +193,4 @@ class _Binder:
 
     def constant(self, box: ConstBox) -> list[Any]:
         """The hoisted values of a const box, one per output atom, checked once."""
-        atoms, dtype = box.outputs, self.dtype
-        try:
-            if box.path is not None:
-                arrays = load_array_file(box.path)
-                total = sum(width(a) for a in atoms)
-                raw = split_components(arrays, atoms) if len(arrays) == total else [arrays[0]]
-            else:
-                raw = [box.value] if len(atoms) == 1 else list(box.value)
-            if len(raw) != len(atoms):
-                raise CatRuntimeError(
-                    "R0416", f"`{box.label}` holds {len(raw)} value(s) for {len(atoms)} wire(s)"
-                )
-            values = [coerce(v, a, dtype) for v, a in zip(raw, atoms, strict=True)]
-            for value, atom in zip(values, atoms, strict=True):
-                check = make_check(atom, f"the data `{box.name}`")
-                if check is not None:
-                    check(value, {})
-        except CatRuntimeError as exc:
-            raise exc.at(box.span) from None
-        return values
+        return checked_constant(box, self.dtype)

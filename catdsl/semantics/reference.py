@@ -36,12 +36,11 @@ from catdsl.diagram.ir import (
     StructBox,
     TrainBox,
 )
-from catdsl.files import load_array_file
 from catdsl.semantics import optimizers
+from catdsl.semantics.constants import constant_values
 from catdsl.semantics.kernel import EVALUATION, KernelTable, Mode, StepClock
 from catdsl.semantics.values import (
     accumulate,
-    coerce,
     elements_of,
     join_components,
     pack,
@@ -292,14 +291,7 @@ class Reference:
     # ---------------------------------------------------------------- constants and training
     def constant(self, box: ConstBox) -> list[Any]:
         """A const box's values, one per output atom, in this interpreter's dtype."""
-        atoms = box.outputs
-        if box.path is not None:
-            arrays = load_array_file(box.path)
-            total = sum(width(a) for a in atoms)
-            raw = split_components(arrays, atoms) if len(arrays) == total else [arrays[0]]
-        else:
-            raw = [box.value] if len(atoms) == 1 else list(box.value)
-        return [coerce(v, a, self.dtype) for v, a in zip(raw, atoms, strict=True)]
+        return constant_values(box, self.dtype)
 
     def train(self, box: TrainBox, xs: list[Any]) -> tuple[Any, ...]:
         """One training box: initialise a state, read its params, evaluate the mean loss, or

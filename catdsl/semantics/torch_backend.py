@@ -35,11 +35,10 @@ from catdsl.diagram.depth import deep
 from catdsl.diagram.ir import ConstBox, Diagram
 from catdsl.diagram.schedule import Call, Check, Invoke, Loop, Map, Schedule, Train, schedule
 from catdsl.errors import CatRuntimeError, Span
-from catdsl.files import load_array_file
+from catdsl.semantics.constants import checked_constant
 from catdsl.semantics.invariants import Env, make_check, nonfinite_error
 from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.values import (
-    coerce,
     elements_of,
     join_components,
     pack,
@@ -415,23 +414,4 @@ class _Binder:
 
     def constant(self, box: ConstBox) -> list[Any]:
         """A const box's numpy values, one per output atom, checked once (as on numpy)."""
-        atoms, dtype = box.outputs, self.backend.dtype
-        try:
-            if box.path is not None:
-                arrays = load_array_file(box.path)
-                total = sum(width(a) for a in atoms)
-                raw = split_components(arrays, atoms) if len(arrays) == total else [arrays[0]]
-            else:
-                raw = [box.value] if len(atoms) == 1 else list(box.value)
-            if len(raw) != len(atoms):
-                raise CatRuntimeError(
-                    "R0416", f"`{box.label}` holds {len(raw)} value(s) for {len(atoms)} wire(s)"
-                )
-            values = [coerce(v, a, dtype) for v, a in zip(raw, atoms, strict=True)]
-            for value, atom in zip(values, atoms, strict=True):
-                check = make_check(atom, f"the data `{box.name}`")
-                if check is not None:
-                    check(value, {})
-        except CatRuntimeError as exc:
-            raise exc.at(box.span) from None
-        return values
+        return checked_constant(box, self.backend.dtype)
