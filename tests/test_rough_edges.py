@@ -202,3 +202,13 @@ def test_steps_that_override_nothing_say_nothing(capsys, argv) -> None:
 def test_steps_of_reads_the_power(tiny) -> None:
     assert tiny.steps_of("trained") == 80
     assert tiny.steps_of("step") is None
+
+
+def test_truth_values_print_as_a_program_writes_them():
+    program = catdsl.loads(
+        "object M : Bool[2, 3]\n"
+        "data m : M = [[true, false, true], [false, false, true]]\n"
+        "data t : Bool = true\n"
+    )
+    assert program["t"].format_value(program["t"]()) == "true"
+    assert program["m"].format_value(program["m"]()) == "[[true false true]\n [false false true]]"

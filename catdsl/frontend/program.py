@@ -46,6 +46,11 @@ def _takes_none(atom: object) -> bool:
     return isinstance(carrier, Carrier) and carrier.kind == "Option"
 
 
+def _truth(b: object) -> str:
+    """A truth value as a program writes it: `true` or `false`."""
+    return "true" if b else "false"
+
+
 def _coerced(value: object, atom, dtype, what: str) -> object:
     """`coerce(value, atom, dtype)`, with data of the wrong structure reported as E0803."""
     from catdsl.semantics.values import coerce
@@ -459,6 +464,8 @@ class Morphism:
             if array.ndim == 0 and array.dtype.kind == "f":
                 text = f"{array.item():.6g}"
                 return text if any(c in text for c in ".ein") else f"{text}.0"
+            if array.dtype.kind == "b":  # truth values as a program writes them
+                return np.array2string(array, formatter={"bool": _truth})
             return str(array)
 
     def _repr_svg_(self) -> str | None:
