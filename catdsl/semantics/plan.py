@@ -45,6 +45,7 @@ from catdsl.diagram.schedule import Source
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.invariants import Check, Env, nonfinite_error
 from catdsl.semantics.kernel import EVALUATION, Mode, StepClock
+from catdsl.semantics.sources import gather_sources
 from catdsl.semantics.values import accumulate, has_nonfinite, zeros_like
 from catdsl.typesys.types import Prod
 
@@ -293,25 +294,7 @@ class Plan:
         self, inputs: Sequence, ports: Mapping[str, Any] | None, params: Mapping[str, Any] | None
     ) -> list:
         """The positional source values: the inputs, then each named source."""
-        if len(inputs) != self._n_inputs:
-            raise CatRuntimeError(
-                "R0102",
-                f"`{self.name or 'this morphism'}` takes {self._n_inputs} input(s) "
-                f"({self.dom}), found {len(inputs)}",
-            )
-        values = list(inputs)
-        ports, params = ports or {}, params or {}
-        for source in self.sources:
-            table = params if source.kind == "param" else ports
-            if source.name not in table:
-                raise CatRuntimeError(
-                    "R0102",
-                    f"no value for the {source.kind} `{source.name}` of "
-                    f"`{self.name or 'this morphism'}`",
-                    help=f"give a value of `{source.atom}` for `{source.name}`",
-                )
-            values.append(table[source.name])
-        return values
+        return gather_sources(self.name, self.dom, self.sources, inputs, ports, params)
 
     def check_sources(self, values: Sequence, env: Env) -> None:
         """Validate the inputs, ports and params where they enter their objects."""

@@ -38,6 +38,7 @@ from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.constants import checked_constant
 from catdsl.semantics.invariants import Env, make_check, nonfinite_error
 from catdsl.semantics.loop import LoopHooks
+from catdsl.semantics.sources import gather_sources
 from catdsl.semantics.values import (
     elements_of,
     join_components,
@@ -238,8 +239,7 @@ class TorchPlan:
         steps: list[_Step],
         source_checks: list[Callable[[Any, Env], None] | None],
     ):
-        self.name = sched.name
-        self.n_inputs = len(sched.in_slots)
+        self.name, self.dom = sched.name, sched.dom
         self.sources = sched.sources
         self.in_slots = (*sched.in_slots, *sched.source_slots)
         self.out_slots = sched.out_slots
@@ -250,25 +250,8 @@ class TorchPlan:
     def gather(
         self, inputs: Sequence, ports: Mapping[str, Any] | None, params: Mapping[str, Any] | None
     ) -> list:
-        """The positional source values: the inputs, then each named source (R0102 as on
-        numpy when one is missing)."""
-        what = f"`{self.name or 'this morphism'}`"
-        if len(inputs) != self.n_inputs:
-            raise CatRuntimeError(
-                "R0102", f"{what} takes {self.n_inputs} input(s), found {len(inputs)}"
-            )
-        values = list(inputs)
-        ports, params = ports or {}, params or {}
-        for source in self.sources:
-            table = params if source.kind == "param" else ports
-            if source.name not in table:
-                raise CatRuntimeError(
-                    "R0102",
-                    f"no value for the {source.kind} `{source.name}` of {what}",
-                    help=f"give a value of `{source.atom}` for `{source.name}`",
-                )
-            values.append(table[source.name])
-        return values
+        """The positional source values: the inputs, then each named source."""
+        return gather_sources(self.name, self.dom, self.sources, inputs, ports, params)
 
     def check_sources(self, values: Sequence, dims: Env) -> None:
         """Validate the inputs, ports and params (numpy values) where they enter their objects."""
