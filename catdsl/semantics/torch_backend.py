@@ -110,7 +110,7 @@ class TorchBackend:
             compiled.check_sources(values, dims)
         tensors = [self.to_tensor(v) for v in values]
         with self.torch.no_grad():
-            outputs = compiled.execute(tensors, _Run(check, dims))
+            outputs = compiled.execute(tensors, TensorRun(check, dims))
         return tuple(to_numpy(y) for y in outputs)
 
     def vjp(
@@ -166,8 +166,9 @@ def to_numpy(value: Any) -> Any:
 
 
 @dataclass
-class _Run:
-    """What one run shares with its nested plans: whether it checks, and the dims bound."""
+class TensorRun:
+    """What one tensor-level run (`TorchPlan.execute`) shares with its nested plans: whether it
+    checks, and the dims bound. `TensorRun(False, {})` runs unchecked, keeping autograd."""
 
     check: bool
     dims: Env
@@ -259,7 +260,7 @@ class TorchPlan:
             if check is not None:
                 check(value, dims)
 
-    def execute(self, values: Sequence, run: _Run) -> tuple:
+    def execute(self, values: Sequence, run: TensorRun) -> tuple:
         """The outputs from positional source tensors."""
         regs = list(self.template)
         for slot, value in zip(self.in_slots, values, strict=True):
@@ -289,7 +290,7 @@ class TorchPlan:
         return tuple(regs[i] for i in self.out_slots)
 
     @staticmethod
-    def call(step: _Call, xs: list, run: _Run) -> tuple:
+    def call(step: _Call, xs: list, run: TensorRun) -> tuple:
         """One primitive on its wires; its outputs scanned for NaN/inf in a checked run."""
         flat = join_components(xs, step.atoms_in)
         try:
@@ -301,7 +302,7 @@ class TorchPlan:
         return tuple(split_components(ys, step.atoms_out))
 
     @staticmethod
-    def map(step: _Map, xs: list, run: _Run) -> tuple:
+    def map(step: _Map, xs: list, run: TensorRun) -> tuple:
         """`List(f)` on the whole batch (rules are batch-polymorphic); `Option(f)`, None kept."""
         if step.optional and xs[0] is None:
             return (None,)
