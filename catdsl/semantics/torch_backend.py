@@ -1,4 +1,4 @@
-"""The PyTorch backend (forward only): a schedule bound to torch rules, run on a torch device.
+"""The PyTorch backend: a schedule bound to torch rules, run on a torch device.
 
 The backend owns no numerics: it is given a table of torch rules by primitive name (as the numpy
 backend is given its kernel table), where a rule is `factory(in_ranks, **static)` returning a
@@ -9,7 +9,9 @@ device, and the outputs come back as numpy arrays. Inside a checked run, the val
 nominal objects (a definition's `Check` steps: `Simplex` rows, index ranges) are copied back to
 numpy and checked there, and every primitive's outputs are scanned for NaN/inf (R0415); the rules
 themselves raise the kernels' codes for operands that do not fit (index ranges, shapes, empty or
-non-finite logits). Reverse mode and training are not implemented here yet (R0811).
+non-finite logits). Reverse mode is torch's autograd over the same tensor-level run (`vjp`:
+the cotangents come back as numpy, zeros where none flows, as on numpy). Training is not
+implemented here yet (R0811).
 
 torch is optional: this module imports it only when a backend is made, and a missing torch is an
 `ImportError` saying what to install.
@@ -17,7 +19,7 @@ torch is optional: this module imports it only when a backend is made, and a mis
 | code  | raised when |
 | ----- | ----------- |
 | R0810 | a primitive has no torch rule |
-| R0811 | reverse mode or training is asked of the torch backend |
+| R0811 | training is asked of the torch backend |
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.sources import gather_sources
 from catdsl.semantics.values import (
     elements_of,
+    is_differentiable,
     join_components,
     pack,
     split_components,
     width,
+    zeros_like,
 )
 
 TorchFn = Callable[..., tuple[Any, ...]]
@@ -122,7 +126,44 @@ class TorchBackend:
         cotangents: Sequence[Any],
         wrt: set[str],
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        raise unsupported("reverse mode (vjp, gradcheck)")
+        unknown = set(wrt) - {s.name for s in compiled.sources} - {"inputs"}
+        if unknown:
+            where = compiled.name or "this plan"
+            raise KeyError(f"nothing named {sorted(unknown)} feeds `{where}`")
+        values = compiled.gather(inputs, ports, params)
+        n_inputs = len(compiled.dom.atoms)
+        wanted = set(range(n_inputs)) if "inputs" in wrt else set()
+        wanted |= {n_inputs + i for i, s in enumerate(compiled.sources) if s.name in wrt}
+        tensors, leaves = [], {}
+        for position, value in enumerate(values):
+            tensor = self.to_tensor(value)
+            if position in wanted:
+                leaves[position] = _watched(tensor)
+            tensors.append(tensor)
+        with self.torch.enable_grad():
+            outputs = compiled.execute(tensors, TensorRun(False, {}))
+        pairs = [
+            (y, self.torch.as_tensor(dy, dtype=y.dtype, device=y.device))
+            for output, cot in zip(outputs, cotangents, strict=True)
+            for y, dy in _paired(output, cot)
+        ]
+        watched = [leaf for position in sorted(leaves) for leaf in leaves[position]]
+        grads: tuple = (None,) * len(watched)
+        if pairs and watched:
+            ys, dys = zip(*pairs, strict=True)
+            grads = self.torch.autograd.grad(ys, watched, dys, allow_unused=True)
+        found = {id(leaf): grad for leaf, grad in zip(watched, grads, strict=True)}
+        cotangent = {
+            position: _cotangent(tensors[position], values[position], found) for position in leaves
+        }
+        result: dict[str, Any] = {
+            s.name: cotangent[n_inputs + i] for i, s in enumerate(compiled.sources) if s.name in wrt
+        }
+        if "inputs" in wrt:
+            result["inputs"] = tuple(
+                cotangent[i] if compiled.source_differentiable[i] else None for i in range(n_inputs)
+            )
+        return to_numpy(outputs), result
 
     def train(
         self,
@@ -152,6 +193,42 @@ class TorchBackend:
                 array = array.astype(self.dtype, copy=False)
             return self.torch.tensor(array, device=self.device)  # a copy: inputs stay untouched
         return value
+
+
+def _watched(value: Any) -> list:
+    """The floating tensors inside a source value, each made a leaf that records gradients."""
+    if isinstance(value, tuple):
+        return [leaf for v in value for leaf in _watched(v)]
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _watched(v)]
+    if hasattr(value, "is_floating_point") and value.is_floating_point():
+        return [value.requires_grad_(True)]
+    return []
+
+
+def _paired(output: Any, cotangent: Any) -> list[tuple[Any, Any]]:
+    """(output tensor, its cotangent) for every floating tensor of an output that depends on a
+    watched source, with a given cotangent (None stands for zeros, which add nothing)."""
+    if cotangent is None or output is None:
+        return []
+    if isinstance(output, tuple):
+        return [p for y, dy in zip(output, cotangent, strict=True) for p in _paired(y, dy)]
+    if isinstance(output, dict):
+        return [p for key, y in output.items() for p in _paired(y, cotangent[key])]
+    if getattr(output, "requires_grad", False):
+        return [(output, cotangent)]
+    return []
+
+
+def _cotangent(tensor: Any, value: Any, found: Mapping[int, Any]) -> Any:
+    """A source's cotangent in numpy, shaped like its value: the gradient autograd found for
+    each of its leaves, zeros where none flowed (as the numpy backend gives)."""
+    if isinstance(tensor, tuple):
+        return tuple(_cotangent(t, v, found) for t, v in zip(tensor, value, strict=True))
+    if isinstance(tensor, dict):
+        return {k: _cotangent(tensor[k], value[k], found) for k in tensor}
+    grad = found.get(id(tensor))
+    return zeros_like(value) if grad is None else grad.detach().cpu().numpy()
 
 
 def to_numpy(value: Any) -> Any:
@@ -247,6 +324,9 @@ class TorchPlan:
         self.template = template
         self.steps = steps
         self.source_checks = source_checks
+        self.source_differentiable = tuple(
+            sched.slots[s] is not None and is_differentiable(sched.slots[s]) for s in self.in_slots
+        )
 
     def gather(
         self, inputs: Sequence, ports: Mapping[str, Any] | None, params: Mapping[str, Any] | None
