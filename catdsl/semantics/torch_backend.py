@@ -324,9 +324,8 @@ class TorchPlan:
         self.template = template
         self.steps = steps
         self.source_checks = source_checks
-        self.source_differentiable = tuple(
-            sched.slots[s] is not None and is_differentiable(sched.slots[s]) for s in self.in_slots
-        )
+        atoms = [sched.slots[s] for s in self.in_slots]
+        self.source_differentiable = tuple(a is not None and is_differentiable(a) for a in atoms)
 
     def gather(
         self, inputs: Sequence, ports: Mapping[str, Any] | None, params: Mapping[str, Any] | None
