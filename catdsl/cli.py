@@ -90,6 +90,19 @@ def _load(args: argparse.Namespace, dtype: str = "float64"):
     return load_program(args.file, dtype, engine, allow_read=args.allow_read, plugins=plugins)
 
 
+def _backend_options(p: argparse.ArgumentParser) -> None:
+    """`--backend numpy|torch` and `--device cpu|cuda`, which `_load` reads."""
+    p.add_argument(
+        "--backend",
+        choices=("numpy", "torch"),
+        default="numpy",
+        help="what computes the values: numpy (the default) or PyTorch",
+    )
+    p.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu", help="the torch device (default cpu)"
+    )
+
+
 def _plugin_finder(args: argparse.Namespace):
     """The plugins of `--plugin MODULE` options (imported now, in order), and installed ones;
     one that cannot be imported is a usage error."""
@@ -517,15 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", help="save the result to a .npz file")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--json", action="store_true")
-    p.add_argument(
-        "--backend",
-        choices=("numpy", "torch"),
-        default="numpy",
-        help="what computes the values: numpy (the default) or PyTorch (forward only)",
-    )
-    p.add_argument(
-        "--device", choices=("cpu", "cuda"), default="cpu", help="the torch device (default cpu)"
-    )
+    _backend_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("train", help="iterate a training endomorphism and report the loss")
@@ -575,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--json", action="store_true")
+    _backend_options(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="compute a point (a metric) at a checkpoint's params")
@@ -610,6 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_positive(int), default=16, help="random points per law")
     p.add_argument("--seed", type=_seed, default=0, help="0 to 4294967295")
     p.add_argument("--json", action="store_true")
+    _backend_options(p)
     p.set_defaults(func=cmd_laws)
 
     p = sub.add_parser("gradcheck", help="reverse-mode gradients against central differences")
@@ -632,6 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tolerance", type=_positive(float), default=1e-2, help="with --one-step: absolute"
     )
+    _backend_options(p)
     p.set_defaults(func=cmd_gradcheck)
 
     p = sub.add_parser("explain", help="print the entry of a diagnostic code (E0201, R0412, ...)")

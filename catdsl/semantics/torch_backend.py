@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,21 +37,27 @@ from catdsl.diagram.ir import ConstBox, Diagram
 from catdsl.diagram.schedule import Call, Check, Invoke, Loop, Map, Schedule, Train, schedule
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.constants import checked_constant
-from catdsl.semantics.invariants import Env, make_check, nonfinite_error
+from catdsl.semantics.invariants import Env, make_check
 from catdsl.semantics.loop import LoopHooks
-from catdsl.semantics.sources import gather_sources
-from catdsl.semantics.values import (
-    elements_of,
-    is_differentiable,
-    join_components,
-    pack,
-    split_components,
-    width,
-    zeros_like,
+from catdsl.semantics.plan import RunContext
+from catdsl.semantics.torch_plan import (
+    TensorRun,
+    TorchFn,
+    TorchPlan,
+    _Call,
+    _Check,
+    _Invoke,
+    _Loop,
+    _Map,
+    _Step,
+    _Train,
+    to_numpy,
 )
+from catdsl.semantics.torch_training import TorchObjective
+from catdsl.semantics.training import bind_train, closed_point, hooked_steps, initial_state
+from catdsl.semantics.values import elements_of, join_components, zeros_like
 
-TorchFn = Callable[..., tuple[Any, ...]]
-"""A bound rule: tensors in, a tuple of tensors out."""
+__all__ = ["TensorRun", "TorchBackend", "TorchFn", "TorchPlan", "TorchRule", "TorchRules"]
 
 TorchRule = Callable[..., TorchFn]
 """`rule(in_ranks, **static) -> TorchFn`: the torch meaning of one primitive box."""
@@ -176,10 +181,18 @@ class TorchBackend:
         hooks: LoopHooks | None = None,
         check: bool = True,
     ) -> tuple[Any, ...]:
-        raise unsupported("training")
+        def execute(values: Sequence, ctx: RunContext) -> tuple:
+            run = TensorRun(ctx.check, ctx.dims, ctx.losses, ctx.clock)
+            with self.torch.no_grad():
+                outputs = compiled.execute([self.to_tensor(v) for v in values], run)
+            return tuple(to_numpy(y) for y in outputs)
+
+        return hooked_steps(
+            compiled, execute, state, n, ports=ports, params=params, hooks=hooks, check=check
+        )
 
     def initial_state(self, diagram: Diagram, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        raise unsupported("training")
+        return initial_state(diagram, params)
 
     def to_tensor(self, value: Any) -> Any:
         """A value with its arrays as tensors on the device (floats in the backend's dtype)."""
@@ -231,175 +244,6 @@ def _cotangent(tensor: Any, value: Any, found: Mapping[int, Any]) -> Any:
     return zeros_like(value) if grad is None else grad.detach().cpu().numpy()
 
 
-def to_numpy(value: Any) -> Any:
-    """A value with its tensors as numpy arrays (tuples, records and None kept)."""
-    if isinstance(value, tuple):
-        return tuple(to_numpy(v) for v in value)
-    if isinstance(value, dict):
-        return {k: to_numpy(v) for k, v in value.items()}
-    if hasattr(value, "detach"):
-        return value.detach().cpu().numpy()
-    return value
-
-
-@dataclass
-class TensorRun:
-    """What one tensor-level run (`TorchPlan.execute`) shares with its nested plans: whether it
-    checks, and the dims bound. `TensorRun(False, {})` runs unchecked, keeping autograd."""
-
-    check: bool
-    dims: Env
-
-
-@dataclass
-class _Call:
-    """A primitive's bound rule on the registers `ins`, writing `outs`."""
-
-    fn: TorchFn
-    atoms_in: tuple[Any, ...]
-    atoms_out: tuple[Any, ...]
-    ins: tuple[int, ...]
-    outs: tuple[int, ...]
-    label: str
-    span: Span | None
-
-
-@dataclass
-class _Loop:
-    """`f ^ n`: `body` applied `n` times to the state (the first `n_dom` inputs)."""
-
-    body: TorchPlan
-    n: int
-    n_dom: int
-    ins: tuple[int, ...]
-    outs: tuple[int, ...]
-
-
-@dataclass
-class _Map:
-    """`List(f)` / `Option(f)`: `body` on the whole batch of elements (or on the one present)."""
-
-    body: TorchPlan
-    optional: bool
-    elem_in: tuple[Any, ...]
-    elem_out: tuple[Any, ...]
-    ins: tuple[int, ...]
-    outs: tuple[int, ...]
-
-
-@dataclass
-class _Invoke:
-    """A large shared definition: its one `body` plan run on the registers `ins`."""
-
-    body: TorchPlan
-    ins: tuple[int, ...]
-    outs: tuple[int, ...]
-
-
-@dataclass
-class _Check:
-    """Values entering nominal objects, checked in numpy in a checked run."""
-
-    checks: tuple[Callable[[Any, Env], None] | None, ...]
-    ins: tuple[int, ...]
-
-
-_Step = _Call | _Loop | _Map | _Invoke | _Check
-
-
-class TorchPlan:
-    """A schedule bound to torch: registers (one per slot), hoisted constants and steps."""
-
-    def __init__(
-        self,
-        sched: Schedule,
-        template: list[Any],
-        steps: list[_Step],
-        source_checks: list[Callable[[Any, Env], None] | None],
-    ):
-        self.name, self.dom = sched.name, sched.dom
-        self.sources = sched.sources
-        self.in_slots = (*sched.in_slots, *sched.source_slots)
-        self.out_slots = sched.out_slots
-        self.template = template
-        self.steps = steps
-        self.source_checks = source_checks
-        atoms = [sched.slots[s] for s in self.in_slots]
-        self.source_differentiable = tuple(a is not None and is_differentiable(a) for a in atoms)
-
-    def gather(
-        self, inputs: Sequence, ports: Mapping[str, Any] | None, params: Mapping[str, Any] | None
-    ) -> list:
-        """The positional source values: the inputs, then each named source."""
-        return gather_sources(self.name, self.dom, self.sources, inputs, ports, params)
-
-    def check_sources(self, values: Sequence, dims: Env) -> None:
-        """Validate the inputs, ports and params (numpy values) where they enter their objects."""
-        for check, value in zip(self.source_checks, values, strict=True):
-            if check is not None:
-                check(value, dims)
-
-    def execute(self, values: Sequence, run: TensorRun) -> tuple:
-        """The outputs from positional source tensors."""
-        regs = list(self.template)
-        for slot, value in zip(self.in_slots, values, strict=True):
-            regs[slot] = value
-        for step in self.steps:
-            xs = [regs[i] for i in step.ins]
-            match step:
-                case _Call():
-                    ys = self.call(step, xs, run)
-                case _Loop(body=body, n=n, n_dom=n_dom):
-                    state, extra = tuple(xs[:n_dom]), xs[n_dom:]
-                    for _ in range(n):
-                        state = body.execute((*state, *extra), run)
-                    ys = state
-                case _Map():
-                    ys = self.map(step, xs, run)
-                case _Invoke(body=body):
-                    ys = body.execute(xs, run)
-                case _Check(checks=checks):
-                    if run.check:
-                        for check, x in zip(checks, xs, strict=True):
-                            if check is not None:
-                                check(to_numpy(x), run.dims)
-                    continue
-            for slot, y in zip(step.outs, ys, strict=True):
-                regs[slot] = y
-        return tuple(regs[i] for i in self.out_slots)
-
-    @staticmethod
-    def call(step: _Call, xs: list, run: TensorRun) -> tuple:
-        """One primitive on its wires; its outputs scanned for NaN/inf in a checked run."""
-        flat = join_components(xs, step.atoms_in)
-        try:
-            ys = step.fn(*flat)
-        except CatRuntimeError as exc:
-            raise exc.at(step.span) from None
-        if run.check and any(_nonfinite(y) for y in ys):
-            raise nonfinite_error(step.label, to_numpy(tuple(ys)), step.span)
-        return tuple(split_components(ys, step.atoms_out))
-
-    @staticmethod
-    def map(step: _Map, xs: list, run: TensorRun) -> tuple:
-        """`List(f)` on the whole batch (rules are batch-polymorphic); `Option(f)`, None kept."""
-        if step.optional and xs[0] is None:
-            return (None,)
-        flat = (xs[0],) if sum(width(a) for a in step.elem_in) == 1 else xs[0]
-        inputs = [*split_components(flat, step.elem_in), *xs[1:]]
-        ys = step.body.execute(inputs, run)
-        return (pack(join_components(ys, step.elem_out), step.elem_out),)
-
-
-def _nonfinite(value: Any) -> bool:
-    """Whether a floating tensor holds a NaN or an infinity."""
-    return (
-        hasattr(value, "is_floating_point")
-        and value.is_floating_point()
-        and not bool(value.isfinite().all())
-    )
-
-
 class _Binder:
     """One binding: the backend, and the plans made so far (one per schedule)."""
 
@@ -449,7 +293,8 @@ class _Binder:
                 )
                 return _Check(checks, step.ins)
             case Train(box=box):
-                raise unsupported(f"the training box `{box.label}`").at(box.span)
+                op = bind_train(step, self.objective)
+                return _Train(op, self.backend.to_tensor, step.ins, step.outs, box.span)
 
     def rule(
         self, name: str, static: dict[str, Any], in_ranks: tuple[int, ...], span: Span | None
@@ -474,6 +319,21 @@ class _Binder:
             return rule(in_ranks, **static)
         except CatRuntimeError as exc:
             raise exc.at(span) from None
+
+    def objective(self, step: Train, label: str) -> TorchObjective:
+        """The torch objective of a train box: its loss plan, and its data evaluated once."""
+        assert step.loss is not None, "a family that evaluates its loss has one"
+        data = None
+        if step.data is not None:
+            plan = self.plan(step.data)
+            closed_point(plan, label)
+            outputs = self.backend.run(plan, (), None, None, check=True)
+            data = join_components(outputs, plan.cod.atoms)
+        backend = self.backend
+        loss = self.plan(step.loss)
+        return TorchObjective(
+            loss, step.loss.diagram, data, label, backend.to_tensor, backend.torch
+        )
 
     def constant(self, box: ConstBox) -> list[Any]:
         """A const box's numpy values, one per output atom, checked once (as on numpy)."""

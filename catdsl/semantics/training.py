@@ -48,6 +48,7 @@ kernel that draws (`dropout`) draws anew for every minibatch, and as a resumed r
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import math
@@ -72,14 +73,20 @@ PlanOf = Callable[[Schedule], Plan]
 NO_OPTIONS = optimizers.Options()
 
 
-class Objective:
-    """The mean loss over the (hoisted) data and its gradient w.r.t. the params."""
+class LossLayout(abc.ABC):
+    """What every backend's objective shares: where the data, the ports and the params go among
+    the loss plan's sources, the mean of the per-example losses, and the errors that explain a
+    mean loss that is not finite. A backend's objective adds the passes (`mean`,
+    `mean_and_gradient`) and a checked re-run (`_checked_run`)."""
 
-    def __init__(self, loss: Plan, loss_diagram: Diagram, data: tuple | None, label: str):
-        """`data` is the flat tuple of the data point's arrays (None without data)."""
+    count: int | None
+
+    def __init__(self, loss: Any, loss_diagram: Diagram, data: tuple | None, label: str):
+        """`loss` is the loss's compiled plan (its `dom`, `cod` and `sources` are read); `data`
+        is the flat tuple of the data point's arrays (None without data)."""
         if len(loss.cod) != 1:
             raise CatRuntimeError("R0605", f"the loss of `{label}` must have one output wire")
-        self.plan, self.label = loss, label
+        self.label = label
         user_ports = [p for p in loss_diagram.ports if p.kind != "param"]
         elements = (*loss.dom.atoms, *(p.atom for p in user_ports))
         if data is None:
@@ -110,12 +117,21 @@ class Objective:
                     "R0605", f"nothing feeds the port `{source.name}` of the loss of `{label}`"
                 )
         self._positions = tuple(position for position, _ in self.param_slots)
-        self._floors = _floored_boxes(loss)
-        self.need = tuple(i in self._positions for i in range(len(self.values)))
-        self._seed_array: np.ndarray | None = None
-        self._validated: tuple | None = None  # the param shapes of a validated pass
-        self._context = RunContext(check=False)
-        self._training = RunContext(check=False)  # its mode is set by each step
+
+    @abc.abstractmethod
+    def mean(self, params: Mapping[str, Any]) -> np.ndarray:
+        """The mean loss at `params`."""
+
+    @abc.abstractmethod
+    def mean_and_gradient(
+        self, params: Mapping[str, Any], rows: np.ndarray | None = None, mode: Mode = EVALUATION
+    ) -> tuple[np.ndarray, dict]:
+        """The mean loss and its gradient w.r.t. the params (numpy arrays), in `mode`, over
+        every example or only the examples `rows`."""
+
+    @abc.abstractmethod
+    def _checked_run(self, values: list, mode: Mode) -> None:
+        """Run the loss checked at the source values `values`, raising what the checks find."""
 
     def _values(self, params: Mapping[str, np.ndarray], rows: np.ndarray | None = None) -> list:
         """The loss plan's source values: the hoisted data and ports (only the examples
@@ -134,12 +150,82 @@ class Objective:
             ) from None
         return values
 
+    def _checked_mean(
+        self,
+        loss: Any,
+        values: list,
+        trusted: bool = False,
+        mode: Mode = EVALUATION,
+        count: int | None = None,
+    ) -> np.ndarray:
+        """The mean of the per-example losses, raising the most telling error when it is not
+        finite (see `_not_finite`)."""
+        count = self.count if count is None else count
+        mean = np.asarray(loss if count is None else np.add.reduce(loss, 0) / count)
+        if not (math.isfinite(mean) if mean.ndim == 0 else np.isfinite(mean).all()):
+            self._not_finite(values, trusted, mode)
+        return mean
+
+    def _not_finite(self, values: list, trusted: bool, mode: Mode = EVALUATION) -> NoReturn:
+        """Raise for a non-finite mean loss the most telling error `_explain` finds, else
+        R0606."""
+        self._explain(values, mode)
+        raise CatRuntimeError(
+            "R0606",
+            f"the mean loss of `{self.label}` is not finite",
+            help=f"{_magnitudes(self._params(values))}; try a smaller `lr`",
+        )
+
+    def _explain(self, values: list, mode: Mode = EVALUATION) -> None:
+        """Raise for a run gone wrong at `values`: a non-finite param (a diverged earlier step,
+        a bad checkpoint), else the first box a checked run finds producing NaN/inf or refusing
+        its input (so diverging logits name `affine`, the box that overflowed, not `softmax`,
+        which refused them). Return when neither explains it."""
+        for position, name in self.param_slots:
+            if has_nonfinite(values[position]):
+                raise CatRuntimeError(
+                    "R0413",
+                    f"the param `{name}` given to `{self.label}` is not finite",
+                    help="an earlier training step diverged (try a smaller `lr`), or the state "
+                    "it started from (a checkpoint, loaded params) holds it",
+                )
+        try:
+            self._checked_run(values, mode)
+        except CatRuntimeError as exc:
+            if exc.diagnostic.code == "R0415":
+                exc.diagnostic = _with_help(
+                    exc.diagnostic, f"{_magnitudes(self._params(values))}; try a smaller `lr`"
+                )
+            raise exc from None
+
+    def _params(self, values: list) -> dict:
+        return {name: values[position] for position, name in self.param_slots}
+
+
+class Objective(LossLayout):
+    """The mean loss over the (hoisted) data and its gradient w.r.t. the params, on numpy."""
+
+    def __init__(self, loss: Plan, loss_diagram: Diagram, data: tuple | None, label: str):
+        """`data` is the flat tuple of the data point's arrays (None without data)."""
+        super().__init__(loss, loss_diagram, data, label)
+        self.plan: Plan = loss
+        self._floors = _floored_boxes(loss)
+        self.need = tuple(i in self._positions for i in range(len(self.values)))
+        self._seed_array: np.ndarray | None = None
+        self._validated: tuple | None = None  # the param shapes of a validated pass
+        self._context = RunContext(check=False)
+        self._training = RunContext(check=False)  # its mode is set by each step
+
     def _layout(self, values: list) -> tuple | None:
         """The params' shapes (None for a value that is not an array): what validation saw."""
         try:
             return tuple([values[p].shape for p in self._positions])
         except AttributeError:
             return None
+
+    def _checked_run(self, values: list, mode: Mode) -> None:
+        with np.errstate(all="ignore"):
+            self.plan.execute(values, RunContext(check=True, mode=mode))
 
     def mean(self, params: Mapping[str, np.ndarray]) -> np.ndarray:
         """The mean loss at `params`."""
@@ -193,58 +279,6 @@ class Objective:
             weight = 1.0 if count is None else 1.0 / count
             seed = self._seed_array = np.full(loss.shape, weight, dtype=loss.dtype)
         return seed
-
-    def _checked_mean(
-        self,
-        loss: Any,
-        values: list,
-        trusted: bool = False,
-        mode: Mode = EVALUATION,
-        count: int | None = None,
-    ) -> np.ndarray:
-        """The mean of the per-example losses, raising the most telling error when it is not
-        finite (see `_not_finite`)."""
-        count = self.count if count is None else count
-        mean = np.asarray(loss if count is None else np.add.reduce(loss, 0) / count)
-        if not (math.isfinite(mean) if mean.ndim == 0 else np.isfinite(mean).all()):
-            self._not_finite(values, trusted, mode)
-        return mean
-
-    def _not_finite(self, values: list, trusted: bool, mode: Mode = EVALUATION) -> NoReturn:
-        """Raise for a non-finite mean loss the most telling error `_explain` finds, else
-        R0606."""
-        self._explain(values, mode)
-        raise CatRuntimeError(
-            "R0606",
-            f"the mean loss of `{self.label}` is not finite",
-            help=f"{_magnitudes(self._params(values))}; try a smaller `lr`",
-        )
-
-    def _explain(self, values: list, mode: Mode = EVALUATION) -> None:
-        """Raise for a run gone wrong at `values`: a non-finite param (a diverged earlier step,
-        a bad checkpoint), else the first box a checked run finds producing NaN/inf or refusing
-        its input (so diverging logits name `affine`, the box that overflowed, not `softmax`,
-        which refused them). Return when neither explains it."""
-        for position, name in self.param_slots:
-            if has_nonfinite(values[position]):
-                raise CatRuntimeError(
-                    "R0413",
-                    f"the param `{name}` given to `{self.label}` is not finite",
-                    help="an earlier training step diverged (try a smaller `lr`), or the state "
-                    "it started from (a checkpoint, loaded params) holds it",
-                )
-        try:
-            with np.errstate(all="ignore"):
-                self.plan.execute(values, RunContext(check=True, mode=mode))
-        except CatRuntimeError as exc:
-            if exc.diagnostic.code == "R0415":
-                exc.diagnostic = _with_help(
-                    exc.diagnostic, f"{_magnitudes(self._params(values))}; try a smaller `lr`"
-                )
-            raise exc from None
-
-    def _params(self, values: list) -> dict:
-        return {name: values[position] for position, name in self.param_slots}
 
     def _no_hidden_infinity(self, tape: Any, values: list, examples: int | None) -> None:
         """Raise when a floored kernel's losses stand for −ln 0 (see the module docstring)."""
@@ -332,7 +366,7 @@ class TrainOp:
     def __init__(
         self,
         box: TrainBox,
-        objective: Objective | None,
+        objective: LossLayout | None,
         hyper: Mapping[str, float],
         opts: optimizers.Options = NO_OPTIONS,
     ):
@@ -413,7 +447,25 @@ class TrainOp:
 
 
 def train_op(step: Train, plan_of: PlanOf) -> TrainOp:
-    """Bind a train step: the loss plan, the hoisted data, the validated hyperparameters."""
+    """Bind a train step on numpy: the loss plan, the hoisted data, the validated
+    hyperparameters."""
+
+    def objective(step: Train, label: str) -> Objective:
+        assert step.loss is not None
+        data = _evaluate_data(step.data, plan_of, label)
+        return Objective(plan_of(step.loss), step.loss.diagram, data, label)
+
+    return bind_train(step, objective)
+
+
+ObjectiveOf = Callable[[Train, str], LossLayout]
+"""`objective_of(step, label)`: a backend's objective of a train step that evaluates its loss
+(its data evaluated once)."""
+
+
+def bind_train(step: Train, objective_of: ObjectiveOf) -> TrainOp:
+    """Bind a train step with the hyperparameters and options validated and, when the family
+    evaluates its loss, the objective a backend makes of it (`objective_of`)."""
     box = step.box
     label = box.label
     hyper: Mapping[str, float] = box.hyper or {}
@@ -425,8 +477,7 @@ def train_op(step: Train, plan_of: PlanOf) -> TrainOp:
     if not box.evaluates_loss or step.loss is None:
         return TrainOp(box, None, hyper, opts)
     try:
-        data = _evaluate_data(step.data, plan_of, label)
-        objective = Objective(plan_of(step.loss), step.loss.diagram, data, label)
+        objective = objective_of(step, label)
     except CatRuntimeError as exc:
         raise exc.at(box.span) from None
     return TrainOp(box, objective, hyper, opts)
@@ -437,12 +488,18 @@ def _evaluate_data(data: Schedule | None, plan_of: PlanOf, label: str) -> tuple 
     if data is None:
         return None
     plan = plan_of(data)
+    closed_point(plan, label)
+    return join_components(plan.run((), check=True), plan.cod.atoms)
+
+
+def closed_point(plan: Any, label: str) -> None:
+    """R0605 unless the compiled data point `plan` (any backend's: its `sources` and `dom` are
+    read) needs no input: training data is a closed point."""
     if plan.sources or plan.dom.atoms:
         needs = ", ".join(f"`{s.name}`" for s in plan.sources) or f"`{plan.dom}`"
         raise CatRuntimeError(
             "R0605", f"the training data of `{label}` must be a closed point, but it needs {needs}"
         )
-    return join_components(plan.run((), check=True), plan.cod.atoms)
 
 
 # ---------------------------------------------------------------- entry points for front ends
@@ -460,6 +517,29 @@ def run_steps(
 ) -> tuple:
     """Apply the compiled endomorphism `step` n times to `state` (what `step ^ n` does), with
     progress, `on_step`, checkpoints and the loss history as `hooks` ask."""
+    return hooked_steps(
+        step, step.execute, state, n, ports=ports, params=params, hooks=hooks, check=check
+    )
+
+
+Execute = Callable[[Sequence, RunContext], tuple]
+"""`execute(values, ctx)`: one application of a compiled step to its positional source values
+(the state, then its named sources), numpy values in and out, in the run's context."""
+
+
+def hooked_steps(
+    step: Any,
+    execute: Execute,
+    state: Sequence,
+    n: int,
+    *,
+    ports: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    hooks: LoopHooks | None = None,
+    check: bool = True,
+) -> tuple:
+    """`run_steps` for any backend: `step` is its compiled step (its `name`, `gather` and
+    `check_sources` are used) and `execute` runs it once."""
     hooks = hooks if hooks is not None else LoopHooks()
     values = step.gather(tuple(state), ports, params)
     extra = values[len(state) :]
@@ -468,7 +548,7 @@ def run_steps(
         step.check_sources(values, ctx.dims)
     label = f"{step.name or 'step'} ^ {n}"
     with np.errstate(all="ignore") if check else contextlib.nullcontext():
-        body = numbered(lambda s: step.execute((*s, *extra), ctx), ctx.clock, hooks)
+        body = numbered(lambda s: execute((*s, *extra), ctx), ctx.clock, hooks)
         final = iterate(body, tuple(state), n, hooks, label)
     if check and any(map(has_nonfinite, final)):  # the loop's state is scanned once, at the end
         bad = diverged(final)
