@@ -200,3 +200,55 @@ def test_data_that_does_not_fit_is_R0605_on_both() -> None:
         with pytest.raises(catdsl.CatError) as info:
             program.train("step", steps=1)
         assert info.value.first.code == "R0605"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["gradcheck", "programs/tiny_ml.cat", "loss", "--json"],
+        ["laws", "programs/composition.cat", "--json"],
+        ["train", "programs/tiny_ml.cat", "trained", "--json"],
+    ],
+)
+def test_laws_gradcheck_and_train_take_the_backend(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JSON reports on torch are numpy's, numbers to 1e-9 (gradcheck's finite
+    differences of two nearby values amplify rounding)."""
+    import json
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    reports = []
+    for extra in ([], ["--backend", "torch", "--device", "cpu"]):
+        assert main([*argv, *extra]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    assert _numbers_close(reports[0], reports[1])
+
+
+def _numbers_close(a: object, b: object) -> bool:
+    if isinstance(a, dict):
+        return (
+            isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(_numbers_close(a[k], b[k]) for k in a)
+        )
+    if isinstance(a, list):
+        return (
+            isinstance(b, list)
+            and len(a) == len(b)
+            and all(_numbers_close(x, y) for x, y in zip(a, b, strict=True))
+        )
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a))
+    return a == b
+
+
+@pytest.mark.parametrize("command", [["train", "trained"], ["gradcheck", "loss"], ["laws"]])
+def test_without_torch_each_command_says_what_to_install(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # `import torch` now fails
+    path = str(Path(__file__).resolve().parent.parent / "programs/tiny_ml.cat")
+    argv = [command[0], path, *command[1:], "--backend", "torch"]
+    assert main(argv) == 2
+    assert "pip install torch" in capsys.readouterr().err
