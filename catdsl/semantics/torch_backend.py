@@ -195,13 +195,16 @@ class TorchBackend:
         return initial_state(diagram, params)
 
     def to_tensor(self, value: Any) -> Any:
-        """A value with its arrays as tensors on the device (floats in the backend's dtype)."""
+        """A value with its arrays as tensors on the device (floats in the backend's dtype;
+        arrays of symbols stay numpy arrays, as torch holds numbers only)."""
         if isinstance(value, tuple):
             return tuple(self.to_tensor(v) for v in value)
         if isinstance(value, dict):
             return {k: self.to_tensor(v) for k, v in value.items()}
         if isinstance(value, np.ndarray | np.generic):
             array = np.asarray(value)
+            if array.dtype.kind not in "biuf":  # symbols (strings): torch has no such tensors
+                return value
             if array.dtype.kind == "f":
                 array = array.astype(self.dtype, copy=False)
             return self.torch.tensor(array, device=self.device)  # a copy: inputs stay untouched
