@@ -10,8 +10,10 @@ nominal objects (a definition's `Check` steps: `Simplex` rows, index ranges) are
 numpy and checked there, and every primitive's outputs are scanned for NaN/inf (R0415); the rules
 themselves raise the kernels' codes for operands that do not fit (index ranges, shapes, empty or
 non-finite logits). Reverse mode is torch's autograd over the same tensor-level run (`vjp`:
-the cotangents come back as numpy, zeros where none flows, as on numpy). Training is not
-implemented here yet (R0811).
+the cotangents come back as numpy, zeros where none flows, as on numpy). Training runs a train
+box's op on numpy copies of its state with an objective whose gradient is autograd's
+(`torch_training`), and iterates a step with the numpy backend's hooked loop
+(`training.hooked_steps`).
 
 torch is optional: this module imports it only when a backend is made, and a missing torch is an
 `ImportError` saying what to install.
@@ -19,7 +21,7 @@ torch is optional: this module imports it only when a backend is made, and a mis
 | code  | raised when |
 | ----- | ----------- |
 | R0810 | a primitive has no torch rule |
-| R0811 | training is asked of the torch backend |
+| R0811 | `run` is asked to drive a loop with progress or checkpoints (`hooks`) |
 """
 
 from __future__ import annotations
@@ -276,7 +278,7 @@ class _Binder:
         return TorchPlan(sched, template, steps, checks)
 
     def step(self, step: Call | Loop | Map | Invoke | Train | Check) -> _Step:
-        """The bound form of one step; a training box is R0811."""
+        """The bound form of one step (a training box: its op, with a torch objective)."""
         match step:
             case Call(box=box):
                 fn = self.rule(box.name, dict(box.static or {}), tuple(box.in_ranks), box.span)
