@@ -287,8 +287,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError("--keep-best needs --best max or --best min (for the first --validate)")
     program = _load(args, args.dtype)
     _say_steps_override(program, args)
-    result = program.train(
-        args.name,
+    result = _train(
+        program,
+        args,
         steps=args.steps,
         checkpoint=args.checkpoint,
         progress=not args.json and _color(sys.stderr),
@@ -298,6 +299,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         best=args.best or "max",
         max_growth=args.max_growth,
     )
+    if result is None:  # a process of a torchrun launch other than rank 0: rank 0 reports
+        return EXIT_OK
     if args.plot:
         from catdsl.frontend.plots import plot_epochs, plot_losses
 
@@ -334,6 +337,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"loss curve written to {args.plot}")
     return EXIT_OK
+
+
+def _train(program, args: argparse.Namespace, **options):
+    """`program.train(NAME, **options)`, or a data-parallel run on torch: `--nproc N` processes
+    started here, or this process's rank under `torchrun` (None on the ranks but 0)."""
+    from catdsl.frontend import distributed
+
+    ranked = distributed.torchrun_rank() if args.backend == "torch" else None
+    if args.nproc == 1 and ranked is None:
+        return program.train(args.name, **options)
+    if args.backend != "torch":
+        raise UsageError("--nproc needs --backend torch (data-parallel runs are on PyTorch)")
+    job = distributed.job_of(args, options, getattr(args, "plugin", []))
+    try:
+        if ranked is not None:
+            result = distributed.train_torchrun(job, *ranked)
+        else:
+            result = distributed.train_parallel(job, args.nproc)
+    except (ImportError, ValueError) as err:
+        raise UsageError(str(err)) from None
+    if result is not None:
+        program.params.update(result.params)
+    return result
 
 
 def _train_extras_json(result) -> dict:
@@ -581,6 +607,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--json", action="store_true")
     _backend_options(p)
+    p.add_argument(
+        "--nproc",
+        type=_positive(int),
+        default=1,
+        metavar="N",
+        help="with --backend torch: train as N data-parallel processes (docs/scaling.md)",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="compute a point (a metric) at a checkpoint's params")

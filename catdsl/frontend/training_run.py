@@ -82,7 +82,10 @@ def train_definition(
     keep_best: str | None = None,
     best: str = "max",
     max_growth: float | None = None,
+    saves: bool = True,
 ) -> TrainResult:
+    """Train `name` (see the module docstring). `saves` False: this process writes no
+    checkpoint and no best params (a process of a data-parallel run other than the first)."""
     from catdsl.files import check_write_target
     from catdsl.semantics.checkpoint import fingerprint
     from catdsl.semantics.loop import LoopHooks
@@ -136,7 +139,8 @@ def train_definition(
         if best not in ("min", "max"):
             raise CatError([Diagnostic("E0809", f"best must be `min` or `max`, not `{best}`")])
         check_write_target(keep_best)
-    tracker = _Validation(program, metrics, keep_best, best, dom.atoms[0].kind == "Params")
+    kept = keep_best if saves else None
+    tracker = _Validation(program, metrics, kept, best, dom.atoms[0].kind == "Params")
     hooks = LoopHooks(
         checkpoint=checkpoint,
         every=max(1, n // 20) if checkpoint else 0,
@@ -145,6 +149,7 @@ def train_definition(
         on_step=tracker.after_step if metrics else None,
         max_growth=max_growth,
         epochs=minibatch,
+        saves=saves,
     )
     try:
         backend = program.backend

@@ -53,6 +53,7 @@ class LoopHooks:
     identity: str = ""  # what is being trained (`checkpoint.fingerprint`): kept in checkpoints
     max_growth: float | None = None  # the factor over the lowest loss that stops the loop
     epochs: bool = False  # each step is an epoch: messages count epochs, from 1
+    saves: bool = True  # whether this process writes the checkpoint (one of a parallel run does)
     loss_history: list[float] = field(default_factory=list)
     steps_done: int = 0
     resumed_from: int = 0
@@ -92,7 +93,10 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
                     hooks.on_step(done, state)
                 if hooks.checkpoint and hooks.every and done % hooks.every == 0:
                     _refuse_diverged(state, done, n, label)
-                    save_checkpoint(hooks.checkpoint, state, done, history[:kept], hooks.identity)
+                    if hooks.saves:
+                        save_checkpoint(
+                            hooks.checkpoint, state, done, history[:kept], hooks.identity
+                        )
                 if shown:
                     bar.update(done, history[-1] if history else None)
         except KeyboardInterrupt:
@@ -100,7 +104,8 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
             where = f"interrupted after step {done} of {n} of `{label}`"
             if not hooks.checkpoint:
                 raise TrainingInterrupted(f"{where}; no checkpoint was asked for", done) from None
-            save_checkpoint(hooks.checkpoint, state, done, history, hooks.identity)
+            if hooks.saves:
+                save_checkpoint(hooks.checkpoint, state, done, history, hooks.identity)
             raise TrainingInterrupted(
                 f"{where}; checkpoint saved to `{os.fspath(hooks.checkpoint)}` "
                 "(run again with the same checkpoint to resume)",
@@ -110,7 +115,8 @@ def iterate(step: Step, state: tuple, n: int, hooks: LoopHooks, label: str) -> t
     if hooks.checkpoint:
         if done > hooks.resumed_from:
             _refuse_diverged(state, done, n, label)
-        save_checkpoint(hooks.checkpoint, state, done, history, hooks.identity)
+        if hooks.saves:
+            save_checkpoint(hooks.checkpoint, state, done, history, hooks.identity)
     return state
 
 

@@ -55,7 +55,7 @@ from catdsl.semantics.torch_plan import (
     _Train,
     to_numpy,
 )
-from catdsl.semantics.torch_training import TorchObjective
+from catdsl.semantics.torch_training import DataParallel, TorchObjective
 from catdsl.semantics.training import bind_train, closed_point, hooked_steps, initial_state
 from catdsl.semantics.values import elements_of, join_components, zeros_like
 
@@ -97,6 +97,7 @@ class TorchBackend:
         self.device = self.torch.device(device)
         if self.device.type == "cuda" and not self.torch.cuda.is_available():
             raise ImportError(f"the device `{device}` needs a CUDA build of torch and a GPU")
+        self.parallel: DataParallel | None = None  # set in each process of a data-parallel run
 
     def compile(self, diagram: Diagram) -> TorchPlan:
         """The plan of `diagram` (and of every sub-diagram it holds)."""
@@ -337,7 +338,7 @@ class _Binder:
         backend = self.backend
         loss = self.plan(step.loss)
         return TorchObjective(
-            loss, step.loss.diagram, data, label, backend.to_tensor, backend.torch
+            loss, step.loss.diagram, data, label, backend.to_tensor, backend.torch, backend.parallel
         )
 
     def constant(self, box: ConstBox) -> list[Any]:

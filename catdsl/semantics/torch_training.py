@@ -22,6 +22,7 @@ gradient there.)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,21 @@ from catdsl.semantics.kernel import EVALUATION, Mode
 from catdsl.semantics.torch_plan import TensorRun, TorchPlan, to_numpy
 from catdsl.semantics.training import LossLayout
 from catdsl.semantics.values import zeros_like
+
+
+@dataclass(frozen=True)
+class DataParallel:
+    """This process's part of a data-parallel run: its rank among `world` processes, and the
+    `torch.distributed` module whose process group is initialised (`all_reduce` sums)."""
+
+    rank: int
+    world: int
+    distributed: Any
+
+    def shard(self, rows: np.ndarray) -> np.ndarray:
+        """This rank's share of the examples `rows`: the world's near-equal contiguous parts
+        (the first N mod world parts one longer), so every example is one rank's."""
+        return np.array_split(rows, self.world)[self.rank]
 
 
 class TorchObjective(LossLayout):
@@ -45,12 +61,17 @@ class TorchObjective(LossLayout):
         label: str,
         to_tensor: Any,
         torch: Any,
+        parallel: DataParallel | None = None,
     ):
         """`data` is the flat tuple of the data point's numpy arrays (None without data);
-        `to_tensor` puts a numpy value on the backend's device in its dtype."""
+        `to_tensor` puts a numpy value on the backend's device in its dtype; with `parallel`,
+        each gradient is computed over this rank's share of the examples and summed over the
+        ranks (`_parallel_gradient`)."""
         super().__init__(loss, loss_diagram, data, label)
         self.plan = loss
         self.torch, self.to_tensor = torch, to_tensor
+        self.parallel = parallel if data is not None else None  # no data: nothing to share
+        self._loss_shape: tuple[int, ...] = ()  # of a mean loss, known after a pass
         self.tensors: list[Any] = [None if v is None else to_tensor(v) for v in self.values]
         self._validated: tuple | None = None  # the param shapes of a validated pass
 
@@ -83,7 +104,9 @@ class TorchObjective(LossLayout):
         except CatRuntimeError:
             self._explain(values)
             raise
-        return self._checked_mean(to_numpy(loss), values)
+        mean = self._checked_mean(to_numpy(loss), values)
+        self._loss_shape = mean.shape
+        return mean
 
     def mean_and_gradient(
         self,
@@ -97,8 +120,10 @@ class TorchObjective(LossLayout):
         mode: a primitive that draws at random in training has no rule here (R0810)."""
         values = self._values(params)
         layout = tuple(np.shape(values[p]) for p, _ in self.param_slots)
-        if rows is not None and layout != self._validated:
-            self.mean(params)
+        if (rows is not None or self.parallel is not None) and layout != self._validated:
+            self.mean(params)  # every example checked on every rank: a refusal is everyone's
+        if self.parallel is not None:
+            return self._parallel_gradient(values, rows, mode, layout)
         count = self.count if rows is None else len(rows)
         tensors, leaves = self._sources(values, rows, watch=True)
         try:
@@ -127,3 +152,58 @@ class TorchObjective(LossLayout):
         tensors, _ = self._sources(values)
         with self.torch.no_grad():
             self.plan.execute(tensors, TensorRun(True, {}))
+
+    def _parallel_gradient(
+        self, values: list, rows: np.ndarray | None, mode: Mode, layout: tuple
+    ) -> tuple[np.ndarray, dict]:
+        """The mean loss and gradient over `rows` (every example when None) from the ranks'
+        sums: each rank sums the losses and gradients of its share (an empty share adds
+        zeros), one `all_reduce` adds them up, and the totals are divided by the count, so
+        shares of any sizes give the full batch's mean."""
+        assert self.parallel is not None and self.count is not None
+        chosen = np.arange(self.count) if rows is None else rows
+        mine = self.parallel.shard(chosen)
+        tensors, leaves = self._sources(values, mine, watch=True)
+        torch = self.torch
+        params = [leaves.get(name) for _, name in self.param_slots]
+        if len(mine):
+            try:
+                with torch.enable_grad():
+                    (loss,) = self.plan.execute(tensors, TensorRun(False, {}))
+            except CatRuntimeError:
+                self._explain(values, mode)
+                raise
+            watched = [p for p in params if p is not None]
+            found = list(
+                torch.autograd.grad((loss,), watched, (torch.ones_like(loss),), allow_unused=True)
+                if watched and loss.requires_grad
+                else [None] * len(watched)
+            )
+            total = loss.detach().sum(0)
+        else:
+            found = [None] * sum(p is not None for p in params)
+            total = torch.zeros(self._loss_shape, dtype=tensors[0].dtype, device=tensors[0].device)
+        sums, parts = [total.reshape(-1)], []
+        for (position, _), leaf in zip(self.param_slots, params, strict=True):
+            grad = found.pop(0) if leaf is not None else None
+            if leaf is not None:
+                grad = torch.zeros_like(leaf) if grad is None else grad
+                sums.append(grad.reshape(-1))
+            parts.append((position, leaf))
+        flat = torch.cat(sums)
+        self.parallel.distributed.all_reduce(flat)
+        flat = to_numpy(flat) / len(chosen)
+        size = int(np.prod(self._loss_shape))
+        mean = flat[:size].reshape(self._loss_shape)
+        if not np.isfinite(mean).all():
+            self._not_finite(values, False, mode)
+        self._validated = layout
+        grads, offset = {}, size
+        for (position, name), (_, leaf) in zip(self.param_slots, parts, strict=True):
+            if leaf is None:
+                grads[name] = zeros_like(values[position])
+                continue
+            n = leaf.numel()
+            grads[name] = flat[offset : offset + n].reshape(tuple(leaf.shape))
+            offset += n
+        return mean, grads
