@@ -125,3 +125,16 @@ def test_nproc_needs_the_torch_backend(tmp_path: Path, capsys: pytest.CaptureFix
     path.write_text(SOURCE)
     assert main(["train", str(path), "adam", "--steps", "1", "--nproc", "2"]) == 2
     assert "--nproc needs --backend torch" in capsys.readouterr().err
+
+
+def test_an_empty_share_adds_zeros() -> None:
+    """A rank whose share of a minibatch is empty runs no loss and adds zeros of the right
+    size (the mean loss, then each param's gradient)."""
+    from catdsl.semantics.torch_training import DataParallel
+
+    program = catdsl.loads(SOURCE, backend="torch")
+    recorder = _Recorder()
+    program.backend.parallel = DataParallel(5, 8, recorder)
+    _objective(program, "adam").mean_and_gradient(program.params, np.array([1, 2, 3]))
+    assert recorder.seen is not None
+    np.testing.assert_array_equal(recorder.seen.numpy(), np.zeros(1 + F * C + C))
