@@ -252,3 +252,31 @@ def test_without_torch_each_command_says_what_to_install(
     argv = [command[0], path, *command[1:], "--backend", "torch"]
     assert main(argv) == 2
     assert "pip install torch" in capsys.readouterr().err
+
+
+def test_a_rule_that_asks_for_the_mode_gets_the_training_steps() -> None:
+    """A rule with `uses_mode` (as `dropout`'s) is called with `mode=`: the training mode
+    numbered by the run's step count in a training step's loss, evaluation elsewhere."""
+    from catdsl.frontend.api import loads_program
+    from catdsl.semantics.kernel import EVALUATION, Mode
+    from catdsl.semantics.torch_backend import TorchBackend
+    from catdsl.std.torch_rules import TORCH_RULES
+
+    seen: list[Mode] = []
+
+    def scale(in_ranks: tuple[int, ...], *, c: float):
+        def run(x, mode: Mode):
+            seen.append(mode)
+            return (x * c,)
+
+        run.uses_mode = True  # type: ignore[attr-defined]
+        return run
+
+    backend = TorchBackend({**TORCH_RULES, "scale": scale})
+    text = (
+        DIVERGING.replace("1.0e300", "0.5")
+        + "let fit = Init(Fit) >> step ^ 2 >> MeanLoss(Fit, xs)\n"
+    )
+    program = loads_program(text, "mode.cat", backend=backend)
+    program["fit"]()
+    assert seen == [Mode(True, 1), Mode(True, 2), EVALUATION]

@@ -185,7 +185,7 @@ class TorchBackend:
         check: bool = True,
     ) -> tuple[Any, ...]:
         def execute(values: Sequence, ctx: RunContext) -> tuple:
-            run = TensorRun(ctx.check, ctx.dims, ctx.losses, ctx.clock)
+            run = TensorRun(ctx.check, ctx.dims, ctx.mode, ctx.losses, ctx.clock)
             with self.torch.no_grad():
                 outputs = compiled.execute([self.to_tensor(v) for v in values], run)
             return tuple(to_numpy(y) for y in outputs)
@@ -283,7 +283,10 @@ class _Binder:
         match step:
             case Call(box=box):
                 fn = self.rule(box.name, dict(box.static or {}), tuple(box.in_ranks), box.span)
-                return _Call(fn, box.inputs, box.outputs, step.ins, step.outs, box.label, box.span)
+                uses_mode = getattr(fn, "uses_mode", False)
+                return _Call(
+                    fn, box.inputs, box.outputs, step.ins, step.outs, box.label, box.span, uses_mode
+                )
             case Loop(box=box, body=body):
                 return _Loop(self.plan(body), box.n, box.n_domain_inputs, step.ins, step.outs)
             case Map(box=box, body=body):

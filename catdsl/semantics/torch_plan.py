@@ -16,7 +16,7 @@ from typing import Any
 from catdsl.diagram.schedule import Schedule
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.invariants import Env, nonfinite_error
-from catdsl.semantics.kernel import StepClock
+from catdsl.semantics.kernel import EVALUATION, Mode, StepClock
 from catdsl.semantics.plan import RunContext
 from catdsl.semantics.sources import gather_sources
 from catdsl.semantics.values import (
@@ -45,11 +45,13 @@ def to_numpy(value: Any) -> Any:
 @dataclass
 class TensorRun:
     """What one tensor-level run (`TorchPlan.execute`) shares with its nested plans: whether it
-    checks, and the dims bound. `TensorRun(False, {})` runs unchecked, keeping autograd. A run
-    of training steps adds the loss history the steps append to and the run's step count."""
+    checks, the dims bound, and the `Mode` handed to rules that set `uses_mode` (dropout).
+    `TensorRun(False, {})` runs unchecked, keeping autograd. A run of training steps adds the
+    loss history the steps append to and the run's step count."""
 
     check: bool
     dims: Env
+    mode: Mode = EVALUATION
     losses: list[float] | None = None
     clock: StepClock = field(default_factory=StepClock)
 
@@ -65,6 +67,7 @@ class _Call:
     outs: tuple[int, ...]
     label: str
     span: Span | None
+    uses_mode: bool = False
 
 
 @dataclass
@@ -190,7 +193,7 @@ class TorchPlan:
         """One primitive on its wires; its outputs scanned for NaN/inf in a checked run."""
         flat = join_components(xs, step.atoms_in)
         try:
-            ys = step.fn(*flat)
+            ys = step.fn(*flat, mode=run.mode) if step.uses_mode else step.fn(*flat)
         except CatRuntimeError as exc:
             raise exc.at(step.span) from None
         if run.check and any(_nonfinite(y) for y in ys):
@@ -201,7 +204,7 @@ class TorchPlan:
     def train(step: _Train, xs: list, run: TensorRun) -> tuple:
         """A training box on numpy copies of its inputs, in a context sharing the run's checks,
         dims, loss history and step count."""
-        ctx = RunContext(run.check, run.dims, None, run.losses, clock=run.clock)
+        ctx = RunContext(run.check, run.dims, None, run.losses, clock=run.clock, mode=run.mode)
         try:
             ys = step.op.run(ctx, *(to_numpy(x) for x in xs))
         except CatRuntimeError as exc:

@@ -116,8 +116,8 @@ class TorchObjective(LossLayout):
     ) -> tuple[np.ndarray, dict]:
         """The mean loss and its gradient over every example or only the examples `rows`
         (a minibatch's: every example is run once first, as on numpy, so a bad example in a
-        later batch is reported where the numpy backend reports it). The torch rules take no
-        mode: a primitive that draws at random in training has no rule here (R0810)."""
+        later batch is reported where the numpy backend reports it). Rules that ask for it
+        (`dropout`) run in `mode`, the training step's."""
         values = self._values(params)
         layout = tuple(np.shape(values[p]) for p, _ in self.param_slots)
         if (rows is not None or self.parallel is not None) and layout != self._validated:
@@ -128,7 +128,7 @@ class TorchObjective(LossLayout):
         tensors, leaves = self._sources(values, rows, watch=True)
         try:
             with self.torch.enable_grad():
-                (loss,) = self.plan.execute(tensors, TensorRun(False, {}))
+                (loss,) = self.plan.execute(tensors, TensorRun(False, {}, mode))
         except CatRuntimeError:
             self._explain(values, mode)
             raise
@@ -151,7 +151,7 @@ class TorchObjective(LossLayout):
     def _checked_run(self, values: list, mode: Mode) -> None:
         tensors, _ = self._sources(values)
         with self.torch.no_grad():
-            self.plan.execute(tensors, TensorRun(True, {}))
+            self.plan.execute(tensors, TensorRun(True, {}, mode))
 
     def _parallel_gradient(
         self, values: list, rows: np.ndarray | None, mode: Mode, layout: tuple
@@ -169,7 +169,7 @@ class TorchObjective(LossLayout):
         if len(mine):
             try:
                 with torch.enable_grad():
-                    (loss,) = self.plan.execute(tensors, TensorRun(False, {}))
+                    (loss,) = self.plan.execute(tensors, TensorRun(False, {}, mode))
             except CatRuntimeError:
                 self._explain(values, mode)
                 raise
