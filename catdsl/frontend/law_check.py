@@ -176,7 +176,7 @@ def _inputs(
     if not dom.atoms and not law.lhs.ports:
         yield (), {}
         return
-    every = _every_input(dom) if law.generated and not law.lhs.ports else None
+    every = _every_input(dom) if not law.lhs.ports else None
     if every is not None:
         for inputs in every:
             yield inputs, {}
@@ -215,6 +215,9 @@ def _every_input(dom: Prod) -> list[tuple] | None:
 
 def finite_values(atom: Atom) -> list[object] | None:
     """The values of a one-entry finite carrier in order, or None."""
+    if isinstance(atom, Obj) and any(p.op == "in" for p in atom.where):
+        members = next(p.members for p in atom.where if p.op == "in")
+        return [np.asarray(m)[()] for m in members]
     carrier = atom.carrier if isinstance(atom, Obj) else atom
     if not isinstance(carrier, Carrier) or carrier.shape.dims or carrier.shape.rest:
         return None
