@@ -17,7 +17,7 @@ def _reference(r: np.ndarray, s: np.ndarray) -> np.ndarray:
     n, k = r.shape
     m = s.shape[1]
     return np.array(
-        [[any(r[i, l] and s[l, j] for l in range(k)) for j in range(m)] for i in range(n)]
+        [[any(r[i, mid] and s[mid, j] for mid in range(k)) for j in range(m)] for i in range(n)]
     )
 
 

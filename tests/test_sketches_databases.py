@@ -72,9 +72,13 @@ def test_a_dangling_department_is_refused_at_check_time() -> None:
     (d,) = check_text(text).diagnostics
     assert d.code == "E0370" and "3 is not a `Department`" in d.message
     assert "database instance" in " ".join(d.notes)
-    assert d.span.line == text.splitlines().index(
-        "data works_in  : List[Department] = [1, 1, 2, 3]   # employee 7 works in department 1"
-    ) + 1
+    assert (
+        d.span.line
+        == text.splitlines().index(
+            "data works_in  : List[Department] = [1, 1, 2, 3]   # employee 7 works in department 1"
+        )
+        + 1
+    )
 
 
 def test_a_key_outside_the_instance_is_refused_where_it_enters(db) -> None:

@@ -244,7 +244,8 @@ def _truth_tables(carrier: Carrier) -> list[object] | None:
     size = math.prod(shape)
     if size > MAX_TRUTH_ENTRIES:
         return None
-    return [np.array(bits, dtype=bool).reshape(shape) for bits in itertools.product((0, 1), repeat=size)]
+    bits = itertools.product((False, True), repeat=size)
+    return [np.array(b, dtype=bool).reshape(shape) for b in bits]
 
 
 def _data_points(program: BaseProgram, dom: Prod) -> Iterator[tuple]:

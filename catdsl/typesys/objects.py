@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from catdsl.syntax import ast
 from collections.abc import Callable
 
 from catdsl.errors import Span
+from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys.dims import Dim, labelled
 from catdsl.typesys.limits import MAX_DIM
