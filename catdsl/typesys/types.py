@@ -62,7 +62,7 @@ class Predicate:
     left: str | float
     op: str | None
     right: str | float | None
-    members: tuple[object, ...] = field(default=(), compare=False)
+    members: tuple[object, ...] = field(default=(), compare=False, repr=False)
 
     def __str__(self) -> str:
         if self.op is None:
