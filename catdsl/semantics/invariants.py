@@ -376,6 +376,7 @@ FLAG_CHECKS: dict[str, Callable[[np.ndarray, int], bool]] = {
     "nonempty": lambda array, rank: array.size > 0 and _length(array, rank) > 0,
     "positive": lambda array, _rank: bool((array > 0).all()),
     "nonnegative": lambda array, _rank: bool((array >= 0).all()),
+    "nonblank": lambda array, _rank: all(str(s).strip() for s in array.flat),
 }
 """Whether a component (an array of elements of the given rank) satisfies each one-word
 invariant; keyed by the names the checker admits (`catdsl.typesys.objects.FLAGS`)."""

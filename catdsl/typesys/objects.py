@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
+from catdsl.typesys.carriers import DtypeClass
 from catdsl.typesys.dims import Dim, labelled
 from catdsl.typesys.limits import MAX_DIM
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.type_reader import TypeReader
 from catdsl.typesys.types import Carrier, Obj, Predicate, Prod
 
-FLAGS = ("finite", "nonempty", "positive", "nonnegative")
+FLAGS = ("finite", "nonempty", "positive", "nonnegative", "nonblank")
 """Invariants written as one word."""
 QUANTITIES = ("value", "len", "sum")
 """What a comparison invariant may measure."""
@@ -48,6 +51,8 @@ class ObjectChecker:
         for side in (pred.left, pred.right):
             if isinstance(side, str) and pred.op and side not in QUANTITIES:
                 self.reporter.error(M.unknown_quantity(side), pred.span)
+        if pred.op is None and pred.left == "nonblank" and not _is_symbol(carrier):
+            self.reporter.error(M.nonblank_not_symbol(carrier), pred.span)
         uses_length = "len" in (pred.left, pred.right) or pred.left == "nonempty"
         if uses_length and _is_scalar(carrier):
             self.reporter.error(M.length_of_number(carrier), pred.span)
@@ -56,6 +61,43 @@ class ObjectChecker:
 
     def alias(self, decl: ast.TypeDecl) -> Prod:
         return self.types.type(decl.type)
+
+
+_COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+_FLAGS_OF_ONE = {
+    "finite": lambda v: not isinstance(v, float) or math.isfinite(v),
+    "positive": lambda v: v > 0,
+    "nonnegative": lambda v: v >= 0,
+}
+
+
+def broken_by(predicate: Predicate, value: float | str) -> bool:
+    """Whether one literal number or symbol is known to break an invariant without running
+    anything; an invariant that needs the run (a free dim) or does not apply is not broken."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return predicate.op is None and predicate.left == "nonblank" and not value.strip()
+    if predicate.op is None:
+        flag = _FLAGS_OF_ONE.get(str(predicate.left))
+        return flag is not None and not flag(value)
+    sides = [value if s in ("value", "sum") else s for s in (predicate.left, predicate.right)]
+    if not all(isinstance(side, int | float) for side in sides):
+        return False
+    return not _COMPARE[predicate.op](*sides)
+
+
+def _is_symbol(carrier: object) -> bool:
+    """A carrier whose entries are symbols (strings), the only ones that can be blank."""
+    return isinstance(carrier, Carrier) and carrier.spec.dtype is DtypeClass.SYMBOL
 
 
 def _is_scalar(carrier: object) -> bool:

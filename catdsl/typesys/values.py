@@ -23,6 +23,7 @@ from catdsl.typesys.literals import (
     is_optional,
     plain,
 )
+from catdsl.typesys.objects import broken_by
 from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.reserved import INITIALISERS
@@ -177,6 +178,8 @@ class ValueChecker:
         if carrier.spec.is_array:
             self.literals.check_shape(value, carrier, span, name)
             self._check_entries(value, atom, carrier, span)
+            if isinstance(atom, Obj) and isinstance(value, int | float | str):
+                self._check_invariants(value, atom, span, name)
         if carrier.spec.bounded:
             flat = flatten(value)
             bad = [v for v in flat if not isinstance(v, int) or isinstance(v, bool)]
@@ -203,6 +206,15 @@ class ValueChecker:
                     self._check_atom_literal(item, inner, carrier_of(inner), span, name)
                 elif not isinstance(item, tuple) or len(item) != len(elem):
                     raise self.reporter.fail(M.literal_list_items(atom, elem), span)
+
+    def _check_invariants(self, value: float | str, obj: Obj, span: Span, name: str) -> None:
+        """A single number or symbol written for an object is checked against the object's
+        invariants here, so a literal that can never enter it (a zero feature count, a blank
+        port name) is refused by `catdsl check`, not first by a run (E0382)."""
+        broken = next((p for p in obj.where if broken_by(p, value)), None)
+        if broken is not None:
+            message = M.literal_breaks_invariant(name, obj, str(broken), value)
+            raise self.reporter.fail(message, span)
 
     def _check_entries(self, value: LiteralValue, atom: Atom, carrier: Carrier, span: Span) -> None:
         """A `Symbol` literal is strings, and strings are the literals of `Symbol` only."""
