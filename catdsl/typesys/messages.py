@@ -399,6 +399,28 @@ def law_range(name: str, over: tuple[int, int], problem: str) -> Message:
     )
 
 
+def component_against_quantity(component: str, other: str) -> Message:
+    return Message(
+        Code.INVARIANT,
+        f"`{component}` is a component of the value and `{other}` is not: a comparison of "
+        "components compares two of them, or one with a number",
+        f"write e.g. `{component} <= 10`, or compare `{component}` with another component",
+    )
+
+
+def components_break_invariant(
+    name: str, obj: Obj, predicate: str, found: dict[str, float]
+) -> Message:
+    """A literal of an object over a product whose components break a comparison of them."""
+    shown = ", ".join(f"{k} = {v:g}" for k, v in found.items())
+    return Message(
+        Code.LITERAL_INVARIANT,
+        f"the data `{name}` is not a valid `{obj.name}` ({words(obj.name)}): "
+        f"the invariant `{predicate}` does not hold (found {shown})",
+        f"write components for which `{predicate}` holds: every `{obj.name}` must satisfy it",
+    )
+
+
 def words(name: str) -> str:
     """A CamelCase name as lower-case words, the way prose names it: `OpenCircuit` is
     "open circuit", `FeatureCount` "feature count"."""

@@ -11,7 +11,7 @@ from catdsl.typesys.dims import Dim, labelled
 from catdsl.typesys.limits import MAX_DIM
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.type_reader import TypeReader
-from catdsl.typesys.types import Carrier, Obj, Predicate, Prod
+from catdsl.typesys.types import Carrier, Obj, Predicate, Prod, component_names
 
 FLAGS = ("finite", "nonempty", "positive", "nonnegative", "nonblank")
 """Invariants written as one word."""
@@ -48,6 +48,13 @@ class ObjectChecker:
         """Report every problem of one `where` condition; none stops the object."""
         if pred.op is None and pred.left not in FLAGS:
             self.reporter.error(M.unknown_invariant(str(pred.left)), pred.span)
+        components = component_names(carrier)
+        named = [s for s in (pred.left, pred.right) if isinstance(s, str) and s in components]
+        if named and pred.op:
+            other = pred.right if pred.left in named else pred.left
+            if isinstance(other, str) and other not in components:
+                self.reporter.error(M.component_against_quantity(named[0], other), pred.span)
+            return
         for side in (pred.left, pred.right):
             if isinstance(side, str) and pred.op and side not in QUANTITIES:
                 self.reporter.error(M.unknown_quantity(side), pred.span)
@@ -91,6 +98,17 @@ def broken_by(predicate: Predicate, value: float | str) -> bool:
         return flag is not None and not flag(value)
     sides = [value if s in ("value", "sum") else s for s in (predicate.left, predicate.right)]
     if not all(isinstance(side, int | float) for side in sides):
+        return False
+    return not _COMPARE[predicate.op](*sides)
+
+
+def broken_between(predicate: Predicate, values: dict[str, float]) -> bool:
+    """Whether the literal components of an object over a product break a comparison of two
+    of them (`Start <= End`); a predicate that names no two components is not broken."""
+    sides = [values.get(s) if isinstance(s, str) else s for s in (predicate.left, predicate.right)]
+    if predicate.op is None or not all(isinstance(v, int | float) for v in sides):
+        return False
+    if not any(isinstance(s, str) for s in (predicate.left, predicate.right)):
         return False
     return not _COMPARE[predicate.op](*sides)
 

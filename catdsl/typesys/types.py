@@ -205,6 +205,18 @@ def carrier_of(atom: Atom) -> Carrier | Prod | None:
     return None
 
 
+def component_names(carrier: Carrier | Prod) -> dict[str, int]:
+    """The components of an object over a product that a `where` clause may name: each factor
+    that is a one-wire object named once (`Start * End`: `Start` is 0, `End` is 1)."""
+    if not isinstance(carrier, Prod):
+        return {}
+    names = [
+        a.name if isinstance(a, Obj) and not isinstance(a.carrier, Prod) else ""
+        for a in carrier.atoms
+    ]
+    return {n: i for i, n in enumerate(names) if n and names.count(n) == 1}
+
+
 def element_rank(atom: Atom) -> int:
     """The number of trailing axes of one value of this atom: an array's rank; a `List` adds its
     leading (batch) axis to its element's, and a list of several wires counts that axis only,

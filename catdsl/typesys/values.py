@@ -23,12 +23,12 @@ from catdsl.typesys.literals import (
     is_optional,
     plain,
 )
-from catdsl.typesys.objects import broken_by
+from catdsl.typesys.objects import broken_between, broken_by
 from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.reserved import INITIALISERS
 from catdsl.typesys.type_reader import TypeReader
-from catdsl.typesys.types import UNIT, Atom, Carrier, Obj, Prod, carrier_of
+from catdsl.typesys.types import UNIT, Atom, Carrier, Obj, Prod, carrier_of, component_names
 from catdsl.typesys.unify import Subst
 
 _INITIALISER_ARGUMENTS = {
@@ -165,6 +165,8 @@ class ValueChecker:
                 raise self.reporter.fail(message, span)
             for item, inner in zip(value, carrier.atoms, strict=True):
                 self._check_atom_literal(item, inner, carrier_of(inner), span, name)
+            if isinstance(atom, Obj):
+                self._check_components(value, atom, carrier, span, name)
             return
         if not isinstance(carrier, Carrier):
             return
@@ -215,6 +217,23 @@ class ValueChecker:
         if broken is not None:
             message = M.literal_breaks_invariant(name, obj, str(broken), value)
             raise self.reporter.fail(message, span)
+
+    def _check_components(
+        self, value: tuple, obj: Obj, carrier: Prod, span: Span, name: str
+    ) -> None:
+        """The components of a literal of an object over a product against the comparisons
+        of its `where` clause that name them (`Start <= End`), E0382."""
+        values = {
+            n: value[i]
+            for n, i in component_names(carrier).items()
+            if isinstance(value[i], int | float) and not isinstance(value[i], bool)
+        }
+        for predicate in obj.where:
+            if broken_between(predicate, values):
+                named = [s for s in (predicate.left, predicate.right) if isinstance(s, str)]
+                found = {n: values[n] for n in named}
+                message = M.components_break_invariant(name, obj, str(predicate), found)
+                raise self.reporter.fail(message, span)
 
     def _check_entries(self, value: LiteralValue, atom: Atom, carrier: Carrier, span: Span) -> None:
         """A `Symbol` literal is strings, and strings are the literals of `Symbol` only."""
