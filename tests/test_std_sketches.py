@@ -15,9 +15,9 @@ data small : Bundle = [2, 8]
 data large : Bundle = [3, 10]
 data basis : Signal1 = [[1.0]]
 data cover : SafetyCover = [[[0, 5], true], [[5, 10], true]]
-data ten    : ResistanceOhms = 10.0
-data twenty : ResistanceOhms = 20.0
-data nothing : Terminal = 0.0
+data ten    : ResistanceOhms = 10
+data twenty : ResistanceOhms = 20
+data nothing : Terminal = 0
 
 let abstract_9     = nine >> Abstract
 let concretize_3   = three >> Concretize
@@ -37,7 +37,7 @@ def test_the_course_numbers_through_the_module() -> None:
     assert [int(v) for v in program["bundle_sum"]()] == [5, 18]
     assert program["composite"]().tolist() == [[5.0]]
     assert bool(program["glued"]()) is True
-    assert float(program["serial_resistance"]()) == 30.0
+    assert int(program["serial_resistance"]()) == 30
 
 
 def test_the_module_laws_come_with_the_import_and_hold() -> None:
@@ -60,7 +60,7 @@ def test_the_module_refuses_what_the_sketches_refuse() -> None:
             "E0380",
             "open circuit serial composition",
         ),
-        "data short : ResistanceOhms = 0.0": ("E0382", "resistance ohms"),
+        "data short : ResistanceOhms = 0": ("E0382", "resistance ohms"),
         "data back : TimeInterval = [5, 0]": ("E0382", "Start = 5, End = 0"),
         "data none : FeatureCount = 0": ("E0382", "feature count"),
         'data blank : PortName = " "': ("E0382", "port name"),
