@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from conftest import PROGRAMS
 
@@ -75,14 +76,12 @@ def test_every_law_holds_at_every_input_of_its_range(capsys) -> None:
 def test_the_interchange_law_catches_a_wrong_circuit(tmp_path, capsys) -> None:
     """The same law with the right-hand side's series composites crossed over is false, and
     the counterexample is the first pair of inputs of the range."""
-    text = (
-        open(PROGRAM, encoding="utf-8")
-        .read()
-        .replace(
-            "== (Resistor10 >> Resistor20) * (Resistor20 >> Resistor10)",
-            "== (Resistor10 >> Resistor10) * (Resistor20 >> Resistor20)",
-        )
+    original = Path(PROGRAM).read_text(encoding="utf-8")
+    text = original.replace(
+        "== (Resistor10 >> Resistor20) * (Resistor20 >> Resistor10)",
+        "== (Resistor10 >> Resistor10) * (Resistor20 >> Resistor20)",
     )
+    assert text != original
     broken = tmp_path / "crossed.cat"
     broken.write_text(text, encoding="utf-8")
     code, out = _run(capsys, "laws", str(broken), "--json")
