@@ -82,9 +82,9 @@ def test_the_galois_law_is_refuted_when_the_maps_disagree(tmp_path) -> None:
     assert not reports["galois"].holds
     counterexample = reports["galois"].counterexample
     assert counterexample is not None
-    f, n = counterexample.input
-    assert f % 4 == 0  # (f + 1) / 4 rounds up past f / 4
-    assert counterexample.left is not counterexample.right
+    # the first pair in range order: ⌈(4 + 1) / 4⌉ = 2 > 1 layer, though 4 ≤ 4 · 1 features
+    assert counterexample.input == [4, 1]
+    assert (counterexample.left, counterexample.right) == (False, True)
 
 
 def test_zero_counts_and_budgets_are_refused_where_they_enter(orders) -> None:
