@@ -207,3 +207,16 @@ def test_words_are_how_prose_names_an_object() -> None:
     assert words("ResistanceOhms") == "resistance ohms"
     assert words("HTTPServer") == "http server"
     assert words("Signal2") == "signal2"
+
+
+def test_only_components_that_are_single_numbers_can_be_compared() -> None:
+    text = "object A : List[Nat]\nobject B : List[Nat]\nobject P : A * B where A <= B\n"
+    assert {code for code, *_ in _codes(text)} == {"E0407"}
+
+
+def test_equality_of_a_literal_is_as_tolerant_as_the_run() -> None:
+    """`==` on reals holds within numpy's `isclose`, at check time as at run time."""
+    text = "object Third : Real where value == 0.3333333\ndata t : Third = 0.33333331\n"
+    assert check_text(text).diagnostics == []
+    ((code, *_),) = _codes(text.replace("0.33333331", "0.34"))
+    assert code == "E0382"

@@ -75,9 +75,15 @@ _COMPARE = {
     "<=": lambda a, b: a <= b,
     ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
+    "==": lambda a, b: _close(a, b),
+    "!=": lambda a, b: not _close(a, b),
 }
+"""The comparisons of invariants, as a run checks them (`==` within numpy's `isclose`)."""
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-8 + 1e-5 * abs(b)
+
 
 _FLAGS_OF_ONE = {
     "finite": lambda v: not isinstance(v, float) or math.isfinite(v),
