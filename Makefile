@@ -101,6 +101,7 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/sketches/codesign.cat buildable -o docs/img/sketches/codesign.svg
 	$(BIN)/catdsl draw programs/sketches/signal_flow.cat flow -o docs/img/sketches/signal_flow.svg
 	$(BIN)/catdsl draw programs/sketches/behaviour.cat Conjoin -o docs/img/sketches/behaviour.svg
+	$(BIN)/catdsl draw programs/sketches/circuits.cat interchange -o docs/img/sketches/interchange.png
 
 # The site (the course book and the reference) in site/; a warning is an error.
 docs: setup

@@ -16,6 +16,7 @@ from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
 from catdsl.typesys.boundary import BoundaryChecker
+from catdsl.typesys.categories import Categories
 from catdsl.typesys.definitions import DefinitionChecker
 from catdsl.typesys.environment import Entry, Environment, Resolved
 from catdsl.typesys.expressions import ExpressionChecker
@@ -71,6 +72,7 @@ class Checker:
             known_names=self.env.names,
             applied_type=self._functor_type,
         )
+        self.categories = Categories(items)
         self.expressions = ExpressionChecker(
             self.env,
             self.reporter,
@@ -80,6 +82,7 @@ class Checker:
             sources,
             family=self._family,
             functor=self._functor_map,
+            categories=self.categories,
         )
         self.families = FamilyChecker(self.env, self.reporter, literals, self.expressions)
         boundary = BoundaryChecker(self.reporter, sources)
@@ -186,6 +189,7 @@ class Checker:
             if law is not None:
                 program.laws[decl.name] = law
         self.generated.generate(program)
+        self.categories.check(self.env, self.reporter)
         program.diagnostics = sorted(
             self.reporter.diagnostics,
             key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span else ("", 0, 0),
