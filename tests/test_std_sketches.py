@@ -26,6 +26,10 @@ let bundle_sum     = small * large >> Tensor
 let composite      = basis >> Duplicate >> WeightedAdd
 let glued          = cover >> Glue
 let serial_resistance = nothing * ten >> Through * twenty >> Through
+
+data requirement : Requirement = [100, 80]
+data offer       : Offer       = [120, 50]
+let feasible_example = requirement * offer >> Feasible
 """
 
 
@@ -38,6 +42,7 @@ def test_the_course_numbers_through_the_module() -> None:
     assert program["composite"]().tolist() == [[5.0]]
     assert bool(program["glued"]()) is True
     assert int(program["serial_resistance"]()) == 30
+    assert bool(program["feasible_example"]()) is True
 
 
 def test_the_module_laws_come_with_the_import_and_hold() -> None:
@@ -45,6 +50,7 @@ def test_the_module_laws_come_with_the_import_and_hold() -> None:
     names = {r.name for r in reports}
     assert {"galois", "tensor_is_monotone", "signal_functoriality", "gluing_is_local"} <= names
     assert "series_adds" in names
+    assert {"feasibility_is_monotone", "RelationComposition.associativity"} <= names
     galois = next(r for r in reports if r.name == "galois")
     assert galois.samples == 200 * 200  # every f and l in 1..200
     assert {"Levels.transitivity", "Resources.associativity", "Conjunction.left_unit"} <= names
@@ -64,6 +70,7 @@ def test_the_module_refuses_what_the_sketches_refuse() -> None:
         "data back : TimeInterval = [5, 0]": ("E0382", "Start = 5, End = 0"),
         "data none : FeatureCount = 0": ("E0382", "feature count"),
         'data blank : PortName = " "': ("E0382", "port name"),
+        "data idle : Offer = [0, 50]": ("E0382", "(throughput)"),
     }
     for line, (code, words) in cases.items():
         (d,) = check_text(f"import std.sketches\n{line}\n").diagnostics
