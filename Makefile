@@ -97,8 +97,11 @@ pictures: setup graphviz
 	mkdir -p docs/img/sketches
 	$(BIN)/catdsl draw programs/sketches/orders.cat galois -o docs/img/sketches/galois.png
 	$(BIN)/catdsl draw programs/sketches/resources.cat bundle_sum -o docs/img/sketches/bundle_sum.png
+	$(BIN)/catdsl draw programs/sketches/databases.cat BossTeam -o docs/img/sketches/databases.svg
+	$(BIN)/catdsl draw programs/sketches/codesign.cat buildable -o docs/img/sketches/codesign.svg
 	$(BIN)/catdsl draw programs/sketches/signal_flow.cat flow -o docs/img/sketches/signal_flow.svg
 	$(BIN)/catdsl draw programs/sketches/behaviour.cat Conjoin -o docs/img/sketches/behaviour.svg
+	$(BIN)/catdsl draw programs/sketches/circuits.cat interchange -o docs/img/sketches/interchange.png
 
 # The site (the course book and the reference) in site/; a warning is an error.
 docs: setup

@@ -34,6 +34,7 @@ from catdsl.std.library import PRIMITIVES
 from catdsl.std.optim import FAMILIES
 from catdsl.std.plugins import PluginError
 from catdsl.std.signatures import STD_MODULES
+from catdsl.std.sources import SOURCE_MODULES, source_path
 from catdsl.syntax import ast
 from catdsl.syntax.parser import parse
 from catdsl.typesys import messages as M
@@ -97,9 +98,24 @@ class _Reader:
         if item.module in STD_MODULES:
             self.std.add(item.module)
             return
-        hint = did_you_mean(item.module, sorted(STD_MODULES))
-        message = M.unknown_module(item.module, hint, sorted(STD_MODULES))
+        if item.module in SOURCE_MODULES:
+            self._import_source_module(item.module)
+            return
+        known = sorted(STD_MODULES | set(SOURCE_MODULES))
+        hint = did_you_mean(item.module, known)
+        message = M.unknown_module(item.module, hint, known)
         self.diagnostics.append(message.at(item.span))
+
+    def _import_source_module(self, module: str) -> None:
+        """A standard-library module written in catdsl (`std.sketches`): its file is read once,
+        like an imported file, from the package, so the read scope does not apply to it."""
+        path = source_path(module)
+        key = str(path)
+        if key in self.loaded:
+            return
+        self.loaded.add(key)
+        self.std.add(module)
+        self.read_text(_read(path), _display(path), key)
 
     def _import_plugin(self, item: ast.ImportModule) -> None:
         """`import plugin.NAME`: the primitives of a plugin the user gave or installed."""

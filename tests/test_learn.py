@@ -382,7 +382,7 @@ def test_a_value_the_goal_rejects_must_be_rejected(tmp_path) -> None:
     ]
     too_strict = variant(key, ("where finite and value > 0", "where finite and value > 0.2"))
     outcome = graded(tmp_path, key, too_strict)
-    assert outcome.codes == ["R0414"]  # now `lr = 0.1` itself is refused
+    assert outcome.codes == ["E0382"]  # now the literal `lr = 0.1` itself is refused, by check
     assert "the data `lr` is not a valid `LearningRate`" in outcome.diagnostics[0].message
 
 

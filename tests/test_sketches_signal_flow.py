@@ -76,9 +76,10 @@ def test_a_middle_wire_mismatch_is_a_type_error(capsys, monkeypatch) -> None:
     assert main(["check", "signal_matrix_mismatch.cat", "--json"]) == 1
     out, err = capsys.readouterr()
     (diagnostic,) = json.loads(out or err)
-    assert diagnostic["code"] == "E0201"
-    assert (diagnostic["line"], diagnostic["column"]) == (13, 26)
-    assert "`Signal2` is not `Signal1`" in diagnostic["message"]
+    assert diagnostic["code"] == "E0380"
+    assert (diagnostic["line"], diagnostic["column"]) == (14, 26)
+    assert diagnostic["message"].startswith("signal matrix composition of `Duplicate`")
+    assert "`Duplicate` gives `Signal2`, but `Duplicate` takes `Signal1`" in diagnostic["message"]
 
 
 def test_a_matrix_written_for_column_vectors_is_refused(capsys, monkeypatch) -> None:

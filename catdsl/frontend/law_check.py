@@ -129,6 +129,8 @@ def check_law(program: BaseProgram, name: str, samples: int, seed: int) -> LawRe
     counterexample."""
     law = program.checked.laws[name]
     tolerance = law.tolerance if law.tolerance is not None else DEFAULT_TOLERANCE
+    if law.over is not None:
+        return _check_over_range(program, law, law.over, tolerance)
     rng = np.random.default_rng(seed)
     try:  # drawing a sample can fail too (R0417: over the memory budget): this law only
         planned = [(c, list(_inputs(program, c, samples, rng))) for c in (law, *law.cases)]
@@ -157,6 +159,63 @@ def check_law(program: BaseProgram, name: str, samples: int, seed: int) -> LawRe
     return LawReport(name, worst <= tolerance, worst, tolerance, total, None, counterexample, cases)
 
 
+def _check_over_range(
+    program: BaseProgram, law: Law, over: tuple[int, int], tolerance: float
+) -> LawReport:
+    """`law … over [lo, hi]`: both sides run once on every input, stacked along a leading
+    axis (every combination of each input's values), and compared input by input."""
+    choices = [_range_values(atom, over) for atom in law.lhs.dom.atoms]
+    grid = np.meshgrid(*choices, indexing="ij") if choices else []
+    inputs = tuple(g.reshape(-1) for g in grid)
+    total = int(inputs[0].size) if inputs else 1
+    try:
+        a = Morphism(program, f"{law.name} (left)", law.lhs).run(inputs, {})
+        b = Morphism(program, f"{law.name} (right)", law.rhs).run(inputs, {})
+    except CatRuntimeError as err:
+        d = err.diagnostic
+        return LawReport(law.name, False, float("inf"), tolerance, total, f"{d.code}: {d.message}")
+    left = a if isinstance(a, tuple) else (a,)
+    right = b if isinstance(b, tuple) else (b,)
+    errors = np.zeros(total)
+    for x, y in zip(left, right, strict=True):
+        errors = np.maximum(errors, _row_errors(np.asarray(x), np.asarray(y), total))
+    worst = float(errors.max()) if errors.size else 0.0
+    counterexample = None
+    if worst > tolerance:
+        i = int(np.argmax(errors > tolerance))
+        one = tuple(v[i] for v in inputs)
+        counterexample = _counterexample(
+            law, one, _row(a, i, total), _row(b, i, total), float(errors[i])
+        )
+    return LawReport(law.name, worst <= tolerance, worst, tolerance, total, None, counterexample)
+
+
+def _range_values(atom: Atom, over: tuple[int, int]) -> np.ndarray:
+    """The values one input takes in a law over a range (the checker admitted its kind)."""
+    finite = finite_values(atom)
+    if finite is not None:
+        return np.asarray(finite)
+    return np.arange(over[0], over[1] + 1, dtype=np.int64)
+
+
+def _row_errors(x: np.ndarray, y: np.ndarray, rows: int) -> np.ndarray:
+    """The error of each input of a stacked run, as `difference` measures one."""
+    if x.shape != y.shape:
+        return np.full(rows, np.inf)
+    if x.dtype.kind in "USO" or y.dtype.kind in "USO":
+        return np.where((x == y).reshape(rows, -1).all(axis=1), 0.0, np.inf)
+    x, y = x.astype(np.float64).reshape(rows, -1), y.astype(np.float64).reshape(rows, -1)
+    diff = np.where(np.isnan(x) & np.isnan(y), 0.0, np.abs(x - y))
+    scale = np.maximum(1.0, np.nanmax(np.where(np.isfinite(x), np.abs(x), 0.0), axis=1))
+    return np.nanmax(diff, axis=1) / scale
+
+
+def _row(value: object, i: int, rows: int) -> tuple:
+    """The outputs of input `i` of a stacked run."""
+    parts = value if isinstance(value, tuple) else (value,)
+    return tuple(np.asarray(p)[i] if np.ndim(p) and np.shape(p)[0] == rows else p for p in parts)
+
+
 def _counterexample(case: Law, inputs: tuple, a: tuple, b: tuple, error: float) -> Counterexample:
     """Both sides' values on `inputs`, as JSON forms."""
     dom, cod = case.lhs.dom, case.lhs.cod
@@ -176,7 +235,7 @@ def _inputs(
     if not dom.atoms and not law.lhs.ports:
         yield (), {}
         return
-    every = _every_input(dom) if law.generated and not law.lhs.ports else None
+    every = _every_input(dom) if not law.lhs.ports else None
     if every is not None:
         for inputs in every:
             yield inputs, {}
@@ -200,8 +259,9 @@ MAX_EXHAUSTIVE = 4096
 
 
 def _every_input(dom: Prod) -> list[tuple] | None:
-    """Every value of a finite domain (each atom an `Index[n]`, a `Bool`, or an object over
-    one), or None when it is infinite or larger than `MAX_EXHAUSTIVE`."""
+    """Every value of a finite domain (each atom an `Index[n]`, a `Bool` or a small `Bool`
+    array, an object over one, or a set given by a data point), or None when it is infinite
+    or larger than `MAX_EXHAUSTIVE`."""
     choices = []
     for atom in dom.atoms:
         values = finite_values(atom)
@@ -214,8 +274,14 @@ def _every_input(dom: Prod) -> list[tuple] | None:
 
 
 def finite_values(atom: Atom) -> list[object] | None:
-    """The values of a one-entry finite carrier in order, or None."""
+    """The values of a finite carrier in order (a single index or truth value, an entry of a
+    set given by a data point, a small `Bool` array), or None."""
+    if isinstance(atom, Obj) and any(p.op == "in" for p in atom.where):
+        members = next(p.members for p in atom.where if p.op == "in")
+        return [np.asarray(m)[()] for m in members]
     carrier = atom.carrier if isinstance(atom, Obj) else atom
+    if isinstance(carrier, Carrier) and carrier.kind == "Bool" and carrier.shape.dims:
+        return _truth_tables(carrier)
     if not isinstance(carrier, Carrier) or carrier.shape.dims or carrier.shape.rest:
         return None
     if carrier.kind == "Bool":
@@ -223,6 +289,22 @@ def finite_values(atom: Atom) -> list[object] | None:
     if carrier.kind == "Index" and carrier.bound is not None and carrier.bound.value is not None:
         return [np.int64(i) for i in range(carrier.bound.value)]
     return None
+
+
+MAX_TRUTH_ENTRIES = 12
+"""A `Bool` array of at most this many entries (4,096 values) is enumerated."""
+
+
+def _truth_tables(carrier: Carrier) -> list[object] | None:
+    """Every value of a `Bool` array of sized dims (a relation's matrix), or None."""
+    if carrier.shape.rest or any(d.value is None for d in carrier.shape.dims):
+        return None
+    shape = tuple(int(d.value or 0) for d in carrier.shape.dims)
+    size = math.prod(shape)
+    if size > MAX_TRUTH_ENTRIES:
+        return None
+    bits = itertools.product((False, True), repeat=size)
+    return [np.array(b, dtype=bool).reshape(shape) for b in bits]
 
 
 def _data_points(program: BaseProgram, dom: Prod) -> Iterator[tuple]:

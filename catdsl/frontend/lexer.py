@@ -33,7 +33,7 @@ from catdsl.typesys.carriers import CARRIER_KINDS
 
 DECLARATIONS = frozenset(
     {"import", "dim", "object", "type", "param", "morphism", "let", "data", "law"}
-    | {"functor", "natural", "monoid", "preorder"}
+    | {"functor", "natural", "monoid", "preorder", "category", "monoidal"}
 )
 """The words that open a declaration (shown apart from the other keywords)."""
 CONSTANTS = frozenset({"true", "false", "none"})

@@ -24,7 +24,7 @@ from catdsl.errors import CatRuntimeError
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.limits import human_bytes, memory_budget, nbytes
 from catdsl.typesys.messages import big_number, dim_bindings
-from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, TVar
+from catdsl.typesys.types import Atom, Carrier, Obj, Prod, Record, TVar, component_names
 
 FREE_DIM_SIZE = 3
 MAX_LIST_LENGTH = 5
@@ -87,6 +87,9 @@ class Sampler:
             carrier = atom.carrier
             if isinstance(carrier, Carrier) and carrier.kind == "List":
                 return _respect(_list(self, carrier, lead, shortest(atom)), atom)
+            members = next((p.members for p in atom.where if p.op == "in"), None)
+            if members:  # a set given by a data point: one of its entries
+                return np.asarray(members)[self.rng.integers(0, len(members), size=lead)]
             value = self._carrier_or_prod(carrier, lead)
             return _respect(value, atom)
         if isinstance(atom, Carrier):
@@ -175,8 +178,12 @@ def _block_mask(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
 
 def _list(sampler: Sampler, c: Carrier, lead: tuple[int, ...], least: int = 0) -> object:
     inner = (*lead, sampler.list_length(least))
-    parts = tuple(sampler.atom(a, inner) for a in _element(c).atoms)
-    return parts[0] if len(parts) == 1 else parts
+    parts: list[object] = []
+    for a in _element(c).atoms:  # an object over a product is one column per component
+        value = sampler.atom(a, inner)
+        nested = isinstance(a, Obj) and isinstance(a.carrier, Prod)
+        parts.extend(value if nested and isinstance(value, tuple) else (value,))
+    return parts[0] if len(parts) == 1 else tuple(parts)
 
 
 def _option(sampler: Sampler, c: Carrier, lead: tuple[int, ...]) -> object:
@@ -233,7 +240,10 @@ SAMPLERS: dict[str, Callable[[Sampler, Carrier, tuple[int, ...]], object]] = {
 
 def _respect(value: object, obj: Obj) -> object:
     """Make a sample satisfy simple sign invariants (`value >= 0`, `positive`, `value > 0`):
-    reals become |x| + 0.1, whole numbers |n|, or |n| + 1 where zero is refused."""
+    reals become |x| + 0.1, whole numbers |n|, or |n| + 1 where zero is refused; and, for an
+    object over a product, the comparisons of its components (`Start <= End`)."""
+    if isinstance(value, tuple):
+        return _ordered(value, obj)
     flags = {str(p) for p in obj.where}
     positive = bool(flags & {"positive", "nonnegative"}) or any(
         p.left == "value" and p.op in (">", ">=") for p in obj.where if p.op
@@ -248,6 +258,29 @@ def _respect(value: object, obj: Obj) -> object:
         )
         return np.abs(value) + int(strict)
     return value
+
+
+def _ordered(value: tuple, obj: Obj) -> tuple:
+    """A sample of an object over a product moved to satisfy each comparison of two of its
+    components: the right side becomes the left side plus the distance between them (plus
+    one for a strict order), so `Start <= End` holds and the gap stays random."""
+    positions = component_names(obj.carrier)
+    parts = list(value)
+    for p in obj.where:
+        if p.op is None or p.left not in positions or p.right not in positions:
+            continue
+        i, j = positions[str(p.left)], positions[str(p.right)]
+        if p.op in (">", ">="):
+            i, j = j, i
+        a, b = np.asarray(parts[i]), np.asarray(parts[j])
+        if p.op in ("<", "<=", ">", ">="):
+            step = 1 if p.op in ("<", ">") else 0
+            parts[j] = (a + np.abs(b - a) + step).astype(b.dtype)
+        elif p.op == "==":
+            parts[j] = a.copy()
+        elif p.op == "!=":
+            parts[j] = np.where(a == b, a + 1, b).astype(b.dtype)
+    return tuple(parts)
 
 
 def within_budget(shape: tuple[int, ...], what: str) -> None:

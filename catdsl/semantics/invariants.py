@@ -39,6 +39,7 @@ from catdsl.typesys.types import (
     Prod,
     Record,
     carrier_of,
+    component_names,
     element_rank,
 )
 
@@ -341,17 +342,53 @@ number of leading (list) axes its values carry; None when there is nothing to ch
 def _where_checker(obj: Obj) -> Checker:
     ranks = _component_ranks((obj,)) if width(obj) > 1 else [element_rank(obj)]
     predicates = obj.where
+    columns = _columns(obj)
 
     def check(value: object, env: Env) -> Problem:
         parts = value if isinstance(value, tuple) else (value,)
         arrays = [np.asarray(p) for p in parts]
         for predicate in predicates:
-            failure = _failure(predicate, arrays, ranks, env)
+            if _names_components(predicate, columns):
+                failure = _between(predicate, arrays, columns)
+            else:
+                failure = _failure(predicate, arrays, ranks, env)
             if failure is not None:
                 return "R0414", f"the invariant `{predicate}` does not hold{failure}"
         return None
 
     return check
+
+
+def _columns(obj: Obj) -> dict[str, int]:
+    """Where each component a `where` clause may name (`Start`, `End`) is among the arrays of
+    a value of an object over a product."""
+    carrier = obj.carrier
+    if not isinstance(carrier, Prod):
+        return {}
+    starts, at = [], 0
+    for atom in carrier.atoms:
+        starts.append(at)
+        at += width(atom)
+    return {name: starts[i] for name, i in component_names(carrier).items()}
+
+
+def _names_components(predicate: Predicate, columns: dict[str, int]) -> bool:
+    return predicate.op is not None and (predicate.left in columns or predicate.right in columns)
+
+
+def _between(predicate: Predicate, arrays: list, columns: dict[str, int]) -> str | None:
+    """None when a comparison of components (`Start <= End`) holds for every value (a list
+    of them compares entry by entry), else the components of the first that breaks it."""
+    sides = [
+        arrays[columns[s]] if isinstance(s, str) else s for s in (predicate.left, predicate.right)
+    ]
+    holds = np.asarray(_COMPARE[str(predicate.op)](*sides))
+    if holds.all():
+        return None
+    first = np.unravel_index(int(np.argmin(holds)), holds.shape) if holds.ndim else ()
+    named = [s for s in (predicate.left, predicate.right) if isinstance(s, str)]
+    shown = ", ".join(f"{n} = {np.asarray(arrays[columns[n]])[first]:.6g}" for n in named)
+    return f" (found {shown})"
 
 
 def _failure(predicate: Predicate, arrays: list, ranks: list[int], env: Env) -> str | None:
@@ -360,6 +397,12 @@ def _failure(predicate: Predicate, arrays: list, ranks: list[int], env: Env) -> 
         if predicate.op is None:
             ok = FLAG_CHECKS[str(predicate.left)](array, rank)
             left = None
+        elif predicate.op == "in":
+            outside = ~np.isin(array, np.asarray(predicate.members))
+            if outside.any():
+                found = array[outside].flat[0]
+                return f" (found {found!r})" if isinstance(found, str) else f" (found {found})"
+            continue
         else:
             left = _quantity(predicate.left, array, rank, env)
             right = _quantity(predicate.right, array, rank, env)
@@ -376,6 +419,7 @@ FLAG_CHECKS: dict[str, Callable[[np.ndarray, int], bool]] = {
     "nonempty": lambda array, rank: array.size > 0 and _length(array, rank) > 0,
     "positive": lambda array, _rank: bool((array > 0).all()),
     "nonnegative": lambda array, _rank: bool((array >= 0).all()),
+    "nonblank": lambda array, _rank: all(str(s).strip() for s in array.flat),
 }
 """Whether a component (an array of elements of the given rank) satisfies each one-word
 invariant; keyed by the names the checker admits (`catdsl.typesys.objects.FLAGS`)."""

@@ -188,7 +188,8 @@ class Arg:
 
 @dataclass(frozen=True)
 class Predicate:
-    """One `where` condition: a flag (`finite`) or a comparison (`value >= 0`, `len >= 2`)."""
+    """One `where` condition: a flag (`finite`), a comparison (`value >= 0`, `len >= 2`) or a
+    membership (`value in departments`: op `in`, right the data point's name)."""
 
     left: str | float
     op: str | None
@@ -317,6 +318,8 @@ class LawDecl:
     tolerance: float | None
     span: Span
     name_span: Span
+    over: tuple[int, int] | None = None
+    """`law name over [lo, hi] : …`: checked at every whole-number input from lo to hi."""
 
 
 @dataclass(frozen=True)
@@ -379,6 +382,19 @@ class StructureDecl:
     name_span: Span
 
 
+@dataclass(frozen=True)
+class CategoryDecl:
+    """`category SignalMatrix : Signal1, Signal2` or `monoidal category OpenCircuit : Terminal`:
+    the morphisms between these objects (and, monoidal, their products) are the category's, and
+    a composition of them that does not fit is reported in its name."""
+
+    name: str
+    monoidal: bool
+    objects: tuple[tuple[str, Span], ...]
+    span: Span
+    name_span: Span
+
+
 Decl = (
     DimDecl
     | ObjectDecl
@@ -392,6 +408,7 @@ Decl = (
     | FunctorDecl
     | NaturalDecl
     | StructureDecl
+    | CategoryDecl
 )
 Item = ImportModule | ImportFile | Decl
 

@@ -261,6 +261,10 @@ class _ToAst(Transformer):
     def r_flag(self, meta: Place, children: list[Any]) -> ast.Predicate:
         return ast.Predicate(str(children[0]), None, None, self._span(meta))
 
+    def r_member_predicate(self, meta: Place, children: list[Any]) -> ast.Predicate:
+        quantity, members = children
+        return ast.Predicate(str(quantity), "in", str(members), self._span(meta))
+
     def r_neg(self, meta: Place, children: list[Any]) -> int | float:
         return -children[0]
 
@@ -343,9 +347,16 @@ class _ToAst(Transformer):
         return ast.DataDecl(str(name), texpr, value, self._span(meta), self._tspan(name))
 
     def r_law_decl(self, meta: Place, children: list[Any]) -> ast.LawDecl:
-        name, lhs, rhs, *tol = children
+        name, *rest = children
+        over = rest.pop(0) if isinstance(rest[0], tuple) else None
+        lhs, rhs, *tol = rest
         tolerance = float(tol[0]) if tol else None
-        return ast.LawDecl(str(name), lhs, rhs, tolerance, self._span(meta), self._tspan(name))
+        span, name_span = self._span(meta), self._tspan(name)
+        return ast.LawDecl(str(name), lhs, rhs, tolerance, span, name_span, over)
+
+    def r_law_range(self, meta: Place, children: list[Any]) -> tuple[int, int]:
+        lo, hi = children
+        return (int(lo), int(hi))
 
     # -- declarations that carry their laws
     def r_functor_decl(self, meta: Place, children: list[Any]) -> ast.FunctorDecl:
@@ -386,6 +397,14 @@ class _ToAst(Transformer):
 
     def r_preorder_decl(self, meta: Place, children: list[Any]) -> ast.StructureDecl:
         return self._structure("preorder", meta, children)
+
+    def r_category_decl(self, meta: Place, children: list[Any]) -> ast.CategoryDecl:
+        kind, name, *objects = children
+        members = tuple((str(o), self._tspan(o)) for o in objects)
+        return ast.CategoryDecl(str(name), kind, members, self._span(meta), self._tspan(name))
+
+    def r_category_kind(self, meta: Place, children: list[Any]) -> bool:
+        return str(children[0]) == "monoidal"
 
     def r_structure_fields(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)

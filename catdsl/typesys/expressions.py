@@ -10,6 +10,7 @@ from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
 from catdsl.typesys.carriers import CARRIER_KINDS
+from catdsl.typesys.categories import Categories
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.environment import DEFINITION_KINDS, MORPHISM_KINDS, Environment
 from catdsl.typesys.generics import fresh, instantiate
@@ -66,6 +67,7 @@ class ExpressionChecker:
         sources: dict[str, str],
         family: CheckFamily,
         functor: ApplyFunctor | None = None,
+        categories: Categories | None = None,
     ) -> None:
         self.env = env
         self.reporter = reporter
@@ -75,6 +77,7 @@ class ExpressionChecker:
         self.sources = sources
         self.family = family
         self.functor = functor
+        self.categories = categories
 
     def check(self, e: ast.Expr, subst: Subst, expected: Expected = None) -> T.Term:
         """The typed term of `e`, its variables bound in `subst`."""
@@ -520,6 +523,13 @@ class ExpressionChecker:
         for side in (left.cod, right.dom):  # no `*s` in messages: an unbatched value
             subst.default_rests(subst.prod(side))
         gives, takes = subst.prod(left.cod), subst.prod(right.dom)
+        category = self.categories.of(gives, takes) if self.categories is not None else None
+        if category is not None:
+            message = M.category_composition(
+                category.name, category.monoidal, lname, rname, gives, takes, lexpr.span
+            )
+            self.reporter.error(message, rexpr.span)
+            return
         sigs = self.env.morphism_signatures()
         if len(gives) != len(takes):
             help_text = None

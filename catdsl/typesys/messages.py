@@ -7,6 +7,7 @@ byte for byte by the golden tests and quoted in docs/errors.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -70,6 +71,8 @@ class Code(Enum):
     DISCRETE_GRADIENT = "E0330"
     BAD_STATIC = "E0360"
     TRAIN_THROUGH_EVALUATION = "E0361"
+    NOT_A_MEMBER = "E0370"
+    MEMBER_SET = "E0371"
     UNKNOWN_TYPE = "E0401"
     UNKNOWN_DIM = "E0402"
     NOT_A_DIM = "E0403"
@@ -97,6 +100,10 @@ class Code(Enum):
     STRUCTURE_MAP = "E0345"
     FUNCTOR_WITHOUT_MAPS = "E0346"
     PREORDER_LOGIC = "E0347"
+    CATEGORY_COMPOSITION = "E0380"
+    CATEGORY_OBJECT = "E0381"
+    LITERAL_INVARIANT = "E0382"
+    LAW_RANGE = "E0383"
     MASK_ROW_CLOSED = "E0350"
     MASK_POLARITY = "E0351"
     LOSS_OUTSIDE_MODEL = "E0352"
@@ -339,6 +346,88 @@ def wire_count(
         extra_help,
         labels=(Label(label, f"this gives `{gives}`"),),
     )
+
+
+def category_composition(
+    category: str, monoidal: bool, lname: str, rname: str, gives: Prod, takes: Prod, label: Span
+) -> Message:
+    """A composite of a declared category's morphisms whose middle objects differ; the message
+    names the composition the way the category is spoken of ("open circuit serial
+    composition": `>>` is the serial one when the category also composes in parallel)."""
+    what = words(category) + (" serial" if monoidal else "") + " composition"
+    counts = (
+        f" ({len(gives)} output{_s(len(gives))} against {len(takes)} input{_s(len(takes))})"
+        if len(gives) != len(takes)
+        else ""
+    )
+    return Message(
+        Code.CATEGORY_COMPOSITION,
+        f"{what} of `{lname}` and `{rname}` does not fit: `{lname}` gives `{gives}`, "
+        f"but `{rname}` takes `{takes}`{counts}",
+        f"`{rname}` must start where `{lname}` ends: compose a morphism of `{category}` "
+        f"whose inputs are `{gives}`",
+        labels=(Label(label, f"this gives `{gives}`"),),
+    )
+
+
+def category_object(category: str, name: str, kind: str | None) -> Message:
+    """A name in a `category` declaration that is not an object."""
+    found = f"is a {kind}" if kind else "is not declared"
+    return Message(
+        Code.CATEGORY_OBJECT,
+        f"`{name}` {found}, so it cannot be an object of the category `{category}`",
+        "list the objects (declared with `object`) that the category's morphisms go between",
+    )
+
+
+def literal_breaks_invariant(name: str, obj: Obj, predicate: str, value: float | str) -> Message:
+    """A literal written for an object that its `where` clause refuses, found by the checker."""
+    shown = f'"{value}"' if isinstance(value, str) else f"{value:g}"
+    return Message(
+        Code.LITERAL_INVARIANT,
+        f"the data `{name}` is not a valid `{obj.name}` ({words(obj.name)}): "
+        f"the invariant `{predicate}` does not hold (found {shown})",
+        f"write a value for which `{predicate}` holds: every `{obj.name}` must satisfy it",
+    )
+
+
+def law_range(name: str, over: tuple[int, int], problem: str) -> Message:
+    """A law over a range that cannot be checked at every input."""
+    return Message(
+        Code.LAW_RANGE,
+        f"the law `{name}` cannot be checked at every input over [{over[0]}, {over[1]}]: {problem}",
+        "`over [lo, hi]` gives every whole-number input each value from lo to hi (truth values "
+        "and indices take all of theirs); without it the law is checked on samples",
+    )
+
+
+def component_against_quantity(component: str, other: str) -> Message:
+    return Message(
+        Code.INVARIANT,
+        f"`{component}` is a component of the value and `{other}` is not: a comparison of "
+        "components compares two of them, or one with a number",
+        f"write e.g. `{component} <= 10`, or compare `{component}` with another component",
+    )
+
+
+def components_break_invariant(
+    name: str, obj: Obj, predicate: str, found: dict[str, float]
+) -> Message:
+    """A literal of an object over a product whose components break a comparison of them."""
+    shown = ", ".join(f"{k} = {v:g}" for k, v in found.items())
+    return Message(
+        Code.LITERAL_INVARIANT,
+        f"the data `{name}` is not a valid `{obj.name}` ({words(obj.name)}): "
+        f"the invariant `{predicate}` does not hold (found {shown})",
+        f"write components for which `{predicate}` holds: every `{obj.name}` must satisfy it",
+    )
+
+
+def words(name: str) -> str:
+    """A CamelCase name as lower-case words, the way prose names it: `OpenCircuit` is
+    "open circuit", `FeatureCount` "feature count"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    return spaced.replace("_", " ").lower()
 
 
 def carry_extra_input(last: str, extra: Prod, rname: str, gives: Prod, result: Prod) -> str:
@@ -1009,6 +1098,40 @@ def unknown_quantity(name: str) -> Message:
         Code.INVARIANT,
         f"unknown quantity `{name}` in an invariant",
         "compare `value`, `len` or `sum` with a number",
+    )
+
+
+def not_a_member(value: object, obj: Obj, members_name: str, members: tuple) -> Message:
+    """A literal value of an object `where value in S` that is not an entry of S."""
+    shown = ", ".join(f'"{m}"' if isinstance(m, str) else str(m) for m in members)
+    found = f'"{value}"' if isinstance(value, str) else str(value)
+    return Message(
+        Code.NOT_A_MEMBER,
+        f"{found} is not a `{obj}`: `{obj}` holds only the entries of `{members_name}` ({shown})",
+        f"add {found} to `{members_name}`, or refer to one of its entries",
+        notes=(
+            "a reference to an entry that does not exist is a dangling key: in a database "
+            "instance, a foreign key naming no row of its table",
+        ),
+    )
+
+
+def member_set(name: str, problem: str) -> Message:
+    """`where value in NAME` where NAME is not a data point written as a list of values."""
+    return Message(
+        Code.MEMBER_SET,
+        f"`value in {name}`: {problem}",
+        "name a `data` point written as a list of numbers or strings: "
+        "`data departments : List[Nat] = [1, 2]`",
+    )
+
+
+def nonblank_not_symbol(carrier: object) -> Message:
+    return Message(
+        Code.INVARIANT,
+        f"`{carrier}` holds no symbols, so it cannot be blank",
+        "`nonblank` is about symbols (strings, e.g. port names): each must have a character "
+        "other than a space",
     )
 
 

@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
+from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
+from catdsl.typesys.carriers import DtypeClass
 from catdsl.typesys.dims import Dim, labelled
 from catdsl.typesys.limits import MAX_DIM
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.type_reader import TypeReader
-from catdsl.typesys.types import Carrier, Obj, Predicate, Prod
+from catdsl.typesys.types import Carrier, Obj, Predicate, Prod, component_names
 
-FLAGS = ("finite", "nonempty", "positive", "nonnegative")
+FLAGS = ("finite", "nonempty", "positive", "nonnegative", "nonblank")
 """Invariants written as one word."""
 QUANTITIES = ("value", "len", "sum")
 """What a comparison invariant may measure."""
+SETS = ("Nat", "Int", "Index", "Symbol")
+"""The carriers whose objects may be sets given by a data point (`where value in S`)."""
 
 
 class ObjectChecker:
     """Checks `dim`, `object` and `type` declarations."""
 
-    def __init__(self, reporter: Reporter, types: TypeReader) -> None:
+    def __init__(
+        self,
+        reporter: Reporter,
+        types: TypeReader,
+        members: Callable[[str, Span], tuple[object, ...]],
+    ) -> None:
         self.reporter = reporter
         self.types = types
+        self.members = members
+        """The entries of the data point a membership invariant names (`value in NAME`)."""
 
     def dim(self, decl: ast.DimDecl) -> Dim:
         if decl.value is None:
@@ -38,16 +52,37 @@ class ObjectChecker:
         carrier = self.types.carrier(decl.carrier)
         for pred in decl.where:
             self._check_invariant(pred, carrier)
-        where = tuple(Predicate(p.left, p.op, p.right) for p in decl.where)
+        where = tuple(self._predicate(p) for p in decl.where)
         return Obj(decl.name, carrier, where, decl.name_span, decl.span.file, decl.elements)
+
+    def _predicate(self, pred: ast.Predicate) -> Predicate:
+        if pred.op != "in":
+            return Predicate(pred.left, pred.op, pred.right)
+        return Predicate(pred.left, pred.op, pred.right, self.members(str(pred.right), pred.span))
 
     def _check_invariant(self, pred: ast.Predicate, carrier: Carrier | Prod) -> None:
         """Report every problem of one `where` condition; none stops the object."""
+        if pred.op == "in":
+            if pred.left != "value":
+                raise self.reporter.fail(M.unknown_quantity(str(pred.left)), pred.span)
+            if not (_is_scalar(carrier) and isinstance(carrier, Carrier) and carrier.kind in SETS):
+                problem = f"a set holds single whole numbers or symbols, not `{carrier}` values"
+                raise self.reporter.fail(M.member_set(str(pred.right), problem), pred.span)
+            return
         if pred.op is None and pred.left not in FLAGS:
             self.reporter.error(M.unknown_invariant(str(pred.left)), pred.span)
+        components = component_names(carrier)
+        named = [s for s in (pred.left, pred.right) if isinstance(s, str) and s in components]
+        if named and pred.op:
+            other = pred.right if pred.left in named else pred.left
+            if isinstance(other, str) and other not in components:
+                self.reporter.error(M.component_against_quantity(named[0], other), pred.span)
+            return
         for side in (pred.left, pred.right):
             if isinstance(side, str) and pred.op and side not in QUANTITIES:
                 self.reporter.error(M.unknown_quantity(side), pred.span)
+        if pred.op is None and pred.left == "nonblank" and not _is_symbol(carrier):
+            self.reporter.error(M.nonblank_not_symbol(carrier), pred.span)
         uses_length = "len" in (pred.left, pred.right) or pred.left == "nonempty"
         if uses_length and _is_scalar(carrier):
             self.reporter.error(M.length_of_number(carrier), pred.span)
@@ -56,6 +91,60 @@ class ObjectChecker:
 
     def alias(self, decl: ast.TypeDecl) -> Prod:
         return self.types.type(decl.type)
+
+
+_COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: _close(a, b),
+    "!=": lambda a, b: not _close(a, b),
+}
+"""The comparisons of invariants, as a run checks them (`==` within numpy's `isclose`)."""
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-8 + 1e-5 * abs(b)
+
+
+_FLAGS_OF_ONE = {
+    "finite": lambda v: not isinstance(v, float) or math.isfinite(v),
+    "positive": lambda v: v > 0,
+    "nonnegative": lambda v: v >= 0,
+}
+
+
+def broken_by(predicate: Predicate, value: float | str) -> bool:
+    """Whether one literal number or symbol is known to break an invariant without running
+    anything; an invariant that needs the run (a free dim) or does not apply is not broken."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return predicate.op is None and predicate.left == "nonblank" and not value.strip()
+    if predicate.op is None:
+        flag = _FLAGS_OF_ONE.get(str(predicate.left))
+        return flag is not None and not flag(value)
+    sides = [value if s in ("value", "sum") else s for s in (predicate.left, predicate.right)]
+    if not all(isinstance(side, int | float) for side in sides):
+        return False
+    return not _COMPARE[predicate.op](*sides)
+
+
+def broken_between(predicate: Predicate, values: dict[str, float]) -> bool:
+    """Whether the literal components of an object over a product break a comparison of two
+    of them (`Start <= End`); a predicate that names no two components is not broken."""
+    sides = [values.get(s) if isinstance(s, str) else s for s in (predicate.left, predicate.right)]
+    if predicate.op is None or not all(isinstance(v, int | float) for v in sides):
+        return False
+    if not any(isinstance(s, str) for s in (predicate.left, predicate.right)):
+        return False
+    return not _COMPARE[predicate.op](*sides)
+
+
+def _is_symbol(carrier: object) -> bool:
+    """A carrier whose entries are symbols (strings), the only ones that can be blank."""
+    return isinstance(carrier, Carrier) and carrier.spec.dtype is DtypeClass.SYMBOL
 
 
 def _is_scalar(carrier: object) -> bool:

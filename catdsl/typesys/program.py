@@ -54,6 +54,9 @@ class Law:
     """Further instances of a generated law, checked with it (naturality for every `f`)."""
     generated: bool = False
     """Carried by a declaration (functor, natural, monoid, preorder), not written as a law."""
+    over: tuple[int, int] | None = None
+    """`law name over [lo, hi]`: every whole-number input takes every value from lo to hi, and
+    the law is checked at all of them (each finite input at all its values too)."""
 
 
 @dataclass(frozen=True)

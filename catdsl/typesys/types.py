@@ -56,11 +56,13 @@ class Carrier:
 
 @dataclass(frozen=True)
 class Predicate:
-    """A run-time invariant of an object (`value >= 0`, `len >= 1`, `finite`)."""
+    """A run-time invariant of an object (`value >= 0`, `len >= 1`, `finite`). A membership
+    (`value in departments`, op `in`) carries the entries of the data point it names."""
 
     left: str | float
     op: str | None
     right: str | float | None
+    members: tuple[object, ...] = field(default=(), compare=False, repr=False)
 
     def __str__(self) -> str:
         if self.op is None:
@@ -203,6 +205,27 @@ def carrier_of(atom: Atom) -> Carrier | Prod | None:
     if isinstance(atom, Carrier):
         return atom
     return None
+
+
+def component_names(carrier: Carrier | Prod) -> dict[str, int]:
+    """The components of an object over a product that a `where` clause may name: each factor
+    that is an object over a single number, named once (`Start * End`: `Start` is 0, `End` is
+    1)."""
+    if not isinstance(carrier, Prod):
+        return {}
+    names = [a.name if isinstance(a, Obj) and _one_number(a.carrier) else "" for a in carrier.atoms]
+    return {n: i for i, n in enumerate(names) if n and names.count(n) == 1}
+
+
+def _one_number(carrier: Carrier | Prod) -> bool:
+    """A carrier whose values are single numbers (`Nat`, `Real`, `Index[n]`)."""
+    return (
+        isinstance(carrier, Carrier)
+        and carrier.spec.is_array
+        and not carrier.shape.dims
+        and carrier.shape.rest is None
+        and carrier.kind != "Symbol"
+    )
 
 
 def element_rank(atom: Atom) -> int:

@@ -23,11 +23,12 @@ from catdsl.typesys.literals import (
     is_optional,
     plain,
 )
+from catdsl.typesys.objects import broken_between, broken_by
 from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.reserved import INITIALISERS
 from catdsl.typesys.type_reader import TypeReader
-from catdsl.typesys.types import UNIT, Atom, Carrier, Obj, Prod, carrier_of
+from catdsl.typesys.types import UNIT, Atom, Carrier, Obj, Prod, carrier_of, component_names
 from catdsl.typesys.unify import Subst
 
 _INITIALISER_ARGUMENTS = {
@@ -164,6 +165,8 @@ class ValueChecker:
                 raise self.reporter.fail(message, span)
             for item, inner in zip(value, carrier.atoms, strict=True):
                 self._check_atom_literal(item, inner, carrier_of(inner), span, name)
+            if isinstance(atom, Obj):
+                self._check_components(value, atom, carrier, span, name)
             return
         if not isinstance(carrier, Carrier):
             return
@@ -177,6 +180,9 @@ class ValueChecker:
         if carrier.spec.is_array:
             self.literals.check_shape(value, carrier, span, name)
             self._check_entries(value, atom, carrier, span)
+            self._check_members(value, atom, span)
+            if isinstance(atom, Obj) and isinstance(value, int | float | str):
+                self._check_invariants(value, atom, span, name)
         if carrier.spec.bounded:
             flat = flatten(value)
             bad = [v for v in flat if not isinstance(v, int) or isinstance(v, bool)]
@@ -204,6 +210,32 @@ class ValueChecker:
                 elif not isinstance(item, tuple) or len(item) != len(elem):
                     raise self.reporter.fail(M.literal_list_items(atom, elem), span)
 
+    def _check_invariants(self, value: float | str, obj: Obj, span: Span, name: str) -> None:
+        """A single number or symbol written for an object is checked against the object's
+        invariants here, so a literal that can never enter it (a zero feature count, a blank
+        port name) is refused by `catdsl check`, not first by a run (E0382)."""
+        broken = next((p for p in obj.where if broken_by(p, value)), None)
+        if broken is not None:
+            message = M.literal_breaks_invariant(name, obj, str(broken), value)
+            raise self.reporter.fail(message, span)
+
+    def _check_components(
+        self, value: tuple, obj: Obj, carrier: Prod, span: Span, name: str
+    ) -> None:
+        """The components of a literal of an object over a product against the comparisons
+        of its `where` clause that name them (`Start <= End`), E0382."""
+        values = {
+            n: value[i]
+            for n, i in component_names(carrier).items()
+            if isinstance(value[i], int | float) and not isinstance(value[i], bool)
+        }
+        for predicate in obj.where:
+            if broken_between(predicate, values):
+                named = [s for s in (predicate.left, predicate.right) if isinstance(s, str)]
+                found = {n: values[n] for n in named}
+                message = M.components_break_invariant(name, obj, str(predicate), found)
+                raise self.reporter.fail(message, span)
+
     def _check_entries(self, value: LiteralValue, atom: Atom, carrier: Carrier, span: Span) -> None:
         """A `Symbol` literal is strings, and strings are the literals of `Symbol` only."""
         flat = flatten(value)
@@ -219,6 +251,17 @@ class ValueChecker:
                 bad = next((v for v in flat if isinstance(v, int) and v < 0), None)
             if bad is not None:
                 raise self.reporter.fail(M.whole_number_literal(atom, carrier.kind, bad), span)
+
+    def _check_members(self, value: LiteralValue, atom: Atom, span: Span) -> None:
+        """Every entry of a literal of an object `where value in S` is an entry of S."""
+        if not isinstance(atom, Obj):
+            return
+        for p in atom.where:
+            if p.op == "in":
+                bad = next((v for v in flatten(value) if v not in p.members), None)
+                if bad is not None:
+                    message = M.not_a_member(bad, atom, str(p.right), p.members)
+                    raise self.reporter.fail(message, span)
 
     def _check_option_literal(
         self, value: LiteralValue, atom: Atom, elem: Prod, span: Span, name: str
