@@ -53,6 +53,7 @@ class KernelOp:
         self.run, self.forward, self.vjp = kernel.forward_only, kernel.forward, kernel.vjp
         overridden = type(kernel).trusted_forward is not Kernel.trusted_forward
         self.trusted_forward = kernel.trusted_forward if overridden else kernel.forward
+        self.trusted_run = kernel.trusted_run
 
     def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., tuple]:
         """The kernel's VJP for a reverse pass that wants only the `needed` inputs."""
@@ -69,6 +70,7 @@ class ModalKernelOp(KernelOp):
         super().__init__(kernel, ins)
         self.run = self._run
         self.forward = self.trusted_forward = self._forward
+        self.trusted_run = None  # it needs the run's mode
 
     def _run(self, *args: Any) -> tuple:
         ctx, *xs = args  # the run's context, then the inputs
@@ -93,6 +95,7 @@ class PackedKernelOp(KernelOp):
         self.run = self._run
         self.forward = self._forward
         self.trusted_forward = self._trusted_forward
+        self.trusted_run = None  # its wires are packed
         self.vjp = self._vjp
 
     def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., tuple]:
@@ -206,7 +209,15 @@ class InvokeOp(SubPlanOp):
     @staticmethod
     def _child(ctx: RunContext) -> RunContext:
         return RunContext(
-            ctx.check, ctx.dims, ctx.hooks, ctx.losses, ctx.looping, clock=ctx.clock, mode=ctx.mode
+            ctx.check,
+            ctx.dims,
+            ctx.hooks,
+            ctx.losses,
+            ctx.looping,
+            clock=ctx.clock,
+            mode=ctx.mode,
+            watched=ctx.watched,
+            trusted=ctx.trusted,
         )
 
     def run(self, ctx: RunContext, *xs: Any) -> tuple:
