@@ -71,6 +71,9 @@ class Kernel:
     none): a plain function (often a numpy ufunc) computing the output alone, as `forward`
     computes it, without the checks, the residual or a frame of the kernel's. A plain call runs
     it once a call with the same source shapes has been validated. None: `forward_only` runs."""
+    validates: bool = True
+    """Whether `forward` checks its inputs at all: a kernel that does not (an elementwise map)
+    runs its `trusted_run` in every plain call, validated or not."""
 
     def __init__(self, in_ranks: tuple[int, ...] = ()) -> None:
         self.in_ranks = tuple(in_ranks)

@@ -54,6 +54,7 @@ class KernelOp:
         overridden = type(kernel).trusted_forward is not Kernel.trusted_forward
         self.trusted_forward = kernel.trusted_forward if overridden else kernel.forward
         self.trusted_run = kernel.trusted_run
+        self.validates = kernel.validates
 
     def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., tuple]:
         """The kernel's VJP for a reverse pass that wants only the `needed` inputs."""

@@ -506,14 +506,17 @@ class Plan:
     def _straight(self, trusted: bool) -> Callable | None:
         """The checked run without scans as one generated function `(ctx, *sources) ->
         outputs` (`semantics.straight`); `trusted` runs each kernel's `trusted_run` where it
-        has one. None for a plan too long to write out."""
+        has one (else only those of kernels that validate nothing). None for a plan too long
+        to write out."""
         if len(self.instrs) > straight.MAX_LINES:
             return None
         lines = []
         for instr in self.instrs:
             op = instr.op
             ins = (CTX, *instr.ins) if op.uses_context else instr.ins
-            fast = getattr(op, "trusted_run", None) if trusted and len(instr.outs) == 1 else None
+            fast = getattr(op, "trusted_run", None) if len(instr.outs) == 1 else None
+            if not trusted and getattr(op, "validates", True):
+                fast = None
             line = (
                 Line(op.run, ins, instr.outs) if fast is None else Line(fast, ins, instr.outs, True)
             )
