@@ -184,3 +184,52 @@ def test_a_plan_runs_the_loop_until_it_has_run_a_few_times(monkeypatch) -> None:
     results = [f(X) for _ in range(5)]
     assert "_straight_trusted" in f.plan.__dict__ and "_straight_checked" not in f.plan.__dict__
     assert all(same_bits(r, results[0]) for r in results)
+
+
+NOMINAL = """
+import std.ml
+object S : Real
+object P : Real where positive
+morphism F : S -> S = tanh
+morphism G : S -> P = tanh >> relu >> scale(c = 2.0)
+let g = F >> F >> F
+let h = F >> G
+"""
+
+
+def test_layout_checks_are_skipped_once_trusted_and_predicates_never(monkeypatch) -> None:
+    from catdsl.semantics import ops
+
+    seen: list[int] = []
+    original = ops.CheckOp.run
+
+    def counted(self, ctx, *xs):
+        seen.append(len(xs))
+        return original(self, ctx, *xs)
+
+    monkeypatch.setattr(ops.CheckOp, "run", counted)
+    monkeypatch.setattr(straight, "WRITE_AFTER", 0)
+    program = catdsl.loads(NOMINAL)
+    g, h = program["g"], program["h"]
+    x = np.array([0.5, 2.0])
+    want = scanned(g, x)[0]
+    seen.clear()
+    assert same_bits(g(x), want)
+    validating = len(seen)
+    assert validating > 0  # the first run checks each value entering `S`
+    assert same_bits(g(x), want) and same_bits(g(x), want)
+    assert len(seen) == validating  # then the layout and the flags stand for those checks
+    h(x)
+    seen.clear()
+    with pytest.raises(catdsl.CatError) as info:
+        h(-x)  # tanh < 0, relu 0: not positive; `P`'s predicate is checked on every run
+    assert info.value.diagnostics[0].code == "R0414"
+
+
+def test_which_objects_a_validated_layout_covers() -> None:
+    from catdsl.semantics.invariants import layout_only
+
+    program = catdsl.loads(NOMINAL + "dim V = 3\nobject Tok : Index[V]\nobject Dist : Simplex[V]\n")
+    objects = program.checked.objects
+    assert layout_only(objects["S"]) and not layout_only(objects["P"])
+    assert not layout_only(objects["Tok"]) and not layout_only(objects["Dist"])

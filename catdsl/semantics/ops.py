@@ -218,7 +218,6 @@ class InvokeOp(SubPlanOp):
             clock=ctx.clock,
             mode=ctx.mode,
             watched=ctx.watched,
-            trusted=ctx.trusted,
         )
 
     def run(self, ctx: RunContext, *xs: Any) -> tuple:
@@ -303,9 +302,10 @@ class CheckOp:
 
     uses_context = True
 
-    def __init__(self, checks: Sequence[Check | None]):
+    def __init__(self, checks: Sequence[Check | None], layout_only: bool = False):
         self.checks = tuple(checks)
         self.differentiable = (False,) * len(self.checks)
+        self.layout_only = layout_only  # a trusted plain call skips it (`invariants.layout_only`)
 
     def run(self, ctx: RunContext, *xs: Any) -> tuple:
         for check, x in zip(self.checks, xs, strict=True):

@@ -10,8 +10,9 @@ aliases and cost nothing. Three loops share the instructions:
   status flags watch the run, and only a raised flag or a refusing box re-runs it with a scan
   after every box, to name the first bad one; `check=False` runs no checks). Such a watched
   run, and every plan it invokes, scans nothing; once a plan has run a few times it runs as
-  straight-line code (`semantics.straight`), and once a call with the same source shapes and
-  dtypes has passed, its kernels run their `trusted_run` (no shape checks, no residual).
+  straight-line code (`semantics.straight`), and once it has run on the same source shapes and
+  dtypes without an error, its kernels run their `trusted_run` (no shape checks, no residual)
+  and the object checks a validated layout guarantees (`invariants.layout_only`) are skipped.
   Inside a loop (`RunContext.looping`, set by `f ^ n` and `run_steps`) a box whose op
   `defers_scan` (a training step) and whose outputs are all the plan's outputs, i.e. the loop's
   state, is not scanned every step: the loop scans its state when it ends, and a training step
@@ -90,7 +91,6 @@ class RunContext:
     clock: StepClock = field(default_factory=StepClock)  # shared with every nested context
     mode: Mode = EVALUATION  # training only inside a training step's loss
     watched: bool = False  # a checked run watched by the flags: no plan scans (`_run_checked`)
-    trusted: bool = False  # ... whose source shapes were validated: kernels run `trusted_run`
 
     def child(self, looping: bool = False) -> RunContext:
         """The context of a nested plan: same checks, dims, clock, mode and watching, hooks
@@ -104,7 +104,6 @@ class RunContext:
             clock=self.clock,
             mode=self.mode,
             watched=self.watched,
-            trusted=self.trusted,
         )
 
 
@@ -258,8 +257,7 @@ class Plan:
         scanned run would; a flag that left no NaN or inf behind then just costs the rerun."""
         dims = dict(ctx.dims)
         raised: list[str] = []
-        layout = _layout(values)
-        ctx.watched, ctx.trusted = True, layout is not None and layout in self._validated
+        ctx.watched = True
         try:
             with np.errstate(
                 call=lambda kind, _flag: raised.append(kind),
@@ -271,15 +269,9 @@ class Plan:
                 outputs = self.execute(values, ctx)
         except CatRuntimeError:
             raised.append("refused")
-        except Exception:  # a trusted kernel given what validation would refuse: explain it
-            if not ctx.trusted:
-                raise
+        except Exception:  # a trusted kernel given what validation refuses: the rerun explains
             raised.append("failed")
         if not raised:
-            if layout is not None and not ctx.trusted:
-                if len(self._validated) >= LAYOUTS:
-                    self._validated.clear()
-                self._validated.add(layout)
             return outputs
         with np.errstate(all="ignore"):
             return self.execute(values, RunContext(ctx.check, dims, ctx.hooks))
@@ -340,12 +332,7 @@ class Plan:
     def execute(self, values: Sequence, ctx: RunContext) -> tuple:
         """Run forward from positional source values (used by loops and functors)."""
         if ctx.watched and ctx.check:  # nothing scanned: the caller reruns scanned if need be
-            self._watched_runs += 1
-            if self._watched_runs > straight.WRITE_AFTER:
-                written = self._straight_trusted if ctx.trusted else self._straight_checked
-                if written is not None:
-                    return written(ctx, *values)
-            return self._execute_steps(self._checked_unscanned, values, ctx)
+            return self._execute_watched(values, ctx)
         if not ctx.check:
             steps, direct = self._fast, self._fast_direct
         elif ctx.looping:
@@ -358,6 +345,26 @@ class Plan:
             except CatRuntimeError as exc:
                 raise exc.at(self.instrs[steps[0][5]].span) from None
         return self._execute_steps(steps, values, ctx)
+
+    def _execute_watched(self, values: Sequence, ctx: RunContext) -> tuple:
+        """A watched run (see `_run_checked`): the loop for the first runs, then the written-out
+        code, trusted on a source layout this plan has already run without an error (its shape
+        checks then passed; its values are watched by the flags on every run)."""
+        self._watched_runs += 1
+        layout = _layout(values)
+        trusted = layout is not None and layout in self._validated
+        written = None
+        if self._watched_runs > straight.WRITE_AFTER:
+            written = self._straight_trusted if trusted else self._straight_checked
+        if written is None:
+            outputs = self._execute_steps(self._checked_unscanned, values, ctx)
+        else:
+            outputs = written(ctx, *values)
+        if layout is not None and not trusted:
+            if len(self._validated) >= LAYOUTS:
+                self._validated.clear()
+            self._validated.add(layout)
+        return outputs
 
     def _execute_steps(self, steps: tuple, values: Sequence, ctx: RunContext) -> tuple:
         """Run `steps` over the registers (see `execute`)."""
@@ -513,6 +520,8 @@ class Plan:
         lines = []
         for instr in self.instrs:
             op = instr.op
+            if trusted and getattr(op, "layout_only", False):
+                continue  # what it checks, the validated layout and the flags guarantee
             ins = (CTX, *instr.ins) if op.uses_context else instr.ins
             fast = getattr(op, "trusted_run", None) if len(instr.outs) == 1 else None
             if not trusted and getattr(op, "validates", True):
