@@ -16,11 +16,13 @@ the script exits with 1).
 
 It then times a plain checked call of a compiled morphism, a chain of 1,000 boxes
 (`linear(W) >> tanh`, 500 times, on one 64-wide vector), against the same numpy loop,
-with every box scanned for NaN/inf (the previous way) and with the boundary checks and the
-floating-point flags only (a rerun scans when a flag is raised), alternating likewise.
+with every box scanned for NaN/inf (the first way), and as a plain call runs it (boundary checks,
+floating-point flags, straight-line code, trusted kernels: a rerun scans when a flag is raised),
+alternating likewise; `--chain-only` times only this.
 
     .venv/bin/python bench/transformer.py                 # the tables in docs/performance.md
     .venv/bin/python bench/transformer.py --profile small # cProfile of catdsl's side
+    .venv/bin/python bench/transformer.py --chain-only --cpu   # the chain, by CPU time
 """
 
 from __future__ import annotations
@@ -195,14 +197,17 @@ let chain = {body}
 """
 
 
-def chain_table(repetitions: int) -> None:
-    """A plain checked call of a 1,000-box chain: every box scanned, boundary only, numpy."""
+def chain_table(repetitions: int, clock=time.perf_counter) -> None:
+    """A plain checked call of a 1,000-box chain against the numpy loop: every box scanned (the
+    first way), the plan's checked run (boundary checks, flags, straight-line code, trusted
+    kernels once the shapes have passed) and the public call `program["chain"](x)`."""
     pairs = 500
     program = catdsl.loads(CHAIN.format(body=" >> ".join(["linear(W) >> tanh"] * pairs)))
-    plan, weight = program["chain"].plan, program.params["W"]
+    morphism = program["chain"]
+    plan, weight = morphism.plan, program.params["W"]
     x = np.random.default_rng(0).standard_normal(64)
 
-    def scanned() -> object:  # the previous checked call: a NaN/inf scan after every box
+    def scanned() -> object:  # the first checked call: a NaN/inf scan after every box
         values = plan.gather((x,), {}, program.params)
         ctx = RunContext(True, {})
         plan.check_sources(values, ctx.dims)
@@ -211,26 +216,34 @@ def chain_table(repetitions: int) -> None:
     def boundary() -> object:
         return plan.run((x,), {}, program.params)
 
+    def call() -> object:
+        return morphism(x)
+
     def by_hand() -> object:
         y = x
         for _ in range(pairs):
             y = np.tanh(y @ weight)
         return y
 
-    assert np.array_equal(boundary()[0], by_hand()) and np.array_equal(scanned()[0], by_hand())
-    runs = {"scanned": scanned, "boundary": boundary, "numpy": by_hand}
+    for _ in range(20):  # past the first runs: validated, written out
+        assert np.array_equal(call(), by_hand()) and np.array_equal(boundary()[0], by_hand())
+    assert np.array_equal(scanned()[0], by_hand())
+    runs = {"scanned": scanned, "plan.run": boundary, "call": call, "numpy": by_hand}
     samples: dict[str, list[float]] = {k: [] for k in runs}
-    for i in range(repetitions * 3):
+    for i in range(repetitions * len(runs)):
         order = list(runs.items())
-        for key, run in order[i % 3 :] + order[: i % 3]:
-            start = time.perf_counter()
+        for key, run in order[i % len(runs) :] + order[: i % len(runs)]:
+            start = clock()
             for _ in range(10):
                 run()
-            samples[key].append((time.perf_counter() - start) / 10)
-    ms = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
-    print(f"\nplain call, 1,000-box chain: numpy {ms['numpy']:.2f} ms")
-    for key in ("scanned", "boundary"):
-        print(f"  {key:<9} {ms[key]:>7.2f} ms  {ms[key] / ms['numpy']:.2f}x")
+            samples[key].append((clock() - start) / 10)
+    median = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
+    least = {k: min(v) * 1e3 for k, v in samples.items()}
+    print(f"\nplain call, 1,000-box chain (ms per call, median and min of {len(samples['call'])})")
+    print(f"  {'numpy':<9} {median['numpy']:>7.2f} {least['numpy']:>7.2f}")
+    for key in ("scanned", "plan.run", "call"):
+        ratios = f"{median[key] / median['numpy']:.2f}x {least[key] / least['numpy']:.2f}x"
+        print(f"  {key:<9} {median[key]:>7.2f} {least[key]:>7.2f}  {ratios}")
 
 
 def main() -> None:
@@ -242,9 +255,14 @@ def main() -> None:
     parser.add_argument("--size", choices=[s.name for s in SIZES], action="append")
     parser.add_argument("--profile", choices=[s.name for s in SIZES])
     parser.add_argument("--chain-only", action="store_true", help="only the plain-call chain")
+    parser.add_argument(
+        "--cpu", action="store_true", help="time by this process's CPU time (on a busy machine)"
+    )
     args = parser.parse_args()
+    clock = time.process_time if args.cpu else time.perf_counter
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
     if args.chain_only:
-        chain_table(args.repetitions)
+        chain_table(args.repetitions, clock)
         return
     torch.set_num_threads(args.threads)
     chosen = [s for s in SIZES if s.name in (args.size or [s.name for s in SIZES])]
@@ -284,9 +302,9 @@ def main() -> None:
         for i in range(args.repetitions):
             pair = [("ours", ours), ("theirs", theirs)]
             for key, run in pair if i % 2 == 0 else pair[::-1]:
-                start = time.perf_counter()
+                start = clock()
                 run(size.steps)
-                samples[key].append((time.perf_counter() - start) / size.steps)
+                samples[key].append((clock() - start) / size.steps)
         a, b = statistics.median(samples["ours"]), statistics.median(samples["theirs"])
         mark = "ok" if a / b <= TARGET_RATIO else f"above {TARGET_RATIO}"
         print(
@@ -295,7 +313,7 @@ def main() -> None:
             flush=True,
         )
     if not args.profile:
-        chain_table(args.repetitions)
+        chain_table(args.repetitions, clock)
 
 
 if __name__ == "__main__":

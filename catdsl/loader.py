@@ -209,13 +209,20 @@ def _read(path: Path) -> str:
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while building ASTs and terms: the front end
-    allocates many small objects that all stay alive, and collections then cost half the time."""
+    allocates many small objects that all stay alive, and collections then cost half the time.
+    When it resumes, what was allocated meanwhile goes straight to the oldest generation
+    (`gc.freeze` then `gc.unfreeze`, both without a scan), where it would land anyway after
+    surviving two collections; left in the youngest, the first collection after the pause
+    would scan every one of those objects (a third of the time on 1,000 morphisms)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():  # never unfreeze what someone else froze
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

@@ -270,12 +270,12 @@ class Morphism:
     name: str
     term: T.Term
 
-    @property
+    @cached_property
     def dom(self) -> Prod:
         """The domain, shown as catdsl writes it (`TokenId * TokenId`)."""
         return ShownProd(self.term.dom.atoms)
 
-    @property
+    @cached_property
     def cod(self) -> Prod:
         """The codomain, shown as catdsl writes it (`Distribution`)."""
         return ShownProd(self.term.cod.atoms)
@@ -370,20 +370,26 @@ class Morphism:
             for n, v in ports.items()
         }
 
-    def check_batches(self, inputs: tuple, ports: dict) -> None:
-        """Every batched input and port must have the same batch (leading) axes."""
+    @cached_property
+    def _element_ranks(self) -> tuple[tuple[int, ...], dict[str, int]]:
+        """The element rank of each domain wire and of each port, by name."""
         from catdsl.typesys.types import element_rank
 
+        return tuple(element_rank(a) for a in self.dom.atoms), {
+            p.name: element_rank(p.atom) for p in self.term.ports
+        }
+
+    def check_batches(self, inputs: tuple, ports: dict) -> None:
+        """Every batched input and port must have the same batch (leading) axes."""
+        ranks, port_ranks = self._element_ranks
         named = [
-            (f"input {k + 1}", v, a)
-            for k, (v, a) in enumerate(zip(inputs, self.dom.atoms, strict=True))
+            (f"input {k + 1}", v, r) for k, (v, r) in enumerate(zip(inputs, ranks, strict=True))
         ]
-        atoms = {p.name: p.atom for p in self.term.ports}
-        named += [(f"port `{n}`", v, atoms[n]) for n, v in ports.items()]
+        named += [(f"port `{n}`", v, port_ranks[n]) for n, v in ports.items()]
         batches = [
-            (what, value.shape[: value.ndim - element_rank(atom)])
-            for what, value, atom in named
-            if isinstance(value, np.ndarray) and value.ndim > element_rank(atom)
+            (what, value.shape[: value.ndim - rank])
+            for what, value, rank in named
+            if isinstance(value, np.ndarray) and value.ndim > rank
         ]
         if len({shape for _, shape in batches}) > 1:
             listed = ", ".join(f"{what} has {shape}" for what, shape in batches)

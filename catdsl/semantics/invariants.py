@@ -80,6 +80,25 @@ def make_check(atom: Atom, subject: str, span: Span | None = None) -> Check | No
     return check
 
 
+LAYOUT_KINDS = frozenset({"Real", "Bool", "Int", "Symbol"})
+"""Carrier kinds whose entry check is the value's kind, dtype and shape (and, for reals, that
+every entry is finite): nothing a validated layout and the floating-point flags leave open."""
+
+
+def layout_only(atom: Atom) -> bool:
+    """Whether entering `atom` checks only what a run on an already validated layout, watched by
+    the floating-point flags, guarantees: arrays of `LAYOUT_KINDS`, records and products of
+    them, no `where` predicate (a plain call then skips the check, see `plan.Plan.execute`)."""
+    if isinstance(atom, Record):
+        return all(layout_only(a) for _, a in atom.fields)
+    if isinstance(atom, Obj) and atom.where:
+        return False
+    carrier = carrier_of(atom)
+    if isinstance(carrier, Prod):
+        return all(layout_only(a) for a in carrier.atoms)
+    return isinstance(carrier, Carrier) and carrier.kind in LAYOUT_KINDS
+
+
 def nonfinite_error(label: str, value: object, span: Span | None) -> CatRuntimeError:
     """The error for a box whose output holds a NaN or an infinity."""
     what = "NaN" if _any_nan(value) else "an infinite value"

@@ -15,6 +15,7 @@ pass. Training steps run their loss in training mode; everything else runs in ev
 Two optional refinements serve the training hot path: `trusted_forward` is `forward` without the
 input validation (shapes, index ranges, finite logits) for inputs shaped like ones already
 validated, and `vjp_for(needed)` gives a VJP that may skip the cotangents nobody asked for.
+`trusted_run` does the same for a plain call: the output alone, as a plain function.
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ class Kernel:
     n_out: int = 1
     differentiable: tuple[bool, ...] = (True,)
     uses_mode: bool = False
+    trusted_run: Callable[..., Any] | None = None
+    """For a one-output kernel whose validation looks at its inputs' shapes only (or that has
+    none): a plain function (often a numpy ufunc) computing the output alone, as `forward`
+    computes it, without the checks, the residual or a frame of the kernel's. A plain call runs
+    it once a call with the same source shapes has been validated. None: `forward_only` runs."""
+    validates: bool = True
+    """Whether `forward` checks its inputs at all: a kernel that does not (an elementwise map)
+    runs its `trusted_run` in every plain call, validated or not."""
 
     def __init__(self, in_ranks: tuple[int, ...] = ()) -> None:
         self.in_ranks = tuple(in_ranks)

@@ -36,7 +36,7 @@ from catdsl.diagram.schedule import (
 )
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics.constants import checked_constant
-from catdsl.semantics.invariants import make_check
+from catdsl.semantics.invariants import layout_only, make_check
 from catdsl.semantics.kernel import Kernel, KernelTable, build_kernel
 from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.ops import CheckOp, FunctorOp, InvokeOp, PowerOp, kernel_op
@@ -172,7 +172,9 @@ class _Binder:
                 ]
                 if not any(checks):
                     return None
-                return Instr(CheckOp(checks), step.ins, (), step.label, step.span, is_check=True)
+                layout = all(a is None or layout_only(a) for a in step.atoms)
+                check_op = CheckOp(checks, layout)
+                return Instr(check_op, step.ins, (), step.label, step.span, is_check=True)
         return Instr(op, step.ins, step.outs, box.label, box.span)
 
     def kernel(self, box: PrimBox) -> Kernel:

@@ -53,6 +53,8 @@ class KernelOp:
         self.run, self.forward, self.vjp = kernel.forward_only, kernel.forward, kernel.vjp
         overridden = type(kernel).trusted_forward is not Kernel.trusted_forward
         self.trusted_forward = kernel.trusted_forward if overridden else kernel.forward
+        self.trusted_run = kernel.trusted_run
+        self.validates = kernel.validates
 
     def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., tuple]:
         """The kernel's VJP for a reverse pass that wants only the `needed` inputs."""
@@ -69,6 +71,7 @@ class ModalKernelOp(KernelOp):
         super().__init__(kernel, ins)
         self.run = self._run
         self.forward = self.trusted_forward = self._forward
+        self.trusted_run = None  # it needs the run's mode
 
     def _run(self, *args: Any) -> tuple:
         ctx, *xs = args  # the run's context, then the inputs
@@ -93,6 +96,7 @@ class PackedKernelOp(KernelOp):
         self.run = self._run
         self.forward = self._forward
         self.trusted_forward = self._trusted_forward
+        self.trusted_run = None  # its wires are packed
         self.vjp = self._vjp
 
     def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., tuple]:
@@ -206,7 +210,14 @@ class InvokeOp(SubPlanOp):
     @staticmethod
     def _child(ctx: RunContext) -> RunContext:
         return RunContext(
-            ctx.check, ctx.dims, ctx.hooks, ctx.losses, ctx.looping, clock=ctx.clock, mode=ctx.mode
+            ctx.check,
+            ctx.dims,
+            ctx.hooks,
+            ctx.losses,
+            ctx.looping,
+            clock=ctx.clock,
+            mode=ctx.mode,
+            watched=ctx.watched,
         )
 
     def run(self, ctx: RunContext, *xs: Any) -> tuple:
@@ -291,9 +302,10 @@ class CheckOp:
 
     uses_context = True
 
-    def __init__(self, checks: Sequence[Check | None]):
+    def __init__(self, checks: Sequence[Check | None], layout_only: bool = False):
         self.checks = tuple(checks)
         self.differentiable = (False,) * len(self.checks)
+        self.layout_only = layout_only  # a trusted plain call skips it (`invariants.layout_only`)
 
     def run(self, ctx: RunContext, *xs: Any) -> tuple:
         for check, x in zip(self.checks, xs, strict=True):

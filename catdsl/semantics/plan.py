@@ -8,7 +8,11 @@ aliases and cost nothing. Three loops share the instructions:
 - `run`: forward only, registers freed after their last use (`check=True` adds the object
   boundary checks and reports the first box whose output is NaN/inf: the floating-point
   status flags watch the run, and only a raised flag or a refusing box re-runs it with a scan
-  after every box, to name the first bad one; `check=False` is the fastest path).
+  after every box, to name the first bad one; `check=False` runs no checks). Such a watched
+  run, and every plan it invokes, scans nothing; once a plan has run a few times it runs as
+  straight-line code (`semantics.straight`), and once it has run on the same source shapes and
+  dtypes without an error, its kernels run their `trusted_run` (no shape checks, no residual)
+  and the object checks a validated layout guarantees (`invariants.layout_only`) are skipped.
   Inside a loop (`RunContext.looping`, set by `f ^ n` and `run_steps`) a box whose op
   `defers_scan` (a training step) and whose outputs are all the plan's outputs, i.e. the loop's
   state, is not scanned every step: the loop scans its state when it ends, and a training step
@@ -43,9 +47,11 @@ import numpy as np
 from catdsl.diagram.depth import deep
 from catdsl.diagram.schedule import Source
 from catdsl.errors import CatRuntimeError, Span
+from catdsl.semantics import straight
 from catdsl.semantics.invariants import Check, Env, nonfinite_error
 from catdsl.semantics.kernel import EVALUATION, Mode, StepClock
 from catdsl.semantics.sources import gather_sources
+from catdsl.semantics.straight import Line, straight_line
 from catdsl.semantics.values import accumulate, has_nonfinite, zeros_like
 from catdsl.typesys.types import Prod
 
@@ -84,12 +90,20 @@ class RunContext:
     looping: bool = False  # the plan is the body of a loop (see the module docstring)
     clock: StepClock = field(default_factory=StepClock)  # shared with every nested context
     mode: Mode = EVALUATION  # training only inside a training step's loss
+    watched: bool = False  # a checked run watched by the flags: no plan scans (`_run_checked`)
 
     def child(self, looping: bool = False) -> RunContext:
-        """The context of a nested plan: same checks, dims, clock and mode, hooks used up by
-        the parent."""
+        """The context of a nested plan: same checks, dims, clock, mode and watching, hooks
+        used up by the parent."""
         return RunContext(
-            self.check, self.dims, None, self.losses, looping, clock=self.clock, mode=self.mode
+            self.check,
+            self.dims,
+            None,
+            self.losses,
+            looping,
+            clock=self.clock,
+            mode=self.mode,
+            watched=self.watched,
         )
 
 
@@ -153,6 +167,8 @@ class Plan:
         self.nesting: int = 1 + max((sub.nesting for sub in subs), default=0)
         self._reverse: dict[tuple[bool, ...], tuple] = {}
         self._last_reverse: tuple = (None, ((), ()))  # the last request and its reverse plan
+        self._validated: set[tuple] = set()  # source layouts a watched checked run passed
+        self._watched_runs = 0  # its code is written out after `straight.WRITE_AFTER` of them
 
     # The loops' step tuples, each built on first use (a plan that is only run never builds
     # its taped ones); a cached property is a plain attribute read afterwards.
@@ -183,6 +199,14 @@ class Plan:
     @cached_property
     def _checked_taped(self) -> tuple:
         return self._steps(range(len(self.instrs)), "forward", scan=True)
+
+    @cached_property
+    def _straight_checked(self) -> Callable | None:
+        return self._straight(trusted=False)
+
+    @cached_property
+    def _straight_trusted(self) -> Callable | None:
+        return self._straight(trusted=True)
 
     @cached_property
     def _fast_direct(self) -> Callable | None:
@@ -233,6 +257,7 @@ class Plan:
         scanned run would; a flag that left no NaN or inf behind then just costs the rerun."""
         dims = dict(ctx.dims)
         raised: list[str] = []
+        ctx.watched = True
         try:
             with np.errstate(
                 call=lambda kind, _flag: raised.append(kind),
@@ -241,9 +266,11 @@ class Plan:
                 divide="call",
                 under="ignore",
             ):
-                outputs = self._execute_steps(self._checked_unscanned, values, ctx)
+                outputs = self.execute(values, ctx)
         except CatRuntimeError:
             raised.append("refused")
+        except Exception:  # a trusted kernel given what validation refuses: the rerun explains
+            raised.append("failed")
         if not raised:
             return outputs
         with np.errstate(all="ignore"):
@@ -304,6 +331,8 @@ class Plan:
 
     def execute(self, values: Sequence, ctx: RunContext) -> tuple:
         """Run forward from positional source values (used by loops and functors)."""
+        if ctx.watched and ctx.check:  # nothing scanned: the caller reruns scanned if need be
+            return self._execute_watched(values, ctx)
         if not ctx.check:
             steps, direct = self._fast, self._fast_direct
         elif ctx.looping:
@@ -316,6 +345,26 @@ class Plan:
             except CatRuntimeError as exc:
                 raise exc.at(self.instrs[steps[0][5]].span) from None
         return self._execute_steps(steps, values, ctx)
+
+    def _execute_watched(self, values: Sequence, ctx: RunContext) -> tuple:
+        """A watched run (see `_run_checked`): the loop for the first runs, then the written-out
+        code, trusted on a source layout this plan has already run without an error (its shape
+        checks then passed; its values are watched by the flags on every run)."""
+        self._watched_runs += 1
+        layout = _layout(values)
+        trusted = layout is not None and layout in self._validated
+        written = None
+        if self._watched_runs > straight.WRITE_AFTER:
+            written = self._straight_trusted if trusted else self._straight_checked
+        if written is None:
+            outputs = self._execute_steps(self._checked_unscanned, values, ctx)
+        else:
+            outputs = written(ctx, *values)
+        if layout is not None and not trusted:
+            if len(self._validated) >= LAYOUTS:
+                self._validated.clear()
+            self._validated.add(layout)
+        return outputs
 
     def _execute_steps(self, steps: tuple, values: Sequence, ctx: RunContext) -> tuple:
         """Run `steps` over the registers (see `execute`)."""
@@ -461,6 +510,29 @@ class Plan:
             steps.append((call, _getter(ins), out, instr.outs, tuple(frees.get(i, ())), i, scanned))
         return tuple(steps)
 
+    def _straight(self, trusted: bool) -> Callable | None:
+        """The checked run without scans as one generated function `(ctx, *sources) ->
+        outputs` (`semantics.straight`); `trusted` runs each kernel's `trusted_run` where it
+        has one (else only those of kernels that validate nothing). None for a plan too long
+        to write out."""
+        if len(self.instrs) > straight.MAX_LINES:
+            return None
+        lines = []
+        for instr in self.instrs:
+            op = instr.op
+            if trusted and getattr(op, "layout_only", False):
+                continue  # what it checks, the validated layout and the flags guarantee
+            ins = (CTX, *instr.ins) if op.uses_context else instr.ins
+            fast = getattr(op, "trusted_run", None) if len(instr.outs) == 1 else None
+            if not trusted and getattr(op, "validates", True):
+                fast = None
+            line = (
+                Line(op.run, ins, instr.outs) if fast is None else Line(fast, ins, instr.outs, True)
+            )
+            lines.append(line)
+        keep = frozenset((CTX, *self._out_slots))
+        return straight_line(lines, (CTX, *self._slots), self._template, self._out_slots, keep)
+
     def _direct_call(self, steps: tuple) -> Callable | None:
         """`call(ctx, *sources) -> outputs` when `steps` is one unscanned instruction reading
         exactly the plan's sources and writing exactly its outputs (a training step's plan),
@@ -550,6 +622,19 @@ def _seeded_pull(
         else:
             total = cot[slot]
             cot[slot] = dx if total is None else accumulate(total, dx)
+
+
+LAYOUTS = 32
+"""How many validated source layouts a plan remembers (it forgets them all past that)."""
+
+
+def _layout(values: Sequence) -> tuple | None:
+    """The shapes and dtypes of a run's source values, or None when one is not an array (a
+    record, a list, an absent `Option`): a layout a watched run validated may run trusted."""
+    try:
+        return tuple((v.shape, v.dtype) for v in values)
+    except AttributeError:
+        return None
 
 
 def _single(outs: tuple[int, ...]) -> int:
