@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from attention_kit import MASKED_RANKS, RANKS, params
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
 from torch_rule_kit import compare, tensor, torch_rule
 
 from catdsl.errors import CatRuntimeError
@@ -325,3 +328,45 @@ def test_a_bad_static_argument_is_refused_as_by_the_kernel(name: str, static: di
             build()
         refusals.append((info.value.diagnostic.code, info.value.diagnostic.message))
     assert refusals[1] == refusals[0]
+
+
+UNARY = ["relu", "tanh", "sigmoid", "silu", "softplus", "gelu", "gelu_tanh", "exp", "clip"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    name=st.sampled_from(UNARY),
+    values=arrays(
+        np.float64,
+        array_shapes(min_dims=1, max_dims=3, max_side=4),
+        elements=st.floats(-30, 30) | st.sampled_from([0.0, -0.0, 1e-300, -1e-300]),
+    ),
+    seed=st.integers(0, 2**16),
+)
+def test_elementwise_rules_agree_on_any_values(name: str, values: np.ndarray, seed: int) -> None:
+    """Kinks (0), tiny and large entries included: the same values and the kernel's VJP."""
+    static = {"lo": -1.0, "hi": 0.0} if name == "clip" else {}
+    compare(name, static, (values.ndim,), (values,), seed=seed)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    lead=st.sampled_from([(), (2,)]),
+    length=st.integers(1, 5),
+    heads=st.integers(1, 3),
+    widths=st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 3)),
+    seed=st.integers(0, 2**16),
+    masked=st.booleans(),
+)
+def test_attention_agrees_on_any_shapes(lead, length, heads, widths, seed, masked) -> None:
+    """`self_attention` / `masked_self_attention` on random shapes, values and masks."""
+    width, k, e = widths
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(*lead, length, width))
+    weights = params(heads, width, k, e, seed)
+    if masked:
+        mask = rng.random((length, length)) < 0.5
+        mask[:, 0] = True
+        compare("masked_self_attention", {}, MASKED_RANKS, (x, mask, *weights), seed=seed)
+    else:
+        compare("self_attention", {}, RANKS, (x, *weights), seed=seed)
