@@ -260,7 +260,7 @@ def test_a_rule_that_asks_for_the_mode_gets_the_training_steps() -> None:
     from catdsl.frontend.api import loads_program
     from catdsl.semantics.kernel import EVALUATION, Mode
     from catdsl.semantics.torch_backend import TorchBackend
-    from catdsl.std.torch_rules import TORCH_RULES
+    from catdsl.std.torch_library import TORCH_RULES
 
     seen: list[Mode] = []
 

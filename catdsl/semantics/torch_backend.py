@@ -207,7 +207,7 @@ class TorchBackend:
         if isinstance(value, np.ndarray | np.generic):
             array = np.asarray(value)
             if array.dtype.kind not in "biuf":  # symbols (strings): torch has no such tensors
-                return value
+                return array
             if array.dtype.kind == "f":
                 array = array.astype(self.dtype, copy=False)
             return self.torch.tensor(array, device=self.device)  # a copy: inputs stay untouched
