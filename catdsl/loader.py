@@ -28,6 +28,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Protocol
 
+from catdsl.diagram.depth import resume_collector
 from catdsl.errors import Diagnostic, Span
 from catdsl.files import ReadScope, read_regular
 from catdsl.std.library import PRIMITIVES
@@ -210,20 +211,14 @@ def _read(path: Path) -> str:
 def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while building ASTs and terms: the front end
     allocates many small objects that all stay alive, and collections then cost half the time.
-    When it resumes, what was allocated meanwhile goes straight to the oldest generation
-    (`gc.freeze` then `gc.unfreeze`, both without a scan), where it would land anyway after
-    surviving two collections; left in the youngest, the first collection after the pause
-    would scan every one of those objects (a third of the time on 1,000 morphisms)."""
+    It resumes without a backlog (`diagram.depth.resume_collector`)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
-            if not gc.get_freeze_count():  # never unfreeze what someone else froze
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
+            resume_collector()
 
 
 def _display(path: Path) -> str:

@@ -48,4 +48,16 @@ def deep(what: str) -> Iterator[None]:
     finally:
         sys.setrecursionlimit(old)
         if collecting:
-            gc.enable()
+            resume_collector()
+
+
+def resume_collector() -> None:
+    """Enable the cyclic garbage collector after a pause during which everything allocated
+    stays alive (a program's AST, terms, diagram, plan), moving those objects to the oldest
+    generation without a scan (`gc.freeze` then `gc.unfreeze`), where two collections would
+    move them anyway; left in the youngest, the first collection would scan every one of them.
+    Nothing is moved while someone else has frozen objects (their freeze is kept)."""
+    if not gc.get_freeze_count():
+        gc.freeze()
+        gc.unfreeze()
+    gc.enable()

@@ -44,7 +44,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from catdsl.diagram.depth import deep
+from catdsl.diagram.depth import deep, resume_collector
 from catdsl.diagram.schedule import Source
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics import straight
@@ -486,7 +486,7 @@ class Plan:
             return self._build_steps(order, method, scan, looping)
         finally:
             if collecting:
-                gc.enable()
+                resume_collector()
 
     def _build_steps(self, order: Sequence[int], method: str, scan: bool, looping: bool) -> tuple:
         last_use: dict[int, int] = {}
