@@ -65,12 +65,14 @@ class OutputBox(Box):
 @dataclass(frozen=True, kw_only=True, eq=False)
 class PrimBox(Box):
     """A primitive: the kernel `name` with its constant arguments and its inputs' element
-    ranks (empty in drawings built by hand)."""
+    ranks (empty in drawings built by hand); `subs` are the diagrams of its morphism
+    arguments (`fold(op, unit)`), in the order its spec names them."""
 
     kind: ClassVar[str] = "prim"
     name: str = ""
     static: Mapping[str, object] = field(default_factory=dict)
     in_ranks: tuple[int, ...] = ()
+    subs: tuple[Diagram, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -167,6 +167,7 @@ class _Scope:
             name=term.name,
             static=dict(term.static),
             in_ranks=term.in_ranks,
+            subs=tuple(self.lowerer.sub(m, _label(m)) for m in term.morphisms),
         )
 
     def _Seq(self, term: Seq, ins: Wires) -> Wires:
@@ -310,7 +311,7 @@ def _label(term: Term) -> str:
     if isinstance(term, Ref | Const | Param):
         return term.name
     if isinstance(term, Prim):
-        args = [*term.args, *_static_texts(term)]
+        args = [*(_label(m) for m in term.morphisms), *term.args, *_static_texts(term)]
         return f"{term.name}({', '.join(args)})" if args else term.name
     if isinstance(term, Struct):
         return term.kind

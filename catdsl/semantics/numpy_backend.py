@@ -39,7 +39,14 @@ from catdsl.semantics.constants import checked_constant
 from catdsl.semantics.invariants import make_check
 from catdsl.semantics.kernel import Kernel, KernelTable, build_kernel
 from catdsl.semantics.loop import LoopHooks
-from catdsl.semantics.ops import CheckOp, FunctorOp, InvokeOp, PowerOp, kernel_op
+from catdsl.semantics.ops import (
+    CheckOp,
+    FunctorOp,
+    InvokeOp,
+    MorphismKernelOp,
+    PowerOp,
+    kernel_op,
+)
 from catdsl.semantics.plan import CTX, Instr, Op, Plan
 from catdsl.semantics.training import initial_state, run_steps, train_op
 from catdsl.semantics.values import is_differentiable
@@ -152,8 +159,11 @@ class _Binder:
         """The instruction of one step (None for a check with nothing to check)."""
         op: Op
         match step:
-            case Call(box=box):
+            case Call(box=box, subs=()):
                 op = kernel_op(self.kernel(box), box.inputs, box.outputs)
+            case Call(box=box, subs=subs):
+                plans = [self.plan(sub) for sub in subs]
+                op = MorphismKernelOp(self.kernel(box), plans, box.inputs, box.outputs)
             case Loop(box=box, body=body):
                 op = PowerOp(self.plan(body), box.n, box.inputs, box.port_names, box.label)
             case Invoke(box=box, body=body):

@@ -286,6 +286,75 @@ class FunctorOp(SubPlanOp):
         return self.scatter([d_dom], cots[len(self.elem_in) :])
 
 
+class Applied:
+    """A morphism argument's sub-plan as the primitive's kernel calls it (the `Morphism`
+    protocol): on flat component arrays, in the context of the call."""
+
+    def __init__(self, sub: Plan, ctx: RunContext):
+        self.sub, self.ctx = sub, ctx
+        self.dom, self.cod = sub.dom.atoms, sub.cod.atoms
+
+    def run(self, *xs: Any) -> tuple:
+        ys = self.sub.execute(split_components(xs, self.dom), self.ctx)
+        return join_components(ys, self.cod)
+
+    def forward(self, *xs: Any) -> tuple[tuple, object]:
+        ys, tape = self.sub.execute_taped(split_components(xs, self.dom), self.ctx)
+        return join_components(ys, self.cod), tape
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        assert isinstance(residual, Tape), "the forward pass keeps the body's tape"
+        cots = self.sub.pull_back(
+            residual, split_components(dys, self.cod), self.sub.source_differentiable
+        )
+        return tuple(
+            d
+            for cot, atom in zip(cots[: len(self.dom)], self.dom, strict=True)
+            for d in ((None,) * width(atom) if cot is None else components(cot, atom))
+        )
+
+
+class MorphismKernelOp:
+    """A primitive with morphism arguments (`fold(op, unit)`): its kernel gets one `Applied`
+    per argument, in the run's context, before its arrays (a wire of a list of products is
+    its component arrays, as for `PackedKernelOp`)."""
+
+    uses_context = True
+
+    def __init__(
+        self, kernel: Kernel, subs: Sequence[Plan], ins: Sequence[Atom], outs: Sequence[Atom]
+    ):
+        self.kernel, self.subs = kernel, tuple(subs)
+        self.ins, self.outs = tuple(ins), tuple(outs)
+        self.sub = max(self.subs, key=lambda p: p.nesting)  # for the plan's nesting depth
+        flags = tuple(kernel.differentiable)
+        self.differentiable = tuple(
+            (flags[i] if i < len(flags) else flags[-1]) and is_differentiable(a)
+            for i, a in enumerate(ins)
+        )
+
+    def _applied(self, ctx: RunContext) -> list[Applied]:
+        child = ctx.child()
+        return [Applied(sub, child) for sub in self.subs]
+
+    def run(self, ctx: RunContext, *xs: Any) -> tuple:
+        flat = join_components(xs, self.ins)
+        ys, _ = self.kernel.forward(*self._applied(ctx), *flat)
+        return tuple(split_components(ys, self.outs))
+
+    def forward(self, ctx: RunContext, *xs: Any) -> tuple[tuple, object]:
+        flat = join_components(xs, self.ins)
+        ys, residual = self.kernel.forward(*self._applied(ctx), *flat)
+        return tuple(split_components(ys, self.outs)), residual
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        dxs = self.kernel.vjp(residual, *join_components(dys, self.outs))
+        grouped = split_components(dxs, self.ins)
+        return tuple(
+            None if isinstance(g, tuple) and all(c is None for c in g) else g for g in grouped
+        )
+
+
 class CheckOp:
     """Validates values where they enter nominal objects (only in checked runs)."""
 

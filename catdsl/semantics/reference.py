@@ -209,8 +209,11 @@ class Reference:
         """A kernel on the arrays of its wires (wires of lists of products hold several)."""
         kernel = self.kernels[box.name](tuple(box.in_ranks), **dict(box.static or {}))
         flat = join_components([x.value for x in xs], box.inputs)
+        morphisms = [_Applied(self, sub) for sub in box.subs]
         ys, residual = (
-            kernel.forward_in(self.mode, *flat) if kernel.uses_mode else kernel.forward(*flat)
+            kernel.forward_in(self.mode, *flat)
+            if kernel.uses_mode
+            else kernel.forward(*morphisms, *flat)
         )
         outs = [Var(y) for y in split_components(ys, box.outputs)]
 
@@ -369,6 +372,34 @@ class Reference:
         out.grad = np.full(value.shape, weight, dtype=value.dtype)
         tape.backward()
         return mean, {name: _or_zeros(var) for name, var in param_vars.items()}
+
+
+class _Applied:
+    """A morphism argument of a primitive (`fold`'s `op`) as its kernel calls it: the
+    sub-diagram evaluated on fresh wires of flat component arrays, each call on its own tape."""
+
+    def __init__(self, reference: Reference, sub: Diagram) -> None:
+        self.reference, self.sub = reference, sub
+        self.dom, self.cod = sub.dom.atoms, sub.cod.atoms
+
+    def run(self, *xs: Any) -> tuple:
+        return self.forward(*xs)[0]
+
+    def forward(self, *xs: Any) -> tuple[tuple, object]:
+        values = split_components(xs, self.dom)
+        ins, _, results, inner = self.reference.nested(self.sub, values, (), ())
+        return join_components([r.value for r in results], self.cod), (ins, results, inner)
+
+    def vjp(self, residual: Any, *dys: Any) -> tuple:
+        ins, results, inner = residual
+        for result, dy in zip(results, split_components(dys, self.cod), strict=True):
+            result.grad = accumulate(result.grad, dy)
+        inner.backward()
+        return tuple(
+            d
+            for x, atom in zip(ins, self.dom, strict=True)
+            for d in ((None,) * width(atom) if x.grad is None else _flat(x.grad, (atom,)))
+        )
 
 
 def _none_if_empty(cotangent: Any) -> Any:

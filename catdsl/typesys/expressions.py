@@ -16,7 +16,7 @@ from catdsl.typesys.generics import fresh, instantiate
 from catdsl.typesys.hints import bridges, did_you_mean
 from catdsl.typesys.limits import MAX_POWER
 from catdsl.typesys.literals import LiteralReader, flatten, literal_shape
-from catdsl.typesys.primitives import MAX_COUNT, PrimSpec
+from catdsl.typesys.primitives import MAX_COUNT, FreshVars, PrimSig, PrimSpec
 from catdsl.typesys.program import Definition
 from catdsl.typesys.reporting import Failed, Reporter
 from catdsl.typesys.reserved import FUNCTORS, INITIALISERS
@@ -30,6 +30,7 @@ from catdsl.typesys.types import (
     Prod,
     Record,
     Shape,
+    TVar,
     carrier_of,
     prod,
 )
@@ -190,7 +191,7 @@ class ExpressionChecker:
             raise self.reporter.fail(M.unknown_name(name, hint), e.span)
         positional = [a for a in args if a.name is None]
         keywords = {a.name: a for a in args if a.name is not None}
-        names = [*spec.param_names, *spec.static_names]
+        names = [*spec.morphism_names, *spec.param_names, *spec.static_names]
         if len(positional) > len(names):
             raise self.reporter.fail(M.too_many_arguments(spec, len(positional)), e.span)
         static = dict(spec.defaults)
@@ -209,6 +210,7 @@ class ExpressionChecker:
             where = given[key].span if key in given else e.span
             raise self.reporter.fail(M.bad_static(spec, key, problem), where)
         sig = spec.build(static_values)
+        morphisms = self._morphism_args(spec, sig, given, e, subst)
         arguments: list[tuple[str, Atom]] = []
         ports: list[Port] = []
         for pname, ptype in zip(spec.param_names, sig.params, strict=True):
@@ -243,7 +245,48 @@ class ExpressionChecker:
             arg_types=tuple(a for _, a in arguments),
             ports=tuple(ports),
             spec=spec,
+            morphisms=morphisms,
         )
+
+    def _morphism_args(
+        self,
+        spec: PrimSpec,
+        sig: PrimSig,
+        given: Mapping[str, ast.Expr],
+        e: ast.Name | ast.Call,
+        subst: Subst,
+    ) -> tuple[T.Term, ...]:
+        """The morphism arguments of a primitive (`fold(op, unit)`), each checked as any
+        expression and fitted to the signature the primitive asks of it (E0390, at the
+        argument); one with learnable params or ports is refused (E0391)."""
+        terms: list[T.Term] = []
+        for mname, (dom, cod) in zip(spec.morphism_names, sig.morphisms, strict=True):
+            if mname not in given:
+                raise self.reporter.fail(M.missing_argument(spec, mname), e.span)
+            expr = given[mname]
+            term = self._point_literal(expr) if _whole_literal(expr) else self.check(expr, subst)
+            names = [*(p.name for p in term.ports), *_params_in(term)]
+            if names:
+                message = M.morphism_argument_ports(spec.name, mname, self.text(expr), names)
+                raise self.reporter.fail(message, expr.span)
+            try:
+                subst.unify_prod(term.dom, dom)  # the primitive's values enter the argument
+                subst.unify_prod(cod, term.cod)  # and its results come back
+            except Mismatch:
+                wanted = (subst.prod(dom), subst.prod(cod))
+                found = (subst.prod(term.dom), subst.prod(term.cod))
+                message = M.morphism_argument(spec, mname, wanted, self.text(expr), found)
+                raise self.reporter.fail(message, expr.span) from None
+            terms.append(term)
+        return tuple(terms)
+
+    def _point_literal(self, e: ast.Expr) -> T.Term:
+        """A whole number given where a primitive takes a point (`fold(add, 0)`): a number of
+        whichever kind the primitive needs there (`Real`, `Nat` or `Int`), as `0` would be
+        in a `data` declaration of that kind."""
+        assert isinstance(e, ast.Literal)
+        number = TVar(FreshVars().rest("a"), ("Real", "Nat", "Int"), scalar=True)
+        return T.Const(UNIT, Prod((number,)), e.span, name=self.text(e), value=e.value)
 
     def _static_value(self, expr: ast.Expr, spec: PrimSpec, key: str) -> object:
         """A constant argument, a number or a sized dim's name (`confusion(C)`); counts
@@ -663,6 +706,37 @@ def _last_name(expr: ast.Expr) -> str:
     if isinstance(expr, ast.Name):
         return expr.name
     return "f"
+
+
+def _params_in(term: T.Term) -> list[str]:
+    """The params a term reads as points (`Real * w >> mul`), through the definitions it
+    uses: their values enter a diagram from above, as a port's do."""
+    found: list[str] = []
+    seen: set[int] = set()
+    todo: list[object] = [term]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, tuple):
+            todo.extend(reversed(item))
+        elif isinstance(item, T.Term) and id(item) not in seen:
+            seen.add(id(item))
+            if isinstance(item, T.Param) and item.name not in found:
+                found.append(item.name)
+            todo.extend(getattr(item, f, None) for f in reversed(_TERM_FIELDS))
+    return found
+
+
+_TERM_FIELDS = ("body", "parts", "base", "inner", "steps", "bindings", "morphisms", "loss")
+"""The fields of terms that hold further terms."""
+
+
+def _whole_literal(expr: ast.Expr) -> bool:
+    """Whether an argument is a whole-number literal (`0`, not `0.0` or `true`)."""
+    return (
+        isinstance(expr, ast.Literal)
+        and isinstance(expr.value, int)
+        and not isinstance(expr.value, bool)
+    )
 
 
 def _is_concrete(carrier: Carrier) -> bool:

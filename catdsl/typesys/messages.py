@@ -101,6 +101,8 @@ class Code(Enum):
     MASK_POLARITY = "E0351"
     LOSS_OUTSIDE_MODEL = "E0352"
     ONLY_PARAMS = "E0353"
+    MORPHISM_ARGUMENT = "E0390"
+    MORPHISM_ARGUMENT_PORTS = "E0391"
     OPTION_LITERAL = "E0420"
     NOT_AN_OPTION = "E0421"
     SYMBOL_LITERAL = "E0422"
@@ -226,7 +228,8 @@ def origin_note(prim: str, arguments: Sequence[tuple[str, Atom]]) -> tuple[str, 
 
 
 def prim_usage(spec: PrimSpec) -> str:
-    args = ", ".join([*spec.param_names, *(f"{s} = …" for s in spec.static_names)])
+    names = [*spec.morphism_names, *spec.param_names]
+    args = ", ".join([*names, *(f"{s} = …" for s in spec.static_names)])
     return f"`{spec.name}({args})`: {spec.doc}" if args else f"`{spec.name}`: {spec.doc}"
 
 
@@ -600,6 +603,30 @@ def no_such_argument(name: str, key: str, usage: str) -> Message:
 def missing_argument(spec: PrimSpec, pname: str) -> Message:
     return Message(
         Code.WRONG_ARGUMENTS, f"`{spec.name}` needs its `{pname}` argument", prim_usage(spec)
+    )
+
+
+def morphism_argument(
+    spec: PrimSpec, mname: str, wanted: tuple[Prod, Prod], text: str, found: tuple[Prod, Prod]
+) -> Message:
+    """A morphism argument whose type does not fit what the primitive asks of it (E0390)."""
+    return Message(
+        Code.MORPHISM_ARGUMENT,
+        f"`{spec.name}`'s `{mname}` must be a morphism `{wanted[0]} -> {wanted[1]}`, "
+        f"but `{text}` is `{found[0]} -> {found[1]}`",
+        prim_usage(spec),
+    )
+
+
+def morphism_argument_ports(prim: str, mname: str, text: str, ports: Sequence[str]) -> Message:
+    """A morphism argument with learnable params or ports (E0391)."""
+    listed = ", ".join(f"`{p}`" for p in ports)
+    return Message(
+        Code.MORPHISM_ARGUMENT_PORTS,
+        f"`{prim}`'s `{mname}` must be a morphism without params or ports, but `{text}` "
+        f"has {listed}",
+        f"give `{prim}` a morphism of fixed values: bind its ports (`f[p = point]`), or "
+        "compose the learnable part before or after it",
     )
 
 

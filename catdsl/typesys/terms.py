@@ -39,6 +39,9 @@ class Prim(Term):
     arg_types: tuple[Atom, ...] = ()
     in_ranks: tuple[int, ...] = ()
     spec: PrimSpec | None = field(default=None, compare=False, repr=False)
+    # The morphism arguments (`fold(op, unit)`), in the spec's `morphism_names` order;
+    # `absent_unless_set`: a primitive without any keeps the fingerprint it had before them.
+    morphisms: tuple[Term, ...] = field(default=(), metadata={"absent_unless_set": True})
 
 
 @dataclass(frozen=True)
