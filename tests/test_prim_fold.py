@@ -215,7 +215,7 @@ def test_the_box_carries_its_arguments_and_draws_them(program, tmp_path):
 
     dot = to_dot(diagram)
     assert 'label="fold(Plus, zero)"' in dot
-    assert 'label="Plus"' in dot and 'label="zero"' in dot
+    assert 'label="op = Plus"' in dot and 'label="unit = zero"' in dot
 
 
 def _all_boxes(diagram):

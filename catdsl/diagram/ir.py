@@ -66,13 +66,14 @@ class OutputBox(Box):
 class PrimBox(Box):
     """A primitive: the kernel `name` with its constant arguments and its inputs' element
     ranks (empty in drawings built by hand); `subs` are the diagrams of its morphism
-    arguments (`fold(op, unit)`), in the order its spec names them."""
+    arguments (`fold(op, unit)`), and `sub_names` their names in its spec."""
 
     kind: ClassVar[str] = "prim"
     name: str = ""
     static: Mapping[str, object] = field(default_factory=dict)
     in_ranks: tuple[int, ...] = ()
     subs: tuple[Diagram, ...] = ()
+    sub_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

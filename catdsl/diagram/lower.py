@@ -168,6 +168,7 @@ class _Scope:
             static=dict(term.static),
             in_ranks=term.in_ranks,
             subs=tuple(self.lowerer.sub(m, _label(m)) for m in term.morphisms),
+            sub_names=term.spec.morphism_names if term.spec is not None else (),
         )
 
     def _Seq(self, term: Seq, ins: Wires) -> Wires:

@@ -387,7 +387,9 @@ class Drawing:
         cluster = scope.cluster(f"{nid}.call", box.label, "functor")
         outs = self.plain(diagram, box, nid, cluster, srcs)
         for k, sub in enumerate(box.subs):
-            frame = cluster.cluster(f"{nid}.arg{k}", sub.name or f"argument {k + 1}", "ref")
+            name = box.sub_names[k] if k < len(box.sub_names) else f"argument {k + 1}"
+            label = f"{name} = {sub.name}" if sub.name else name
+            frame = cluster.cluster(f"{nid}.arg{k}", label, "ref")
             self.definition(sub, f"{nid}.arg{k}.", frame, depth)
         return outs
 
