@@ -224,3 +224,19 @@ def _all_boxes(diagram):
         sub = getattr(box, "sub", None)
         if sub is not None:
             yield from _all_boxes(sub)
+
+
+def test_folds_of_the_monoids_agree_with_their_primitives_on_sampled_lists():
+    program = catdsl.loads(
+        """
+import std.lists
+import std.logic
+import std.ml
+law all_is_fold : fold(and, true) == all
+law any_is_fold : fold(or, false) == any
+law sums_split : concat >> fold(add, 0.0) == fold(add, 0.0) * fold(add, 0.0) >> add
+"""
+    )
+    reports = program.check_laws(samples=16)
+    assert [r.name for r in reports if r.holds] == ["all_is_fold", "any_is_fold", "sums_split"]
+    assert all(r.samples == 16 for r in reports)  # the empty lists first (the law sampler)
