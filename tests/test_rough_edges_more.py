@@ -3,6 +3,8 @@ is said to be one; drawings and saved values go into directories made for them; 
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from conftest import REPO, TINY
 
 from catdsl.cli import main
@@ -26,3 +28,63 @@ def test_draw_and_save_make_missing_directories(capsys, tmp_path, monkeypatch) -
     argv = ["run", TINY, "predict", "--input", "1", "--save", "saved/here/value.npz"]
     assert main(argv) == 0
     assert (tmp_path / "saved" / "here" / "value.npz").is_file()
+
+
+def _minibatch_source() -> str:
+    from test_minibatch import SOURCE
+
+    return SOURCE + (
+        "let adam_b2 = Adam(loss, train, lr = 0.05, batch = 2, seed = 3)\n"
+        "let adam_full = Adam(loss, train, lr = 0.05)\n"
+    )
+
+
+def test_train_batch_override_equals_the_written_batch() -> None:
+    import catdsl
+
+    written = catdsl.loads(_minibatch_source()).train("adam_b2", epochs=2)
+    overridden = catdsl.loads(_minibatch_source()).train("adam", epochs=2, batch=2, seed=3)
+    assert int(overridden.state["step"]) == int(written.state["step"]) == 10  # 5 batches each
+    for name in ("W", "b"):
+        assert np.array_equal(overridden.state["params"][name], written.state["params"][name])
+
+
+def test_train_batch_override_turns_on_minibatches() -> None:
+    import catdsl
+
+    whole = catdsl.loads(_minibatch_source()).train("adam_full", steps=1)
+    batched = catdsl.loads(_minibatch_source()).train("adam_full", steps=1, batch=5)
+    assert (whole.minibatch, int(whole.state["step"])) == (False, 1)
+    assert (batched.minibatch, int(batched.state["step"])) == (True, 2)  # 10 examples, by 5
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "code", "says"),
+    [
+        ("adam", {"batch": 0}, "E0821", "`batch = 0` is not a valid count"),
+        ("adam", {"batch": 2.5}, "E0821", "`batch = 2.5` is not a valid count"),
+        ("adam", {"bacth": 2}, "E0820", "no hyperparameter `bacth`"),
+        ("full", {"batch": 2}, "E0820", "no hyperparameter `batch`"),  # TrainStep counts none
+    ],
+)
+def test_train_batch_override_is_checked(name, options, code, says) -> None:
+    import catdsl
+
+    with pytest.raises(catdsl.CatError) as err:
+        catdsl.loads(_minibatch_source()).train(name, **options)
+    (d,) = err.value.diagnostics
+    assert d.code == code and says in d.message
+
+
+def test_train_batch_override_needs_training_data() -> None:
+    import catdsl
+
+    program = catdsl.loads(
+        "import std.ml\nparam w : Real[2] = [0.5, 1.0]\ndata x : Real[2] = [1.0, 2.0]\n"
+        "let loss : Unit -> Real = x >> dot(w)\nlet step = Adam(loss, lr = 0.1)\n"
+    )
+    with pytest.raises(catdsl.CatError) as err:
+        program.train("step", steps=1, batch=2)
+    (d,) = err.value.diagnostics
+    assert d.code == "E0821"
+    assert d.message == "`batch = 2` needs training data, but `step` trains without any"
