@@ -88,3 +88,31 @@ def test_train_batch_override_needs_training_data() -> None:
     (d,) = err.value.diagnostics
     assert d.code == "E0821"
     assert d.message == "`batch = 2` needs training data, but `step` trains without any"
+
+
+def test_a_hole_in_a_loss_is_one_error() -> None:
+    from catdsl.loader import check_text
+
+    source = """import std.ml
+object X : Real[2]
+object Loss : Real
+morphism L : X -> Loss = ?
+data xs : List[X] = [[1.0, 2.0]]
+let step = TrainStep(L, xs, lr = 0.1)
+let trained = Init(L) >> step ^ 3
+"""
+    (d,) = check_text(source, "t.cat").diagnostics
+    assert (d.code, d.span.line, d.span.column) == ("E0601", 4, 26)
+
+
+def test_a_loss_without_params_and_without_a_hole_is_still_e0321() -> None:
+    from catdsl.loader import check_text
+
+    source = """import std.ml
+object X : Real[2]
+morphism L : X -> Real = sum
+data xs : List[X] = [[1.0, 2.0]]
+let step = TrainStep(L, xs, lr = 0.1)
+"""
+    (d,) = check_text(source, "t.cat").diagnostics
+    assert d.code == "E0321"
