@@ -116,3 +116,28 @@ let step = TrainStep(L, xs, lr = 0.1)
 """
     (d,) = check_text(source, "t.cat").diagnostics
     assert d.code == "E0321"
+
+
+def test_closed_data_points_are_values_in_wiring_blocks() -> None:
+    import catdsl
+
+    program = catdsl.loads(
+        """import std.ml
+dim D = 2
+object Hidden : Real[D]
+data bias : Hidden = [1.0, 2.0]
+morphism Residual : Hidden * Hidden -> Hidden = add
+let shift(x: Hidden) -> Hidden = { return add(x, bias) }
+let named(x: Hidden) -> Hidden = { b = bias; return Residual(x, b) }
+"""
+    )
+    assert program["shift"]([1.0, 1.0]).tolist() == [2.0, 3.0]
+    assert program["named"]([1.0, 1.0]).tolist() == [2.0, 3.0]
+
+
+def test_an_unknown_name_in_a_wiring_block_is_still_an_unknown_wire() -> None:
+    from catdsl.loader import check_text
+
+    source = "import std.ml\nlet f(x: Real) -> Real = { return add(x, bais) }\n"
+    (d,) = check_text(source, "t.cat").diagnostics
+    assert d.code == "E0301" and "unknown wire `bais`" in d.message
