@@ -205,11 +205,22 @@ class ExpressionChecker:
         static_values = {
             k: self._static_value(v, spec, k) for k, v in written if k in spec.static_names
         } | {k: v for k, v in static.items() if k not in given}
-        if spec.validate is not None and (fault := spec.validate(static_values)) is not None:
+        named = {
+            k: v for k, v in static_values.items() if k in spec.axis_names and isinstance(v, str)
+        }
+        numbered = {**static_values, **dict.fromkeys(named, -1)}  # (checked once found)
+        if spec.validate is not None and (fault := spec.validate(numbered)) is not None:
             key, problem = fault
             where = given[key].span if key in given else e.span
             raise self.reporter.fail(M.bad_static(spec, key, problem), where)
-        sig = spec.build(static_values)
+        sig = spec.build(numbered)
+        if named:  # its types wait for the input's: see `_settle_axes`
+            sig = PrimSig(
+                sig.params,
+                Prod(tuple(FreshVars().atom(f"in{i}") for i in range(len(sig.dom)))),
+                Prod(tuple(FreshVars().atom(f"out{i}") for i in range(len(sig.cod)))),
+                sig.morphisms,
+            )
         morphisms = self._morphism_args(spec, sig, given, e, subst)
         arguments: list[tuple[str, Atom]] = []
         ports: list[Port] = []
@@ -235,7 +246,7 @@ class ExpressionChecker:
         for sname in spec.static_names:
             if sname in given:
                 static[sname] = self._static_value(given[sname], spec, sname)
-        return T.Prim(
+        term = T.Prim(
             sig.dom,
             sig.cod,
             e.span,
@@ -247,6 +258,51 @@ class ExpressionChecker:
             spec=spec,
             morphisms=morphisms,
         )
+        if named:
+            settle = self._settle_axes(term, spec, static_values, named, given, subst)
+            subst.defer(settle)
+        return term
+
+    def _settle_axes(
+        self,
+        term: T.Prim,
+        spec: PrimSpec,
+        static: Mapping[str, object],
+        named: Mapping[str, object],
+        given: Mapping[str, ast.Expr],
+        subst: Subst,
+    ) -> Callable[[], None]:
+        """The check, run once the definition's types are final, of a primitive whose axis is
+        a dim's name (`split(at = 2, axis = F)`): the place of that dim in its input's shape
+        (counted from the end) is the axis; the signature it gives must fit the use (E0393).
+        A dim that is not an axis of the input is E0392."""
+
+        def settle() -> None:
+            dom = subst.prod(term.dom)
+            carrier = carrier_of(dom.atoms[0]) if dom.atoms else None
+            decided: dict[str, object] = {}
+            for key, name in named.items():
+                where = given[key].span if key in given else term.span
+                if not isinstance(carrier, Carrier) or not _concrete_dims(carrier):
+                    message = M.axis_name_unresolved(spec.name, key, str(name))
+                    raise self.reporter.fail(message, where)
+                dims = carrier.shape.dims
+                places = [i for i, d in enumerate(dims) if _dim_named(d, str(name))]
+                if len(places) != 1:
+                    message = M.axis_name_not_in_input(spec.name, key, str(name), dom, places)
+                    raise self.reporter.fail(message, where)
+                decided[key] = places[0] - len(dims)
+            real = spec.build({**static, **decided})
+            try:
+                subst.unify_prod(real.dom, term.dom)  # its input enters
+                subst.unify_prod(term.cod, real.cod)  # and its outputs go on
+            except Mismatch:
+                shown = f"{subst.prod(real.dom)} -> {subst.prod(real.cod)}"
+                message = M.axis_name_does_not_fit(spec.name, decided, named, shown)
+                raise self.reporter.fail(message, term.span) from None
+            subst.settled[id(term)] = decided
+
+        return settle
 
     def _morphism_args(
         self,
@@ -290,7 +346,17 @@ class ExpressionChecker:
 
     def _static_value(self, expr: ast.Expr, spec: PrimSpec, key: str) -> object:
         """A constant argument, a number or a sized dim's name (`confusion(C)`); counts
-        (`windows(k)`, `concat_heads(n)`) are small whole numbers."""
+        (`windows(k)`, `concat_heads(n)`) are small whole numbers. An axis may be named by a
+        dim (`split(at = 2, axis = F)`): the name is kept, its place found later; a name that
+        is not a dim is E0392."""
+        if key in spec.axis_names and isinstance(expr, ast.Name):
+            if self.env.kind(expr.name) != "dim":
+                dims = [n for n in self.env.names() if self.env.kind(n) == "dim"]
+                hint = did_you_mean(expr.name, dims)
+                raise self.reporter.fail(
+                    M.axis_name_unknown(spec.name, key, expr.name, hint), expr.span
+                )
+            return expr.name
         size = self.env.dim_value(expr.name) if isinstance(expr, ast.Name) else None
         value: float | int
         if size is not None and size.value is not None:
@@ -728,6 +794,16 @@ def _params_in(term: T.Term) -> list[str]:
 
 _TERM_FIELDS = ("body", "parts", "base", "inner", "steps", "bindings", "morphisms", "loss")
 """The fields of terms that hold further terms."""
+
+
+def _dim_named(d: Dim, name: str) -> bool:
+    """Whether an axis of a shape is the dim `name` (a sized one keeps its name as a label)."""
+    return d.label == name or (d.value is None and d.symbols() == {name})
+
+
+def _concrete_dims(carrier: Carrier) -> bool:
+    """Whether a carrier's axes are known (not a signature's variables)."""
+    return not any(n.startswith("?") for d in carrier.shape.dims for n in d.symbols())
 
 
 def _whole_literal(expr: ast.Expr) -> bool:

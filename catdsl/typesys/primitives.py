@@ -81,6 +81,10 @@ class PrimSpec:
     )
     also: tuple[str, ...] = ()
     morphism_names: tuple[str, ...] = ()
+    axis_names: tuple[str, ...] = ()
+    """Static arguments that count an axis from the end (`axis = -1`) and may instead name a
+    dim of the input (`axis = F`): the checker finds that dim's place in the input's final
+    type and gives the kernel its number."""
 
 
 class FreshVars:
