@@ -93,5 +93,6 @@ def test_gradcheck_of_a_morphism_whose_outputs_view_its_input():
     compare copies of the outputs (it found a zero difference, and a wrong 'failure')."""
     from catdsl.frontend.gradcheck import gradcheck
 
-    program = catdsl.loads("import std.ml\nlet cut : Real[4] -> Real[1] * Real[3] = split(at = 1)\n")
+    source = "import std.ml\nlet cut : Real[4] -> Real[1] * Real[3] = split(at = 1)\n"
+    program = catdsl.loads(source)
     assert gradcheck(program, "cut").ok
