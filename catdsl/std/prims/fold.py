@@ -9,7 +9,9 @@ and `unit` its unit, this is the monoid's product of the list (`fold(and, true)`
 The VJP runs back through the n applications of `op`, each pulled back on its own tape: the
 cotangent of the accumulator flows from the last application to the first, and each element
 gets the cotangent of its own application. Nothing flows back to `unit` (a morphism argument
-has no params). A list inside `List(f)` is folded for every list of the batch at once.
+has no params). A list inside `List(f)` is folded for every list of the batch at once. The
+element `a` and the accumulator `b` are one wire each: a list of pairs (`zip`'s) is mapped
+to one wire first (`List(mul) >> fold(add, 0)` for a dot product).
 """
 
 from __future__ import annotations
