@@ -141,3 +141,59 @@ def test_an_unknown_name_in_a_wiring_block_is_still_an_unknown_wire() -> None:
     source = "import std.ml\nlet f(x: Real) -> Real = { return add(x, bais) }\n"
     (d,) = check_text(source, "t.cat").diagnostics
     assert d.code == "E0301" and "unknown wire `bais`" in d.message
+
+
+PARTS = """import std.ml
+object Tick : Nat
+object Interval : Tick * Tick
+object Pt : Real * Real[2]
+data iv : Interval = [3, 5]
+let start  = iv >> fst[Interval]
+let finish = iv >> snd[Interval]
+morphism Norm : Pt -> Real = <fst[Pt], snd[Pt] >> sum> >> add
+morphism Scaled : Pt -> Real = <snd[Pt] >> sum, fst[Pt] >> scale(3)> >> mul
+"""
+
+
+def test_fst_and_snd_take_an_object_over_a_product_apart() -> None:
+    import catdsl
+
+    program = catdsl.loads(PARTS)
+    assert (int(program["start"]()), int(program["finish"]())) == (3, 5)
+    assert program["start"].type_text == "Unit -> Tick"
+    assert float(program["Norm"]((2.0, [1.0, 3.0]))) == 6.0
+
+
+def test_the_parts_cotangents_are_packed_again() -> None:
+    import catdsl
+    from catdsl.semantics.reference import Reference
+    from catdsl.std.library import KERNELS
+
+    program = catdsl.loads(PARTS)
+    value = (np.array(2.0), np.array([1.0, 3.0]))
+    (d_whole,) = program["Scaled"].vjp(value, np.array(1.0))["inputs"]
+    d_first, d_second = d_whole
+    assert float(d_first) == 3.0 * (1.0 + 3.0)  # d/dx of 3x·(y1 + y2)
+    assert d_second.tolist() == [6.0, 6.0]
+    morphism = program["Scaled"]
+    _, slow = Reference(KERNELS).vjp(
+        morphism.diagram, (value,), {}, {}, (np.array(1.0),), {"inputs"}
+    )
+    (slow_whole,) = slow["inputs"]
+    assert float(slow_whole[0]) == float(d_first)
+    assert slow_whole[1].tolist() == d_second.tolist()
+
+
+def test_fst_of_a_plain_object_is_still_the_arity_error() -> None:
+    from catdsl.loader import check_text
+
+    (d,) = check_text("import std.ml\nobject X : Real[2]\nlet f = fst[X]\n", "t.cat").diagnostics
+    assert d.code == "E0310"
+
+
+def test_an_unpacked_object_is_drawn(tmp_path) -> None:
+    import catdsl
+    from catdsl.render.dot import to_dot
+
+    dot = to_dot(catdsl.loads(PARTS)["Norm"].diagram)
+    assert "unpack" in dot

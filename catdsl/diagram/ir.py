@@ -79,7 +79,8 @@ class PrimBox(Box):
 @dataclass(frozen=True, kw_only=True, eq=False)
 class StructBox(Box):
     """A structural box that moves no data: `swap` (the first `split` wires go last), `copy`
-    (the inputs repeated) or `discard` (no outputs)."""
+    (the inputs repeated) or `discard` (no outputs); or `unpack`, an object over a product
+    taken apart into one wire per part (`fst[Pair]`)."""
 
     kind: ClassVar[str] = "struct"
     structure: str

@@ -126,6 +126,16 @@ class Train:
 
 
 @dataclass(frozen=True)
+class Unpack:
+    """An object over a product taken apart (`fst[Pair]`): the one value in `ins` written to
+    `outs` as its parts."""
+
+    box: StructBox
+    ins: tuple[int, ...]
+    outs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Check:
     """Values entering nominal objects: the outputs of the definition `label` (`atoms[k]` is
     the object of `ins[k]`, None where there is nothing nominal to check)."""
@@ -136,7 +146,7 @@ class Check:
     span: Span | None
 
 
-Step = Call | Loop | Map | Invoke | Train | Check
+Step = Call | Loop | Map | Invoke | Train | Check | Unpack
 """One entry of a schedule's work list."""
 
 
@@ -268,6 +278,8 @@ class _Builder:
         match box:
             case ParamBox(name=name) | PortBox(name=name):
                 return [ports[name] if name in ports else self.source(box)]
+            case StructBox(structure="unpack"):
+                return self.add(Unpack(box, ins, self.slots(box.outputs)))
             case StructBox():
                 return _alias(box, list(ins))
             case RefBox(sub=Diagram() as sub) if not self.scheduler.inlines(sub):
@@ -300,7 +312,7 @@ class _Builder:
                 )
         raise ValueError(f"cannot schedule a box of kind {box.kind!r}")
 
-    def add(self, step: Call | Loop | Map | Invoke | Train) -> list[int]:
+    def add(self, step: Call | Loop | Map | Invoke | Train | Unpack) -> list[int]:
         self.steps.append(step)
         return list(step.outs)
 

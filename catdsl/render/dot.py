@@ -226,6 +226,8 @@ class Drawing:
                 return [self.chip(box, nid, scope)]
             case ConstBox():  # a data point of a product (`TokenId * TokenId`): a box, a wire each
                 return self.plain(diagram, box, nid, scope, srcs)
+            case StructBox(structure="unpack"):  # an object taken apart: a box, a wire a part
+                return self.plain(diagram, box, nid, scope, srcs)
             case StructBox():
                 return self.struct(box, nid, scope, srcs)
             case RefBox(sub=Diagram() as sub) if depth < self.expand and len(sub) > 0:

@@ -32,6 +32,7 @@ from catdsl.diagram.schedule import (
     Map,
     Schedule,
     Train,
+    Unpack,
     schedule,
 )
 from catdsl.errors import CatRuntimeError
@@ -45,6 +46,7 @@ from catdsl.semantics.ops import (
     InvokeOp,
     MorphismKernelOp,
     PowerOp,
+    UnpackOp,
     kernel_op,
 )
 from catdsl.semantics.plan import CTX, Instr, Op, Plan
@@ -155,7 +157,7 @@ class _Binder:
             source_checks=(*input_checks, *source_checks),
         )
 
-    def instr(self, step: Call | Loop | Map | Invoke | Train | Check) -> Instr | None:
+    def instr(self, step: Call | Loop | Map | Invoke | Train | Check | Unpack) -> Instr | None:
         """The instruction of one step (None for a check with nothing to check)."""
         op: Op
         match step:
@@ -175,6 +177,8 @@ class _Binder:
                 op = FunctorOp(box.functor, sub, box.inputs, box.outputs, box.port_names)
             case Train(box=box):
                 op = train_op(step, self.plan)
+            case Unpack(box=box):
+                op = UnpackOp(box.inputs[0], box.outputs)
             case Check():
                 subject = f"the output of `{step.label}`"
                 checks = [

@@ -24,6 +24,7 @@ from catdsl.semantics.values import (
     pack,
     split_components,
     width,
+    zeros_like,
 )
 from catdsl.typesys.types import Atom
 
@@ -353,6 +354,30 @@ class MorphismKernelOp:
         return tuple(
             None if isinstance(g, tuple) and all(c is None for c in g) else g for g in grouped
         )
+
+
+class UnpackOp:
+    """An object over a product taken apart into its parts (`fst[Pair]`); the VJP packs the
+    parts' cotangents again (zeros for a part that got none)."""
+
+    uses_context = False
+
+    def __init__(self, whole: Atom, parts: Sequence[Atom]):
+        self.whole, self.parts = whole, tuple(parts)
+        self.differentiable: tuple[bool, ...] = (is_differentiable(whole),)
+
+    def run(self, value: Any) -> tuple:
+        return tuple(split_components(components(value, self.whole), self.parts))
+
+    def forward(self, value: Any) -> tuple[tuple, object]:
+        return self.run(value), value
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        if all(d is None for d in dys):
+            return (None,)
+        values = self.run(residual)
+        filled = [zeros_like(v) if d is None else d for d, v in zip(dys, values, strict=True)]
+        return (tuple(join_components(filled, self.parts)),)
 
 
 class CheckOp:

@@ -183,6 +183,8 @@ class Reference:
                 if name not in sources:
                     raise KeyError(f"no value for the {box.kind} `{name}`")
                 return [sources[name]]
+            case StructBox(structure="unpack"):
+                return self.unpack(box, xs[0], tape)
             case StructBox(structure="swap", split=split):
                 return xs[split:] + xs[:split]
             case StructBox(structure="copy"):
@@ -223,6 +225,21 @@ class Reference:
             return [_none_if_empty(g) for g in grouped]
 
         tape.record(xs, outs, pull_back)
+        return outs
+
+    def unpack(self, box: StructBox, x: Var, tape: Tape) -> list[Var]:
+        """An object over a product taken apart: one wire per part; the parts' cotangents
+        are packed again (zeros for a part that got none)."""
+        whole = box.inputs[0]
+        outs = [Var(v) for v in split_components(_flat(x.value, (whole,)), box.outputs)]
+
+        def pull_back(dys: list[Any]) -> list[Any]:
+            filled = [
+                zeros_like(o.value) if d is None else d for d, o in zip(dys, outs, strict=True)
+            ]
+            return [tuple(join_components(filled, box.outputs))]
+
+        tape.record([x], outs, pull_back)
         return outs
 
     def power(self, box: PowerBox, xs: list[Var], tape: Tape) -> list[Var]:

@@ -26,6 +26,7 @@ from catdsl.typesys.types import (
     UNIT,
     Atom,
     Carrier,
+    Obj,
     Port,
     Prod,
     Record,
@@ -428,6 +429,11 @@ class ExpressionChecker:
     def _structural(self, e: ast.Structural) -> T.Term:
         types = [self.types.type(a) for a in e.args]
         kind, n = e.kind, len(types)
+        if kind in ("fst", "snd") and n == 1 and (parts := _object_parts(types[0])) is not None:
+            # `fst[Pair]` of `object Pair : A * B`: the one wire taken apart, its first part
+            # (`Pair -> A`) or the rest (`Pair -> B`)
+            first, rest = Prod(parts[:1]), Prod(parts[1:])
+            return T.Struct(types[0], first if kind == "fst" else rest, e.span, kind=kind)
         if n not in _STRUCT_ARITY[kind]:
             raise self.reporter.fail(M.structural_arity(kind, _STRUCT_ARITY[kind], n), e.span)
         a = types[0]
@@ -794,6 +800,15 @@ def _params_in(term: T.Term) -> list[str]:
 
 _TERM_FIELDS = ("body", "parts", "base", "inner", "steps", "bindings", "morphisms", "loss")
 """The fields of terms that hold further terms."""
+
+
+def _object_parts(p: Prod) -> tuple[Atom, ...] | None:
+    """The parts of an object whose carrier is a product of several (`object Pair : A * B`),
+    or None for any other type."""
+    if len(p) != 1 or not isinstance(p.atoms[0], Obj):
+        return None
+    carrier = p.atoms[0].carrier
+    return carrier.atoms if isinstance(carrier, Prod) and len(carrier) >= 2 else None
 
 
 def _dim_named(d: Dim, name: str) -> bool:

@@ -747,8 +747,8 @@ _STRUCT_USAGE = {
     "copy": "`copy[A]`",
     "discard": "`discard[A]`",
     "swap": "`swap[A, B]`",
-    "fst": "`fst[A, B]`",
-    "snd": "`snd[A, B]`",
+    "fst": "`fst[A, B]`, or `fst[P]` for an object `P` over a product",
+    "snd": "`snd[A, B]`, or `snd[P]` for an object `P` over a product",
 }
 
 
