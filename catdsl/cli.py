@@ -244,7 +244,10 @@ def _load_params(program, path: str) -> None:
     """`--params FILE`: params from an array file or a training checkpoint, which is said."""
     step = program.load_params(path)
     if step is not None:
-        print(f"params from the checkpoint {path}, after {step} training steps", file=sys.stderr)
+        from catdsl.frontend.program import checkpoint_in_epochs
+
+        counted = "epoch" if checkpoint_in_epochs(path) else "training step"
+        print(f"params from the checkpoint {path}, after {step} {counted}s", file=sys.stderr)
 
 
 def _say_steps_override(program, args: argparse.Namespace) -> None:

@@ -313,11 +313,16 @@ def atomic_output(
     path: str | os.PathLike[str], suffix: str = ".tmp", what: str = "file"
 ) -> Iterator[BinaryIO]:
     """A binary file whose content replaces `path` (a regular file or a new one) when the block
-    ends without error; otherwise `path` is untouched and the temporary removed."""
+    ends without error; otherwise `path` is untouched and the temporary removed. Missing
+    directories on the way to `path` are made (`draw -o out/new/d.svg`, `run --save`)."""
     target = Path(path)
     name = os.fspath(path)
     check_write_target(target)
     directory = target.absolute().parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(name, exc.strerror or exc, what) from None
     remove_stale_temporaries(directory, target.name)
     try:
         descriptor, temp = tempfile.mkstemp(

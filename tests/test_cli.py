@@ -956,7 +956,7 @@ def test_check_json_of_a_missing_file_exits_2(capsys) -> None:
     "argv",
     [
         ["run", TINY, "predict", "--input", "missing.npy"],
-        ["run", TINY, "predict", "--input", "1", "--save", "no/such/dir/out.npz"],
+        ["run", TINY, "predict", "--input", "1", "--save", f"{TINY}/out.npz"],  # under a file
         ["draw", TINY, "predict", "-o", "predict.jpg"],
     ],
     ids=["missing-input-file", "unwritable-save", "unknown-format"],

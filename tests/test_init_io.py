@@ -162,9 +162,16 @@ def test_failed_save_keeps_the_old_file(tmp_path):
     assert os.listdir(tmp_path) == ["params.npz"]
 
 
-def test_save_into_missing_directory(tmp_path):
+def test_save_into_missing_directory_makes_it(tmp_path):
+    save_npz_atomic(str(tmp_path / "no" / "such" / "p.npz"), {"a": np.zeros(1)})
+    (a,) = load_array_file(str(tmp_path / "no" / "such" / "p.npz"))
+    assert a.tolist() == [0.0]
+
+
+def test_save_under_a_file_is_refused(tmp_path):
+    (tmp_path / "plain").write_text("not a directory")
     with pytest.raises(CatRuntimeError) as info:
-        save_npz_atomic(str(tmp_path / "no" / "such" / "p.npz"), {"a": np.zeros(1)})
+        save_npz_atomic(str(tmp_path / "plain" / "p.npz"), {"a": np.zeros(1)})
     assert info.value.diagnostic.code == "R0504"
 
 

@@ -110,7 +110,9 @@ def test_the_fold_is_drawn(capsys, tmp_path) -> None:
     code, _ = _run(capsys, "draw", PROGRAM, "Conjoin", "-o", str(target))
     assert code == 0
     labels = re.findall(r"<text[^>]*>([^<]*)</text>", target.read_text())
-    assert labels.index("Truth") < labels.index("all")
+    box = max(i for i, label in enumerate(labels) if label == "fold(and, true)")
+    assert labels.index("Truth") < box  # (the first is the title of the fold's frame)
+    assert {"op = and", "unit = true"} <= set(labels)  # its arguments, drawn beside it
     assert {"Conjoin", "List[Bool]", "Bool"} <= set(labels)
 
 

@@ -65,18 +65,22 @@ class OutputBox(Box):
 @dataclass(frozen=True, kw_only=True, eq=False)
 class PrimBox(Box):
     """A primitive: the kernel `name` with its constant arguments and its inputs' element
-    ranks (empty in drawings built by hand)."""
+    ranks (empty in drawings built by hand); `subs` are the diagrams of its morphism
+    arguments (`fold(op, unit)`), and `sub_names` their names in its spec."""
 
     kind: ClassVar[str] = "prim"
     name: str = ""
     static: Mapping[str, object] = field(default_factory=dict)
     in_ranks: tuple[int, ...] = ()
+    subs: tuple[Diagram, ...] = ()
+    sub_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class StructBox(Box):
     """A structural box that moves no data: `swap` (the first `split` wires go last), `copy`
-    (the inputs repeated) or `discard` (no outputs)."""
+    (the inputs repeated) or `discard` (no outputs); or `unpack`, an object over a product
+    taken apart into one wire per part (`fst[Pair]`)."""
 
     kind: ClassVar[str] = "struct"
     structure: str

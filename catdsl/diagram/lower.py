@@ -37,7 +37,7 @@ from catdsl.typesys.terms import (
     Train,
     Wiring,
 )
-from catdsl.typesys.types import Atom
+from catdsl.typesys.types import Atom, Prod
 
 Wires = list[WireEnd]
 
@@ -167,6 +167,8 @@ class _Scope:
             name=term.name,
             static=dict(term.static),
             in_ranks=term.in_ranks,
+            subs=tuple(self.lowerer.sub(m, _label(m)) for m in term.morphisms),
+            sub_names=term.spec.morphism_names if term.spec is not None else (),
         )
 
     def _Seq(self, term: Seq, ins: Wires) -> Wires:
@@ -190,6 +192,15 @@ class _Scope:
         kind, split = term.kind, term.split
         if kind == "id":
             return list(ins)
+        if kind in ("fst", "snd") and len(term.dom) == 1:  # `fst[Pair]`: an object taken apart
+            parts = _parts(term.dom.atoms[0])
+            box = self.d.add(
+                ir.StructBox, "unpack", term.dom.atoms, parts, span=term.span, structure="unpack"
+            )
+            self.d.connect(ins[0], WireEnd(box, 0))
+            whole = [WireEnd(box, i) for i in range(len(parts))]
+            halves = Struct(Prod(parts), term.cod, term.span, kind=kind, split=1)
+            return self._Struct(halves, whole)
         if kind in ("fst", "snd"):
             keep, drop = (ins[:split], ins[split:]) if kind == "fst" else (ins[split:], ins[:split])
             dropped = term.dom.atoms[split:] if kind == "fst" else term.dom.atoms[:split]
@@ -296,6 +307,13 @@ class _Scope:
         return self.add(ir.HoleBox, label, term, wires, names, atoms, name=term.name)
 
 
+def _parts(atom: Atom) -> tuple[Atom, ...]:
+    """The parts of an object over a product (the checker allows `fst[Pair]` only on one)."""
+    carrier = getattr(atom, "carrier", None)
+    assert isinstance(carrier, Prod), "an object over a product"
+    return carrier.atoms
+
+
 def _bind_names(names: Sequence[str], wires: Wires, what: str) -> dict[str, Wires]:
     """Give wires to names: one each, or all of them to a single name."""
     if len(names) == len(wires):
@@ -310,7 +328,7 @@ def _label(term: Term) -> str:
     if isinstance(term, Ref | Const | Param):
         return term.name
     if isinstance(term, Prim):
-        args = [*term.args, *_static_texts(term)]
+        args = [*(_label(m) for m in term.morphisms), *term.args, *_static_texts(term)]
         return f"{term.name}({', '.join(args)})" if args else term.name
     if isinstance(term, Struct):
         return term.kind

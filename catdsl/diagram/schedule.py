@@ -9,8 +9,9 @@ schedule of a program grows with its text, not with the product of its uses. Eit
 `Check` step follows where a morphism's outputs enter nominal objects; structural boxes (swap,
 copy, discard) only alias slots; constants are
 hoisted (their slots are filled once, before any run); `power`, `functor` and `train` boxes
-hold sub-schedules (one per sub-diagram however often it is used). A box without a definition
-(`opaque`, `hole`) cannot run: R0101. Slot 0 is reserved for the backend (its run context).
+and primitives with morphism arguments hold sub-schedules (one per sub-diagram however often
+it is used). A box without a definition (`opaque`, `hole`) cannot run: R0101. Slot 0 is
+reserved for the backend (its run context).
 
 | code  | raised when |
 | ----- | ----------- |
@@ -72,11 +73,13 @@ class Constant:
 
 @dataclass(frozen=True)
 class Call:
-    """A primitive applied to the values in `ins`, writing `outs`."""
+    """A primitive applied to the values in `ins`, writing `outs`; `subs` are the schedules
+    of its morphism arguments (`fold(op, unit)`), which its kernel applies."""
 
     box: PrimBox
     ins: tuple[int, ...]
     outs: tuple[int, ...]
+    subs: tuple[Schedule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,16 @@ class Train:
 
 
 @dataclass(frozen=True)
+class Unpack:
+    """An object over a product taken apart (`fst[Pair]`): the one value in `ins` written to
+    `outs` as its parts."""
+
+    box: StructBox
+    ins: tuple[int, ...]
+    outs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Check:
     """Values entering nominal objects: the outputs of the definition `label` (`atoms[k]` is
     the object of `ins[k]`, None where there is nothing nominal to check)."""
@@ -133,7 +146,7 @@ class Check:
     span: Span | None
 
 
-Step = Call | Loop | Map | Invoke | Train | Check
+Step = Call | Loop | Map | Invoke | Train | Check | Unpack
 """One entry of a schedule's work list."""
 
 
@@ -265,6 +278,8 @@ class _Builder:
         match box:
             case ParamBox(name=name) | PortBox(name=name):
                 return [ports[name] if name in ports else self.source(box)]
+            case StructBox(structure="unpack"):
+                return self.add(Unpack(box, ins, self.slots(box.outputs)))
             case StructBox():
                 return _alias(box, list(ins))
             case RefBox(sub=Diagram() as sub) if not self.scheduler.inlines(sub):
@@ -276,7 +291,8 @@ class _Builder:
                 self.constants.append(Constant(box, slots))
                 return list(slots)
             case PrimBox():
-                return self.add(Call(box, ins, self.slots(box.outputs)))
+                subs = tuple(self.scheduler.schedule(sub) for sub in box.subs)
+                return self.add(Call(box, ins, self.slots(box.outputs), subs))
             case PowerBox():
                 body = self.scheduler.schedule(box.sub)
                 return self.add(Loop(box, body, ins, self.slots(box.outputs)))
@@ -296,7 +312,7 @@ class _Builder:
                 )
         raise ValueError(f"cannot schedule a box of kind {box.kind!r}")
 
-    def add(self, step: Call | Loop | Map | Invoke | Train) -> list[int]:
+    def add(self, step: Call | Loop | Map | Invoke | Train | Unpack) -> list[int]:
         self.steps.append(step)
         return list(step.outs)
 
@@ -363,6 +379,8 @@ def _ref_uses(root: Diagram) -> dict[int, int]:
                     uses[id(box.sub)] = uses.get(id(box.sub), 0) + 1
             elif isinstance(box, TrainBox):
                 subs = (box.loss, box.data)
+            elif isinstance(box, PrimBox):
+                subs = box.subs
             for sub in subs:
                 if sub is not None and id(sub) not in seen:
                     seen.add(id(sub))

@@ -22,6 +22,7 @@ with a central difference of the loss.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -117,7 +118,8 @@ def gradcheck(program: BaseProgram, name: str, eps: float = 1e-6, seed: int = 0)
     backend, plan = program.backend, morphism.plan
 
     def outputs() -> tuple:
-        return tuple(backend.run(plan, tuple(inputs), ports, params, check=False))
+        # copies: an output may be a view of an input (`split`), which the check perturbs
+        return copy.deepcopy(tuple(backend.run(plan, tuple(inputs), ports, params, check=False)))
 
     try:
         first = outputs()

@@ -3,8 +3,10 @@ with some hyperparameters replaced, as a view of the program that shares its par
 number of steps a definition `step ^ n` is written with, which `--steps` overrides.
 
 The step is found as `train` finds it: the definition itself, through the definitions it names
-and a power `step ^ n`. Each name must be a hyperparameter of the step's optimizer (E0820) and
-its value a number in the range of its kind (E0821), checked before anything runs.
+and a power `step ^ n`. Each name must be a hyperparameter of the step's optimizer or, for one
+that counts its steps, a training option (`batch`, `seed`, `clip`) (E0820), and its value a
+number in the range of its kind (E0821; `batch` also needs the step to have training data),
+checked before anything runs.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Mapping
 from catdsl.errors import CatError, Diagnostic
 from catdsl.frontend.program import BaseProgram
 from catdsl.typesys import terms as T
-from catdsl.typesys.family_spec import FamilyRole, OptimizerSpec
+from catdsl.typesys.family_spec import FamilyRole, HyperKind, OptimizerSpec
 
 
 def with_hyperparameters(
@@ -39,6 +41,17 @@ def with_hyperparameters(
     optimizer = step.spec.optimizer
     assert optimizer is not None, "a step family has an optimizer"
     values = _checked(name, optimizer, overrides, keywords)
+    if "batch" in values and step.data is None:
+        raise CatError(
+            [
+                Diagnostic(
+                    "E0821",
+                    f"`batch = {overrides['batch']!r}` needs training data, but `{name}` "
+                    "trains without any",
+                    help="minibatches are drawn from a step's data: `Adam(loss, data, ...)`",
+                )
+            ]
+        )
     term = _replaced(definition.term, values)
     checked = copy.copy(program.checked)
     checked.definitions = {
@@ -73,6 +86,8 @@ def _replaced(term: T.Term, values: Mapping[str, float]) -> T.Term:
     """`term` with the step's hyperparameters set to `values` (the others kept)."""
     if isinstance(term, T.Train):
         hyper = tuple((key, values.get(key, value)) for key, value in term.hyper)
+        written = {key for key, _ in term.hyper}
+        hyper += tuple((key, value) for key, value in values.items() if key not in written)
         return dataclasses.replace(term, hyper=hyper)
     if isinstance(term, T.Ref) and term.body is not None:
         return dataclasses.replace(term, body=_replaced(term.body, values))
@@ -86,7 +101,7 @@ def _checked(
     """The overrides as floats, each a hyperparameter of `optimizer` within its range."""
     from catdsl.typesys.hints import did_you_mean
 
-    kinds = {h.name: h.kind for h in optimizer.hyper}
+    kinds = {h.name: h.kind for h in (*optimizer.hyper, *optimizer.options)}
     values: dict[str, float] = {}
     for key, value in overrides.items():
         if key not in kinds:
@@ -113,7 +128,8 @@ def _checked(
                     )
                 ]
             )
-        values[key] = number
+        whole = kinds[key] in (HyperKind.COUNT, HyperKind.SEED)
+        values[key] = int(number) if whole else number  # `batch=16` as written, not 16.0
     return values
 
 

@@ -553,6 +553,18 @@ def _checkpoint_params(path: str) -> tuple[dict[str, np.ndarray], int]:
     return record, step
 
 
+def checkpoint_in_epochs(path: str) -> bool:
+    """Whether a training checkpoint counts epochs of minibatches, not single steps: its
+    optimizer state counts more updates (one per minibatch) than the checkpoint counts
+    iterations of its step."""
+    from catdsl.semantics.checkpoint import load_checkpoint
+
+    state, step, _losses, _identity = load_checkpoint(path)
+    record = state[0] if len(state) == 1 else None
+    updates = record.get("step") if isinstance(record, dict) else None
+    return updates is not None and int(np.asarray(updates)) != step
+
+
 def html_card(title: str, rows: list[tuple[str, str]], svg: str | None) -> str:
     """A title, a table of (name, type) rows and a drawing, for `_repr_html_`."""
     from html import escape

@@ -22,6 +22,7 @@ from catdsl.diagram.ir import (
     ParamBox,
     PortBox,
     PowerBox,
+    PrimBox,
     RefBox,
     StructBox,
     TrainBox,
@@ -225,6 +226,8 @@ class Drawing:
                 return [self.chip(box, nid, scope)]
             case ConstBox():  # a data point of a product (`TokenId * TokenId`): a box, a wire each
                 return self.plain(diagram, box, nid, scope, srcs)
+            case StructBox(structure="unpack"):  # an object taken apart: a box, a wire a part
+                return self.plain(diagram, box, nid, scope, srcs)
             case StructBox():
                 return self.struct(box, nid, scope, srcs)
             case RefBox(sub=Diagram() as sub) if depth < self.expand and len(sub) > 0:
@@ -237,6 +240,8 @@ class Drawing:
                 return self.opened(box, sub, cluster, nid, srcs, depth)
             case FunctorBox():
                 return self.bubble(box, nid, scope, srcs, depth)
+            case PrimBox(subs=subs) if subs:
+                return self.with_arguments(diagram, box, nid, scope, srcs, depth)
             case TrainBox() if depth < self.expand:
                 self.loss_of(box, nid, depth)
         return self.plain(diagram, box, nid, scope, srcs)
@@ -375,6 +380,20 @@ class Drawing:
             self.source(group[0], atom, cluster, (nid, k))
             for k, (group, atom) in enumerate(zip(groups, box.outputs, strict=True))
         ]
+
+    def with_arguments(
+        self, diagram: Diagram, box: PrimBox, nid: str, scope: Scope, srcs: list[End], depth: int
+    ) -> list[End]:
+        """A primitive with morphism arguments (`fold(op, unit)`): its box in a frame named by
+        the call, beside each argument drawn with its own boundary in a frame of its own."""
+        cluster = scope.cluster(f"{nid}.call", box.label, "functor")
+        outs = self.plain(diagram, box, nid, cluster, srcs)
+        for k, sub in enumerate(box.subs):
+            name = box.sub_names[k] if k < len(box.sub_names) else f"argument {k + 1}"
+            label = f"{name} = {sub.name}" if sub.name else name
+            frame = cluster.cluster(f"{nid}.arg{k}", label, "ref")
+            self.definition(sub, f"{nid}.arg{k}.", frame, depth)
+        return outs
 
     # ------------------------------------------------------------------ resolution and text
     def finish(self, name: str, title: str | None) -> str:

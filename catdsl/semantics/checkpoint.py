@@ -203,7 +203,8 @@ def _feed(value: object, digest) -> None:
             # differ between processes).
             if f.repr and "span" not in f.name and f.name not in ("module", "file"):
                 part = getattr(value, f.name)
-                if part is None and f.metadata.get("absent_unless_set"):
+                unset = part is None or (isinstance(part, tuple) and not part)
+                if unset and f.metadata.get("absent_unless_set"):
                     continue  # a field added later, unset: as the terms before it had none
                 digest.update(f.name.encode())
                 _feed(part, digest)

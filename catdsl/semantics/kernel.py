@@ -23,7 +23,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -56,6 +56,24 @@ class StepClock:
     training step advances it and runs its loss in `Mode(True, steps)`."""
 
     steps: int = 0
+
+
+class Morphism(Protocol):
+    """A morphism argument of a primitive (`fold`'s `op`) as its kernel receives it, before its
+    arrays: a function on flat component arrays (one per array of its domain's wires) with its
+    taped forward pass and its VJP, run in the context of the call (checks, mode)."""
+
+    def run(self, *xs: Any) -> tuple:
+        """The outputs."""
+        ...
+
+    def forward(self, *xs: Any) -> Forward:
+        """The outputs and the residual its `vjp` needs."""
+        ...
+
+    def vjp(self, residual: Any, *dys: Any) -> Cotangents:
+        """One cotangent per input array (None where none flows)."""
+        ...
 
 
 class Kernel:

@@ -32,6 +32,7 @@ from catdsl.diagram.schedule import (
     Map,
     Schedule,
     Train,
+    Unpack,
     schedule,
 )
 from catdsl.errors import CatRuntimeError
@@ -39,7 +40,15 @@ from catdsl.semantics.constants import checked_constant
 from catdsl.semantics.invariants import layout_only, make_check
 from catdsl.semantics.kernel import Kernel, KernelTable, build_kernel
 from catdsl.semantics.loop import LoopHooks
-from catdsl.semantics.ops import CheckOp, FunctorOp, InvokeOp, PowerOp, kernel_op
+from catdsl.semantics.ops import (
+    CheckOp,
+    FunctorOp,
+    InvokeOp,
+    MorphismKernelOp,
+    PowerOp,
+    UnpackOp,
+    kernel_op,
+)
 from catdsl.semantics.plan import CTX, Instr, Op, Plan
 from catdsl.semantics.training import initial_state, run_steps, train_op
 from catdsl.semantics.values import is_differentiable
@@ -148,12 +157,15 @@ class _Binder:
             source_checks=(*input_checks, *source_checks),
         )
 
-    def instr(self, step: Call | Loop | Map | Invoke | Train | Check) -> Instr | None:
+    def instr(self, step: Call | Loop | Map | Invoke | Train | Check | Unpack) -> Instr | None:
         """The instruction of one step (None for a check with nothing to check)."""
         op: Op
         match step:
-            case Call(box=box):
+            case Call(box=box, subs=()):
                 op = kernel_op(self.kernel(box), box.inputs, box.outputs)
+            case Call(box=box, subs=subs):
+                plans = [self.plan(sub) for sub in subs]
+                op = MorphismKernelOp(self.kernel(box), plans, box.inputs, box.outputs)
             case Loop(box=box, body=body):
                 op = PowerOp(self.plan(body), box.n, box.inputs, box.port_names, box.label)
             case Invoke(box=box, body=body):
@@ -165,6 +177,8 @@ class _Binder:
                 op = FunctorOp(box.functor, sub, box.inputs, box.outputs, box.port_names)
             case Train(box=box):
                 op = train_op(step, self.plan)
+            case Unpack(box=box):
+                op = UnpackOp(box.inputs[0], box.outputs)
             case Check():
                 subject = f"the output of `{step.label}`"
                 checks = [

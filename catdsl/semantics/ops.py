@@ -24,6 +24,7 @@ from catdsl.semantics.values import (
     pack,
     split_components,
     width,
+    zeros_like,
 )
 from catdsl.typesys.types import Atom
 
@@ -295,6 +296,99 @@ class FunctorOp(SubPlanOp):
         d_elems = cots[: len(self.elem_in)]
         d_dom = None if all(d is None for d in d_elems) else self._pack_in(d_elems)
         return self.scatter([d_dom], cots[len(self.elem_in) :])
+
+
+class Applied:
+    """A morphism argument's sub-plan as the primitive's kernel calls it (the `Morphism`
+    protocol): on flat component arrays, in the context of the call."""
+
+    def __init__(self, sub: Plan, ctx: RunContext):
+        self.sub, self.ctx = sub, ctx
+        self.dom, self.cod = sub.dom.atoms, sub.cod.atoms
+
+    def run(self, *xs: Any) -> tuple:
+        ys = self.sub.execute(split_components(xs, self.dom), self.ctx)
+        return join_components(ys, self.cod)
+
+    def forward(self, *xs: Any) -> tuple[tuple, object]:
+        ys, tape = self.sub.execute_taped(split_components(xs, self.dom), self.ctx)
+        return join_components(ys, self.cod), tape
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        assert isinstance(residual, Tape), "the forward pass keeps the body's tape"
+        cots = self.sub.pull_back(
+            residual, split_components(dys, self.cod), self.sub.source_differentiable
+        )
+        return tuple(
+            d
+            for cot, atom in zip(cots[: len(self.dom)], self.dom, strict=True)
+            for d in ((None,) * width(atom) if cot is None else components(cot, atom))
+        )
+
+
+class MorphismKernelOp:
+    """A primitive with morphism arguments (`fold(op, unit)`): its kernel gets one `Applied`
+    per argument, in the run's context, before its arrays (a wire of a list of products is
+    its component arrays, as for `PackedKernelOp`)."""
+
+    uses_context = True
+
+    def __init__(
+        self, kernel: Kernel, subs: Sequence[Plan], ins: Sequence[Atom], outs: Sequence[Atom]
+    ):
+        self.kernel, self.subs = kernel, tuple(subs)
+        self.ins, self.outs = tuple(ins), tuple(outs)
+        self.sub = max(self.subs, key=lambda p: p.nesting)  # for the plan's nesting depth
+        flags = tuple(kernel.differentiable)
+        self.differentiable = tuple(
+            (flags[i] if i < len(flags) else flags[-1]) and is_differentiable(a)
+            for i, a in enumerate(ins)
+        )
+
+    def _applied(self, ctx: RunContext) -> list[Applied]:
+        child = ctx.child()
+        return [Applied(sub, child) for sub in self.subs]
+
+    def run(self, ctx: RunContext, *xs: Any) -> tuple:
+        flat = join_components(xs, self.ins)
+        ys, _ = self.kernel.forward(*self._applied(ctx), *flat)
+        return tuple(split_components(ys, self.outs))
+
+    def forward(self, ctx: RunContext, *xs: Any) -> tuple[tuple, object]:
+        flat = join_components(xs, self.ins)
+        ys, residual = self.kernel.forward(*self._applied(ctx), *flat)
+        return tuple(split_components(ys, self.outs)), residual
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        dxs = self.kernel.vjp(residual, *join_components(dys, self.outs))
+        grouped = split_components(dxs, self.ins)
+        return tuple(
+            None if isinstance(g, tuple) and all(c is None for c in g) else g for g in grouped
+        )
+
+
+class UnpackOp:
+    """An object over a product taken apart into its parts (`fst[Pair]`); the VJP packs the
+    parts' cotangents again (zeros for a part that got none)."""
+
+    uses_context = False
+
+    def __init__(self, whole: Atom, parts: Sequence[Atom]):
+        self.whole, self.parts = whole, tuple(parts)
+        self.differentiable: tuple[bool, ...] = (is_differentiable(whole),)
+
+    def run(self, value: Any) -> tuple:
+        return tuple(split_components(components(value, self.whole), self.parts))
+
+    def forward(self, value: Any) -> tuple[tuple, object]:
+        return self.run(value), value
+
+    def vjp(self, residual: object, *dys: Any) -> tuple:
+        if all(d is None for d in dys):
+            return (None,)
+        values = self.run(residual)
+        filled = [zeros_like(v) if d is None else d for d, v in zip(dys, values, strict=True)]
+        return (tuple(join_components(filled, self.parts)),)
 
 
 class CheckOp:

@@ -183,6 +183,8 @@ class Reference:
                 if name not in sources:
                     raise KeyError(f"no value for the {box.kind} `{name}`")
                 return [sources[name]]
+            case StructBox(structure="unpack"):
+                return self.unpack(box, xs[0], tape)
             case StructBox(structure="swap", split=split):
                 return xs[split:] + xs[:split]
             case StructBox(structure="copy"):
@@ -209,8 +211,11 @@ class Reference:
         """A kernel on the arrays of its wires (wires of lists of products hold several)."""
         kernel = self.kernels[box.name](tuple(box.in_ranks), **dict(box.static or {}))
         flat = join_components([x.value for x in xs], box.inputs)
+        morphisms = [_Applied(self, sub) for sub in box.subs]
         ys, residual = (
-            kernel.forward_in(self.mode, *flat) if kernel.uses_mode else kernel.forward(*flat)
+            kernel.forward_in(self.mode, *flat)
+            if kernel.uses_mode
+            else kernel.forward(*morphisms, *flat)
         )
         outs = [Var(y) for y in split_components(ys, box.outputs)]
 
@@ -220,6 +225,21 @@ class Reference:
             return [_none_if_empty(g) for g in grouped]
 
         tape.record(xs, outs, pull_back)
+        return outs
+
+    def unpack(self, box: StructBox, x: Var, tape: Tape) -> list[Var]:
+        """An object over a product taken apart: one wire per part; the parts' cotangents
+        are packed again (zeros for a part that got none)."""
+        whole = box.inputs[0]
+        outs = [Var(v) for v in split_components(_flat(x.value, (whole,)), box.outputs)]
+
+        def pull_back(dys: list[Any]) -> list[Any]:
+            filled = [
+                zeros_like(o.value) if d is None else d for d, o in zip(dys, outs, strict=True)
+            ]
+            return [tuple(join_components(filled, box.outputs))]
+
+        tape.record([x], outs, pull_back)
         return outs
 
     def power(self, box: PowerBox, xs: list[Var], tape: Tape) -> list[Var]:
@@ -369,6 +389,34 @@ class Reference:
         out.grad = np.full(value.shape, weight, dtype=value.dtype)
         tape.backward()
         return mean, {name: _or_zeros(var) for name, var in param_vars.items()}
+
+
+class _Applied:
+    """A morphism argument of a primitive (`fold`'s `op`) as its kernel calls it: the
+    sub-diagram evaluated on fresh wires of flat component arrays, each call on its own tape."""
+
+    def __init__(self, reference: Reference, sub: Diagram) -> None:
+        self.reference, self.sub = reference, sub
+        self.dom, self.cod = sub.dom.atoms, sub.cod.atoms
+
+    def run(self, *xs: Any) -> tuple:
+        return self.forward(*xs)[0]
+
+    def forward(self, *xs: Any) -> tuple[tuple, object]:
+        values = split_components(xs, self.dom)
+        ins, _, results, inner = self.reference.nested(self.sub, values, (), ())
+        return join_components([r.value for r in results], self.cod), (ins, results, inner)
+
+    def vjp(self, residual: Any, *dys: Any) -> tuple:
+        ins, results, inner = residual
+        for result, dy in zip(results, split_components(dys, self.cod), strict=True):
+            result.grad = accumulate(result.grad, dy)
+        inner.backward()
+        return tuple(
+            d
+            for x, atom in zip(ins, self.dom, strict=True)
+            for d in ((None,) * width(atom) if x.grad is None else _flat(x.grad, (atom,)))
+        )
 
 
 def _none_if_empty(cotangent: Any) -> Any:

@@ -36,7 +36,17 @@ from numpy.typing import DTypeLike
 
 from catdsl.diagram.depth import deep
 from catdsl.diagram.ir import ConstBox, Diagram
-from catdsl.diagram.schedule import Call, Check, Invoke, Loop, Map, Schedule, Train, schedule
+from catdsl.diagram.schedule import (
+    Call,
+    Check,
+    Invoke,
+    Loop,
+    Map,
+    Schedule,
+    Train,
+    Unpack,
+    schedule,
+)
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.constants import checked_constant
 from catdsl.semantics.invariants import Env, make_check
@@ -278,7 +288,7 @@ class _Binder:
         checks += [make_check(s.atom, f"the {s.kind} `{s.name}`") for s in sched.sources]
         return TorchPlan(sched, template, steps, checks)
 
-    def step(self, step: Call | Loop | Map | Invoke | Train | Check) -> _Step:
+    def step(self, step: Call | Loop | Map | Invoke | Train | Check | Unpack) -> _Step:
         """The bound form of one step (a training box: its op, with a torch objective)."""
         match step:
             case Call(box=box):
@@ -304,6 +314,8 @@ class _Binder:
             case Train(box=box):
                 op = bind_train(step, self.objective)
                 return _Train(op, self.backend.to_tensor, step.ins, step.outs, box.span)
+            case Unpack(box=box):
+                raise unsupported(f"taking apart `{box.inputs[0]}`").at(box.span)
 
     def rule(
         self, name: str, static: dict[str, Any], in_ranks: tuple[int, ...], span: Span | None

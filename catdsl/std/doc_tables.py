@@ -36,6 +36,10 @@ def primitive_table(module: str) -> str:
 def _row(spec: PrimSpec) -> str:
     sig = spec.build(spec.defaults)
     args = [
+        f"morphism `{name} : {dom} -> {cod}`"
+        for name, (dom, cod) in zip(spec.morphism_names, sig.morphisms, strict=True)
+    ]
+    args += [
         f"`{name} : {carrier}`" for name, carrier in zip(spec.param_names, sig.params, strict=True)
     ]
     for name in spec.static_names:
@@ -43,7 +47,7 @@ def _row(spec: PrimSpec) -> str:
         shown = f" (default {_number(default)})" if default is not None else ""
         text = f"static `{name}`{shown}"
         args.append(text + (", sizes the product" if spec.count == name else ""))
-    names = [*spec.param_names, *spec.static_names]
+    names = [*spec.morphism_names, *spec.param_names, *spec.static_names]
     call = f"`{spec.name}({', '.join(names)})`" if names else f"`{spec.name}`"
     return f"| {call} | {', '.join(args)} | `{sig.dom} -> {sig.cod}` | {spec.doc} |"
 

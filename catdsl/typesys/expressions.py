@@ -17,7 +17,7 @@ from catdsl.typesys.generics import fresh, instantiate
 from catdsl.typesys.hints import bridges, did_you_mean
 from catdsl.typesys.limits import MAX_POWER
 from catdsl.typesys.literals import LiteralReader, flatten, literal_shape
-from catdsl.typesys.primitives import MAX_COUNT, PrimSpec
+from catdsl.typesys.primitives import MAX_COUNT, FreshVars, PrimSig, PrimSpec
 from catdsl.typesys.program import Definition
 from catdsl.typesys.reporting import Failed, Reporter
 from catdsl.typesys.reserved import FUNCTORS, INITIALISERS
@@ -27,10 +27,12 @@ from catdsl.typesys.types import (
     UNIT,
     Atom,
     Carrier,
+    Obj,
     Port,
     Prod,
     Record,
     Shape,
+    TVar,
     carrier_of,
     prod,
 )
@@ -193,7 +195,7 @@ class ExpressionChecker:
             raise self.reporter.fail(M.unknown_name(name, hint), e.span)
         positional = [a for a in args if a.name is None]
         keywords = {a.name: a for a in args if a.name is not None}
-        names = [*spec.param_names, *spec.static_names]
+        names = [*spec.morphism_names, *spec.param_names, *spec.static_names]
         if len(positional) > len(names):
             raise self.reporter.fail(M.too_many_arguments(spec, len(positional)), e.span)
         static = dict(spec.defaults)
@@ -207,11 +209,23 @@ class ExpressionChecker:
         static_values = {
             k: self._static_value(v, spec, k) for k, v in written if k in spec.static_names
         } | {k: v for k, v in static.items() if k not in given}
-        if spec.validate is not None and (fault := spec.validate(static_values)) is not None:
+        named = {
+            k: v for k, v in static_values.items() if k in spec.axis_names and isinstance(v, str)
+        }
+        numbered = {**static_values, **dict.fromkeys(named, -1)}  # (checked once found)
+        if spec.validate is not None and (fault := spec.validate(numbered)) is not None:
             key, problem = fault
             where = given[key].span if key in given else e.span
             raise self.reporter.fail(M.bad_static(spec, key, problem), where)
-        sig = spec.build(static_values)
+        sig = spec.build(numbered)
+        if named:  # its types wait for the input's: see `_settle_axes`
+            sig = PrimSig(
+                sig.params,
+                Prod(tuple(FreshVars().atom(f"in{i}") for i in range(len(sig.dom)))),
+                Prod(tuple(FreshVars().atom(f"out{i}") for i in range(len(sig.cod)))),
+                sig.morphisms,
+            )
+        morphisms = self._morphism_args(spec, sig, given, e, subst)
         arguments: list[tuple[str, Atom]] = []
         ports: list[Port] = []
         for pname, ptype in zip(spec.param_names, sig.params, strict=True):
@@ -236,7 +250,7 @@ class ExpressionChecker:
         for sname in spec.static_names:
             if sname in given:
                 static[sname] = self._static_value(given[sname], spec, sname)
-        return T.Prim(
+        term = T.Prim(
             sig.dom,
             sig.cod,
             e.span,
@@ -246,11 +260,107 @@ class ExpressionChecker:
             arg_types=tuple(a for _, a in arguments),
             ports=tuple(ports),
             spec=spec,
+            morphisms=morphisms,
         )
+        if named:
+            settle = self._settle_axes(term, spec, static_values, named, given, subst)
+            subst.defer(settle)
+        return term
+
+    def _settle_axes(
+        self,
+        term: T.Prim,
+        spec: PrimSpec,
+        static: Mapping[str, object],
+        named: Mapping[str, object],
+        given: Mapping[str, ast.Expr],
+        subst: Subst,
+    ) -> Callable[[], None]:
+        """The check, run once the definition's types are final, of a primitive whose axis is
+        a dim's name (`split(at = 2, axis = F)`): the place of that dim in its input's shape
+        (counted from the end) is the axis; the signature it gives must fit the use (E0393).
+        A dim that is not an axis of the input is E0392."""
+
+        def settle() -> None:
+            dom = subst.prod(term.dom)
+            carrier = carrier_of(dom.atoms[0]) if dom.atoms else None
+            decided: dict[str, object] = {}
+            for key, name in named.items():
+                where = given[key].span if key in given else term.span
+                if not isinstance(carrier, Carrier) or not _concrete_dims(carrier):
+                    message = M.axis_name_unresolved(spec.name, key, str(name))
+                    raise self.reporter.fail(message, where)
+                dims = carrier.shape.dims
+                places = [i for i, d in enumerate(dims) if _dim_named(d, str(name))]
+                if len(places) != 1:
+                    message = M.axis_name_not_in_input(spec.name, key, str(name), dom, places)
+                    raise self.reporter.fail(message, where)
+                decided[key] = places[0] - len(dims)
+            real = spec.build({**static, **decided})
+            try:
+                subst.unify_prod(real.dom, term.dom)  # its input enters
+                subst.unify_prod(term.cod, real.cod)  # and its outputs go on
+            except Mismatch:
+                shown = f"{subst.prod(real.dom)} -> {subst.prod(real.cod)}"
+                message = M.axis_name_does_not_fit(spec.name, decided, named, shown)
+                raise self.reporter.fail(message, term.span) from None
+            subst.settled[id(term)] = decided
+
+        return settle
+
+    def _morphism_args(
+        self,
+        spec: PrimSpec,
+        sig: PrimSig,
+        given: Mapping[str, ast.Expr],
+        e: ast.Name | ast.Call,
+        subst: Subst,
+    ) -> tuple[T.Term, ...]:
+        """The morphism arguments of a primitive (`fold(op, unit)`), each checked as any
+        expression and fitted to the signature the primitive asks of it (E0390, at the
+        argument); one with learnable params or ports is refused (E0391)."""
+        terms: list[T.Term] = []
+        for mname, (dom, cod) in zip(spec.morphism_names, sig.morphisms, strict=True):
+            if mname not in given:
+                raise self.reporter.fail(M.missing_argument(spec, mname), e.span)
+            expr = given[mname]
+            term = self._point_literal(expr) if _whole_literal(expr) else self.check(expr, subst)
+            names = [*(p.name for p in term.ports), *_params_in(term)]
+            if names:
+                message = M.morphism_argument_ports(spec.name, mname, self.text(expr), names)
+                raise self.reporter.fail(message, expr.span)
+            try:
+                subst.unify_prod(term.dom, dom)  # the primitive's values enter the argument
+                subst.unify_prod(cod, term.cod)  # and its results come back
+            except Mismatch:
+                wanted = (subst.prod(dom), subst.prod(cod))
+                found = (subst.prod(term.dom), subst.prod(term.cod))
+                message = M.morphism_argument(spec, mname, wanted, self.text(expr), found)
+                raise self.reporter.fail(message, expr.span) from None
+            terms.append(term)
+        return tuple(terms)
+
+    def _point_literal(self, e: ast.Expr) -> T.Term:
+        """A whole number given where a primitive takes a point (`fold(add, 0)`): a number of
+        whichever kind the primitive needs there (`Real`, `Nat` or `Int`), as `0` would be
+        in a `data` declaration of that kind."""
+        assert isinstance(e, ast.Literal)
+        number = TVar(FreshVars().rest("a"), ("Real", "Nat", "Int"), scalar=True)
+        return T.Const(UNIT, Prod((number,)), e.span, name=self.text(e), value=e.value)
 
     def _static_value(self, expr: ast.Expr, spec: PrimSpec, key: str) -> object:
         """A constant argument, a number or a sized dim's name (`confusion(C)`); counts
-        (`windows(k)`, `concat_heads(n)`) are small whole numbers."""
+        (`windows(k)`, `concat_heads(n)`) are small whole numbers. An axis may be named by a
+        dim (`split(at = 2, axis = F)`): the name is kept, its place found later; a name that
+        is not a dim is E0392."""
+        if key in spec.axis_names and isinstance(expr, ast.Name):
+            if self.env.kind(expr.name) != "dim":
+                dims = [n for n in self.env.names() if self.env.kind(n) == "dim"]
+                hint = did_you_mean(expr.name, dims)
+                raise self.reporter.fail(
+                    M.axis_name_unknown(spec.name, key, expr.name, hint), expr.span
+                )
+            return expr.name
         size = self.env.dim_value(expr.name) if isinstance(expr, ast.Name) else None
         value: float | int
         if size is not None and size.value is not None:
@@ -322,6 +432,11 @@ class ExpressionChecker:
     def _structural(self, e: ast.Structural) -> T.Term:
         types = [self.types.type(a) for a in e.args]
         kind, n = e.kind, len(types)
+        if kind in ("fst", "snd") and n == 1 and (parts := _object_parts(types[0])) is not None:
+            # `fst[Pair]` of `object Pair : A * B`: the one wire taken apart, its first part
+            # (`Pair -> A`) or the rest (`Pair -> B`)
+            first, rest = Prod(parts[:1]), Prod(parts[1:])
+            return T.Struct(types[0], first if kind == "fst" else rest, e.span, kind=kind)
         if n not in _STRUCT_ARITY[kind]:
             raise self.reporter.fail(M.structural_arity(kind, _STRUCT_ARITY[kind], n), e.span)
         a = types[0]
@@ -673,6 +788,56 @@ def _last_name(expr: ast.Expr) -> str:
     if isinstance(expr, ast.Name):
         return expr.name
     return "f"
+
+
+def _params_in(term: T.Term) -> list[str]:
+    """The params a term reads as points (`Real * w >> mul`), through the definitions it
+    uses: their values enter a diagram from above, as a port's do."""
+    found: list[str] = []
+    seen: set[int] = set()
+    todo: list[object] = [term]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, tuple):
+            todo.extend(reversed(item))
+        elif isinstance(item, T.Term) and id(item) not in seen:
+            seen.add(id(item))
+            if isinstance(item, T.Param) and item.name not in found:
+                found.append(item.name)
+            todo.extend(getattr(item, f, None) for f in reversed(_TERM_FIELDS))
+    return found
+
+
+_TERM_FIELDS = ("body", "parts", "base", "inner", "steps", "bindings", "morphisms", "loss")
+"""The fields of terms that hold further terms."""
+
+
+def _object_parts(p: Prod) -> tuple[Atom, ...] | None:
+    """The parts of an object whose carrier is a product of several (`object Pair : A * B`),
+    or None for any other type."""
+    if len(p) != 1 or not isinstance(p.atoms[0], Obj):
+        return None
+    carrier = p.atoms[0].carrier
+    return carrier.atoms if isinstance(carrier, Prod) and len(carrier) >= 2 else None
+
+
+def _dim_named(d: Dim, name: str) -> bool:
+    """Whether an axis of a shape is the dim `name` (a sized one keeps its name as a label)."""
+    return d.label == name or (d.value is None and d.symbols() == {name})
+
+
+def _concrete_dims(carrier: Carrier) -> bool:
+    """Whether a carrier's axes are known (not a signature's variables)."""
+    return not any(n.startswith("?") for d in carrier.shape.dims for n in d.symbols())
+
+
+def _whole_literal(expr: ast.Expr) -> bool:
+    """Whether an argument is a whole-number literal (`0`, not `0.0` or `true`)."""
+    return (
+        isinstance(expr, ast.Literal)
+        and isinstance(expr.value, int)
+        and not isinstance(expr.value, bool)
+    )
 
 
 def _is_concrete(carrier: Carrier) -> bool:

@@ -26,7 +26,7 @@ from catdsl.typesys.family_spec import (
 from catdsl.typesys.literals import LiteralReader
 from catdsl.typesys.no_gradient import first_cut
 from catdsl.typesys.primitives import NoGradient
-from catdsl.typesys.reporting import Reporter
+from catdsl.typesys.reporting import Failed, Reporter
 from catdsl.typesys.types import UNIT, Carrier, Port, Prod, Record, carrier_of
 from catdsl.typesys.unify import Mismatch, Subst
 
@@ -326,6 +326,8 @@ class FamilyChecker:
         """The record of the loss's params in declaration order; a loss without params has
         nothing to train (E0321)."""
         params = self._params(loss)
+        if not params and T.holds_hole(loss):
+            raise Failed  # an unfinished loss: its hole is the one mistake, reported there
         if not params:
             raise self.reporter.fail(M.nothing_to_train(family, text), span)
         return Record("Params", tuple((p.name, p.atom) for p in params), f"Params({text})")

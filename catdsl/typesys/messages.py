@@ -8,7 +8,7 @@ byte for byte by the golden tests and quoted in docs/errors.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -108,6 +108,10 @@ class Code(Enum):
     MASK_POLARITY = "E0351"
     LOSS_OUTSIDE_MODEL = "E0352"
     ONLY_PARAMS = "E0353"
+    MORPHISM_ARGUMENT = "E0390"
+    MORPHISM_ARGUMENT_PORTS = "E0391"
+    AXIS_NAME = "E0392"
+    AXIS_NAME_UNRESOLVED = "E0393"
     OPTION_LITERAL = "E0420"
     NOT_AN_OPTION = "E0421"
     SYMBOL_LITERAL = "E0422"
@@ -233,7 +237,8 @@ def origin_note(prim: str, arguments: Sequence[tuple[str, Atom]]) -> tuple[str, 
 
 
 def prim_usage(spec: PrimSpec) -> str:
-    args = ", ".join([*spec.param_names, *(f"{s} = …" for s in spec.static_names)])
+    names = [*spec.morphism_names, *spec.param_names]
+    args = ", ".join([*names, *(f"{s} = …" for s in spec.static_names)])
     return f"`{spec.name}({args})`: {spec.doc}" if args else f"`{spec.name}`: {spec.doc}"
 
 
@@ -692,6 +697,83 @@ def missing_argument(spec: PrimSpec, pname: str) -> Message:
     )
 
 
+def morphism_argument(
+    spec: PrimSpec, mname: str, wanted: tuple[Prod, Prod], text: str, found: tuple[Prod, Prod]
+) -> Message:
+    """A morphism argument whose type does not fit what the primitive asks of it (E0390)."""
+    return Message(
+        Code.MORPHISM_ARGUMENT,
+        f"`{spec.name}`'s `{mname}` must be a morphism `{wanted[0]} -> {wanted[1]}`, "
+        f"but `{text}` is `{found[0]} -> {found[1]}`",
+        prim_usage(spec),
+    )
+
+
+def morphism_argument_ports(prim: str, mname: str, text: str, ports: Sequence[str]) -> Message:
+    """A morphism argument with learnable params or ports (E0391)."""
+    listed = ", ".join(f"`{p}`" for p in ports)
+    return Message(
+        Code.MORPHISM_ARGUMENT_PORTS,
+        f"`{prim}`'s `{mname}` must be a morphism without params or ports, but `{text}` "
+        f"has {listed}",
+        f"give `{prim}` a morphism of fixed values: bind its ports (`f[p = point]`), or "
+        "compose the learnable part before or after it",
+    )
+
+
+def axis_name_unknown(prim: str, key: str, name: str, hint: str | None) -> Message:
+    """An axis named by something that is not a dim (E0392)."""
+    return Message(
+        Code.AXIS_NAME,
+        f"`{prim}`'s `{key}` names an axis by a dim, but `{name}` is not a dim",
+        hint
+        or f"name a dim of the input's shape (`{key} = F`), or count from the end (`{key} = -1`)",
+    )
+
+
+def axis_name_not_in_input(
+    prim: str, key: str, name: str, dom: Prod, places: Sequence[int]
+) -> Message:
+    """An axis named by a dim the input does not have, or has twice (E0392)."""
+    shape = " * ".join(_with_carrier(a) for a in dom.atoms)
+    what = "twice" if places else "not among its axes"
+    return Message(
+        Code.AXIS_NAME,
+        f"`{prim}`'s `{key} = {name}`: its input is `{shape}`, with `{name}` {what}",
+        f"count the axis from the end instead (`{key} = -1` is the last)"
+        if places
+        else f"name one of the input's dims, or count from the end (`{key} = -1`)",
+    )
+
+
+def axis_name_unresolved(prim: str, key: str, name: str) -> Message:
+    """An axis named by a dim where the input's shape is not known (E0393)."""
+    return Message(
+        Code.AXIS_NAME_UNRESOLVED,
+        f"`{prim}`'s `{key} = {name}` names an axis of its input, but the input's shape is "
+        "not known here",
+        "give the definition a signature, or compose the input before it "
+        f"(`xs >> {prim}(..., {key} = {name})`)",
+    )
+
+
+def axis_name_does_not_fit(
+    prim: str, decided: Mapping[str, object], named: Mapping[str, object], signature: str
+) -> Message:
+    """A primitive whose named axis gives a signature its use does not fit (E0393)."""
+    which = ", ".join(f"`{k} = {named[k]}` (axis {v} of its input)" for k, v in decided.items())
+    return Message(
+        Code.AXIS_NAME_UNRESOLVED,
+        f"`{prim}` along {which} is `{signature}`, which does not fit where it is used",
+    )
+
+
+def _with_carrier(atom: Atom) -> str:
+    """An atom, with the carrier of an object after it (`X (Real[B, F])`)."""
+    carrier = carrier_of(atom)
+    return f"{atom} ({carrier})" if isinstance(atom, Obj) else str(atom)
+
+
 def bad_count(prim: str, key: str, limit: int, value: object) -> Message:
     return Message(
         Code.WRONG_ARGUMENTS,
@@ -754,8 +836,8 @@ _STRUCT_USAGE = {
     "copy": "`copy[A]`",
     "discard": "`discard[A]`",
     "swap": "`swap[A, B]`",
-    "fst": "`fst[A, B]`",
-    "snd": "`snd[A, B]`",
+    "fst": "`fst[A, B]`, or `fst[P]` for an object `P` over a product",
+    "snd": "`snd[A, B]`, or `snd[P]` for an object `P` over a product",
 }
 
 

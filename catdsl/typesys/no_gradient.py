@@ -75,6 +75,9 @@ class _Search:
         return self._first(_children(term), fed, where)
 
     def _prim(self, prim: T.Prim, fed: bool, where: str | None) -> Cut | None:
+        # a morphism argument (`fold`'s `op`) is applied to the primitive's input
+        if (found := self._first(prim.morphisms, fed, where)) is not None:
+            return found
         kind = prim.spec.no_gradient if prim.spec is not None else None
         if kind is None or not (fed or _has_params(prim)):
             return None

@@ -29,6 +29,10 @@ class PrimSig:
     params: tuple[Carrier, ...]
     dom: Prod
     cod: Prod
+    morphisms: tuple[tuple[Prod, Prod], ...] = ()
+    """The domain and codomain each morphism argument must have (`fold`'s `op : b * a -> b`
+    and `unit : Unit -> b`), in `PrimSpec.morphism_names` order; their variables are the
+    signature's own, so typing an argument types the primitive."""
 
 
 class NoGradient(Enum):
@@ -56,6 +60,9 @@ class PrimSpec:
     the argument at fault and what is wrong with it (E0360), or None when they are fine.
     `also` lists further modules whose import makes the primitive visible (`layer_norm` is in
     `std.attention` and `std.ml`).
+    `morphism_names` are the arguments that are morphisms, written first (`fold(op, unit)`):
+    any morphism expression, typed against `PrimSig.morphisms`; the box carries each one's
+    diagram, and the kernel receives each as a `semantics.kernel.Morphism` before its arrays.
     """
 
     name: str
@@ -73,6 +80,11 @@ class PrimSpec:
         default=None, compare=False
     )
     also: tuple[str, ...] = ()
+    morphism_names: tuple[str, ...] = ()
+    axis_names: tuple[str, ...] = ()
+    """Static arguments that count an axis from the end (`axis = -1`) and may instead name a
+    dim of the input (`axis = F`): the checker finds that dim's place in the input's final
+    type and gives the kernel its number."""
 
 
 class FreshVars:

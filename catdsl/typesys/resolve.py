@@ -43,6 +43,7 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
     generic definition's instance) is resolved through, since its body holds the use's
     variables."""
     if isinstance(subst, Subst):
+        subst.settle()  # the checks that waited for the definition's final types
         subst = _Final(subst)
     if isinstance(term, T.Ref) and not root and not term.instance:
         changes: dict[str, Any] = {
@@ -63,6 +64,9 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
         elif isinstance(value, tuple) and _has_term(value):
             changes[name] = tuple(_resolve_nested(v, subst) for v in value)
     if isinstance(term, T.Prim):
+        decided = subst.subst.settled.get(id(term))
+        if decided:  # a static argument named, decided from the final types (`axis = F`)
+            changes["static"] = tuple(sorted({**dict(term.static), **decided}.items()))
         arg_types = tuple(subst.atom(a) for a in term.arg_types)
         dom = changes.get("dom", term.dom)
         changes["arg_types"] = arg_types
@@ -70,7 +74,8 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
         if term.spec is not None and term.spec.typed_by_kind and dom.atoms:
             carrier = carrier_of(dom.atoms[0])
             kind = carrier.kind if isinstance(carrier, Carrier) else ""
-            changes["static"] = tuple(sorted({**dict(term.static), "kind": kind}.items()))
+            static = changes.get("static", term.static)
+            changes["static"] = tuple(sorted({**dict(static), "kind": kind}.items()))
     return _rebuilt(term, changes)
 
 

@@ -7,7 +7,7 @@ except in generic definitions that are never run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from catdsl.errors import Span
 from catdsl.typesys.family_spec import Family, Schedule
@@ -39,6 +39,9 @@ class Prim(Term):
     arg_types: tuple[Atom, ...] = ()
     in_ranks: tuple[int, ...] = ()
     spec: PrimSpec | None = field(default=None, compare=False, repr=False)
+    # The morphism arguments (`fold(op, unit)`), in the spec's `morphism_names` order;
+    # `absent_unless_set`: a primitive without any keeps the fingerprint it had before them.
+    morphisms: tuple[Term, ...] = field(default=(), metadata={"absent_unless_set": True})
 
 
 @dataclass(frozen=True)
@@ -175,3 +178,19 @@ class HoleTerm(Term):
     """`?name`: a typed hole; makes the program incomplete."""
 
     name: str | None
+
+
+def holds_hole(term: Term) -> bool:
+    """Whether a term, or a definition it uses, still has a hole (`?`) in it."""
+    seen: set[int] = set()
+    todo: list[object] = [term]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, tuple):
+            todo.extend(item)
+        elif isinstance(item, Term) and id(item) not in seen:
+            seen.add(id(item))
+            if isinstance(item, HoleTerm):
+                return True
+            todo.extend(getattr(item, f.name) for f in fields(item))
+    return False

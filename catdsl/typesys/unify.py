@@ -8,6 +8,7 @@ name), never the other way round inside an expression.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -46,6 +47,20 @@ class Subst:
     products: dict[str, Prod] = field(default_factory=dict)
     """Variables bound to a product of several atoms (`a` of `List[a]` meeting
     `List[Real * Nat]`): seen through `prod`, where they stand in a product."""
+    deferred: list[Callable[[], None]] = field(default_factory=list)
+    """Checks that need the final types of a definition (a primitive's axis given by name
+    needs its input's shape): run by `settle` when the definition is finished."""
+    settled: dict[int, dict[str, object]] = field(default_factory=dict)
+    """Static arguments the deferred checks decided, by the id of the term they belong to."""
+
+    def defer(self, check: Callable[[], None]) -> None:
+        """Run `check` when the definition is finished, after every other binding."""
+        self.deferred.append(check)
+
+    def settle(self) -> None:
+        """Run the deferred checks (each may bind, or report and raise `Failed`)."""
+        while self.deferred:
+            self.deferred.pop(0)()
 
     # ---------------------------------------------------------------- applying
     # Applying returns its argument itself when nothing in it is bound (no copy, and the

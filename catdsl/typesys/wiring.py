@@ -86,10 +86,19 @@ class WiringChecker:
             return all(
                 a.name is None
                 and isinstance(a.value, ast.Name | ast.Call | ast.Pairing)
-                and not (isinstance(a.value, ast.Name) and a.value.name not in wires)
+                and not (
+                    isinstance(a.value, ast.Name)
+                    and a.value.name not in wires
+                    and self.env.lookup(a.value.name) is not None  # (unknown: a misspelt wire)
+                    and not self.is_point(a.value.name)
+                )
                 for a in call.args
             )
         return True
+
+    def is_point(self, name: str) -> bool:
+        """Whether `name` is a closed point (a `data` declaration), usable as a value."""
+        return self.env.kind(name) == "data"
 
     def is_morphism_name(self, name: str) -> bool:
         kind = self.env.kind(name)
@@ -134,12 +143,18 @@ class _Block:
                 raise self.reporter.fail(message, expr.span) from None
             self.expressions.merge_ports(self.ports, fn.ports, expr.span)
             return self._bind(target, fn, args)
+        if isinstance(expr, ast.Name) and self.checker.is_point(expr.name):
+            return self._point(expr, target)
         if isinstance(expr, ast.Name) and self.checker.is_morphism_name(expr.name):
             raise self.reporter.fail(M.bare_morphism_in_wiring(expr.name), expr.span)
         if isinstance(expr, ast.Name):
             hint = did_you_mean(expr.name, self.wires)
             raise self.reporter.fail(M.unknown_wire(expr.name, hint), expr.span)
-        # A closed morphism expression used as a value: a point (`Unit -> A`).
+        return self._point(expr, target)
+
+    def _point(self, expr: ast.Expr, target: str | None) -> tuple[str, ...]:
+        """A closed morphism expression used as a value (a `data` point, `bias >> f`): a
+        point `Unit -> A`."""
         fn = self.expressions.check(expr, self.subst)
         if fn.dom.atoms:
             raise self.reporter.fail(M.morphism_as_value(), expr.span)

@@ -78,4 +78,5 @@ SPEC = PrimSpec(
     count="n",
     kernel=Concat,
     validate=VALIDATE,
+    axis_names=("axis",),
 )

@@ -62,4 +62,5 @@ SPEC = PrimSpec(
     defaults={"axis": -1},
     kernel=Split,
     validate=VALIDATE,
+    axis_names=("axis",),
 )
