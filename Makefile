@@ -99,6 +99,10 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/sketches/resources.cat bundle_sum -o docs/img/sketches/bundle_sum.png
 	$(BIN)/catdsl draw programs/sketches/signal_flow.cat flow -o docs/img/sketches/signal_flow.svg
 	$(BIN)/catdsl draw programs/sketches/behaviour.cat Conjoin -o docs/img/sketches/behaviour.svg
+	$(BIN)/catdsl draw programs/sketches/orders.cat galois -o docs/img/course/galois.svg
+	$(BIN)/catdsl draw programs/sketches/resources.cat Resources.associativity -o docs/img/course/resources.svg
+	$(BIN)/catdsl draw programs/sketches/signal_flow.cat functoriality -o docs/img/course/signal_flow.svg
+	$(BIN)/catdsl draw programs/sketches/behaviour.cat gluing_is_local -o docs/img/course/behaviour.svg
 
 # The site (the course book and the reference) in site/; a warning is an error.
 docs: setup
