@@ -30,6 +30,15 @@ tmux:
 	    || echo "tmux could not be installed: the terminal test of catdsl learn --watch will be skipped"; \
 	  else echo "tmux is missing: the terminal test of catdsl learn --watch will be skipped"; fi; }
 
+# Headless Chromium lets a test open the built site and look at it (skipped without it).
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "Chromium could not be installed: the site's browser test will be skipped"; \
+	  else echo "Chromium is missing: the site's browser test will be skipped"; fi; }
+
 demo: setup graphviz
 	$(BIN)/catdsl check programs/tiny_ml.cat programs/card.cat
 	$(BIN)/catdsl run programs/tiny_ml.cat predict --input 1
@@ -40,7 +49,7 @@ demo: setup graphviz
 	$(BIN)/catdsl draw programs/tiny_ml.cat predict -o out/predict.svg
 	@echo "demo done: see out/"
 
-test: setup graphviz tmux
+test: setup graphviz tmux chromium
 	$(BIN)/pip install -q torch==2.13.0 || echo "PyTorch not installable here: its comparison tests will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
