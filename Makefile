@@ -106,6 +106,8 @@ pictures: setup graphviz
 	mkdir -p docs/img/sketches
 	$(BIN)/catdsl draw programs/sketches/orders.cat galois -o docs/img/sketches/galois.png
 	$(BIN)/catdsl draw programs/sketches/resources.cat bundle_sum -o docs/img/sketches/bundle_sum.png
+	$(BIN)/catdsl draw programs/sketches/databases.cat BossTeam -o docs/img/sketches/databases.svg
+	$(BIN)/catdsl draw programs/sketches/codesign.cat buildable -o docs/img/sketches/codesign.svg
 	$(BIN)/catdsl draw programs/sketches/signal_flow.cat flow -o docs/img/sketches/signal_flow.svg
 	$(BIN)/catdsl draw programs/sketches/behaviour.cat Conjoin -o docs/img/sketches/behaviour.svg
 	$(BIN)/catdsl draw programs/sketches/orders.cat galois -o docs/img/course/galois.svg

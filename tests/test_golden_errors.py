@@ -35,7 +35,12 @@ LAW_CASES = ("broken_naturality", "cover_ignores_false")
 # Programs that check but whose named definition fails at run time (an invariant refusing a
 # value where it enters an object): `catdsl run NAME.cat DEFINITION` prints the diagnostic on
 # stderr (compared with NAME.expected) and exits 1.
-RUN_CASES = {"zero_feature_count": "layers", "zero_layer_budget": "layers"}
+RUN_CASES = {
+    "zero_feature_count": "layers",
+    "zero_layer_budget": "layers",
+    "zero_throughput": "feasible_idle",
+    "zero_latency": "feasible_instant",
+}
 
 
 def _cases() -> list[str]:

@@ -176,7 +176,7 @@ def _inputs(
     if not dom.atoms and not law.lhs.ports:
         yield (), {}
         return
-    every = _every_input(dom) if law.generated and not law.lhs.ports else None
+    every = _every_input(dom) if not law.lhs.ports else None
     if every is not None:
         for inputs in every:
             yield inputs, {}
@@ -200,8 +200,9 @@ MAX_EXHAUSTIVE = 4096
 
 
 def _every_input(dom: Prod) -> list[tuple] | None:
-    """Every value of a finite domain (each atom an `Index[n]`, a `Bool`, or an object over
-    one), or None when it is infinite or larger than `MAX_EXHAUSTIVE`."""
+    """Every value of a finite domain (each atom an `Index[n]`, a `Bool` or a small `Bool`
+    array, an object over one, or a set given by a data point), or None when it is infinite
+    or larger than `MAX_EXHAUSTIVE`."""
     choices = []
     for atom in dom.atoms:
         values = finite_values(atom)
@@ -214,8 +215,14 @@ def _every_input(dom: Prod) -> list[tuple] | None:
 
 
 def finite_values(atom: Atom) -> list[object] | None:
-    """The values of a one-entry finite carrier in order, or None."""
+    """The values of a finite carrier in order (a single index or truth value, an entry of a
+    set given by a data point, a small `Bool` array), or None."""
+    if isinstance(atom, Obj) and any(p.op == "in" for p in atom.where):
+        members = next(p.members for p in atom.where if p.op == "in")
+        return [np.asarray(m)[()] for m in members]
     carrier = atom.carrier if isinstance(atom, Obj) else atom
+    if isinstance(carrier, Carrier) and carrier.kind == "Bool" and carrier.shape.dims:
+        return _truth_tables(carrier)
     if not isinstance(carrier, Carrier) or carrier.shape.dims or carrier.shape.rest:
         return None
     if carrier.kind == "Bool":
@@ -223,6 +230,22 @@ def finite_values(atom: Atom) -> list[object] | None:
     if carrier.kind == "Index" and carrier.bound is not None and carrier.bound.value is not None:
         return [np.int64(i) for i in range(carrier.bound.value)]
     return None
+
+
+MAX_TRUTH_ENTRIES = 12
+"""A `Bool` array of at most this many entries (4,096 values) is enumerated."""
+
+
+def _truth_tables(carrier: Carrier) -> list[object] | None:
+    """Every value of a `Bool` array of sized dims (a relation's matrix), or None."""
+    if carrier.shape.rest or any(d.value is None for d in carrier.shape.dims):
+        return None
+    shape = tuple(int(d.value or 0) for d in carrier.shape.dims)
+    size = math.prod(shape)
+    if size > MAX_TRUTH_ENTRIES:
+        return None
+    bits = itertools.product((False, True), repeat=size)
+    return [np.array(b, dtype=bool).reshape(shape) for b in bits]
 
 
 def _data_points(program: BaseProgram, dom: Prod) -> Iterator[tuple]:

@@ -87,6 +87,9 @@ class Sampler:
             carrier = atom.carrier
             if isinstance(carrier, Carrier) and carrier.kind == "List":
                 return _respect(_list(self, carrier, lead, shortest(atom)), atom)
+            members = next((p.members for p in atom.where if p.op == "in"), None)
+            if members:  # a set given by a data point: one of its entries
+                return np.asarray(members)[self.rng.integers(0, len(members), size=lead)]
             value = self._carrier_or_prod(carrier, lead)
             return _respect(value, atom)
         if isinstance(atom, Carrier):

@@ -360,6 +360,12 @@ def _failure(predicate: Predicate, arrays: list, ranks: list[int], env: Env) -> 
         if predicate.op is None:
             ok = FLAG_CHECKS[str(predicate.left)](array, rank)
             left = None
+        elif predicate.op == "in":
+            outside = ~np.isin(array, np.asarray(predicate.members))
+            if outside.any():
+                found = array[outside].flat[0]
+                return f" (found {found!r})" if isinstance(found, str) else f" (found {found})"
+            continue
         else:
             left = _quantity(predicate.left, array, rank, env)
             right = _quantity(predicate.right, array, rank, env)

@@ -188,7 +188,8 @@ class Arg:
 
 @dataclass(frozen=True)
 class Predicate:
-    """One `where` condition: a flag (`finite`) or a comparison (`value >= 0`, `len >= 2`)."""
+    """One `where` condition: a flag (`finite`), a comparison (`value >= 0`, `len >= 2`) or a
+    membership (`value in departments`: op `in`, right the data point's name)."""
 
     left: str | float
     op: str | None

@@ -261,6 +261,10 @@ class _ToAst(Transformer):
     def r_flag(self, meta: Place, children: list[Any]) -> ast.Predicate:
         return ast.Predicate(str(children[0]), None, None, self._span(meta))
 
+    def r_member_predicate(self, meta: Place, children: list[Any]) -> ast.Predicate:
+        quantity, members = children
+        return ast.Predicate(str(quantity), "in", str(members), self._span(meta))
+
     def r_neg(self, meta: Place, children: list[Any]) -> int | float:
         return -children[0]
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from catdsl.errors import Span
 from catdsl.files import ReadScope
 from catdsl.syntax import ast
+from catdsl.typesys import messages as M
 from catdsl.typesys import terms as T
 from catdsl.typesys.boundary import BoundaryChecker
 from catdsl.typesys.definitions import DefinitionChecker
@@ -60,6 +62,7 @@ class Checker:
             self.reporter, primitives, families, imported_std, define=self._define
         )
         literals = LiteralReader(self.reporter, reads or ReadScope.around(file))
+        self.literals = literals
         self.types = TypeReader(
             self.reporter,
             dim_value=self.env.dim_value,
@@ -80,7 +83,7 @@ class Checker:
         )
         self.families = FamilyChecker(self.env, self.reporter, literals, self.expressions)
         boundary = BoundaryChecker(self.reporter, sources)
-        self.objects = ObjectChecker(self.reporter, self.types)
+        self.objects = ObjectChecker(self.reporter, self.types, self._members)
         self.values = ValueChecker(
             self.env, self.reporter, self.types, literals, self.expressions, boundary
         )
@@ -112,6 +115,22 @@ class Checker:
 
     def _functor_map(self, name: str, e: ast.Call, subst: Subst) -> T.Term | None:
         return self.structures.apply(name, e, subst)
+
+    def _members(self, name: str, span: Span) -> tuple[object, ...]:
+        """The entries of the data point `name`, written as a list literal, for an object's
+        `where value in name`; the data point is checked first."""
+        entry = self.env.entries.get(name)
+        decl = entry.decl if entry is not None else None
+        if not isinstance(decl, ast.DataDecl) or not isinstance(decl.value, ast.ListLiteral):
+            problem = f"`{name}` is not a `data` point written as a list"
+            raise self.reporter.fail(M.member_set(name, problem), span)
+        self.env.resolve(name)
+        values = self.literals.literal(decl.value, strings=True)
+        assert isinstance(values, tuple)
+        if any(not isinstance(v, int | str) or isinstance(v, bool) for v in values):
+            problem = f"`{name}` must list single whole numbers or strings"
+            raise self.reporter.fail(M.member_set(name, problem), span)
+        return values
 
     def _define(self, entry: Entry) -> Resolved:
         """Check one declaration with the part that knows its kind."""

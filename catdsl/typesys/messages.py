@@ -70,6 +70,8 @@ class Code(Enum):
     DISCRETE_GRADIENT = "E0330"
     BAD_STATIC = "E0360"
     TRAIN_THROUGH_EVALUATION = "E0361"
+    NOT_A_MEMBER = "E0370"
+    MEMBER_SET = "E0371"
     UNKNOWN_TYPE = "E0401"
     UNKNOWN_DIM = "E0402"
     NOT_A_DIM = "E0403"
@@ -1009,6 +1011,31 @@ def unknown_quantity(name: str) -> Message:
         Code.INVARIANT,
         f"unknown quantity `{name}` in an invariant",
         "compare `value`, `len` or `sum` with a number",
+    )
+
+
+def not_a_member(value: object, obj: Obj, members_name: str, members: tuple) -> Message:
+    """A literal value of an object `where value in S` that is not an entry of S."""
+    shown = ", ".join(f'"{m}"' if isinstance(m, str) else str(m) for m in members)
+    found = f'"{value}"' if isinstance(value, str) else str(value)
+    return Message(
+        Code.NOT_A_MEMBER,
+        f"{found} is not a `{obj}`: `{obj}` holds only the entries of `{members_name}` ({shown})",
+        f"add {found} to `{members_name}`, or refer to one of its entries",
+        notes=(
+            "a reference to an entry that does not exist is a dangling key: in a database "
+            "instance, a foreign key naming no row of its table",
+        ),
+    )
+
+
+def member_set(name: str, problem: str) -> Message:
+    """`where value in NAME` where NAME is not a data point written as a list of values."""
+    return Message(
+        Code.MEMBER_SET,
+        f"`value in {name}`: {problem}",
+        "name a `data` point written as a list of numbers or strings: "
+        "`data departments : List[Nat] = [1, 2]`",
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from catdsl.errors import Span
 from catdsl.syntax import ast
 from catdsl.typesys import messages as M
 from catdsl.typesys.dims import Dim, labelled
@@ -14,14 +17,23 @@ FLAGS = ("finite", "nonempty", "positive", "nonnegative")
 """Invariants written as one word."""
 QUANTITIES = ("value", "len", "sum")
 """What a comparison invariant may measure."""
+SETS = ("Nat", "Int", "Index", "Symbol")
+"""The carriers whose objects may be sets given by a data point (`where value in S`)."""
 
 
 class ObjectChecker:
     """Checks `dim`, `object` and `type` declarations."""
 
-    def __init__(self, reporter: Reporter, types: TypeReader) -> None:
+    def __init__(
+        self,
+        reporter: Reporter,
+        types: TypeReader,
+        members: Callable[[str, Span], tuple[object, ...]],
+    ) -> None:
         self.reporter = reporter
         self.types = types
+        self.members = members
+        """The entries of the data point a membership invariant names (`value in NAME`)."""
 
     def dim(self, decl: ast.DimDecl) -> Dim:
         if decl.value is None:
@@ -38,11 +50,23 @@ class ObjectChecker:
         carrier = self.types.carrier(decl.carrier)
         for pred in decl.where:
             self._check_invariant(pred, carrier)
-        where = tuple(Predicate(p.left, p.op, p.right) for p in decl.where)
+        where = tuple(self._predicate(p) for p in decl.where)
         return Obj(decl.name, carrier, where, decl.name_span, decl.span.file, decl.elements)
+
+    def _predicate(self, pred: ast.Predicate) -> Predicate:
+        if pred.op != "in":
+            return Predicate(pred.left, pred.op, pred.right)
+        return Predicate(pred.left, pred.op, pred.right, self.members(str(pred.right), pred.span))
 
     def _check_invariant(self, pred: ast.Predicate, carrier: Carrier | Prod) -> None:
         """Report every problem of one `where` condition; none stops the object."""
+        if pred.op == "in":
+            if pred.left != "value":
+                raise self.reporter.fail(M.unknown_quantity(str(pred.left)), pred.span)
+            if not (_is_scalar(carrier) and isinstance(carrier, Carrier) and carrier.kind in SETS):
+                problem = f"a set holds single whole numbers or symbols, not `{carrier}` values"
+                raise self.reporter.fail(M.member_set(str(pred.right), problem), pred.span)
+            return
         if pred.op is None and pred.left not in FLAGS:
             self.reporter.error(M.unknown_invariant(str(pred.left)), pred.span)
         for side in (pred.left, pred.right):

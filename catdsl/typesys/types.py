@@ -56,11 +56,13 @@ class Carrier:
 
 @dataclass(frozen=True)
 class Predicate:
-    """A run-time invariant of an object (`value >= 0`, `len >= 1`, `finite`)."""
+    """A run-time invariant of an object (`value >= 0`, `len >= 1`, `finite`). A membership
+    (`value in departments`, op `in`) carries the entries of the data point it names."""
 
     left: str | float
     op: str | None
     right: str | float | None
+    members: tuple[object, ...] = field(default=(), compare=False, repr=False)
 
     def __str__(self) -> str:
         if self.op is None:

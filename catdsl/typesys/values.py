@@ -177,6 +177,7 @@ class ValueChecker:
         if carrier.spec.is_array:
             self.literals.check_shape(value, carrier, span, name)
             self._check_entries(value, atom, carrier, span)
+            self._check_members(value, atom, span)
         if carrier.spec.bounded:
             flat = flatten(value)
             bad = [v for v in flat if not isinstance(v, int) or isinstance(v, bool)]
@@ -219,6 +220,17 @@ class ValueChecker:
                 bad = next((v for v in flat if isinstance(v, int) and v < 0), None)
             if bad is not None:
                 raise self.reporter.fail(M.whole_number_literal(atom, carrier.kind, bad), span)
+
+    def _check_members(self, value: LiteralValue, atom: Atom, span: Span) -> None:
+        """Every entry of a literal of an object `where value in S` is an entry of S."""
+        if not isinstance(atom, Obj):
+            return
+        for p in atom.where:
+            if p.op == "in":
+                bad = next((v for v in flatten(value) if v not in p.members), None)
+                if bad is not None:
+                    message = M.not_a_member(bad, atom, str(p.right), p.members)
+                    raise self.reporter.fail(message, span)
 
     def _check_option_literal(
         self, value: LiteralValue, atom: Atom, elem: Prod, span: Span, name: str
