@@ -528,3 +528,15 @@ def test_gluing_with_equality_fails_on_two_false_intervals(tmp_path) -> None:
     assert [d.message.split(":")[0] for d in outcome.diagnostics] == [
         "the law `both_unsafe_stay_unsafe` does not hold"
     ]
+
+
+def test_every_chapter_has_a_checkpoint_question() -> None:
+    questions = [q for q in load_questions(EXERCISES) if q.set == "checkpoints"]
+    chapters = {q.chapter for q in questions}
+    assert {"The seven sketches", "Exercises and challenges", "The Adam challenge"} <= chapters
+    assert "The Transformer roadmap" in chapters and len(chapters) == 9
+    adam = next(q for q in questions if q.chapter == "The Adam challenge")
+    # Adam's first step moves each coordinate by lr against its gradient's sign (m̂/√v̂ = ±1)
+    assert compute(adam, EXERCISES).numbers == pytest.approx((0.9, -0.9), abs=1e-8)
+    exercise_4 = next(q for q in questions if q.chapter == "Exercises and challenges")
+    assert compute(exercise_4, EXERCISES).text == "E0201"
