@@ -1,8 +1,8 @@
 """The built site as a learner sees it: the book is built with mkdocs, served on localhost and
-opened in headless Chromium. Every course page must show every picture it names (loaded, with
-a size), and every `.cat` block highlighted by catdsl's own lexer (the spans carry the token
-classes that lexer gives that block); a chapter's screenshot is a page with its header and
-code drawn, not a blank one.
+opened in headless Chromium. Every course page must show every picture it names (loaded,
+whole in the text column, a link to itself at full size), and every `.cat` block highlighted
+by catdsl's own lexer (the spans carry the token classes that lexer gives that block); a
+chapter's screenshot is a page with its header and code drawn, not a blank one.
 
 Skipped where Chromium is not installed; CI installs it (`make chromium`).
 """
@@ -54,7 +54,8 @@ for (const page of pages) {
     const doc = frame.contentDocument;
     found[page] = {
       images: [...doc.querySelectorAll("article img")].map(
-        (i) => [i.getAttribute("src"), i.complete, i.naturalWidth, i.naturalHeight, i.width]),
+        (i) => [i.getAttribute("src"), i.complete, i.naturalWidth, i.naturalHeight, i.width,
+                i.closest("p").clientWidth, i.closest("a") && i.closest("a").href, i.src]),
       blocks: [...doc.querySelectorAll("article div.language-cat")].map((b) => [
         ...new Set([...b.querySelectorAll("code span[class]")].map((s) => s.className))]),
     };
@@ -155,9 +156,11 @@ def test_every_picture_of_a_page_loads(tour: dict[str, dict], page: Path) -> Non
     found = tour[page_url(page)]["images"]
     named = [Path(src).name for src in IMAGE.findall(page.read_text())]
     assert [Path(src).name for src, *_ in found] == named
-    for src, complete, width, height, shown in found:
+    for src, complete, width, height, shown, column, link, url in found:
         assert complete and width > 0 and height > 0, f"{src} did not load in {page.name}"
-        assert shown == width, f"{src} is shrunk to {shown}px of {width}px in {page.name}"
+        # whole in the text column (never wider, never enlarged) and a click opens it full size
+        assert 0 < shown <= min(width, column), f"{src} is {shown}px wide in {page.name}"
+        assert link == url, f"{src} does not link to itself in {page.name}"
 
 
 @pytest.mark.parametrize("page", COURSE, ids=lambda p: p.name)
