@@ -540,3 +540,13 @@ def test_every_chapter_has_a_checkpoint_question() -> None:
     assert compute(adam, EXERCISES).numbers == pytest.approx((0.9, -0.9), abs=1e-8)
     exercise_4 = next(q for q in questions if q.chapter == "Exercises and challenges")
     assert compute(exercise_4, EXERCISES).text == "E0201"
+
+
+def test_a_renamed_exercise_in_the_progress_is_not_counted(capsys, tmp_path) -> None:
+    # exercises were renumbered once (11_signal_matrices became 12_signal_matrices)
+    Progress(tmp_path / PROGRESS_FILE, ["01_token_id", "11_signal_matrices"], {}).save()
+    code, out, _ = learn(capsys, tmp_path, "list")
+    assert code == 0
+    assert f" 1/{len(ALL)} done" in out.splitlines()[0]
+    assert re.search(r"^  02  beginner +Windowing needs two tokens +current$", out, re.M)
+    assert re.search(r"^  12  intermediate +Signal flow: matrices that compose$", out, re.M)
