@@ -30,6 +30,15 @@ tmux:
 	    || echo "tmux could not be installed: the terminal test of catdsl learn --watch will be skipped"; \
 	  else echo "tmux is missing: the terminal test of catdsl learn --watch will be skipped"; fi; }
 
+# Headless Chromium lets a test open the built site and look at it (skipped without it).
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "Chromium could not be installed: the site's browser test will be skipped"; \
+	  else echo "Chromium is missing: the site's browser test will be skipped"; fi; }
+
 demo: setup graphviz
 	$(BIN)/catdsl check programs/tiny_ml.cat programs/card.cat
 	$(BIN)/catdsl run programs/tiny_ml.cat predict --input 1
@@ -40,7 +49,7 @@ demo: setup graphviz
 	$(BIN)/catdsl draw programs/tiny_ml.cat predict -o out/predict.svg
 	@echo "demo done: see out/"
 
-test: setup graphviz tmux
+test: setup graphviz tmux chromium
 	$(BIN)/pip install -q torch==2.13.0 || echo "PyTorch not installable here: its comparison tests will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -102,6 +111,13 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/sketches/signal_flow.cat flow -o docs/img/sketches/signal_flow.svg
 	$(BIN)/catdsl draw programs/sketches/behaviour.cat Conjoin -o docs/img/sketches/behaviour.svg
 	$(BIN)/catdsl draw programs/sketches/circuits.cat interchange -o docs/img/sketches/interchange.png
+
+	$(BIN)/catdsl draw programs/sketches/orders.cat galois -o docs/img/course/galois.svg
+	$(BIN)/catdsl draw programs/sketches/resources.cat Resources.associativity -o docs/img/course/resources.svg
+	$(BIN)/catdsl draw programs/sketches/signal_flow.cat functoriality -o docs/img/course/signal_flow.svg
+	$(BIN)/catdsl draw programs/sketches/behaviour.cat gluing_is_local -o docs/img/course/behaviour.svg
+	$(BIN)/catdsl draw programs/sketches/databases.cat manager_same_department -o docs/img/course/databases.svg
+	$(BIN)/catdsl draw programs/sketches/codesign.cat composition_is_exists -o docs/img/course/codesign.svg
 
 # The site (the course book and the reference) in site/; a warning is an error.
 docs: setup

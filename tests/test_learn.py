@@ -152,12 +152,12 @@ def test_dropping_an_invariant_is_weakening(tmp_path) -> None:
 
 
 def test_an_object_the_fix_changes_may_change(tmp_path) -> None:
-    # exercise 14 names `Projected` as the object to correct: its new carrier is accepted
+    # exercise 16 names `Projected` as the object to correct: its new carrier is accepted
     outcome = graded(
-        tmp_path, "14_residual_dims", BY_KEY["14_residual_dims"].solution_path.read_text()
+        tmp_path, "16_residual_dims", BY_KEY["16_residual_dims"].solution_path.read_text()
     )
     assert outcome.passed
-    assert "Projected" in BY_KEY["14_residual_dims"].changes
+    assert "Projected" in BY_KEY["16_residual_dims"].changes
 
 
 def test_a_wrong_value_names_both_values(tmp_path) -> None:
@@ -177,11 +177,11 @@ def test_a_wrong_value_names_both_values(tmp_path) -> None:
 
 def test_the_goal_type_is_kept(tmp_path) -> None:
     text = variant(
-        "17_fix_the_context",
+        "21_fix_the_context",
         ("let deep  = fixed ^ 2", "let deep  = layer"),
         ("let out  = x >> deep", "let out  = x >> fixed >> fixed"),
     )
-    outcome = graded(tmp_path, "17_fix_the_context", text)
+    outcome = graded(tmp_path, "21_fix_the_context", text)
     assert [d.message for d in outcome.diagnostics] == [
         "`deep` is `Hidden * Mask -> Hidden`; the goal needs `Hidden -> Hidden`"
     ]
@@ -190,16 +190,16 @@ def test_the_goal_type_is_kept(tmp_path) -> None:
 
 def test_laws_must_hold_and_stay(tmp_path) -> None:
     holds_not = graded(
-        tmp_path, "12_safety_cover", BY_KEY["12_safety_cover"].exercise_path.read_text()
+        tmp_path, "13_safety_cover", BY_KEY["13_safety_cover"].exercise_path.read_text()
     )
     assert holds_not.codes == ["E0903"]
     assert holds_not.diagnostics[0].message.startswith(
         "the law `false_second_interval` does not hold: its sides differ by 1"
     )
     gone = variant(
-        "12_safety_cover", ("law false_first_interval   : unsafe * safe >> Glue == unsafe\n", "")
+        "13_safety_cover", ("law false_first_interval   : unsafe * safe >> Glue == unsafe\n", "")
     )
-    outcome = graded(tmp_path, "12_safety_cover", gone)
+    outcome = graded(tmp_path, "13_safety_cover", gone)
     assert [d.message for d in outcome.diagnostics] == [
         "the law `false_first_interval` of the exercise is gone"
     ]
@@ -208,16 +208,16 @@ def test_laws_must_hold_and_stay(tmp_path) -> None:
 def test_a_mask_of_the_other_polarity_runs_but_is_not_the_goal(tmp_path) -> None:
     # anti-causal: every row may read something, so it runs; the values tell it apart
     text = variant(
-        "16_mask_polarity", ("[[true, false], [true, true]]", "[[true, true], [false, true]]")
+        "18_mask_polarity", ("[[true, false], [true, true]]", "[[true, true], [false, true]]")
     )
-    assert graded(tmp_path, "16_mask_polarity", text).codes == ["E0904"]
+    assert graded(tmp_path, "18_mask_polarity", text).codes == ["E0904"]
 
 
 # ------------------------------------------------------------------ the commands
 def test_learn_shows_then_moves_on(capsys, tmp_path) -> None:
     code, out, _ = learn(capsys, tmp_path)
     assert code == 1
-    assert "catlings [" in out and " 0/18 done" in out
+    assert "catlings [" in out and " 0/22 done" in out
     assert "01 · beginner · A token id is not an integer" in out
     assert "Goal: `row` is the embedding row of token 3" in out
     assert "catlings/01_token_id.cat:21:16: error[E0201]: expected `TokenId`" in out
@@ -252,7 +252,7 @@ def test_list_and_reset(capsys, tmp_path) -> None:
     assert code == 0
     assert re.search(r"^  01  beginner +A token id is not an integer +done$", out, re.M)
     assert re.search(r"^  02  beginner +Windowing needs two tokens +current$", out, re.M)
-    assert re.search(r"^  17  advanced +Fix the context, then iterate$", out, re.M)
+    assert re.search(r"^  21  advanced +Fix the context, then iterate$", out, re.M)
     code, out, _ = learn(capsys, tmp_path, "reset", "1")
     assert code == 0
     assert (tmp_path / "catlings" / "01_token_id.cat").read_text() == ALL[
@@ -374,7 +374,7 @@ def test_learn_md_lists_the_exercises_and_shows_real_output(capsys, tmp_path) ->
 
 
 def test_a_value_the_goal_rejects_must_be_rejected(tmp_path) -> None:
-    key = "18_design_a_boundary"
+    key = "22_design_a_boundary"
     accepted = graded(tmp_path, key, BY_KEY[key].exercise_path.read_text())
     assert [d.message for d in accepted.diagnostics] == [
         f"`{name}` is accepted, but the goal is that it is rejected (R0414)"
@@ -409,7 +409,7 @@ def test_the_last_exercise_ends_the_course(capsys, tmp_path) -> None:
 
 
 def test_a_wrong_unit_breaks_the_unit_laws(tmp_path) -> None:
-    key = "13_resource_monoid"
+    key = "14_resource_monoid"
     text = variant(key, ("data unit : Bundle = [0.0, 0.0]", "data unit : Bundle = [1.0, 2.0]"))
     outcome = graded(tmp_path, key, text)
     assert outcome.codes == ["E0903"]
@@ -418,7 +418,7 @@ def test_a_wrong_unit_breaks_the_unit_laws(tmp_path) -> None:
 
 
 def test_changing_a_law_is_not_making_it_hold(tmp_path) -> None:
-    key = "12_safety_cover"
+    key = "13_safety_cover"
     text = BY_KEY[key].exercise_path.read_text()
     claim = "law false_second_interval  : safe * unsafe >> Glue == unsafe"
     assert claim in text
@@ -444,9 +444,9 @@ def test_changing_the_given_data_is_not_a_fix(tmp_path) -> None:
         "the exercise gives [ 0.1 0. -0.1 0.2 0. ]",
     )
     # a false interval made true makes `fst` glue correctly on the given cases
-    all_safe = BY_KEY["12_safety_cover"].exercise_path.read_text()
-    all_safe = all_safe.replace("data unsafe : Truth = 0.0", "data unsafe : Truth = 1.0")
-    outcome = graded(tmp_path, "12_safety_cover", all_safe)
+    all_safe = BY_KEY["13_safety_cover"].exercise_path.read_text()
+    all_safe = all_safe.replace("data unsafe : Bool = false", "data unsafe : Bool = true")
+    outcome = graded(tmp_path, "13_safety_cover", all_safe)
     assert outcome.codes == ["E0904"]
     message = "`unsafe` was changed: the exercise gives it another value"
     assert outcome.diagnostics[0].message == message
@@ -462,3 +462,91 @@ def test_the_triangle_is_fixed_on_the_broken_path(tmp_path) -> None:
         "`DirectPredict` on 1 gives another value than the goal",
         "`LinearToLogits` on [0.1, -0.2, 0.3, 0.4] gives another value than the goal",
     ]
+
+
+# ------------------------------------------------------------------ the later drills
+def test_a_transformation_that_looks_at_values_breaks_its_square(tmp_path) -> None:
+    key = "11_naturality_square"
+    broken = graded(tmp_path, key, BY_KEY[key].exercise_path.read_text())
+    assert broken.codes == ["E0903"]
+    failing = [re.match(r"the law `([\w.]+)` does not hold", d.message) for d in broken.diagnostics]
+    assert {m.group(1) for m in failing if m} == {"square_on_batch", "Head.naturality"}
+    # `last` chooses a position too, so it is natural: the square holds, the value is wrong
+    last = variant(
+        key, ("Head[Scalar] : List ⇒ Option = first", "Head[Scalar] : List ⇒ Option = last")
+    )
+    outcome = graded(tmp_path, key, last)
+    assert [d.message for d in outcome.diagnostics] == [
+        "`head_of_batch` gives another value than the goal"
+    ]
+
+
+def test_the_other_map_back_breaks_the_galois_law(tmp_path) -> None:
+    key = "15_galois_law"
+    half = variant(key, ("FeatureCount = Concretize", "FeatureCount = HalfFull"))
+    outcome = graded(tmp_path, key, half)
+    assert outcome.codes == ["E0903"]
+    assert outcome.diagnostics[0].message.startswith("the law `galois` does not hold")
+
+
+def test_masking_the_weights_is_refused_by_the_types(tmp_path) -> None:
+    key = "19_mask_before_softmax"
+    broken = graded(tmp_path, key, BY_KEY[key].exercise_path.read_text())
+    assert broken.codes == ["E0201"]
+    assert "`Hide` takes `Scores * Mask`, but is applied to `Weights * Mask`" in (
+        broken.diagnostics[0].message
+    )
+    # retyping Hide to act on weights does not check either: masking is defined on scores
+    retyped = variant(
+        key,
+        ("Hide   : Scores * Mask -> Scores", "Hide   : Weights * Mask -> Weights"),
+        ("w = Attend(Hide(Score(h, h), m))", "w = Hide(Attend(Score(h, h)), m)"),
+    )
+    outcome = graded(tmp_path, key, retyped)
+    assert outcome.codes == ["E0205"]
+    assert outcome.diagnostics[0].message.startswith(
+        "`Hide` is declared with domain `Weights * Mask`, but its body has domain `Real["
+    )
+
+
+def test_one_wide_head_fits_the_shape_but_is_not_two_heads(tmp_path) -> None:
+    key = "20_head_widths"
+    broken = graded(tmp_path, key, BY_KEY[key].exercise_path.read_text())
+    assert broken.codes == ["E0205"]
+    assert "`Attend` is declared with codomain `MultiHeadOutput`" in broken.diagnostics[0].message
+    one_head = variant(key, ("dim H = 2 ", "dim H = 1 "), ("dim K = 2 ", "dim K = 4 "))
+    outcome = graded(tmp_path, key, one_head)
+    assert outcome.codes == ["E0904"]
+    assert outcome.diagnostics[0].message == "`attended` gives another value than the goal"
+
+
+def test_gluing_with_equality_fails_on_two_false_intervals(tmp_path) -> None:
+    # `eq` agrees with `and` on the course's three cases; two false intervals tell them apart
+    key = "13_safety_cover"
+    text = variant(key, ("Bool * Bool -> Bool = and", "Bool * Bool -> Bool = eq"))
+    outcome = graded(tmp_path, key, text)
+    assert [d.message.split(":")[0] for d in outcome.diagnostics] == [
+        "the law `both_unsafe_stay_unsafe` does not hold"
+    ]
+
+
+def test_every_chapter_has_a_checkpoint_question() -> None:
+    questions = [q for q in load_questions(EXERCISES) if q.set == "checkpoints"]
+    chapters = {q.chapter for q in questions}
+    assert {"The seven sketches", "Exercises and challenges", "The Adam challenge"} <= chapters
+    assert "The Transformer roadmap" in chapters and len(chapters) == 9
+    adam = next(q for q in questions if q.chapter == "The Adam challenge")
+    # Adam's first step moves each coordinate by lr against its gradient's sign (m̂/√v̂ = ±1)
+    assert compute(adam, EXERCISES).numbers == pytest.approx((0.9, -0.9), abs=1e-8)
+    exercise_4 = next(q for q in questions if q.chapter == "Exercises and challenges")
+    assert compute(exercise_4, EXERCISES).text == "E0201"
+
+
+def test_a_renamed_exercise_in_the_progress_is_not_counted(capsys, tmp_path) -> None:
+    # exercises were renumbered once (11_signal_matrices became 12_signal_matrices)
+    Progress(tmp_path / PROGRESS_FILE, ["01_token_id", "11_signal_matrices"], {}).save()
+    code, out, _ = learn(capsys, tmp_path, "list")
+    assert code == 0
+    assert f" 1/{len(ALL)} done" in out.splitlines()[0]
+    assert re.search(r"^  02  beginner +Windowing needs two tokens +current$", out, re.M)
+    assert re.search(r"^  12  intermediate +Signal flow: matrices that compose$", out, re.M)

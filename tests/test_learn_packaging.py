@@ -41,8 +41,8 @@ def test_the_installed_wheel_has_the_exercises_and_the_quiz(tmp_path: Path) -> N
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
-    assert "  18  advanced      Design a boundary" in learn("list")
+    assert "  22  advanced      Design a boundary" in learn("list")
     key = learn("quiz", "checkpoints", "--key")
     assert "answer: 10   (from run quiz/order.cat)" in key
-    assert "answer: 5   (from run 11_signal_matrices/solution.cat)" in key
+    assert "answer: 5   (from run 12_signal_matrices/solution.cat)" in key
     assert "answer: 7   (from run programs/tiny_ml.cat)" in key

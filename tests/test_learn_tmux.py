@@ -72,7 +72,7 @@ def test_watch_in_a_terminal_through_one_exercise(tmp_path: Path) -> None:
         screen = terminal.wait_for("watching catlings/01_token_id.cat")
         assert "01 · beginner · A token id is not an integer" in screen
         assert "error[E0201]: expected `TokenId`, found the integer `3`" in screen
-        assert "0/18 done" in screen
+        assert "0/22 done" in screen
 
         # the learner's editor saves the fix: a new file renamed over the exercise
         target = folder / "catlings" / "01_token_id.cat"
@@ -85,7 +85,7 @@ def test_watch_in_a_terminal_through_one_exercise(tmp_path: Path) -> None:
 
         screen = terminal.wait_for("watching catlings/02_windowing.cat")
         assert "solved 01: A token id is not an integer." in screen
-        assert "1/18 done" in screen
+        assert "1/22 done" in screen
         assert "02 · beginner · Windowing needs two tokens" in screen
         assert "error[R0401]" in screen
         assert "Traceback" not in screen

@@ -67,6 +67,10 @@ class Course:
     def current(self, progress: Progress) -> Exercise | None:
         return next((e for e in self.exercises if e.key not in progress.done), None)
 
+    def solved(self, progress: Progress) -> int:
+        """How many of this set's exercises are done (a key of a renamed exercise is not)."""
+        return sum(e.key in progress.done for e in self.exercises)
+
     def find(self, name: str) -> Exercise:
         """An exercise by folder name, number (`4`, `04`) or name without its number."""
         for exercise in self.exercises:
@@ -125,7 +129,7 @@ def header(course: Course, progress: Progress, exercise: Exercise) -> str:
     line = f"{exercise.number:02d} · {exercise.track} · {exercise.title}"
     return "\n".join(
         [
-            f"catlings {bar(len(progress.done), len(course.exercises))}",
+            f"catlings {bar(course.solved(progress), len(course.exercises))}",
             "",
             line,
             "─" * len(line),
@@ -241,7 +245,7 @@ def _hints_left(progress: Progress, exercise: Exercise) -> int:
 
 def listing(course: Course, progress: Progress, out: Out) -> int:
     current = course.current(progress)
-    out(f"catlings {bar(len(progress.done), len(course.exercises))}\n")
+    out(f"catlings {bar(course.solved(progress), len(course.exercises))}\n")
     for e in course.exercises:
         state = "done" if e.key in progress.done else "current" if e is current else ""
         out(f"  {e.number:02d}  {e.track:<12}  {e.title:<44}  {state}".rstrip())

@@ -166,6 +166,8 @@ def _first_leaf(value: object) -> np.ndarray:
 
 
 def _numbers(value: object) -> tuple[float, ...]:
+    if isinstance(value, dict):  # a params value: each param's numbers, in declaration order
+        return tuple(x for v in value.values() for x in _numbers(v))
     if isinstance(value, list | tuple):
         return tuple(x for v in value for x in _numbers(v))
     return tuple(float(x) for x in np.ravel(np.asarray(value, dtype=np.float64)))
