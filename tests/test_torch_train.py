@@ -5,6 +5,7 @@ diverging run."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -258,9 +259,8 @@ def test_a_rule_that_asks_for_the_mode_gets_the_training_steps() -> None:
     """A rule with `uses_mode` (as `dropout`'s) is called with `mode=`: the training mode
     numbered by the run's step count in a training step's loss, evaluation elsewhere."""
     from catdsl.frontend.api import loads_program
+    from catdsl.frontend.backends import named_backend
     from catdsl.semantics.kernel import EVALUATION, Mode
-    from catdsl.semantics.torch_backend import TorchBackend
-    from catdsl.std.torch_library import TORCH_RULES
 
     seen: list[Mode] = []
 
@@ -272,7 +272,8 @@ def test_a_rule_that_asks_for_the_mode_gets_the_training_steps() -> None:
         run.uses_mode = True  # type: ignore[attr-defined]
         return run
 
-    backend = TorchBackend({**TORCH_RULES, "scale": scale})
+    backend: Any = named_backend("torch")
+    backend.rules = {**backend.rules, "scale": scale}
     text = (
         DIVERGING.replace("1.0e300", "0.5")
         + "let fit = Init(Fit) >> step ^ 2 >> MeanLoss(Fit, xs)\n"
