@@ -1,0 +1,258 @@
+"""A checked definition handed to PyTorch: as an `nn.Module` (`to_torch`), and as a file of its
+forward pass for `torch.export` (`.pt2`) or ONNX (`.onnx`).
+
+The module runs the definition's diagram with the torch backend's rules, its params as
+`nn.Parameter`s named as in the program and initialised from the program's current values.
+A file is traced from that module on example inputs drawn from the definition's objects (two
+examples in a batch; free dims of size 3); every axis of the inputs is left dynamic where the
+definition allows it, so the file takes any batch size and sequence length. A rule's check on
+values (an index in range, finite logits) is kept in the traced graph as a runtime assertion,
+so the exported program refuses what catdsl refuses. Files are written atomically.
+
+| code  | raised when |
+| ----- | ----------- |
+| E0840 | the definition trains (it holds a training step): only forward morphisms are exported |
+| E0841 | an input, port or output is not an array (an `Option`, a record, a `Symbol`) |
+| E0842 | a param's name cannot be a parameter of an `nn.Module` (it names a method, `eval`) |
+| R0840 | PyTorch could not trace the definition for export |
+| R0841 | the traced definition could not be converted to ONNX |
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from catdsl.errors import CatError, CatRuntimeError, Diagnostic
+
+if TYPE_CHECKING:
+    from catdsl.frontend.program import BaseProgram, Morphism
+    from catdsl.semantics.torch_module import DefinitionModule
+
+TORCH_HINT = "this needs PyTorch: install it with `pip install 'catdsl[torch]'`"
+ONNX_HINT = (
+    "exporting to ONNX needs onnx and onnxscript (and onnxruntime to run the file): "
+    "install them with `pip install 'catdsl[onnx]'`"
+)
+EXAMPLE_BATCH = 2
+"""How many examples the traced inputs hold on their leading (batch) axis."""
+
+
+def require(module: str, hint: str) -> Any:
+    """The module `module`; its absence is an `ImportError` saying what to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(hint) from None
+
+
+def to_torch(
+    program: BaseProgram, name: str, dtype: str | None = None, device: str = "cpu"
+) -> DefinitionModule:
+    """The definition `name` as an `nn.Module` in `dtype` (the program's by default) on
+    `device`; without PyTorch an `ImportError` saying what to install."""
+    morphism = program[name]
+    _refuse_training(morphism)
+    require("torch", TORCH_HINT)
+    from catdsl.frontend.backends import named_backend
+    from catdsl.semantics.torch_module import DefinitionModule
+
+    backend = named_backend("torch", dtype or program.dtype.name, device)
+    assert backend is not None, "the torch backend is always made"
+    try:
+        plan = backend.compile(morphism.diagram)  # type: ignore[attr-defined]
+    except CatRuntimeError as err:
+        raise CatError([err.diagnostic], program.checked.sources) from None
+    names = [s.name for s in plan.sources if s.kind == "param"]
+    _refuse_reserved(morphism, names)
+    params = {n: backend.to_tensor(program.params[n]) for n in names}  # type: ignore[attr-defined]
+    return DefinitionModule(plan, params)
+
+
+def _refuse_training(morphism: Morphism) -> None:
+    """E0840 for a definition that holds a training step."""
+    from catdsl.semantics.training import find_train_box
+
+    box = find_train_box(morphism.diagram)
+    if box is not None:
+        raise CatError(
+            [
+                Diagnostic(
+                    "E0840",
+                    f"`{morphism.name}` trains (it holds `{box.label}`): only forward "
+                    "morphisms are exported",
+                    help="export the morphism it trains, e.g. the loss or the predictor, and "
+                    "train that module with torch.optim",
+                )
+            ]
+        )
+
+
+def _refuse_reserved(morphism: Morphism, names: list[str]) -> None:
+    """E0842 for a param named as an attribute every `nn.Module` has (`eval`, `training`)."""
+    from torch import nn
+
+    taken = [n for n in names if hasattr(nn.Module, n) or n in ("plan", "definition", "ports")]
+    if taken:
+        raise CatError(
+            [
+                Diagnostic(
+                    "E0842",
+                    f"the param `{taken[0]}` of `{morphism.name}` cannot be a parameter of a "
+                    "torch module: every module already has an attribute of that name",
+                    help=f"rename the param (`{taken[0]}_` say) to export `{morphism.name}`",
+                )
+            ]
+        )
+
+
+def example_inputs(
+    program: BaseProgram, module: DefinitionModule
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Inputs to trace `module` on: each domain wire a batch of `EXAMPLE_BATCH` values drawn
+    from its object, each port one value (E0841 for one that is not an array)."""
+    from catdsl.frontend.sampling import Case, Sampler
+
+    plan = module.plan
+    sampler = Sampler(np.random.default_rng(0), program.params, Case.PRESENT)
+    to_tensor = module_tensor(module)
+    inputs = tuple(
+        to_tensor(_array(module, sampler.atom(a, (EXAMPLE_BATCH,)), f"input {i + 1}", a))
+        for i, a in enumerate(plan.dom.atoms)
+    )
+    ports = {
+        s.name: to_tensor(_array(module, sampler.atom(s.atom), f"the port `{s.name}`", s.atom))
+        for s in plan.sources
+        if s.kind == "port"
+    }
+    return inputs, ports
+
+
+def module_tensor(module: DefinitionModule) -> Any:
+    """A converter of numpy arrays to tensors on `module`'s device, floats in its dtype."""
+    import torch
+
+    first = next(module.parameters(), None)
+    dtype = first.dtype if first is not None else torch.float64
+    device = first.device if first is not None else torch.device("cpu")
+
+    def convert(array: np.ndarray) -> Any:
+        tensor = torch.as_tensor(array, device=device)
+        return tensor.to(dtype) if tensor.is_floating_point() else tensor
+
+    return convert
+
+
+def _array(module: DefinitionModule, value: object, what: str, atom: object) -> np.ndarray:
+    """`value` if it is an array of numbers or truth values, else E0841."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value
+    raise _not_arrays(module.definition, f"{what} (`{atom}`)")
+
+
+def _not_arrays(name: str, what: str) -> CatError:
+    return CatError(
+        [
+            Diagnostic(
+                "E0841",
+                f"`{name}` cannot be exported: {what} is not an array",
+                help="export a definition whose inputs, ports and outputs are arrays "
+                "(not an Option, a record or a Symbol)",
+            )
+        ]
+    )
+
+
+def traced(program: BaseProgram, name: str, dtype: str | None = None) -> tuple[Any, list[str]]:
+    """The forward pass of `name` as a `torch.export.ExportedProgram` with dynamic axes, and
+    the names of its inputs: `input_1`, ..., then the ports in the order it takes them."""
+    module = to_torch(program, name, dtype)
+    module.eval()
+    inputs, ports = example_inputs(program, module)
+    torch = require("torch", TORCH_HINT)
+    with torch.no_grad():
+        try:
+            outputs = module(*inputs, **ports)
+        except CatRuntimeError as err:
+            raise CatError([err.diagnostic], program.checked.sources) from None
+    for i, y in enumerate(outputs if isinstance(outputs, tuple) else (outputs,)):
+        if not isinstance(y, torch.Tensor):
+            raise _not_arrays(module.definition, f"output {i + 1}")
+    auto = torch.export.Dim.AUTO
+    shapes: dict[str, Any] = {"inputs": tuple({a: auto for a in range(x.ndim)} for x in inputs)}
+    if ports:
+        shapes["ports"] = {n: {a: auto for a in range(p.ndim)} for n, p in ports.items()}
+    try:
+        with quiet():
+            exported = torch.export.draft_export(module, inputs, ports, dynamic_shapes=shapes)
+    except Exception as exc:  # torch raises many kinds; each is told, never a traceback
+        raise CatError(
+            [Diagnostic("R0840", f"PyTorch could not export `{name}`: {_first_line(exc)}")]
+        ) from None
+    return exported, [*(f"input_{i + 1}" for i in range(len(inputs))), *ports]
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """PyTorch's log lines and warnings while it traces or converts (its report of the checks it
+    turned into runtime assertions, notes on packages it does not need) kept off the screen."""
+    logger = logging.getLogger("torch")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (torch's run to pages)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def export_torch(program: BaseProgram, name: str, path: str, dtype: str | None = None) -> None:
+    """Write the forward pass of `name` to `path` with `torch.export.save` (load it back with
+    `torch.export.load(path).module()`)."""
+    from catdsl.files import atomic_output
+
+    torch = require("torch", TORCH_HINT)
+    exported, _ = traced(program, name, dtype)
+    with atomic_output(path, suffix=".pt2", what="exported program") as file:
+        torch.export.save(exported, file)
+
+
+def export_onnx(program: BaseProgram, name: str, path: str, dtype: str | None = None) -> None:
+    """Write the forward pass of `name` to `path` as an ONNX model (inputs `input_1`, ...,
+    then the ports by name; outputs `output_1`, ...)."""
+    from catdsl.files import atomic_output
+
+    torch = require("torch", TORCH_HINT)
+    require("onnx", ONNX_HINT)
+    require("onnxscript", ONNX_HINT)
+    exported, inputs = traced(program, name, dtype)
+    outputs = [f"output_{i + 1}" for i in range(len(program[name].cod.atoms))]
+    try:
+        with quiet():
+            onnx_program = torch.onnx.export(
+                exported,
+                input_names=inputs,
+                output_names=outputs,
+                dynamo=True,
+                verbose=False,
+            )
+        data = onnx_program.model_proto.SerializeToString()
+    except Exception as exc:  # the converter raises many kinds; each is told
+        raise CatError(
+            [Diagnostic("R0841", f"`{name}` could not be converted to ONNX: {_first_line(exc)}")]
+        ) from None
+    with atomic_output(path, suffix=".onnx", what="ONNX model") as file:
+        file.write(data)
