@@ -651,9 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_gradcheck)
 
-    p = sub.add_parser(
-        "export", help="write a forward morphism for PyTorch (torch.export) or ONNX"
-    )
+    p = sub.add_parser("export", help="write a forward morphism for PyTorch (torch.export) or ONNX")
     p.add_argument("file", metavar="FILE")
     p.add_argument("name", metavar="NAME")
     p.add_argument(

@@ -61,17 +61,18 @@ def to_torch(
     _refuse_training(morphism)
     require("torch", TORCH_HINT)
     from catdsl.frontend.backends import named_backend
+    from catdsl.semantics.torch_backend import TorchBackend
     from catdsl.semantics.torch_module import DefinitionModule
 
     backend = named_backend("torch", dtype or program.dtype.name, device)
-    assert backend is not None, "the torch backend is always made"
+    assert isinstance(backend, TorchBackend), "named_backend makes the torch backend"
     try:
-        plan = backend.compile(morphism.diagram)  # type: ignore[attr-defined]
+        plan = backend.compile(morphism.diagram)
     except CatRuntimeError as err:
         raise CatError([err.diagnostic], program.checked.sources) from None
     names = [s.name for s in plan.sources if s.kind == "param"]
     _refuse_reserved(morphism, names)
-    params = {n: backend.to_tensor(program.params[n]) for n in names}  # type: ignore[attr-defined]
+    params = {n: backend.to_tensor(program.params[n]) for n in names}
     return DefinitionModule(plan, params)
 
 

@@ -48,4 +48,3 @@ class DefinitionModule(nn.Module):
 
     def extra_repr(self) -> str:
         return f"definition={self.definition}, ports={list(self.ports)}"
-
