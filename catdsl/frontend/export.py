@@ -186,9 +186,17 @@ def traced(program: BaseProgram, name: str, dtype: str | None = None) -> tuple[A
         if not isinstance(y, torch.Tensor):
             raise _not_arrays(module.definition, f"output {i + 1}")
     auto = torch.export.Dim.AUTO
-    shapes: dict[str, Any] = {"inputs": tuple({a: auto for a in range(x.ndim)} for x in inputs)}
+    port_atoms = {s.name: s.atom for s in module.plan.sources if s.kind == "port"}
+    shapes: dict[str, Any] = {
+        "inputs": tuple(
+            dict.fromkeys(free_axes(a, x.ndim), auto)
+            for a, x in zip(module.plan.dom.atoms, inputs, strict=True)
+        )
+    }
     if ports:
-        shapes["ports"] = {n: {a: auto for a in range(p.ndim)} for n, p in ports.items()}
+        shapes["ports"] = {
+            n: dict.fromkeys(free_axes(port_atoms[n], p.ndim), auto) for n, p in ports.items()
+        }
     try:
         with quiet():
             exported = torch.export.draft_export(module, inputs, ports, dynamic_shapes=shapes)
@@ -197,6 +205,27 @@ def traced(program: BaseProgram, name: str, dtype: str | None = None) -> tuple[A
             [Diagnostic("R0840", f"PyTorch could not export `{name}`: {_first_line(exc)}")]
         ) from None
     return exported, [*(f"input_{i + 1}" for i in range(len(inputs))), *ports]
+
+
+def free_axes(atom: Any, ndim: int) -> list[int]:
+    """The axes of a value of `atom` (of rank `ndim`) left dynamic in a traced file: the batch
+    and list axes, and those of free dims (`T`); an axis of a dim with a value is fixed."""
+    fixed = _fixed_element_axes(atom)
+    lead = ndim - len(fixed)
+    return [a for a in range(ndim) if a < lead or not fixed[a - lead]]
+
+
+def _fixed_element_axes(atom: Any) -> tuple[bool, ...]:
+    """For each trailing axis of one value of `atom`, whether its dim has a value."""
+    from catdsl.typesys.types import Carrier, carrier_of
+
+    carrier = carrier_of(atom)
+    if not isinstance(carrier, Carrier):
+        return ()
+    if carrier.kind == "List":
+        atoms = carrier.elem.atoms if carrier.elem is not None else ()
+        return _fixed_element_axes(atoms[0]) if len(atoms) == 1 else ()
+    return tuple(d.value is not None for d in carrier.shape.dims)
 
 
 @contextmanager
