@@ -170,16 +170,26 @@ def _not_arrays(name: str, what: str) -> CatError:
     )
 
 
-def traced(program: BaseProgram, name: str, dtype: str | None = None) -> tuple[Any, list[str]]:
+def traced(
+    program: BaseProgram, name: str, dtype: str | None = None, assert_at_run_time: bool = True
+) -> tuple[Any, list[str]]:
     """The forward pass of `name` as a `torch.export.ExportedProgram` with dynamic axes, and
-    the names of its inputs: `input_1`, ..., then the ports in the order it takes them."""
+    the names of its inputs: `input_1`, ..., then the ports in the order it takes them.
+
+    The rules test values (`if bad.any(): raise ...`), which a trace cannot: each test is
+    answered as it was on the example inputs, where every check passes, and, with
+    `assert_at_run_time`, kept in the graph as an assertion that the answer holds."""
     module = to_torch(program, name, dtype)
     module.eval()
     inputs, ports = example_inputs(program, module)
     torch = require("torch", TORCH_HINT)
+    from catdsl.semantics.torch_module import Recorded, Replayed
+
+    recorded = Recorded()
     with torch.no_grad():
         try:
-            outputs = module(*inputs, **ports)
+            with recorded:
+                outputs = module(*inputs, **ports)
         except CatRuntimeError as err:
             raise CatError([err.diagnostic], program.checked.sources) from None
     for i, y in enumerate(outputs if isinstance(outputs, tuple) else (outputs,)):
@@ -198,8 +208,11 @@ def traced(program: BaseProgram, name: str, dtype: str | None = None) -> tuple[A
             n: dict.fromkeys(free_axes(port_atoms[n], p.ndim), auto) for n, p in ports.items()
         }
     try:
-        with quiet():
-            exported = torch.export.draft_export(module, inputs, ports, dynamic_shapes=shapes)
+        replayed = Replayed(recorded.answers, assert_at_run_time)
+        with quiet(), replayed:
+            exported = torch.export.export(module, inputs, ports, dynamic_shapes=shapes)
+        if replayed.unused():
+            raise RuntimeError("the trace tested fewer values than the recorded run")
     except Exception as exc:  # torch raises many kinds; each is told, never a traceback
         raise CatError(
             [Diagnostic("R0840", f"PyTorch could not export `{name}`: {_first_line(exc)}")]
@@ -268,7 +281,7 @@ def export_onnx(program: BaseProgram, name: str, path: str, dtype: str | None = 
     torch = require("torch", TORCH_HINT)
     require("onnx", ONNX_HINT)
     require("onnxscript", ONNX_HINT)
-    exported, inputs = traced(program, name, dtype)
+    exported, inputs = traced(program, name, dtype, assert_at_run_time=False)
     outputs = [f"output_{i + 1}" for i in range(len(program[name].cod.atoms))]
     try:
         with quiet():

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from catdsl.semantics.torch_backend import TensorRun, TorchPlan
 
@@ -48,3 +49,45 @@ class DefinitionModule(nn.Module):
 
     def extra_repr(self) -> str:
         return f"definition={self.definition}, ports={list(self.ports)}"
+
+
+class Recorded(TorchFunctionMode):
+    """While active, the truth value of every tensor a rule tests (`if bad.any(): ...`), in
+    order: what a trace of the same run is told (`Replayed`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: list[bool] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        result = func(*args, **(kwargs or {}))
+        if func is torch.Tensor.__bool__:
+            self.answers.append(bool(result))
+        return result
+
+
+class Replayed(TorchFunctionMode):
+    """While active (around `torch.export`), each truth test of a tensor is answered as the
+    recorded run answered it, so the trace takes the path of a run whose checks pass; with
+    `assert_answers`, the graph asserts each answer at run time (`torch._assert_async`), so
+    the traced program refuses what the rules refuse."""
+
+    def __init__(self, answers: list[bool], assert_answers: bool):
+        super().__init__()
+        self.answers = iter(answers)
+        self.assert_answers = assert_answers
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        if func is not torch.Tensor.__bool__:
+            return func(*args, **(kwargs or {}))
+        answer = next(self.answers, None)
+        if answer is None:
+            raise RuntimeError("the trace tested more values than the recorded run")
+        if self.assert_answers:
+            tested = args[0] if answer else ~args[0].bool()
+            torch._assert_async(tested.bool(), "a check of the definition's rules failed")
+        return answer
+
+    def unused(self) -> int:
+        """How many recorded answers the trace did not ask for (0 when it took the run's path)."""
+        return sum(1 for _ in self.answers)
