@@ -54,6 +54,6 @@ def named_backend(
     from catdsl.semantics.torch_backend import TorchBackend, import_torch
 
     import_torch()  # a clear ImportError before the rules module imports torch
-    from catdsl.std.torch_rules import TORCH_RULES
+    from catdsl.std.torch_library import TORCH_RULES
 
     return TorchBackend(TORCH_RULES, dtype, device)

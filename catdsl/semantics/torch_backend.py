@@ -37,6 +37,7 @@ from catdsl.diagram.schedule import Call, Check, Invoke, Loop, Map, Schedule, Tr
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics.constants import checked_constant
 from catdsl.semantics.invariants import Env, make_check, nonfinite_error
+from catdsl.semantics.kernel import EVALUATION, Mode
 from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.sources import gather_sources
 from catdsl.semantics.values import (
@@ -168,10 +169,12 @@ def to_numpy(value: Any) -> Any:
 @dataclass
 class TensorRun:
     """What one tensor-level run (`TorchPlan.execute`) shares with its nested plans: whether it
-    checks, and the dims bound. `TensorRun(False, {})` runs unchecked, keeping autograd."""
+    checks, the dims bound, and the `Mode` handed to rules that set `uses_mode` (dropout).
+    `TensorRun(False, {})` runs unchecked, keeping autograd."""
 
     check: bool
     dims: Env
+    mode: Mode = EVALUATION
 
 
 @dataclass
@@ -185,6 +188,7 @@ class _Call:
     outs: tuple[int, ...]
     label: str
     span: Span | None
+    uses_mode: bool = False
 
 
 @dataclass
@@ -294,7 +298,7 @@ class TorchPlan:
         """One primitive on its wires; its outputs scanned for NaN/inf in a checked run."""
         flat = join_components(xs, step.atoms_in)
         try:
-            ys = step.fn(*flat)
+            ys = step.fn(*flat, mode=run.mode) if step.uses_mode else step.fn(*flat)
         except CatRuntimeError as exc:
             raise exc.at(step.span) from None
         if run.check and any(_nonfinite(y) for y in ys):
@@ -354,7 +358,10 @@ class _Binder:
         match step:
             case Call(box=box):
                 fn = self.rule(box.name, dict(box.static or {}), tuple(box.in_ranks), box.span)
-                return _Call(fn, box.inputs, box.outputs, step.ins, step.outs, box.label, box.span)
+                uses_mode = getattr(fn, "uses_mode", False)
+                return _Call(
+                    fn, box.inputs, box.outputs, step.ins, step.outs, box.label, box.span, uses_mode
+                )
             case Loop(box=box, body=body):
                 return _Loop(self.plan(body), box.n, box.n_domain_inputs, step.ins, step.outs)
             case Map(box=box, body=body):

@@ -1,0 +1,257 @@
+"""Every primitive's torch rule against its numpy kernel: the same outputs, the kernel's VJP as
+autograd gradient (float64, to 1e-12), and the same refusals with the same codes and words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from attention_kit import MASKED_RANKS, RANKS, params
+from torch_rule_kit import compare, torch_rule
+
+from catdsl.errors import CatRuntimeError
+from catdsl.frontend.backends import kernel_table
+from catdsl.semantics.kernel import Mode
+from catdsl.std.library import make_kernel
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.torch
+
+RNG = np.random.default_rng(11)
+
+
+def normal(*shape: int, scale: float = 1.0) -> np.ndarray:
+    return RNG.normal(scale=scale, size=shape)
+
+
+def positive(*shape: int) -> np.ndarray:
+    return RNG.uniform(0.1, 3.0, size=shape)
+
+
+def allow_mask(*shape: int) -> np.ndarray:
+    mask = RNG.random(shape) < 0.6
+    mask[..., 0] = True
+    return mask
+
+
+X = normal(2, 3, 4)
+CASES: list[tuple[str, dict, tuple[int, ...], tuple]] = [
+    # std.ml: numeric
+    ("lookup", {}, (0, 2), (np.array([1, 3, 3]), normal(5, 2))),
+    ("affine", {}, (1, 2, 1), (X, normal(4, 3), normal(3))),
+    ("linear", {}, (1, 2), (X, normal(4, 3))),
+    ("dot", {}, (1, 1), (X, normal(4))),
+    ("scale", {"c": -1.5}, (1,), (X,)),
+    ("matmul", {}, (2, 2), (X, normal(4, 5))),
+    ("matmul", {}, (2, 2), (normal(3, 4), normal(2, 4, 2))),
+    ("add", {}, (1, 1), (X, normal(2, 3, 4))),
+    ("add", {}, (1, 0), (X, normal(2, 3))),
+    ("add", {}, (0, 0), (np.array([1, 2]), np.array([3, 4]))),
+    ("mul", {}, (0, 1), (normal(2, 3), X)),
+    ("sub", {}, (1, 1), (X, normal(2, 3, 4))),
+    ("sub", {"kind": "Nat"}, (0, 0), (np.array([5, 3]), np.array([2, 3]))),
+    ("sub", {"kind": "Int"}, (0, 0), (np.array([1, 3]), np.array([2, -3]))),
+    ("min", {}, (1, 1), (np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 1.5, 4.0]]))),
+    ("max", {}, (1, 1), (np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 1.5, 4.0]]))),
+    ("max", {}, (1, 0), (X, normal(2, 3))),
+    ("max", {"kind": "Int"}, (0, 0), (np.array([-1, 4]), np.array([2, 4]))),
+    ("ceil_div", {"kind": "Nat"}, (0, 0), (np.array([7, 8, 0]), np.array([2, 4, 3]))),
+    ("ceil_div", {"kind": "Int"}, (0, 0), (np.array([-7, 7]), np.array([2, -2]))),
+    ("sum", {}, (2,), (X,)),
+    ("mean", {}, (1,), (X,)),
+    ("relu", {}, (1,), (np.array([-1.0, 0.0, 2.0, -0.0]),)),
+    ("relu", {}, (2,), (X,)),
+    ("tanh", {}, (1,), (X,)),
+    ("sigmoid", {}, (1,), (np.array([-800.0, -3.0, 0.0, 2.0, 800.0]),)),
+    ("sigmoid", {}, (2,), (40 * X,)),
+    ("silu", {}, (2,), (5 * X,)),
+    ("silu", {}, (1,), (np.array([-800.0, 0.0, 800.0]),)),
+    ("softplus", {}, (2,), (5 * X,)),
+    ("softplus", {}, (1,), (np.array([-800.0, 0.0, 800.0]),)),
+    ("gelu", {}, (2,), (3 * X,)),
+    ("gelu_tanh", {}, (2,), (3 * X,)),
+    ("exp", {}, (2,), (X,)),
+    ("log", {}, (2,), (positive(2, 3, 4),)),
+    ("sqrt", {}, (2,), (positive(2, 3, 4),)),
+    ("clip", {"lo": -0.5, "hi": 0.5}, (2,), (X,)),
+    ("clip", {"lo": 0.0, "hi": 1.0}, (1,), (np.array([-1.0, 0.0, 0.5, 1.0, 2.0]),)),
+    ("clip", {"lo": 0.0}, (2,), (X,)),
+    ("dropout", {"p": 0.3, "seed": 7}, (2,), (X,)),
+    ("transpose", {}, (2,), (X,)),
+    ("transpose", {"a": -3, "b": -1}, (3,), (X,)),
+    ("concatenate", {"n": 3, "axis": -1}, (2, 2, 2), (X, normal(2, 3, 2), normal(2, 3, 1))),
+    ("concatenate", {"n": 2, "axis": -2}, (2, 2), (X, normal(2, 1, 4))),
+    ("split", {"at": 1}, (2,), (X,)),
+    ("split", {"at": 2, "axis": -2}, (2,), (X,)),
+    ("rms_norm", {"eps": 1e-5}, (1, 1), (X, normal(4))),
+    ("softmax", {}, (1,), (30 * X,)),
+    ("log_softmax", {}, (1,), (30 * X,)),
+    ("nll", {}, (1, 0), (np.exp(X) / np.exp(X).sum(-1, keepdims=True), np.array([[1, 3, 0]] * 2))),
+    ("nll", {}, (1, 0), (np.array([[0.0, 1.0], [1e-12, 1.0], [1e-9, 1.0]]), np.array([0, 0, 0]))),
+    ("cross_entropy", {}, (1, 0), (30 * X, np.array([[1, 3, 0], [2, 2, 2]]))),
+    ("mse", {}, (1, 1), (X, normal(2, 3, 4))),
+    ("windows", {"k": 3}, (1,), (np.arange(6),)),
+    ("windows", {"k": 2}, (2,), (X[0],)),
+    # std.attention
+    ("layer_norm", {}, (1, 1, 1), (X, normal(4), normal(4))),
+    ("scores", {}, (2, 2), (X, normal(2, 5, 4))),
+    ("mask_scores", {}, (2, 2), (normal(2, 3, 3), allow_mask(3, 3))),
+    ("row_softmax", {}, (1,), (30 * X,)),
+    ("mix", {}, (2, 2), (np.abs(normal(2, 3, 5)), normal(2, 5, 4))),
+    ("concat_heads", {"n": 2}, (2, 2), (X, normal(2, 3, 2))),
+    ("residual", {}, (2, 2), (X, normal(2, 3, 4))),
+    ("ffn", {}, (2, 2, 1, 2, 1), (X, normal(4, 6), normal(6), normal(6, 4), normal(4))),
+    ("positional", {}, (2, 2), (X, normal(5, 4))),
+    ("readout", {}, (2, 2, 1), (X, normal(4, 6), normal(6))),
+    ("sinusoidal", {}, (2,), (normal(2, 6, 5),)),
+    ("causal_mask", {}, (2,), (X,)),
+    ("block_to_allow", {}, (2,), (~allow_mask(2, 3, 3),)),
+    ("allow_to_block", {}, (2,), (allow_mask(3, 3),)),
+    ("self_attention", {}, RANKS, (normal(2, 5, 4), *params(2, 4, 3, 2))),
+    ("self_attention", {}, RANKS, (normal(5, 4), *params(1, 4, 2, 3))),
+    (
+        "masked_self_attention",
+        {},
+        MASKED_RANKS,
+        (normal(2, 5, 4), allow_mask(5, 5), *params(3, 4, 2, 2)),
+    ),
+    (
+        "masked_self_attention",
+        {},
+        MASKED_RANKS,
+        (normal(4, 4), np.tri(4, dtype=bool), *params(2, 4, 2, 3)),
+    ),
+]
+
+
+def _id(case: tuple) -> str:
+    return f"{case[0]}{case[1] or ''}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_the_rule_computes_the_kernel_and_its_vjp(case) -> None:
+    name, static, ranks, inputs = case
+    compare(name, static, ranks, inputs)
+
+
+def test_every_primitive_has_a_rule_and_a_case() -> None:
+    from catdsl.std.torch_library import TORCH_RULES
+
+    assert set(TORCH_RULES) == set(kernel_table())
+    assert {c[0] for c in CASES} == set(TORCH_RULES)
+
+
+@pytest.mark.parametrize("step", [1, 2, 7])
+def test_dropout_in_a_training_step_drops_the_kernels_entries(step: int) -> None:
+    compare("dropout", {"p": 0.3, "seed": 7}, (2,), (X,), mode=Mode(True, step))
+    compare("dropout", {"p": 0.0, "seed": 7}, (2,), (X,), mode=Mode(True, step))
+
+
+def test_dropout_asks_the_backend_for_the_mode() -> None:
+    assert getattr(torch_rule("dropout", {"seed": 1}, (1,)), "uses_mode", False)
+
+
+REFUSALS: list[tuple[str, dict, tuple[int, ...], tuple]] = [
+    ("lookup", {}, (0, 2), (np.array([5]), np.zeros((5, 2)))),
+    ("lookup", {}, (0, 2), (np.array([0.0]), np.zeros((5, 2)))),
+    ("nll", {}, (1, 0), (np.full((1, 3), 1 / 3), np.array([-1]))),
+    ("cross_entropy", {}, (1, 0), (np.zeros((1, 0)), np.array([0]))),
+    ("softmax", {}, (1,), (np.array([np.inf, 0.0]),)),
+    ("affine", {}, (1, 2, 1), (np.zeros(3), np.zeros((4, 2)), np.zeros(2))),
+    ("add", {}, (1, 1), (np.zeros(3), np.zeros(4))),
+    ("windows", {"k": 3}, (1,), (np.arange(2),)),
+    ("mean", {}, (1,), (np.zeros((2, 0)),)),
+    ("sum", {}, (2,), (np.zeros(3),)),
+    ("matmul", {}, (2, 2), (np.zeros((2, 3)), np.zeros((2, 3)))),
+    ("matmul", {}, (2, 2), (np.zeros((2, 3, 4)), np.zeros((3, 4, 2)))),
+    ("matmul", {}, (2, 2), (np.zeros(3), np.zeros((3, 2)))),
+    ("sub", {"kind": "Nat"}, (0, 0), (np.array([1, 5]), np.array([2, 3]))),
+    ("ceil_div", {"kind": "Nat"}, (0, 0), (np.array([1, 5]), np.array([2, 0]))),
+    ("log", {}, (1,), (np.array([1.0, 0.0, -1.0]),)),
+    ("sqrt", {}, (2,), (np.array([[1.0, 2.0], [-3.0, 1.0]]),)),
+    ("transpose", {"a": -3, "b": -1}, (2,), (np.zeros((2, 3)),)),
+    ("concatenate", {"n": 2, "axis": -1}, (1, 1), (np.zeros((2, 3)), np.zeros((3, 3)))),
+    ("split", {"at": 3}, (1,), (np.zeros(3),)),
+    ("rms_norm", {"eps": 1e-5}, (1, 1), (np.zeros((2, 3)), np.zeros(4))),
+    ("layer_norm", {}, (1, 1, 1), (np.zeros((2, 3)), np.zeros(4), np.zeros(3))),
+    ("layer_norm", {}, (1, 1, 1), (np.zeros((2, 0)), np.zeros(0), np.zeros(0))),
+    ("scores", {}, (2, 2), (np.zeros((3, 4)), np.zeros((3, 5)))),
+    ("scores", {}, (2, 2), (np.zeros(4), np.zeros((3, 4)))),
+    ("mask_scores", {}, (2, 2), (np.zeros((3, 3)), np.ones((3, 2), dtype=bool))),
+    ("mask_scores", {}, (2, 2), (np.zeros((2, 2)), np.array([[True, False], [False, False]]))),
+    ("mix", {}, (2, 2), (np.zeros((3, 4)), np.zeros((3, 4)))),
+    ("concat_heads", {"n": 2}, (2, 2), (np.zeros((3, 2)), np.zeros((4, 2)))),
+    ("residual", {}, (2, 2), (np.zeros((3, 2)), np.zeros((3, 3)))),
+    (
+        "ffn",
+        {},
+        (2, 2, 1, 2, 1),
+        (np.zeros((3, 4)), np.zeros((5, 6)), np.zeros(6), np.zeros((6, 4)), np.zeros(4)),
+    ),
+    (
+        "ffn",
+        {},
+        (2, 2, 1, 2, 1),
+        (np.zeros((3, 4)), np.zeros((4, 6)), np.zeros(6), np.zeros((5, 4)), np.zeros(4)),
+    ),
+    ("positional", {}, (2, 2), (np.zeros((6, 4)), np.zeros((5, 4)))),
+    ("readout", {}, (2, 2, 1), (np.zeros((3, 4)), np.zeros((4, 6)), np.zeros(5))),
+    ("causal_mask", {}, (2,), (np.zeros(3),)),
+    ("block_to_allow", {}, (2,), (np.array([[False, True], [True, True]]),)),
+    (
+        "allow_to_block",
+        {},
+        (2,),
+        (np.array([[[False, True], [True, True]], [[False, False], [True, True]]]),),
+    ),
+    ("self_attention", {}, RANKS, (np.zeros((5, 3)), *params(2, 4, 3, 2))),
+    (
+        "masked_self_attention",
+        {},
+        MASKED_RANKS,
+        (np.zeros((5, 4)), np.ones((4, 4), dtype=bool), *params(2, 4, 3, 2)),
+    ),
+    (
+        "masked_self_attention",
+        {},
+        MASKED_RANKS,
+        (np.zeros((2, 4)), np.array([[True, False], [False, False]]), *params(2, 4, 3, 2)),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=[_id(c) for c in REFUSALS])
+def test_the_rule_refuses_what_the_kernel_refuses_in_its_words(case) -> None:
+    name, static, ranks, inputs = case
+    refusals = []
+    for call in (
+        lambda: make_kernel(name, static, ranks)(*inputs),
+        lambda: torch_rule(name, static, ranks)(*(torch.tensor(a) for a in inputs)),
+    ):
+        with pytest.raises(CatRuntimeError) as info:
+            call()
+        refusals.append((info.value.diagnostic.code, info.value.diagnostic.message))
+    assert refusals[1] == refusals[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "static"),
+    [
+        ("scale", {"c": float("nan")}),
+        ("clip", {"lo": 1.0, "hi": 0.0}),
+        ("dropout", {"p": 1.0, "seed": 1}),
+        ("transpose", {"a": -1, "b": -1}),
+        ("split", {"at": 0}),
+        ("layer_norm", {"eps": 0.0}),
+        ("rms_norm", {"eps": -1.0}),
+        ("concat_heads", {"n": 0}),
+        ("windows", {"k": 0}),
+    ],
+)
+def test_a_bad_static_argument_is_refused_as_by_the_kernel(name: str, static: dict) -> None:
+    refusals = []
+    for build in (lambda: make_kernel(name, static, (1,)), lambda: torch_rule(name, static, (1,))):
+        with pytest.raises(CatRuntimeError) as info:
+            build()
+        refusals.append((info.value.diagnostic.code, info.value.diagnostic.message))
+    assert refusals[1] == refusals[0]
