@@ -54,7 +54,7 @@ def test_the_iris_mlp(tmp_path, capsys) -> None:
 
 def attention_rules() -> bool:
     """Whether the attention primitives have torch rules (they come after std.ml's)."""
-    from catdsl.std.torch_rules import TORCH_RULES
+    from catdsl.std.torch_library import TORCH_RULES
 
     return {"positional", "masked_self_attention", "layer_norm", "ffn"} <= set(TORCH_RULES)
 

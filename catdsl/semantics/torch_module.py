@@ -59,7 +59,7 @@ class Recorded(TorchFunctionMode):
         super().__init__()
         self.answers: list[bool] = []
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
         if func is torch.Tensor.__bool__:
             self.answers.append(bool(result))
@@ -77,7 +77,7 @@ class Replayed(TorchFunctionMode):
         self.answers = iter(answers)
         self.assert_answers = assert_answers
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         if func is not torch.Tensor.__bool__:
             return func(*args, **(kwargs or {}))
         answer = next(self.answers, None)
