@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from attention_kit import MASKED_RANKS, RANKS, params
-from torch_rule_kit import compare, torch_rule
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
+from torch_rule_kit import compare, tensor, torch_rule
 
 from catdsl.errors import CatRuntimeError
 from catdsl.frontend.backends import kernel_table
@@ -121,6 +124,53 @@ CASES: list[tuple[str, dict, tuple[int, ...], tuple]] = [
         MASKED_RANKS,
         (normal(4, 4), np.tri(4, dtype=bool), *params(2, 4, 2, 3)),
     ),
+    # std.logic
+    ("and", {}, (1, 1), (allow_mask(2, 3), allow_mask(2, 3))),
+    ("or", {}, (1, 1), (allow_mask(2, 3), ~allow_mask(2, 3))),
+    ("implies", {}, (0, 0), (np.array([True, True, False, False]), np.array([True, False] * 2))),
+    ("not", {}, (1,), (allow_mask(2, 3),)),
+    ("all", {}, (1,), (np.array([[True, True], [True, False]]),)),
+    ("all", {}, (1,), (np.zeros(0, dtype=bool),)),
+    ("any", {}, (1,), (np.array([[False, False], [True, False]]),)),
+    ("le", {}, (0, 0), (np.array([1.0, 2.0, 3.0]), np.array([1.0, 3.0, 2.0]))),
+    ("lt", {}, (0, 0), (np.array([1, 2, 3]), np.array([1, 3, 2]))),
+    ("ge", {}, (0, 0), (np.array([1.0, 2.0, 3.0]), np.array([1.0, 3.0, 2.0]))),
+    ("gt", {}, (0, 0), (np.array([1, 2, 3]), np.array([1, 3, 2]))),
+    ("eq", {}, (0, 0), (np.array([1.0, 2.0]), np.array([1.0, 3.0]))),
+    ("eq", {}, (0, 0), (np.array(["loss", "linear"]), np.array(["loss", "softmax"]))),
+    ("join", {}, (0, 0), (np.array([1.0, 2.0, 3.0]), np.array([1.0, 3.0, 2.0]))),
+    ("meet", {}, (0, 0), (np.array([1.0, 2.0, 3.0]), np.array([1.0, 3.0, 2.0]))),
+    ("join", {}, (0, 0), (np.array([4, 0]), np.array([2, 3]))),
+    # std.lists
+    ("first", {}, (1,), (normal(5),)),
+    ("first", {}, (1,), (np.zeros(0),)),
+    ("first", {}, (2,), (normal(2, 5, 3),)),
+    ("first", {}, (1, 2), (np.arange(4), normal(4, 3))),
+    ("last", {}, (1,), (normal(5),)),
+    ("last", {}, (1,), (np.array(["embedding", "loss"]),)),
+    ("length", {}, (1,), (normal(2, 5),)),
+    ("length", {}, (1,), (np.array(["a", "b", "c"]),)),
+    ("zip", {}, (1, 1), (normal(4), normal(6))),
+    ("zip", {}, (1, 1), (np.arange(3), np.array(["a", "b"]))),
+    ("concat", {}, (1, 1), (normal(3), normal(2))),
+    ("concat", {}, (2, 2), (normal(3, 2), np.zeros((0, 0)))),
+    ("concat", {}, (1, 1), (np.array(["embedding"]), np.array([], dtype="<U1"))),
+    ("select", {}, (1, 1), (normal(5), np.array([True, False, True, True, False]))),
+    ("select", {}, (2, 1), (normal(2, 4, 3), np.array([[True, False, True, False]] * 2))),
+    ("select", {}, (1, 1), (np.zeros(0), np.zeros(0, dtype=bool))),
+    ("at", {}, (0, 2), (np.array([0, 2, 2]), normal(4, 3))),
+    ("at", {}, (0, 1), (np.array(2), np.array(["zero", "one", "Rust"]))),
+    # std.ml: evaluation metrics
+    ("argmax", {}, (1,), (np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [0.0, -1.0, 5.0]]),)),
+    ("accuracy", {}, (1, 1), (np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1]))),
+    (
+        "top_k_accuracy",
+        {"k": 2},
+        (2, 1),
+        (np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]), np.array([2, 2])),
+    ),
+    ("top_k_accuracy", {"k": 1}, (2, 1), (normal(6, 4), np.array([0, 1, 2, 3, 3, 1]))),
+    ("confusion", {"classes": 3}, (1, 1), (np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1]))),
 ]
 
 
@@ -217,6 +267,27 @@ REFUSALS: list[tuple[str, dict, tuple[int, ...], tuple]] = [
         MASKED_RANKS,
         (np.zeros((2, 4)), np.array([[True, False], [False, False]]), *params(2, 4, 3, 2)),
     ),
+    ("first", {}, (1,), (np.zeros((2, 0)),)),
+    ("first", {}, (2,), (np.zeros(3),)),
+    ("select", {}, (1, 1), (np.zeros(3), np.ones(2, dtype=bool))),
+    (
+        "select",
+        {},
+        (1, 1),
+        (np.zeros((2, 3)), np.array([[True, False, True], [True, False, False]])),
+    ),
+    ("at", {}, (0, 1), (np.array([0, 4]), np.zeros(4))),
+    ("at", {}, (0, 1), (np.array([-1]), np.zeros(4))),
+    ("argmax", {}, (1,), (np.array([[1.0, np.nan]]),)),
+    ("argmax", {}, (1,), (np.zeros((2, 0)),)),
+    ("accuracy", {}, (1, 1), (np.array([0, 1]), np.array([0, 1, 2]))),
+    ("accuracy", {}, (1, 1), (np.array([0.0, 1.0]), np.array([0, 1]))),
+    ("accuracy", {}, (1, 1), (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))),
+    ("top_k_accuracy", {"k": 4}, (2, 1), (np.zeros((2, 3)), np.array([0, 1]))),
+    ("top_k_accuracy", {"k": 1}, (2, 1), (np.zeros((2, 3)), np.array([0, 3]))),
+    ("top_k_accuracy", {"k": 1}, (2, 1), (np.zeros((2, 3)), np.array([0, 1, 1]))),
+    ("confusion", {"classes": 2}, (1, 1), (np.array([0, 2]), np.array([0, 1]))),
+    ("confusion", {"classes": 2}, (1, 1), (np.array([0, 1]), np.array([-1, 1]))),
 ]
 
 
@@ -226,7 +297,7 @@ def test_the_rule_refuses_what_the_kernel_refuses_in_its_words(case) -> None:
     refusals = []
     for call in (
         lambda: make_kernel(name, static, ranks)(*inputs),
-        lambda: torch_rule(name, static, ranks)(*(torch.tensor(a) for a in inputs)),
+        lambda: torch_rule(name, static, ranks)(*(tensor(a) for a in inputs)),
     ):
         with pytest.raises(CatRuntimeError) as info:
             call()
@@ -246,6 +317,8 @@ def test_the_rule_refuses_what_the_kernel_refuses_in_its_words(case) -> None:
         ("rms_norm", {"eps": -1.0}),
         ("concat_heads", {"n": 0}),
         ("windows", {"k": 0}),
+        ("top_k_accuracy", {"k": 0}),
+        ("confusion", {"classes": 0}),
     ],
 )
 def test_a_bad_static_argument_is_refused_as_by_the_kernel(name: str, static: dict) -> None:
@@ -255,3 +328,45 @@ def test_a_bad_static_argument_is_refused_as_by_the_kernel(name: str, static: di
             build()
         refusals.append((info.value.diagnostic.code, info.value.diagnostic.message))
     assert refusals[1] == refusals[0]
+
+
+UNARY = ["relu", "tanh", "sigmoid", "silu", "softplus", "gelu", "gelu_tanh", "exp", "clip"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    name=st.sampled_from(UNARY),
+    values=arrays(
+        np.float64,
+        array_shapes(min_dims=1, max_dims=3, max_side=4),
+        elements=st.floats(-30, 30) | st.sampled_from([0.0, -0.0, 1e-300, -1e-300]),
+    ),
+    seed=st.integers(0, 2**16),
+)
+def test_elementwise_rules_agree_on_any_values(name: str, values: np.ndarray, seed: int) -> None:
+    """Kinks (0), tiny and large entries included: the same values and the kernel's VJP."""
+    static = {"lo": -1.0, "hi": 0.0} if name == "clip" else {}
+    compare(name, static, (values.ndim,), (values,), seed=seed)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    lead=st.sampled_from([(), (2,)]),
+    length=st.integers(1, 5),
+    heads=st.integers(1, 3),
+    widths=st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 3)),
+    seed=st.integers(0, 2**16),
+    masked=st.booleans(),
+)
+def test_attention_agrees_on_any_shapes(lead, length, heads, widths, seed, masked) -> None:
+    """`self_attention` / `masked_self_attention` on random shapes, values and masks."""
+    width, k, e = widths
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(*lead, length, width))
+    weights = params(heads, width, k, e, seed)
+    if masked:
+        mask = rng.random((length, length)) < 0.5
+        mask[:, 0] = True
+        compare("masked_self_attention", {}, MASKED_RANKS, (x, mask, *weights), seed=seed)
+    else:
+        compare("self_attention", {}, RANKS, (x, *weights), seed=seed)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from catdsl.semantics.kernel import Mode
+from catdsl.semantics.torch_backend import to_numpy
 from catdsl.std.library import PRIMITIVES, make_kernel
 
 TOL = {"rtol": 1e-12, "atol": 1e-12}
@@ -23,6 +24,8 @@ def assert_same(ours: Any, theirs: Any) -> None:
     if ours is None:
         assert theirs is None
         return
+    if np.asarray(ours).dtype.kind in "USO":
+        assert isinstance(theirs, np.ndarray | np.generic)  # symbols stay numpy
     a, b = np.asarray(ours), np.asarray(theirs)
     assert a.shape == b.shape, (a.shape, b.shape)
     assert a.dtype == b.dtype, (a.dtype, b.dtype)
@@ -37,6 +40,22 @@ def torch_rule(name: str, static: dict, ranks: tuple[int, ...]) -> Any:
     from catdsl.std.torch_library import TORCH_RULES
 
     return TORCH_RULES[name](ranks, **{**PRIMITIVES[name].defaults, **static})
+
+
+def is_real(y: Any) -> bool:
+    """Whether an output is one real array (cotangents are drawn for those)."""
+    return y is not None and not isinstance(y, tuple) and np.asarray(y).dtype.kind == "f"
+
+
+def tensor(x: Any) -> Any:
+    """An operand as the torch backend holds it: a tensor (a float one tracking its gradient),
+    or a numpy array of symbols, which have no tensor form."""
+    import torch
+
+    array = np.asarray(x)
+    if array.dtype.kind in "USO":
+        return array
+    return torch.tensor(array, requires_grad=array.dtype.kind == "f")
 
 
 def compare(
@@ -57,20 +76,14 @@ def compare(
         outs, residual = kernel.forward(*inputs)
     else:
         outs, residual = kernel.forward_in(mode, *inputs)
-    leaves = [
-        torch.tensor(x, requires_grad=np.asarray(x).dtype.kind == "f")
-        if isinstance(x, np.ndarray | np.generic)
-        else x
-        for x in inputs
-    ]
+    leaves = [tensor(x) for x in inputs]
     fn = torch_rule(name, static, ranks)
     got = fn(*leaves) if mode is None else fn(*leaves, mode=mode)
-    assert_same(tuple(outs), tuple(y.detach().numpy() if hasattr(y, "detach") else y for y in got))
+    assert_same(tuple(outs), tuple(to_numpy(y) for y in got))
     rng = np.random.default_rng(seed)
-    cotangents = [
-        rng.normal(size=np.shape(y)) if np.asarray(y).dtype.kind == "f" else None for y in outs
-    ]
+    cotangents = [rng.normal(size=np.shape(y)) if is_real(y) else None for y in outs]
     wanted = [(y, dy) for y, dy in zip(got, cotangents, strict=True) if dy is not None]
+    wanted = [(y, dy) for y, dy in wanted if isinstance(y, torch.Tensor)]
     if not wanted or not any(
         isinstance(leaf, torch.Tensor) and leaf.requires_grad for leaf in leaves
     ):
@@ -82,7 +95,7 @@ def compare(
     for leaf, grad in zip(leaves, expected, strict=True):
         if not (isinstance(leaf, torch.Tensor) and leaf.requires_grad):
             continue
-        if grad is None:
+        if grad is None or np.size(grad) == 0:  # nothing flows (an empty list's is empty)
             assert leaf.grad is None or not bool(leaf.grad.any()), f"{name}: a gradient flows"
             continue
         assert leaf.grad is not None, f"{name}: no gradient reaches an input the VJP reaches"

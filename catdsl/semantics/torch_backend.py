@@ -149,6 +149,8 @@ class TorchBackend:
             return {k: self.to_tensor(v) for k, v in value.items()}
         if isinstance(value, np.ndarray | np.generic):
             array = np.asarray(value)
+            if array.dtype.kind in "USO":
+                return array  # symbols have no tensor form: they stay numpy (the rules know)
             if array.dtype.kind == "f":
                 array = array.astype(self.dtype, copy=False)
             return self.torch.tensor(array, device=self.device)  # a copy: inputs stay untouched

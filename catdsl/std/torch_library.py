@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from catdsl.semantics.torch_backend import TorchRule
 from catdsl.std.torch_attention_rules import ATTENTION_RULES
+from catdsl.std.torch_discrete_rules import DISCRETE_RULES
 from catdsl.std.torch_rules import ML_RULES
 
 
@@ -26,5 +27,5 @@ def _joined(*tables: dict[str, TorchRule]) -> dict[str, TorchRule]:
     return joined
 
 
-TORCH_RULES: dict[str, TorchRule] = _joined(ML_RULES, ATTENTION_RULES)
+TORCH_RULES: dict[str, TorchRule] = _joined(ML_RULES, ATTENTION_RULES, DISCRETE_RULES)
 """Every standard primitive's torch rule, by name."""
