@@ -4,10 +4,11 @@ forward pass for `torch.export` (`.pt2`) or ONNX (`.onnx`).
 The module runs the definition's diagram with the torch backend's rules, its params as
 `nn.Parameter`s named as in the program and initialised from the program's current values.
 A file is traced from that module on example inputs drawn from the definition's objects (two
-examples in a batch; free dims of size 3); every axis of the inputs is left dynamic where the
-definition allows it, so the file takes any batch size and sequence length. A rule's check on
-values (an index in range, finite logits) is kept in the traced graph as a runtime assertion,
-so the exported program refuses what catdsl refuses. Files are written atomically.
+examples in a batch; free dims of size 3); the batch axes and those of free dims are left
+dynamic, so the file takes any batch size and sequence length. A rule's check on values (an
+index in range, finite logits) is kept in a `.pt2` as a runtime assertion, so the exported
+program refuses what catdsl refuses (ONNX has no assertion: the model keeps none). Files are
+written atomically.
 
 | code  | raised when |
 | ----- | ----------- |

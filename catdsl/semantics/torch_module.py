@@ -5,6 +5,8 @@ definition reads as `nn.Parameter`s named as in the program; `forward` runs the 
 without the backend's numpy-side checks, so autograd sees every operation and `torch.optim`,
 `torch.compile` and `torch.export` work on it as on any module. The rules still refuse the
 operands the kernels refuse (an index out of range, non-finite logits) with the kernels' codes.
+`Recorded` and `Replayed` let `torch.export` trace those value tests: each is answered as it
+was on an example run whose checks passed, and asserted in the graph.
 
 Importing this module imports torch: the front end imports it only when a module is asked for.
 """
