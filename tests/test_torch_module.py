@@ -149,7 +149,8 @@ def compiled_equals_eager(backend: str) -> float:
 
 def test_torch_compile_gives_the_eager_values_and_gradients() -> None:
     """`aot_eager` traces the module as inductor does (dynamo, then AOT autograd) without
-    generating C++: inductor's compile takes minutes on this 2-core machine (the slow test)."""
+    generating C++: inductor's compile can take minutes on a loaded 2-core machine (the slow
+    test)."""
     torch._dynamo.reset()
     compiled_equals_eager("aot_eager")
 
