@@ -531,6 +531,23 @@ def cmd_learn(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
 
 
+# ------------------------------------------------------------------ export
+def cmd_export(args: argparse.Namespace) -> int:
+    """`export FILE NAME --to torch|onnx -o OUT`: the forward pass of NAME as a file."""
+    from catdsl.frontend.export import export_onnx, export_torch
+
+    program = _load(args, args.dtype)
+    if args.params:
+        _load_params(program, args.params)
+    write = export_torch if args.to == "torch" else export_onnx
+    try:
+        write(program, args.name, args.output, args.dtype)
+    except ImportError as err:
+        raise UsageError(str(err)) from None
+    print(f"wrote {args.output}: `{args.name} : {program[args.name].type_text}` for {args.to}")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -677,6 +694,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _backend_options(p)
     p.set_defaults(func=cmd_gradcheck)
+
+    p = sub.add_parser("export", help="write a forward morphism for PyTorch (torch.export) or ONNX")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument(
+        "--to",
+        choices=("torch", "onnx"),
+        required=True,
+        help="torch: a torch.export program (.pt2, `torch.export.load`); onnx: an ONNX model",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="model.pt2 / model.onnx")
+    p.add_argument("--params", help="parameter values from a .npz file or a checkpoint")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("explain", help="print the entry of a diagnostic code (E0201, R0412, ...)")
     p.add_argument("code", metavar="CODE")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from catdsl.frontend import drawing, law_check, overrides, training_run
+from catdsl.frontend import drawing, export, law_check, overrides, training_run
 from catdsl.frontend import gradcheck as gradient_check
 from catdsl.frontend.program import BaseProgram, Morphism, html_card, init_param
 from catdsl.loader import check_file, check_text
@@ -117,6 +117,13 @@ class Program(BaseProgram):
 
     def gradcheck(self, name: str, eps: float = 1e-6, seed: int = 0) -> gradient_check.GradReport:
         return gradient_check.gradcheck(self, name, eps=eps, seed=seed)
+
+    def to_torch(self, name: str, dtype: str | None = None, device: str = "cpu") -> Any:
+        """The definition `name` as a `torch.nn.Module` (docs/export.md): its params as
+        `nn.Parameter`s named as in the program, from their current values; `forward` takes
+        the inputs as tensors and the ports by keyword. In the program's dtype unless `dtype`
+        is given, on `device`. Training it changes the module's parameters, not the program's."""
+        return export.to_torch(self, name, dtype, device)
 
     def steps_of(self, name: str) -> int | None:
         """The n of a definition written `step ^ n` (what `train` runs without `steps=`), or
