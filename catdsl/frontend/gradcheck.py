@@ -31,7 +31,7 @@ import numpy as np
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
 from catdsl.frontend.program import BaseProgram
-from catdsl.frontend.sampling import Sampler
+from catdsl.frontend.sampling import Case, Sampler
 from catdsl.typesys import messages as M
 from catdsl.typesys.no_gradient import first_cut
 from catdsl.typesys.primitives import NoGradient
@@ -112,6 +112,35 @@ def gradcheck(program: BaseProgram, name: str, eps: float = 1e-6, seed: int = 0)
         raise CatError([message.at(cut.prim.span)], program.checked.sources)
     rng = np.random.default_rng(seed)
     sampler = Sampler(rng, program.params)
+    try:
+        rows = _case_rows(program, name, sampler, rng, eps, "")
+        empty_rows: list[GradRow] = []
+        if sampler.varies:  # lists or options in the domain: at `[]` and `none` too
+            empty = Sampler(np.random.default_rng(seed + 1), program.params, Case.EMPTY)
+            empty_rows = _case_rows(program, name, empty, rng, eps, " at [] / none")
+    except CatRuntimeError as err:
+        raise CatError([err.diagnostic], program.checked.sources) from None
+    top = max((r.largest for r in rows), default=0.0)
+    flagged = tuple(
+        dataclasses.replace(r, negligible=top > 0 and r.largest < NEGLIGIBLE * top) for r in rows
+    )
+    # at `[]` a zero gradient is the expected one, not a warning sign
+    return GradReport(name, flagged + tuple(empty_rows))
+
+
+def _case_rows(
+    program: BaseProgram,
+    name: str,
+    sampler: Sampler,
+    rng: np.random.Generator,
+    eps: float,
+    case: str,
+) -> list[GradRow]:
+    """The rows of one sampled case: every real input, port and param of `name` against
+    central differences, labelled with `case` (empty for the first, present one). At the
+    empty case every input is a list without elements or `none`, so only the params (and any
+    input that is still an array with entries) have coordinates to perturb."""
+    morphism = program[name]
     inputs = list(sampler.prod(morphism.dom))
     ports = {p.name: sampler.atom(p.atom) for p in morphism.term.ports if p.kind == "port"}
     params = {k: np.array(v, dtype=np.float64) for k, v in program.params.items()}
@@ -121,45 +150,36 @@ def gradcheck(program: BaseProgram, name: str, eps: float = 1e-6, seed: int = 0)
         # copies: an output may be a view of an input (`split`), which the check perturbs
         return copy.deepcopy(tuple(backend.run(plan, tuple(inputs), ports, params, check=False)))
 
-    try:
-        first = outputs()
-        cots = tuple(
-            rng.normal(size=np.shape(o)) if _is_real(np.asarray(o)) else None for o in first
+    first = outputs()
+    cots = tuple(rng.normal(size=np.shape(o)) if _is_real(np.asarray(o)) else None for o in first)
+    if all(c is None for c in cots):
+        if case:  # nothing real comes out of an empty case: nothing to check there
+            return []
+        raise CatError([Diagnostic("E0807", f"`{name}` has no real output to differentiate")])
+    wrt = {"inputs", *ports, *(p.name for p in morphism.param_ports)}
+    _, grads = backend.vjp(plan, tuple(inputs), ports, params, cots, wrt)
+    targets: list[tuple[str, np.ndarray, np.ndarray | None]] = []
+    for i, x in enumerate(inputs):
+        if _is_real(x) and (x.size or not case):
+            targets.append((f"input {i + 1}{case}", x, grads["inputs"][i]))
+    for pname, value in ports.items():
+        if _is_real(value) and (value.size or not case):
+            targets.append((f"port {pname}{case}", value, grads.get(pname)))
+    for p in morphism.param_ports:
+        targets.append((f"{p.name}{case}", params[p.name], grads.get(p.name)))
+    if not targets and not case:
+        raise CatError(
+            [
+                Diagnostic(
+                    "E0807",
+                    f"`{name}` has no real input, port or parameter to differentiate",
+                    help="gradcheck a loss or a morphism with learnable params, e.g. `loss`",
+                )
+            ]
         )
-        if all(c is None for c in cots):
-            raise CatError([Diagnostic("E0807", f"`{name}` has no real output to differentiate")])
-        wrt = {"inputs", *ports, *(p.name for p in morphism.param_ports)}
-        _, grads = backend.vjp(plan, tuple(inputs), ports, params, cots, wrt)
-        targets: list[tuple[str, np.ndarray, np.ndarray | None]] = []
-        for i, x in enumerate(inputs):
-            if _is_real(x):
-                targets.append((f"input {i + 1}", x, grads["inputs"][i]))
-        for pname, value in ports.items():
-            if _is_real(value):
-                targets.append((f"port {pname}", value, grads.get(pname)))
-        for p in morphism.param_ports:
-            targets.append((p.name, params[p.name], grads.get(p.name)))
-        if not targets:
-            raise CatError(
-                [
-                    Diagnostic(
-                        "E0807",
-                        f"`{name}` has no real input, port or parameter to differentiate",
-                        help="gradcheck a loss or a morphism with learnable params, e.g. `loss`",
-                    )
-                ]
-            )
-        rows = [
-            _check_tensor(label, value, grad, outputs, cots, eps, rng)
-            for label, value, grad in targets
-        ]
-    except CatRuntimeError as err:
-        raise CatError([err.diagnostic], program.checked.sources) from None
-    top = max((r.largest for r in rows), default=0.0)
-    flagged = tuple(
-        dataclasses.replace(r, negligible=top > 0 and r.largest < NEGLIGIBLE * top) for r in rows
-    )
-    return GradReport(name, flagged)
+    return [
+        _check_tensor(label, value, grad, outputs, cots, eps, rng) for label, value, grad in targets
+    ]
 
 
 def _paired_difference(cots: tuple, up: tuple, down: tuple) -> float:

@@ -54,9 +54,12 @@ class Sampler:
         self.params = params
         self.case = case
         self.free: dict[str, int] = {}
+        self.varies = False
+        """Whether a list or an option was drawn: its case (how long, whether present) matters."""
 
     def list_length(self, shortest: int = 0) -> int:
         """The length of a list of this sampler's case, at least `shortest`."""
+        self.varies = True
         if self.case is Case.EMPTY:
             return shortest
         if self.case is Case.ONE:
@@ -66,6 +69,7 @@ class Sampler:
 
     def present(self, lead: tuple[int, ...]) -> bool:
         """Whether an option holds a value (always inside a list: it has no `none` there)."""
+        self.varies = True
         if lead or self.case in (Case.ONE, Case.PRESENT):
             return True
         return self.case is Case.VARIED and self.rng.random() >= 0.25
