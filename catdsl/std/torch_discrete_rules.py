@@ -24,6 +24,7 @@ from catdsl.std.prims import _lists
 from catdsl.std.prims.accuracy import check_counted, check_pairs
 from catdsl.std.prims.argmax import Argmax, check_scores
 from catdsl.std.prims.at import At
+from catdsl.std.prims.column import Column
 from catdsl.std.prims.compare import Eq, Ge, Gt, Join, Le, Lt, Meet
 from catdsl.std.prims.concat import Concat
 from catdsl.std.prims.confusion import Confusion
@@ -31,6 +32,7 @@ from catdsl.std.prims.first import First
 from catdsl.std.prims.last import Last
 from catdsl.std.prims.length import Length
 from catdsl.std.prims.logic import All, And, Any_, Implies, Not, Or
+from catdsl.std.prims.rel_compose import RelCompose
 from catdsl.std.prims.select import Select
 from catdsl.std.prims.top_k_accuracy import TopKAccuracy
 from catdsl.std.prims.zip import Zip
@@ -111,6 +113,28 @@ def compare(op: Callable[[Tensor, Tensor], Tensor], kind: type[Kernel]) -> Torch
         return with_symbols(kind(in_ranks), lambda a, b: (op(a, b),))
 
     return rule
+
+
+def rel_compose(in_ranks: Ranks) -> TorchFn:
+    """`rel_compose`: (R ; S)[i, j] = any over l of R[i, l] and S[l, j], counted through an
+    integer product as the kernel counts (exact); shapes refused as by the kernel."""
+    kernel = RelCompose(in_ranks)
+
+    def run(r: Tensor, s: Tensor) -> tuple[Tensor, ...]:
+        if r.ndim < 2 or s.ndim < 2 or r.shape[-1] != s.shape[-2] or not _broadcast(r, s):
+            raise refuse_as_numpy(kernel, ghost(r), ghost(s))
+        return (torch.matmul(r.to(torch.int64), s.to(torch.int64)) > 0,)
+
+    return run
+
+
+def _broadcast(r: Tensor, s: Tensor) -> bool:
+    """Whether the batch axes of two matrices broadcast."""
+    try:
+        torch.broadcast_shapes(r.shape[:-2], s.shape[:-2])
+    except RuntimeError:
+        return False
+    return True
 
 
 def lattice(first: Callable[[Tensor, Tensor], Tensor], kind: type[Kernel]) -> TorchRule:
@@ -259,6 +283,22 @@ def at(in_ranks: Ranks) -> TorchFn:
     return with_symbols(kernel, run)
 
 
+def column(in_ranks: Ranks) -> TorchFn:
+    """`column(keys, values)`: the value on the first row whose key is the input. The rows are
+    found by the numpy kernel on host copies of the keys (discrete, symbols possibly; R0440 and
+    R0441 are its own), then taken from the values' tensor, so a real column's gradient is
+    autograd's scatter of each row's cotangent, as the kernel's VJP adds them."""
+    kernel = Column(in_ranks)
+
+    def run(key: Any, keys: Any, values: Any) -> tuple[Any, ...]:
+        (taken,), (rows, _, _) = kernel.forward(host(key), host(keys), ghost(values))
+        if not isinstance(values, Tensor):
+            return (taken,)
+        return (values[torch.as_tensor(rows, device=values.device)],)
+
+    return run
+
+
 # ---------------------------------------------------------------- evaluation metrics
 
 
@@ -343,6 +383,7 @@ DISCRETE_RULES: dict[str, TorchRule] = {
     "ge": compare(torch.ge, Ge),
     "gt": compare(torch.gt, Gt),
     "eq": compare(torch.eq, Eq),
+    "rel_compose": rel_compose,
     "join": lattice(torch.ge, Join),
     "meet": lattice(torch.le, Meet),
     "first": pick(First, lambda n: 0),
@@ -352,6 +393,7 @@ DISCRETE_RULES: dict[str, TorchRule] = {
     "concat": concat,
     "select": select,
     "at": at,
+    "column": column,
     "argmax": argmax,
     "accuracy": accuracy,
     "top_k_accuracy": top_k_accuracy,
