@@ -13,7 +13,7 @@ a symbol carries none). Importing this module imports torch.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -291,12 +291,46 @@ def column(in_ranks: Ranks) -> TorchFn:
     kernel = Column(in_ranks)
 
     def run(key: Any, keys: Any, values: Any) -> tuple[Any, ...]:
-        (taken,), (rows, _, _) = kernel.forward(host(key), host(keys), ghost(values))
+        (taken,), residual = kernel.forward(host(key), host(keys), ghost(values))
+        rows = cast(tuple, residual)[0]
         if not isinstance(values, Tensor):
             return (taken,)
         return (values[torch.as_tensor(rows, device=values.device)],)
 
     return run
+
+
+def fold(in_ranks: Ranks) -> TorchFn:
+    """`fold(op, unit)`: `op` applied along the list axis from `unit`'s value (broadcast over
+    a batch of lists), each application a run of `op`'s plan on tensors, so autograd goes back
+    through all of them as the kernel's VJP does; `unit` gets no gradient (it has no params)."""
+
+    def run(op: Any, unit: Any, *columns: Any) -> tuple[Any, ...]:
+        axis = _lists.list_axis([ghost(c) for c in columns], in_ranks[0] if in_ranks else 1)
+        batch = tuple(columns[0].shape[:axis])
+        device = device_of(columns)
+        acc = tuple(_broadcast_to(u, batch, device) for u in unit.run())
+        for i in range(int(columns[0].shape[axis])):
+            acc = op.run(*acc, *(_take(c, i, axis) for c in columns))
+        return acc
+
+    return run
+
+
+def _broadcast_to(value: Any, batch: tuple[int, ...], device: torch.device) -> Any:
+    """`value` repeated over the leading axes `batch`: a tensor (a plain number, as a whole
+    number unit of no fixed kind is, made one), or a numpy array of symbols."""
+    array = value if isinstance(value, Tensor) else np.asarray(value)
+    if isinstance(array, np.ndarray) and array.dtype.kind in "biuf":
+        array = torch.as_tensor(array, device=device)
+    if isinstance(array, Tensor):
+        return array.broadcast_to((*batch, *array.shape))
+    return np.broadcast_to(array, batch + array.shape)
+
+
+def _take(column: Any, i: int, axis: int) -> Any:
+    """The element at position `i` of the list axis of one column."""
+    return column.select(axis, i) if isinstance(column, Tensor) else np.take(column, i, axis=axis)
 
 
 # ---------------------------------------------------------------- evaluation metrics
@@ -394,6 +428,7 @@ DISCRETE_RULES: dict[str, TorchRule] = {
     "select": select,
     "at": at,
     "column": column,
+    "fold": fold,
     "argmax": argmax,
     "accuracy": accuracy,
     "top_k_accuracy": top_k_accuracy,
