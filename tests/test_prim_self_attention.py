@@ -162,3 +162,41 @@ def test_the_params_only_vjp_skips_the_sequence_and_agrees():
     assert partial[0] is None
     for a, b in zip(full[1:], partial[1:], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_the_key_bias_gets_exactly_zero_cotangent(masked):
+    """bk adds q_i·bk/√k to every score of row i; the softmax ignores a row constant, so the
+    output does not depend on bk and its cotangent is exact zeros (not rounding noise)."""
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(2, 5, 4))
+    name, ranks = ("masked_self_attention", MASKED_RANKS) if masked else ("self_attention", RANKS)
+    mask = [np.tri(5, dtype=bool)] if masked else []
+    kernel = make_kernel(name, {}, ranks)
+    ps = params(2, 4, 3, 2, seed=5)
+    (out,), residual = kernel.forward(x, *mask, *ps)
+    np.testing.assert_allclose(out, reference(x, *(mask or [None]), *ps), rtol=1e-12, atol=1e-12)
+    moved = [*ps[:3], ps[3] + rng.normal(size=ps[3].shape) * 10, *ps[4:]]
+    (out_moved,), _ = kernel.forward(x, *mask, *moved)
+    np.testing.assert_array_equal(out_moved, out)
+    grads = kernel.vjp(residual, rng.normal(size=out.shape))
+    d_bk = grads[len(mask) + 4]
+    assert d_bk.shape == ps[3].shape and not np.any(d_bk)
+    check_vjp(kernel, [x, *mask, *ps])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("masked", [False, True])
+def test_the_key_bias_gets_no_gradient_on_torch(masked):
+    torch = pytest.importorskip("torch")
+    from catdsl.std.torch_library import TORCH_RULES
+
+    rng = np.random.default_rng(13)
+    name, ranks = ("masked_self_attention", MASKED_RANKS) if masked else ("self_attention", RANKS)
+    mask = [torch.tensor(np.tri(5, dtype=bool))] if masked else []
+    x = torch.tensor(rng.normal(size=(2, 5, 4)), requires_grad=True)
+    ps = [torch.tensor(p, requires_grad=True) for p in params(2, 4, 3, 2, seed=6)]
+    (out,) = TORCH_RULES[name](ranks)(x, *mask, *ps)
+    out.backward(torch.tensor(rng.normal(size=tuple(out.shape))))
+    assert ps[3].grad is None or not bool(ps[3].grad.any())
+    assert all(p.grad is not None and bool(p.grad.any()) for i, p in enumerate(ps) if i != 3)

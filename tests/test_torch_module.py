@@ -201,3 +201,36 @@ def test_unknown_names_and_primitives_without_a_torch_rule_are_diagnostics() -> 
     assert diagnostic.code == "R0810"
     assert "`double` has no torch rule" in diagnostic.message
     assert diagnostic.span is not None and (diagnostic.span.line, diagnostic.span.column) == (3, 23)
+
+
+DROPPED = """
+import std.ml
+object Hidden : Real[6]
+morphism Drop : Hidden -> Hidden = dropout(p = 0.5, seed = 7)
+"""
+
+
+def test_dropout_follows_train_and_eval() -> None:
+    """A new module trains (as PyTorch's do): its k-th forward drops what the numpy kernel
+    drops in training step k; after `.eval()` dropout is the identity, after `.train()` the
+    steps go on counting."""
+    from catdsl.semantics.kernel import Mode
+    from catdsl.std.library import make_kernel
+
+    module = catdsl.loads(DROPPED).to_torch("Drop")
+    kernel = make_kernel("dropout", {"p": 0.5, "seed": 7}, (1,))
+    x = np.arange(1.0, 7.0)
+
+    def dropped(step: int) -> np.ndarray:
+        (y,), _ = kernel.forward_in(Mode(True, step), x)
+        return y
+
+    assert module.training
+    first, second = (module(torch.tensor(x)).numpy() for _ in range(2))
+    np.testing.assert_array_equal(first, dropped(1))
+    np.testing.assert_array_equal(second, dropped(2))
+    assert not np.array_equal(first, x) and not np.array_equal(first, second)
+    module.eval()
+    np.testing.assert_array_equal(module(torch.tensor(x)).numpy(), x)
+    module.train()
+    np.testing.assert_array_equal(module(torch.tensor(x)).numpy(), dropped(3))

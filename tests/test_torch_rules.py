@@ -160,6 +160,14 @@ CASES: list[tuple[str, dict, tuple[int, ...], tuple]] = [
     ("select", {}, (1, 1), (np.zeros(0), np.zeros(0, dtype=bool))),
     ("at", {}, (0, 2), (np.array([0, 2, 2]), normal(4, 3))),
     ("at", {}, (0, 1), (np.array(2), np.array(["zero", "one", "Rust"]))),
+    ("column", {}, (0, 1, 1), (np.array([9, 7, 9, 8]), np.array([7, 8, 9]), normal(3))),
+    ("column", {}, (0, 1, 1), (np.array(8), np.array([7, 8, 8]), normal(3, 2))),
+    ("column", {}, (0, 1, 1), (np.array(["b", "a"]), np.array(["a", "b"]), normal(2))),
+    ("column", {}, (0, 1, 1), (np.array([7, 9]), np.array([7, 9]), np.array(["x", "y"]))),
+    ("column", {}, (0, 1, 1), (np.array([1, 0]), np.array([0, 1]), np.array([3, 4]))),
+    # std.logic: relations
+    ("rel_compose", {}, (2, 2), (allow_mask(3, 4), allow_mask(4, 2))),
+    ("rel_compose", {}, (3, 2), (allow_mask(2, 3, 4), allow_mask(4, 5))),
     # std.ml: evaluation metrics
     ("argmax", {}, (1,), (np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [0.0, -1.0, 5.0]]),)),
     ("accuracy", {}, (1, 1), (np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1]))),
@@ -188,7 +196,12 @@ def test_every_primitive_has_a_rule_and_a_case() -> None:
     from catdsl.std.torch_library import TORCH_RULES
 
     assert set(TORCH_RULES) == set(kernel_table())
-    assert {c[0] for c in CASES} == set(TORCH_RULES)
+    assert {c[0] for c in CASES} | ON_PROGRAMS == set(TORCH_RULES)
+
+
+ON_PROGRAMS = {"fold"}
+"""Primitives whose kernels take morphism arguments (plans, not arrays): compared on whole
+programs in test_torch_fold.py."""
 
 
 @pytest.mark.parametrize("step", [1, 2, 7])
@@ -278,6 +291,12 @@ REFUSALS: list[tuple[str, dict, tuple[int, ...], tuple]] = [
     ),
     ("at", {}, (0, 1), (np.array([0, 4]), np.zeros(4))),
     ("at", {}, (0, 1), (np.array([-1]), np.zeros(4))),
+    ("column", {}, (0, 1, 1), (np.array([7, 5]), np.array([7, 8, 9]), np.zeros(3))),
+    ("column", {}, (0, 1, 1), (np.array("c"), np.array(["a", "b"]), np.zeros(2))),
+    ("column", {}, (0, 1, 1), (np.array(7), np.array([7, 8, 9]), np.zeros(1))),
+    ("rel_compose", {}, (2, 2), (np.ones((2, 3), bool), np.ones((2, 3), bool))),
+    ("rel_compose", {}, (1, 2), (np.ones(3, bool), np.ones((3, 2), bool))),
+    ("rel_compose", {}, (3, 3), (np.ones((2, 2, 3), bool), np.ones((3, 3, 2), bool))),
     ("argmax", {}, (1,), (np.array([[1.0, np.nan]]),)),
     ("argmax", {}, (1,), (np.zeros((2, 0)),)),
     ("accuracy", {}, (1, 1), (np.array([0, 1]), np.array([0, 1, 2]))),

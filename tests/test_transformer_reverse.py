@@ -46,3 +46,15 @@ def test_it_learns_to_reverse_held_out_sequences():
     accuracy = float((predicted == held["reversed"]).mean())
     assert accuracy >= 0.95, accuracy
     assert seconds < 120, seconds
+
+
+def test_adam_leaves_the_key_bias_exactly_where_it_started():
+    """The key bias adds a row constant to the attention scores, which the softmax ignores:
+    its cotangent is exact zeros, so Adam (dividing by a running norm) never moves it, while
+    it moves every other param."""
+    program = catdsl.load(str(REVERSE))
+    before = {name: np.array(value) for name, value in program.params.items()}
+    program.train("step", steps=2)
+    np.testing.assert_array_equal(program.params["bk"], before["bk"])
+    assert not np.array_equal(program.params["bq"], before["bq"])
+    assert not np.array_equal(program.params["Wk"], before["Wk"])

@@ -63,6 +63,7 @@ from catdsl.semantics.torch_plan import (
     _Map,
     _Step,
     _Train,
+    _Unpack,
     to_numpy,
 )
 from catdsl.semantics.torch_training import DataParallel, TorchObjective
@@ -294,8 +295,17 @@ class _Binder:
             case Call(box=box):
                 fn = self.rule(box.name, dict(box.static or {}), tuple(box.in_ranks), box.span)
                 uses_mode = getattr(fn, "uses_mode", False)
+                subs = tuple(self.plan(sub) for sub in step.subs)
                 return _Call(
-                    fn, box.inputs, box.outputs, step.ins, step.outs, box.label, box.span, uses_mode
+                    fn,
+                    box.inputs,
+                    box.outputs,
+                    step.ins,
+                    step.outs,
+                    box.label,
+                    box.span,
+                    uses_mode,
+                    subs,
                 )
             case Loop(box=box, body=body):
                 return _Loop(self.plan(body), box.n, box.n_domain_inputs, step.ins, step.outs)
@@ -315,7 +325,7 @@ class _Binder:
                 op = bind_train(step, self.objective)
                 return _Train(op, self.backend.to_tensor, step.ins, step.outs, box.span)
             case Unpack(box=box):
-                raise unsupported(f"taking apart `{box.inputs[0]}`").at(box.span)
+                return _Unpack(box.inputs[0], tuple(box.outputs), step.ins, step.outs)
 
     def rule(
         self, name: str, static: dict[str, Any], in_ranks: tuple[int, ...], span: Span | None

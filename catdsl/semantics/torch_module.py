@@ -20,15 +20,22 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from catdsl.semantics.kernel import EVALUATION, Mode
 from catdsl.semantics.torch_backend import TensorRun, TorchPlan
 
 
 class DefinitionModule(nn.Module):
     """A definition's forward pass on tensors: its inputs positionally, its ports by keyword,
-    its params as this module's parameters; one output tensor, or a tuple of them."""
+    its params as this module's parameters; one output tensor, or a tuple of them.
+
+    The run's mode follows `self.training`, as PyTorch's own modules do: after `module.train()`
+    (a new module's state) each forward is a training step's pass, numbered from 1 in
+    `steps`, so `dropout` drops the entries `catdsl train` drops at that step; after
+    `module.eval()` it is the identity."""
 
     def __init__(self, plan: TorchPlan, params: Mapping[str, torch.Tensor]):
         super().__init__()
+        self.steps = 0  # the training-mode forward passes so far
         self.plan = plan
         self.definition = plan.name or "morphism"
         self.ports = tuple(s.name for s in plan.sources if s.kind == "port")
@@ -46,7 +53,11 @@ class DefinitionModule(nn.Module):
             )
         params = dict(self.named_parameters(recurse=False))
         values = self.plan.gather(inputs, ports, params)
-        outputs = self.plan.execute(values, TensorRun(False, {}))
+        mode = EVALUATION
+        if self.training:
+            self.steps += 1
+            mode = Mode(True, self.steps)
+        outputs = self.plan.execute(values, TensorRun(False, {}, mode))
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def extra_repr(self) -> str:

@@ -20,6 +20,7 @@ from catdsl.semantics.kernel import EVALUATION, Mode, StepClock
 from catdsl.semantics.plan import RunContext
 from catdsl.semantics.sources import gather_sources
 from catdsl.semantics.values import (
+    components,
     is_differentiable,
     join_components,
     pack,
@@ -68,6 +69,7 @@ class _Call:
     label: str
     span: Span | None
     uses_mode: bool = False
+    subs: tuple[TorchPlan, ...] = ()  # the plans of its morphism arguments (`fold`'s op, unit)
 
 
 @dataclass
@@ -122,7 +124,33 @@ class _Train:
     span: Span | None
 
 
-_Step = _Call | _Loop | _Map | _Invoke | _Check | _Train
+@dataclass
+class _Unpack:
+    """An object over a product taken apart (`fst[Pair]`): the value of `whole` in `ins`
+    written to `outs` as its parts (autograd packs their cotangents again)."""
+
+    whole: Any
+    parts: tuple[Any, ...]
+    ins: tuple[int, ...]
+    outs: tuple[int, ...]
+
+
+_Step = _Call | _Loop | _Map | _Invoke | _Check | _Train | _Unpack
+
+
+class TorchApplied:
+    """A morphism argument's plan as a torch rule calls it (`fold`'s `op`): a function on flat
+    component tensors, run in the calling run (its checks, dims and mode); it is a run of
+    tensors, so autograd records every application."""
+
+    def __init__(self, sub: TorchPlan, run: TensorRun):
+        self.sub, self.tensor_run = sub, run
+        self.dom, self.cod = sub.dom.atoms, sub.cod.atoms
+
+    def run(self, *xs: Any) -> tuple:
+        """The outputs, as flat component tensors."""
+        ys = self.sub.execute(split_components(xs, self.dom), self.tensor_run)
+        return join_components(ys, self.cod)
 
 
 class TorchPlan:
@@ -178,6 +206,8 @@ class TorchPlan:
                     ys = body.execute(xs, run)
                 case _Train():
                     ys = self.train(step, xs, run)
+                case _Unpack(whole=whole, parts=parts):
+                    ys = tuple(split_components(components(xs[0], whole), parts))
                 case _Check(checks=checks):
                     if run.check:
                         for check, x in zip(checks, xs, strict=True):
@@ -192,6 +222,8 @@ class TorchPlan:
     def call(step: _Call, xs: list, run: TensorRun) -> tuple:
         """One primitive on its wires; its outputs scanned for NaN/inf in a checked run."""
         flat = join_components(xs, step.atoms_in)
+        if step.subs:
+            flat = (*(TorchApplied(sub, run) for sub in step.subs), *flat)
         try:
             ys = step.fn(*flat, mode=run.mode) if step.uses_mode else step.fn(*flat)
         except CatRuntimeError as exc:

@@ -240,13 +240,15 @@ def fits(x: Tensor, mask: Tensor | None, params: tuple[Tensor, ...]) -> bool:
 
 
 def attend(x: Tensor, mask: Tensor | None, params: tuple[Tensor, ...]) -> Tensor:
-    """The heads' outputs side by side (T × H·e) of checked operands."""
+    """The heads' outputs side by side (T × H·e) of checked operands. The key bias is left out
+    of the scores, as the numpy kernel leaves it out: it adds the same constant to every score
+    of a row, which the softmax ignores, so bk gets no gradient (zeros) rather than noise."""
     wq, bq, wk, bk, wv, bv = params
     heads, width, k = wq.shape
     e = wv.shape[2]
     lead, length = tuple(x.shape[:-2]), x.shape[-2]
     w_all = torch.cat((wq, wk, wv), dim=2).permute(1, 0, 2).reshape(width, -1)
-    b_all = torch.cat((bq, bk, bv), dim=1).reshape(-1)
+    b_all = torch.cat((bq, torch.zeros_like(bk), bv), dim=1).reshape(-1)
     proj = x.reshape(-1, width) @ w_all + b_all
     roles = proj.reshape(*lead, length, heads, 2 * k + e).movedim(-2, -3)
     q, key, v = roles[..., :k], roles[..., k : 2 * k], roles[..., 2 * k :]

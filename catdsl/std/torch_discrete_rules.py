@@ -13,7 +13,7 @@ a symbol carries none). Importing this module imports torch.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -24,6 +24,7 @@ from catdsl.std.prims import _lists
 from catdsl.std.prims.accuracy import check_counted, check_pairs
 from catdsl.std.prims.argmax import Argmax, check_scores
 from catdsl.std.prims.at import At
+from catdsl.std.prims.column import Column
 from catdsl.std.prims.compare import Eq, Ge, Gt, Join, Le, Lt, Meet
 from catdsl.std.prims.concat import Concat
 from catdsl.std.prims.confusion import Confusion
@@ -31,6 +32,7 @@ from catdsl.std.prims.first import First
 from catdsl.std.prims.last import Last
 from catdsl.std.prims.length import Length
 from catdsl.std.prims.logic import All, And, Any_, Implies, Not, Or
+from catdsl.std.prims.rel_compose import RelCompose
 from catdsl.std.prims.select import Select
 from catdsl.std.prims.top_k_accuracy import TopKAccuracy
 from catdsl.std.prims.zip import Zip
@@ -111,6 +113,28 @@ def compare(op: Callable[[Tensor, Tensor], Tensor], kind: type[Kernel]) -> Torch
         return with_symbols(kind(in_ranks), lambda a, b: (op(a, b),))
 
     return rule
+
+
+def rel_compose(in_ranks: Ranks) -> TorchFn:
+    """`rel_compose`: (R ; S)[i, j] = any over l of R[i, l] and S[l, j], counted through an
+    integer product as the kernel counts (exact); shapes refused as by the kernel."""
+    kernel = RelCompose(in_ranks)
+
+    def run(r: Tensor, s: Tensor) -> tuple[Tensor, ...]:
+        if r.ndim < 2 or s.ndim < 2 or r.shape[-1] != s.shape[-2] or not _broadcast(r, s):
+            raise refuse_as_numpy(kernel, ghost(r), ghost(s))
+        return (torch.matmul(r.to(torch.int64), s.to(torch.int64)) > 0,)
+
+    return run
+
+
+def _broadcast(r: Tensor, s: Tensor) -> bool:
+    """Whether the batch axes of two matrices broadcast."""
+    try:
+        torch.broadcast_shapes(r.shape[:-2], s.shape[:-2])
+    except RuntimeError:
+        return False
+    return True
 
 
 def lattice(first: Callable[[Tensor, Tensor], Tensor], kind: type[Kernel]) -> TorchRule:
@@ -259,6 +283,56 @@ def at(in_ranks: Ranks) -> TorchFn:
     return with_symbols(kernel, run)
 
 
+def column(in_ranks: Ranks) -> TorchFn:
+    """`column(keys, values)`: the value on the first row whose key is the input. The rows are
+    found by the numpy kernel on host copies of the keys (discrete, symbols possibly; R0440 and
+    R0441 are its own), then taken from the values' tensor, so a real column's gradient is
+    autograd's scatter of each row's cotangent, as the kernel's VJP adds them."""
+    kernel = Column(in_ranks)
+
+    def run(key: Any, keys: Any, values: Any) -> tuple[Any, ...]:
+        (taken,), residual = kernel.forward(host(key), host(keys), ghost(values))
+        rows = cast(tuple, residual)[0]
+        if not isinstance(values, Tensor):
+            return (taken,)
+        return (values[torch.as_tensor(rows, device=values.device)],)
+
+    return run
+
+
+def fold(in_ranks: Ranks) -> TorchFn:
+    """`fold(op, unit)`: `op` applied along the list axis from `unit`'s value (broadcast over
+    a batch of lists), each application a run of `op`'s plan on tensors, so autograd goes back
+    through all of them as the kernel's VJP does; `unit` gets no gradient (it has no params)."""
+
+    def run(op: Any, unit: Any, *columns: Any) -> tuple[Any, ...]:
+        axis = _lists.list_axis([ghost(c) for c in columns], in_ranks[0] if in_ranks else 1)
+        batch = tuple(columns[0].shape[:axis])
+        device = device_of(columns)
+        acc = tuple(_broadcast_to(u, batch, device) for u in unit.run())
+        for i in range(int(columns[0].shape[axis])):
+            acc = op.run(*acc, *(_take(c, i, axis) for c in columns))
+        return acc
+
+    return run
+
+
+def _broadcast_to(value: Any, batch: tuple[int, ...], device: torch.device) -> Any:
+    """`value` repeated over the leading axes `batch`: a tensor (a plain number, as a whole
+    number unit of no fixed kind is, made one), or a numpy array of symbols."""
+    array = value if isinstance(value, Tensor) else np.asarray(value)
+    if isinstance(array, np.ndarray) and array.dtype.kind in "biuf":
+        array = torch.as_tensor(array, device=device)
+    if isinstance(array, Tensor):
+        return array.broadcast_to((*batch, *array.shape))
+    return np.broadcast_to(array, batch + array.shape)
+
+
+def _take(column: Any, i: int, axis: int) -> Any:
+    """The element at position `i` of the list axis of one column."""
+    return column.select(axis, i) if isinstance(column, Tensor) else np.take(column, i, axis=axis)
+
+
 # ---------------------------------------------------------------- evaluation metrics
 
 
@@ -343,6 +417,7 @@ DISCRETE_RULES: dict[str, TorchRule] = {
     "ge": compare(torch.ge, Ge),
     "gt": compare(torch.gt, Gt),
     "eq": compare(torch.eq, Eq),
+    "rel_compose": rel_compose,
     "join": lattice(torch.ge, Join),
     "meet": lattice(torch.le, Meet),
     "first": pick(First, lambda n: 0),
@@ -352,6 +427,8 @@ DISCRETE_RULES: dict[str, TorchRule] = {
     "concat": concat,
     "select": select,
     "at": at,
+    "column": column,
+    "fold": fold,
     "argmax": argmax,
     "accuracy": accuracy,
     "top_k_accuracy": top_k_accuracy,

@@ -37,6 +37,15 @@ class MultiHead(Kernel):
     so the width is H·e. With `masked` (the subclass of `masked_self_attention`) an allow-mask
     (true = may attend, T × T) is the second input; blocked scores become −1e6 before the
     softmax, as in `mask_scores`, and get no gradient.
+
+    The key bias bk is left out of the scores, and its cotangent is exact zeros. Score (i, j)
+    is q_i·(x_j·Wk + bk)/√k, whose bias part q_i·bk/√k is the same for every key j of row i,
+    and a softmax row does not change when a constant is added to it: the weights, the output
+    and every other gradient are those of the scores without bk, and the true gradient of bk
+    is zero. Computed with bk, it comes out as rounding noise (~1e-17) that an optimizer
+    dividing by a running norm (Adam) would blow up into steps of its learning rate. Masking
+    keeps this exact: a blocked cell's weight exp(−1e6 − max) is 0 in float64 with or without
+    the constant (for any score above −1e6 + 745), so only allowed cells share the row constant.
     """
 
     name = "self_attention"
@@ -108,7 +117,8 @@ class MultiHead(Kernel):
         lead, length = x.shape[:-2], x.shape[-2]
         # all projections of all heads in one product: column block h holds [q_h | k_h | v_h]
         w_all = np.concatenate((wq, wk, wv), axis=2).transpose(1, 0, 2).reshape(width, -1)
-        b_all = np.concatenate((bq, bk, bv), axis=1).reshape(-1)
+        # the key bias adds a row constant to the scores: no effect on the weights (see above)
+        b_all = np.concatenate((bq, np.zeros_like(bk), bv), axis=1).reshape(-1)
         flat = x.reshape(-1, width)
         proj = flat @ w_all
         proj += b_all
@@ -167,7 +177,7 @@ class MultiHead(Kernel):
             d_w[..., :k],
             d_b[:, :k],
             d_w[..., k : 2 * k],
-            d_b[:, k : 2 * k],
+            np.zeros_like(d_b[:, k : 2 * k]),  # bk does not move the weights (see the class)
             d_w[..., 2 * k :],
             d_b[:, 2 * k :],
         )
