@@ -118,6 +118,7 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/sketches/behaviour.cat gluing_is_local -o docs/img/course/behaviour.svg
 	$(BIN)/catdsl draw programs/sketches/databases.cat manager_same_department -o docs/img/course/databases.svg
 	$(BIN)/catdsl draw programs/sketches/codesign.cat composition_is_exists -o docs/img/course/codesign.svg
+	$(BIN)/catdsl draw programs/sketches/circuits.cat interchange -o docs/img/course/circuits.svg
 
 # The site (the course book and the reference) in site/; a warning is an error.
 docs: setup
