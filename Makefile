@@ -112,13 +112,13 @@ pictures: setup graphviz
 	$(BIN)/catdsl draw programs/sketches/signal_flow.cat flow -o docs/img/sketches/signal_flow.svg
 	$(BIN)/catdsl draw programs/sketches/behaviour.cat Conjoin -o docs/img/sketches/behaviour.svg
 	$(BIN)/catdsl draw programs/sketches/circuits.cat interchange -o docs/img/sketches/interchange.png
-
 	$(BIN)/catdsl draw programs/sketches/orders.cat galois -o docs/img/course/galois.svg
 	$(BIN)/catdsl draw programs/sketches/resources.cat Resources.associativity -o docs/img/course/resources.svg
 	$(BIN)/catdsl draw programs/sketches/signal_flow.cat functoriality -o docs/img/course/signal_flow.svg
 	$(BIN)/catdsl draw programs/sketches/behaviour.cat gluing_is_local -o docs/img/course/behaviour.svg
 	$(BIN)/catdsl draw programs/sketches/databases.cat manager_same_department -o docs/img/course/databases.svg
 	$(BIN)/catdsl draw programs/sketches/codesign.cat composition_is_exists -o docs/img/course/codesign.svg
+	$(BIN)/catdsl draw programs/sketches/circuits.cat interchange -o docs/img/course/circuits.svg
 
 # The site (the course book and the reference) in site/; a warning is an error.
 docs: setup
