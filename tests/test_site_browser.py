@@ -2,7 +2,7 @@
 opened in headless Chromium. Every course page must show every picture it names (loaded,
 whole in the text column, a link to itself at full size), and every `.cat` block highlighted
 by catdsl's own lexer (the spans carry the token classes that lexer gives that block); a
-chapter's screenshot is a page with its header and code drawn, not a blank one.
+page's screenshot is a page with its header and text drawn, not a blank one.
 
 Skipped where Chromium is not installed; CI installs it (`make chromium`).
 """
@@ -174,15 +174,16 @@ def test_every_cat_block_is_highlighted_by_the_catdsl_lexer(
         assert set(classes) - {"w"} == lexer_classes(block)
 
 
-def test_a_chapter_screenshot_shows_the_page(site: str, tmp_path: Path) -> None:
-    shot = tmp_path / "sketches.png"
+@pytest.mark.parametrize("page", COURSE, ids=lambda p: p.name)
+def test_every_chapter_screenshot_shows_the_page(site: str, tmp_path: Path, page: Path) -> None:
+    shot = tmp_path / f"{page.stem}.png"
     chromium(
         tmp_path / "profile",
         f"--window-size={WIDTH},{HEIGHT}",
         "--hide-scrollbars",
         "--virtual-time-budget=10000",
         f"--screenshot={shot}",
-        f"{site}/course/06-sketches/",
+        f"{site}{page_url(page)}",
     )
     with Image.open(shot) as image:
         assert image.size == (WIDTH, HEIGHT)
