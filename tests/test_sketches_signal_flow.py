@@ -34,20 +34,21 @@ def test_it_checks(capsys) -> None:
 def test_duplicate_then_weighted_add_is_five(capsys) -> None:
     answer = _value(capsys, "composite")
     assert answer["type"] == "Unit -> Signal1"
-    assert answer["value"] == [[5.0]]
-    assert _value(capsys, "product")["value"] == [[5.0]]
+    assert answer["value"] == [[5]]
+    assert isinstance(answer["value"][0][0], int)  # integers, not 5.0
+    assert _value(capsys, "product")["value"] == [[5]]
 
 
 def test_the_composite_runs_on_a_batch_of_signals(capsys) -> None:
-    answer = _value(capsys, "flow", "--input", "[[1.0], [2.0], [-1.5]]")
+    answer = _value(capsys, "flow", "--input", "[[1], [2], [-3], [1099511627777]]")
     assert answer["type"] == "Signal1 -> Signal1"
-    assert answer["value"] == [[5.0], [10.0], [-7.5]]  # 2x + 3x
+    assert answer["value"] == [[5], [10], [-15], [5497558138885]]  # 2x + 3x, exact
 
 
 def test_the_parts_have_their_matrices(capsys) -> None:
     # one signal x goes to (x, x); (x, y) goes to 2x + 3y
-    assert _value(capsys, "Duplicate", "--input", "[[4.0]]")["value"] == [[4.0, 4.0]]
-    assert _value(capsys, "WeightedAdd", "--input", "[[1.0, 10.0]]")["value"] == [[32.0]]
+    assert _value(capsys, "Duplicate", "--input", "[[4]]")["value"] == [[4, 4]]
+    assert _value(capsys, "WeightedAdd", "--input", "[[1, 10]]")["value"] == [[32]]
 
 
 def test_functoriality_holds(capsys) -> None:
@@ -57,7 +58,7 @@ def test_functoriality_holds(capsys) -> None:
     assert set(laws) == {"functoriality", "functoriality_any_matrices"}
     for law in laws.values():
         assert law["holds"] is True
-        assert law["max_error"] <= 1e-12
+        assert law["max_error"] == 0.0  # integer matrices: exact
         assert law["samples"] >= 16
 
 
@@ -91,3 +92,12 @@ def test_a_matrix_written_for_column_vectors_is_refused(capsys, monkeypatch) -> 
     assert diagnostic["code"] == "E0205"
     assert (diagnostic["line"], diagnostic["column"]) == (12, 43)
     assert "`Duplicate` is declared with domain `Signal1`" in diagnostic["message"]
+
+
+def test_a_real_signal_is_not_an_integer_signal(capsys) -> None:
+    capsys.readouterr()
+    assert main(["run", PROGRAM, "flow", "--input", "[[1.5]]", "--json"]) == 1
+    out, err = capsys.readouterr()
+    (diagnostic,) = json.loads(out or err)
+    assert diagnostic["code"] == "R0416"
+    assert "expected integers" in diagnostic["message"]

@@ -13,7 +13,7 @@ data nine  : FeatureCount = 9
 data three : LayerBudget  = 3
 data small : Bundle = [2, 8]
 data large : Bundle = [3, 10]
-data basis : Signal1 = [[1.0]]
+data basis : Signal1 = [[1]]
 data cover : SafetyCover = [[[0, 5], true], [[5, 10], true]]
 data ten    : ResistanceOhms = 10
 data twenty : ResistanceOhms = 20
@@ -39,7 +39,7 @@ def test_the_course_numbers_through_the_module() -> None:
     assert int(program["concretize_3"]()) == 12
     assert int(program["join_levels"]()) == 3  # Decision, the fourth level
     assert [int(v) for v in program["bundle_sum"]()] == [5, 18]
-    assert program["composite"]().tolist() == [[5.0]]
+    assert program["composite"]().tolist() == [[5]]  # integers: `Int` signals
     assert bool(program["glued"]()) is True
     assert int(program["serial_resistance"]()) == 30
     assert bool(program["feasible_example"]()) is True

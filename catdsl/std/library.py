@@ -57,7 +57,9 @@ _CORE = [
         "lookup", ML, ("table",), (), sig.lookup, "row `table[t]` of each index t", kernel=Lookup
     ),
     PrimSpec("affine", ML, ("W", "b"), (), sig.affine, "`x·W + b`", kernel=Affine),
-    PrimSpec("linear", ML, ("W",), (), sig.linear, "`x·W`", kernel=Linear),
+    PrimSpec(
+        "linear", ML, ("W",), (), sig.linear, "`x·W`; exact on `Int` (no gradient)", kernel=Linear
+    ),
     PrimSpec(
         "add",
         ML,

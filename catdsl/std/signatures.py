@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.primitives import FreshVars, PrimSig
-from catdsl.typesys.types import Atom, Carrier, Prod, Shape, TVar
+from catdsl.typesys.types import Atom, Carrier, Prod, Shape, TVar, number_kind_var
 
 Static = Mapping[str, object]
 
@@ -61,9 +61,19 @@ def affine(_static: Static) -> PrimSig:
     )
 
 
+def _number(kind: str, *dims: Dim, rest: str | None = None) -> Carrier:
+    return Carrier(kind, Shape(tuple(dims), rest))
+
+
 def linear(_static: Static) -> PrimSig:
+    """`x·W` for `W : k[n, m]` and `x : k[*s, n]`, `k` one of `Real`, `Nat`, `Int` for all three."""
     v = FreshVars()
-    return PrimSig((_real(v.n, v.m),), _p(_real(v.n, rest=v.rest())), _p(_real(v.m, rest=v.rest())))
+    k = number_kind_var(v.tag)
+    return PrimSig(
+        (_number(k, v.n, v.m),),
+        _p(_number(k, v.n, rest=v.rest())),
+        _p(_number(k, v.m, rest=v.rest())),
+    )
 
 
 def dot(_static: Static) -> PrimSig:
@@ -383,9 +393,13 @@ def transpose_axes(static: Static) -> PrimSig:
 
 
 def matmul(_static: Static) -> PrimSig:
-    """`Real[*s, m, k] * Real[*s, k, n] -> Real[*s, m, n]`: matrix products, batched."""
+    """`Real[*s, m, k] * Real[*s, k, n] -> Real[*s, m, n]`: matrix products, batched; the same
+    on `Nat` or `Int` (one kind for all three)."""
     v = FreshVars()
     s = v.rest()
+    kind = number_kind_var(v.tag)
     return PrimSig(
-        (), _p(_real(v.m, v.k, rest=s), _real(v.k, v.n, rest=s)), _p(_real(v.m, v.n, rest=s))
+        (),
+        _p(_number(kind, v.m, v.k, rest=s), _number(kind, v.k, v.n, rest=s)),
+        _p(_number(kind, v.m, v.n, rest=s)),
     )

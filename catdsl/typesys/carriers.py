@@ -124,7 +124,8 @@ CARRIER_KINDS: dict[str, CarrierKind] = _table(
         name="Int",
         dtype=DtypeClass.INTEGER,
         differentiable=False,
-        doc="an integer: a difference of counts, an offset",
+        doc="integers, a scalar or an array: a difference of counts, an offset, a signal matrix",
+        axes=Axes.ANY,
     ),
     CarrierKind(
         name="Symbol",

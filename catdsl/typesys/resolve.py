@@ -44,6 +44,7 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
     variables."""
     if isinstance(subst, Subst):
         subst.settle()  # the checks that waited for the definition's final types
+        subst.final = True  # a number kind left free is `Real`
         subst = _Final(subst)
     if isinstance(term, T.Ref) and not root and not term.instance:
         changes: dict[str, Any] = {

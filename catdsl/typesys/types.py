@@ -38,8 +38,8 @@ class Carrier:
 
     @property
     def spec(self) -> CarrierKind:
-        """The spec of this carrier's kind."""
-        return CARRIER_KINDS[self.kind]
+        """The spec of this carrier's kind (a number-kind variable's is `Real`'s: an array)."""
+        return CARRIER_KINDS[shown(self.kind) if is_kind_var(self.kind) else self.kind]
 
     @property
     def rank(self) -> int:
@@ -51,7 +51,23 @@ class Carrier:
         args = str(self.shape)
         if self.spec.bounded:
             args = f"{args}, {self.bound}" if args else str(self.bound)
-        return f"{self.kind}[{args}]" if args else self.kind
+        kind = shown(self.kind)
+        return f"{kind}[{args}]" if args else kind
+
+
+NUMBER_KINDS = ("Real", "Nat", "Int")
+"""The carrier kinds a number-kind variable may stand for."""
+
+
+def number_kind_var(tag: int) -> str:
+    """A fresh number-kind variable: the kind of a carrier typed on `Real`, `Nat` or `Int`
+    with a given shape (`matmul`); it reads `Real` until it is bound (and is `Real` if never)."""
+    return f"?Real#{tag}"
+
+
+def is_kind_var(kind: str) -> bool:
+    """Whether a carrier's kind is a number-kind variable rather than a kind."""
+    return kind.startswith("?")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,18 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from catdsl.typesys.dims import Dim
-from catdsl.typesys.types import Atom, Carrier, Kinds, Obj, Prod, Record, Shape, TVar
+from catdsl.typesys.types import (
+    NUMBER_KINDS,
+    Atom,
+    Carrier,
+    Kinds,
+    Obj,
+    Prod,
+    Record,
+    Shape,
+    TVar,
+    is_kind_var,
+)
 
 
 class Reason(Enum):
@@ -52,6 +63,10 @@ class Subst:
     needs its input's shape): run by `settle` when the definition is finished."""
     settled: dict[int, dict[str, object]] = field(default_factory=dict)
     """Static arguments the deferred checks decided, by the id of the term they belong to."""
+    kinds: dict[str, str] = field(default_factory=dict)
+    """Number-kind variables (`matmul` on `Real`, `Nat` or `Int`) bound to a kind."""
+    final: bool = False
+    """Set once the definition is finished: a number-kind variable still free is `Real`."""
 
     def defer(self, check: Callable[[], None]) -> None:
         """Run `check` when the definition is finished, after every other binding."""
@@ -99,7 +114,9 @@ class Subst:
         return Shape(new, rest)
 
     def atom(self, a: Atom) -> Atom:
-        if isinstance(a, Obj) or not (self.dims or self.rests or self.atoms or self.products):
+        if isinstance(a, Obj) or not (
+            self.dims or self.rests or self.atoms or self.products or self.kinds or self.final
+        ):
             return a
         if isinstance(a, TVar):
             bound = self.atoms.get(a.name)
@@ -114,12 +131,21 @@ class Subst:
         shape = self.shape(c.shape)
         bound = self.dim(c.bound) if c.bound is not None else None
         elem = self.prod(c.elem) if c.elem is not None else None
-        if shape is c.shape and bound is c.bound and elem is c.elem:
+        kind = self.kind(c.kind) if is_kind_var(c.kind) else c.kind
+        if shape is c.shape and bound is c.bound and elem is c.elem and kind is c.kind:
             return c
-        return Carrier(c.kind, shape, bound, elem)
+        return Carrier(kind, shape, bound, elem)
+
+    def kind(self, kind: str) -> str:
+        """A number-kind variable's kind, as far as it is bound (`Real` once final)."""
+        for _ in range(50):
+            if kind not in self.kinds:
+                break
+            kind = self.kinds[kind]
+        return "Real" if self.final and is_kind_var(kind) else kind
 
     def prod(self, p: Prod) -> Prod:
-        if not (self.dims or self.rests or self.atoms or self.products):
+        if not (self.dims or self.rests or self.atoms or self.products or self.kinds or self.final):
             return p
         atoms: list[Atom] = []
         same = True
@@ -174,6 +200,15 @@ class Subst:
         elif e_head or f_head:
             raise Mismatch(Reason.RANKS_DIFFER, e, f)
 
+    def _bind_kind(self, e: Carrier, f: Carrier) -> tuple[Carrier, Carrier]:
+        """Two carriers of different kinds, one of them a number-kind variable: bound to the
+        other's kind when that is a number kind; else they do not meet."""
+        for var, other in ((e, f), (f, e)):
+            if is_kind_var(var.kind) and (is_kind_var(other.kind) or other.kind in NUMBER_KINDS):
+                self.kinds[var.kind] = other.kind
+                return self.carrier(e), self.carrier(f)
+        raise Mismatch(Reason.CARRIERS_DIFFER, e, f)
+
     def _bind_rest(self, var: str, value: Shape) -> None:
         if value.rest == var:
             if value.dims:
@@ -184,7 +219,7 @@ class Subst:
     def unify_carrier(self, expected: Carrier, found: Carrier) -> None:
         e, f = self.carrier(expected), self.carrier(found)
         if e.kind != f.kind:
-            raise Mismatch(Reason.CARRIERS_DIFFER, e, f)
+            e, f = self._bind_kind(e, f)
         if e.spec.element:
             assert e.elem is not None and f.elem is not None
             try:

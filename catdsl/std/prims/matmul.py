@@ -5,6 +5,8 @@ Leading axes broadcast as in numpy and PyTorch at run time: a batch of matrices 
 matrix (a `List(f)` whose second operand is a port, say) multiplies each; the VJP sums the
 cotangent over the axes a side was broadcast along. For a matrix param use `linear(W)`, for a
 vector `dot(v)`. Inner dims that differ at run time are R0434 (see `concatenate`).
+The same signature types it on `Int` arrays (one kind for all three wires), where the product
+is exact in 64-bit integers and no cotangent flows (whole numbers are not differentiated).
 """
 
 from __future__ import annotations
@@ -49,4 +51,12 @@ class Matmul(Kernel):
         return unbroadcast(da, a.shape), unbroadcast(db, b.shape)
 
 
-SPEC = PrimSpec("matmul", "std.ml", (), (), matmul, "matrix product `a·b`, batched", kernel=Matmul)
+SPEC = PrimSpec(
+    "matmul",
+    "std.ml",
+    (),
+    (),
+    matmul,
+    "matrix product `a·b`, batched; exact on `Int`",
+    kernel=Matmul,
+)
