@@ -85,6 +85,16 @@ class LayerNorm(Kernel):
         return dx, rows(dy * normed).sum(axis=0), rows(dy).sum(axis=0)
 
 
+def same_head_dims(query: int, key: int) -> None:
+    """R0303 unless a query and a key have the same head dim (the scores pair them)."""
+    if query != key:
+        raise CatRuntimeError(
+            "R0303",
+            f"shape mismatch in scaled dot-product attention scores: head dims differ "
+            f"(query {query}, key {key})",
+        )
+
+
 class Scores(Kernel):
     """`scores`: scaled dot products Q·Kᵀ/sqrt(k) of query rows (L × k) with key rows (S × k)."""
 
@@ -95,12 +105,7 @@ class Scores(Kernel):
     def forward(self, query: np.ndarray, key: np.ndarray) -> Forward:
         element_shape(self.name, query, 2)
         element_shape(self.name, key, 2)
-        if query.shape[-1] != key.shape[-1]:
-            raise CatRuntimeError(
-                "R0303",
-                f"shape mismatch in scaled dot-product attention scores: head dims differ "
-                f"(query {query.shape[-1]}, key {key.shape[-1]})",
-            )
+        same_head_dims(query.shape[-1], key.shape[-1])
         factor = 1 / math.sqrt(query.shape[-1])
         return (query @ transpose(key) * factor,), (query, key, factor)
 

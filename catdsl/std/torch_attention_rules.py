@@ -12,7 +12,13 @@ import torch
 
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics.torch_backend import TorchFn, TorchRule
-from catdsl.std.attention_kernels import MASKED_SCORE, ConcatHeads, LayerNorm, Positional
+from catdsl.std.attention_kernels import (
+    MASKED_SCORE,
+    ConcatHeads,
+    LayerNorm,
+    Positional,
+    same_head_dims,
+)
 from catdsl.std.prims.allow_to_block import AllowToBlock
 from catdsl.std.prims.block_to_allow import BlockToAllow
 from catdsl.std.prims.causal_mask import Causal
@@ -55,12 +61,7 @@ def scores(in_ranks: Ranks) -> TorchFn:
     def run(query: Tensor, key: Tensor) -> tuple[Tensor, ...]:
         element_shape("scores", query, 2)
         element_shape("scores", key, 2)
-        if query.shape[-1] != key.shape[-1]:
-            raise CatRuntimeError(
-                "R0303",
-                f"shape mismatch in scaled dot-product attention scores: head dims differ "
-                f"(query {query.shape[-1]}, key {key.shape[-1]})",
-            )
+        same_head_dims(query.shape[-1], key.shape[-1])
         factor = 1 / math.sqrt(query.shape[-1])
         return (query @ key.transpose(-1, -2) * factor,)
 
