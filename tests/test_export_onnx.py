@@ -52,14 +52,6 @@ def test_the_iris_mlp(tmp_path, capsys) -> None:
         np.testing.assert_allclose(got, program["scores"](rows), **FLOAT32)
 
 
-def attention_rules() -> bool:
-    """Whether the attention primitives have torch rules (they come after std.ml's)."""
-    from catdsl.std.torch_library import TORCH_RULES
-
-    return {"positional", "masked_self_attention", "layer_norm", "ffn"} <= set(TORCH_RULES)
-
-
-@pytest.mark.skipif(not attention_rules(), reason="the attention primitives have no torch rules")
 def test_the_transformer(tmp_path, capsys) -> None:
     """`forward` of the d = 4 Transformer (positions, the masked block, the readout) on 3
     sequences of 5 positions under a causal mask; the export traced 2 sequences of 3."""
