@@ -70,19 +70,39 @@ class LayerNorm(Kernel):
     def trusted_forward(self, x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> Forward:
         centred = x - x.mean(axis=-1, keepdims=True)
         inv_std = 1 / np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + self.eps)
-        normed = centred * inv_std
-        return (normed * scale + shift,), (normed, inv_std, scale)
+        normed = np.multiply(centred, inv_std, out=centred)  # this call's own array
+        out = normed * scale
+        return (add_into(out, shift),), (normed, inv_std, scale)
 
     def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
         normed, inv_std, scale = residual
         width = normed.shape[-1]
+        d_scale = rows(dy * normed).sum(axis=0)
         dn = dy * scale
-        dx = (inv_std / width) * (
-            width * dn
-            - dn.sum(axis=-1, keepdims=True)
-            - normed * (dn * normed).sum(axis=-1, keepdims=True)
-        )
-        return dx, rows(dy * normed).sum(axis=0), rows(dy).sum(axis=0)
+        if not dn.dtype == normed.dtype == inv_std.dtype:  # mixed precisions: promote as written
+            dx = (inv_std / width) * (
+                width * dn
+                - dn.sum(axis=-1, keepdims=True)
+                - normed * (dn * normed).sum(axis=-1, keepdims=True)
+            )
+            return dx, d_scale, rows(dy).sum(axis=0)
+        # the same operations in the same order, in the arrays this call made
+        dx = width * dn
+        dx -= dn.sum(axis=-1, keepdims=True)
+        dn *= normed
+        projected = np.multiply(normed, dn.sum(axis=-1, keepdims=True), out=dn)
+        dx -= projected
+        dx *= inv_std / width
+        return dx, d_scale, rows(dy).sum(axis=0)
+
+
+def add_into(fresh: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """fresh + other, written over `fresh` (an array the caller has just made and owns) when
+    the sum has its shape and dtype, else a new array."""
+    shape = np.broadcast_shapes(fresh.shape, np.shape(other))
+    if shape != fresh.shape or np.result_type(fresh, other) != fresh.dtype:
+        return fresh + other
+    return np.add(fresh, other, out=fresh)
 
 
 def same_head_dims(query: int, key: int) -> None:
@@ -216,23 +236,29 @@ class FeedForward(Kernel):
     def forward(
         self, x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray
     ) -> Forward:
-        pre = affine_forward(f"{self.label} first layer", x, w1, b1)
-        hidden = np.maximum(pre, 0)
+        hidden = relu_in_place(affine_forward(f"{self.label} first layer", x, w1, b1))
         out = affine_forward(f"{self.label} second layer", hidden, w2, b2)
-        return (out,), (x, w1, w2, pre, hidden)
+        return (out,), (x, w1, w2, hidden)
 
     def trusted_forward(
         self, x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray
     ) -> Forward:
-        pre = affine_apply(x, w1, b1)
-        hidden = np.maximum(pre, 0)
-        return (affine_apply(hidden, w2, b2),), (x, w1, w2, pre, hidden)
+        hidden = relu_in_place(affine_apply(x, w1, b1))
+        return (affine_apply(hidden, w2, b2),), (x, w1, w2, hidden)
 
     def vjp(self, residual: Any, dy: np.ndarray) -> Cotangents:
-        x, w1, w2, pre, hidden = residual
+        x, w1, w2, hidden = residual
         d_hidden, d_w2, d_b2 = affine_vjp(hidden, w2, dy)
-        d_x, d_w1, d_b1 = affine_vjp(x, w1, np.where(pre > 0, d_hidden, 0))
+        # d_hidden is this call's own fresh product: zero it where the ReLU was off, in place
+        # (relu(pre) > 0 exactly where pre > 0, NaN included, so this is where(pre > 0, ḡ, 0))
+        np.copyto(d_hidden, 0, where=np.logical_not(hidden > 0))
+        d_x, d_w1, d_b1 = affine_vjp(x, w1, d_hidden)
         return d_x, d_w1, d_b1, d_w2, d_b2
+
+
+def relu_in_place(pre: np.ndarray) -> np.ndarray:
+    """max(pre, 0) written over `pre`, an array the caller has just made and owns."""
+    return np.maximum(pre, 0, out=pre)
 
 
 class Positional(Kernel):

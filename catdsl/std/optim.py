@@ -67,7 +67,18 @@ ADAM_FIELDS = (
 
 def sgd_update(params: Arrays, grads: Arrays, lr: float) -> Arrays:
     """One gradient-descent step, every parameter from the gradients of the old ones."""
-    return {name: theta - lr * grads[name] for name, theta in params.items()}
+    return {name: descend(theta, lr, grads[name]) for name, theta in params.items()}
+
+
+def descend(theta: np.ndarray, lr: float, grad: np.ndarray) -> np.ndarray:
+    """theta − lr·grad in one new array: the step lr·grad is made, then theta − step is written
+    over it (the same two roundings as the expression, one array instead of two)."""
+    step = np.multiply(grad, lr)
+    if not isinstance(step, np.ndarray) or step.shape != np.shape(theta):
+        return theta - step
+    if np.result_type(theta, step) != step.dtype:
+        return theta - step
+    return np.subtract(theta, step, out=step)
 
 
 def counted_sgd_update(state: dict, grads: Arrays, lr: float) -> dict:

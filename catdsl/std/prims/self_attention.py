@@ -138,8 +138,10 @@ class MultiHead(Kernel):
             weights = np.exp(scores, out=scores, where=~blocked)
             np.copyto(weights, np.exp(MASKED_SCORE - top), where=blocked)
         weights /= weights.sum(axis=-1, keepdims=True)
-        mixed = weights @ v
-        out = np.moveaxis(mixed, -3, -2).reshape(*lead, length, heads * e)
+        # every head's mixing written straight into its columns of the output
+        out = np.empty((*lead, length, heads, e), dtype=np.result_type(weights, v))
+        np.matmul(weights, v, out=np.moveaxis(out, -2, -3))
+        out = out.reshape(*lead, length, heads * e)
         dims = (heads, width, k, e)
         residual = (flat, w_all, q, key, v, weights, blocked, factor, x.shape, dims)
         return (out,), residual
