@@ -45,6 +45,7 @@ from catdsl.semantics.kernel import (
     rows,
     unbroadcast,
 )
+from catdsl.std.rowwise import rows_times
 
 PROBABILITY_FLOOR = 1e-9
 """`nll` clamps p[t] from below at this value (the course's −ln(max(p[t], 1e-9)))."""
@@ -181,7 +182,7 @@ def affine_forward(
 
 def affine_apply(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     """x·W (+ b) on the last axis of x; the bias is added in place into the fresh product."""
-    y = x @ weight
+    y = rows_times(x, weight)
     if bias is None:
         return y
     if bias.dtype == y.dtype:
@@ -194,7 +195,7 @@ def affine_vjp(
     x: np.ndarray, weight: np.ndarray, dy: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cotangents (dx, dW, db) of y = x·W + b: dW sums the outer products over every batch row."""
-    return dy @ weight.T, *affine_param_vjp(x, dy)
+    return rows_times(dy, weight.T), *affine_param_vjp(x, dy)
 
 
 def affine_param_vjp(x: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
