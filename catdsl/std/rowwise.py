@@ -22,6 +22,8 @@ import math
 import numpy as np
 
 BLAS_TYPES = (np.dtype(np.float64), np.dtype(np.float32))
+PROBE_LIMIT = 1 << 24
+"""Inputs of more entries are multiplied per sequence: probing would copy them twice over."""
 PROBE_ENTRIES, PROBES = 4096, 16
 """A small product is probed on fresh inputs until this many outputs were compared (at most
 `PROBES` times): a few outputs might agree by chance, thousands do not."""
@@ -44,13 +46,14 @@ def flat_is_exact(
 ) -> bool:
     """Whether the flat product of inputs of these shapes, with a weight in memory order
     `order`, gives the same bits as the per-sequence one (probed once on random inputs)."""
-    if dtype not in BLAS_TYPES:
+    if dtype not in BLAS_TYPES or math.prod(x_shape) > PROBE_LIMIT:
         return False
     rng = np.random.default_rng(0)
     outputs = math.prod(x_shape[:-1]) * w_shape[1]
     for _ in range(min(PROBES, -(-PROBE_ENTRIES // max(outputs, 1)))):
         x = rng.standard_normal(x_shape).astype(dtype)
-        weight = np.asarray(rng.standard_normal(w_shape).astype(dtype), order=order)
+        weight = rng.standard_normal(w_shape).astype(dtype)
+        weight = np.asfortranarray(weight) if order == "F" else weight
         flat = (x.reshape(-1, x_shape[-1]) @ weight).reshape(*x_shape[:-1], w_shape[1])
         if not np.array_equal(flat, x @ weight):
             return False
