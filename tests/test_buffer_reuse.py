@@ -10,6 +10,8 @@ training step returns and everything a kernel reads, and check none of it change
 
 from __future__ import annotations
 
+from itertools import product
+
 import numpy as np
 import pytest
 
@@ -92,11 +94,11 @@ def test_ffn_is_the_written_out_expression(lead: tuple) -> None:
     assert unchanged(inputs, before) and unchanged(residual, kept)
 
 
-def test_pass_where_positive_has_the_bits_of_where() -> None:
+def test_pass_where_positive_has_the_bits_of_where() -> None:  # small: where; large: bitwise
     rng = np.random.default_rng(3)
-    for dtype in (np.float64, np.float32, np.float16):
-        grad = rng.standard_normal((6, 9)).astype(dtype)
-        gate = rng.standard_normal((6, 9)).astype(dtype)
+    for dtype, shape in product((np.float64, np.float32, np.float16), ((6, 9), (64, 80))):
+        grad = rng.standard_normal(shape).astype(dtype)
+        gate = rng.standard_normal(shape).astype(dtype)
         grad[0, :4] = [np.inf, -np.inf, np.nan, -0.0]
         gate[0, :4] = -1.0  # blocked: where gives +0.0 even for inf and NaN
         grad[1, :3] = [np.nan, -0.0, np.inf]

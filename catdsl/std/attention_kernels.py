@@ -99,8 +99,12 @@ class LayerNorm(Kernel):
 def add_into(fresh: np.ndarray, other: np.ndarray) -> np.ndarray:
     """fresh + other, written over `fresh` (an array the caller has just made and owns) when
     the sum has its shape and dtype, else a new array."""
-    shape = np.broadcast_shapes(fresh.shape, np.shape(other))
-    if shape != fresh.shape or np.result_type(fresh, other) != fresh.dtype:
+    if (
+        type(other) is not np.ndarray
+        or other.dtype != fresh.dtype
+        or other.ndim > fresh.ndim
+        or fresh.shape[fresh.ndim - other.ndim :] != other.shape
+    ):
         return fresh + other
     return np.add(fresh, other, out=fresh)
 
@@ -260,15 +264,18 @@ def relu_in_place(pre: np.ndarray) -> np.ndarray:
 
 
 BIT_WIDTHS = {np.dtype(np.float64): np.uint64, np.dtype(np.float32): np.uint32}
+BITWISE_FROM = 4096
+"""Fewer entries than this: one `where` (one call) beats the four calls of the bitwise way."""
 
 
 def pass_where_positive(grad: np.ndarray, gate: np.ndarray) -> np.ndarray:
     """where(gate > 0, grad, 0), written over `grad` (an array the caller has just made and
-    owns): its bits ANDed with all ones where the gate is positive and all zeros (+0.0)
-    elsewhere, which gives where's bits (NaN and ±inf included) without a branch per entry —
-    a ReLU's on/off pattern is random, and a masked copy mispredicts on it (4× slower)."""
+    owns) when it is large: its bits ANDed with all ones where the gate is positive and all
+    zeros (+0.0) elsewhere, which gives where's bits (NaN and ±inf included) without a branch
+    per entry — a ReLU's on/off pattern is random, and a masked copy mispredicts on it (4×
+    slower)."""
     unsigned = BIT_WIDTHS.get(grad.dtype)
-    if unsigned is None or grad.shape != gate.shape:
+    if unsigned is None or grad.shape != gate.shape or grad.size < BITWISE_FROM:
         return np.where(gate > 0, grad, 0)
     keep = np.greater(gate, 0).astype(unsigned)
     np.negative(keep, out=keep)  # 1 → all ones, 0 → 0

@@ -74,9 +74,9 @@ def descend(theta: np.ndarray, lr: float, grad: np.ndarray) -> np.ndarray:
     """theta − lr·grad in one new array: the step lr·grad is made, then theta − step is written
     over it (the same two roundings as the expression, one array instead of two)."""
     step = np.multiply(grad, lr)
-    if not isinstance(step, np.ndarray) or step.shape != np.shape(theta):
+    if type(step) is not np.ndarray or type(theta) is not np.ndarray:
         return theta - step
-    if np.result_type(theta, step) != step.dtype:
+    if step.shape != theta.shape or step.dtype != theta.dtype:
         return theta - step
     return np.subtract(theta, step, out=step)
 

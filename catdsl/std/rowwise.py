@@ -22,6 +22,8 @@ import math
 import numpy as np
 
 BLAS_TYPES = (np.dtype(np.float64), np.dtype(np.float32))
+FLAT_FROM = 4096
+"""Smaller inputs are multiplied per sequence: there the shape lookup costs what it saves."""
 PROBE_LIMIT = 1 << 24
 """Inputs of more entries are multiplied per sequence: probing would copy them twice over."""
 PROBE_ENTRIES, PROBES = 4096, 16
@@ -32,7 +34,13 @@ PROBE_ENTRIES, PROBES = 4096, 16
 def rows_times(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """x @ weight for x of shape (*lead, rows, k) and a matrix weight (k × n): as one product
     over all the rows when that is bit-identical to numpy's product per leading index."""
-    if x.ndim > 2 and weight.ndim == 2 and x.flags.c_contiguous and x.dtype == weight.dtype:
+    if (
+        x.ndim > 2
+        and x.size >= FLAT_FROM
+        and weight.ndim == 2
+        and x.flags.c_contiguous
+        and x.dtype == weight.dtype
+    ):
         order = "C" if weight.flags.c_contiguous else "F" if weight.flags.f_contiguous else None
         if order is not None and flat_is_exact(x.shape, weight.shape, x.dtype, order):
             flat = x.reshape(-1, x.shape[-1]) @ weight
