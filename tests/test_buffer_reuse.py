@@ -122,7 +122,7 @@ def test_add_into_writes_only_when_the_sum_fits() -> None:
 
 def test_descend_is_theta_minus_lr_g_in_one_new_array() -> None:
     rng = np.random.default_rng(4)
-    theta, grad = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    theta, grad = rng.standard_normal((64, 80)), rng.standard_normal((64, 80))
     before = frozen(theta, grad)
     new = descend(theta, 0.1, grad)
     assert same_bits(new, theta - 0.1 * grad)
@@ -132,6 +132,8 @@ def test_descend_is_theta_minus_lr_g_in_one_new_array() -> None:
         (np.float64(2.0), np.float64(0.5)),  # scalars
         (np.ones(3, dtype=np.float32), np.ones(3)),  # a float64 gradient promotes
         (np.ones(3), np.ones(1)),  # a broadcast gradient
+        (np.ones((64, 80)), np.ones(80)),
+        (np.ones((64, 80), dtype=np.float32), np.ones((64, 80))),
     ]:
         assert same_bits(descend(theta, 0.1, grad), theta - 0.1 * grad)
 

@@ -72,13 +72,14 @@ def sgd_update(params: Arrays, grads: Arrays, lr: float) -> Arrays:
 
 def descend(theta: np.ndarray, lr: float, grad: np.ndarray) -> np.ndarray:
     """theta − lr·grad in one new array: the step lr·grad is made, then theta − step is written
-    over it (the same two roundings as the expression, one array instead of two)."""
+    over it (the same two roundings as the expression, one array instead of two; for a small
+    param the expression itself, which costs less than the checks)."""
+    if type(theta) is not np.ndarray or theta.size < 4096:
+        return theta - lr * grad
     step = np.multiply(grad, lr)
-    if type(step) is not np.ndarray or type(theta) is not np.ndarray:
+    if type(step) is not np.ndarray or step.shape != theta.shape or step.dtype != theta.dtype:
         return theta - step
-    if step.shape != theta.shape or step.dtype != theta.dtype:
-        return theta - step
-    return np.subtract(theta, step, out=step)
+    return np.subtract(theta, step, step)
 
 
 def counted_sgd_update(state: dict, grads: Arrays, lr: float) -> dict:
