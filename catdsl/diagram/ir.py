@@ -1,4 +1,4 @@
-"""The one intermediate representation: an open, typed port graph on networkx.
+"""The one intermediate representation: an open, typed port graph.
 
 Nodes are boxes with ordered input and output ports; edges are wires from an output port to an
 input port, labelled with the atom they carry. The diagram's own inputs and outputs are the
@@ -18,8 +18,6 @@ import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-
-import networkx as nx
 
 from catdsl.errors import Span
 from catdsl.typesys.family_spec import Family, Schedule
@@ -209,15 +207,30 @@ class WireEnd:
     port: int
 
 
+Edge = tuple[str, str, int, int, Atom]
+"""A wire as stored: source box, target box, source port, target port, the atom it carries."""
+
+
 class Diagram:
-    """An open port graph with boundary `dom -> cod` and external `ports`."""
+    """An open port graph with boundary `dom -> cod` and external `ports`.
+
+    Boxes and wires are kept in plain dicts and lists (adding one is a few dict operations, and
+    lowering adds one per primitive); `graph` gives the same structure as a networkx
+    `MultiDiGraph`, built on demand for analyses that want one."""
 
     def __init__(self, dom: Prod, cod: Prod, name: str | None = None):
         self.dom = dom
         self.cod = cod
         self.name = name
         self.ports: tuple[Port, ...] = ()
-        self.graph = nx.MultiDiGraph()
+        self._boxes: dict[str, Box] = {}
+        self._rank: dict[str, int] = {INPUT: -1, OUTPUT: 1 << 62}  # the rest: creation
+        self._edges: list[Edge] = []
+        self._in: dict[str, list[Edge]] = {}
+        self._out: dict[str, list[Edge]] = {}
+        self._forward = True  # ids in creation order, each wire from a lower rank to a higher
+        self._order: list[str] | None = None  # the topological order, once computed
+        self._graph: Any = None  # the networkx view, once built
         self._counter = 0
         self.add(InputBox, "in", (), dom.atoms, box_id=INPUT)
         self.add(OutputBox, "out", cod.atoms, (), box_id=OUTPUT)
@@ -240,6 +253,8 @@ class Diagram:
         if box_id is None:
             box_id = f"b{self._counter}"
             self._counter += 1
+        elif box_id != INPUT and box_id != OUTPUT:
+            self._forward = False  # an id of the caller's: sort by `_natural_key`
         box = box_type(
             id=box_id,
             label=label,
@@ -249,7 +264,12 @@ class Diagram:
             port_names=tuple(port_names),
             **fields,
         )
-        self.graph.add_node(box_id, box=box)
+        if box_id not in self._boxes:
+            self._rank.setdefault(box_id, len(self._boxes))
+            self._in[box_id] = []
+            self._out[box_id] = []
+        self._boxes[box_id] = box
+        self._order = self._graph = None
         return box_id
 
     def add_box(
@@ -278,35 +298,68 @@ class Diagram:
 
     def replace_box(self, box: Box) -> None:
         """Put `box` in place of the box with the same id (boxes are immutable)."""
-        self.graph.nodes[box.id]["box"] = box
+        if box.id not in self._boxes:
+            raise KeyError(box.id)
+        self._boxes[box.id] = box
+        self._graph = None
 
     def connect(self, src: WireEnd, dst: WireEnd) -> None:
         """Draw a wire from an output port to an input port; the atom is the source's."""
-        atom = self.box(src.box).outputs[src.port]
-        self.graph.add_edge(src.box, dst.box, src_port=src.port, dst_port=dst.port, atom=atom)
+        source, target = src.box, dst.box
+        edge = (source, target, src.port, dst.port, self._boxes[source].outputs[src.port])
+        self._in[target].append(edge)
+        self._out[source].append(edge)
+        self._edges.append(edge)
+        if self._forward:
+            self._forward = self._rank[source] < self._rank[target]
+        self._order = self._graph = None
 
     # ---------------------------------------------------------------- reading
     def box(self, box_id: str) -> Box:
-        box: Box = self.graph.nodes[box_id]["box"]
-        return box
+        return self._boxes[box_id]
+
+    @property
+    def graph(self) -> Any:
+        """The diagram as a networkx `MultiDiGraph` (nodes carry `box`, edges `src_port`,
+        `dst_port` and `atom`), built on first use after a change; read it, do not edit it."""
+        if self._graph is None:
+            import networkx as nx  # only analyses that ask for the graph pay for networkx
+
+            graph = nx.MultiDiGraph()
+            for box_id, box in self._boxes.items():
+                graph.add_node(box_id, box=box)
+            for source, target, src_port, dst_port, atom in self._edges:
+                graph.add_edge(source, target, src_port=src_port, dst_port=dst_port, atom=atom)
+            self._graph = graph
+        return self._graph
 
     def boxes(self) -> Iterator[Box]:
         """All boxes in a topological order (ties broken by id, so the order is stable): the
-        order of `nx.lexicographical_topological_sort` with `_natural_key`, which is unique,
-        computed here on the graph's adjacency dicts (several times faster, and diagrams are
-        walked often)."""
-        graph = self.graph
-        succ, pred, nodes = graph._succ, graph._pred, graph._node
-        waiting = {n: sum(map(len, preds.values())) for n, preds in pred.items()}
+        order of `nx.lexicographical_topological_sort` with `_natural_key`, which is unique.
+        It is computed once per change: when every wire runs from a box to a later one (as
+        lowering builds them) it is `in`, the boxes in creation order, `out`; otherwise by
+        Kahn's algorithm with a heap on the wires."""
+        if self._order is None:
+            self._order = self._topological_order()
+        boxes = self._boxes
+        return (boxes[box_id] for box_id in self._order)
+
+    def _topological_order(self) -> list[str]:
+        if self._forward:  # creation order is the order of `_natural_key`
+            return [INPUT, *(b for b in self._boxes if b != INPUT and b != OUTPUT), OUTPUT]
+        waiting = {box_id: len(edges) for box_id, edges in self._in.items()}
         ready = [(_natural_key(n), n) for n, count in waiting.items() if count == 0]
         heapq.heapify(ready)
+        order: list[str] = []
         while ready:
             _, box_id = heapq.heappop(ready)
-            yield nodes[box_id]["box"]
-            for target, keys in succ[box_id].items():
-                waiting[target] -= len(keys)
+            order.append(box_id)
+            for edge in self._out[box_id]:
+                target = edge[1]
+                waiting[target] -= 1
                 if waiting[target] == 0:
                     heapq.heappush(ready, (_natural_key(target), target))
+        return order
 
     def inner_boxes(self) -> Iterator[Box]:
         """Boxes other than the boundary."""
@@ -316,8 +369,8 @@ class Diagram:
         """For each input port of the box, in order, the output port that feeds it."""
         box = self.box(box_id)
         sources: list[WireEnd | None] = [None] * len(box.inputs)
-        for src, _dst, attrs in self.graph.in_edges(box_id, data=True):
-            sources[attrs["dst_port"]] = WireEnd(src, attrs["src_port"])
+        for source, _target, src_port, dst_port, _atom in _grouped(self._in[box_id], 0):
+            sources[dst_port] = WireEnd(source, src_port)
         connected = [s for s in sources if s is not None]
         if len(connected) != len(sources):
             raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
@@ -327,10 +380,10 @@ class Diagram:
         """`incoming` of every box at once, in one pass over the wires (for whole-diagram
         walks: scheduling a diagram of n boxes costs O(n), not n graph queries)."""
         feeds: dict[str, list[WireEnd | None]] = {
-            box_id: [None] * len(box.inputs) for box_id, box in self.graph.nodes(data="box")
+            box_id: [None] * len(box.inputs) for box_id, box in self._boxes.items()
         }
-        for src, dst, attrs in self.graph.edges(data=True):
-            feeds[dst][attrs["dst_port"]] = WireEnd(src, attrs["src_port"])
+        for source, target, src_port, dst_port, _atom in self._edges:
+            feeds[target][dst_port] = WireEnd(source, src_port)
         result: dict[str, list[WireEnd]] = {}
         for box_id, sources in feeds.items():
             connected = [s for s in sources if s is not None]
@@ -344,16 +397,31 @@ class Diagram:
         """For each output port of the box, the input ports it feeds (possibly none)."""
         box = self.box(box_id)
         targets: list[list[WireEnd]] = [[] for _ in box.outputs]
-        for _src, dst, attrs in self.graph.out_edges(box_id, data=True):
-            targets[attrs["src_port"]].append(WireEnd(dst, attrs["dst_port"]))
+        for _source, target, src_port, dst_port, _atom in _grouped(self._out[box_id], 1):
+            targets[src_port].append(WireEnd(target, dst_port))
         return targets
 
+    def all_boxes(self) -> Iterator[Box]:
+        """Every box in creation order (cheaper than `boxes` when the order does not matter)."""
+        return iter(self._boxes.values())
+
     def __len__(self) -> int:
-        return self.graph.number_of_nodes() - 2
+        return len(self._boxes) - 2
 
     def __repr__(self) -> str:
         name = f"{self.name} : " if self.name else ""
         return f"<Diagram {name}{self.dom} -> {self.cod}, {len(self)} boxes>"
+
+
+def _grouped(edges: list[Edge], end: int) -> list[Edge]:
+    """A box's wires grouped by the box at their other `end` (0: source, 1: target), groups in
+    order of first appearance: the order networkx's adjacency gave them in."""
+    if len(edges) < 2:
+        return edges
+    groups: dict[str, list[Edge]] = {}
+    for edge in edges:
+        groups.setdefault(edge[end], []).append(edge)
+    return [edge for group in groups.values() for edge in group]
 
 
 def _natural_key(box_id: str) -> tuple[int, int] | tuple[int, int, str]:

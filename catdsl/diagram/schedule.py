@@ -204,7 +204,7 @@ class _Scheduler:
                 todo.pop()
                 continue
             subs = [
-                b.sub for _, b in top.graph.nodes(data="box") if isinstance(b, RefBox) and b.sub
+                b.sub for b in top.all_boxes() if isinstance(b, RefBox) and b.sub
             ]
             missing = [s for s in subs if id(s) not in self.sizes]
             if missing:
@@ -371,7 +371,7 @@ def _ref_uses(root: Diagram) -> dict[int, int]:
     seen, todo = {id(root)}, [root]
     while todo:
         diagram = todo.pop()
-        for _, box in diagram.graph.nodes(data="box"):
+        for box in diagram.all_boxes():
             subs: tuple[Diagram | None, ...] = ()
             if isinstance(box, RefBox | PowerBox | FunctorBox):
                 subs = (box.sub,)
