@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar, NamedTuple
 
 from catdsl.errors import Span
 from catdsl.typesys.family_spec import Family, Schedule
@@ -201,8 +201,9 @@ BOX_TYPES: dict[str, type[Box]] = {
 """Every kind of box by its `kind` name."""
 
 
-@dataclass(frozen=True)
-class WireEnd:
+class WireEnd(NamedTuple):
+    """One port of one box: a box id and a port number (a tuple: lowering makes one per wire)."""
+
     box: str
     port: int
 
@@ -255,14 +256,17 @@ class Diagram:
             self._counter += 1
         elif box_id != INPUT and box_id != OUTPUT:
             self._forward = False  # an id of the caller's: sort by `_natural_key`
-        box = box_type(
-            id=box_id,
-            label=label,
-            inputs=tuple(inputs),
-            outputs=tuple(outputs),
-            span=span,
-            port_names=tuple(port_names),
-            **fields,
+        box = _build(
+            box_type,
+            {
+                "id": box_id,
+                "label": label,
+                "inputs": tuple(inputs),
+                "outputs": tuple(outputs),
+                "span": span,
+                "port_names": tuple(port_names),
+                **fields,
+            },
         )
         if box_id not in self._boxes:
             self._rank.setdefault(box_id, len(self._boxes))
@@ -411,6 +415,36 @@ class Diagram:
     def __repr__(self) -> str:
         name = f"{self.name} : " if self.name else ""
         return f"<Diagram {name}{self.dom} -> {self.cod}, {len(self)} boxes>"
+
+
+_DEFAULTS: dict[type[Box], tuple[dict[str, Any], tuple[tuple[str, Any], ...], frozenset]] = {}
+"""Per box class: its fields' plain defaults, its default factories, and every field's name."""
+
+
+def _build(box_type: type[Box], values: dict[str, Any]) -> Box:
+    """A box of `box_type` with the field `values`, the rest defaulted: what its dataclass
+    `__init__` makes, without that `__init__`'s `object.__setattr__` per field of a frozen
+    class (it was most of the cost of adding a box). A missing or unknown field is refused as
+    the `__init__` would refuse it."""
+    spec = _DEFAULTS.get(box_type)
+    if spec is None:
+        plain = {f.name: f.default for f in fields(box_type) if f.default is not MISSING}
+        made = tuple(
+            (f.name, f.default_factory) for f in fields(box_type) if f.default_factory is not MISSING
+        )
+        spec = _DEFAULTS[box_type] = (plain, made, frozenset(f.name for f in fields(box_type)))
+    plain, made, names = spec
+    if not names.issuperset(values):
+        return box_type(**values)  # the dataclass refuses the unknown field
+    box = object.__new__(box_type)
+    attrs = box.__dict__
+    attrs.update(plain)
+    for name, factory in made:
+        attrs[name] = factory()
+    attrs.update(values)
+    if len(attrs) != len(names):
+        return box_type(**values)  # the dataclass refuses the missing field
+    return box
 
 
 def _grouped(edges: list[Edge], end: int) -> list[Edge]:

@@ -138,13 +138,13 @@ class _Scope:
 
     # ---------------------------------------------------------------- terms
     def term(self, term: Term, ins: Wires) -> Wires:
-        method = getattr(self, f"_{type(term).__name__}", None)
+        method = getattr(self, _METHODS.get(type(term)) or _method(type(term)), None)
         if method is None:
             raise TypeError(f"cannot lower a {type(term).__name__}")
         return method(term, ins)
 
     def _Prim(self, term: Prim, ins: Wires) -> Wires:
-        ports = {p.name: p for p in term.ports}
+        ports = {p.name: p for p in term.ports} if term.args else {}
         atoms, wires = [], list(ins)
         for arg in term.args:
             if arg in ports:
@@ -167,7 +167,7 @@ class _Scope:
             name=term.name,
             static=dict(term.static),
             in_ranks=term.in_ranks,
-            subs=tuple(self.lowerer.sub(m, _label(m)) for m in term.morphisms),
+            subs=tuple([self.lowerer.sub(m, _label(m)) for m in term.morphisms]),
             sub_names=term.spec.morphism_names if term.spec is not None else (),
         )
 
@@ -307,6 +307,16 @@ class _Scope:
         return self.add(ir.HoleBox, label, term, wires, names, atoms, name=term.name)
 
 
+_METHODS: dict[type, str] = {}
+"""The `_Scope` method lowering each class of term, by class (named after it)."""
+
+
+def _method(term_type: type) -> str:
+    """The name of the `_Scope` method for a class of term, remembered in `_METHODS`."""
+    name = _METHODS[term_type] = f"_{term_type.__name__}"
+    return name
+
+
 def _parts(atom: Atom) -> tuple[Atom, ...]:
     """The parts of an object over a product (the checker allows `fst[Pair]` only on one)."""
     carrier = getattr(atom, "carrier", None)
@@ -328,6 +338,8 @@ def _label(term: Term) -> str:
     if isinstance(term, Ref | Const | Param):
         return term.name
     if isinstance(term, Prim):
+        if not (term.morphisms or term.args or term.static):
+            return term.name
         args = [*(_label(m) for m in term.morphisms), *term.args, *_static_texts(term)]
         return f"{term.name}({', '.join(args)})" if args else term.name
     if isinstance(term, Struct):

@@ -39,7 +39,6 @@ from catdsl.diagram.ir import (
     RefBox,
     StructBox,
     TrainBox,
-    WireEnd,
 )
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.typesys.types import Atom, Obj, Prod
@@ -180,14 +179,15 @@ class _Scheduler:
         self.done: dict[int, Schedule] = {}
         self.sizes: dict[int, int] = {}
         self.uses = _ref_uses(root)
-        self.wiring: dict[int, dict[str, list[WireEnd]]] = {}
+        self.layouts: dict[int, Layout] = {}
 
-    def incoming(self, diagram: Diagram) -> dict[str, list[WireEnd]]:
-        """`diagram.all_incoming()`, once per diagram however often it is inlined."""
+    def layout(self, diagram: Diagram) -> Layout:
+        """`diagram`'s boxes in topological order with their wires numbered, made once per
+        diagram however often it is inlined."""
         key = id(diagram)
-        if key not in self.wiring:
-            self.wiring[key] = diagram.all_incoming()
-        return self.wiring[key]
+        if key not in self.layouts:
+            self.layouts[key] = _layout(diagram)
+        return self.layouts[key]
 
     def inlines(self, sub: Diagram) -> bool:
         """Whether a ref to `sub` is inlined: when it is small, or used by one box only (so
@@ -259,18 +259,17 @@ class _Builder:
 
     def emit(self, diagram: Diagram, in_slots: tuple[int, ...], ports: dict[str, int]) -> list[int]:
         """Schedule the boxes of `diagram` given its input slots; return its output slots."""
-        wires: dict[tuple[str, int], int] = {(INPUT, i): s for i, s in enumerate(in_slots)}
+        order, n_wires = self.scheduler.layout(diagram)
+        wires = [0] * n_wires  # the slot of each wire, by the layout's numbering
+        wires[: len(in_slots)] = in_slots
         result: list[int] = []
-        incoming = self.scheduler.incoming(diagram)
-        for box in diagram.boxes():
-            if box.id == INPUT:
-                continue
-            ins = tuple(wires[(w.box, w.port)] for w in incoming[box.id])
+        for box, feeds, first in order:
+            ins = tuple([wires[k] for k in feeds])
             if box.id == OUTPUT:
                 result = list(ins)
                 continue
-            for port, slot in enumerate(self.box(box, ins, ports)):
-                wires[(box.id, port)] = slot
+            for port, slot in enumerate(self.box(box, ins, ports), first):
+                wires[port] = slot
         return result
 
     def box(self, box: Box, ins: tuple[int, ...], ports: dict[str, int]) -> list[int]:
@@ -362,6 +361,28 @@ class _Builder:
             atoms = tuple(a if isinstance(a, Obj) else None for a in box.outputs)
             if any(a is not None for a in atoms):
                 self.steps.append(Check(tuple(outs), atoms, box.label, box.span))
+
+
+Layout = tuple[list[tuple[Box, tuple[int, ...], int]], int]
+"""A diagram's boxes after `in`, in topological order, each with the numbers of the wires
+feeding its inputs and the number of its first output wire (`in`'s outputs are wires 0, 1,
+...; each box's outputs follow on), and how many wires there are."""
+
+
+def _layout(diagram: Diagram) -> Layout:
+    """The `Layout` of `diagram` (it raises if an input of a box is not connected)."""
+    incoming = diagram.all_incoming()
+    first: dict[str, int] = {INPUT: 0}
+    n_wires = len(diagram.dom.atoms)
+    order: list[tuple[Box, tuple[int, ...], int]] = []
+    for box in diagram.boxes():
+        if box.id == INPUT:
+            continue
+        feeds = tuple([first[w.box] + w.port for w in incoming[box.id]])
+        order.append((box, feeds, n_wires))
+        first[box.id] = n_wires
+        n_wires += len(box.outputs)
+    return order, n_wires
 
 
 def _ref_uses(root: Diagram) -> dict[int, int]:
