@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field
+from dataclasses import fields as fields_of
 from typing import Any, ClassVar, NamedTuple
 
 from catdsl.errors import Span
@@ -256,18 +257,21 @@ class Diagram:
             self._counter += 1
         elif box_id != INPUT and box_id != OUTPUT:
             self._forward = False  # an id of the caller's: sort by `_natural_key`
-        box = _build(
-            box_type,
-            {
-                "id": box_id,
-                "label": label,
-                "inputs": tuple(inputs),
-                "outputs": tuple(outputs),
-                "span": span,
-                "port_names": tuple(port_names),
+        box = _build(box_type, fields)
+        attrs = box.__dict__
+        attrs["id"], attrs["label"], attrs["span"] = box_id, label, span
+        attrs["inputs"], attrs["outputs"] = tuple(inputs), tuple(outputs)
+        attrs["port_names"] = tuple(port_names)
+        if attrs.keys() != _DEFAULTS[box_type][2]:  # a field missing or unknown
+            box = box_type(
+                id=box_id,
+                label=label,
+                inputs=tuple(inputs),
+                outputs=tuple(outputs),
+                span=span,
+                port_names=tuple(port_names),
                 **fields,
-            },
-        )
+            )  # the dataclass's own error
         if box_id not in self._boxes:
             self._rank.setdefault(box_id, len(self._boxes))
             self._in[box_id] = []
@@ -421,29 +425,26 @@ _DEFAULTS: dict[type[Box], tuple[dict[str, Any], tuple[tuple[str, Any], ...], fr
 """Per box class: its fields' plain defaults, its default factories, and every field's name."""
 
 
-def _build(box_type: type[Box], values: dict[str, Any]) -> Box:
-    """A box of `box_type` with the field `values`, the rest defaulted: what its dataclass
-    `__init__` makes, without that `__init__`'s `object.__setattr__` per field of a frozen
-    class (it was most of the cost of adding a box). A missing or unknown field is refused as
-    the `__init__` would refuse it."""
+def _build(box_type: type[Box], fields: Mapping[str, Any]) -> Box:
+    """A box of `box_type` with its defaults and the `fields` given, the rest (the fields every
+    box has) to be set by the caller: what its dataclass `__init__` makes, without that
+    `__init__`'s `object.__setattr__` per field of a frozen class (it was most of the cost of
+    adding a box). The caller compares the fields set with the class's (`_DEFAULTS`)."""
     spec = _DEFAULTS.get(box_type)
     if spec is None:
-        plain = {f.name: f.default for f in fields(box_type) if f.default is not MISSING}
+        plain = {f.name: f.default for f in fields_of(box_type) if f.default is not MISSING}
         made = tuple(
-            (f.name, f.default_factory) for f in fields(box_type) if f.default_factory is not MISSING
+            (f.name, f.default_factory)
+            for f in fields_of(box_type)
+            if f.default_factory is not MISSING
         )
-        spec = _DEFAULTS[box_type] = (plain, made, frozenset(f.name for f in fields(box_type)))
-    plain, made, names = spec
-    if not names.issuperset(values):
-        return box_type(**values)  # the dataclass refuses the unknown field
+        spec = _DEFAULTS[box_type] = (plain, made, frozenset(f.name for f in fields_of(box_type)))
     box = object.__new__(box_type)
     attrs = box.__dict__
-    attrs.update(plain)
-    for name, factory in made:
+    attrs.update(spec[0])
+    for name, factory in spec[1]:
         attrs[name] = factory()
-    attrs.update(values)
-    if len(attrs) != len(names):
-        return box_type(**values)  # the dataclass refuses the missing field
+    attrs.update(fields)
     return box
 
 
