@@ -209,6 +209,10 @@ class WireEnd(NamedTuple):
     port: int
 
 
+Numbered = tuple[list[tuple["Box", tuple[int, ...], int]], int]
+"""What `Diagram.numbered` gives: each box with its input wires' numbers and its first output
+wire's, and the number of wires."""
+
 Edge = tuple[str, str, int, int, Atom]
 """A wire as stored: source box, target box, source port, target port, the atom it carries."""
 
@@ -384,22 +388,30 @@ class Diagram:
             raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
         return connected
 
-    def all_incoming(self) -> dict[str, list[WireEnd]]:
-        """`incoming` of every box at once, in one pass over the wires (for whole-diagram
-        walks: scheduling a diagram of n boxes costs O(n), not n graph queries)."""
-        feeds: dict[str, list[WireEnd | None]] = {
-            box_id: [None] * len(box.inputs) for box_id, box in self._boxes.items()
-        }
-        for source, target, src_port, dst_port, _atom in self._edges:
-            feeds[target][dst_port] = WireEnd(source, src_port)
-        result: dict[str, list[WireEnd]] = {}
-        for box_id, sources in feeds.items():
-            connected = [s for s in sources if s is not None]
-            if len(connected) != len(sources):
-                box = self.box(box_id)
+    def numbered(self) -> Numbered:
+        """The boxes after `in`, in `boxes` order, each with the numbers of the wires feeding
+        its inputs and the number of its first output wire, and how many wires there are:
+        `in`'s outputs are wires 0, 1, ..., each box's outputs follow on. For whole-diagram
+        walks (scheduling): they index a list by wire instead of asking `incoming` per box."""
+        first: dict[str, int] = {INPUT: 0}
+        n_wires = len(self._boxes[INPUT].outputs)
+        order: list[tuple[Box, tuple[int, ...], int]] = []
+        if self._order is None:
+            self._order = self._topological_order()
+        boxes, feeding = self._boxes, self._in
+        for box_id in self._order:
+            if box_id == INPUT:
+                continue
+            box = boxes[box_id]
+            feeds: list[int | None] = [None] * len(box.inputs)
+            for source, _target, src_port, dst_port, _atom in feeding[box_id]:
+                feeds[dst_port] = first[source] + src_port
+            if None in feeds:
                 raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
-            result[box_id] = connected
-        return result
+            order.append((box, tuple(feeds), n_wires))  # type: ignore[arg-type]
+            first[box_id] = n_wires
+            n_wires += len(box.outputs)
+        return order, n_wires
 
     def outgoing(self, box_id: str) -> list[list[WireEnd]]:
         """For each output port of the box, the input ports it feeds (possibly none)."""

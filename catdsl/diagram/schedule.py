@@ -31,6 +31,7 @@ from catdsl.diagram.ir import (
     Diagram,
     FunctorBox,
     HoleBox,
+    Numbered,
     OpaqueBox,
     ParamBox,
     PortBox,
@@ -179,14 +180,13 @@ class _Scheduler:
         self.done: dict[int, Schedule] = {}
         self.sizes: dict[int, int] = {}
         self.uses = _ref_uses(root)
-        self.layouts: dict[int, Layout] = {}
+        self.layouts: dict[int, Numbered] = {}
 
-    def layout(self, diagram: Diagram) -> Layout:
-        """`diagram`'s boxes in topological order with their wires numbered, made once per
-        diagram however often it is inlined."""
+    def layout(self, diagram: Diagram) -> Numbered:
+        """`diagram.numbered()`, once per diagram however often it is inlined."""
         key = id(diagram)
         if key not in self.layouts:
-            self.layouts[key] = _layout(diagram)
+            self.layouts[key] = diagram.numbered()
         return self.layouts[key]
 
     def inlines(self, sub: Diagram) -> bool:
@@ -255,7 +255,9 @@ class _Builder:
         return len(self.atoms) - 1
 
     def slots(self, atoms: tuple[Atom, ...]) -> tuple[int, ...]:
-        return tuple(self.slot(a) for a in atoms)
+        start = len(self.atoms)
+        self.atoms.extend(atoms)
+        return tuple(range(start, start + len(atoms)))
 
     def emit(self, diagram: Diagram, in_slots: tuple[int, ...], ports: dict[str, int]) -> list[int]:
         """Schedule the boxes of `diagram` given its input slots; return its output slots."""
@@ -275,6 +277,8 @@ class _Builder:
     def box(self, box: Box, ins: tuple[int, ...], ports: dict[str, int]) -> list[int]:
         """The output slots of one box, scheduling its step(s)."""
         match box:
+            case PrimBox(subs=()):  # the most common box first: `match` tries cases in order
+                return self.add(Call(box, ins, self.slots(box.outputs)))
             case ParamBox(name=name) | PortBox(name=name):
                 return [ports[name] if name in ports else self.source(box)]
             case StructBox(structure="unpack"):
@@ -361,28 +365,6 @@ class _Builder:
             atoms = tuple(a if isinstance(a, Obj) else None for a in box.outputs)
             if any(a is not None for a in atoms):
                 self.steps.append(Check(tuple(outs), atoms, box.label, box.span))
-
-
-Layout = tuple[list[tuple[Box, tuple[int, ...], int]], int]
-"""A diagram's boxes after `in`, in topological order, each with the numbers of the wires
-feeding its inputs and the number of its first output wire (`in`'s outputs are wires 0, 1,
-...; each box's outputs follow on), and how many wires there are."""
-
-
-def _layout(diagram: Diagram) -> Layout:
-    """The `Layout` of `diagram` (it raises if an input of a box is not connected)."""
-    incoming = diagram.all_incoming()
-    first: dict[str, int] = {INPUT: 0}
-    n_wires = len(diagram.dom.atoms)
-    order: list[tuple[Box, tuple[int, ...], int]] = []
-    for box in diagram.boxes():
-        if box.id == INPUT:
-            continue
-        feeds = tuple([first[w.box] + w.port for w in incoming[box.id]])
-        order.append((box, feeds, n_wires))
-        first[box.id] = n_wires
-        n_wires += len(box.outputs)
-    return order, n_wires
 
 
 def _ref_uses(root: Diagram) -> dict[int, int]:
