@@ -256,17 +256,39 @@ class Diagram:
     ) -> str:
         """Add a box of `box_type` with its own `fields`; ids are `b0, b1, ...` in creation
         order so output is stable."""
+        return self.place(box_type, label, inputs, outputs, span, port_names, fields, box_id)
+
+    def place(
+        self,
+        box_type: type[Box],
+        label: str,
+        inputs: Sequence[Atom],
+        outputs: Sequence[Atom],
+        span: Span | None,
+        port_names: Sequence[str],
+        fields: Mapping[str, Any],
+        box_id: str | None = None,
+    ) -> str:
+        """`add` with the box's own fields as one mapping (lowering calls it once per box).
+        The box is made without its dataclass `__init__`, whose `object.__setattr__` per field
+        of a frozen class was most of the cost of adding a box; a field missing or unknown
+        goes through that `__init__`, which names it."""
         if box_id is None:
             box_id = f"b{self._counter}"
             self._counter += 1
         elif box_id != INPUT and box_id != OUTPUT:
             self._forward = False  # an id of the caller's: sort by `_natural_key`
-        box = _build(box_type, fields)
+        spec = _DEFAULTS.get(box_type) or _defaults(box_type)
+        box = object.__new__(box_type)
         attrs = box.__dict__
+        attrs.update(spec[0])
+        for name, factory in spec[1]:
+            attrs[name] = factory()
+        attrs.update(fields)
         attrs["id"], attrs["label"], attrs["span"] = box_id, label, span
         attrs["inputs"], attrs["outputs"] = tuple(inputs), tuple(outputs)
         attrs["port_names"] = tuple(port_names)
-        if attrs.keys() != _DEFAULTS[box_type][2]:  # a field missing or unknown
+        if len(attrs) != spec[2] or not fields.keys() <= spec[3]:
             box = box_type(
                 id=box_id,
                 label=label,
@@ -275,7 +297,7 @@ class Diagram:
                 span=span,
                 port_names=tuple(port_names),
                 **fields,
-            )  # the dataclass's own error
+            )
         if box_id not in self._boxes:
             self._rank.setdefault(box_id, len(self._boxes))
             self._in[box_id] = []
@@ -317,8 +339,15 @@ class Diagram:
 
     def connect(self, src: WireEnd, dst: WireEnd) -> None:
         """Draw a wire from an output port to an input port; the atom is the source's."""
-        source, target = src.box, dst.box
-        edge = (source, target, src.port, dst.port, self._boxes[source].outputs[src.port])
+        self._wire(src.box, src.port, dst.box, dst.port)
+
+    def feed(self, box_id: str, sources: Sequence[WireEnd]) -> None:
+        """Connect `sources` to the box's input ports 0, 1, ... in order."""
+        for port, (source, src_port) in enumerate(sources):
+            self._wire(source, src_port, box_id, port)
+
+    def _wire(self, source: str, src_port: int, target: str, dst_port: int) -> None:
+        edge = (source, target, src_port, dst_port, self._boxes[source].outputs[src_port])
         self._in[target].append(edge)
         self._out[source].append(edge)
         self._edges.append(edge)
@@ -433,31 +462,26 @@ class Diagram:
         return f"<Diagram {name}{self.dom} -> {self.cod}, {len(self)} boxes>"
 
 
-_DEFAULTS: dict[type[Box], tuple[dict[str, Any], tuple[tuple[str, Any], ...], frozenset]] = {}
-"""Per box class: its fields' plain defaults, its default factories, and every field's name."""
+_DEFAULTS: dict[type[Box], tuple[dict[str, Any], tuple[tuple[str, Any], ...], int, frozenset]] = {}
+"""Per box class: its fields' plain defaults, its default factories, how many fields it has,
+and the names of those a caller gives in `fields` (all but the six every box has)."""
 
 
-def _build(box_type: type[Box], fields: Mapping[str, Any]) -> Box:
-    """A box of `box_type` with its defaults and the `fields` given, the rest (the fields every
-    box has) to be set by the caller: what its dataclass `__init__` makes, without that
-    `__init__`'s `object.__setattr__` per field of a frozen class (it was most of the cost of
-    adding a box). The caller compares the fields set with the class's (`_DEFAULTS`)."""
-    spec = _DEFAULTS.get(box_type)
-    if spec is None:
-        plain = {f.name: f.default for f in fields_of(box_type) if f.default is not MISSING}
-        made = tuple(
-            (f.name, f.default_factory)
-            for f in fields_of(box_type)
-            if f.default_factory is not MISSING
-        )
-        spec = _DEFAULTS[box_type] = (plain, made, frozenset(f.name for f in fields_of(box_type)))
-    box = object.__new__(box_type)
-    attrs = box.__dict__
-    attrs.update(spec[0])
-    for name, factory in spec[1]:
-        attrs[name] = factory()
-    attrs.update(fields)
-    return box
+def _defaults(box_type: type[Box]) -> tuple[dict[str, Any], tuple, int, frozenset]:
+    """`_DEFAULTS` of a box class, worked out on first use."""
+    every = fields_of(box_type)
+    plain = {f.name: f.default for f in every if f.default is not MISSING}
+    made = tuple((f.name, f.default_factory) for f in every if f.default_factory is not MISSING)
+    own = frozenset(f.name for f in every) - {
+        "id",
+        "label",
+        "inputs",
+        "outputs",
+        "span",
+        "port_names",
+    }
+    spec = _DEFAULTS[box_type] = (plain, made, len(every), own)
+    return spec
 
 
 def _grouped(edges: list[Edge], end: int) -> list[Edge]:

@@ -107,13 +107,10 @@ class _Scope:
         **fields: Any,
     ) -> Wires:
         """Add a box fed by `ins` (domain wires, then one wire per port name)."""
-        inputs = (*term.dom.atoms, *extra_inputs)
+        inputs = (*term.dom.atoms, *extra_inputs) if extra_inputs else term.dom.atoms
         outs = term.cod.atoms
-        box = self.d.add(
-            box_type, label, inputs, outs, span=term.span, port_names=port_names, **fields
-        )
-        for i, wire in enumerate(ins):
-            self.d.connect(wire, WireEnd(box, i))
+        box = self.d.place(box_type, label, inputs, outs, term.span, port_names, fields)
+        self.d.feed(box, ins)
         return [WireEnd(box, i) for i in range(len(outs))]
 
     def source(self, name: str, atom: Atom, kind: str) -> WireEnd:
