@@ -491,7 +491,7 @@ def _grouped(edges: list[Edge], end: int) -> list[Edge]:
         return edges
     groups: dict[str, list[Edge]] = {}
     for edge in edges:
-        groups.setdefault(edge[end], []).append(edge)
+        groups.setdefault(edge[1] if end else edge[0], []).append(edge)
     return [edge for group in groups.values() for edge in group]
 
 

@@ -75,8 +75,7 @@ class _Lowerer:
         diagram.ports = term.ports
         scope = _Scope(self, diagram)
         inputs = [WireEnd(INPUT, i) for i in range(len(term.dom))]
-        for i, wire in enumerate(scope.term(term, inputs)):
-            diagram.connect(wire, WireEnd(OUTPUT, i))
+        diagram.feed(OUTPUT, scope.term(term, inputs))
         return diagram
 
     def sub(self, term: Term, name: str | None) -> Diagram:
@@ -123,7 +122,7 @@ class _Scope:
                 (self.sources[name],) = self.term(self.lowerer.consts[name], [])
             else:
                 box_type = ir.ParamBox if kind == "param" else ir.PortBox
-                box = self.d.add(box_type, name, (), (atom,), name=name)
+                box = self.d.place(box_type, name, (), (atom,), None, (), {"name": name})
                 self.sources[name] = WireEnd(box, 0)
         return self.sources[name]
 

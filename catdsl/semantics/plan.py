@@ -69,7 +69,9 @@ class Op(Protocol):
     (loops, functors, training, checks) get the run's context first: `run(ctx, *xs)`."""
 
     uses_context: bool
-    differentiable: tuple[bool, ...]
+
+    @property
+    def differentiable(self) -> tuple[bool, ...]: ...
 
     def run(self, *xs: Any) -> tuple: ...
 
