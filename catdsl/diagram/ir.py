@@ -342,9 +342,16 @@ class Diagram:
         self._wire(src.box, src.port, dst.box, dst.port)
 
     def feed(self, box_id: str, sources: Sequence[WireEnd]) -> None:
-        """Connect `sources` to the box's input ports 0, 1, ... in order."""
+        """Connect `sources` to the box's input ports 0, 1, ... in order (`connect` each)."""
+        boxes, into, rank, edges = self._boxes, self._in[box_id], self._rank, self._edges
         for port, (source, src_port) in enumerate(sources):
-            self._wire(source, src_port, box_id, port)
+            edge = (source, box_id, src_port, port, boxes[source].outputs[src_port])
+            into.append(edge)
+            self._out[source].append(edge)
+            edges.append(edge)
+            if self._forward:
+                self._forward = rank[source] < rank[box_id]
+        self._order = self._graph = None
 
     def _wire(self, source: str, src_port: int, target: str, dst_port: int) -> None:
         edge = (source, target, src_port, dst_port, self._boxes[source].outputs[src_port])
