@@ -438,13 +438,16 @@ class Diagram:
         for box_id in self._order:
             if box_id == INPUT:
                 continue
-            box = boxes[box_id]
-            feeds: list[int | None] = [None] * len(box.inputs)
-            for source, _target, src_port, dst_port, _atom in feeding[box_id]:
-                feeds[dst_port] = first[source] + src_port
-            if None in feeds:
-                raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
-            order.append((box, tuple(feeds), n_wires))  # type: ignore[arg-type]
+            box, edges = boxes[box_id], feeding[box_id]
+            if not edges and not box.inputs:  # a source
+                order.append((box, (), n_wires))
+            else:
+                feeds: list[int | None] = [None] * len(box.inputs)
+                for source, _target, src_port, dst_port, _atom in edges:
+                    feeds[dst_port] = first[source] + src_port
+                if None in feeds:
+                    raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
+                order.append((box, tuple(feeds), n_wires))  # type: ignore[arg-type]
             first[box_id] = n_wires
             n_wires += len(box.outputs)
         return order, n_wires

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 from catdsl.diagram.depth import deep
 from catdsl.diagram.ir import (
-    INPUT,
     OUTPUT,
     Box,
     ConstBox,
@@ -203,9 +202,7 @@ class _Scheduler:
             if id(top) in self.sizes:
                 todo.pop()
                 continue
-            subs = [
-                b.sub for b in top.all_boxes() if isinstance(b, RefBox) and b.sub
-            ]
+            subs = [b.sub for b in top.all_boxes() if isinstance(b, RefBox) and b.sub]
             missing = [s for s in subs if id(s) not in self.sizes]
             if missing:
                 todo.extend(missing)
@@ -376,14 +373,14 @@ def _ref_uses(root: Diagram) -> dict[int, int]:
         diagram = todo.pop()
         for box in diagram.all_boxes():
             subs: tuple[Diagram | None, ...] = ()
-            if isinstance(box, RefBox | PowerBox | FunctorBox):
+            if isinstance(box, PrimBox):  # the most common box first
+                subs = box.subs
+            elif isinstance(box, RefBox | PowerBox | FunctorBox):
                 subs = (box.sub,)
                 if isinstance(box, RefBox) and box.sub is not None:
                     uses[id(box.sub)] = uses.get(id(box.sub), 0) + 1
             elif isinstance(box, TrainBox):
                 subs = (box.loss, box.data)
-            elif isinstance(box, PrimBox):
-                subs = box.subs
             for sub in subs:
                 if sub is not None and id(sub) not in seen:
                     seen.add(id(sub))
