@@ -209,6 +209,9 @@ class WireEnd(NamedTuple):
     port: int
 
 
+_NESTING = (RefBox, PowerBox, FunctorBox, TrainBox, PrimBox)
+"""The kinds of box that may hold sub-diagrams (a primitive when it has morphism arguments)."""
+
 Numbered = tuple[list[tuple["Box", tuple[int, ...], int]], int]
 """What `Diagram.numbered` gives: each box with its input wires' numbers and its first output
 wire's, and the number of wires."""
@@ -232,6 +235,7 @@ class Diagram:
         self._boxes: dict[str, Box] = {}
         self._rank: dict[str, int] = {INPUT: -1, OUTPUT: 1 << 62}  # the rest: creation
         self._edges: list[Edge] = []
+        self._nesting: dict[str, None] = {}  # the boxes holding sub-diagrams, in creation order
         self._in: dict[str, list[Edge]] = {}
         self._out: dict[str, list[Edge]] = {}
         self._forward = True  # ids in creation order, each wire from a lower rank to a higher
@@ -298,10 +302,14 @@ class Diagram:
                 port_names=tuple(port_names),
                 **fields,
             )
-        if box_id not in self._boxes:
+        if box_id in self._boxes:  # put in place of the box with this id
+            self._nesting.pop(box_id, None)
+        else:
             self._rank.setdefault(box_id, len(self._boxes))
             self._in[box_id] = []
             self._out[box_id] = []
+        if spec[4] and (spec[4] == 1 or attrs["subs"]):  # it holds sub-diagrams
+            self._nesting[box_id] = None
         self._boxes[box_id] = box
         self._order = self._graph = None
         return box_id
@@ -334,8 +342,16 @@ class Diagram:
         """Put `box` in place of the box with the same id (boxes are immutable)."""
         if box.id not in self._boxes:
             raise KeyError(box.id)
+        self._track(box)
         self._boxes[box.id] = box
         self._graph = None
+
+    def _track(self, box: Box) -> None:
+        """Keep `_nesting` (what `nesting_boxes` reads) up to date for a box being put in."""
+        if isinstance(box, _NESTING) and (not isinstance(box, PrimBox) or box.subs):
+            self._nesting[box.id] = None
+        else:
+            self._nesting.pop(box.id, None)
 
     def connect(self, src: WireEnd, dst: WireEnd) -> None:
         """Draw a wire from an output port to an input port; the atom is the source's."""
@@ -441,6 +457,8 @@ class Diagram:
             box, edges = boxes[box_id], feeding[box_id]
             if not edges and not box.inputs:  # a source
                 order.append((box, (), n_wires))
+            elif len(edges) == 1 == len(box.inputs) and edges[0][3] == 0:  # one input
+                order.append((box, (first[edges[0][0]] + edges[0][2],), n_wires))
             else:
                 feeds: list[int | None] = [None] * len(box.inputs)
                 for source, _target, src_port, dst_port, _atom in edges:
@@ -460,9 +478,12 @@ class Diagram:
             targets[src_port].append(WireEnd(target, dst_port))
         return targets
 
-    def all_boxes(self) -> Iterator[Box]:
-        """Every box in creation order (cheaper than `boxes` when the order does not matter)."""
-        return iter(self._boxes.values())
+    def nesting_boxes(self) -> Iterator[Box]:
+        """The boxes that hold sub-diagrams (refs, `^ n`, functors, training boxes, primitives
+        with morphism arguments) in creation order: walks over the definitions a diagram uses
+        visit these, not every box."""
+        boxes = self._boxes
+        return (boxes[box_id] for box_id in self._nesting)
 
     def __len__(self) -> int:
         return len(self._boxes) - 2
@@ -472,12 +493,13 @@ class Diagram:
         return f"<Diagram {name}{self.dom} -> {self.cod}, {len(self)} boxes>"
 
 
-_DEFAULTS: dict[type[Box], tuple[dict[str, Any], tuple[tuple[str, Any], ...], int, frozenset]] = {}
+_DEFAULTS: dict[type[Box], tuple[dict[str, Any], tuple, int, frozenset, int]] = {}
 """Per box class: its fields' plain defaults, its default factories, how many fields it has,
-and the names of those a caller gives in `fields` (all but the six every box has)."""
+the names of those a caller gives in `fields` (all but the six every box has), and whether its
+boxes hold sub-diagrams (0 never, 1 always, 2 a primitive's when it has morphism arguments)."""
 
 
-def _defaults(box_type: type[Box]) -> tuple[dict[str, Any], tuple, int, frozenset]:
+def _defaults(box_type: type[Box]) -> tuple[dict[str, Any], tuple, int, frozenset, int]:
     """`_DEFAULTS` of a box class, worked out on first use."""
     every = fields_of(box_type)
     plain = {f.name: f.default for f in every if f.default is not MISSING}
@@ -490,7 +512,8 @@ def _defaults(box_type: type[Box]) -> tuple[dict[str, Any], tuple, int, frozense
         "span",
         "port_names",
     }
-    spec = _DEFAULTS[box_type] = (plain, made, len(every), own)
+    nests = 2 if issubclass(box_type, PrimBox) else int(issubclass(box_type, _NESTING))
+    spec = _DEFAULTS[box_type] = (plain, made, len(every), own, nests)
     return spec
 
 

@@ -70,7 +70,7 @@ class Constant:
     slots: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Call:
     """A primitive applied to the values in `ins`, writing `outs`; `subs` are the schedules
     of its morphism arguments (`fold(op, unit)`), which its kernel applies."""
@@ -79,6 +79,17 @@ class Call:
     ins: tuple[int, ...]
     outs: tuple[int, ...]
     subs: tuple[Schedule, ...] = ()
+
+    def __init__(
+        self,
+        box: PrimBox,
+        ins: tuple[int, ...],
+        outs: tuple[int, ...],
+        subs: tuple[Schedule, ...] = (),
+    ) -> None:
+        # One dict update instead of the frozen dataclass's `object.__setattr__` per field:
+        # a schedule makes one `Call` per primitive.
+        self.__dict__.update(box=box, ins=ins, outs=outs, subs=subs)
 
 
 @dataclass(frozen=True)
@@ -202,7 +213,7 @@ class _Scheduler:
             if id(top) in self.sizes:
                 todo.pop()
                 continue
-            subs = [b.sub for b in top.all_boxes() if isinstance(b, RefBox) and b.sub]
+            subs = [b.sub for b in top.nesting_boxes() if isinstance(b, RefBox) and b.sub]
             missing = [s for s in subs if id(s) not in self.sizes]
             if missing:
                 todo.extend(missing)
@@ -263,7 +274,7 @@ class _Builder:
         wires[: len(in_slots)] = in_slots
         result: list[int] = []
         for box, feeds, first in order:
-            ins = tuple([wires[k] for k in feeds])
+            ins = (wires[feeds[0]],) if len(feeds) == 1 else tuple([wires[k] for k in feeds])
             if box.id == OUTPUT:
                 result = list(ins)
                 continue
@@ -371,9 +382,9 @@ def _ref_uses(root: Diagram) -> dict[int, int]:
     seen, todo = {id(root)}, [root]
     while todo:
         diagram = todo.pop()
-        for box in diagram.all_boxes():
+        for box in diagram.nesting_boxes():
             subs: tuple[Diagram | None, ...] = ()
-            if isinstance(box, PrimBox):  # the most common box first
+            if isinstance(box, PrimBox):
                 subs = box.subs
             elif isinstance(box, RefBox | PowerBox | FunctorBox):
                 subs = (box.sub,)
