@@ -140,8 +140,11 @@ class _Scope:
         return method(term, ins)
 
     def _Prim(self, term: Prim, ins: Wires) -> Wires:
-        ports = {p.name: p for p in term.ports} if term.args else {}
-        atoms, wires = [], list(ins)
+        atoms: list[Atom] = []
+        wires = ins
+        if term.args:
+            ports = {p.name: p for p in term.ports}
+            wires = list(ins)
         for arg in term.args:
             if arg in ports:
                 atoms.append(ports[arg].atom)
@@ -163,7 +166,9 @@ class _Scope:
             name=term.name,
             static=dict(term.static),
             in_ranks=term.in_ranks,
-            subs=tuple([self.lowerer.sub(m, _label(m)) for m in term.morphisms]),
+            subs=tuple([self.lowerer.sub(m, _label(m)) for m in term.morphisms])
+            if term.morphisms
+            else (),
             sub_names=term.spec.morphism_names if term.spec is not None else (),
         )
 
@@ -331,13 +336,13 @@ def _bind_names(names: Sequence[str], wires: Wires, what: str) -> dict[str, Wire
 
 def _label(term: Term) -> str:
     """A short name for a term, for box labels."""
-    if isinstance(term, Ref | Const | Param):
-        return term.name
-    if isinstance(term, Prim):
+    if isinstance(term, Prim):  # the most common term first
         if not (term.morphisms or term.args or term.static):
             return term.name
         args = [*(_label(m) for m in term.morphisms), *term.args, *_static_texts(term)]
         return f"{term.name}({', '.join(args)})" if args else term.name
+    if isinstance(term, Ref | Const | Param):
+        return term.name
     if isinstance(term, Struct):
         return term.kind
     if isinstance(term, Power):

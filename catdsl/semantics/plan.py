@@ -109,7 +109,7 @@ class RunContext:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Instr:
     """One instruction: an op reading `ins` slots and writing fresh `outs` slots."""
 
@@ -119,6 +119,19 @@ class Instr:
     label: str
     span: Span | None
     is_check: bool = False
+
+    def __init__(
+        self,
+        op: Op,
+        ins: tuple[int, ...],
+        outs: tuple[int, ...],
+        label: str,
+        span: Span | None,
+        is_check: bool = False,
+    ) -> None:
+        # One dict update instead of the frozen dataclass's `object.__setattr__` per field:
+        # binding makes one instruction per box.
+        self.__dict__.update(op=op, ins=ins, outs=outs, label=label, span=span, is_check=is_check)
 
 
 class Tape:
