@@ -11,7 +11,7 @@ a morphism's outputs enter their objects) and the renderer expands them as deep 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -110,6 +110,8 @@ class _Scope:
         outs = term.cod.atoms
         box = self.d.place(box_type, label, inputs, outs, term.span, port_names, fields)
         self.d.feed(box, ins)
+        if len(outs) == 1:
+            return [WireEnd(box, 0)]
         return [WireEnd(box, i) for i in range(len(outs))]
 
     def source(self, name: str, atom: Atom, kind: str) -> WireEnd:
@@ -134,10 +136,10 @@ class _Scope:
 
     # ---------------------------------------------------------------- terms
     def term(self, term: Term, ins: Wires) -> Wires:
-        method = getattr(self, _METHODS.get(type(term)) or _method(type(term)), None)
+        method = _METHODS.get(type(term)) or _method(type(term))
         if method is None:
             raise TypeError(f"cannot lower a {type(term).__name__}")
-        return method(term, ins)
+        return method(self, term, ins)
 
     def _Prim(self, term: Prim, ins: Wires) -> Wires:
         atoms: list[Atom] = []
@@ -308,14 +310,16 @@ class _Scope:
         return self.add(ir.HoleBox, label, term, wires, names, atoms, name=term.name)
 
 
-_METHODS: dict[type, str] = {}
-"""The `_Scope` method lowering each class of term, by class (named after it)."""
+_METHODS: dict[type, Callable[[_Scope, Any, Wires], Wires]] = {}
+"""The `_Scope` method lowering each class of term (named after it), by class."""
 
 
-def _method(term_type: type) -> str:
-    """The name of the `_Scope` method for a class of term, remembered in `_METHODS`."""
-    name = _METHODS[term_type] = f"_{term_type.__name__}"
-    return name
+def _method(term_type: type) -> Callable[[_Scope, Any, Wires], Wires] | None:
+    """The `_Scope` method for a class of term (None: none), remembered in `_METHODS`."""
+    method = getattr(_Scope, f"_{term_type.__name__}", None)
+    if method is not None:
+        _METHODS[term_type] = method
+    return method
 
 
 def _parts(atom: Atom) -> tuple[Atom, ...]:
