@@ -1,4 +1,4 @@
-"""The one intermediate representation: an open, typed port graph on networkx.
+"""The one intermediate representation: an open, typed port graph.
 
 Nodes are boxes with ordered input and output ports; edges are wires from an output port to an
 input port, labelled with the atom they carry. The diagram's own inputs and outputs are the
@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-import networkx as nx
+from dataclasses import MISSING, dataclass, field
+from dataclasses import fields as fields_of
+from typing import Any, ClassVar, NamedTuple
 
 from catdsl.errors import Span
 from catdsl.typesys.family_spec import Family, Schedule
@@ -203,21 +202,45 @@ BOX_TYPES: dict[str, type[Box]] = {
 """Every kind of box by its `kind` name."""
 
 
-@dataclass(frozen=True)
-class WireEnd:
+class WireEnd(NamedTuple):
+    """One port of one box: a box id and a port number (a tuple: lowering makes one per wire)."""
+
     box: str
     port: int
 
 
+_NESTING = (RefBox, PowerBox, FunctorBox, TrainBox, PrimBox)
+"""The kinds of box that may hold sub-diagrams (a primitive when it has morphism arguments)."""
+
+Numbered = tuple[list[tuple["Box", tuple[int, ...], int]], int]
+"""What `Diagram.numbered` gives: each box with its input wires' numbers and its first output
+wire's, and the number of wires."""
+
+Edge = tuple[str, str, int, int, Atom]
+"""A wire as stored: source box, target box, source port, target port, the atom it carries."""
+
+
 class Diagram:
-    """An open port graph with boundary `dom -> cod` and external `ports`."""
+    """An open port graph with boundary `dom -> cod` and external `ports`.
+
+    Boxes and wires are kept in plain dicts and lists (adding one is a few dict operations, and
+    lowering adds one per primitive); `graph` gives the same structure as a networkx
+    `MultiDiGraph`, built on demand for analyses that want one."""
 
     def __init__(self, dom: Prod, cod: Prod, name: str | None = None):
         self.dom = dom
         self.cod = cod
         self.name = name
         self.ports: tuple[Port, ...] = ()
-        self.graph = nx.MultiDiGraph()
+        self._boxes: dict[str, Box] = {}
+        self._rank: dict[str, int] = {INPUT: -1, OUTPUT: 1 << 62}  # the rest: creation
+        self._edges: list[Edge] = []
+        self._nesting: dict[str, None] = {}  # the boxes holding sub-diagrams, in creation order
+        self._in: dict[str, list[Edge]] = {}
+        self._out: dict[str, list[Edge]] = {}
+        self._forward = True  # ids in creation order, each wire from a lower rank to a higher
+        self._order: list[str] | None = None  # the topological order, once computed
+        self._graph: Any = None  # the networkx view, once built
         self._counter = 0
         self.add(InputBox, "in", (), dom.atoms, box_id=INPUT)
         self.add(OutputBox, "out", cod.atoms, (), box_id=OUTPUT)
@@ -237,19 +260,58 @@ class Diagram:
     ) -> str:
         """Add a box of `box_type` with its own `fields`; ids are `b0, b1, ...` in creation
         order so output is stable."""
+        return self.place(box_type, label, inputs, outputs, span, port_names, fields, box_id)
+
+    def place(
+        self,
+        box_type: type[Box],
+        label: str,
+        inputs: Sequence[Atom],
+        outputs: Sequence[Atom],
+        span: Span | None,
+        port_names: Sequence[str],
+        fields: Mapping[str, Any],
+        box_id: str | None = None,
+    ) -> str:
+        """`add` with the box's own fields as one mapping (lowering calls it once per box).
+        The box is made without its dataclass `__init__`, whose `object.__setattr__` per field
+        of a frozen class was most of the cost of adding a box; a field missing or unknown
+        goes through that `__init__`, which names it."""
         if box_id is None:
             box_id = f"b{self._counter}"
             self._counter += 1
-        box = box_type(
-            id=box_id,
-            label=label,
-            inputs=tuple(inputs),
-            outputs=tuple(outputs),
-            span=span,
-            port_names=tuple(port_names),
-            **fields,
-        )
-        self.graph.add_node(box_id, box=box)
+        elif box_id != INPUT and box_id != OUTPUT:
+            self._forward = False  # an id of the caller's: sort by `_natural_key`
+        spec = _DEFAULTS.get(box_type) or _defaults(box_type)
+        box = object.__new__(box_type)
+        attrs = box.__dict__
+        attrs.update(spec[0])
+        for name, factory in spec[1]:
+            attrs[name] = factory()
+        attrs.update(fields)
+        attrs["id"], attrs["label"], attrs["span"] = box_id, label, span
+        attrs["inputs"], attrs["outputs"] = tuple(inputs), tuple(outputs)
+        attrs["port_names"] = tuple(port_names)
+        if len(attrs) != spec[2] or not fields.keys() <= spec[3]:
+            box = box_type(
+                id=box_id,
+                label=label,
+                inputs=tuple(inputs),
+                outputs=tuple(outputs),
+                span=span,
+                port_names=tuple(port_names),
+                **fields,
+            )
+        if box_id in self._boxes:  # put in place of the box with this id
+            self._nesting.pop(box_id, None)
+        else:
+            self._rank.setdefault(box_id, len(self._boxes))
+            self._in[box_id] = []
+            self._out[box_id] = []
+        if spec[4] and (spec[4] == 1 or attrs["subs"]):  # it holds sub-diagrams
+            self._nesting[box_id] = None
+        self._boxes[box_id] = box
+        self._order = self._graph = None
         return box_id
 
     def add_box(
@@ -278,35 +340,90 @@ class Diagram:
 
     def replace_box(self, box: Box) -> None:
         """Put `box` in place of the box with the same id (boxes are immutable)."""
-        self.graph.nodes[box.id]["box"] = box
+        if box.id not in self._boxes:
+            raise KeyError(box.id)
+        self._track(box)
+        self._boxes[box.id] = box
+        self._graph = None
+
+    def _track(self, box: Box) -> None:
+        """Keep `_nesting` (what `nesting_boxes` reads) up to date for a box being put in."""
+        if isinstance(box, _NESTING) and (not isinstance(box, PrimBox) or box.subs):
+            self._nesting[box.id] = None
+        else:
+            self._nesting.pop(box.id, None)
 
     def connect(self, src: WireEnd, dst: WireEnd) -> None:
         """Draw a wire from an output port to an input port; the atom is the source's."""
-        atom = self.box(src.box).outputs[src.port]
-        self.graph.add_edge(src.box, dst.box, src_port=src.port, dst_port=dst.port, atom=atom)
+        self._wire(src.box, src.port, dst.box, dst.port)
+
+    def feed(self, box_id: str, sources: Sequence[WireEnd]) -> None:
+        """Connect `sources` to the box's input ports 0, 1, ... in order (`connect` each)."""
+        boxes, into, rank, edges = self._boxes, self._in[box_id], self._rank, self._edges
+        for port, (source, src_port) in enumerate(sources):
+            edge = (source, box_id, src_port, port, boxes[source].outputs[src_port])
+            into.append(edge)
+            self._out[source].append(edge)
+            edges.append(edge)
+            if self._forward:
+                self._forward = rank[source] < rank[box_id]
+        self._order = self._graph = None
+
+    def _wire(self, source: str, src_port: int, target: str, dst_port: int) -> None:
+        edge = (source, target, src_port, dst_port, self._boxes[source].outputs[src_port])
+        self._in[target].append(edge)
+        self._out[source].append(edge)
+        self._edges.append(edge)
+        if self._forward:
+            self._forward = self._rank[source] < self._rank[target]
+        self._order = self._graph = None
 
     # ---------------------------------------------------------------- reading
     def box(self, box_id: str) -> Box:
-        box: Box = self.graph.nodes[box_id]["box"]
-        return box
+        return self._boxes[box_id]
+
+    @property
+    def graph(self) -> Any:
+        """The diagram as a networkx `MultiDiGraph` (nodes carry `box`, edges `src_port`,
+        `dst_port` and `atom`), built on first use after a change; read it, do not edit it."""
+        if self._graph is None:
+            import networkx as nx  # only analyses that ask for the graph pay for networkx
+
+            graph = nx.MultiDiGraph()
+            for box_id, box in self._boxes.items():
+                graph.add_node(box_id, box=box)
+            for source, target, src_port, dst_port, atom in self._edges:
+                graph.add_edge(source, target, src_port=src_port, dst_port=dst_port, atom=atom)
+            self._graph = graph
+        return self._graph
 
     def boxes(self) -> Iterator[Box]:
         """All boxes in a topological order (ties broken by id, so the order is stable): the
-        order of `nx.lexicographical_topological_sort` with `_natural_key`, which is unique,
-        computed here on the graph's adjacency dicts (several times faster, and diagrams are
-        walked often)."""
-        graph = self.graph
-        succ, pred, nodes = graph._succ, graph._pred, graph._node
-        waiting = {n: sum(map(len, preds.values())) for n, preds in pred.items()}
+        order of `nx.lexicographical_topological_sort` with `_natural_key`, which is unique.
+        It is computed once per change: when every wire runs from a box to a later one (as
+        lowering builds them) it is `in`, the boxes in creation order, `out`; otherwise by
+        Kahn's algorithm with a heap on the wires."""
+        if self._order is None:
+            self._order = self._topological_order()
+        boxes = self._boxes
+        return (boxes[box_id] for box_id in self._order)
+
+    def _topological_order(self) -> list[str]:
+        if self._forward:  # creation order is the order of `_natural_key`
+            return [INPUT, *(b for b in self._boxes if b != INPUT and b != OUTPUT), OUTPUT]
+        waiting = {box_id: len(edges) for box_id, edges in self._in.items()}
         ready = [(_natural_key(n), n) for n, count in waiting.items() if count == 0]
         heapq.heapify(ready)
+        order: list[str] = []
         while ready:
             _, box_id = heapq.heappop(ready)
-            yield nodes[box_id]["box"]
-            for target, keys in succ[box_id].items():
-                waiting[target] -= len(keys)
+            order.append(box_id)
+            for edge in self._out[box_id]:
+                target = edge[1]
+                waiting[target] -= 1
                 if waiting[target] == 0:
                     heapq.heappush(ready, (_natural_key(target), target))
+        return order
 
     def inner_boxes(self) -> Iterator[Box]:
         """Boxes other than the boundary."""
@@ -316,44 +433,99 @@ class Diagram:
         """For each input port of the box, in order, the output port that feeds it."""
         box = self.box(box_id)
         sources: list[WireEnd | None] = [None] * len(box.inputs)
-        for src, _dst, attrs in self.graph.in_edges(box_id, data=True):
-            sources[attrs["dst_port"]] = WireEnd(src, attrs["src_port"])
+        for source, _target, src_port, dst_port, _atom in _grouped(self._in[box_id], 0):
+            sources[dst_port] = WireEnd(source, src_port)
         connected = [s for s in sources if s is not None]
         if len(connected) != len(sources):
             raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
         return connected
 
-    def all_incoming(self) -> dict[str, list[WireEnd]]:
-        """`incoming` of every box at once, in one pass over the wires (for whole-diagram
-        walks: scheduling a diagram of n boxes costs O(n), not n graph queries)."""
-        feeds: dict[str, list[WireEnd | None]] = {
-            box_id: [None] * len(box.inputs) for box_id, box in self.graph.nodes(data="box")
-        }
-        for src, dst, attrs in self.graph.edges(data=True):
-            feeds[dst][attrs["dst_port"]] = WireEnd(src, attrs["src_port"])
-        result: dict[str, list[WireEnd]] = {}
-        for box_id, sources in feeds.items():
-            connected = [s for s in sources if s is not None]
-            if len(connected) != len(sources):
-                box = self.box(box_id)
-                raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
-            result[box_id] = connected
-        return result
+    def numbered(self) -> Numbered:
+        """The boxes after `in`, in `boxes` order, each with the numbers of the wires feeding
+        its inputs and the number of its first output wire, and how many wires there are:
+        `in`'s outputs are wires 0, 1, ..., each box's outputs follow on. For whole-diagram
+        walks (scheduling): they index a list by wire instead of asking `incoming` per box."""
+        first: dict[str, int] = {INPUT: 0}
+        n_wires = len(self._boxes[INPUT].outputs)
+        order: list[tuple[Box, tuple[int, ...], int]] = []
+        if self._order is None:
+            self._order = self._topological_order()
+        boxes, feeding = self._boxes, self._in
+        for box_id in self._order:
+            if box_id == INPUT:
+                continue
+            box, edges = boxes[box_id], feeding[box_id]
+            if not edges and not box.inputs:  # a source
+                order.append((box, (), n_wires))
+            elif len(edges) == 1 == len(box.inputs) and edges[0][3] == 0:  # one input
+                order.append((box, (first[edges[0][0]] + edges[0][2],), n_wires))
+            else:
+                feeds: list[int | None] = [None] * len(box.inputs)
+                for source, _target, src_port, dst_port, _atom in edges:
+                    feeds[dst_port] = first[source] + src_port
+                if None in feeds:
+                    raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
+                order.append((box, tuple(feeds), n_wires))  # type: ignore[arg-type]
+            first[box_id] = n_wires
+            n_wires += len(box.outputs)
+        return order, n_wires
 
     def outgoing(self, box_id: str) -> list[list[WireEnd]]:
         """For each output port of the box, the input ports it feeds (possibly none)."""
         box = self.box(box_id)
         targets: list[list[WireEnd]] = [[] for _ in box.outputs]
-        for _src, dst, attrs in self.graph.out_edges(box_id, data=True):
-            targets[attrs["src_port"]].append(WireEnd(dst, attrs["dst_port"]))
+        for _source, target, src_port, dst_port, _atom in _grouped(self._out[box_id], 1):
+            targets[src_port].append(WireEnd(target, dst_port))
         return targets
 
+    def nesting_boxes(self) -> Iterator[Box]:
+        """The boxes that hold sub-diagrams (refs, `^ n`, functors, training boxes, primitives
+        with morphism arguments) in creation order: walks over the definitions a diagram uses
+        visit these, not every box."""
+        boxes = self._boxes
+        return (boxes[box_id] for box_id in self._nesting)
+
     def __len__(self) -> int:
-        return self.graph.number_of_nodes() - 2
+        return len(self._boxes) - 2
 
     def __repr__(self) -> str:
         name = f"{self.name} : " if self.name else ""
         return f"<Diagram {name}{self.dom} -> {self.cod}, {len(self)} boxes>"
+
+
+_DEFAULTS: dict[type[Box], tuple[dict[str, Any], tuple, int, frozenset, int]] = {}
+"""Per box class: its fields' plain defaults, its default factories, how many fields it has,
+the names of those a caller gives in `fields` (all but the six every box has), and whether its
+boxes hold sub-diagrams (0 never, 1 always, 2 a primitive's when it has morphism arguments)."""
+
+
+def _defaults(box_type: type[Box]) -> tuple[dict[str, Any], tuple, int, frozenset, int]:
+    """`_DEFAULTS` of a box class, worked out on first use."""
+    every = fields_of(box_type)
+    plain = {f.name: f.default for f in every if f.default is not MISSING}
+    made = tuple((f.name, f.default_factory) for f in every if f.default_factory is not MISSING)
+    own = frozenset(f.name for f in every) - {
+        "id",
+        "label",
+        "inputs",
+        "outputs",
+        "span",
+        "port_names",
+    }
+    nests = 2 if issubclass(box_type, PrimBox) else int(issubclass(box_type, _NESTING))
+    spec = _DEFAULTS[box_type] = (plain, made, len(every), own, nests)
+    return spec
+
+
+def _grouped(edges: list[Edge], end: int) -> list[Edge]:
+    """A box's wires grouped by the box at their other `end` (0: source, 1: target), groups in
+    order of first appearance: the order networkx's adjacency gave them in."""
+    if len(edges) < 2:
+        return edges
+    groups: dict[str, list[Edge]] = {}
+    for edge in edges:
+        groups.setdefault(edge[1] if end else edge[0], []).append(edge)
+    return [edge for group in groups.values() for edge in group]
 
 
 def _natural_key(box_id: str) -> tuple[int, int] | tuple[int, int, str]:

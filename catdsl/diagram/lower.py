@@ -11,7 +11,7 @@ a morphism's outputs enter their objects) and the renderer expands them as deep 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -75,8 +75,7 @@ class _Lowerer:
         diagram.ports = term.ports
         scope = _Scope(self, diagram)
         inputs = [WireEnd(INPUT, i) for i in range(len(term.dom))]
-        for i, wire in enumerate(scope.term(term, inputs)):
-            diagram.connect(wire, WireEnd(OUTPUT, i))
+        diagram.feed(OUTPUT, scope.term(term, inputs))
         return diagram
 
     def sub(self, term: Term, name: str | None) -> Diagram:
@@ -107,13 +106,12 @@ class _Scope:
         **fields: Any,
     ) -> Wires:
         """Add a box fed by `ins` (domain wires, then one wire per port name)."""
-        inputs = (*term.dom.atoms, *extra_inputs)
+        inputs = (*term.dom.atoms, *extra_inputs) if extra_inputs else term.dom.atoms
         outs = term.cod.atoms
-        box = self.d.add(
-            box_type, label, inputs, outs, span=term.span, port_names=port_names, **fields
-        )
-        for i, wire in enumerate(ins):
-            self.d.connect(wire, WireEnd(box, i))
+        box = self.d.place(box_type, label, inputs, outs, term.span, port_names, fields)
+        self.d.feed(box, ins)
+        if len(outs) == 1:
+            return [WireEnd(box, 0)]
         return [WireEnd(box, i) for i in range(len(outs))]
 
     def source(self, name: str, atom: Atom, kind: str) -> WireEnd:
@@ -126,7 +124,7 @@ class _Scope:
                 (self.sources[name],) = self.term(self.lowerer.consts[name], [])
             else:
                 box_type = ir.ParamBox if kind == "param" else ir.PortBox
-                box = self.d.add(box_type, name, (), (atom,), name=name)
+                box = self.d.place(box_type, name, (), (atom,), None, (), {"name": name})
                 self.sources[name] = WireEnd(box, 0)
         return self.sources[name]
 
@@ -138,14 +136,17 @@ class _Scope:
 
     # ---------------------------------------------------------------- terms
     def term(self, term: Term, ins: Wires) -> Wires:
-        method = getattr(self, f"_{type(term).__name__}", None)
+        method = _METHODS.get(type(term)) or _method(type(term))
         if method is None:
             raise TypeError(f"cannot lower a {type(term).__name__}")
-        return method(term, ins)
+        return method(self, term, ins)
 
     def _Prim(self, term: Prim, ins: Wires) -> Wires:
-        ports = {p.name: p for p in term.ports}
-        atoms, wires = [], list(ins)
+        atoms: list[Atom] = []
+        wires = ins
+        if term.args:
+            ports = {p.name: p for p in term.ports}
+            wires = list(ins)
         for arg in term.args:
             if arg in ports:
                 atoms.append(ports[arg].atom)
@@ -167,7 +168,9 @@ class _Scope:
             name=term.name,
             static=dict(term.static),
             in_ranks=term.in_ranks,
-            subs=tuple(self.lowerer.sub(m, _label(m)) for m in term.morphisms),
+            subs=tuple([self.lowerer.sub(m, _label(m)) for m in term.morphisms])
+            if term.morphisms
+            else (),
             sub_names=term.spec.morphism_names if term.spec is not None else (),
         )
 
@@ -307,6 +310,18 @@ class _Scope:
         return self.add(ir.HoleBox, label, term, wires, names, atoms, name=term.name)
 
 
+_METHODS: dict[type, Callable[[_Scope, Any, Wires], Wires]] = {}
+"""The `_Scope` method lowering each class of term (named after it), by class."""
+
+
+def _method(term_type: type) -> Callable[[_Scope, Any, Wires], Wires] | None:
+    """The `_Scope` method for a class of term (None: none), remembered in `_METHODS`."""
+    method = getattr(_Scope, f"_{term_type.__name__}", None)
+    if method is not None:
+        _METHODS[term_type] = method
+    return method
+
+
 def _parts(atom: Atom) -> tuple[Atom, ...]:
     """The parts of an object over a product (the checker allows `fst[Pair]` only on one)."""
     carrier = getattr(atom, "carrier", None)
@@ -325,11 +340,13 @@ def _bind_names(names: Sequence[str], wires: Wires, what: str) -> dict[str, Wire
 
 def _label(term: Term) -> str:
     """A short name for a term, for box labels."""
-    if isinstance(term, Ref | Const | Param):
-        return term.name
-    if isinstance(term, Prim):
+    if isinstance(term, Prim):  # the most common term first
+        if not (term.morphisms or term.args or term.static):
+            return term.name
         args = [*(_label(m) for m in term.morphisms), *term.args, *_static_texts(term)]
         return f"{term.name}({', '.join(args)})" if args else term.name
+    if isinstance(term, Ref | Const | Param):
+        return term.name
     if isinstance(term, Struct):
         return term.kind
     if isinstance(term, Power):

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 
 from catdsl.diagram.depth import deep
 from catdsl.diagram.ir import (
-    INPUT,
     OUTPUT,
     Box,
     ConstBox,
     Diagram,
     FunctorBox,
     HoleBox,
+    Numbered,
     OpaqueBox,
     ParamBox,
     PortBox,
@@ -39,7 +39,6 @@ from catdsl.diagram.ir import (
     RefBox,
     StructBox,
     TrainBox,
-    WireEnd,
 )
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.typesys.types import Atom, Obj, Prod
@@ -71,7 +70,7 @@ class Constant:
     slots: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Call:
     """A primitive applied to the values in `ins`, writing `outs`; `subs` are the schedules
     of its morphism arguments (`fold(op, unit)`), which its kernel applies."""
@@ -80,6 +79,17 @@ class Call:
     ins: tuple[int, ...]
     outs: tuple[int, ...]
     subs: tuple[Schedule, ...] = ()
+
+    def __init__(
+        self,
+        box: PrimBox,
+        ins: tuple[int, ...],
+        outs: tuple[int, ...],
+        subs: tuple[Schedule, ...] = (),
+    ) -> None:
+        # One dict update instead of the frozen dataclass's `object.__setattr__` per field:
+        # a schedule makes one `Call` per primitive.
+        self.__dict__.update(box=box, ins=ins, outs=outs, subs=subs)
 
 
 @dataclass(frozen=True)
@@ -180,14 +190,14 @@ class _Scheduler:
         self.done: dict[int, Schedule] = {}
         self.sizes: dict[int, int] = {}
         self.uses = _ref_uses(root)
-        self.wiring: dict[int, dict[str, list[WireEnd]]] = {}
+        self.layouts: dict[int, Numbered] = {}
 
-    def incoming(self, diagram: Diagram) -> dict[str, list[WireEnd]]:
-        """`diagram.all_incoming()`, once per diagram however often it is inlined."""
+    def layout(self, diagram: Diagram) -> Numbered:
+        """`diagram.numbered()`, once per diagram however often it is inlined."""
         key = id(diagram)
-        if key not in self.wiring:
-            self.wiring[key] = diagram.all_incoming()
-        return self.wiring[key]
+        if key not in self.layouts:
+            self.layouts[key] = diagram.numbered()
+        return self.layouts[key]
 
     def inlines(self, sub: Diagram) -> bool:
         """Whether a ref to `sub` is inlined: when it is small, or used by one box only (so
@@ -203,9 +213,7 @@ class _Scheduler:
             if id(top) in self.sizes:
                 todo.pop()
                 continue
-            subs = [
-                b.sub for _, b in top.graph.nodes(data="box") if isinstance(b, RefBox) and b.sub
-            ]
+            subs = [b.sub for b in top.nesting_boxes() if isinstance(b, RefBox) and b.sub]
             missing = [s for s in subs if id(s) not in self.sizes]
             if missing:
                 todo.extend(missing)
@@ -255,27 +263,30 @@ class _Builder:
         return len(self.atoms) - 1
 
     def slots(self, atoms: tuple[Atom, ...]) -> tuple[int, ...]:
-        return tuple(self.slot(a) for a in atoms)
+        start = len(self.atoms)
+        self.atoms.extend(atoms)
+        return tuple(range(start, start + len(atoms)))
 
     def emit(self, diagram: Diagram, in_slots: tuple[int, ...], ports: dict[str, int]) -> list[int]:
         """Schedule the boxes of `diagram` given its input slots; return its output slots."""
-        wires: dict[tuple[str, int], int] = {(INPUT, i): s for i, s in enumerate(in_slots)}
+        order, n_wires = self.scheduler.layout(diagram)
+        wires = [0] * n_wires  # the slot of each wire, by the layout's numbering
+        wires[: len(in_slots)] = in_slots
         result: list[int] = []
-        incoming = self.scheduler.incoming(diagram)
-        for box in diagram.boxes():
-            if box.id == INPUT:
-                continue
-            ins = tuple(wires[(w.box, w.port)] for w in incoming[box.id])
+        for box, feeds, first in order:
+            ins = (wires[feeds[0]],) if len(feeds) == 1 else tuple([wires[k] for k in feeds])
             if box.id == OUTPUT:
                 result = list(ins)
                 continue
-            for port, slot in enumerate(self.box(box, ins, ports)):
-                wires[(box.id, port)] = slot
+            for port, slot in enumerate(self.box(box, ins, ports), first):
+                wires[port] = slot
         return result
 
     def box(self, box: Box, ins: tuple[int, ...], ports: dict[str, int]) -> list[int]:
         """The output slots of one box, scheduling its step(s)."""
         match box:
+            case PrimBox(subs=()):  # the most common box first: `match` tries cases in order
+                return self.add(Call(box, ins, self.slots(box.outputs)))
             case ParamBox(name=name) | PortBox(name=name):
                 return [ports[name] if name in ports else self.source(box)]
             case StructBox(structure="unpack"):
@@ -371,16 +382,16 @@ def _ref_uses(root: Diagram) -> dict[int, int]:
     seen, todo = {id(root)}, [root]
     while todo:
         diagram = todo.pop()
-        for _, box in diagram.graph.nodes(data="box"):
+        for box in diagram.nesting_boxes():
             subs: tuple[Diagram | None, ...] = ()
-            if isinstance(box, RefBox | PowerBox | FunctorBox):
+            if isinstance(box, PrimBox):
+                subs = box.subs
+            elif isinstance(box, RefBox | PowerBox | FunctorBox):
                 subs = (box.sub,)
                 if isinstance(box, RefBox) and box.sub is not None:
                     uses[id(box.sub)] = uses.get(id(box.sub), 0) + 1
             elif isinstance(box, TrainBox):
                 subs = (box.loss, box.data)
-            elif isinstance(box, PrimBox):
-                subs = box.subs
             for sub in subs:
                 if sub is not None and id(sub) not in seen:
                     seen.add(id(sub))

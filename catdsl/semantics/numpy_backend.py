@@ -51,7 +51,6 @@ from catdsl.semantics.ops import (
 )
 from catdsl.semantics.plan import CTX, Instr, Op, Plan
 from catdsl.semantics.training import initial_state, run_steps, train_op
-from catdsl.semantics.values import is_differentiable
 
 
 class NumpyBackend:
@@ -153,7 +152,7 @@ class _Binder:
             source_slots=sched.source_slots,
             out_slots=sched.out_slots,
             instrs=instrs,
-            slot_differentiable=[a is not None and is_differentiable(a) for a in sched.slots],
+            slot_atoms=sched.slots,
             source_checks=(*input_checks, *source_checks),
         )
 
@@ -196,8 +195,8 @@ class _Binder:
         factory = self.kernels.get(box.name)
         if factory is None:
             raise CatRuntimeError("R0103", f"the primitive `{box.name}` has no kernel", box.span)
-        static = dict(box.static or {})
-        key = (box.name, tuple(sorted(static)))
+        static = dict(box.static) if box.static else {}
+        key = (box.name, tuple(sorted(static)) if static else ())
         if key in self.validated:  # its names already bound to the factory's signature
             return factory(tuple(box.in_ranks), **static)
         try:

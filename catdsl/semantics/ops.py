@@ -9,6 +9,7 @@ before the kernel and packed again after it, so `windows(2)` yields one `Trainin
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any
 
 from catdsl.semantics.invariants import Check
@@ -32,7 +33,10 @@ from catdsl.typesys.types import Atom
 def kernel_op(kernel: Kernel, ins: Sequence[Atom], outs: Sequence[Atom]) -> KernelOp:
     """The op of a `prim` box: direct when every wire is one array, else packing; a kernel
     that `uses_mode` (each of its wires one array) is told the run's mode."""
-    if all(width(a) == 1 for a in (*ins, *outs)):
+    for atom in (*ins, *outs):
+        if width(atom) != 1:
+            break
+    else:
         return ModalKernelOp(kernel, ins) if kernel.uses_mode else KernelOp(kernel, ins)
     if kernel.uses_mode:
         raise ValueError(f"`{kernel.name}` uses the run's mode and takes one array per wire")
@@ -46,16 +50,22 @@ class KernelOp:
 
     def __init__(self, kernel: Kernel, ins: Sequence[Atom]):
         self.kernel = kernel
-        flags = tuple(kernel.differentiable)
-        self.differentiable = tuple(
-            (flags[i] if i < len(flags) else flags[-1]) and is_differentiable(a)
-            for i, a in enumerate(ins)
-        )
+        self.in_atoms = tuple(ins)  # one per array the kernel takes
         self.run, self.forward, self.vjp = kernel.forward_only, kernel.forward, kernel.vjp
         overridden = type(kernel).trusted_forward is not Kernel.trusted_forward
         self.trusted_forward = kernel.trusted_forward if overridden else kernel.forward
         self.trusted_run = kernel.trusted_run
         self.validates = kernel.validates
+
+    @cached_property
+    def differentiable(self) -> tuple[bool, ...]:
+        """One flag per input: the kernel's, where cotangents flow along the input's wire
+        (worked out when first asked: a plan that is only run never asks)."""
+        flags = tuple(self.kernel.differentiable)
+        return tuple(
+            (flags[i] if i < len(flags) else flags[-1]) and is_differentiable(a)
+            for i, a in enumerate(self.in_atoms)
+        )
 
     def vjp_for(self, needed: tuple[bool, ...]) -> Callable[..., tuple]:
         """The kernel's VJP for a reverse pass that wants only the `needed` inputs."""

@@ -52,8 +52,8 @@ from catdsl.semantics.invariants import Check, Env, nonfinite_error
 from catdsl.semantics.kernel import EVALUATION, Mode, StepClock
 from catdsl.semantics.sources import gather_sources
 from catdsl.semantics.straight import Line, straight_line
-from catdsl.semantics.values import accumulate, has_nonfinite, zeros_like
-from catdsl.typesys.types import Prod
+from catdsl.semantics.values import accumulate, has_nonfinite, is_differentiable, zeros_like
+from catdsl.typesys.types import Atom, Prod
 
 CTX = 0
 """The register slot that holds the run's `RunContext` (read by the ops that use it)."""
@@ -69,7 +69,9 @@ class Op(Protocol):
     (loops, functors, training, checks) get the run's context first: `run(ctx, *xs)`."""
 
     uses_context: bool
-    differentiable: tuple[bool, ...]
+
+    @property
+    def differentiable(self) -> tuple[bool, ...]: ...
 
     def run(self, *xs: Any) -> tuple: ...
 
@@ -107,7 +109,7 @@ class RunContext:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Instr:
     """One instruction: an op reading `ins` slots and writing fresh `outs` slots."""
 
@@ -117,6 +119,19 @@ class Instr:
     label: str
     span: Span | None
     is_check: bool = False
+
+    def __init__(
+        self,
+        op: Op,
+        ins: tuple[int, ...],
+        outs: tuple[int, ...],
+        label: str,
+        span: Span | None,
+        is_check: bool = False,
+    ) -> None:
+        # One dict update instead of the frozen dataclass's `object.__setattr__` per field:
+        # binding makes one instruction per box.
+        self.__dict__.update(op=op, ins=ins, outs=outs, label=label, span=span, is_check=is_check)
 
 
 class Tape:
@@ -144,7 +159,7 @@ class Plan:
         source_slots: tuple[int, ...],
         out_slots: tuple[int, ...],
         instrs: list[Instr],
-        slot_differentiable: list[bool],
+        slot_atoms: Sequence[Atom | None],
         source_checks: tuple[Check | None, ...],
     ):
         self.dom, self.cod, self.name = dom, cod, name
@@ -158,10 +173,10 @@ class Plan:
         self._n_inputs = len(in_slots)
         self._out_slots = out_slots
         self._outputs = _getter(out_slots)
-        self._slot_differentiable = slot_differentiable
+        self._slot_atoms = slot_atoms
         self._source_checks = source_checks
         self._source_index = {s.name: len(in_slots) + i for i, s in enumerate(sources)}
-        self.source_differentiable = tuple(slot_differentiable[s] for s in self._slots)
+        self.source_differentiable = tuple(_differentiable(slot_atoms[s]) for s in self._slots)
         self._plain = [i for i, ins in enumerate(instrs) if not ins.is_check]
         subs = [sub for i in instrs if isinstance(sub := getattr(i.op, "sub", None), Plan)]
         self.nesting: int = 1 + max((sub.nesting for sub in subs), default=0)
@@ -172,6 +187,11 @@ class Plan:
 
     # The loops' step tuples, each built on first use (a plan that is only run never builds
     # its taped ones); a cached property is a plain attribute read afterwards.
+    @cached_property
+    def _slot_differentiable(self) -> list[bool]:
+        """Whether cotangents flow along each slot (asked by the first reverse pass only)."""
+        return [_differentiable(a) for a in self._slot_atoms]
+
     @cached_property
     def _fast(self) -> tuple:
         return self._steps(self._plain, "run")
@@ -635,6 +655,11 @@ def _layout(values: Sequence) -> tuple | None:
         return tuple((v.shape, v.dtype) for v in values)
     except AttributeError:
         return None
+
+
+def _differentiable(atom: Atom | None) -> bool:
+    """Whether cotangents flow along a slot of `atom` (None: the reserved slot)."""
+    return atom is not None and is_differentiable(atom)
 
 
 def _single(outs: tuple[int, ...]) -> int:
