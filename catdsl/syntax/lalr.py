@@ -9,6 +9,12 @@ starts where its first child's text starts and ends where its last child's ends,
 tokens the tree drops (keywords, brackets) and the brackets around a child that a `?rule`
 passed up. The AST is the same, node for node and span for span (tests/test_parser_fast.py).
 
+The lexer is Lark's own union of terminal regexes, run over the whole text by one
+`re.finditer` with a last alternative that matches any one character (so the matches tile the
+text and a character no terminal matches shows up as a token no state expects). Positions are
+character offsets until a builder needs lines and columns (a table of line starts, bisected),
+and only the tokens some rule keeps become `Token`s: keywords and brackets stay offsets.
+
 It handles the programs that parse; anything else makes it give up (`GiveUp`) and the caller
 parses again with Lark, so every diagnostic is worded exactly as before: a character no
 terminal matches, a token the table does not expect, a literal the builder refuses (a syntax
@@ -18,9 +24,12 @@ than `MAX_DEPTH`, near where Lark's recursive Transformer gives up.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from itertools import accumulate, chain
 from typing import Any
 
 from lark import Lark, Token
@@ -32,7 +41,7 @@ MAX_DEPTH = 400
 RecursionError into "nested too deeply" (E0003) at about 850 levels."""
 
 Position = tuple[int, int, int, int, int]
-"""A value's (line, column, end line, end column, tree depth) on the stack."""
+"""A node's (line, column, end line, end column, tree depth), as a builder receives it."""
 
 Builder = Callable[[Position, list[Any]], Any]
 """One AST callback: the node's position and its kept children."""
@@ -47,6 +56,12 @@ INLINE, PASS, CALL, UNIT = 0, 1, 2, 3
 single child up (`?rule` without an alias), call the rule's builder, or nothing at all (a
 `?rule` of one symbol: the value and its position stay, only the state changes)."""
 
+END = "$END"
+"""The end of input, as Lark's tables name it."""
+
+NO_TERMINAL = "\0"
+"""The kind of a character no terminal matches: no state expects it, so the driver gives up."""
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -57,6 +72,7 @@ class Rule:
     kind: int
     name: str  # the builder to call: the alias or the rule's name
     include: tuple[tuple[int, bool], ...] | None  # kept children (index, splice); None: all
+    trees: tuple[int, ...]  # the children that are rules (not tokens): they carry a depth
 
 
 @dataclass(frozen=True)
@@ -68,10 +84,37 @@ class Tables:
     rules: tuple[Rule, ...]
     start: int
     end: int
-    patterns: tuple[Any, ...]  # Lark's compiled union regexes of the terminals, in its order
-    ignore: frozenset[str]
-    newline: frozenset[str]
+    scan: re.Pattern[str]  # Lark's terminal union, then any one character
+    kinds: tuple[str | None, ...]  # by a match's `lastindex`: its terminal (None: ignored)
+    kept: frozenset[str]  # the terminals some rule keeps as a child: these become tokens
     keywords: dict[str, UnlessCallback]  # NAME-like terminals whose value may be a keyword
+
+
+class _Token(Token):
+    """A Lark token made with its offsets only; its line and column are found when a builder
+    asks for them (most tokens are never asked)."""
+
+    __slots__ = ("_starts",)
+
+    _starts: list[int]  # where each line of the text starts
+
+    @property  # type: ignore[override]
+    def line(self) -> int:
+        return bisect_right(self._starts, self.start_pos)
+
+    @property  # type: ignore[override]
+    def column(self) -> int:
+        pos = self.start_pos
+        return pos - self._starts[bisect_right(self._starts, pos) - 1] + 1
+
+    @property  # type: ignore[override]
+    def end_line(self) -> int:
+        return bisect_right(self._starts, self.end_pos)
+
+    @property  # type: ignore[override]
+    def end_column(self) -> int:
+        pos = self.end_pos
+        return pos - self._starts[bisect_right(self._starts, pos) - 1] + 1
 
 
 @cache
@@ -81,7 +124,7 @@ def tables(lark: Lark) -> Tables | None:
     was written against (another Lark version): then every parse goes through Lark."""
     try:
         return _tables(lark)
-    except (AttributeError, TypeError, KeyError, ValueError, IndexError):
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError, re.error):
         return None
 
 
@@ -100,6 +143,7 @@ def _tables(lark: Lark) -> Tables | None:
         return None
     rules: list[Rule] = []
     index: dict[Any, int] = {}
+    kept: set[str] = set()
     for rule in lark.rules:
         if rule.options.template_source is not None:
             return None
@@ -112,6 +156,7 @@ def _tables(lark: Lark) -> Tables | None:
             for i, sym in enumerate(expansion)
             if keep or not (sym.is_term and getattr(sym, "filter_out", False))
         )
+        kept.update(expansion[i].name for i, _ in include if expansion[i].is_term)
         if len(include) == len(expansion) and not any(splice for _, splice in include):
             include_or_all = None
         else:
@@ -123,77 +168,50 @@ def _tables(lark: Lark) -> Tables | None:
             kind = UNIT if len(expansion) == 1 and include_or_all is None else PASS
         else:
             kind = CALL
+        trees = tuple(i for i, sym in enumerate(expansion) if not sym.is_term)
         index[rule] = len(rules)
-        rules.append(Rule(len(expansion), name, kind, rule.alias or name, include_or_all))
+        rules.append(
+            Rule(len(expansion), name, kind, rule.alias or name, include_or_all, trees)
+        )
     actions: list[dict[str, int]] = []
     for state in range(len(table.states)):
         row: dict[str, int] = {}
         for symbol, (action, arg) in table.states[state].items():
             row[symbol] = arg if action is Shift else ~index[arg]
         actions.append(row)
+    union = scanner._mres  # Lark tries these in order: one alternation does the same
+    flags = {m.flags for m in union}
+    if len(flags) != 1:
+        return None
+    scan = re.compile(
+        "|".join(m.pattern for m in union) + f"|(?P<{_ANY}>(?s:.))",
+        flags.pop(),
+    )
+    ignore = set(lexer.ignore_types)
+    groups = {number: name for name, number in scan.groupindex.items()}
+    kinds = tuple(
+        None if groups.get(i) in ignore else NO_TERMINAL if groups.get(i) == _ANY else groups.get(i)
+        for i in range(scan.groups + 1)
+    )
     return Tables(
         tuple(actions),
         tuple(rules),
         starts[0],
         next(iter(table.end_states.values())),
-        tuple(scanner._mres),
-        frozenset(lexer.ignore_types),
-        frozenset(lexer.newline_types),
+        scan,
+        kinds,
+        frozenset(kept),
         dict(lexer.callback),
     )
 
 
-def _tokens(text: str, t: Tables) -> Iterator[Token]:
-    """Lark's basic lexer, without its per-token bookkeeping: the same terminals tried in the
-    same order, keywords retyped the same way, the same positions."""
-    patterns = t.patterns
-    single = patterns[0].match if len(patterns) == 1 else None
-    ignore, newline, keywords = t.ignore, t.newline, t.keywords
-    retyped: dict[tuple[str, str], str | None] = {}
-    pos, line, line_start, n = 0, 1, 0, len(text)
-    while pos < n:
-        if single is not None:
-            m = single(text, pos)
-        else:
-            for pattern in patterns:
-                m = pattern.match(text, pos)
-                if m:
-                    break
-        if not m:
-            raise GiveUp
-        kind = m.lastgroup
-        end = m.end()
-        assert kind is not None
-        if kind in ignore:
-            if kind in newline:
-                count = text.count("\n", pos, end)
-                if count:
-                    line += count
-                    line_start = text.rindex("\n", pos, end) + 1
-            pos = end
-            continue
-        value = m.group(0)
-        column = pos - line_start + 1
-        if kind in newline:
-            count = text.count("\n", pos, end)
-            if count:
-                line_end = line + count
-                line_start = text.rindex("\n", pos, end) + 1
-            else:
-                line_end = line
-        else:
-            line_end = line
-        if kind in keywords:
-            key = (kind, value)
-            if key in retyped:
-                new = retyped[key]
-            else:
-                new = retyped[key] = keywords[kind].scanner.fullmatch(value)
-            if new is not None:
-                kind = new
-        yield Token(kind, value, pos, line, column, line_end, end - line_start + 1, end)
-        line = line_end
-        pos = end
+_ANY = "__catdsl_any_character"
+"""The name of the scanner's last alternative: no terminal of the grammar matched here."""
+
+
+def _line_starts(text: str) -> list[int]:
+    """The offset at which each line of `text` starts."""
+    return [0, *accumulate(len(line) + 1 for line in text.split("\n")[:-1])]
 
 
 def parse_fast(text: str, lark: Lark, builders: dict[str, Builder]) -> Any:
@@ -201,92 +219,125 @@ def parse_fast(text: str, lark: Lark, builders: dict[str, Builder]) -> Any:
     t = tables(lark)
     if t is None:
         raise GiveUp
-    actions, end_state = t.actions, t.end
+    actions, end_state, kinds, kept_kinds, keywords = t.actions, t.end, t.kinds, t.kept, t.keywords
     rules = [
-        (r.size, r.origin, r.kind, r.include, builders.get(r.name) if r.kind != UNIT else None)
+        (
+            r.size,
+            r.origin,
+            r.kind,
+            r.include,
+            builders.get(r.name) if r.kind == CALL or r.kind == PASS else None,
+            r.trees,
+        )
         for r in t.rules
     ]
-    states: list[int] = [t.start]
+    line_starts = _line_starts(text)
+    retyped: dict[tuple[str, str], str] = {}
+    new_token = str.__new__
+    state = t.start
+    states: list[int] = [state]
     values: list[Any] = []
-    places: list[Position] = []
-    for token in _tokens(text, t):
-        kind = token.type
+    places: list[tuple[int, int, int]] = []  # (start offset, end offset, tree depth)
+    for m in chain(t.scan.finditer(text), (None,)):
+        if m is None:
+            kind = END
+            token = place = None
+        else:
+            kind = kinds[m.lastindex]  # type: ignore[index]
+            if kind is None:
+                continue
+            start, stop = m.span()
+            if kind in keywords:
+                value = m.group()
+                key = (kind, value)
+                new = retyped.get(key)
+                if new is None:
+                    new = retyped[key] = keywords[kind].scanner.fullmatch(value) or kind
+                kind = new
+            if kind in kept_kinds:
+                token = new_token(_Token, m.group())
+                token.type = kind
+                token.value = str(token)
+                token.start_pos = start
+                token.end_pos = stop
+                token._starts = line_starts
+            else:
+                token = None
+            place = (start, stop, 0)
         while True:
-            code = actions[states[-1]].get(kind)
+            code = actions[state].get(kind)
             if code is None:
                 raise GiveUp
             if code >= 0:
+                if kind is END:
+                    raise GiveUp  # Lark never shifts the end of input
                 break
-            rule = rules[~code]
-            if rule[2] == UNIT:
-                states[-1] = actions[states[-2]][rule[1]]
+            size, origin, rule_kind, include, call, trees = rules[~code]
+            if rule_kind == UNIT:
+                state = states[-1] = actions[states[-2]][origin]
+                continue
+            if size:
+                kids = values[-size:]
+                where = places[-size:]
+                del values[-size:], places[-size:], states[-size:]
+                if not trees:
+                    depth = 0
+                elif len(trees) == 1:
+                    depth = where[trees[0]][2]
+                else:
+                    depth = max([where[i][2] for i in trees])
+                node_place: Any = (where[0][0], where[-1][1], depth)
             else:
-                _reduce(rule, states, values, places, actions)
+                kids, node_place = [], None
+            if include is None:
+                kept = kids
+            else:
+                kept = []
+                for i, splice in include:
+                    if splice:
+                        if kept:
+                            kept += kids[i]
+                        else:  # a left-recursive list grows in place, as in Lark: linear
+                            kept = kids[i]
+                    else:
+                        kept.append(kids[i])
+            if rule_kind == INLINE:
+                result: Any = kept
+            elif rule_kind == PASS and len(kept) == 1:
+                result = kept[0]
+                if isinstance(result, Token):  # Lark widens only trees to the brackets around
+                    node_place = (result.start_pos, result.end_pos, 0)
+            else:
+                if call is None:
+                    raise GiveUp
+                if node_place is None:
+                    result = call(None, kept)  # type: ignore[arg-type]
+                else:
+                    begin, finish, depth = node_place
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise GiveUp
+                    node_place = (begin, finish, depth)
+                    line = bisect_right(line_starts, begin)
+                    end_line = bisect_right(line_starts, finish)
+                    result = call(
+                        (
+                            line,
+                            begin - line_starts[line - 1] + 1,
+                            end_line,
+                            finish - line_starts[end_line - 1] + 1,
+                            depth,
+                        ),
+                        kept,
+                    )
+            state = actions[states[-1]][origin]
+            if state == end_state:
+                return result
+            states.append(state)
+            values.append(result)
+            places.append(node_place)
         states.append(code)
+        state = code
         values.append(token)
-        places.append((token.line, token.column, token.end_line, token.end_column, 0))  # type: ignore[arg-type]
-    while True:
-        code = actions[states[-1]].get("$END")
-        if code is None or code >= 0:
-            raise GiveUp  # Lark never shifts the end of input
-        _reduce(rules[~code], states, values, places, actions)
-        if states[-1] == end_state:
-            return values[-1]
-
-
-def _reduce(
-    rule: tuple[int, str, int, Any, Builder | None],
-    states: list[int],
-    values: list[Any],
-    places: list[Position],
-    actions: tuple[dict[str, int], ...],
-) -> None:
-    """One reduction: pop the rule's children, push its value, its position and its state."""
-    size, origin, rule_kind, include, call = rule
-    if rule_kind == UNIT:
-        states[-1] = actions[states[-2]][origin]
-        return
-    if size:
-        kids = values[-size:]
-        where = places[-size:]
-        del values[-size:], places[-size:], states[-size:]
-    else:
-        kids, where = [], []
-    if include is None:
-        kept = kids
-    else:
-        kept = []
-        for i, splice in include:
-            if splice:
-                if kept:
-                    kept += kids[i]
-                else:  # a left-recursive list grows in place, as in Lark: linear
-                    kept = kids[i]
-            else:
-                kept.append(kids[i])
-    place: Any
-    if size == 1:
-        place = where[0]
-    elif size:
-        first, last = where[0], where[-1]
-        place = (first[0], first[1], last[2], last[3], max([w[4] for w in where]))
-    else:
-        place = None
-    if rule_kind == INLINE:
-        value: Any = kept
-    elif rule_kind == PASS and len(kept) == 1:
-        value = kept[0]
-        if isinstance(value, Token):  # Lark widens only trees to the brackets around them
-            place = (value.line, value.column, value.end_line, value.end_column, 0)
-    else:
-        if call is None:
-            raise GiveUp
-        if place is not None:
-            depth = place[4] + 1
-            if depth > MAX_DEPTH:
-                raise GiveUp
-            place = (place[0], place[1], place[2], place[3], depth)
-        value = call(place, kept)
-    states.append(actions[states[-1]][origin])
-    values.append(value)
-    places.append(place)
+        places.append(place)  # type: ignore[arg-type]
+    raise GiveUp  # pragma: no cover - the end of input always reduces to the end state or fails
