@@ -41,7 +41,7 @@ MAX_DEPTH = 400
 RecursionError into "nested too deeply" (E0003) at about 850 levels."""
 
 Position = tuple[int, int, int, int, int]
-"""A node's (line, column, end line, end column, tree depth), as a builder receives it."""
+"""A value's (line, column, end line, end column, tree depth) on the stack."""
 
 Builder = Callable[[Position, list[Any]], Any]
 """One AST callback: the node's position and its kept children."""
@@ -51,10 +51,12 @@ class GiveUp(Exception):
     """The fast path cannot build this text's AST; parse it with Lark instead."""
 
 
-INLINE, PASS, CALL, UNIT = 0, 1, 2, 3
+INLINE, PASS, CALL, UNIT, CALL1, SKIP1 = 0, 1, 2, 3, 4, 5
 """How a reduction builds its value: splice its children into the parent (`_rule`), pass a
 single child up (`?rule` without an alias), call the rule's builder, or nothing at all (a
-`?rule` of one symbol: the value and its position stay, only the state changes)."""
+`?rule` of one symbol: the value and its position stay, only the state changes). The driver
+splits calls of rules of one kept symbol: their value replaces the child's on the stack
+(`CALL1`), or, for a builder that passes a node up unchanged, the child stays (`SKIP1`)."""
 
 END = "$END"
 """The end of input, as Lark's tables name it."""
@@ -88,33 +90,6 @@ class Tables:
     kinds: tuple[str | None, ...]  # by a match's `lastindex`: its terminal (None: ignored)
     kept: frozenset[str]  # the terminals some rule keeps as a child: these become tokens
     keywords: dict[str, UnlessCallback]  # NAME-like terminals whose value may be a keyword
-
-
-class _Token(Token):
-    """A Lark token made with its offsets only; its line and column are found when a builder
-    asks for them (most tokens are never asked)."""
-
-    __slots__ = ("_starts",)
-
-    _starts: list[int]  # where each line of the text starts
-
-    @property  # type: ignore[override]
-    def line(self) -> int:
-        return bisect_right(self._starts, self.start_pos)
-
-    @property  # type: ignore[override]
-    def column(self) -> int:
-        pos = self.start_pos
-        return pos - self._starts[bisect_right(self._starts, pos) - 1] + 1
-
-    @property  # type: ignore[override]
-    def end_line(self) -> int:
-        return bisect_right(self._starts, self.end_pos)
-
-    @property  # type: ignore[override]
-    def end_column(self) -> int:
-        pos = self.end_pos
-        return pos - self._starts[bisect_right(self._starts, pos) - 1] + 1
 
 
 @cache
@@ -210,134 +185,148 @@ _ANY = "__catdsl_any_character"
 
 
 def _line_starts(text: str) -> list[int]:
-    """The offset at which each line of `text` starts."""
-    return [0, *accumulate(len(line) + 1 for line in text.split("\n")[:-1])]
+    """The offset at which each line of `text` starts, then the text's length (a sentinel)."""
+    return [0, *accumulate(len(line) + 1 for line in text.split("\n")[:-1]), len(text) + 1]
 
 
-def parse_fast(text: str, lark: Lark, builders: dict[str, Builder]) -> Any:
-    """The value the builders make of `text` (the `start` rule's), or `GiveUp`."""
+def parse_fast(
+    text: str, lark: Lark, builders: dict[str, Builder], passes: frozenset[str] = frozenset()
+) -> Any:
+    """The value the builders make of `text` (the `start` rule's), or `GiveUp`.
+
+    `passes` names builders that return their only child unchanged when that child is a node
+    (not a token): for a rule of one symbol they are not called, the child stays as it is."""
     t = tables(lark)
     if t is None:
         raise GiveUp
     actions, end_state, kinds, kept_kinds, keywords = t.actions, t.end, t.kinds, t.kept, t.keywords
-    rules = [
-        (
-            r.size,
-            r.origin,
-            r.kind,
-            r.include,
-            builders.get(r.name) if r.kind == CALL or r.kind == PASS else None,
-            r.trees,
-        )
-        for r in t.rules
-    ]
+    rules: list[tuple[int, str, int, Any, Any, tuple[int, ...]]] = []
+    for r in t.rules:
+        kind, call = r.kind, builders.get(r.name)
+        if kind == CALL and r.size == 1 and r.include is None:
+            kind = SKIP1 if r.name in passes else CALL1
+        elif kind != CALL and kind != PASS:
+            call = None
+        rules.append((r.size, r.origin, kind, r.include, call, r.trees))
     line_starts = _line_starts(text)
-    retyped: dict[tuple[str, str], str] = {}
+    line, line_start, next_line = 1, 0, line_starts[1]
+    retyped: dict[str, dict[str, str]] = {kind: {} for kind in keywords}
     new_token = str.__new__
     state = t.start
     states: list[int] = [state]
     values: list[Any] = []
-    places: list[tuple[int, int, int]] = []  # (start offset, end offset, tree depth)
-    for m in chain(t.scan.finditer(text), (None,)):
-        if m is None:
-            kind = END
-            token = place = None
-        else:
-            kind = kinds[m.lastindex]  # type: ignore[index]
-            if kind is None:
-                continue
-            start, stop = m.span()
-            if kind in keywords:
-                value = m.group()
-                key = (kind, value)
-                new = retyped.get(key)
-                if new is None:
-                    new = retyped[key] = keywords[kind].scanner.fullmatch(value) or kind
-                kind = new
-            if kind in kept_kinds:
-                token = new_token(_Token, m.group())
-                token.type = kind
-                token.value = str(token)
-                token.start_pos = start
-                token.end_pos = stop
-                token._starts = line_starts
+    places: list[Position] = []
+    try:
+        for m in chain(t.scan.finditer(text), (None,)):
+            if m is None:
+                kind = END
+                token = place = None
             else:
-                token = None
-            place = (start, stop, 0)
-        while True:
-            code = actions[state].get(kind)
-            if code is None:
-                raise GiveUp
-            if code >= 0:
-                if kind is END:
-                    raise GiveUp  # Lark never shifts the end of input
-                break
-            size, origin, rule_kind, include, call, trees = rules[~code]
-            if rule_kind == UNIT:
-                state = states[-1] = actions[states[-2]][origin]
-                continue
-            if size:
-                kids = values[-size:]
-                where = places[-size:]
-                del values[-size:], places[-size:], states[-size:]
-                if not trees:
-                    depth = 0
-                elif len(trees) == 1:
-                    depth = where[trees[0]][2]
+                kind = kinds[m.lastindex]  # type: ignore[index]
+                if kind is None:
+                    continue
+                start, stop = m.span()
+                if start >= next_line:
+                    line = bisect_right(line_starts, start)
+                    line_start, next_line = line_starts[line - 1], line_starts[line]
+                if stop < next_line:
+                    place = (line, start - line_start + 1, line, stop - line_start + 1, 0)
+                else:  # a token across lines
+                    end_line = bisect_right(line_starts, stop)
+                    end_column = stop - line_starts[end_line - 1] + 1
+                    place = (line, start - line_start + 1, end_line, end_column, 0)
+                if kind in keywords:
+                    value = m.group()
+                    known = retyped[kind]
+                    new = known.get(value)
+                    if new is None:
+                        new = known[value] = keywords[kind].scanner.fullmatch(value) or kind
+                    kind = new
+                if kind in kept_kinds:
+                    token = new_token(Token, m.group())
+                    token.type = kind
+                    token.value = str(token)
+                    token.start_pos, token.end_pos = start, stop
+                    token.line, token.column, token.end_line, token.end_column = place[:4]
                 else:
-                    depth = max([where[i][2] for i in trees])
-                node_place: Any = (where[0][0], where[-1][1], depth)
-            else:
-                kids, node_place = [], None
-            if include is None:
-                kept = kids
-            else:
-                kept = []
-                for i, splice in include:
-                    if splice:
-                        if kept:
-                            kept += kids[i]
-                        else:  # a left-recursive list grows in place, as in Lark: linear
-                            kept = kids[i]
-                    else:
-                        kept.append(kids[i])
-            if rule_kind == INLINE:
-                result: Any = kept
-            elif rule_kind == PASS and len(kept) == 1:
-                result = kept[0]
-                if isinstance(result, Token):  # Lark widens only trees to the brackets around
-                    node_place = (result.start_pos, result.end_pos, 0)
-            else:
-                if call is None:
-                    raise GiveUp
-                if node_place is None:
-                    result = call(None, kept)  # type: ignore[arg-type]
-                else:
-                    begin, finish, depth = node_place
-                    depth += 1
+                    token = None
+            while True:
+                code = actions[state][kind]
+                if code >= 0:
+                    if kind is END:
+                        raise GiveUp  # Lark never shifts the end of input
+                    break
+                size, origin, rule_kind, include, call, trees = rules[~code]
+                if rule_kind == UNIT:
+                    state = states[-1] = actions[states[-2]][origin]
+                    continue
+                if rule_kind == CALL1 or rule_kind == SKIP1:  # one child, kept: in place
+                    kid, where = values[-1], places[-1]
+                    depth = where[4] + 1
                     if depth > MAX_DEPTH:
                         raise GiveUp
-                    node_place = (begin, finish, depth)
-                    line = bisect_right(line_starts, begin)
-                    end_line = bisect_right(line_starts, finish)
-                    result = call(
-                        (
-                            line,
-                            begin - line_starts[line - 1] + 1,
-                            end_line,
-                            finish - line_starts[end_line - 1] + 1,
-                            depth,
-                        ),
-                        kept,
-                    )
-            state = actions[states[-1]][origin]
-            if state == end_state:
-                return result
-            states.append(state)
-            values.append(result)
-            places.append(node_place)
-        states.append(code)
-        state = code
-        values.append(token)
-        places.append(place)  # type: ignore[arg-type]
+                    places[-1] = where = (where[0], where[1], where[2], where[3], depth)
+                    if rule_kind == CALL1 or isinstance(kid, Token):
+                        values[-1] = call(where, [kid])
+                    state = states[-1] = actions[states[-2]][origin]
+                    continue
+                if size:
+                    kids = values[-size:]
+                    where = places[-size:]
+                    del values[-size:], places[-size:], states[-size:]
+                    if not trees:
+                        depth = 0
+                    elif len(trees) == 1:
+                        depth = where[trees[0]][4]
+                    else:
+                        depth = max([where[i][4] for i in trees])
+                    first, last = where[0], where[-1]
+                    node_place: Any = (first[0], first[1], last[2], last[3], depth)
+                else:
+                    kids, node_place = [], None
+                if include is None:
+                    kept = kids
+                else:
+                    kept = []
+                    for i, splice in include:
+                        if splice:
+                            if kept:
+                                kept += kids[i]
+                            else:  # a left-recursive list grows in place, as in Lark: linear
+                                kept = kids[i]
+                        else:
+                            kept.append(kids[i])
+                if rule_kind == INLINE:
+                    result: Any = kept
+                elif rule_kind == PASS and len(kept) == 1:
+                    result = kept[0]
+                    if isinstance(result, Token):  # Lark widens only trees to the brackets
+                        node_place = (
+                            result.line,
+                            result.column,
+                            result.end_line,
+                            result.end_column,
+                            0,
+                        )
+                else:
+                    if call is None:
+                        raise GiveUp
+                    if node_place is not None:
+                        depth = node_place[4] + 1
+                        if depth > MAX_DEPTH:
+                            raise GiveUp
+                        node_place = (*node_place[:4], depth)
+                    result = call(node_place, kept)
+                state = actions[states[-1]][origin]
+                if state == end_state:
+                    return result
+                states.append(state)
+                values.append(result)
+                places.append(node_place)
+            states.append(code)
+            state = code
+            values.append(token)
+            places.append(place)  # type: ignore[arg-type]
+    except KeyError:
+        raise GiveUp from None  # a token (or the end) no state here expects
     raise GiveUp  # pragma: no cover - the end of input always reduces to the end state or fails

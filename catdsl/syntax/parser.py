@@ -153,6 +153,10 @@ class _ToAst(Transformer):
         """The callbacks by rule name, for the driver that builds the AST while parsing."""
         return self._rules
 
+    PASSES = frozenset({"type_product", "dim_sum"})
+    """The builders that return their only child unchanged when it is a node, not a token:
+    the driver need not call them for a rule of one symbol."""
+
     def _span(self, meta: Place | None) -> Span:
         if meta is None:
             return Span(self.file, 1, 1, 1, 1)
@@ -565,7 +569,7 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
     if nesting:
         return None, [nesting]
     try:
-        return ast.Module(file, parse_fast(text, lark_parser(), _ToAst(file).builders())), []
+        return ast.Module(file, parse_fast(text, lark_parser(), _ToAst(file).builders(), _ToAst.PASSES)), []
     except (GiveUp, _LiteralError):
         pass  # not a plain program: Lark parses it again and words the diagnostic
     try:
