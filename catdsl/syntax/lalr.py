@@ -87,6 +87,7 @@ class Tables:
     start: int
     end: int
     scan: re.Pattern[str]  # Lark's terminal union, then any one character
+    split: re.Pattern[str]  # the same without groups: `findall` cuts the text into tokens
     kinds: tuple[str | None, ...]  # by a match's `lastindex`: its terminal (None: ignored)
     kept: frozenset[str]  # the terminals some rule keeps as a child: these become tokens
     keywords: dict[str, UnlessCallback]  # NAME-like terminals whose value may be a keyword
@@ -158,10 +159,14 @@ def _tables(lark: Lark) -> Tables | None:
     flags = {m.flags for m in union}
     if len(flags) != 1:
         return None
-    scan = re.compile(
-        "|".join(m.pattern for m in union) + f"|(?P<{_ANY}>(?s:.))",
-        flags.pop(),
-    )
+    flag = flags.pop()
+    scan = re.compile("|".join(m.pattern for m in union) + f"|(?P<{_ANY}>(?s:.))", flag)
+    plain = _without_groups(scan.pattern)
+    if plain is None or flag & re.VERBOSE:
+        return None
+    split = re.compile(plain, flag)
+    if split.groups:
+        return None
     ignore = set(lexer.ignore_types)
     groups = {number: name for name, number in scan.groupindex.items()}
     kinds = tuple(
@@ -174,6 +179,7 @@ def _tables(lark: Lark) -> Tables | None:
         starts[0],
         next(iter(table.end_states.values())),
         scan,
+        split,
         kinds,
         frozenset(kept),
         dict(lexer.callback),
@@ -183,10 +189,65 @@ def _tables(lark: Lark) -> Tables | None:
 _ANY = "__catdsl_any_character"
 """The name of the scanner's last alternative: no terminal of the grammar matched here."""
 
+_UNSUPPORTED = ("^", "$", "\\A", "\\Z", "\\b", "\\B", "(?=", "(?!", "(?<", "(?P=", "(?(", "(?#")
+
+
+def _without_groups(pattern: str) -> str | None:
+    """`pattern` with every group made non-capturing, so that `findall` returns the matched
+    texts; None when it has an anchor, a lookaround or a back reference.
+
+    Without those, what a regex matches at a place does not depend on the text around it, so
+    a token's terminal is the first alternative that matches the token's text alone: the
+    driver reads it from `scan.fullmatch(text)` once per distinct text."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            if pattern[i + 1 : i + 2].isdigit() or pattern.startswith(_UNSUPPORTED, i):
+                return None
+            out.append(pattern[i : i + 2])
+            i += 2
+        elif ch == "[":  # a class: copied as it is (a `]` first in it is a literal)
+            j = i + 1
+            if pattern.startswith("^", j):
+                j += 1
+            if pattern.startswith("]", j):
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            out.append(pattern[i : j + 1])
+            i = j + 1
+        elif pattern.startswith(_UNSUPPORTED, i):
+            return None
+        elif pattern.startswith("(?P<", i):
+            out.append("(?:")
+            i = pattern.index(">", i) + 1
+        elif ch == "(" and not pattern.startswith("(?", i):
+            out.append("(?:")
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
 
 def _line_starts(text: str) -> list[int]:
     """The offset at which each line of `text` starts, then the text's length (a sentinel)."""
     return [0, *accumulate(len(line) + 1 for line in text.split("\n")[:-1]), len(text) + 1]
+
+
+def _terminal(
+    text: str, scan: re.Pattern[str], kinds: tuple[str | None, ...], keywords: dict[str, Any]
+) -> str:
+    """The terminal of a token's text ("" for one Lark ignores), keywords retyped as Lark's
+    lexer retypes them."""
+    kind = kinds[scan.fullmatch(text).lastindex]  # type: ignore[union-attr,index]
+    if kind is None:
+        return ""
+    if kind in keywords:
+        return keywords[kind].scanner.fullmatch(text) or kind  # type: ignore[no-any-return]
+    return kind
 
 
 def parse_fast(
@@ -210,22 +271,26 @@ def parse_fast(
         rules.append((r.size, r.origin, kind, r.include, call, r.trees))
     line_starts = _line_starts(text)
     line, line_start, next_line = 1, 0, line_starts[1]
-    retyped: dict[str, dict[str, str]] = {kind: {} for kind in keywords}
-    new_token = str.__new__
+    known: dict[str, str] = {}  # a token's text to its terminal ("": ignored)
+    scan, new_token = t.scan, str.__new__
     state = t.start
     states: list[int] = [state]
     values: list[Any] = []
     places: list[Position] = []
+    stop = 0
     try:
-        for m in chain(t.scan.finditer(text), (None,)):
-            if m is None:
+        for text_ in chain(t.split.findall(text), (None,)):
+            if text_ is None:
                 kind = END
                 token = place = None
             else:
-                kind = kinds[m.lastindex]  # type: ignore[index]
+                kind = known.get(text_)  # type: ignore[assignment]
                 if kind is None:
+                    kind = known[text_] = _terminal(text_, scan, kinds, keywords)
+                start = stop
+                stop += len(text_)
+                if not kind:
                     continue
-                start, stop = m.span()
                 if start >= next_line:
                     line = bisect_right(line_starts, start)
                     line_start, next_line = line_starts[line - 1], line_starts[line]
@@ -235,17 +300,10 @@ def parse_fast(
                     end_line = bisect_right(line_starts, stop)
                     end_column = stop - line_starts[end_line - 1] + 1
                     place = (line, start - line_start + 1, end_line, end_column, 0)
-                if kind in keywords:
-                    value = m.group()
-                    known = retyped[kind]
-                    new = known.get(value)
-                    if new is None:
-                        new = known[value] = keywords[kind].scanner.fullmatch(value) or kind
-                    kind = new
                 if kind in kept_kinds:
-                    token = new_token(Token, m.group())
+                    token = new_token(Token, text_)
                     token.type = kind
-                    token.value = str(token)
+                    token.value = text_
                     token.start_pos, token.end_pos = start, stop
                     token.line, token.column, token.end_line, token.end_column = place[:4]
                 else:
