@@ -90,6 +90,7 @@ class Tables:
     split: re.Pattern[str]  # the same without groups: `findall` cuts the text into tokens
     kinds: tuple[str | None, ...]  # by a match's `lastindex`: its terminal (None: ignored)
     kept: frozenset[str]  # the terminals some rule keeps as a child: these become tokens
+    gotos: tuple[dict[str, dict[str, int]], ...]  # see `_follow`; filled as the driver goes
     keywords: dict[str, UnlessCallback]  # NAME-like terminals whose value may be a keyword
 
 
@@ -146,9 +147,8 @@ def _tables(lark: Lark) -> Tables | None:
             kind = CALL
         trees = tuple(i for i, sym in enumerate(expansion) if not sym.is_term)
         index[rule] = len(rules)
-        rules.append(
-            Rule(len(expansion), name, kind, rule.alias or name, include_or_all, trees)
-        )
+        rules.append(Rule(len(expansion), name, kind, rule.alias or name, include_or_all, trees))
+    index_of = {rule.origin for rule in rules}  # the rules' names: the symbols one goes to
     actions: list[dict[str, int]] = []
     for state in range(len(table.states)):
         row: dict[str, int] = {}
@@ -182,6 +182,7 @@ def _tables(lark: Lark) -> Tables | None:
         split,
         kinds,
         frozenset(kept),
+        tuple({name: {} for name in row if name in index_of} for row in actions),
         dict(lexer.callback),
     )
 
@@ -237,6 +238,21 @@ def _line_starts(text: str) -> list[int]:
     return [0, *accumulate(len(line) + 1 for line in text.split("\n")[:-1]), len(text) + 1]
 
 
+def _follow(
+    actions: tuple[dict[str, int], ...], units: dict[int, str], below: int, origin: str, kind: str
+) -> int:
+    """The state after going to `origin` from state `below`, and after every reduction of a
+    `?rule` of one symbol that the next token, `kind`, then makes: those only change the state
+    (their value and position are their child's), so the driver takes them all in one step,
+    remembered per (state, rule, next token) in `Tables.gotos`."""
+    state = actions[below][origin]
+    while True:
+        code = actions[state].get(kind)
+        if code is None or code >= 0 or ~code not in units:
+            return state
+        state = actions[below][units[~code]]
+
+
 def _terminal(
     text: str, scan: re.Pattern[str], kinds: tuple[str | None, ...], keywords: dict[str, Any]
 ) -> str:
@@ -246,7 +262,7 @@ def _terminal(
     if kind is None:
         return ""
     if kind in keywords:
-        return keywords[kind].scanner.fullmatch(text) or kind  # type: ignore[no-any-return]
+        return keywords[kind].scanner.fullmatch(text) or kind
     return kind
 
 
@@ -261,14 +277,16 @@ def parse_fast(
     if t is None:
         raise GiveUp
     actions, end_state, kinds, kept_kinds, keywords = t.actions, t.end, t.kinds, t.kept, t.keywords
+    gotos = t.gotos
+    units = {i: r.origin for i, r in enumerate(t.rules) if r.kind == UNIT}
     rules: list[tuple[int, str, int, Any, Any, tuple[int, ...]]] = []
     for r in t.rules:
-        kind, call = r.kind, builders.get(r.name)
-        if kind == CALL and r.size == 1 and r.include is None:
-            kind = SKIP1 if r.name in passes else CALL1
-        elif kind != CALL and kind != PASS:
+        how, call = r.kind, builders.get(r.name)
+        if how == CALL and r.size == 1 and r.include is None:
+            how = SKIP1 if r.name in passes else CALL1
+        elif how != CALL and how != PASS:
             call = None
-        rules.append((r.size, r.origin, kind, r.include, call, r.trees))
+        rules.append((r.size, r.origin, how, r.include, call, r.trees))
     line_starts = _line_starts(text)
     line, line_start, next_line = 1, 0, line_starts[1]
     known: dict[str, str] = {}  # a token's text to its terminal ("": ignored)
@@ -284,9 +302,10 @@ def parse_fast(
                 kind = END
                 token = place = None
             else:
-                kind = known.get(text_)  # type: ignore[assignment]
-                if kind is None:
-                    kind = known[text_] = _terminal(text_, scan, kinds, keywords)
+                found = known.get(text_)
+                if found is None:
+                    found = known[text_] = _terminal(text_, scan, kinds, keywords)
+                kind = found
                 start = stop
                 stop += len(text_)
                 if not kind:
@@ -316,17 +335,27 @@ def parse_fast(
                     break
                 size, origin, rule_kind, include, call, trees = rules[~code]
                 if rule_kind == UNIT:
-                    state = states[-1] = actions[states[-2]][origin]
+                    below = states[-2]
+                    follow = gotos[below][origin]
+                    state = follow.get(kind)  # type: ignore[assignment]
+                    if state is None:
+                        state = follow[kind] = _follow(actions, units, below, origin, kind)
+                    states[-1] = state
                     continue
-                if rule_kind == CALL1 or rule_kind == SKIP1:  # one child, kept: in place
-                    kid, where = values[-1], places[-1]
-                    depth = where[4] + 1
+                if rule_kind >= CALL1:  # CALL1 or SKIP1: one child, kept: replaced in place
+                    kid, here = values[-1], places[-1]
+                    depth = here[4] + 1
                     if depth > MAX_DEPTH:
                         raise GiveUp
-                    places[-1] = where = (where[0], where[1], where[2], where[3], depth)
+                    places[-1] = here = (here[0], here[1], here[2], here[3], depth)
                     if rule_kind == CALL1 or isinstance(kid, Token):
-                        values[-1] = call(where, [kid])
-                    state = states[-1] = actions[states[-2]][origin]
+                        values[-1] = call(here, [kid])
+                    below = states[-2]
+                    follow = gotos[below][origin]
+                    state = follow.get(kind)  # type: ignore[assignment]
+                    if state is None:
+                        state = follow[kind] = _follow(actions, units, below, origin, kind)
+                    states[-1] = state
                     continue
                 if size:
                     kids = values[-size:]
@@ -375,7 +404,11 @@ def parse_fast(
                             raise GiveUp
                         node_place = (*node_place[:4], depth)
                     result = call(node_place, kept)
-                state = actions[states[-1]][origin]
+                below = states[-1]
+                follow = gotos[below][origin]
+                state = follow.get(kind)  # type: ignore[assignment]
+                if state is None:
+                    state = follow[kind] = _follow(actions, units, below, origin, kind)
                 if state == end_state:
                     return result
                 states.append(state)

@@ -11,6 +11,8 @@ import math
 import re
 import sys
 from functools import cache
+from itertools import accumulate, islice, repeat
+from operator import sub
 from pathlib import Path
 from typing import Any
 
@@ -535,10 +537,25 @@ def _pred(value: Token | float) -> str | float:
 _BRACKETS = re.compile(r'#[^\n]*|"[^"]*"?|[(\[{⟨]|[)\]}⟩]')
 """What `_nesting_error` looks at: comments and strings (skipped; a string runs to the next
 quote, across lines) and brackets."""
+_BRACKET_RUNS = re.compile(r'[^#"(\[{⟨)\]}⟩]*+(#[^\n]*|"[^"]*"?|[(\[{⟨]|[)\]}⟩])?')
+"""The same, each after the text before it (one match per bracket, comment or string, and
+one empty group at the end): `findall` then does not try every character as a start."""
+
+
+_STEPS = {"(": 1, "[": 1, "{": 1, "⟨": 1, ")": -1, "]": -1, "}": -1, "⟩": -1}
 
 
 def _nesting_error(text: str, file: str) -> Diagnostic | None:
-    """Reject absurd nesting before Lark's recursive tree walk can overflow the stack."""
+    """Reject absurd nesting before Lark's recursive tree walk can overflow the stack.
+
+    The depth after each bracket is the running sum of +1s and -1s less its lowest point so
+    far (a closing bracket at depth 0 leaves it at 0): sums and minima taken without a Python
+    step per bracket. Only a file nested too deeply is walked bracket by bracket, to find
+    where."""
+    sums = list(accumulate(map(_STEPS.get, _BRACKET_RUNS.findall(text), repeat(0))))
+    lows = islice(accumulate(sums, min, initial=0), 1, None)
+    if max(map(sub, sums, lows), default=0) <= MAX_NESTING:
+        return None
     depth = 0
     for m in _BRACKETS.finditer(text):
         ch = m.group()
@@ -569,7 +586,8 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
     if nesting:
         return None, [nesting]
     try:
-        return ast.Module(file, parse_fast(text, lark_parser(), _ToAst(file).builders(), _ToAst.PASSES)), []
+        items = parse_fast(text, lark_parser(), _ToAst(file).builders(), _ToAst.PASSES)
+        return ast.Module(file, items), []
     except (GiveUp, _LiteralError):
         pass  # not a plain program: Lark parses it again and words the diagnostic
     try:
