@@ -10,6 +10,7 @@ so equality, hashing, `repr`, `dataclasses.replace` and pickling see no differen
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 from catdsl import errors
@@ -56,6 +57,44 @@ def constructor(cls: type[T]) -> type[T]:
     make.__qualname__ = make.__name__ = f"new_{cls.__name__}"
     make.__doc__ = f"A {cls.__name__}, made as its `__init__` would make it."
     return cast(type[T], make)
+
+
+def span_maker(file: str) -> Callable[[Sequence[int] | None], errors.Span]:
+    """`Span(file, *place[:4])` for a builder's place, in one call (None, a node of no
+    tokens: the file's first character, where Lark's tree leaves it)."""
+    new, cls = object.__new__, errors.Span
+    if (
+        tuple(field.name for field in dataclasses.fields(cls))
+        != (
+            "file",
+            "line",
+            "column",
+            "end_line",
+            "end_column",
+        )
+        or constructor(cls) is cls
+    ):
+
+        def plain(place: Sequence[int] | None) -> errors.Span:
+            if place is None:
+                return cls(file, 1, 1, 1, 1)
+            return cls(file, place[0], place[1], place[2], place[3])
+
+        return plain
+
+    def make(place: Sequence[int] | None) -> errors.Span:
+        if place is None:
+            place = (1, 1, 1, 1)
+        span = new(cls)
+        d = span.__dict__
+        d["file"] = file
+        d["line"] = place[0]
+        d["column"] = place[1]
+        d["end_line"] = place[2]
+        d["end_column"] = place[3]
+        return span
+
+    return make
 
 
 # The nodes the parser makes, and their spans.

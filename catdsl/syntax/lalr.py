@@ -288,9 +288,10 @@ def parse_fast(
             call = None
         rules.append((r.size, r.origin, how, r.include, call, r.trees))
     line_starts = _line_starts(text)
-    line, line_start, next_line = 1, 0, line_starts[1]
+    line, before_line, next_line = 1, -1, line_starts[1]  # before_line: its start less one
     known: dict[str, str] = {}  # a token's text to its terminal ("": ignored)
-    scan, new_token = t.scan, str.__new__
+    scan, new_token, token_class = t.scan, str.__new__, Token
+    is_a, max_depth = isinstance, MAX_DEPTH
     state = t.start
     states: list[int] = [state]
     values: list[Any] = []
@@ -302,29 +303,34 @@ def parse_fast(
                 kind = END
                 token = place = None
             else:
-                found = known.get(text_)
-                if found is None:
-                    found = known[text_] = _terminal(text_, scan, kinds, keywords)
-                kind = found
                 start = stop
                 stop += len(text_)
+                try:
+                    kind = known[text_]
+                except KeyError:
+                    kind = known[text_] = _terminal(text_, scan, kinds, keywords)
                 if not kind:
                     continue
                 if start >= next_line:
                     line = bisect_right(line_starts, start)
-                    line_start, next_line = line_starts[line - 1], line_starts[line]
+                    before_line, next_line = line_starts[line - 1] - 1, line_starts[line]
+                column = start - before_line
                 if stop < next_line:
-                    place = (line, start - line_start + 1, line, stop - line_start + 1, 0)
+                    end_line, end_column = line, stop - before_line
                 else:  # a token across lines
                     end_line = bisect_right(line_starts, stop)
                     end_column = stop - line_starts[end_line - 1] + 1
-                    place = (line, start - line_start + 1, end_line, end_column, 0)
+                place = (line, column, end_line, end_column, 0)
                 if kind in kept_kinds:
-                    token = new_token(Token, text_)
+                    token = new_token(token_class, text_)
                     token.type = kind
                     token.value = text_
-                    token.start_pos, token.end_pos = start, stop
-                    token.line, token.column, token.end_line, token.end_column = place[:4]
+                    token.start_pos = start
+                    token.end_pos = stop
+                    token.line = line
+                    token.column = column
+                    token.end_line = end_line
+                    token.end_column = end_column
                 else:
                     token = None
             while True:
@@ -345,10 +351,10 @@ def parse_fast(
                 if rule_kind >= CALL1:  # CALL1 or SKIP1: one child, kept: replaced in place
                     kid, here = values[-1], places[-1]
                     depth = here[4] + 1
-                    if depth > MAX_DEPTH:
+                    if depth > max_depth:
                         raise GiveUp
                     places[-1] = here = (here[0], here[1], here[2], here[3], depth)
-                    if rule_kind == CALL1 or isinstance(kid, Token):
+                    if rule_kind == CALL1 or is_a(kid, token_class):
                         values[-1] = call(here, [kid])
                     below = states[-2]
                     follow = gotos[below][origin]
@@ -387,7 +393,7 @@ def parse_fast(
                     result: Any = kept
                 elif rule_kind == PASS and len(kept) == 1:
                     result = kept[0]
-                    if isinstance(result, Token):  # Lark widens only trees to the brackets
+                    if is_a(result, token_class):  # Lark widens only trees to the brackets
                         node_place = (
                             result.line,
                             result.column,
@@ -400,7 +406,7 @@ def parse_fast(
                         raise GiveUp
                     if node_place is not None:
                         depth = node_place[4] + 1
-                        if depth > MAX_DEPTH:
+                        if depth > max_depth:
                             raise GiveUp
                         node_place = (*node_place[:4], depth)
                     result = call(node_place, kept)

@@ -143,6 +143,7 @@ class _ToAst(Transformer):
     def __init__(self, file: str):
         super().__init__()
         self.file = file
+        self._span = new.span_maker(file)  # a node's span from its place (None: 1:1)
         self._rules = {name[2:]: getattr(self, name) for name in dir(self) if name.startswith("r_")}
 
     def __default__(self, data: str, children: list[Any], meta: Meta) -> Any:
@@ -158,11 +159,6 @@ class _ToAst(Transformer):
     PASSES = frozenset({"type_product", "dim_sum"})
     """The builders that return their only child unchanged when it is a node, not a token:
     the driver need not call them for a rule of one symbol."""
-
-    def _span(self, meta: Place | None) -> Span:
-        if meta is None:
-            return Span(self.file, 1, 1, 1, 1)
-        return new.Span(self.file, meta[0], meta[1], meta[2], meta[3])
 
     def _tspan(self, tok: Token) -> Span:
         """Where a name token is (the lexer sets every position of the tokens it reads)."""
