@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate, chain
+from operator import itemgetter
 from typing import Any
 
 from lark import Lark, Token
@@ -253,6 +254,24 @@ def _follow(
         state = actions[below][units[~code]]
 
 
+ALL, ONE, SOME, SPLICE = 0, 1, 2, 3
+"""How a reduction picks the children it keeps: all of them, one (by index), several (an
+`itemgetter`), or with lists to splice in (the rule's `include`, walked)."""
+
+
+def _picker(include: tuple[tuple[int, bool], ...] | None) -> tuple[int, Any]:
+    """How to pick the kept children of a rule with this `include`, and what with."""
+    if include is None:
+        return ALL, None
+    if any(splice for _, splice in include):
+        return SPLICE, include
+    if len(include) == 1:
+        return ONE, include[0][0]
+    if not include:
+        return SOME, lambda kids: ()
+    return SOME, itemgetter(*(i for i, _ in include))
+
+
 def _terminal(
     text: str, scan: re.Pattern[str], kinds: tuple[str | None, ...], keywords: dict[str, Any]
 ) -> str:
@@ -279,19 +298,19 @@ def parse_fast(
     actions, end_state, kinds, kept_kinds, keywords = t.actions, t.end, t.kinds, t.kept, t.keywords
     gotos = t.gotos
     units = {i: r.origin for i, r in enumerate(t.rules) if r.kind == UNIT}
-    rules: list[tuple[int, str, int, Any, Any, tuple[int, ...]]] = []
+    rules: list[tuple[int, str, int, int, Any, Any, bool]] = []
     for r in t.rules:
         how, call = r.kind, builders.get(r.name)
         if how == CALL and r.size == 1 and r.include is None:
             how = SKIP1 if r.name in passes else CALL1
         elif how != CALL and how != PASS:
             call = None
-        rules.append((r.size, r.origin, how, r.include, call, r.trees))
+        rules.append((r.size, r.origin, how, *_picker(r.include), call, bool(r.trees)))
     line_starts = _line_starts(text)
     line, before_line, next_line = 1, -1, line_starts[1]  # before_line: its start less one
     known: dict[str, str] = {}  # a token's text to its terminal ("": ignored)
     scan, new_token, token_class = t.scan, str.__new__, Token
-    is_a, max_depth = isinstance, MAX_DEPTH
+    is_a, max_depth, depth_of = isinstance, MAX_DEPTH, itemgetter(4)
     state = t.start
     states: list[int] = [state]
     values: list[Any] = []
@@ -339,7 +358,7 @@ def parse_fast(
                     if kind is END:
                         raise GiveUp  # Lark never shifts the end of input
                     break
-                size, origin, rule_kind, include, call, trees = rules[~code]
+                size, origin, rule_kind, picking, pick, call, trees = rules[~code]
                 if rule_kind == UNIT:
                     below = states[-2]
                     follow = gotos[below][origin]
@@ -367,21 +386,20 @@ def parse_fast(
                     kids = values[-size:]
                     where = places[-size:]
                     del values[-size:], places[-size:], states[-size:]
-                    if not trees:
-                        depth = 0
-                    elif len(trees) == 1:
-                        depth = where[trees[0]][4]
-                    else:
-                        depth = max([where[i][4] for i in trees])
                     first, last = where[0], where[-1]
+                    depth = max(map(depth_of, where)) if trees else 0
                     node_place: Any = (first[0], first[1], last[2], last[3], depth)
                 else:
                     kids, node_place = [], None
-                if include is None:
+                if picking == ALL:
                     kept = kids
-                else:
+                elif picking == ONE:
+                    kept = [kids[pick]]
+                elif picking == SOME:
+                    kept = list(pick(kids))
+                else:  # SPLICE
                     kept = []
-                    for i, splice in include:
+                    for i, splice in pick:
                         if splice:
                             if kept:
                                 kept += kids[i]
