@@ -286,12 +286,18 @@ def _terminal(
 
 
 def parse_fast(
-    text: str, lark: Lark, builders: dict[str, Builder], passes: frozenset[str] = frozenset()
+    text: str,
+    lark: Lark,
+    builders: dict[str, Builder],
+    passes: frozenset[str] = frozenset(),
+    texts: frozenset[str] = frozenset(),
 ) -> Any:
     """The value the builders make of `text` (the `start` rule's), or `GiveUp`.
 
     `passes` names builders that return their only child unchanged when that child is a node
-    (not a token): for a rule of one symbol they are not called, the child stays as it is."""
+    (not a token): for a rule of one symbol they are not called, the child stays as it is.
+    `texts` names builders of a rule of one token that read only its text (`str(token)`): a
+    token that only such a rule can take next is pushed as its text, no `Token` made."""
     t = tables(lark)
     if t is None:
         raise GiveUp
@@ -306,6 +312,15 @@ def parse_fast(
         elif how != CALL and how != PASS:
             call = None
         rules.append((r.size, r.origin, how, *_picker(r.include), call, bool(r.trees)))
+    text_rules = {
+        i
+        for i, r in enumerate(t.rules)
+        if r.kind == CALL and r.size == 1 and not r.trees and r.include is None and r.name in texts
+    }
+    read_as_text = [
+        bool(row) and all(code < 0 and ~code in text_rules for code in row.values())
+        for row in actions
+    ]
     line_starts = _line_starts(text)
     line, before_line, next_line = 1, -1, line_starts[1]  # before_line: its start less one
     known: dict[str, str] = {}  # a token's text to its terminal ("": ignored)
@@ -320,7 +335,7 @@ def parse_fast(
         for text_ in chain(t.split.findall(text), (None,)):
             if text_ is None:
                 kind = END
-                token = place = None
+                place = None
             else:
                 start = stop
                 stop += len(text_)
@@ -340,18 +355,6 @@ def parse_fast(
                     end_line = bisect_right(line_starts, stop)
                     end_column = stop - line_starts[end_line - 1] + 1
                 place = (line, column, end_line, end_column, 0)
-                if kind in kept_kinds:
-                    token = new_token(token_class, text_)
-                    token.type = kind
-                    token.value = text_
-                    token.start_pos = start
-                    token.end_pos = stop
-                    token.line = line
-                    token.column = column
-                    token.end_line = end_line
-                    token.end_column = end_column
-                else:
-                    token = None
             while True:
                 code = actions[state][kind]
                 if code >= 0:
@@ -440,7 +443,21 @@ def parse_fast(
                 places.append(node_place)
             states.append(code)
             state = code
-            values.append(token)
+            if kind not in kept_kinds:
+                values.append(None)
+            elif read_as_text[code]:
+                values.append(text_)
+            else:
+                token = new_token(token_class, text_)
+                token.type = kind
+                token.value = text_
+                token.start_pos = start
+                token.end_pos = stop
+                token.line = line
+                token.column = column
+                token.end_line = end_line
+                token.end_column = end_column
+                values.append(token)
             places.append(place)  # type: ignore[arg-type]
     except KeyError:
         raise GiveUp from None  # a token (or the end) no state here expects

@@ -160,6 +160,12 @@ class _ToAst(Transformer):
     """The builders that return their only child unchanged when it is a node, not a token:
     the driver need not call them for a rule of one symbol."""
 
+    TEXTS = frozenset(
+        {"name", "type_name", "hole", "type_param", "flag", "cmp", "addop", "struct_kw", "bool"}
+    )
+    """The builders of a rule of one token that read only the token's text (`str`): the
+    driver may hand them the text instead of a `Token`."""
+
     def _tspan(self, tok: Token) -> Span:
         """Where a name token is (the lexer sets every position of the tokens it reads)."""
         assert tok.line is not None and tok.column is not None
@@ -582,7 +588,9 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
     if nesting:
         return None, [nesting]
     try:
-        items = parse_fast(text, lark_parser(), _ToAst(file).builders(), _ToAst.PASSES)
+        items = parse_fast(
+            text, lark_parser(), _ToAst(file).builders(), _ToAst.PASSES, _ToAst.TEXTS
+        )
         return ast.Module(file, items), []
     except (GiveUp, _LiteralError):
         pass  # not a plain program: Lark parses it again and words the diagnostic
