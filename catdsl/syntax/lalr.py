@@ -24,9 +24,7 @@ than `MAX_DEPTH`, near where Lark's recursive Transformer gives up.
 
 from __future__ import annotations
 
-import importlib
 import re
-import sys
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,7 +88,7 @@ class Tables:
     start: int
     end: int
     scan: re.Pattern[str]  # Lark's terminal union, then any one character
-    split: re.Pattern[str]  # `findall` cuts the text: (the blanks before a token, the token)
+    split: re.Pattern[str]  # the same without groups: `findall` cuts the text into tokens
     kinds: tuple[str | None, ...]  # by a match's `lastindex`: its terminal (None: ignored)
     kept: frozenset[str]  # the terminals some rule keeps as a child: these become tokens
     gotos: tuple[dict[str, dict[str, int]], ...]  # see `_follow`; filled as the driver goes
@@ -167,18 +165,10 @@ def _tables(lark: Lark) -> Tables | None:
     plain = _without_groups(scan.pattern)
     if plain is None or flag & re.VERBOSE:
         return None
+    split = re.compile(plain, flag)
+    if split.groups:
+        return None
     ignore = set(lexer.ignore_types)
-    terminals = [(term.name, term.pattern.to_regexp()) for term in scanner.terminals]
-    if "|".join(f"(?P<{name}>{regexp})" for name, regexp in terminals) != "|".join(
-        m.pattern for m in union
-    ):
-        return None
-    blanks = _blanks(terminals, ignore, flag)
-    if blanks is None:
-        return None
-    split = re.compile(f"({blanks})({plain})?", flag)
-    if split.groups != 2:
-        return None
     groups = {number: name for name, number in scan.groupindex.items()}
     kinds = tuple(
         None if groups.get(i) in ignore else NO_TERMINAL if groups.get(i) == _ANY else groups.get(i)
@@ -198,97 +188,10 @@ def _tables(lark: Lark) -> Tables | None:
     )
 
 
-_AT_END = (("", None),)
-"""What the driver reads after the last token: the end of input."""
-
 _ANY = "__catdsl_any_character"
 """The name of the scanner's last alternative: no terminal of the grammar matched here."""
 
 _UNSUPPORTED = ("^", "$", "\\A", "\\Z", "\\b", "\\B", "(?=", "(?!", "(?<", "(?P=", "(?(", "(?#")
-
-
-def _blanks(terminals: list[tuple[str, str]], ignore: set[str], flags: int) -> str | None:
-    """A regex for a run of what Lark skips (spaces, comments), to match before each token:
-    the ignored terminals, in Lark's order, repeated without backtracking. None when some
-    other terminal tried before an ignored one could start with one of its characters (Lark
-    would take that terminal there), or when that cannot be told from the regexes."""
-    ignored: list[str] = []
-    others: list[tuple[tuple[int, int], ...] | None] = []
-    for name, regexp in terminals:
-        starts = _starts(regexp, flags)
-        if name not in ignore:
-            others.append(starts)
-            continue
-        plain = _without_groups(regexp)
-        if starts is None or plain is None:
-            return None
-        if any(other is None or _overlap(starts, other) for other in others):
-            return None
-        ignored.append(f"(?:{plain})")
-    return f"(?:{'|'.join(ignored)})*+" if ignored else ""
-
-
-def _overlap(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> bool:
-    return any(lo <= high and low <= hi for lo, hi in a for low, high in b)
-
-
-_EVERY = ((0, sys.maxunicode),)
-
-
-def _starts(pattern: str, flags: int) -> tuple[tuple[int, int], ...] | None:
-    """The ranges of characters a match of `pattern` can start with (a class this does not
-    read, such as `\\w` or `[^a]`: any character); None when it can match the empty string
-    or uses what this does not follow (case folding, anchors, lookarounds)."""
-    if flags & re.IGNORECASE:
-        return None
-    try:
-        sre = importlib.import_module("re._parser")  # the parser `re` compiles with
-        found = _starts_of(sre.parse(pattern, flags).data, sre)
-    except (ImportError, AttributeError, TypeError, ValueError, re.error):
-        return None
-    if found is None or found[1]:
-        return None
-    return tuple(found[0])
-
-
-def _starts_of(items: Any, sre: Any) -> tuple[list[tuple[int, int]], bool] | None:
-    """The first characters of a parsed sequence, and whether it can match nothing."""
-    out: list[tuple[int, int]] = []
-    for op, arg in items:
-        if op == sre.LITERAL:
-            item: tuple[list[tuple[int, int]], bool] | None = ([(arg, arg)], False)
-        elif op in (sre.NOT_LITERAL, sre.ANY):
-            item = (list(_EVERY), False)
-        elif op == sre.IN:
-            ranges = [
-                (v, v) if k == sre.LITERAL else v for k, v in arg if k in (sre.LITERAL, sre.RANGE)
-            ]
-            item = (ranges if len(ranges) == len(arg) else list(_EVERY), False)
-        elif op == sre.BRANCH:
-            alternatives = [_starts_of(alternative, sre) for alternative in arg[1]]
-            if any(a is None for a in alternatives):
-                return None
-            item = (
-                [r for a in alternatives if a for r in a[0]],
-                any(a[1] for a in alternatives if a),
-            )
-        elif op == sre.SUBPATTERN:
-            if arg[1] & re.IGNORECASE:
-                return None
-            item = _starts_of(arg[3], sre)
-        elif op == sre.ATOMIC_GROUP:
-            item = _starts_of(arg, sre)
-        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-            inner = _starts_of(arg[2], sre)
-            item = None if inner is None else (inner[0], inner[1] or arg[0] == 0)
-        else:
-            return None
-        if item is None:
-            return None
-        out += item[0]
-        if not item[1]:
-            return out, False
-    return out, True
 
 
 def _without_groups(pattern: str) -> str | None:
@@ -429,15 +332,13 @@ def parse_fast(
     places: list[Position] = []
     stop = 0
     try:
-        for blank, text_ in chain(t.split.findall(text), _AT_END):
+        for text_ in chain(t.split.findall(text), (None,)):
             if text_ is None:
                 kind = END
                 place = None
             else:
-                start = stop + len(blank)
-                stop = start + len(text_)
-                if not text_:
-                    continue  # blanks at the end of the text
+                start = stop
+                stop += len(text_)
                 try:
                     kind = known[text_]
                 except KeyError:
