@@ -80,6 +80,8 @@ def test_plain_programs_take_the_fast_path() -> None:
         'import "a.cat"\nimport std.ml\ndata d : List[Real] = [1, -2.5, 3,]\n',
         "let s = swap[A, B] >> fst[B, A]\nlet h = ? >> ?name\n",
         "type T = (A * B) * Real[2 * D + 1, D - 1]\n",
+        "\ufefflet a = b \t\n\n  # trailing blanks and a comment, no newline",
+        "let a = b" + " \n" * 20_000,  # a long run of blanks at the end
     ],
 )
 def test_edge_shapes(text: str) -> None:
