@@ -1,10 +1,14 @@
-"""Constructors for frozen dataclasses that fill the instance's dict directly.
+"""Constructors for frozen dataclasses with less work per field than their `__init__`.
 
-A frozen dataclass's `__init__` stores each field through `object.__setattr__`, a call per
-field; the parser makes a node and a `Span` for nearly every rule it reduces, and those calls
-were a quarter of its time. `constructor(cls)` returns a function with the same parameters
-(and defaults) that makes the same object: the fields in the same order in its `__dict__`,
-so equality, hashing, `repr`, `dataclasses.replace` and pickling see no difference.
+A frozen dataclass's `__init__` stores each field with `__dataclass_builtins_object__.
+__setattr__(self, name, value)`: a global and an attribute looked up for every field. The
+parser makes a node and a `Span` for nearly every rule it reduces; `constructor(cls)` returns
+a function with the same parameters (and defaults) that makes the same object the same way,
+with `object.__setattr__` bound once: the fields stored in the same order, so the instance is
+laid out as `__init__` lays it out (filling its `__dict__` directly would be faster still,
+but leaves every node a dict of its own: more memory, and slower attribute reads for every
+later phase), and equality, hashing, `repr`, `dataclasses.replace` and pickling see no
+difference.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def constructor(cls: type[T]) -> type[T]:
             or field.kw_only
             or field.default_factory is not dataclasses.MISSING
             or not field.name.isidentifier()
-            or field.name in ("new", "cls", "o", "d")
+            or field.name in ("new", "cls", "o", "store")
         ):
             return cls
         names.append(field.name)
@@ -49,9 +53,14 @@ def constructor(cls: type[T]) -> type[T]:
     signature = ", ".join(
         f"{name}=_default_{name}" if f"_default_{name}" in defaults else name for name in names
     )
-    stores = "".join(f"    d[{name!r}] = {name}\n" for name in names)
-    source = f"def make({signature}):\n    o = new(cls)\n    d = o.__dict__\n{stores}    return o\n"
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, **defaults}
+    stores = "".join(f"    store(o, {name!r}, {name})\n" for name in names)
+    source = f"def make({signature}):\n    o = new(cls)\n{stores}    return o\n"
+    namespace: dict[str, Any] = {
+        "new": object.__new__,
+        "store": object.__setattr__,
+        "cls": cls,
+        **defaults,
+    }
     exec(source, namespace)  # the same technique `dataclasses` uses to write `__init__`
     make = namespace["make"]
     make.__qualname__ = make.__name__ = f"new_{cls.__name__}"
@@ -82,16 +91,17 @@ def span_maker(file: str) -> Callable[[Sequence[int] | None], errors.Span]:
 
         return plain
 
+    store = object.__setattr__
+
     def make(place: Sequence[int] | None) -> errors.Span:
         if place is None:
             place = (1, 1, 1, 1)
         span = new(cls)
-        d = span.__dict__
-        d["file"] = file
-        d["line"] = place[0]
-        d["column"] = place[1]
-        d["end_line"] = place[2]
-        d["end_column"] = place[3]
+        store(span, "file", file)
+        store(span, "line", place[0])
+        store(span, "column", place[1])
+        store(span, "end_line", place[2])
+        store(span, "end_column", place[3])
         return span
 
     return make
