@@ -42,7 +42,10 @@ MAX_DEPTH = 400
 RecursionError into "nested too deeply" (E0003) at about 850 levels."""
 
 Position = tuple[int, int, int, int, int]
-"""A value's (line, column, end line, end column, tree depth) on the stack."""
+"""A node's (line, column, end line, end column, tree depth), as a builder reads it."""
+
+Place = tuple[int, int, int, int, int, int]
+"""A value's position on the stack, then the parser's state after it."""
 
 Builder = Callable[[Position, list[Any]], Any]
 """One AST callback: the node's position and its kept children."""
@@ -156,6 +159,8 @@ def _tables(lark: Lark) -> Tables | None:
         for symbol, (action, arg) in table.states[state].items():
             row[symbol] = arg if action is Shift else ~index[arg]
         actions.append(row)
+    if any(row.get(END, -1) >= 0 for row in actions):
+        return None  # Lark never shifts the end of input; the driver counts on it
     union = scanner._mres  # Lark tries these in order: one alternation does the same
     flags = {m.flags for m in union}
     if len(flags) != 1:
@@ -327,15 +332,13 @@ def parse_fast(
     scan, new_token, token_class = t.scan, str.__new__, Token
     is_a, max_depth, depth_of = isinstance, MAX_DEPTH, itemgetter(4)
     state = t.start
-    states: list[int] = [state]
-    values: list[Any] = []
-    places: list[Position] = []
+    values: list[Any] = [None]  # the bottom of the stack: the start state, no value
+    places: list[Place] = [(0, 0, 0, 0, 0, state)]
     stop = 0
     try:
         for text_ in chain(t.split.findall(text), (None,)):
             if text_ is None:
                 kind = END
-                place = None
             else:
                 start = stop
                 stop += len(text_)
@@ -354,45 +357,37 @@ def parse_fast(
                 else:  # a token across lines
                     end_line = bisect_right(line_starts, stop)
                     end_column = stop - line_starts[end_line - 1] + 1
-                place = (line, column, end_line, end_column, 0)
             while True:
                 code = actions[state][kind]
                 if code >= 0:
-                    if kind is END:
-                        raise GiveUp  # Lark never shifts the end of input
-                    break
+                    break  # a shift (no state shifts the end of input: see `_tables`)
                 size, origin, rule_kind, picking, pick, call, trees = rules[~code]
+                below = places[-size - 1][5] if size else state
+                follow = gotos[below][origin]
+                state = follow.get(kind)  # type: ignore[assignment]
+                if state is None:
+                    state = follow[kind] = _follow(actions, units, below, origin, kind)
                 if rule_kind == UNIT:
-                    below = states[-2]
-                    follow = gotos[below][origin]
-                    state = follow.get(kind)  # type: ignore[assignment]
-                    if state is None:
-                        state = follow[kind] = _follow(actions, units, below, origin, kind)
-                    states[-1] = state
+                    here = places[-1]
+                    places[-1] = (here[0], here[1], here[2], here[3], here[4], state)
                     continue
                 if rule_kind >= CALL1:  # CALL1 or SKIP1: one child, kept: replaced in place
                     kid, here = values[-1], places[-1]
                     depth = here[4] + 1
                     if depth > max_depth:
                         raise GiveUp
-                    places[-1] = here = (here[0], here[1], here[2], here[3], depth)
+                    places[-1] = here = (here[0], here[1], here[2], here[3], depth, state)
                     if rule_kind == CALL1 or is_a(kid, token_class):
                         values[-1] = call(here, [kid])
-                    below = states[-2]
-                    follow = gotos[below][origin]
-                    state = follow.get(kind)  # type: ignore[assignment]
-                    if state is None:
-                        state = follow[kind] = _follow(actions, units, below, origin, kind)
-                    states[-1] = state
                     continue
                 if size:
                     kids = values[-size:]
                     where = places[-size:]
-                    del values[-size:], places[-size:], states[-size:]
+                    del values[-size:], places[-size:]
                     first, last = where[0], where[-1]
                     depth = max(map(depth_of, where)) if trees else 0
-                    node_place: Any = (first[0], first[1], last[2], last[3], depth)
-                else:
+                    node_place: Any = (first[0], first[1], last[2], last[3], depth, state)
+                else:  # only the start rule is empty (see `_tables`): the end state follows
                     kids, node_place = [], None
                 if picking == ALL:
                     kept = kids
@@ -421,6 +416,7 @@ def parse_fast(
                             result.end_line,
                             result.end_column,
                             0,
+                            state,
                         )
                 else:
                     if call is None:
@@ -429,19 +425,12 @@ def parse_fast(
                         depth = node_place[4] + 1
                         if depth > max_depth:
                             raise GiveUp
-                        node_place = (*node_place[:4], depth)
+                        node_place = (*node_place[:4], depth, state)
                     result = call(node_place, kept)
-                below = states[-1]
-                follow = gotos[below][origin]
-                state = follow.get(kind)  # type: ignore[assignment]
-                if state is None:
-                    state = follow[kind] = _follow(actions, units, below, origin, kind)
                 if state == end_state:
                     return result
-                states.append(state)
                 values.append(result)
                 places.append(node_place)
-            states.append(code)
             state = code
             if kind not in kept_kinds:
                 values.append(None)
@@ -458,7 +447,7 @@ def parse_fast(
                 token.end_line = end_line
                 token.end_column = end_column
                 values.append(token)
-            places.append(place)  # type: ignore[arg-type]
+            places.append((line, column, end_line, end_column, 0, code))
     except KeyError:
         raise GiveUp from None  # a token (or the end) no state here expects
     raise GiveUp  # pragma: no cover - the end of input always reduces to the end state or fails
