@@ -9,11 +9,13 @@ starts where its first child's text starts and ends where its last child's ends,
 tokens the tree drops (keywords, brackets) and the brackets around a child that a `?rule`
 passed up. The AST is the same, node for node and span for span (tests/test_parser_fast.py).
 
-The lexer is Lark's own union of terminal regexes, run over the whole text by one
-`re.finditer` with a last alternative that matches any one character (so the matches tile the
-text and a character no terminal matches shows up as a token no state expects). Positions are
-character offsets until a builder needs lines and columns (a table of line starts, bisected),
-and only the tokens some rule keeps become `Token`s: keywords and brackets stay offsets.
+The lexer is Lark's own union of terminal regexes, its groups made non-capturing and a last
+alternative added that matches any one character: one `findall` cuts the whole text into
+token texts that tile it (a character no terminal matches comes out as a token no state
+expects), and each distinct text's terminal is read once (`_terminal`). Lines and columns
+come from a running line number and a table of line starts. Only the tokens a builder reads
+as tokens become `Token`s: the ones no rule keeps (keywords, brackets) are `None`, and the
+ones only a text-reading rule takes next (`texts`) stay `str`.
 
 It handles the programs that parse; anything else makes it give up (`GiveUp`) and the caller
 parses again with Lark, so every diagnostic is worded exactly as before: a character no
@@ -45,7 +47,7 @@ Position = tuple[int, int, int, int, int]
 """A node's (line, column, end line, end column, tree depth), as a builder reads it."""
 
 Place = tuple[int, int, int, int, int, int]
-"""A value's position on the stack, then the parser's state after it."""
+"""A value's place on the stack: its `Position`, then the parser's state after it."""
 
 Builder = Callable[[Position, list[Any]], Any]
 """One AST callback: the node's position and its kept children."""
