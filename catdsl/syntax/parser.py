@@ -11,6 +11,8 @@ import math
 import re
 import sys
 from functools import cache
+from itertools import accumulate, islice, repeat
+from operator import sub
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from lark.tree import Meta
 
 from catdsl.errors import Diagnostic, Span
 from catdsl.syntax import ast
+from catdsl.syntax import fastnew as new
 from catdsl.syntax.lalr import GiveUp, parse_fast
 from catdsl.syntax.parse_errors import (
     STRING_ESCAPES,
@@ -140,6 +143,7 @@ class _ToAst(Transformer):
     def __init__(self, file: str):
         super().__init__()
         self.file = file
+        self._span = new.span_maker(file)  # a node's span from its place (None: 1:1)
         self._rules = {name[2:]: getattr(self, name) for name in dir(self) if name.startswith("r_")}
 
     def __default__(self, data: str, children: list[Any], meta: Meta) -> Any:
@@ -152,16 +156,21 @@ class _ToAst(Transformer):
         """The callbacks by rule name, for the driver that builds the AST while parsing."""
         return self._rules
 
-    def _span(self, meta: Place | None) -> Span:
-        if meta is None:
-            return Span(self.file, 1, 1, 1, 1)
-        return Span(self.file, meta[0], meta[1], meta[2], meta[3])
+    PASSES = frozenset({"type_product", "dim_sum"})
+    """The builders that return their only child unchanged when it is a node, not a token:
+    the driver need not call them for a rule of one symbol."""
+
+    TEXTS = frozenset(
+        {"name", "type_name", "hole", "type_param", "flag", "cmp", "addop", "struct_kw", "bool"}
+    )
+    """The builders of a rule of one token that read only the token's text (`str`): the
+    driver may hand them the text instead of a `Token`."""
 
     def _tspan(self, tok: Token) -> Span:
         """Where a name token is (the lexer sets every position of the tokens it reads)."""
         assert tok.line is not None and tok.column is not None
         assert tok.end_line is not None and tok.end_column is not None
-        return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
+        return new.Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
     # -- literals
     def _number(self, token: Token) -> int | float:
@@ -213,37 +222,37 @@ class _ToAst(Transformer):
         return tuple(x for c in children for x in (c if isinstance(c, tuple) else (c,)))
 
     def r_import_module(self, meta: Place, children: list[Any]) -> ast.ImportModule:
-        return ast.ImportModule(children[0], self._span(meta))
+        return new.ImportModule(children[0], self._span(meta))
 
     def r_import_file(self, meta: Place, children: list[Any]) -> ast.ImportFile:
-        return ast.ImportFile(self._string(children[0]), self._span(meta))
+        return new.ImportFile(self._string(children[0]), self._span(meta))
 
     def r_dotted_name(self, meta: Place, children: list[Any]) -> str:
         return ".".join(str(c) for c in children)
 
     def r_dim_decl(self, meta: Place, children: list[Any]) -> ast.DimDecl:
         value = children[1] if len(children) > 1 else None
-        return ast.DimDecl(str(children[0]), value, self._span(meta), self._tspan(children[0]))
+        return new.DimDecl(str(children[0]), value, self._span(meta), self._tspan(children[0]))
 
     def r_object_decl(self, meta: Place, children: list[Any]) -> ast.ObjectDecl:
         name, carrier, *rest = children
         where = rest[0] if rest else ()
-        return ast.ObjectDecl(str(name), carrier, where, self._span(meta), self._tspan(name))
+        return new.ObjectDecl(str(name), carrier, where, self._span(meta), self._tspan(name))
 
     def r_ordered_object_decl(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
         """`object Level : Observation < Feature < Score`: an object over `Index[3]` whose
         elements, least first, are also declared as its points (`data Feature : Level = 1`)."""
         name, *elements = children
         span = self._span(meta)
-        size = ast.TInt(len(elements), span)
-        carrier = ast.TApply("Index", (size,), span)
+        size = new.TInt(len(elements), span)
+        carrier = new.TApply("Index", (size,), span)
         names = tuple(str(e) for e in elements)
-        decl = ast.ObjectDecl(str(name), carrier, (), span, self._tspan(name), names)
+        decl = new.ObjectDecl(str(name), carrier, (), span, self._tspan(name), names)
         points = tuple(
-            ast.DataDecl(
+            new.DataDecl(
                 str(e),
-                ast.TName(str(name), self._tspan(e)),
-                ast.Literal(i, self._tspan(e)),
+                new.TName(str(name), self._tspan(e)),
+                new.Literal(i, self._tspan(e)),
                 self._tspan(e),
                 self._tspan(e),
             )
@@ -256,14 +265,14 @@ class _ToAst(Transformer):
 
     def r_compare(self, meta: Place, children: list[Any]) -> ast.Predicate:
         left, op, right = children
-        return ast.Predicate(_pred(left), op, _pred(right), self._span(meta))
+        return new.Predicate(_pred(left), op, _pred(right), self._span(meta))
 
     def r_flag(self, meta: Place, children: list[Any]) -> ast.Predicate:
-        return ast.Predicate(str(children[0]), None, None, self._span(meta))
+        return new.Predicate(str(children[0]), None, None, self._span(meta))
 
     def r_member_predicate(self, meta: Place, children: list[Any]) -> ast.Predicate:
         quantity, members = children
-        return ast.Predicate(str(quantity), "in", str(members), self._span(meta))
+        return new.Predicate(str(quantity), "in", str(members), self._span(meta))
 
     def r_neg(self, meta: Place, children: list[Any]) -> int | float:
         return -children[0]
@@ -273,11 +282,11 @@ class _ToAst(Transformer):
 
     def r_type_decl(self, meta: Place, children: list[Any]) -> ast.TypeDecl:
         name, texpr = children
-        return ast.TypeDecl(str(name), texpr, self._span(meta), self._tspan(name))
+        return new.TypeDecl(str(name), texpr, self._span(meta), self._tspan(name))
 
     def r_param_decl(self, meta: Place, children: list[Any]) -> ast.ParamDecl:
         name, texpr, init = children
-        return ast.ParamDecl(str(name), texpr, init, self._span(meta), self._tspan(name))
+        return new.ParamDecl(str(name), texpr, init, self._span(meta), self._tspan(name))
 
     def r_morphism_decl(self, meta: Place, children: list[Any]) -> ast.MorphismDecl:
         name = children[0]
@@ -286,7 +295,7 @@ class _ToAst(Transformer):
         if rest and isinstance(rest[0], tuple):
             params = rest.pop(0)
         dom, _arrow, cod, *body = rest
-        return ast.MorphismDecl(
+        return new.MorphismDecl(
             str(name),
             tuple(p for p in params if isinstance(p, ast.PortDecl)),
             dom,
@@ -301,7 +310,7 @@ class _ToAst(Transformer):
         return tuple(children)
 
     def r_port(self, meta: Place, children: list[Any]) -> ast.PortDecl:
-        return ast.PortDecl(str(children[0]), children[1], self._span(meta))
+        return new.PortDecl(str(children[0]), children[1], self._span(meta))
 
     def r_type_param(self, meta: Place, children: list[Any]) -> str:
         return str(children[0])
@@ -316,11 +325,11 @@ class _ToAst(Transformer):
         if isinstance(rest[0], tuple):
             params = rest.pop(0)
         if len(rest) == 1:
-            return ast.LetDecl(
+            return new.LetDecl(
                 str(name), None, None, rest[0], self._span(meta), self._tspan(name), params
             )
         dom, _arrow, cod, body = rest
-        return ast.LetDecl(str(name), dom, cod, body, self._span(meta), self._tspan(name), params)
+        return new.LetDecl(str(name), dom, cod, body, self._span(meta), self._tspan(name), params)
 
     def r_wiring_decl(self, meta: Place, children: list[Any]) -> ast.WiringDecl:
         name = children[0]
@@ -329,7 +338,7 @@ class _ToAst(Transformer):
         if rest and isinstance(rest[0], tuple):
             inputs = rest.pop(0)
         _arrow, cod, *stmts, result = rest
-        return ast.WiringDecl(
+        return new.WiringDecl(
             str(name), inputs, cod, tuple(stmts), result, self._span(meta), self._tspan(name)
         )
 
@@ -337,14 +346,14 @@ class _ToAst(Transformer):
         return tuple(children)
 
     def r_wire_input(self, meta: Place, children: list[Any]) -> ast.WireInput:
-        return ast.WireInput(str(children[0]), children[1], self._span(meta))
+        return new.WireInput(str(children[0]), children[1], self._span(meta))
 
     def r_statement(self, meta: Place, children: list[Any]) -> ast.Assign:
-        return ast.Assign(str(children[0]), children[1], self._span(meta))
+        return new.Assign(str(children[0]), children[1], self._span(meta))
 
     def r_data_decl(self, meta: Place, children: list[Any]) -> ast.DataDecl:
         name, texpr, value = children
-        return ast.DataDecl(str(name), texpr, value, self._span(meta), self._tspan(name))
+        return new.DataDecl(str(name), texpr, value, self._span(meta), self._tspan(name))
 
     def r_law_decl(self, meta: Place, children: list[Any]) -> ast.LawDecl:
         name, *rest = children
@@ -352,7 +361,7 @@ class _ToAst(Transformer):
         lhs, rhs, *tol = rest
         tolerance = float(tol[0]) if tol else None
         span, name_span = self._span(meta), self._tspan(name)
-        return ast.LawDecl(str(name), lhs, rhs, tolerance, span, name_span, over)
+        return new.LawDecl(str(name), lhs, rhs, tolerance, span, name_span, over)
 
     def r_law_range(self, meta: Place, children: list[Any]) -> tuple[int, int]:
         lo, hi = children
@@ -362,16 +371,16 @@ class _ToAst(Transformer):
     def r_functor_decl(self, meta: Place, children: list[Any]) -> ast.FunctorDecl:
         name = children[0]
         if len(children) == 1:  # `functor List`: a built-in functor, by name
-            return ast.FunctorDecl(str(name), None, self._span(meta), self._tspan(name))
+            return new.FunctorDecl(str(name), None, self._span(meta), self._tspan(name))
         _, obj_var, _to, obj_map, mor_var, _to2, mor_map = children
-        maps = ast.FunctorMaps(str(obj_var), obj_map, str(mor_var), mor_map)
-        return ast.FunctorDecl(str(name), maps, self._span(meta), self._tspan(name))
+        maps = new.FunctorMaps(str(obj_var), obj_map, str(mor_var), mor_map)
+        return new.FunctorDecl(str(name), maps, self._span(meta), self._tspan(name))
 
     def r_natural_decl(self, meta: Place, children: list[Any]) -> ast.NaturalDecl:
         name, *rest = children
         at = rest.pop(0) if len(rest) == 5 else None
         source, _arrow, target, body = rest
-        return ast.NaturalDecl(
+        return new.NaturalDecl(
             str(name),
             str(source),
             str(target),
@@ -388,7 +397,7 @@ class _ToAst(Transformer):
 
     def _structure(self, kind: str, meta: Place, children: list[Any]) -> ast.StructureDecl:
         name, carrier, fields = children
-        return ast.StructureDecl(
+        return new.StructureDecl(
             kind, str(name), carrier, fields, self._span(meta), self._tspan(name)
         )
 
@@ -401,7 +410,7 @@ class _ToAst(Transformer):
     def r_category_decl(self, meta: Place, children: list[Any]) -> ast.CategoryDecl:
         kind, name, *objects = children
         members = tuple((str(o), self._tspan(o)) for o in objects)
-        return ast.CategoryDecl(str(name), kind, members, self._span(meta), self._tspan(name))
+        return new.CategoryDecl(str(name), kind, members, self._span(meta), self._tspan(name))
 
     def r_category_kind(self, meta: Place, children: list[Any]) -> bool:
         return str(children[0]) == "monoidal"
@@ -411,33 +420,33 @@ class _ToAst(Transformer):
 
     def r_structure_field(self, meta: Place, children: list[Any]) -> ast.StructureField:
         name, value = children
-        return ast.StructureField(str(name), value, self._span(meta), self._tspan(name))
+        return new.StructureField(str(name), value, self._span(meta), self._tspan(name))
 
     # -- types
     def r_type_name(self, meta: Place, children: list[Any]) -> ast.TName:
-        return ast.TName(str(children[0]), self._span(meta))
+        return new.TName(str(children[0]), self._span(meta))
 
     def r_type_apply(self, meta: Place, children: list[Any]) -> ast.TApply:
-        return ast.TApply(str(children[0]), children[1], self._span(meta))
+        return new.TApply(str(children[0]), children[1], self._span(meta))
 
     def r_type_call(self, meta: Place, children: list[Any]) -> ast.TCall:
         args = children[1] if len(children) > 1 else ()
-        return ast.TCall(str(children[0]), args, self._span(meta))
+        return new.TCall(str(children[0]), args, self._span(meta))
 
     def r_dim_int(self, meta: Place, children: list[Any]) -> ast.TInt:
-        return ast.TInt(int(self._number(children[0])), self._span(meta))
+        return new.TInt(int(self._number(children[0])), self._span(meta))
 
     def r_type_args(self, meta: Place, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
     def r_type_product(self, meta: Place, children: list[Any]) -> ast.TypeExpr:
         items = tuple(c for c in children if not isinstance(c, Token))
-        return items[0] if len(items) == 1 else ast.TProduct(items, self._span(meta))
+        return items[0] if len(items) == 1 else new.TProduct(items, self._span(meta))
 
     def r_dim_sum(self, meta: Place, children: list[Any]) -> ast.TypeExpr:
         items = tuple(c for c in children if not isinstance(c, str))
         ops = tuple(c for c in children if isinstance(c, str))
-        return items[0] if len(items) == 1 else ast.TSum(items, ops, self._span(meta))
+        return items[0] if len(items) == 1 else new.TSum(items, ops, self._span(meta))
 
     def r_addop(self, meta: Place, children: list[Any]) -> str:
         return str(children[0])
@@ -445,34 +454,34 @@ class _ToAst(Transformer):
     # -- expressions
     def r_compose(self, meta: Place, children: list[Any]) -> ast.Compose:
         parts = tuple(c for c in children if not isinstance(c, Token))
-        return ast.Compose(parts, self._span(meta))
+        return new.Compose(parts, self._span(meta))
 
     def r_tensor(self, meta: Place, children: list[Any]) -> ast.Tensor:
         parts = tuple(c for c in children if not isinstance(c, Token))
-        return ast.Tensor(parts, self._span(meta))
+        return new.Tensor(parts, self._span(meta))
 
     def r_power(self, meta: Place, children: list[Any]) -> ast.Power:
         base, _pow, exponent = children
         value: int | str = int(self._number(exponent)) if exponent.type == "INT" else str(exponent)
-        return ast.Power(base, value, self._span(meta), self._tspan(exponent))
+        return new.Power(base, value, self._span(meta), self._tspan(exponent))
 
     def r_call(self, meta: Place, children: list[Any]) -> ast.Call:
         args = children[1] if len(children) > 1 else ()
-        return ast.Call(children[0], args, self._span(meta))
+        return new.Call(children[0], args, self._span(meta))
 
     def r_bracket(self, meta: Place, children: list[Any]) -> ast.Bracket:
-        return ast.Bracket(children[0], children[1], self._span(meta))
+        return new.Bracket(children[0], children[1], self._span(meta))
 
     def r_name(self, meta: Place, children: list[Any]) -> ast.Name:
-        return ast.Name(str(children[0]), self._span(meta))
+        return new.Name(str(children[0]), self._span(meta))
 
     def r_and_name(self, meta: Place, children: list[Any]) -> ast.Name:
         """`and` where a morphism is expected: the primitive of std.logic, not the keyword."""
-        return ast.Name("and", self._span(meta))
+        return new.Name("and", self._span(meta))
 
     def r_pairing(self, meta: Place, children: list[Any]) -> ast.Pairing:
         parts = tuple(c for c in children if c is not None and not isinstance(c, str | Token))
-        return ast.Pairing(parts, self._span(meta))
+        return new.Pairing(parts, self._span(meta))
 
     def r_langle(self, meta: Place, children: list[Any]) -> str:
         return "<"
@@ -482,10 +491,10 @@ class _ToAst(Transformer):
 
     def r_hole(self, meta: Place, children: list[Any]) -> ast.Hole:
         text = str(children[0])
-        return ast.Hole(text[1:] or None, self._span(meta))
+        return new.Hole(text[1:] or None, self._span(meta))
 
     def r_structural(self, meta: Place, children: list[Any]) -> ast.Structural:
-        return ast.Structural(str(children[0]), children[1], self._span(meta))
+        return new.Structural(str(children[0]), children[1], self._span(meta))
 
     def r_struct_kw(self, meta: Place, children: list[Any]) -> str:
         return str(children[0])
@@ -494,31 +503,31 @@ class _ToAst(Transformer):
         return tuple(children)
 
     def r_positional_arg(self, meta: Place, children: list[Any]) -> ast.Arg:
-        return ast.Arg(None, children[0], self._span(meta))
+        return new.Arg(None, children[0], self._span(meta))
 
     def r_keyword_arg(self, meta: Place, children: list[Any]) -> ast.Arg:
-        return ast.Arg(str(children[0]), children[1], self._span(meta))
+        return new.Arg(str(children[0]), children[1], self._span(meta))
 
     def r_number(self, meta: Place, children: list[Any]) -> int | float:
         return self._number(children[0])
 
     def r_number_literal(self, meta: Place, children: list[Any]) -> ast.Literal:
-        return ast.Literal(children[0], self._span(meta))
+        return new.Literal(children[0], self._span(meta))
 
     def r_negative_literal(self, meta: Place, children: list[Any]) -> ast.Literal:
-        return ast.Literal(-children[0], self._span(meta))
+        return new.Literal(-children[0], self._span(meta))
 
     def r_string_literal(self, meta: Place, children: list[Any]) -> ast.Literal:
-        return ast.Literal(self._string(children[0]), self._span(meta))
+        return new.Literal(self._string(children[0]), self._span(meta))
 
     def r_bool(self, meta: Place, children: list[Any]) -> bool:
         return str(children[0]) == "true"
 
     def r_bool_literal(self, meta: Place, children: list[Any]) -> ast.Literal:
-        return ast.Literal(children[0], self._span(meta))
+        return new.Literal(children[0], self._span(meta))
 
     def r_list_literal(self, meta: Place, children: list[Any]) -> ast.ListLiteral:
-        return ast.ListLiteral(tuple(children), self._span(meta))
+        return new.ListLiteral(tuple(children), self._span(meta))
 
 
 def _pred(value: Token | float) -> str | float:
@@ -530,10 +539,25 @@ def _pred(value: Token | float) -> str | float:
 _BRACKETS = re.compile(r'#[^\n]*|"[^"]*"?|[(\[{⟨]|[)\]}⟩]')
 """What `_nesting_error` looks at: comments and strings (skipped; a string runs to the next
 quote, across lines) and brackets."""
+_BRACKET_RUNS = re.compile(r'[^#"(\[{⟨)\]}⟩]*+(#[^\n]*|"[^"]*"?|[(\[{⟨]|[)\]}⟩])?')
+"""The same, each after the text before it (one match per bracket, comment or string, and
+one empty group at the end): `findall` then does not try every character as a start."""
+
+
+_STEPS = {"(": 1, "[": 1, "{": 1, "⟨": 1, ")": -1, "]": -1, "}": -1, "⟩": -1}
 
 
 def _nesting_error(text: str, file: str) -> Diagnostic | None:
-    """Reject absurd nesting before Lark's recursive tree walk can overflow the stack."""
+    """Reject absurd nesting before Lark's recursive tree walk can overflow the stack.
+
+    The depth after each bracket is the running sum of +1s and -1s less its lowest point so
+    far (a closing bracket at depth 0 leaves it at 0): sums and minima taken without a Python
+    step per bracket. Only a file nested too deeply is walked bracket by bracket, to find
+    where."""
+    sums = list(accumulate(map(_STEPS.get, _BRACKET_RUNS.findall(text), repeat(0))))
+    lows = islice(accumulate(sums, min, initial=0), 1, None)
+    if max(map(sub, sums, lows), default=0) <= MAX_NESTING:
+        return None
     depth = 0
     for m in _BRACKETS.finditer(text):
         ch = m.group()
@@ -564,7 +588,10 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
     if nesting:
         return None, [nesting]
     try:
-        return ast.Module(file, parse_fast(text, lark_parser(), _ToAst(file).builders())), []
+        items = parse_fast(
+            text, lark_parser(), _ToAst(file).builders(), _ToAst.PASSES, _ToAst.TEXTS
+        )
+        return ast.Module(file, items), []
     except (GiveUp, _LiteralError):
         pass  # not a plain program: Lark parses it again and words the diagnostic
     try:
