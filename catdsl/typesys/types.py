@@ -8,6 +8,7 @@ A bundle of wires is a `Prod`; products are strict, so nesting flattens and `Uni
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from catdsl.errors import Span
 from catdsl.typesys.carriers import CARRIER_KINDS, CarrierKind
@@ -35,6 +36,7 @@ class Carrier:
     shape: Shape = Shape()
     bound: Dim | None = None
     elem: Prod | None = None
+    _ground: ClassVar[bool | None] = None  # cached by `ground`, not a field
 
     @property
     def spec(self) -> CarrierKind:
@@ -181,6 +183,7 @@ class Prod:
     """A strict product of atoms (`()` is `Unit`)."""
 
     atoms: tuple[Atom, ...] = ()
+    _ground: ClassVar[bool | None] = None  # cached by `ground`, not a field
 
     def __str__(self) -> str:
         if not self.atoms:
@@ -195,6 +198,51 @@ class Prod:
 
 
 UNIT = Prod(())
+
+
+def ground(t: Prod | Atom) -> bool:
+    """Whether a type holds no unification variable of any kind (atom, dim, shape prefix,
+    number kind), so that applying any binding table gives it back unchanged. Nominal objects
+    count as ground: bindings never look inside them. Cached on the (immutable) object."""
+    cls = type(t)
+    if cls is Obj:
+        return True
+    if cls is Carrier:
+        return carrier_ground(t)  # type: ignore[arg-type]
+    if cls is Prod:
+        return prod_ground(t)  # type: ignore[arg-type]
+    if cls is Record:
+        return all(ground(a) for _, a in t.fields)  # type: ignore[union-attr]
+    return False  # a variable
+
+
+def prod_ground(p: Prod) -> bool:
+    """`ground` for a product."""
+    flag = p._ground
+    if flag is None:
+        flag = all(ground(a) for a in p.atoms)
+        object.__setattr__(p, "_ground", flag)
+    return flag
+
+
+def carrier_ground(c: Carrier) -> bool:
+    """`ground` for a carrier."""
+    flag = c._ground
+    if flag is None:
+        shape = c.shape
+        flag = (
+            not c.kind.startswith("?")
+            and shape.rest is None
+            and all(_dim_ground(d) for d in shape.dims)
+            and (c.bound is None or _dim_ground(c.bound))
+            and (c.elem is None or prod_ground(c.elem))
+        )
+        object.__setattr__(c, "_ground", flag)
+    return flag
+
+
+def _dim_ground(d: Dim) -> bool:
+    return not any(name.startswith("?") for mono, _ in d.terms for name in mono)
 
 
 def prod(*items: Atom | Prod) -> Prod:

@@ -23,7 +23,9 @@ from catdsl.typesys.types import (
     Record,
     Shape,
     TVar,
+    carrier_ground,
     is_kind_var,
+    prod_ground,
 )
 
 
@@ -85,7 +87,14 @@ class Subst:
         if not bound:
             return d
         for _ in range(50):
-            names = [n for mono, _ in d.terms for n in mono if n in bound]
+            terms = d.terms
+            if len(terms) == 1 and terms[0][1] == 1 and len(terms[0][0]) == 1:  # a lone name
+                value = bound.get(terms[0][0][0])
+                if value is None:
+                    return d
+                d = Dim(value.terms, d.label)  # what `substitute` gives for a lone name
+                continue
+            names = [n for mono, _ in terms for n in mono if n in bound]
             if not names:
                 return d
             d = d.substitute({n: bound[n] for n in names})
@@ -128,6 +137,8 @@ class Subst:
         return a
 
     def carrier(self, c: Carrier) -> Carrier:
+        if carrier_ground(c):
+            return c
         shape = self.shape(c.shape)
         bound = self.dim(c.bound) if c.bound is not None else None
         elem = self.prod(c.elem) if c.elem is not None else None
@@ -145,6 +156,8 @@ class Subst:
         return "Real" if self.final and is_kind_var(kind) else kind
 
     def prod(self, p: Prod) -> Prod:
+        if prod_ground(p):
+            return p
         if not (self.dims or self.rests or self.atoms or self.products or self.kinds or self.final):
             return p
         atoms: list[Atom] = []
