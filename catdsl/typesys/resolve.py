@@ -10,12 +10,11 @@ from catdsl.typesys import terms as T
 from catdsl.typesys.types import (
     Atom,
     Carrier,
-    Obj,
     Port,
     Prod,
-    carrier_ground,
     carrier_of,
     element_rank,
+    ground,
     prod_ground,
 )
 from catdsl.typesys.unify import Subst
@@ -41,10 +40,7 @@ class _Final:
         return hit[1]
 
     def atom(self, a: Atom) -> Atom:
-        cls = type(a)
-        if cls is Obj:
-            return a
-        if cls is Carrier and carrier_ground(a):  # type: ignore[arg-type]
+        if a._ground or ground(a):
             return a
         hit = self.atoms.get(id(a))
         if hit is None:
@@ -157,6 +153,8 @@ def _plan(cls: type) -> tuple[tuple[str, str], ...]:
 def _ports(ports: tuple[Port, ...], subst: _Final) -> tuple[Port, ...]:
     """The ports with their atoms resolved; the same tuple when no atom changes (a chain's
     ports are resolved at every use of it)."""
+    if all([p.atom._ground for p in ports]):
+        return ports
     atom = subst.atom
     atoms = [atom(p.atom) for p in ports]
     if all([new is p.atom for new, p in zip(atoms, ports, strict=True)]):

@@ -106,6 +106,7 @@ class Obj:
     span: Span | None = field(default=None, compare=False)
     module: str = ""
     elements: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    _ground: ClassVar[bool | None] = True  # bindings never look inside an object
 
     def __str__(self) -> str:
         return self.name
@@ -120,6 +121,7 @@ class Record:
     kind: str  # "Params" | "AdamState" | "MomentumState"
     fields: tuple[tuple[str, Atom], ...]
     name: str = field(default="", compare=False)
+    _ground: ClassVar[bool | None] = None  # cached by `ground`, not a field
 
     def __str__(self) -> str:
         return self.name or self.kind
@@ -142,6 +144,7 @@ class TVar:
     scalar: bool = field(default=False, compare=False, repr=False)
     nominal: bool = field(default=False, compare=False, repr=False)
     product: bool = field(default=False, compare=False, repr=False)
+    _ground: ClassVar[bool | None] = False  # a variable
 
     def __str__(self) -> str:
         return shown(self.name)
@@ -203,17 +206,19 @@ UNIT = Prod(())
 def ground(t: Prod | Atom) -> bool:
     """Whether a type holds no unification variable of any kind (atom, dim, shape prefix,
     number kind), so that applying any binding table gives it back unchanged. Nominal objects
-    count as ground: bindings never look inside them. Cached on the (immutable) object."""
-    cls = type(t)
-    if cls is Obj:
-        return True
-    if cls is Carrier:
-        return carrier_ground(t)  # type: ignore[arg-type]
-    if cls is Prod:
-        return prod_ground(t)  # type: ignore[arg-type]
-    if cls is Record:
-        return all(ground(a) for _, a in t.fields)  # type: ignore[union-attr]
-    return False  # a variable
+    count as ground: bindings never look inside them. Cached on the (immutable) object: every
+    type class has a `_ground` (True, False, or None until computed)."""
+    flag = t._ground
+    if flag is not None:
+        return flag
+    if isinstance(t, Carrier):
+        return carrier_ground(t)
+    if isinstance(t, Prod):
+        return prod_ground(t)
+    assert isinstance(t, Record)
+    flag = all(ground(a) for _, a in t.fields)
+    object.__setattr__(t, "_ground", flag)
+    return flag
 
 
 def prod_ground(p: Prod) -> bool:

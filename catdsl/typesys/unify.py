@@ -123,7 +123,7 @@ class Subst:
         return Shape(new, rest)
 
     def atom(self, a: Atom) -> Atom:
-        if isinstance(a, Obj) or not (
+        if a._ground or not (
             self.dims or self.rests or self.atoms or self.products or self.kinds or self.final
         ):
             return a
@@ -188,7 +188,7 @@ class Subst:
     # ---------------------------------------------------------------- unifying
     def unify_dim(self, expected: Dim, found: Dim) -> None:
         e, f = self.dim(expected), self.dim(found)
-        if e == f:
+        if e is f or e == f:
             return
         if e.variable:
             self.dims[e.variable] = f
@@ -253,7 +253,7 @@ class Subst:
         `nominal_entry` allows a structural value to enter a nominal object: only at the
         boundary of a declared morphism or a data declaration."""
         found, expected = self.atom(found), self.atom(expected)
-        if found == expected:
+        if found is expected or found == expected:
             return
         if isinstance(expected, TVar):
             self._bind_var(expected, found)
@@ -310,6 +310,8 @@ class Subst:
 
     def unify_prod(self, expected: Prod, found: Prod, nominal_entry: bool = False) -> None:
         e, f = self.prod(expected), self.prod(found)
+        if e is f:
+            return  # each atom meets itself
         if len(e) != len(f):
             if self._bind_product(e, f) or self._bind_product(f, e):
                 return
