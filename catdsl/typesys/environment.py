@@ -214,13 +214,15 @@ class Environment:
             self.failed.add(name)
             raise Failed
         self.active.append(name)
+        saved = self.type_scope, self.term_scope
+        self.type_scope, self.term_scope = {}, {}  # another definition sees no parameters
         try:
-            with self.scope({}):  # another definition does not see the parameters in scope
-                result = self.define(entry)
+            result = self.define(entry)
         except Failed:
             self.failed.add(name)
             raise
         finally:
+            self.type_scope, self.term_scope = saved
             self.active.pop()
         self.done[name] = result
         return result

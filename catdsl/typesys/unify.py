@@ -142,7 +142,7 @@ class Subst:
         shape = self.shape(c.shape)
         bound = self.dim(c.bound) if c.bound is not None else None
         elem = self.prod(c.elem) if c.elem is not None else None
-        kind = self.kind(c.kind) if is_kind_var(c.kind) else c.kind
+        kind = self.kind(c.kind) if c.kind.startswith("?") else c.kind  # `is_kind_var`
         if shape is c.shape and bound is c.bound and elem is c.elem and kind is c.kind:
             return c
         return Carrier(kind, shape, bound, elem)
