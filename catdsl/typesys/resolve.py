@@ -32,7 +32,8 @@ class _Final:
         self.atoms: dict[int, tuple[Atom, Atom]] = {}
 
     def prod(self, p: Prod) -> Prod:
-        if prod_ground(p):
+        flag = p._ground  # `prod_ground`, read inline when it is cached
+        if flag or (flag is None and prod_ground(p)):
             return p
         hit = self.prods.get(id(p))
         if hit is None:

@@ -137,7 +137,8 @@ class Subst:
         return a
 
     def carrier(self, c: Carrier) -> Carrier:
-        if carrier_ground(c):
+        flag = c._ground  # `carrier_ground`, read inline when it is cached
+        if flag or (flag is None and carrier_ground(c)):
             return c
         shape = self.shape(c.shape)
         bound = self.dim(c.bound) if c.bound is not None else None
@@ -156,7 +157,8 @@ class Subst:
         return "Real" if self.final and is_kind_var(kind) else kind
 
     def prod(self, p: Prod) -> Prod:
-        if prod_ground(p):
+        flag = p._ground  # `prod_ground`, read inline when it is cached
+        if flag or (flag is None and prod_ground(p)):
             return p
         if not (self.dims or self.rests or self.atoms or self.products or self.kinds or self.final):
             return p
