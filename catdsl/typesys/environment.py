@@ -214,13 +214,15 @@ class Environment:
             self.failed.add(name)
             raise Failed
         self.active.append(name)
+        saved = self.type_scope, self.term_scope
+        self.type_scope, self.term_scope = {}, {}  # another definition sees no parameters
         try:
-            with self.scope({}):  # another definition does not see the parameters in scope
-                result = self.define(entry)
+            result = self.define(entry)
         except Failed:
             self.failed.add(name)
             raise
         finally:
+            self.type_scope, self.term_scope = saved
             self.active.pop()
         self.done[name] = result
         return result
@@ -333,17 +335,36 @@ class Environment:
 
 
 _NAMING = (ast.Name, ast.TName, ast.TApply, ast.TCall)
-_FIELDS: dict[type, tuple[str, ...]] = {}
-"""Per class, the fields `referenced_names` walks (none for spans, classes and leaves)."""
+_INERT = {
+    "Span",
+    "bool",
+    "int",
+    "str",
+    "str | None",
+    "int | str",
+    "float | None",
+    "str | float",
+    "str | float | None",
+    "tuple[int, int] | None",
+    "tuple[str, ...]",
+    "tuple[tuple[str, Span], ...]",
+}
+"""Annotations of AST fields that hold no node: `referenced_names` does not look into them."""
+_FIELDS: dict[type, tuple[bool, tuple[str, ...]] | None] = {}
+"""Per class: whether it names something, and the fields `referenced_names` walks; None for
+what is no AST node (spans, strings, numbers, classes)."""
 
 
-def _walked_fields(item: object) -> tuple[str, ...]:
+def _walked_fields(item: object) -> tuple[bool, tuple[str, ...]] | None:
     cls = type(item)
-    names = _FIELDS.get(cls)
-    if names is None:
-        walked = is_dataclass(item) and not isinstance(item, Span | type)
-        names = _FIELDS[cls] = tuple(f.name for f in fields(item)) if walked else ()  # type: ignore[arg-type]
-    return names
+    if cls in _FIELDS:
+        return _FIELDS[cls]
+    walked: tuple[bool, tuple[str, ...]] | None = None
+    if is_dataclass(item) and not isinstance(item, Span | type):
+        names = tuple(f.name for f in fields(item) if str(f.type) not in _INERT)
+        walked = (isinstance(item, _NAMING), names)
+    _FIELDS[cls] = walked
+    return walked
 
 
 def referenced_names(node: object) -> set[str]:
@@ -351,14 +372,18 @@ def referenced_names(node: object) -> set[str]:
     deep expressions must not overflow the stack here."""
     found: set[str] = set()
     pending = [node]
+    known = _FIELDS
     while pending:
         item = pending.pop()
         if isinstance(item, tuple):
             pending.extend(item)
             continue
-        names = _walked_fields(item)
-        if names:
-            if isinstance(item, _NAMING):
-                found.add(item.name)
-            pending.extend([getattr(item, name) for name in names])
+        cls = type(item)
+        walked = known[cls] if cls in known else _walked_fields(item)
+        if walked is not None:
+            naming, names = walked
+            if naming:
+                found.add(item.name)  # type: ignore[attr-defined]
+            for name in names:
+                pending.append(getattr(item, name))
     return found

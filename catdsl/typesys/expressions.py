@@ -769,7 +769,7 @@ def _instance_notes(terms: Sequence[T.Term], subst: Subst) -> tuple[str, ...]:
 
 def _use(term: T.Term, span: Span) -> T.Term:
     """A use of a named definition: its term, with the span of the use (for diagnostics)."""
-    return replace(term, span=span) if isinstance(term, T.Ref) else term
+    return T.rebuilt(term, {"span": span}) if isinstance(term, T.Ref) else term
 
 
 def _meets(a: Atom, b: Atom) -> bool:

@@ -101,11 +101,18 @@ class _Search:
         return None
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Per term class, its field names (`fields` is slow)."""
+
+
 def _children(term: T.Term) -> tuple[T.Term, ...]:
     """The terms directly inside `term` (its parts, its inner term), in source order."""
     out: list[T.Term] = []
-    for f in fields(term):
-        value = getattr(term, f.name)
+    names = _FIELDS.get(type(term))
+    if names is None:
+        names = _FIELDS[type(term)] = tuple(f.name for f in fields(term))
+    for name in names:
+        value = getattr(term, name)
         if isinstance(value, T.Term):
             out.append(value)
         elif isinstance(value, tuple):

@@ -3,18 +3,28 @@ the carrier kind of a primitive typed on several)."""
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import fields
 from typing import Any
 
 from catdsl.typesys import terms as T
-from catdsl.typesys.types import Atom, Carrier, Port, Prod, carrier_of, element_rank
+from catdsl.typesys.types import (
+    Atom,
+    Carrier,
+    Port,
+    Prod,
+    carrier_of,
+    element_rank,
+    ground,
+    prod_ground,
+)
 from catdsl.typesys.unify import Subst
 
 
 class _Final:
     """The final bindings of one definition, applied with a memo by object: its terms share
     their types (a chain's domain is its first part's, a use's its definition's), so each
-    type is resolved once. No binding is made while a term is resolved."""
+    type is resolved once; a type without variables (`ground`) is its own result. No binding
+    is made while a term is resolved."""
 
     def __init__(self, subst: Subst):
         self.subst = subst
@@ -22,12 +32,17 @@ class _Final:
         self.atoms: dict[int, tuple[Atom, Atom]] = {}
 
     def prod(self, p: Prod) -> Prod:
+        flag = p._ground  # `prod_ground`, read inline when it is cached
+        if flag or (flag is None and prod_ground(p)):
+            return p
         hit = self.prods.get(id(p))
         if hit is None:
             hit = self.prods[id(p)] = (p, self.subst.prod(p))
         return hit[1]
 
     def atom(self, a: Atom) -> Atom:
+        if a._ground or ground(a):
+            return a
         hit = self.atoms.get(id(a))
         if hit is None:
             hit = self.atoms[id(a)] = (a, self.subst.atom(a))
@@ -46,17 +61,30 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
         subst.settle()  # the checks that waited for the definition's final types
         subst.final = True  # a number kind left free is `Real`
         subst = _Final(subst)
-    if isinstance(term, T.Ref) and not root and not term.instance:
+    cls = type(term)
+    if cls is T.Ref and not root and not term.instance:  # type: ignore[attr-defined]
         changes: dict[str, Any] = {
             "dom": subst.prod(term.dom),
             "cod": subst.prod(term.cod),
             "ports": _ports(term.ports, subst),
         }
-        return _rebuilt(term, changes)
+        return T.rebuilt(term, changes)
     changes = {}  # new values of any of the term's fields
-    for name in _field_names(term):
-        value = getattr(term, name)
-        if isinstance(value, Prod):
+    state = term.__dict__ if T.plain(cls) else None
+    for name, how in _plan(cls):
+        value = state[name] if state is not None else getattr(term, name)
+        if how is _PROD:
+            changes[name] = subst.prod(value)
+        elif how is _TERM:
+            if isinstance(value, T.Term):
+                changes[name] = resolve_term(value, subst, root=False)
+        elif how is _PORTS:
+            if value:
+                changes[name] = _ports(value, subst)
+        elif how is _NESTED:
+            if _has_term(value):
+                changes[name] = tuple(_resolve_nested(v, subst) for v in value)
+        elif isinstance(value, Prod):  # a field typed loosely: looked at as it is
             changes[name] = subst.prod(value)
         elif isinstance(value, T.Term):
             changes[name] = resolve_term(value, subst, root=False)
@@ -64,59 +92,75 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
             changes[name] = _ports(value, subst)
         elif isinstance(value, tuple) and _has_term(value):
             changes[name] = tuple(_resolve_nested(v, subst) for v in value)
-    if isinstance(term, T.Prim):
+    if cls is T.Prim:
+        assert isinstance(term, T.Prim)
         decided = subst.subst.settled.get(id(term))
         if decided:  # a static argument named, decided from the final types (`axis = F`)
             changes["static"] = tuple(sorted({**dict(term.static), **decided}.items()))
-        arg_types = tuple(subst.atom(a) for a in term.arg_types)
+        arg_types = tuple([subst.atom(a) for a in term.arg_types])
         dom = changes.get("dom", term.dom)
         changes["arg_types"] = arg_types
-        changes["in_ranks"] = tuple(element_rank(a) for a in (*dom.atoms, *arg_types))
+        changes["in_ranks"] = tuple([element_rank(a) for a in (*dom.atoms, *arg_types)])
         if term.spec is not None and term.spec.typed_by_kind and dom.atoms:
             carrier = carrier_of(dom.atoms[0])
             kind = carrier.kind if isinstance(carrier, Carrier) else ""
             static = changes.get("static", term.static)
             changes["static"] = tuple(sorted({**dict(static), "kind": kind}.items()))
-    return _rebuilt(term, changes)
+    return T.rebuilt(term, changes)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
-_PLAIN: dict[type, bool] = {}
+# How `resolve_term` treats a field of a term class, read from the field's annotation once per
+# class: a type, a term (or None), ports, nested tuples holding terms, nothing to resolve, or
+# (`_ANY`, for a field typed loosely) whatever its value turns out to be.
+_PROD, _TERM, _PORTS, _NESTED, _ANY = "prod", "term", "ports", "nested", "any"
+_HOW = {
+    "Prod": _PROD,
+    "Term": _TERM,
+    "Term | None": _TERM,
+    "tuple[Port, ...]": _PORTS,
+    "tuple[Term, ...]": _NESTED,
+    "tuple[tuple[str, Term], ...]": _NESTED,
+    "tuple[tuple[tuple[str, ...], Term, tuple[str, ...]], ...]": _NESTED,
+}
+_INERT = {
+    "str",
+    "str | None",
+    "int",
+    "bool",
+    "Span | None",
+    "tuple[str, ...]",
+    "tuple[int, ...]",
+    "tuple[Atom, ...]",  # a primitive's argument types: resolved with its ranks
+    "tuple[tuple[str, float], ...]",
+    "tuple[tuple[str, Prod], ...]",  # a generic instance's type arguments, kept as written
+    "PrimSpec | None",
+    "Family",
+    "Schedule | None",
+}
+_PLANS: dict[type, tuple[tuple[str, str], ...]] = {}
 
 
-def _field_names(term: T.Term) -> tuple[str, ...]:
-    """A term class's field names (looked up once per class: `fields` is slow)."""
-    cls = type(term)
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(term))
-    return names
-
-
-def _rebuilt(term: T.Term, changes: dict[str, Any]) -> T.Term:
-    """A new term equal to `term` but for `changes`: `dataclasses.replace` without its cost
-    (argument checks and `__init__`) for the term classes whose `__init__` only stores their
-    fields; a class with a `__post_init__` goes through `replace`."""
-    cls = type(term)
-    plain = _PLAIN.get(cls)
-    if plain is None:
-        plain = _PLAIN[cls] = not hasattr(cls, "__post_init__") and hasattr(term, "__dict__")
-    if not plain:
-        return replace(term, **changes)
-    new = object.__new__(cls)
-    state = new.__dict__
-    state.update(term.__dict__)
-    state.update(changes)
-    return new
+def _plan(cls: type) -> tuple[tuple[str, str], ...]:
+    """The fields of a term class `resolve_term` looks at, each with how (once per class:
+    `fields` is slow)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = tuple(
+            (f.name, _HOW.get(str(f.type), _ANY)) for f in fields(cls) if str(f.type) not in _INERT
+        )
+    return plan
 
 
 def _ports(ports: tuple[Port, ...], subst: _Final) -> tuple[Port, ...]:
     """The ports with their atoms resolved; the same tuple when no atom changes (a chain's
     ports are resolved at every use of it)."""
-    atoms = [subst.atom(p.atom) for p in ports]
-    if all(new is p.atom for new, p in zip(atoms, ports, strict=True)):
+    if all([p.atom._ground for p in ports]):
         return ports
-    return tuple(Port(p.name, atom, p.kind) for p, atom in zip(ports, atoms, strict=True))
+    atom = subst.atom
+    atoms = [atom(p.atom) for p in ports]
+    if all([new is p.atom for new, p in zip(atoms, ports, strict=True)]):
+        return ports
+    return tuple(Port(p.name, a, p.kind) for p, a in zip(ports, atoms, strict=True))
 
 
 def _has_term(v: object) -> bool:

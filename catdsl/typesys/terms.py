@@ -7,7 +7,8 @@ except in generic definitions that are never run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from catdsl.errors import Span
 from catdsl.typesys.family_spec import Family, Schedule
@@ -194,3 +195,29 @@ def holds_hole(term: Term) -> bool:
                 return True
             todo.extend(getattr(item, f.name) for f in fields(item))
     return False
+
+
+_PLAIN: dict[type, bool] = {}
+
+
+def plain(cls: type) -> bool:
+    """Whether a term class's `__init__` only stores its fields in the instance's `__dict__`
+    (no `__post_init__`, no slots): such terms can be read and copied through `__dict__`."""
+    found = _PLAIN.get(cls)
+    if found is None:
+        found = _PLAIN[cls] = not hasattr(cls, "__post_init__") and not hasattr(cls, "__slots__")
+    return found
+
+
+def rebuilt(term: Term, changes: dict[str, Any]) -> Term:
+    """A new term equal to `term` but for `changes`: `dataclasses.replace` without its cost
+    (argument checks and `__init__`) for the plain term classes; any other goes through
+    `replace`."""
+    cls = type(term)
+    if not plain(cls):
+        return replace(term, **changes)
+    new = object.__new__(cls)
+    state = new.__dict__
+    state.update(term.__dict__)
+    state.update(changes)
+    return new

@@ -8,6 +8,7 @@ A bundle of wires is a `Prod`; products are strict, so nesting flattens and `Uni
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from catdsl.errors import Span
 from catdsl.typesys.carriers import CARRIER_KINDS, CarrierKind
@@ -35,6 +36,7 @@ class Carrier:
     shape: Shape = Shape()
     bound: Dim | None = None
     elem: Prod | None = None
+    _ground: ClassVar[bool | None] = None  # cached by `ground`, not a field
 
     @property
     def spec(self) -> CarrierKind:
@@ -104,6 +106,7 @@ class Obj:
     span: Span | None = field(default=None, compare=False)
     module: str = ""
     elements: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    _ground: ClassVar[bool | None] = True  # bindings never look inside an object
 
     def __str__(self) -> str:
         return self.name
@@ -118,6 +121,7 @@ class Record:
     kind: str  # "Params" | "AdamState" | "MomentumState"
     fields: tuple[tuple[str, Atom], ...]
     name: str = field(default="", compare=False)
+    _ground: ClassVar[bool | None] = None  # cached by `ground`, not a field
 
     def __str__(self) -> str:
         return self.name or self.kind
@@ -140,6 +144,7 @@ class TVar:
     scalar: bool = field(default=False, compare=False, repr=False)
     nominal: bool = field(default=False, compare=False, repr=False)
     product: bool = field(default=False, compare=False, repr=False)
+    _ground: ClassVar[bool | None] = False  # a variable
 
     def __str__(self) -> str:
         return shown(self.name)
@@ -181,6 +186,7 @@ class Prod:
     """A strict product of atoms (`()` is `Unit`)."""
 
     atoms: tuple[Atom, ...] = ()
+    _ground: ClassVar[bool | None] = None  # cached by `ground`, not a field
 
     def __str__(self) -> str:
         if not self.atoms:
@@ -195,6 +201,53 @@ class Prod:
 
 
 UNIT = Prod(())
+
+
+def ground(t: Prod | Atom) -> bool:
+    """Whether a type holds no unification variable of any kind (atom, dim, shape prefix,
+    number kind), so that applying any binding table gives it back unchanged. Nominal objects
+    count as ground: bindings never look inside them. Cached on the (immutable) object: every
+    type class has a `_ground` (True, False, or None until computed)."""
+    flag = t._ground
+    if flag is not None:
+        return flag
+    if isinstance(t, Carrier):
+        return carrier_ground(t)
+    if isinstance(t, Prod):
+        return prod_ground(t)
+    assert isinstance(t, Record)
+    flag = all(ground(a) for _, a in t.fields)
+    object.__setattr__(t, "_ground", flag)
+    return flag
+
+
+def prod_ground(p: Prod) -> bool:
+    """`ground` for a product."""
+    flag = p._ground
+    if flag is None:
+        flag = all(ground(a) for a in p.atoms)
+        object.__setattr__(p, "_ground", flag)
+    return flag
+
+
+def carrier_ground(c: Carrier) -> bool:
+    """`ground` for a carrier."""
+    flag = c._ground
+    if flag is None:
+        shape = c.shape
+        flag = (
+            not c.kind.startswith("?")
+            and shape.rest is None
+            and all(_dim_ground(d) for d in shape.dims)
+            and (c.bound is None or _dim_ground(c.bound))
+            and (c.elem is None or prod_ground(c.elem))
+        )
+        object.__setattr__(c, "_ground", flag)
+    return flag
+
+
+def _dim_ground(d: Dim) -> bool:
+    return not any(name.startswith("?") for mono, _ in d.terms for name in mono)
 
 
 def prod(*items: Atom | Prod) -> Prod:

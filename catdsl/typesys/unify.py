@@ -23,7 +23,9 @@ from catdsl.typesys.types import (
     Record,
     Shape,
     TVar,
+    carrier_ground,
     is_kind_var,
+    prod_ground,
 )
 
 
@@ -85,7 +87,14 @@ class Subst:
         if not bound:
             return d
         for _ in range(50):
-            names = [n for mono, _ in d.terms for n in mono if n in bound]
+            terms = d.terms
+            if len(terms) == 1 and terms[0][1] == 1 and len(terms[0][0]) == 1:  # a lone name
+                value = bound.get(terms[0][0][0])
+                if value is None:
+                    return d
+                d = Dim(value.terms, d.label)  # what `substitute` gives for a lone name
+                continue
+            names = [n for mono, _ in terms for n in mono if n in bound]
             if not names:
                 return d
             d = d.substitute({n: bound[n] for n in names})
@@ -114,7 +123,7 @@ class Subst:
         return Shape(new, rest)
 
     def atom(self, a: Atom) -> Atom:
-        if isinstance(a, Obj) or not (
+        if a._ground or not (
             self.dims or self.rests or self.atoms or self.products or self.kinds or self.final
         ):
             return a
@@ -128,10 +137,13 @@ class Subst:
         return a
 
     def carrier(self, c: Carrier) -> Carrier:
+        flag = c._ground  # `carrier_ground`, read inline when it is cached
+        if flag or (flag is None and carrier_ground(c)):
+            return c
         shape = self.shape(c.shape)
         bound = self.dim(c.bound) if c.bound is not None else None
         elem = self.prod(c.elem) if c.elem is not None else None
-        kind = self.kind(c.kind) if is_kind_var(c.kind) else c.kind
+        kind = self.kind(c.kind) if c.kind.startswith("?") else c.kind  # `is_kind_var`
         if shape is c.shape and bound is c.bound and elem is c.elem and kind is c.kind:
             return c
         return Carrier(kind, shape, bound, elem)
@@ -145,6 +157,9 @@ class Subst:
         return "Real" if self.final and is_kind_var(kind) else kind
 
     def prod(self, p: Prod) -> Prod:
+        flag = p._ground  # `prod_ground`, read inline when it is cached
+        if flag or (flag is None and prod_ground(p)):
+            return p
         if not (self.dims or self.rests or self.atoms or self.products or self.kinds or self.final):
             return p
         atoms: list[Atom] = []
@@ -175,7 +190,7 @@ class Subst:
     # ---------------------------------------------------------------- unifying
     def unify_dim(self, expected: Dim, found: Dim) -> None:
         e, f = self.dim(expected), self.dim(found)
-        if e == f:
+        if e is f or e == f:
             return
         if e.variable:
             self.dims[e.variable] = f
@@ -240,7 +255,7 @@ class Subst:
         `nominal_entry` allows a structural value to enter a nominal object: only at the
         boundary of a declared morphism or a data declaration."""
         found, expected = self.atom(found), self.atom(expected)
-        if found == expected:
+        if found is expected or found == expected:
             return
         if isinstance(expected, TVar):
             self._bind_var(expected, found)
@@ -297,6 +312,8 @@ class Subst:
 
     def unify_prod(self, expected: Prod, found: Prod, nominal_entry: bool = False) -> None:
         e, f = self.prod(expected), self.prod(found)
+        if e is f:
+            return  # each atom meets itself
         if len(e) != len(f):
             if self._bind_product(e, f) or self._bind_product(f, e):
                 return
