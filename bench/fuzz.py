@@ -35,6 +35,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import fuzzkit  # noqa: E402
 
 MEMORY_LIMIT = 3 << 30  # bytes per worker: a huge allocation is a MemoryError, not a swap storm
+WORKER_CHUNKS = 50
+"""Chunks of 20 inputs a worker runs before a fresh one replaces it: address space left behind
+by earlier inputs (freed arrays, fragmented arenas) grows under the memory limit, and after some
+7,000–9,000 inputs in one process it turned later inputs into MemoryErrors that were not theirs."""
 
 
 class Timeout(Exception):
@@ -250,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     tally = Tally()
     began = time.perf_counter()
     with Pool(
-        args.jobs, initializer=_init, initargs=(args.time_limit,), maxtasksperchild=500
+        args.jobs, initializer=_init, initargs=(args.time_limit,), maxtasksperchild=WORKER_CHUNKS
     ) as pool:
         for done, result in enumerate(pool.imap_unordered(run_case, todo, chunksize=20), 1):
             tally.add(result)
