@@ -94,22 +94,9 @@ class Case:
 
 def block_case(size: Block, folder: Path) -> Case:
     """The Transformer block of bench/transformer.py at `size`, with a forward definition."""
-    from transformer import PROGRAM
+    from transformer import block_program
 
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((size.n, size.t, size.d))
-    mask = np.broadcast_to(np.tri(size.t, dtype=bool), (size.n, size.t, size.t)).copy()
-    targets = rng.integers(0, size.v, (size.n, size.t))
-    np.savez(folder / "data.npz", x=x, mask=mask, targets=targets)
-    text = PROGRAM.format(
-        d=size.d,
-        v=size.v,
-        heads=size.heads,
-        k=size.d // size.heads,
-        ffn=size.ffn,
-        scale=1 / np.sqrt(size.d),
-        lr=LR,
-    )
+    text, (x, mask, targets) = block_program(size, folder)
     path = folder / f"{size.name}.cat"
     path.write_text(text + FORWARD)
     return Case(size.name, str(path), "forward", "loss", "step", (x, mask), targets)

@@ -126,8 +126,9 @@ let step = TrainStep(loss, examples, lr = {lr})
 """
 
 
-def catdsl_case(size: Size, folder: Path) -> tuple:
-    """The compiled step, its start state, the program's params and the data arrays."""
+def block_program(size: Size, folder: Path) -> tuple[str, tuple[np.ndarray, ...]]:
+    """The block's program text at `size` and its data (x, mask, targets), also written to
+    `folder`/data.npz, where the program loads it from."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((size.n, size.t, size.d))
     mask = np.broadcast_to(np.tri(size.t, dtype=bool), (size.n, size.t, size.t)).copy()
@@ -142,6 +143,12 @@ def catdsl_case(size: Size, folder: Path) -> tuple:
         scale=1 / np.sqrt(size.d),
         lr=LR,
     )
+    return text, (x, mask, targets)
+
+
+def catdsl_case(size: Size, folder: Path) -> tuple:
+    """The compiled step, its start state, the program's params and the data arrays."""
+    text, (x, _mask, targets) = block_program(size, folder)
     (folder / "block.cat").write_text(text)
     program = catdsl.load(str(folder / "block.cat"))
     step = program["step"]
