@@ -29,9 +29,8 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
+from conftest import PROGRAMS
 
 Mutation = Callable[[random.Random, str, list[str]], str]
 

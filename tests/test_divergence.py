@@ -19,7 +19,7 @@ import io
 
 import numpy as np
 import pytest
-from conftest import PROGRAMS
+from conftest import TINY_TEXT
 
 import catdsl
 from catdsl.cli import main
@@ -28,17 +28,16 @@ from catdsl.frontend.training_run import TrainingFailed
 from catdsl.semantics import progress
 from catdsl.std.kernels import Nll
 
-TINY = (PROGRAMS / "tiny_ml.cat").read_text(encoding="utf-8")
 FIRST_LOSS = 1.6093892537567045  # the mean loss at the initial params
 
 
 def tiny(lr: str) -> catdsl.Program:
-    assert "lr = 1.0" in TINY
-    return catdsl.loads(TINY.replace("lr = 1.0", f"lr = {lr}"), "tiny.cat")
+    assert "lr = 1.0" in TINY_TEXT
+    return catdsl.loads(TINY_TEXT.replace("lr = 1.0", f"lr = {lr}"), "tiny.cat")
 
 
 def line_of(text: str) -> int:
-    return next(i for i, line in enumerate(TINY.splitlines(), 1) if text in line)
+    return next(i for i, line in enumerate(TINY_TEXT.splitlines(), 1) if text in line)
 
 
 def failure(program: catdsl.Program, steps: int = 80, **options) -> TrainingFailed:
@@ -149,7 +148,7 @@ def test_a_nan_checkpoint_names_the_param(tmp_path):
 
 def test_the_cli_exits_1_with_the_rows_and_the_step(tmp_path, capsys):
     path = tmp_path / "tiny.cat"
-    path.write_text(TINY.replace("lr = 1.0", "lr = 1e6"), encoding="utf-8")
+    path.write_text(TINY_TEXT.replace("lr = 1.0", "lr = 1e6"), encoding="utf-8")
     assert main(["train", str(path), "step", "--steps", "80"]) == 1
     out, err = capsys.readouterr()
     assert "error[R0606]" in err and "Traceback" not in err

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import PROGRAMS
+from conftest import TINY
 
 import catdsl
 from catdsl.cli import main
@@ -17,8 +17,6 @@ from catdsl.cli import main
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.torch
-
-TINY = str(PROGRAMS / "tiny_ml.cat")
 
 
 def export(capsys, *args: str) -> tuple[int, str, str]:

@@ -6,7 +6,7 @@ either tool fail, so the tool is made to fail here the way it does in the field:
 from __future__ import annotations
 
 import pytest
-from conftest import PROGRAMS
+from conftest import TINY
 
 from catdsl.cli import main
 
@@ -14,7 +14,6 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.torch
 
-TINY = str(PROGRAMS / "tiny_ml.cat")
 REASON = "Could not guard on data-dependent expression u0 < 5\n\nMany more lines follow"
 
 

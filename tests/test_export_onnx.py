@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import PROGRAMS
+from conftest import PROGRAMS, TINY
 
 import catdsl
 from catdsl.cli import main
@@ -31,7 +31,7 @@ def exported(tmp_path, capsys, path: str, name: str) -> ort.InferenceSession:
 
 
 def test_the_course_model(tmp_path, capsys) -> None:
-    path = str(PROGRAMS / "tiny_ml.cat")
+    path = TINY
     session = exported(tmp_path, capsys, path, "predict")
     assert [(i.name, i.type) for i in session.get_inputs()] == [("input_1", "tensor(int64)")]
     assert [o.name for o in session.get_outputs()] == ["output_1"]

@@ -4,6 +4,7 @@ lists or options; none for a definition without them."""
 from __future__ import annotations
 
 import numpy as np
+from conftest import TINY
 
 import catdsl
 from catdsl.frontend.gradcheck import gradcheck
@@ -40,7 +41,7 @@ def test_an_option_input_is_also_checked_at_none() -> None:
 
 
 def test_without_lists_or_options_there_is_one_case() -> None:
-    program = catdsl.load("programs/tiny_ml.cat")
+    program = catdsl.load(TINY)
     report = gradcheck(program, "loss")
     assert [r.name for r in report.rows] == ["E", "W", "b"]
 

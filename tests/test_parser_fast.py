@@ -6,16 +6,14 @@ from __future__ import annotations
 import random
 import re
 import sys
-from pathlib import Path
 
 import fuzzkit
 import pytest
+from conftest import REPO, TINY_TEXT
 
 from catdsl.errors import Diagnostic, Span
 from catdsl.syntax import lalr, parser
 from catdsl.syntax.parser import MAX_NESTING, _nesting_error, lark_parser, parse
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def lark_only(text: str, file: str = "f.cat") -> tuple[object, list[Diagnostic]]:
@@ -49,9 +47,9 @@ def fast(text: str) -> object:
 
 def sources() -> list[tuple[str, str]]:
     found = [
-        (str(p.relative_to(ROOT)), p.read_text()) for p in sorted(ROOT.glob("programs/**/*.cat"))
+        (str(p.relative_to(REPO)), p.read_text()) for p in sorted(REPO.glob("programs/**/*.cat"))
     ]
-    for doc in sorted((ROOT / "docs").glob("*.md")):
+    for doc in sorted((REPO / "docs").glob("*.md")):
         for i, block in enumerate(re.findall(r"```cat\n(.*?)```", doc.read_text(), re.S)):
             found.append((f"{doc.name}#{i}", block))
     return found
@@ -63,7 +61,7 @@ def test_same_ast_as_lark(name: str, text: str) -> None:
 
 
 def test_plain_programs_take_the_fast_path() -> None:
-    for path in sorted(ROOT.glob("programs/*.cat")):
+    for path in sorted(REPO.glob("programs/*.cat")):
         assert isinstance(fast(path.read_text()), tuple), path
 
 
@@ -170,7 +168,7 @@ def test_nesting_scan_matches_the_character_scan() -> None:
 
 def test_without_usable_tables_every_parse_goes_to_lark(monkeypatch) -> None:
     """Another Lark version whose internals differ: the fast path steps aside."""
-    text = (ROOT / "programs" / "tiny_ml.cat").read_text()
+    text = TINY_TEXT
     expected = parse(text, "f.cat")
     monkeypatch.setattr(lalr, "tables", lambda lark: None)
     with pytest.raises(lalr.GiveUp):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import TINY_TEXT
 from termkit import compile_diagram
 
 import catdsl
@@ -216,25 +217,6 @@ def test_affine_keeps_a_wider_bias_dtype():
 # ---------------------------------------------------------------- training
 
 
-TINY = """
-import std.ml
-dim V = 5
-dim D = 4
-object TokenId : Index[V]
-object Vector : Real[D]
-object Logits : Real[V]
-object Distribution : Simplex[V]
-object Loss : Real
-param E : Real[V, D] = course_init(seed = 1, scale = 0.2)
-param W : Real[D, V] = course_init(seed = 2, scale = 0.2)
-param b : Real[V] = zeros
-morphism Predict : TokenId -> Distribution = lookup(E) >> affine(W, b) >> softmax
-morphism CrossEntropy : Distribution * TokenId -> Loss = nll
-let loss : TokenId * TokenId -> Loss = Predict * TokenId >> CrossEntropy
-data pairs : List[TokenId * TokenId] = [[1, 2], [2, 3], [3, 4], [4, 1], [1, 2]]
-let step = TrainStep(loss, pairs, lr = LR)
-"""
-
 DIVERGING = """
 import std.ml
 dim D = 2
@@ -249,7 +231,8 @@ let twice = step ^ 2
 
 
 def tiny_step(lr: str = "1.0"):
-    program = catdsl.loads(TINY.replace("LR", lr))
+    assert "lr = 1.0" in TINY_TEXT
+    program = catdsl.loads(TINY_TEXT.replace("lr = 1.0", f"lr = {lr}"), "tiny.cat")
     step = program["step"]
     return program, step, initial_state(step.diagram, program.params)
 
@@ -292,7 +275,8 @@ def test_diverging_logits_are_reported_at_the_box_that_overflowed():
     """Not at `softmax`, whose validating kernel refuses the logits, but at `affine`, the
     first box of a checked re-run whose output is infinite (see tests/test_divergence.py)."""
     program, _, _ = tiny_step("1e300")
-    assert codes(lambda: program.train("step", steps=5), line=13) == [
+    line = next(i for i, s in enumerate(TINY_TEXT.splitlines(), 1) if "= affine(W, b)" in s)
+    assert codes(lambda: program.train("step", steps=5), line=line) == [
         ("R0415", "`affine(W, b)` produced an infinite value")
     ]
 

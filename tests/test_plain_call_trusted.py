@@ -5,10 +5,9 @@ same errors, at the same boxes, when something goes wrong afterwards. Timings li
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import TINY
 
 import catdsl
 from catdsl.diagram import schedule
@@ -167,8 +166,7 @@ def test_plans_too_long_to_write_out_keep_the_loop(monkeypatch) -> None:
 
 
 def test_every_point_of_the_course_program_gives_the_same_bits_twice() -> None:
-    root = Path(__file__).resolve().parent.parent
-    program = catdsl.load(str(root / "programs" / "tiny_ml.cat"))
+    program = catdsl.load(TINY)
     for name in program.names:
         f = program[name]
         if len(f.dom) or f.ports:

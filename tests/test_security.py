@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, TINY
 
 import catdsl
 from catdsl import cli
@@ -446,7 +446,7 @@ def test_tables_that_do_not_fit_are_not_used(tmp_path, monkeypatch) -> None:
 
 @needs_fifo
 def test_train_refuses_a_fifo_checkpoint_or_plot_before_training(tmp_path) -> None:
-    tiny = REPO / "programs" / "tiny_ml.cat"
+    tiny = TINY
     os.mkfifo(tmp_path / "state.npz")
     os.mkfifo(tmp_path / "loss.png")
     for option, name in (("--checkpoint", "state.npz"), ("--plot", "loss.png")):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, TINY
 
 import catdsl
 from catdsl.cli import main
@@ -18,7 +18,6 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.torch
 
-REPO = Path(__file__).resolve().parent.parent
 PROGRAMS = ["tiny_ml", "card", "composition", "chain_rule"]
 DEVICES = [
     "cpu",
@@ -89,8 +88,7 @@ def test_every_definition_agrees(program: str, definition: str, lead: tuple, dev
 
 def test_the_rules_run_float32_in_float32() -> None:
     numpy_program, torch_program = (
-        catdsl.load(str(REPO / "programs/tiny_ml.cat"), dtype="float32", backend=b)
-        for b in ("numpy", "torch")
+        catdsl.load(TINY, dtype="float32", backend=b) for b in ("numpy", "torch")
     )
     tokens = np.array([0, 3, 4])
     expected, got = numpy_program["predict"](tokens), torch_program["predict"](tokens)

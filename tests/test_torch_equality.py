@@ -11,17 +11,17 @@ float64 on the CPU:
   and state, to 1e-12. A definition that runs a step many times (`step ^ 200`) is such a run:
   its step is checked here, in two steps, rather than the whole run.
 
-A case is skipped only when the torch backend has no rule for one of its primitives (R0810,
-named in the skip); every other difference fails.
+Every primitive has a torch rule (tests/test_torch_rules.py), so a case that meets none (R0810)
+fails, naming the primitive, as does every other difference.
 """
 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 import catdsl
 from catdsl.diagram.ir import Diagram, FunctorBox, PowerBox, RefBox
@@ -33,7 +33,6 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.torch
 
-REPO = Path(__file__).resolve().parent.parent
 FILES = sorted(
     str(p.relative_to(REPO))
     for pattern in ("programs/*.cat", "programs/transformer/*.cat", "programs/sketches/*.cat")

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import PROGRAMS
+from conftest import PROGRAMS, TINY
 
 import catdsl
 from catdsl.errors import CatError
@@ -17,7 +17,6 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.torch
 
-TINY = str(PROGRAMS / "tiny_ml.cat")
 
 PORTED = """
 import std.ml

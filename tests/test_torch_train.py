@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import REPO, TINY
 
 import catdsl
 from catdsl.cli import main
@@ -218,7 +219,7 @@ def test_laws_gradcheck_and_train_take_the_backend(
     differences of two nearby values amplify rounding)."""
     import json
 
-    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    monkeypatch.chdir(REPO)
     reports = []
     for extra in ([], ["--backend", "torch", "--device", "cpu"]):
         assert main([*argv, *extra]) == 0
@@ -249,8 +250,7 @@ def test_without_torch_each_command_says_what_to_install(
     command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(__import__("sys").modules, "torch", None)  # `import torch` now fails
-    path = str(Path(__file__).resolve().parent.parent / "programs/tiny_ml.cat")
-    argv = [command[0], path, *command[1:], "--backend", "torch"]
+    argv = [command[0], TINY, *command[1:], "--backend", "torch"]
     assert main(argv) == 2
     assert "pip install torch" in capsys.readouterr().err
 

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import PROGRAMS
+from conftest import PROGRAMS, TINY, TINY_TEXT
 
 import catdsl
 from catdsl.cli import main
@@ -105,9 +105,9 @@ def test_one_step_needs_a_start_and_a_loss(capsys):
 def test_a_params_state_needs_its_rate():
     from catdsl.frontend.gradcheck import one_step
 
-    text = (PROGRAMS / "tiny_ml.cat").read_text() + "\nlet start = Init(loss)\n"
+    text = TINY_TEXT + "\nlet start = Init(loss)\n"
     text += "let mean_loss = MeanLoss(loss, examples)\n"
-    program = catdsl.loads(text, str(PROGRAMS / "tiny_ml.cat"))
+    program = catdsl.loads(text, TINY)
     with pytest.raises(catdsl.CatError) as info:
         one_step(program, "step", "start", "mean_loss")
     assert info.value.diagnostics[0].code == "R0307"
