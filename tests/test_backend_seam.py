@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import subprocess
 import sys
@@ -12,11 +13,12 @@ import pytest
 from conftest import REPO
 from termkit import P, const, copy, discard, functor, opaque, pair, prim, real, seq, snd, swap, tiny
 
+from catdsl.cli import build_parser
 from catdsl.diagram.ir import PrimBox
 from catdsl.diagram.lower import lower
 from catdsl.diagram.schedule import Call, Check, Map, schedule
 from catdsl.errors import CatRuntimeError
-from catdsl.frontend.backends import kernel_table
+from catdsl.frontend.backends import BACKENDS, kernel_table
 from catdsl.semantics.numpy_backend import NumpyBackend
 
 R3 = real(3)
@@ -82,6 +84,22 @@ def test_the_front_end_modules_import_no_cycle() -> None:
     """`api` uses the command modules; none of them imports `api` back, not even lazily."""
     for name in ("drawing", "gradcheck", "law_check", "training_run", "program"):
         assert "catdsl.frontend.api" not in _imports(PACKAGE / "frontend" / f"{name}.py"), name
+
+
+def test_every_command_that_computes_offers_every_backend() -> None:
+    """`--backend` takes the names `frontend/backends.py` wires (the CLI spells them out so
+    `catdsl explain` and `--help` start without numpy): a new backend is added to both."""
+    commands = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices
+    offering = {
+        name: action.choices
+        for name, parser in commands.items()
+        for action in parser._actions
+        if action.dest == "backend"
+    }
+    assert set(offering) == {"run", "train", "laws", "gradcheck"}
+    assert all(tuple(choices) == BACKENDS for choices in offering.values()), offering
 
 
 def _imports(path: Path) -> set[str]:

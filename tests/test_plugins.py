@@ -350,6 +350,31 @@ def test_check_primitive_catches_a_transposed_gradient() -> None:
     assert report.rows[1].shape == (2, 3)
 
 
+def test_check_primitive_draws_each_input_as_its_kind_is_drawn() -> None:
+    """Inputs come from the samplers `laws` and `gradcheck` use: whole numbers for `Int`, a
+    mask whose every row allows a key for `AllowMask`, labels for `Symbol`; only reals are
+    differentiated."""
+    prims = catdsl.PrimitiveSet("kinds")
+    seen: dict[str, np.ndarray] = {}
+
+    @prims.primitive("Real[*s, n] * Int[*s] * AllowMask[*s, n] * Symbol[*s] -> Real[*s, n]")
+    def shifted(x, k, allow, label):
+        seen.update(k=k, allow=allow, label=label)
+        return np.where(allow, x + k[..., None], 0.0)
+
+    @shifted.vjp
+    def _(dy, x, k, allow, label):
+        return np.where(allow, dy, 0.0), None, None, None
+
+    report = catdsl.check_primitive(shifted)
+    assert report.ok, str(report)
+    assert [(r.name, r.shape) for r in report.rows] == [("input 1", (2, 3, 2))]
+    assert seen["k"].dtype == np.int64 and seen["k"].shape == (2, 3)
+    assert seen["allow"].dtype == np.bool_ and seen["allow"].shape == (2, 3, 2)
+    assert seen["allow"].any(axis=-1).all()
+    assert seen["label"].dtype.kind == "U" and seen["label"].shape == (2, 3)
+
+
 def test_check_primitive_reports_a_shape_against_the_signature() -> None:
     prims = catdsl.PrimitiveSet("shapes")
 

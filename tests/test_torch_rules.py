@@ -195,7 +195,11 @@ def test_the_rule_computes_the_kernel_and_its_vjp(case) -> None:
 def test_every_primitive_has_a_rule_and_a_case() -> None:
     from catdsl.std.torch_library import TORCH_RULES
 
+    missing = sorted(set(kernel_table()) - set(TORCH_RULES))
+    assert missing == [], "add their torch rules to catdsl/std/torch_rules.py's ML_RULES"
     assert set(TORCH_RULES) == set(kernel_table())
+    uncompared = sorted(set(TORCH_RULES) - {c[0] for c in CASES} - ON_PROGRAMS)
+    assert uncompared == [], "add a case of each to CASES above"
     assert {c[0] for c in CASES} | ON_PROGRAMS == set(TORCH_RULES)
 
 

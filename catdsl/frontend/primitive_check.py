@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from catdsl.errors import CatRuntimeError
+from catdsl.frontend.sampling import Sampler
 from catdsl.std.plugins import PluginKernel, Primitive
 from catdsl.std.signature_text import SignatureText
+from catdsl.typesys.dims import Dim
+from catdsl.typesys.types import Carrier, Shape
 
 ABS_TOLERANCE = 1e-7
 REL_TOLERANCE = 1e-5
@@ -168,14 +171,9 @@ def _fits(shape: tuple[int, ...], want: tuple[int | None, ...]) -> bool:
 
 
 def _sample(kind: str, shape: tuple[int, ...], bound: int | None, rng: np.random.Generator):
-    if kind == "Index":
-        return rng.integers(0, bound or 1, shape)
-    if kind == "Nat":
-        return rng.integers(0, 5, shape)
-    if kind == "Bool":
-        return rng.random(shape) < 0.5
-    x = rng.standard_normal(shape)
-    if kind == "Simplex":
-        e = np.exp(x - x.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
-    return x
+    """A random input of the kind and shape, drawn as `laws` and `gradcheck` draw one (the
+    kind's entry of `sampling.SAMPLERS`): whole numbers for `Int`, valid masks for `AllowMask`
+    and `BlockMask`, labels for `Symbol`."""
+    dims = Shape(tuple(Dim.const(n) for n in shape))
+    carrier = Carrier(kind, dims, Dim.const(bound) if bound is not None else None)
+    return Sampler(rng, {}).carrier(carrier)
