@@ -201,3 +201,30 @@ def test_json_and_text_agree_on_positions(capsys, monkeypatch):
             for d in diags
         ]
         assert headers == rendered, name
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # `let both = Embed >> Project` fails; `let twice = both >> Embed` uses it: the real
+        # E0201 at `Project`, and no E0003 (no cycle through `twice`).
+        ("failed_composition_used_later", [("E0201", 12, 22, 12, 29)]),
+        # The same after a `let` that takes a standard-library name (`relu`).
+        ("failed_composition_after_std_name", [("E0002", 14, 5, 14, 9), ("E0201", 15, 22, 15, 29)]),
+        # The failing composition is itself named like a primitive (`softmax`), and used twice.
+        (
+            "failed_composition_named_like_a_primitive",
+            [("E0002", 15, 5, 15, 12), ("E0201", 15, 24, 15, 31)],
+        ),
+        # `object Params : ...` is refused (E0002) but still declared: its uses say nothing.
+        ("refused_name", [("E0002", 5, 8, 5, 14)]),
+    ],
+)
+def test_a_failed_declaration_is_reported_once(name, expected, capsys, monkeypatch):
+    """A refused declaration still declares its name, and a failed definition's uses report
+    nothing: no false cycle (E0003), no cascade of "unknown" errors."""
+    diags = _json(name, capsys, monkeypatch)
+    got = [(d["code"], d["line"], d["column"], d["end_line"], d["end_column"]) for d in diags]
+    assert got == expected
+    assert "E0003" not in {d["code"] for d in diags}
+    assert not any("unknown" in d["message"] for d in diags)
