@@ -5,7 +5,11 @@ tests tie each registry to what reads it and to the documentation generated from
 from __future__ import annotations
 
 import inspect
+import os
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import REPO
@@ -148,3 +152,61 @@ def test_the_checker_refuses_hyperparameters_out_of_their_kinds_range(step, word
         catdsl.loads(TINY_TRAINING.format(step=step))
     (diagnostic,) = info.value.diagnostics
     assert diagnostic.code == "E0320" and words in diagnostic.message
+
+
+CUBE = '''"""`cube`, x³: a primitive added as one file (a test's copy of the package)."""
+
+from catdsl.semantics.kernel import Kernel
+from catdsl.std.signatures import elementwise
+from catdsl.typesys.primitives import PrimSpec
+
+
+class Cube(Kernel):
+    name = "cube"
+
+    def forward(self, x):
+        return (x * x * x,), x
+
+    def vjp(self, x, dy):
+        return (3 * x * x * dy,)
+
+
+SPEC = PrimSpec("cube", "std.ml", (), (), elementwise, "`x³`", kernel=Cube)
+'''
+
+USES_CUBE = """
+import sys
+import numpy as np
+import catdsl
+from catdsl.std.doc_tables import primitive_table
+from catdsl.std.library import KERNELS, PRIMITIVES
+program = catdsl.loads(
+    "import std.ml\\nobject X : Real[2]\\nmorphism Cube : X -> X = cube\\n"
+    "let twice = Cube >> scale(2.0)"
+)
+print(program["twice"](np.array([2.0, -1.0])).tolist())
+print(program["twice"].vjp(np.array([2.0, -1.0]), np.ones(2))["inputs"][0].tolist())
+print("cube" in KERNELS and PRIMITIVES["cube"].module == "std.ml")
+print([row for row in primitive_table("std.ml").splitlines() if "`cube`" in row][0])
+"""
+
+
+def test_a_new_primitive_is_one_file_and_nothing_else(tmp_path):
+    """A module dropped into `catdsl/std/prims` is typed, run, differentiated and documented:
+    no list names it (here in a copy of the package, so the real one is left alone)."""
+    shutil.copytree(
+        REPO / "catdsl", tmp_path / "catdsl", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(REPO / "grammars", tmp_path / "grammars")
+    (tmp_path / "catdsl" / "std" / "prims" / "cube.py").write_text(CUBE, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", USES_CUBE], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "[16.0, -2.0]",
+        "[24.0, 6.0]",
+        "True",
+        "| `cube` |  | `Real[*s] -> Real[*s]` | `x³` |",
+    ]
