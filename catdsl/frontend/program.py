@@ -372,11 +372,12 @@ class Morphism:
 
     @cached_property
     def _element_ranks(self) -> tuple[tuple[int, ...], dict[str, int]]:
-        """The element rank of each domain wire and of each port, by name."""
+        """The element rank of each domain wire and of each user port, by name (params are
+        not compared: a morphism of 1,000 params would work out 1,000 ranks for nothing)."""
         from catdsl.typesys.types import element_rank
 
         return tuple(element_rank(a) for a in self.dom.atoms), {
-            p.name: element_rank(p.atom) for p in self.term.ports
+            p.name: element_rank(p.atom) for p in self.term.ports if p.kind == "port"
         }
 
     def check_batches(self, inputs: tuple, ports: dict) -> None:
