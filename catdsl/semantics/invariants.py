@@ -225,8 +225,23 @@ def _array(*contents: ContentCheck) -> Callable[[Carrier, int], Checker]:
 def _array_checker(carrier: Carrier, lead: int, contents: tuple[ContentCheck, ...]) -> Checker:
     dims, rank = carrier.shape.dims, carrier.rank
     accepted, entries = _DTYPES[carrier.spec.dtype]
+    sizes = tuple(d.value for d in dims)
+    fixed = None if None in sizes else sizes  # every dim a number: nothing to bind or show
+    least = rank + lead
 
     def check(value: object, env: Env) -> Problem:
+        if (  # the common case, an array of the right kind and shape: only its contents
+            fixed is not None
+            and type(value) is np.ndarray
+            and value.dtype.kind in accepted
+            and value.ndim >= least
+            and value.shape[value.ndim - rank :] == fixed
+        ):
+            for content in contents:
+                found = content(carrier, value, env)
+                if found is not None:
+                    return found
+            return None
         if isinstance(value, int | float | bool):
             value = np.asarray(value)
         if not isinstance(value, np.ndarray | np.generic):
@@ -273,9 +288,14 @@ def _shape_problem(dims: tuple[Dim, ...], actual: tuple[int, ...], env: Env) -> 
     return None
 
 
+_all = np.logical_and.reduce
+"""`a.all()` without the Python frame `ndarray.all` goes through (every call checks its
+inputs and params with it)."""
+
+
 def _finite(_carrier: Carrier, value: np.ndarray, _env: Env) -> Problem:
     """Real entries are neither NaN nor infinite."""
-    if value.dtype.kind == "f" and not np.isfinite(value).all():
+    if value.dtype.kind == "f" and not _all(np.isfinite(value), axis=None):
         what = "NaN" if np.isnan(value).any() else "an infinite entry"
         return "R0413", f"it holds {what}"
     return None

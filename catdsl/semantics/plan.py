@@ -259,14 +259,20 @@ class Plan:
         top-level `^ n` loop (progress, checkpoints)."""
         values = self.gather(inputs, ports, params)
         ctx = RunContext(check, {}, hooks)
-        with self._room("running"):
-            if not check:
-                return self.execute(values, ctx)
+        if self.nesting > NESTING:
+            with deep("running"):
+                return self._run(values, ctx)
+        return self._run(values, ctx)
+
+    def _run(self, values: Sequence, ctx: RunContext) -> tuple:
+        """`run` from positional source values (see `run`)."""
+        if not ctx.check:
+            return self.execute(values, ctx)
+        if ctx.hooks is not None:  # a run with side effects is run once, scanned
             with np.errstate(all="ignore"):
                 self.check_sources(values, ctx.dims)
-                if hooks is not None:  # a run with side effects is run once, scanned
-                    return self.execute(values, ctx)
-            return self._run_checked(values, ctx)
+                return self.execute(values, ctx)
+        return self._run_checked(values, ctx)
 
     def _run_checked(self, values: Sequence, ctx: RunContext) -> tuple:
         """A checked run that scans no box: the objects' checks run where values enter them,
@@ -274,23 +280,28 @@ class Plan:
         a NaN/inf scan after every box. Only when a flag is raised or a box refuses its input
         does the run start again with every box scanned, which names the first box whose
         output is not finite (R0415) or gives the first failing stage's error, as a fully
-        scanned run would; a flag that left no NaN or inf behind then just costs the rerun."""
-        dims = dict(ctx.dims)
+        scanned run would; a flag that left no NaN or inf behind then just costs the rerun.
+        The sources are checked first, in the same error-state context (one per call): a
+        refused source is reported as it is, and the flags its checks raise are dropped (they
+        say nothing about the run)."""
         raised: list[str] = []
         ctx.watched = True
-        try:
-            with np.errstate(
-                call=lambda kind, _flag: raised.append(kind),
-                over="call",
-                invalid="call",
-                divide="call",
-                under="ignore",
-            ):
+        with np.errstate(
+            call=lambda kind, _flag: raised.append(kind),
+            over="call",
+            invalid="call",
+            divide="call",
+            under="ignore",
+        ):
+            self.check_sources(values, ctx.dims)
+            raised.clear()
+            dims = dict(ctx.dims)
+            try:
                 outputs = self.execute(values, ctx)
-        except CatRuntimeError:
-            raised.append("refused")
-        except Exception:  # a trusted kernel given what validation refuses: the rerun explains
-            raised.append("failed")
+            except CatRuntimeError:
+                raised.append("refused")
+            except Exception:  # a trusted kernel given what validation refuses: the rerun explains
+                raised.append("failed")
         if not raised:
             return outputs
         with np.errstate(all="ignore"):

@@ -20,8 +20,8 @@ def gather_sources(
     params: Mapping[str, Any] | None,
 ) -> list:
     """The inputs (one per wire of `dom`), then the value of each named source in order."""
-    what = f"`{name or 'this morphism'}`"
     if len(inputs) != len(dom.atoms):
+        what = f"`{name or 'this morphism'}`"
         raise CatRuntimeError(
             "R0102", f"{what} takes {len(dom.atoms)} input(s) ({dom}), found {len(inputs)}"
         )
@@ -32,7 +32,7 @@ def gather_sources(
         if source.name not in table:
             raise CatRuntimeError(
                 "R0102",
-                f"no value for the {source.kind} `{source.name}` of {what}",
+                f"no value for the {source.kind} `{source.name}` of `{name or 'this morphism'}`",
                 help=f"give a value of `{source.atom}` for `{source.name}`",
             )
         values.append(table[source.name])
