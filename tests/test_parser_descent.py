@@ -63,6 +63,8 @@ def agrees(text: str) -> bool:
     items = read(text)
     if items is None:
         return False
+    # `parse` tries the reader before the nesting check: what it reads is never too deep
+    assert parser._nesting_error(text, "f.cat") is None
     module, diagnostics = without_descent(text)
     assert module is not None and not diagnostics, text
     assert same(items, module.items), text  # type: ignore[attr-defined]
@@ -653,6 +655,7 @@ def test_what_the_reader_hands_on(text: str) -> None:
 def test_deep_nesting(shape: Callable[[int], str], depth: int) -> None:
     """Within its room the reader reads what the driver builds; deeper, it gives up, and the
     driver and Lark decide (a tree or E0003) as before."""
+    assert descent.ROOM + 1 < parser.MAX_NESTING  # room for the brackets of a declaration
     text = shape(depth) + "\n"
     assert (read(text) is not None) == (depth <= descent.ROOM)
     agrees(text)

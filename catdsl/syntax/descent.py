@@ -5,9 +5,8 @@ The LALR driver (`lalr.py`) takes a Python step per token and per reduction, and
 value's position on a stack. Here the keyword that opens a declaration picks its production,
 expressions are read by precedence (`>>` below `*` below `^` below calls and brackets) with the
 n-ary chains and the one-child passes of the grammar's `?rules` taken in loops, and no token
-becomes an object: one `findall` cuts the text into (blanks, token) pairs, and a handful of
-passes in C turn them into parallel lists of texts, kinds, lines and columns that the functions
-index.
+becomes an object: one `split` per line cuts it into blanks and tokens, and a few calls in C
+turn those into lists of texts, lines and columns that the functions index.
 
 The AST is the one Lark's tree and `parser._ToAst` give, node for node and span for span: a
 node spans the tokens of its production, from its first to its last, keywords and brackets
@@ -26,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import accumulate, chain, islice, repeat
+from itertools import accumulate, islice, repeat
 from typing import Any
 
 from catdsl.syntax import fastnew as new
@@ -48,13 +47,11 @@ levels to Lark's tree, so what the reader reads stays well inside the LALR drive
 # ---------------------------------------------------------------- tokens
 
 _TOKEN = re.compile(
-    # blanks and a comment (the grammar's %ignore), taken whole: nothing is given back
-    r"([ \t\r\f\ufeff]*+(?:#.*)?+)"
-    # then one token: the grammar's terminals, tried so that each text is cut as Lark's lexer
-    # cuts it (where two terminals can start with the same character, the one Lark tries first
+    # one token, the grammar's terminals tried so that each text is cut as Lark's lexer cuts
+    # it (where two terminals can start with the same character, the one Lark tries first
     # comes first: a FLOAT before an INT or a ".", "->" before "-", ">>" before ">"), the
-    # commonest first; or any other character (no terminal: the reader gives up on it); or
-    # the end of the line
+    # commonest first; or any other character but a blank (no terminal: the reader gives up
+    # on it). Kept by `split`, which returns the blanks between tokens with them.
     r"([A-Za-z_][A-Za-z0-9_']*"  # NAME and the keywords
     r"|[(),\[\]:{};^+*⊗×⟨⟩]"  # operators and brackets that begin no longer token
     r"|->|>>|==|=>|<=|>=|!=|\|->|[=<>\-]"  # ARROW COMPOSE NATURAL MAPSTO, comparisons
@@ -63,11 +60,14 @@ _TOKEN = re.compile(
     r"|\?[A-Za-z_][A-Za-z0-9_]*|\?"  # HOLE
     r'|"(?:[^"\\]|\\.)*"'  # STRING
     r"|↦|→|⇒"
-    r"|.|\Z)"
+    r"|[^ \t\r\f\ufeff#])"
+    # or a comment, to the end of the line: split off, not kept (its group is None)
+    r"|#.*"
 )
-"""One match per token of a line: the blanks before it, then its text ("" at the end of the
-line). No token spans lines: a newline is a blank, and no terminal but those of blanks
-matches one."""
+"""What cuts a line into tokens: `_TOKEN.split(line)` is the blanks before the first token,
+the token, the blanks before the next, and so on, and the blanks after the last (the grammar's
+%ignore blanks: space, tab, CR, form feed, byte-order mark). No token spans lines: a newline is
+a blank, and no terminal but that of blanks matches one."""
 
 END = "$END"
 """What the reader sees after the last token: no token's text ("$" is a token of its own)."""
@@ -105,20 +105,19 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 def tokens(text: str) -> tuple[list[str], list[int], list[int]]:
     """The token texts of `text`, each token's line, and each token's column and end column
-    (token k's at 2k and 2k + 1), as Lark's lexer counts them. Each line is cut by one
-    `findall`, and its columns summed by `accumulate`: a few calls in C per line."""
+    (token k's at 2k and 2k + 1), as Lark's lexer counts them. Each line is cut by one `split`
+    and its columns summed by `accumulate`: a few calls in C per line, none per token."""
     texts: list[str] = []
     lines: list[int] = []
     columns: list[int] = []
-    cut = _TOKEN.findall
+    cut = _TOKEN.split
     for number, line in enumerate(text.split("\n"), 1):
-        tiles = list(chain.from_iterable(cut(line)))  # blanks, token, blanks, token, ...
-        del tiles[-2:]  # the end of the line ("" after its last blanks)
-        if tiles:
-            if not tiles[-1]:  # blanks after the last token: they end the line again
-                del tiles[-2:]
+        tiles = cut(line)  # blanks, token, blanks, ..., token, blanks
+        if "#" in line and tiles[-2] is None:  # a comment, then "" (the end of the line)
+            del tiles[-2:]
+        if len(tiles) > 1:
             texts += tiles[1::2]
-            columns += islice(accumulate(map(len, tiles), initial=1), 1, None)
+            columns += islice(accumulate(map(len, tiles), initial=1), 1, len(tiles))
             lines += repeat(number, len(tiles) >> 1)
     return texts, lines, columns
 

@@ -588,14 +588,15 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
     A lone CR ends a line as LF and CRLF do (old Mac files), so lines count as editors show."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    nesting = _nesting_error(text, file)
-    if nesting:
-        return None, [nesting]
     if descent_applies():
+        # what the reader reads nests no deeper than its room, far below MAX_NESTING
         try:
             return ast.Module(file, descent.read_module(text, file)), []
         except GiveUp:
             pass  # not a plain program: the LALR driver, then Lark
+    nesting = _nesting_error(text, file)
+    if nesting:
+        return None, [nesting]
     try:
         items = parse_fast(
             text, lark_parser(), _ToAst(file).builders(), _ToAst.PASSES, _ToAst.TEXTS
