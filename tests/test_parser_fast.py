@@ -17,17 +17,20 @@ from catdsl.syntax.parser import MAX_NESTING, _nesting_error, lark_parser, parse
 
 
 def lark_only(text: str, file: str = "f.cat") -> tuple[object, list[Diagnostic]]:
-    """`parse` with the fast path switched off: Lark's tree, then the Transformer."""
+    """`parse` with the fast paths (the reader, the LALR driver) switched off: Lark's tree,
+    then the Transformer."""
 
     def give_up(*args: object) -> object:
         raise lalr.GiveUp
 
-    saved = parser.parse_fast
+    saved, saved_descent = parser.parse_fast, parser.descent_applies
     parser.parse_fast = give_up  # type: ignore[assignment]
+    parser.descent_applies = lambda: False  # type: ignore[assignment]
     try:
         return parse(text, file)
     finally:
         parser.parse_fast = saved  # type: ignore[assignment]
+        parser.descent_applies = saved_descent  # type: ignore[assignment]
 
 
 def same(a: object, b: object) -> bool:

@@ -107,6 +107,37 @@ def span_maker(file: str) -> Callable[[Sequence[int] | None], errors.Span]:
     return make
 
 
+def token_span_maker(
+    file: str, lines: Sequence[int], columns: Sequence[int]
+) -> Callable[[int, int], errors.Span]:
+    """`span(first, last)`: the span from the start of token `first` to the end of token
+    `last`, for tokens whose lines are `lines` and whose columns and end columns alternate in
+    `columns` (token k's at 2k and 2k + 1)."""
+    new, cls = object.__new__, errors.Span
+    if constructor(cls) is cls or [f.name for f in dataclasses.fields(cls)] != _SPAN_FIELDS:
+
+        def plain(first: int, last: int) -> errors.Span:
+            return cls(file, lines[first], columns[2 * first], lines[last], columns[2 * last + 1])
+
+        return plain
+
+    store = object.__setattr__
+
+    def span(first: int, last: int) -> errors.Span:
+        made = new(cls)
+        store(made, "file", file)
+        store(made, "line", lines[first])
+        store(made, "column", columns[2 * first])
+        store(made, "end_line", lines[last])
+        store(made, "end_column", columns[2 * last + 1])
+        return made
+
+    return span
+
+
+_SPAN_FIELDS = ["file", "line", "column", "end_line", "end_column"]
+
+
 # The nodes the parser makes, and their spans.
 Span = constructor(errors.Span)
 Arg = constructor(ast.Arg)

@@ -21,8 +21,9 @@ from lark.exceptions import LarkError, UnexpectedInput, VisitError
 from lark.tree import Meta
 
 from catdsl.errors import Diagnostic, Span
-from catdsl.syntax import ast
+from catdsl.syntax import ast, descent
 from catdsl.syntax import fastnew as new
+from catdsl.syntax.descent import MAX_NUMBER_CHARS
 from catdsl.syntax.lalr import GiveUp, parse_fast
 from catdsl.syntax.parse_errors import (
     STRING_ESCAPES,
@@ -85,6 +86,13 @@ def _tables_key(text: str) -> dict[str, str]:
     }
 
 
+@cache
+def descent_applies() -> bool:
+    """Whether `descent.py` reads this grammar: it was written for one grammar text."""
+    text = grammar_path().read_text(encoding="utf-8")
+    return _tables_key(text)["grammar_sha256"] == descent.GRAMMAR_SHA256
+
+
 def _from_tables(text: str) -> Lark | None:
     """The parser from `TABLES`, or None when they are missing, unreadable or stale."""
     import json
@@ -120,10 +128,6 @@ def write_tables() -> Path:
     tables = {"key": _tables_key(text), "options": LARK_OPTIONS, "data": data, "memo": memo}
     TABLES.write_text(json.dumps(tables) + "\n", encoding="utf-8")
     return TABLES
-
-
-MAX_NUMBER_CHARS = 400
-"""No number written in a program is longer: 1.8e308, the largest real, has 309 digits."""
 
 
 class _LiteralError(Exception):
@@ -584,6 +588,12 @@ def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Di
     A lone CR ends a line as LF and CRLF do (old Mac files), so lines count as editors show."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if descent_applies():
+        # what the reader reads nests no deeper than its room, far below MAX_NESTING
+        try:
+            return ast.Module(file, descent.read_module(text, file)), []
+        except GiveUp:
+            pass  # not a plain program: the LALR driver, then Lark
     nesting = _nesting_error(text, file)
     if nesting:
         return None, [nesting]
