@@ -135,10 +135,12 @@ def dump(program: CheckedProgram) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write(out: Path) -> None:
+def write(out: Path, only: str = "") -> None:
     out.mkdir(parents=True, exist_ok=True)
     count = 0
     for key, text, file in inputs():
+        if only not in key:
+            continue
         try:
             program = check_text(text, file)
         except Exception as err:  # a crash is part of what must stay the same
@@ -174,14 +176,16 @@ def compare(before: Path, after: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("write").add_argument("out", type=Path)
+    writing = sub.add_parser("write")
+    writing.add_argument("out", type=Path)
+    writing.add_argument("--only", default="", help="the inputs whose key has this text")
     cmp = sub.add_parser("compare")
     cmp.add_argument("before", type=Path)
     cmp.add_argument("after", type=Path)
     args = parser.parse_args()
     if args.command == "write":
         threading.stack_size(1 << 29)  # room for the deep recursion of nested inputs
-        worker = threading.Thread(target=write, args=(args.out,))
+        worker = threading.Thread(target=write, args=(args.out, args.only))
         worker.start()
         worker.join()
     else:
