@@ -71,6 +71,7 @@ class Checker:
             call_type=self._state_type,
             known_names=self.env.names,
             applied_type=self._functor_type,
+            settled_dim=self.env.settled_dim,
         )
         self.categories = Categories(items)
         self.expressions = ExpressionChecker(

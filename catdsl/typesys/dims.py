@@ -8,6 +8,7 @@ form so that `K * H` equals `H * K`. Names starting with `?` are unification var
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 Monomial = tuple[str, ...]
 
@@ -18,6 +19,7 @@ class Dim:
 
     terms: tuple[tuple[Monomial, int], ...]
     label: str | None = field(default=None, compare=False)
+    _ground: ClassVar[bool | None] = None  # cached by `types.dim_ground`, not a field
 
     @staticmethod
     def const(value: int) -> Dim:

@@ -249,6 +249,17 @@ class Environment:
         assert isinstance(result, Dim)
         return result
 
+    def settled_dim(self, name: str) -> bool:
+        """Whether `name` is a dim whose value every later use reads the same: declared, not
+        refused (whose meaning depends on where it is used), and checked or failed."""
+        entry = self.entries.get(name)
+        return (
+            entry is not None
+            and entry.kind == "dim"
+            and not entry.refused
+            and (name in self.done or name in self.failed)
+        )
+
     def named_type(self, name: str) -> Prod | None:
         """The type an object or alias name stands for, or None when it is neither."""
         if name in self.type_scope:

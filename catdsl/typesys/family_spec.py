@@ -238,6 +238,11 @@ class Families(Mapping[str, Family]):
     def __getitem__(self, name: str) -> Family:
         return self._families[name]
 
+    def __contains__(self, name: object) -> bool:
+        """A dict lookup (`Mapping`'s own tries `[name]` and catches the KeyError: the
+        checker asks this of every name it declares or calls)."""
+        return name in self._families
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._families)
 

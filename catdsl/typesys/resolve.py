@@ -37,7 +37,7 @@ class _Final:
             return p
         hit = self.prods.get(id(p))
         if hit is None:
-            hit = self.prods[id(p)] = (p, self.subst.prod(p))
+            hit = self.prods[id(p)] = (p, self.subst.prod(p, self.atom))
         return hit[1]
 
     def atom(self, a: Atom) -> Atom:
@@ -71,10 +71,21 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
         return T.rebuilt(term, changes)
     changes = {}  # new values of any of the term's fields
     state = term.__dict__ if T.plain(cls) else None
-    for name, how in _plan(cls):
+    plan = _PLANS.get(cls) or _plan(cls)
+    for name, how in plan:
         value = state[name] if state is not None else getattr(term, name)
         if how is _PROD:
             changes[name] = subst.prod(value)
+        elif how is _TERMS:
+            if value:
+                changes[name] = tuple(
+                    [
+                        resolve_term(v, subst, False)
+                        if isinstance(v, T.Term)
+                        else _resolve_nested(v, subst)
+                        for v in value
+                    ]
+                )
         elif how is _TERM:
             if isinstance(value, T.Term):
                 changes[name] = resolve_term(value, subst, root=False)
@@ -113,12 +124,13 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
 # class: a type, a term (or None), ports, nested tuples holding terms, nothing to resolve, or
 # (`_ANY`, for a field typed loosely) whatever its value turns out to be.
 _PROD, _TERM, _PORTS, _NESTED, _ANY = "prod", "term", "ports", "nested", "any"
+_TERMS = "terms"  # a tuple of terms (`parts`): each resolved, no search for terms first
 _HOW = {
     "Prod": _PROD,
     "Term": _TERM,
     "Term | None": _TERM,
     "tuple[Port, ...]": _PORTS,
-    "tuple[Term, ...]": _NESTED,
+    "tuple[Term, ...]": _TERMS,
     "tuple[tuple[str, Term], ...]": _NESTED,
     "tuple[tuple[tuple[str, ...], Term, tuple[str, ...]], ...]": _NESTED,
 }

@@ -37,6 +37,7 @@ class TypeReader:
         call_type: Callable[[ast.TCall], Prod],
         known_names: Callable[[], list[str]],
         applied_type: Callable[[ast.TApply], Prod | None] | None = None,
+        settled_dim: Callable[[str], bool] | None = None,
     ):
         self.reporter = reporter
         self.dim_value = dim_value
@@ -45,6 +46,10 @@ class TypeReader:
         self.known_names = known_names
         self.applied_type = applied_type
         """`F[X]` for a declared functor F (None when the name is not one)."""
+        self.settled_dim = settled_dim
+        """Whether a dim name reads the same wherever it is written from now on (None: no
+        array type is remembered)."""
+        self._arrays: dict[tuple[str, tuple[str | int, ...]], Prod] = {}
 
     # ---------------------------------------------------------------- dims
     def dim(self, expr: ast.TypeExpr) -> Dim:
@@ -91,7 +96,7 @@ class TypeReader:
                     raise self.reporter.fail(M.functor_type_arity(expr.name), expr.span)
                 return Prod((Carrier(expr.name, elem=self.type(expr.args[0])),))
             if expr.name in ARRAY_KINDS:
-                return Prod((self._carrier(expr.name, expr.args, expr.span),))
+                return self._array(expr)
             applied = self.applied_type(expr) if self.applied_type is not None else None
             if applied is not None:
                 return applied
@@ -110,6 +115,26 @@ class TypeReader:
         if len(t) == 1 and isinstance(t.atoms[0], Carrier):
             return t.atoms[0]
         return t
+
+    def _array(self, expr: ast.TApply) -> Prod:
+        """An array type written with its dims (`Real[D, D]`). One whose dims are names and
+        numbers is read once per distinct way of writing it: its dims' values are settled
+        by then, and a mistake in it is never remembered, so it is reported wherever it is
+        written."""
+        key = _array_key(expr)
+        if key is not None:
+            found = self._arrays.get(key)
+            if found is not None:
+                return found
+        found = Prod((self._carrier(expr.name, expr.args, expr.span),))
+        settled = self.settled_dim
+        if (
+            key is not None
+            and settled is not None
+            and all(settled(a) for a in key[1] if isinstance(a, str))
+        ):
+            self._arrays[key] = found
+        return found
 
     def _carrier(self, name: str, args: tuple[ast.TypeExpr, ...], span: Span) -> Carrier:
         """An array carrier from its arguments, as its kind's spec says they are written."""
@@ -139,6 +164,20 @@ class TypeReader:
     def _unknown_type(self, name: str, span: Span) -> Failed:
         hint = did_you_mean(name, [*self.known_names(), *CARRIER_NAMES])
         return self.reporter.fail(M.unknown_type(name, hint), span)
+
+
+def _array_key(expr: ast.TApply) -> tuple[str, tuple[str | int, ...]] | None:
+    """An array type by its kind and its dims as written, when each is a name or a whole
+    number (None for any other, such as `Real[H * K]`)."""
+    dims: list[str | int] = []
+    for arg in expr.args:
+        if isinstance(arg, ast.TName):
+            dims.append(arg.name)
+        elif isinstance(arg, ast.TInt):
+            dims.append(arg.value)
+        else:
+            return None
+    return expr.name, tuple(dims)
 
 
 def _text(expr: ast.TypeExpr) -> str:

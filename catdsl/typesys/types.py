@@ -238,16 +238,21 @@ def carrier_ground(c: Carrier) -> bool:
         flag = (
             not c.kind.startswith("?")
             and shape.rest is None
-            and all(_dim_ground(d) for d in shape.dims)
-            and (c.bound is None or _dim_ground(c.bound))
+            and all(dim_ground(d) for d in shape.dims)
+            and (c.bound is None or dim_ground(c.bound))
             and (c.elem is None or prod_ground(c.elem))
         )
         object.__setattr__(c, "_ground", flag)
     return flag
 
 
-def _dim_ground(d: Dim) -> bool:
-    return not any(name.startswith("?") for mono, _ in d.terms for name in mono)
+def dim_ground(d: Dim) -> bool:
+    """`ground` for a dim: no `?` variable in it (cached on the dim, like a type's)."""
+    flag = d._ground
+    if flag is None:
+        flag = not any(name.startswith("?") for mono, _ in d.terms for name in mono)
+        object.__setattr__(d, "_ground", flag)
+    return flag
 
 
 def prod(*items: Atom | Prod) -> Prod:

@@ -24,6 +24,7 @@ from catdsl.typesys.types import (
     Shape,
     TVar,
     carrier_ground,
+    dim_ground,
     is_kind_var,
     prod_ground,
 )
@@ -69,6 +70,10 @@ class Subst:
     """Number-kind variables (`matmul` on `Real`, `Nat` or `Int`) bound to a kind."""
     final: bool = False
     """Set once the definition is finished: a number-kind variable still free is `Real`."""
+    capped: bool = False
+    """Set once applying stopped at its bound of 50 links (a chain of bindings that long):
+    from then on a resolved type may resolve further, so the `_meet_*` shortcuts that take
+    a resolved type as final are not taken."""
 
     def defer(self, check: Callable[[], None]) -> None:
         """Run `check` when the definition is finished, after every other binding."""
@@ -86,6 +91,9 @@ class Subst:
         bound = self.dims
         if not bound:
             return d
+        flag = d._ground  # `dim_ground`, read inline when it is cached
+        if flag or (flag is None and dim_ground(d)):
+            return d  # only `?` variables are ever bound
         for _ in range(50):
             terms = d.terms
             if len(terms) == 1 and terms[0][1] == 1 and len(terms[0][0]) == 1:  # a lone name
@@ -98,6 +106,7 @@ class Subst:
             if not names:
                 return d
             d = d.substitute({n: bound[n] for n in names})
+        self.capped = True
         return d
 
     def shape(self, s: Shape) -> Shape:
@@ -109,6 +118,8 @@ class Subst:
                     break
                 prefix = rests[rest]
                 dims, rest = prefix.dims + dims, prefix.rest
+            else:
+                self.capped = self.capped or (rest is not None and rest in rests)
         elif not dims or not self.dims:
             return s
         if not self.dims:
@@ -154,18 +165,23 @@ class Subst:
             if kind not in self.kinds:
                 break
             kind = self.kinds[kind]
+        else:
+            self.capped = self.capped or kind in self.kinds
         return "Real" if self.final and is_kind_var(kind) else kind
 
-    def prod(self, p: Prod) -> Prod:
+    def prod(self, p: Prod, atom: Callable[[Atom], Atom] | None = None) -> Prod:
+        """`p` with its bindings applied; `atom` applies them to one atom (by default
+        `self.atom`; finishing a term passes one that remembers what it resolved)."""
         flag = p._ground  # `prod_ground`, read inline when it is cached
         if flag or (flag is None and prod_ground(p)):
             return p
         if not (self.dims or self.rests or self.atoms or self.products or self.kinds or self.final):
             return p
+        resolve = self.atom if atom is None else atom
         atoms: list[Atom] = []
         same = True
         for a in p.atoms:
-            resolved = self.atom(a)
+            resolved = resolve(a)
             if isinstance(resolved, TVar) and resolved.name in self.products:
                 atoms.extend(self.prod(self.products[resolved.name]).atoms)
                 same = False
@@ -188,8 +204,17 @@ class Subst:
                     self.default_rests(a.elem)
 
     # ---------------------------------------------------------------- unifying
+    # Each `unify_*` resolves its arguments, then meets them with `_meet_*`, which takes them
+    # resolved: a carrier's resolved shape is met as it is, and a dim or atom is resolved
+    # again only when something was bound since. Resolving a completely resolved type gives
+    # that very object back, so this skips only repeated work; a binding binds a free
+    # variable, so it adds a key and the tables' sizes tell whether anything was bound.
+    # Both hold until applying stops at its bound of links (`capped`): from then on every
+    # step resolves again, as it always did.
     def unify_dim(self, expected: Dim, found: Dim) -> None:
-        e, f = self.dim(expected), self.dim(found)
+        self._meet_dims(self.dim(expected), self.dim(found))
+
+    def _meet_dims(self, e: Dim, f: Dim) -> None:
         if e is f or e == f:
             return
         if e.variable:
@@ -201,12 +226,18 @@ class Subst:
         raise Mismatch(Reason.DIMS_DIFFER, e, f)
 
     def unify_shape(self, expected: Shape, found: Shape) -> None:
-        e, f = self.shape(expected), self.shape(found)
+        self._meet_shapes(self.shape(expected), self.shape(found))
+
+    def _meet_shapes(self, e: Shape, f: Shape) -> None:
         k = min(len(e.dims), len(f.dims))
         if e.rest is None and f.rest is None and len(e.dims) != len(f.dims):
             raise Mismatch(Reason.RANKS_DIFFER, e, f)
+        dims = self.dims
+        before = len(dims)
         for de, df in zip(e.dims[len(e.dims) - k :], f.dims[len(f.dims) - k :], strict=True):
-            self.unify_dim(de, df)
+            if len(dims) != before or self.capped:
+                de, df = self.dim(de), self.dim(df)
+            self._meet_dims(de, df)
         e_head, f_head = e.dims[: len(e.dims) - k], f.dims[: len(f.dims) - k]
         if e.rest is not None and not e_head:
             self._bind_rest(e.rest, Shape(f_head, f.rest))
@@ -232,7 +263,9 @@ class Subst:
         self.rests[var] = value
 
     def unify_carrier(self, expected: Carrier, found: Carrier) -> None:
-        e, f = self.carrier(expected), self.carrier(found)
+        self._meet_carriers(self.carrier(expected), self.carrier(found))
+
+    def _meet_carriers(self, e: Carrier, f: Carrier) -> None:
         if e.kind != f.kind:
             e, f = self._bind_kind(e, f)
         if e.spec.element:
@@ -243,7 +276,10 @@ class Subst:
                 raise Mismatch(err.reason, e, f) from None
             return
         try:
-            self.unify_shape(e.shape, f.shape)
+            if self.capped:
+                self.unify_shape(e.shape, f.shape)
+            else:
+                self._meet_shapes(e.shape, f.shape)
             if e.bound is not None and f.bound is not None:
                 self.unify_dim(e.bound, f.bound)
         except Mismatch as err:
@@ -254,7 +290,9 @@ class Subst:
 
         `nominal_entry` allows a structural value to enter a nominal object: only at the
         boundary of a declared morphism or a data declaration."""
-        found, expected = self.atom(found), self.atom(expected)
+        self._meet_atoms(self.atom(found), self.atom(expected), nominal_entry)
+
+    def _meet_atoms(self, found: Atom, expected: Atom, nominal_entry: bool) -> None:
         if found is expected or found == expected:
             return
         if isinstance(expected, TVar):
@@ -284,7 +322,10 @@ class Subst:
                     return
                 raise Mismatch(Reason.CARRIERS_DIFFER, expected, found)
             if isinstance(found, Carrier):
-                self.unify_carrier(expected, read_as(expected, found))
+                if self.capped:
+                    self.unify_carrier(expected, read_as(expected, found))
+                else:
+                    self._meet_carriers(expected, read_as(expected, found))
                 return
         raise Mismatch(Reason.OBJECTS_DIFFER, expected, found)
 
@@ -318,8 +359,17 @@ class Subst:
             if self._bind_product(e, f) or self._bind_product(f, e):
                 return
             raise Mismatch(Reason.ARITY, e, f)
+        before = self._bound()
         for ae, af in zip(e.atoms, f.atoms, strict=True):
-            self.flow(af, ae, nominal_entry)
+            if self._bound() == before and not self.capped:
+                self._meet_atoms(af, ae, nominal_entry)
+            else:
+                self.flow(af, ae, nominal_entry)
+
+    def _bound(self) -> int:
+        """How many bindings the tables hold: it grows with every binding."""
+        dims, rests, atoms, products = self.dims, self.rests, self.atoms, self.products
+        return len(dims) + len(rests) + len(atoms) + len(products) + len(self.kinds)
 
 
 def read_as(expected: Carrier, found: Carrier) -> Carrier:
