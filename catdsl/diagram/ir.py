@@ -15,7 +15,7 @@ consume this structure.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field
 from dataclasses import fields as fields_of
 from typing import Any, ClassVar, NamedTuple
@@ -232,18 +232,19 @@ class Diagram:
         self.cod = cod
         self.name = name
         self.ports: tuple[Port, ...] = ()
-        self._boxes: dict[str, Box] = {}
+        self._boxes: dict[str, Box] = {
+            INPUT: _make_input(INPUT, "in", (), dom.atoms, None, ()),
+            OUTPUT: _make_output(OUTPUT, "out", cod.atoms, (), None, ()),
+        }
         self._rank: dict[str, int] = {INPUT: -1, OUTPUT: 1 << 62}  # the rest: creation
         self._edges: list[Edge] = []
         self._nesting: dict[str, None] = {}  # the boxes holding sub-diagrams, in creation order
-        self._in: dict[str, list[Edge]] = {}
-        self._out: dict[str, list[Edge]] = {}
+        self._in: dict[str, list[Edge]] = {INPUT: [], OUTPUT: []}
+        self._out: dict[str, list[Edge]] | None = None  # each box's wires out, once asked
         self._forward = True  # ids in creation order, each wire from a lower rank to a higher
         self._order: list[str] | None = None  # the topological order, once computed
         self._graph: Any = None  # the networkx view, once built
         self._counter = 0
-        self.add(InputBox, "in", (), dom.atoms, box_id=INPUT)
-        self.add(OutputBox, "out", cod.atoms, (), box_id=OUTPUT)
 
     # ---------------------------------------------------------------- building
     def add(
@@ -272,46 +273,45 @@ class Diagram:
         port_names: Sequence[str],
         fields: Mapping[str, Any],
         box_id: str | None = None,
+        sources: Sequence[tuple[str, int]] = (),
     ) -> str:
-        """`add` with the box's own fields as one mapping (lowering calls it once per box).
-        The box is made without its dataclass `__init__`, whose `object.__setattr__` per field
-        of a frozen class was most of the cost of adding a box; a field missing or unknown
-        goes through that `__init__`, which names it."""
+        """`add` with the box's own fields as one mapping, its inputs fed from `sources` as
+        `feed` feeds them (lowering calls it once per box). The box is made by `maker`, not its
+        dataclass `__init__`, whose `object.__setattr__` per field of a frozen class was most
+        of the cost of adding a box; a field missing or unknown goes through that `__init__`,
+        which names it."""
+        boxes = self._boxes
         if box_id is None:
             box_id = f"b{self._counter}"
             self._counter += 1
         elif box_id != INPUT and box_id != OUTPUT:
             self._forward = False  # an id of the caller's: sort by `_natural_key`
-        spec = _DEFAULTS.get(box_type) or _defaults(box_type)
-        box = object.__new__(box_type)
-        attrs = box.__dict__
-        attrs.update(spec[0])
-        for name, factory in spec[1]:
-            attrs[name] = factory()
-        attrs.update(fields)
-        attrs["id"], attrs["label"], attrs["span"] = box_id, label, span
-        attrs["inputs"], attrs["outputs"] = tuple(inputs), tuple(outputs)
-        attrs["port_names"] = tuple(port_names)
-        if len(attrs) != spec[2] or not fields.keys() <= spec[3]:
+        inputs, outputs, port_names = tuple(inputs), tuple(outputs), tuple(port_names)
+        make, nests = _MAKERS.get(box_type) or maker(box_type)
+        try:
+            box = make(box_id, label, inputs, outputs, span, port_names, **fields)
+        except TypeError:
             box = box_type(
                 id=box_id,
                 label=label,
-                inputs=tuple(inputs),
-                outputs=tuple(outputs),
+                inputs=inputs,
+                outputs=outputs,
                 span=span,
-                port_names=tuple(port_names),
+                port_names=port_names,
                 **fields,
             )
-        if box_id in self._boxes:  # put in place of the box with this id
+        if box_id in boxes:  # put in place of the box with this id
             self._nesting.pop(box_id, None)
+            into = self._in[box_id]
         else:
-            self._rank.setdefault(box_id, len(self._boxes))
-            self._in[box_id] = []
-            self._out[box_id] = []
-        if spec[4] and (spec[4] == 1 or attrs["subs"]):  # it holds sub-diagrams
+            self._rank[box_id] = len(boxes)  # (`in` and `out` are always there)
+            self._in[box_id] = into = []
+        if nests and (nests == 1 or box.subs):  # type: ignore[attr-defined]
             self._nesting[box_id] = None
-        self._boxes[box_id] = box
-        self._order = self._graph = None
+        boxes[box_id] = box
+        self._order = self._graph = self._out = None
+        if sources:
+            self._feed(box_id, into, sources)
         return box_id
 
     def add_box(
@@ -357,26 +357,29 @@ class Diagram:
         """Draw a wire from an output port to an input port; the atom is the source's."""
         self._wire(src.box, src.port, dst.box, dst.port)
 
-    def feed(self, box_id: str, sources: Sequence[WireEnd]) -> None:
+    def feed(self, box_id: str, sources: Sequence[tuple[str, int]]) -> None:
         """Connect `sources` to the box's input ports 0, 1, ... in order (`connect` each)."""
-        boxes, into, rank, edges = self._boxes, self._in[box_id], self._rank, self._edges
+        self._feed(box_id, self._in[box_id], sources)
+        self._order = self._graph = self._out = None
+
+    def _feed(self, box_id: str, into: list[Edge], sources: Sequence[tuple[str, int]]) -> None:
+        boxes, edges, rank = self._boxes, self._edges, self._rank
+        forward, last = self._forward, rank[box_id]
         for port, (source, src_port) in enumerate(sources):
             edge = (source, box_id, src_port, port, boxes[source].outputs[src_port])
             into.append(edge)
-            self._out[source].append(edge)
             edges.append(edge)
-            if self._forward:
-                self._forward = rank[source] < rank[box_id]
-        self._order = self._graph = None
+            if forward and rank[source] >= last:
+                forward = False
+        self._forward = forward
 
     def _wire(self, source: str, src_port: int, target: str, dst_port: int) -> None:
         edge = (source, target, src_port, dst_port, self._boxes[source].outputs[src_port])
         self._in[target].append(edge)
-        self._out[source].append(edge)
         self._edges.append(edge)
         if self._forward:
             self._forward = self._rank[source] < self._rank[target]
-        self._order = self._graph = None
+        self._order = self._graph = self._out = None
 
     # ---------------------------------------------------------------- reading
     def box(self, box_id: str) -> Box:
@@ -410,20 +413,33 @@ class Diagram:
 
     def _topological_order(self) -> list[str]:
         if self._forward:  # creation order is the order of `_natural_key`
-            return [INPUT, *(b for b in self._boxes if b != INPUT and b != OUTPUT), OUTPUT]
+            ids = list(self._boxes)  # `in` and `out` first (made with the diagram), then the rest
+            ids.append(ids.pop(1))
+            return ids
         waiting = {box_id: len(edges) for box_id, edges in self._in.items()}
         ready = [(_natural_key(n), n) for n, count in waiting.items() if count == 0]
+        out = self._outgoing()
         heapq.heapify(ready)
         order: list[str] = []
         while ready:
             _, box_id = heapq.heappop(ready)
             order.append(box_id)
-            for edge in self._out[box_id]:
+            for edge in out[box_id]:
                 target = edge[1]
                 waiting[target] -= 1
                 if waiting[target] == 0:
                     heapq.heappush(ready, (_natural_key(target), target))
         return order
+
+    def _outgoing(self) -> dict[str, list[Edge]]:
+        """Each box's wires out, in the order they were drawn: gathered from the wires when
+        first asked after a change (lowering and scheduling never ask)."""
+        if self._out is None:
+            out: dict[str, list[Edge]] = {box_id: [] for box_id in self._boxes}
+            for edge in self._edges:
+                out[edge[0]].append(edge)
+            self._out = out
+        return self._out
 
     def inner_boxes(self) -> Iterator[Box]:
         """Boxes other than the boundary."""
@@ -474,7 +490,7 @@ class Diagram:
         """For each output port of the box, the input ports it feeds (possibly none)."""
         box = self.box(box_id)
         targets: list[list[WireEnd]] = [[] for _ in box.outputs]
-        for _source, target, src_port, dst_port, _atom in _grouped(self._out[box_id], 1):
+        for _source, target, src_port, dst_port, _atom in _grouped(self._outgoing()[box_id], 1):
             targets[src_port].append(WireEnd(target, dst_port))
         return targets
 
@@ -493,28 +509,55 @@ class Diagram:
         return f"<Diagram {name}{self.dom} -> {self.cod}, {len(self)} boxes>"
 
 
-_DEFAULTS: dict[type[Box], tuple[dict[str, Any], tuple, int, frozenset, int]] = {}
-"""Per box class: its fields' plain defaults, its default factories, how many fields it has,
-the names of those a caller gives in `fields` (all but the six every box has), and whether its
-boxes hold sub-diagrams (0 never, 1 always, 2 a primitive's when it has morphism arguments)."""
+BoxMaker = Callable[..., Box]
+"""`make(id, label, inputs, outputs, span, port_names, **own fields)`: a box, made without its
+dataclass `__init__`."""
+
+_MAKERS: dict[type[Box], tuple[BoxMaker, int]] = {}
+"""Per box class: its `maker`, written on first use, and whether its boxes hold sub-diagrams (0
+never, 1 always, 2 a primitive's when it has morphism arguments)."""
+
+_UNSET = object()
+"""A default factory's field that was not given (a maker's parameters default to it)."""
+
+_SHARED = ("id", "label", "inputs", "outputs", "span", "port_names")
+"""The fields every box has, in their order; `maker` takes them first and positionally."""
 
 
-def _defaults(box_type: type[Box]) -> tuple[dict[str, Any], tuple, int, frozenset, int]:
-    """`_DEFAULTS` of a box class, worked out on first use."""
+def maker(box_type: type[Box]) -> tuple[BoxMaker, int]:
+    """`_MAKERS` of a box class: a function making a box of `box_type` as its dataclass
+    `__init__` makes it (the same fields in the same order, defaults and default factories as
+    declared), but filling the instance's `__dict__` at once instead of one
+    `object.__setattr__` per field."""
     every = fields_of(box_type)
-    plain = {f.name: f.default for f in every if f.default is not MISSING}
-    made = tuple((f.name, f.default_factory) for f in every if f.default_factory is not MISSING)
-    own = frozenset(f.name for f in every) - {
-        "id",
-        "label",
-        "inputs",
-        "outputs",
-        "span",
-        "port_names",
-    }
+    assert tuple(f.name for f in every[: len(_SHARED)]) == _SHARED, "every box's fields first"
+    namespace: dict[str, Any] = {"new": object.__new__, "store": object.__setattr__}
+    namespace.update(cls=box_type, unset=_UNSET)
+    assert not {f.name for f in every} & namespace.keys(), "a field named as a helper"
+    params, made = [], []
+    for f in every:
+        if f.default_factory is not MISSING:  # one made per box, unless one is given
+            namespace[f"make_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=unset")
+            made.append(f"    if {f.name} is unset:\n        {f.name} = make_{f.name}()\n")
+        elif f.default is not MISSING:
+            namespace[f"default_{f.name}"] = f.default
+            params.append(f"{f.name}=default_{f.name}")
+        else:
+            params.append(f.name)
+        if f.name == _SHARED[-1] and len(every) > len(_SHARED):
+            params.append("*")  # a class's own fields by name only
+    stored = ", ".join(f"{f.name!r}: {f.name}" for f in every)
+    source = (
+        f"def make({', '.join(params)}):\n{''.join(made)}"
+        f"    box = new(cls)\n    store(box, '__dict__', {{{stored}}})\n    return box\n"
+    )
+    exec(source, namespace)  # the technique `dataclasses` itself uses to write `__init__`
+    make: BoxMaker = namespace["make"]
+    make.__qualname__ = make.__name__ = f"make_{box_type.__name__}"
     nests = 2 if issubclass(box_type, PrimBox) else int(issubclass(box_type, _NESTING))
-    spec = _DEFAULTS[box_type] = (plain, made, len(every), own, nests)
-    return spec
+    _MAKERS[box_type] = (make, nests)
+    return make, nests
 
 
 def _grouped(edges: list[Edge], end: int) -> list[Edge]:
@@ -534,3 +577,6 @@ def _natural_key(box_id: str) -> tuple[int, int] | tuple[int, int, str]:
     if box_id == OUTPUT:
         return (2, 0)
     return (1, int(box_id[1:]) if box_id[1:].isdigit() else 0, box_id)
+
+
+_make_input, _make_output = maker(InputBox)[0], maker(OutputBox)[0]  # one each per diagram

@@ -17,7 +17,7 @@ from typing import Any
 
 from catdsl.diagram import ir
 from catdsl.diagram.depth import deep
-from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
+from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram
 from catdsl.typesys.family_spec import FamilyRole
 from catdsl.typesys.terms import (
     Bind,
@@ -39,7 +39,10 @@ from catdsl.typesys.terms import (
 )
 from catdsl.typesys.types import Atom, Prod
 
-Wires = list[WireEnd]
+Wire = tuple[str, int]
+"""A box's output port, as `WireEnd` names it (a plain tuple: lowering makes one per wire)."""
+
+Wires = list[Wire]
 
 
 def lower(term: Term, name: str | None = None, consts: Mapping[str, Term] | None = None) -> Diagram:
@@ -74,7 +77,7 @@ class _Lowerer:
         diagram = Diagram(term.dom, term.cod, name)
         diagram.ports = term.ports
         scope = _Scope(self, diagram)
-        inputs = [WireEnd(INPUT, i) for i in range(len(term.dom))]
+        inputs: Wires = [(INPUT, i) for i in range(len(term.dom))]
         diagram.feed(OUTPUT, scope.term(term, inputs))
         return diagram
 
@@ -91,8 +94,8 @@ class _Scope:
 
     def __init__(self, lowerer: _Lowerer, diagram: Diagram):
         self.lowerer, self.d = lowerer, diagram
-        self.sources: dict[str, WireEnd] = {}
-        self.bound: list[dict[str, WireEnd]] = []
+        self.sources: dict[str, Wire] = {}
+        self.bound: list[dict[str, Wire]] = []
 
     # ---------------------------------------------------------------- helpers
     def add(
@@ -108,13 +111,12 @@ class _Scope:
         """Add a box fed by `ins` (domain wires, then one wire per port name)."""
         inputs = (*term.dom.atoms, *extra_inputs) if extra_inputs else term.dom.atoms
         outs = term.cod.atoms
-        box = self.d.place(box_type, label, inputs, outs, term.span, port_names, fields)
-        self.d.feed(box, ins)
+        box = self.d.place(box_type, label, inputs, outs, term.span, port_names, fields, None, ins)
         if len(outs) == 1:
-            return [WireEnd(box, 0)]
-        return [WireEnd(box, i) for i in range(len(outs))]
+            return [(box, 0)]
+        return [(box, i) for i in range(len(outs))]
 
-    def source(self, name: str, atom: Atom, kind: str) -> WireEnd:
+    def source(self, name: str, atom: Atom, kind: str) -> Wire:
         """The wire of a named port, param or constant: bound by `f[p = x]`, or its box."""
         for bound in reversed(self.bound):
             if name in bound:
@@ -125,7 +127,7 @@ class _Scope:
             else:
                 box_type = ir.ParamBox if kind == "param" else ir.PortBox
                 box = self.d.place(box_type, name, (), (atom,), None, (), {"name": name})
-                self.sources[name] = WireEnd(box, 0)
+                self.sources[name] = (box, 0)
         return self.sources[name]
 
     def with_ports(self, term: Term, ins: Wires) -> tuple[Wires, tuple[str, ...], tuple]:
@@ -136,10 +138,7 @@ class _Scope:
 
     # ---------------------------------------------------------------- terms
     def term(self, term: Term, ins: Wires) -> Wires:
-        method = _METHODS.get(type(term)) or _method(type(term))
-        if method is None:
-            raise TypeError(f"cannot lower a {type(term).__name__}")
-        return method(self, term, ins)
+        return (_METHODS.get(type(term)) or _method(type(term)))(self, term, ins)
 
     def _Prim(self, term: Prim, ins: Wires) -> Wires:
         atoms: list[Atom] = []
@@ -158,25 +157,28 @@ class _Scope:
                 raise ValueError(
                     f"`{arg}`, an argument of `{term.name}`, is not a port or constant"
                 )
-        return self.add(
-            ir.PrimBox,
-            _label(term),
-            term,
-            wires,
-            term.args,
-            atoms,
-            name=term.name,
-            static=dict(term.static),
-            in_ranks=term.in_ranks,
-            subs=tuple([self.lowerer.sub(m, _label(m)) for m in term.morphisms])
-            if term.morphisms
-            else (),
-            sub_names=term.spec.morphism_names if term.spec is not None else (),
-        )
+        morphisms = term.morphisms
+        plain = not (morphisms or term.args or term.static)
+        label = term.name if plain else _label(term)
+        fields = {  # `add`'s work done here: lowering makes one box per primitive
+            "name": term.name,
+            "static": dict(term.static),
+            "in_ranks": term.in_ranks,
+            "subs": tuple([self.lowerer.sub(m, _label(m)) for m in morphisms]) if morphisms else (),
+            "sub_names": term.spec.morphism_names if term.spec is not None else (),
+        }
+        inputs = (*term.dom.atoms, *atoms) if atoms else term.dom.atoms
+        outs = term.cod.atoms
+        span, args = term.span, term.args
+        box = self.d.place(ir.PrimBox, label, inputs, outs, span, args, fields, None, wires)
+        if len(outs) == 1:
+            return [(box, 0)]
+        return [(box, i) for i in range(len(outs))]
 
     def _Seq(self, term: Seq, ins: Wires) -> Wires:
-        for part in term.parts:
-            ins = self.term(part, ins)
+        methods = _METHODS
+        for part in term.parts:  # `term` inlined: a chain may have thousands of parts
+            ins = (methods.get(type(part)) or _method(type(part)))(self, part, ins)
         return ins
 
     def _Par(self, term: Par, ins: Wires) -> Wires:
@@ -197,21 +199,18 @@ class _Scope:
             return list(ins)
         if kind in ("fst", "snd") and len(term.dom) == 1:  # `fst[Pair]`: an object taken apart
             parts = _parts(term.dom.atoms[0])
-            box = self.d.add(
-                ir.StructBox, "unpack", term.dom.atoms, parts, span=term.span, structure="unpack"
-            )
-            self.d.connect(ins[0], WireEnd(box, 0))
-            whole = [WireEnd(box, i) for i in range(len(parts))]
+            fields = {"structure": "unpack"}
+            box = self.d.place(ir.StructBox, "unpack", term.dom.atoms, parts, term.span, (), fields)
+            self.d.feed(box, ins[:1])
+            whole: Wires = [(box, i) for i in range(len(parts))]
             halves = Struct(Prod(parts), term.cod, term.span, kind=kind, split=1)
             return self._Struct(halves, whole)
         if kind in ("fst", "snd"):
             keep, drop = (ins[:split], ins[split:]) if kind == "fst" else (ins[split:], ins[:split])
             dropped = term.dom.atoms[split:] if kind == "fst" else term.dom.atoms[:split]
-            box = self.d.add(
-                ir.StructBox, "discard", dropped, (), span=term.span, structure="discard"
-            )
-            for i, wire in enumerate(drop):
-                self.d.connect(wire, WireEnd(box, i))
+            fields = {"structure": "discard"}
+            box = self.d.place(ir.StructBox, "discard", dropped, (), term.span, (), fields)
+            self.d.feed(box, drop)
             return list(keep)
         return self.add(ir.StructBox, kind, term, ins, structure=kind, split=split)
 
@@ -259,7 +258,7 @@ class _Scope:
 
     def _Param(self, term: Param, ins: Wires) -> Wires:
         wire = self.source(term.name, term.cod.atoms[0], "param")
-        box = self.d.box(wire.box)
+        box = self.d.box(wire[0])
         if isinstance(box, ir.ParamBox):  # (a param bound by `f[p = x]` is that point's wire)
             initialised = replace(
                 box, init=term.init, init_args=dict(term.init_args), literal=term.literal
@@ -314,11 +313,12 @@ _METHODS: dict[type, Callable[[_Scope, Any, Wires], Wires]] = {}
 """The `_Scope` method lowering each class of term (named after it), by class."""
 
 
-def _method(term_type: type) -> Callable[[_Scope, Any, Wires], Wires] | None:
-    """The `_Scope` method for a class of term (None: none), remembered in `_METHODS`."""
+def _method(term_type: type) -> Callable[[_Scope, Any, Wires], Wires]:
+    """The `_Scope` method for a class of term, remembered in `_METHODS`."""
     method = getattr(_Scope, f"_{term_type.__name__}", None)
-    if method is not None:
-        _METHODS[term_type] = method
+    if method is None:
+        raise TypeError(f"cannot lower a {term_type.__name__}")
+    _METHODS[term_type] = method
     return method
 
 

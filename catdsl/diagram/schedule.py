@@ -272,14 +272,26 @@ class _Builder:
         order, n_wires = self.scheduler.layout(diagram)
         wires = [0] * n_wires  # the slot of each wire, by the layout's numbering
         wires[: len(in_slots)] = in_slots
+        atoms, steps = self.atoms, self.steps
         result: list[int] = []
         for box, feeds, first in order:
-            ins = (wires[feeds[0]],) if len(feeds) == 1 else tuple([wires[k] for k in feeds])
-            if box.id == OUTPUT:
-                result = list(ins)
+            kind = box.__class__
+            if kind is ParamBox or kind is PortBox:  # `box`'s work inlined for the common boxes
+                name = box.name  # type: ignore[attr-defined]
+                wires[first] = ports[name] if name in ports else self.source(box)  # type: ignore[arg-type]
                 continue
-            for port, slot in enumerate(self.box(box, ins, ports), first):
-                wires[port] = slot
+            ins = (wires[feeds[0]],) if len(feeds) == 1 else tuple([wires[k] for k in feeds])
+            if kind is PrimBox and not box.subs:  # type: ignore[attr-defined]
+                start = len(atoms)
+                atoms.extend(box.outputs)
+                outs = tuple(range(start, len(atoms)))
+                steps.append(Call(box, ins, outs))  # type: ignore[arg-type]
+                wires[first : first + len(outs)] = outs
+            elif box.id == OUTPUT:
+                result = list(ins)
+            else:
+                for port, slot in enumerate(self.box(box, ins, ports), first):
+                    wires[port] = slot
         return result
 
     def box(self, box: Box, ins: tuple[int, ...], ports: dict[str, int]) -> list[int]:

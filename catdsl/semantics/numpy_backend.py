@@ -44,6 +44,8 @@ from catdsl.semantics.ops import (
     CheckOp,
     FunctorOp,
     InvokeOp,
+    KernelOp,
+    ModalKernelOp,
     MorphismKernelOp,
     PowerOp,
     UnpackOp,
@@ -51,6 +53,7 @@ from catdsl.semantics.ops import (
 )
 from catdsl.semantics.plan import CTX, Instr, Op, Plan
 from catdsl.semantics.training import initial_state, run_steps, train_op
+from catdsl.typesys.types import Carrier, Obj
 
 
 class NumpyBackend:
@@ -136,7 +139,13 @@ class _Binder:
         for constant in sched.constants:
             for slot, value in zip(constant.slots, self.constant(constant.box), strict=True):
                 template[slot] = value
-        instrs = [instr for step in sched.steps if (instr := self.instr(step)) is not None]
+        instrs: list[Instr] = []
+        for step in sched.steps:
+            if step.__class__ is Call and not step.subs:  # the most common step, bound inline
+                box = step.box
+                instrs.append(Instr(self.kernel_op(box), step.ins, step.outs, box.label, box.span))
+            elif (instr := self.instr(step)) is not None:
+                instrs.append(instr)
         where = f"`{sched.name}`" if sched.name else "the morphism"
         input_checks = [
             make_check(a, f"input {i + 1} of {where}") for i, a in enumerate(sched.dom.atoms)
@@ -161,7 +170,7 @@ class _Binder:
         op: Op
         match step:
             case Call(box=box, subs=()):
-                op = kernel_op(self.kernel(box), box.inputs, box.outputs)
+                op = self.kernel_op(box)
             case Call(box=box, subs=subs):
                 plans = [self.plan(sub) for sub in subs]
                 op = MorphismKernelOp(self.kernel(box), plans, box.inputs, box.outputs)
@@ -189,6 +198,16 @@ class _Binder:
                 check_op = CheckOp(checks, layout)
                 return Instr(check_op, step.ins, (), step.label, step.span, is_check=True)
         return Instr(op, step.ins, step.outs, box.label, box.span)
+
+    def kernel_op(self, box: PrimBox) -> Op:
+        """The op of a primitive box without morphism arguments: `ops.kernel_op`, with the
+        common case (each wire one array, no packing) recognised without asking `width`."""
+        kernel = self.kernel(box)
+        for atom in (*box.inputs, *box.outputs):
+            carrier = atom.carrier if atom.__class__ is Obj else atom
+            if carrier.__class__ is not Carrier or carrier.kind == "List":
+                return kernel_op(kernel, box.inputs, box.outputs)
+        return (ModalKernelOp if kernel.uses_mode else KernelOp)(kernel, box.inputs)
 
     def kernel(self, box: PrimBox) -> Kernel:
         """The kernel of a primitive box, from the table's factory."""
