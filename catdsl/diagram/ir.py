@@ -18,6 +18,7 @@ import heapq
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field
 from dataclasses import fields as fields_of
+from itertools import islice
 from typing import Any, ClassVar, NamedTuple
 
 from catdsl.errors import Span
@@ -232,11 +233,11 @@ class Diagram:
         self.cod = cod
         self.name = name
         self.ports: tuple[Port, ...] = ()
-        self._boxes: dict[str, Box] = {
+        self._boxes: dict[str, Box] = {  # in creation order: `in`, `out`, then the rest
             INPUT: _make_input(INPUT, "in", (), dom.atoms, None, ()),
             OUTPUT: _make_output(OUTPUT, "out", cod.atoms, (), None, ()),
         }
-        self._rank: dict[str, int] = {INPUT: -1, OUTPUT: 1 << 62}  # the rest: creation
+        self._rank: dict[str, int] = {INPUT: -1, OUTPUT: 1 << 62}  # the rest: `_ranks`
         self._edges: list[Edge] = []
         self._nesting: dict[str, None] = {}  # the boxes holding sub-diagrams, in creation order
         self._in: dict[str, list[Edge]] = {INPUT: [], OUTPUT: []}
@@ -260,59 +261,68 @@ class Diagram:
         **fields: Any,
     ) -> str:
         """Add a box of `box_type` with its own `fields`; ids are `b0, b1, ...` in creation
-        order so output is stable."""
-        return self.place(box_type, label, inputs, outputs, span, port_names, fields, box_id)
+        order so output is stable. A `box_id` of the caller's that names a box already there
+        puts the new box in its place, wires and all."""
+        inputs, outputs, port_names = tuple(inputs), tuple(outputs), tuple(port_names)
+        if box_id is None:
+            return self.place(box_type, label, inputs, outputs, span, port_names, fields)
+        make, _ = _MAKERS.get(box_type) or maker(box_type)
+        box = _made(make, box_type, box_id, label, inputs, outputs, span, port_names, fields)
+        if box_id != INPUT and box_id != OUTPUT:
+            self._forward = False  # an id of the caller's: sort by `_natural_key`
+        self._put(box)
+        return box_id
 
     def place(
         self,
         box_type: type[Box],
         label: str,
-        inputs: Sequence[Atom],
-        outputs: Sequence[Atom],
+        inputs: tuple[Atom, ...],
+        outputs: tuple[Atom, ...],
         span: Span | None,
-        port_names: Sequence[str],
+        port_names: tuple[str, ...],
         fields: Mapping[str, Any],
-        box_id: str | None = None,
         sources: Sequence[tuple[str, int]] = (),
     ) -> str:
-        """`add` with the box's own fields as one mapping, its inputs fed from `sources` as
-        `feed` feeds them (lowering calls it once per box). The box is made by `maker`, not its
-        dataclass `__init__`, whose `object.__setattr__` per field of a frozen class was most
-        of the cost of adding a box; a field missing or unknown goes through that `__init__`,
-        which names it."""
+        """`add` for lowering, which calls it once per box: the box's own fields as one
+        mapping, the box's next id, and its inputs fed from `sources` as `feed` feeds them.
+        The box is made by `maker`, not its dataclass `__init__` (whose `object.__setattr__`
+        per field of a frozen class was most of the cost of adding a box); a field missing or
+        unknown goes through that `__init__`, which names it."""
         boxes = self._boxes
-        if box_id is None:
-            box_id = f"b{self._counter}"
-            self._counter += 1
-        elif box_id != INPUT and box_id != OUTPUT:
-            self._forward = False  # an id of the caller's: sort by `_natural_key`
-        inputs, outputs, port_names = tuple(inputs), tuple(outputs), tuple(port_names)
+        box_id = f"b{self._counter}"
+        self._counter += 1
         make, nests = _MAKERS.get(box_type) or maker(box_type)
         try:
             box = make(box_id, label, inputs, outputs, span, port_names, **fields)
         except TypeError:
-            box = box_type(
-                id=box_id,
-                label=label,
-                inputs=inputs,
-                outputs=outputs,
-                span=span,
-                port_names=port_names,
-                **fields,
-            )
-        if box_id in boxes:  # put in place of the box with this id
-            self._nesting.pop(box_id, None)
-            into = self._in[box_id]
-        else:
-            self._rank[box_id] = len(boxes)  # (`in` and `out` are always there)
-            self._in[box_id] = into = []
+            box = _made(make, box_type, box_id, label, inputs, outputs, span, port_names, fields)
+        if box_id in boxes:  # an id a caller gave before: put in its place
+            self._put(box)
+            if sources:
+                self.feed(box_id, sources)
+            return box_id
+        self._in[box_id] = into = []
         if nests and (nests == 1 or box.subs):  # type: ignore[attr-defined]
             self._nesting[box_id] = None
         boxes[box_id] = box
         self._order = self._graph = self._out = None
-        if sources:
-            self._feed(box_id, into, sources)
+        if sources:  # a new box: every wire into it comes from an older one, so runs forward
+            edges = self._edges
+            for port, (source, src_port) in enumerate(sources):
+                edge = (source, box_id, src_port, port, boxes[source].outputs[src_port])
+                into.append(edge)
+                edges.append(edge)
         return box_id
+
+    def _put(self, box: Box) -> None:
+        """Add `box`, or put it in place of the box with its id (keeping that box's wires)."""
+        if box.id not in self._boxes:
+            self._in[box.id] = []
+        self._nesting.pop(box.id, None)  # (a box put in place of another comes last here)
+        self._track(box)
+        self._boxes[box.id] = box
+        self._order = self._graph = self._out = None
 
     def add_box(
         self,
@@ -359,27 +369,33 @@ class Diagram:
 
     def feed(self, box_id: str, sources: Sequence[tuple[str, int]]) -> None:
         """Connect `sources` to the box's input ports 0, 1, ... in order (`connect` each)."""
-        self._feed(box_id, self._in[box_id], sources)
-        self._order = self._graph = self._out = None
-
-    def _feed(self, box_id: str, into: list[Edge], sources: Sequence[tuple[str, int]]) -> None:
-        boxes, edges, rank = self._boxes, self._edges, self._rank
-        forward, last = self._forward, rank[box_id]
+        boxes, edges, into = self._boxes, self._edges, self._in[box_id]
         for port, (source, src_port) in enumerate(sources):
             edge = (source, box_id, src_port, port, boxes[source].outputs[src_port])
             into.append(edge)
             edges.append(edge)
-            if forward and rank[source] >= last:
-                forward = False
-        self._forward = forward
+        if self._forward and box_id != OUTPUT:  # (every wire into `out` runs forward)
+            rank = self._ranks()
+            self._forward = all(rank[source] < rank[box_id] for source, _ in sources)
+        self._order = self._graph = self._out = None
 
     def _wire(self, source: str, src_port: int, target: str, dst_port: int) -> None:
         edge = (source, target, src_port, dst_port, self._boxes[source].outputs[src_port])
         self._in[target].append(edge)
         self._edges.append(edge)
         if self._forward:
-            self._forward = self._rank[source] < self._rank[target]
+            rank = self._ranks()
+            self._forward = rank[source] < rank[target]
         self._order = self._graph = self._out = None
+
+    def _ranks(self) -> dict[str, int]:
+        """Each box's place in creation order (`in` first, `out` last): what decides whether
+        every wire runs forward. Filled in when asked (a box made by `place` and fed there
+        needs none), for the boxes added since it was last asked."""
+        rank, boxes = self._rank, self._boxes
+        if len(rank) < len(boxes):
+            rank.update((b, i) for i, b in enumerate(islice(boxes, len(rank), None), len(rank)))
+        return rank
 
     # ---------------------------------------------------------------- reading
     def box(self, box_id: str) -> Box:
@@ -558,6 +574,33 @@ def maker(box_type: type[Box]) -> tuple[BoxMaker, int]:
     nests = 2 if issubclass(box_type, PrimBox) else int(issubclass(box_type, _NESTING))
     _MAKERS[box_type] = (make, nests)
     return make, nests
+
+
+def _made(
+    make: BoxMaker,
+    box_type: type[Box],
+    box_id: str,
+    label: str,
+    inputs: tuple[Atom, ...],
+    outputs: tuple[Atom, ...],
+    span: Span | None,
+    port_names: tuple[str, ...],
+    fields: Mapping[str, Any],
+) -> Box:
+    """A box from its maker; a field missing or unknown goes through the dataclass's own
+    `__init__`, which raises the `TypeError` naming it."""
+    try:
+        return make(box_id, label, inputs, outputs, span, port_names, **fields)
+    except TypeError:
+        return box_type(
+            id=box_id,
+            label=label,
+            inputs=inputs,
+            outputs=outputs,
+            span=span,
+            port_names=port_names,
+            **fields,
+        )
 
 
 def _grouped(edges: list[Edge], end: int) -> list[Edge]:

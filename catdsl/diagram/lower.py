@@ -104,14 +104,14 @@ class _Scope:
         label: str,
         term: Term,
         ins: Wires,
-        port_names: Sequence[str] = (),
+        port_names: tuple[str, ...] = (),
         extra_inputs: Sequence[Atom] = (),
         **fields: Any,
     ) -> Wires:
         """Add a box fed by `ins` (domain wires, then one wire per port name)."""
         inputs = (*term.dom.atoms, *extra_inputs) if extra_inputs else term.dom.atoms
         outs = term.cod.atoms
-        box = self.d.place(box_type, label, inputs, outs, term.span, port_names, fields, None, ins)
+        box = self.d.place(box_type, label, inputs, outs, term.span, port_names, fields, ins)
         if len(outs) == 1:
             return [(box, 0)]
         return [(box, i) for i in range(len(outs))]
@@ -170,7 +170,7 @@ class _Scope:
         inputs = (*term.dom.atoms, *atoms) if atoms else term.dom.atoms
         outs = term.cod.atoms
         span, args = term.span, term.args
-        box = self.d.place(ir.PrimBox, label, inputs, outs, span, args, fields, None, wires)
+        box = self.d.place(ir.PrimBox, label, inputs, outs, span, args, fields, wires)
         if len(outs) == 1:
             return [(box, 0)]
         return [(box, i) for i in range(len(outs))]
