@@ -315,6 +315,19 @@ class Diagram:
                 edges.append(edge)
         return box_id
 
+    def place_source(self, box_type: type[ParamBox | PortBox], name: str, atom: Atom) -> str:
+        """`place` for a param or port entering from above (lowering makes one per name per
+        diagram: a network's layers bring thousands), without the general path's steps."""
+        box_id = f"b{self._counter}"
+        if box_id in self._boxes:  # an id a caller gave before
+            return self.place(box_type, name, (), (atom,), None, (), {"name": name})
+        self._counter += 1
+        make = (_MAKERS.get(box_type) or maker(box_type))[0]
+        self._boxes[box_id] = make(box_id, name, (), (atom,), None, (), name=name)
+        self._in[box_id] = []
+        self._order = self._graph = self._out = None
+        return box_id
+
     def _put(self, box: Box) -> None:
         """Add `box`, or put it in place of the box with its id (keeping that box's wires)."""
         if box.id not in self._boxes:
@@ -480,24 +493,25 @@ class Diagram:
         first: dict[str, int] = {INPUT: 0}
         n_wires = len(self._boxes[INPUT].outputs)
         order: list[tuple[Box, tuple[int, ...], int]] = []
+        append = order.append
         if self._order is None:
             self._order = self._topological_order()
         boxes, feeding = self._boxes, self._in
-        for box_id in self._order:
-            if box_id == INPUT:
-                continue
+        for box_id in islice(self._order, 1, None):  # (`in` comes first in every order)
             box, edges = boxes[box_id], feeding[box_id]
-            if not edges and not box.inputs:  # a source
-                order.append((box, (), n_wires))
-            elif len(edges) == 1 == len(box.inputs) and edges[0][3] == 0:  # one input
-                order.append((box, (first[edges[0][0]] + edges[0][2],), n_wires))
+            n_in = len(box.inputs)
+            if n_in == 1 and len(edges) == 1 and edges[0][3] == 0:  # one input: most boxes
+                edge = edges[0]
+                append((box, (first[edge[0]] + edge[2],), n_wires))
+            elif not n_in and not edges:  # a source
+                append((box, (), n_wires))
             else:
-                feeds: list[int | None] = [None] * len(box.inputs)
+                feeds: list[int | None] = [None] * n_in
                 for source, _target, src_port, dst_port, _atom in edges:
                     feeds[dst_port] = first[source] + src_port
                 if None in feeds:
                     raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
-                order.append((box, tuple(feeds), n_wires))  # type: ignore[arg-type]
+                append((box, tuple(feeds), n_wires))  # type: ignore[arg-type]
             first[box_id] = n_wires
             n_wires += len(box.outputs)
         return order, n_wires

@@ -77,7 +77,7 @@ class _Lowerer:
         diagram = Diagram(term.dom, term.cod, name)
         diagram.ports = term.ports
         scope = _Scope(self, diagram)
-        inputs: Wires = [(INPUT, i) for i in range(len(term.dom))]
+        inputs: Wires = [(INPUT, i) for i in range(len(term.dom.atoms))]
         diagram.feed(OUTPUT, scope.term(term, inputs))
         return diagram
 
@@ -118,23 +118,27 @@ class _Scope:
 
     def source(self, name: str, atom: Atom, kind: str) -> Wire:
         """The wire of a named port, param or constant: bound by `f[p = x]`, or its box."""
-        for bound in reversed(self.bound):
-            if name in bound:
-                return bound[name]
+        if self.bound:
+            for bound in reversed(self.bound):
+                if name in bound:
+                    return bound[name]
         if name not in self.sources:
             if kind == "const":
                 (self.sources[name],) = self.term(self.lowerer.consts[name], [])
             else:
                 box_type = ir.ParamBox if kind == "param" else ir.PortBox
-                box = self.d.place(box_type, name, (), (atom,), None, (), {"name": name})
+                box = self.d.place_source(box_type, name, atom)
                 self.sources[name] = (box, 0)
         return self.sources[name]
 
     def with_ports(self, term: Term, ins: Wires) -> tuple[Wires, tuple[str, ...], tuple]:
         """The domain wires followed by one wire per port of `term`, and the port names."""
-        names = tuple(p.name for p in term.ports)
-        wires = [*ins, *(self.source(p.name, p.atom, p.kind) for p in term.ports)]
-        return wires, names, tuple(p.atom for p in term.ports)
+        wires, names, atoms = list(ins), [], []
+        for port in term.ports:  # one loop, not three generators: a use of a definition
+            names.append(port.name)  # with params comes once per layer of a network
+            atoms.append(port.atom)
+            wires.append(self.source(port.name, port.atom, port.kind))
+        return wires, tuple(names), tuple(atoms)
 
     # ---------------------------------------------------------------- terms
     def term(self, term: Term, ins: Wires) -> Wires:
