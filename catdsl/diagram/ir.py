@@ -302,18 +302,64 @@ class Diagram:
             if sources:
                 self.feed(box_id, sources)
             return box_id
-        self._in[box_id] = into = []
         if nests and (nests == 1 or box.subs):  # type: ignore[attr-defined]
             self._nesting[box_id] = None
+        self._insert(box_id, box, sources)
+        return box_id
+
+    def place_prim(
+        self,
+        label: str,
+        inputs: tuple[Atom, ...],
+        outputs: tuple[Atom, ...],
+        span: Span | None,
+        port_names: tuple[str, ...],
+        sources: Sequence[tuple[str, int]],
+        name: str,
+        static: dict[str, object],
+        in_ranks: tuple[int, ...],
+        subs: tuple[Diagram, ...],
+        sub_names: tuple[str, ...],
+    ) -> str:
+        """`place` for a primitive (lowering makes one box per primitive: a chain of 20,000
+        brings 20,000), its own fields as arguments rather than a mapping."""
+        box_id = f"b{self._counter}"
+        if box_id in self._boxes:  # an id a caller gave before
+            own = {"name": name, "static": static, "in_ranks": in_ranks, "subs": subs}
+            own["sub_names"] = sub_names
+            return self.place(PrimBox, label, inputs, outputs, span, port_names, own, sources)
+        self._counter += 1
+        box = _make_prim(
+            box_id,
+            label,
+            inputs,
+            outputs,
+            span,
+            port_names,
+            name=name,
+            static=static,
+            in_ranks=in_ranks,
+            subs=subs,
+            sub_names=sub_names,
+        )
+        if subs:
+            self._nesting[box_id] = None
+        self._insert(box_id, box, sources)
+        return box_id
+
+    def _insert(self, box_id: str, box: Box, sources: Sequence[tuple[str, int]]) -> None:
+        """Add a box under a new id, fed from `sources`: every wire into it comes from an older
+        box, so the wires still all run forward if they did."""
+        boxes = self._boxes
         boxes[box_id] = box
+        self._in[box_id] = into = []
         self._order = self._graph = self._out = None
-        if sources:  # a new box: every wire into it comes from an older one, so runs forward
+        if sources:
             edges = self._edges
             for port, (source, src_port) in enumerate(sources):
                 edge = (source, box_id, src_port, port, boxes[source].outputs[src_port])
                 into.append(edge)
                 edges.append(edge)
-        return box_id
 
     def place_source(self, box_type: type[ParamBox | PortBox], name: str, atom: Atom) -> str:
         """`place` for a param or port entering from above (lowering makes one per name per
@@ -637,3 +683,4 @@ def _natural_key(box_id: str) -> tuple[int, int] | tuple[int, int, str]:
 
 
 _make_input, _make_output = maker(InputBox)[0], maker(OutputBox)[0]  # one each per diagram
+_make_prim = maker(PrimBox)[0]  # one per primitive

@@ -164,17 +164,20 @@ class _Scope:
         morphisms = term.morphisms
         plain = not (morphisms or term.args or term.static)
         label = term.name if plain else _label(term)
-        fields = {  # `add`'s work done here: lowering makes one box per primitive
-            "name": term.name,
-            "static": dict(term.static),
-            "in_ranks": term.in_ranks,
-            "subs": tuple([self.lowerer.sub(m, _label(m)) for m in morphisms]) if morphisms else (),
-            "sub_names": term.spec.morphism_names if term.spec is not None else (),
-        }
-        inputs = (*term.dom.atoms, *atoms) if atoms else term.dom.atoms
         outs = term.cod.atoms
-        span, args = term.span, term.args
-        box = self.d.place(ir.PrimBox, label, inputs, outs, span, args, fields, wires)
+        box = self.d.place_prim(
+            label,
+            (*term.dom.atoms, *atoms) if atoms else term.dom.atoms,
+            outs,
+            term.span,
+            term.args,
+            wires,
+            term.name,
+            dict(term.static),
+            term.in_ranks,
+            tuple([self.lowerer.sub(m, _label(m)) for m in morphisms]) if morphisms else (),
+            term.spec.morphism_names if term.spec is not None else (),
+        )
         if len(outs) == 1:
             return [(box, 0)]
         return [(box, i) for i in range(len(outs))]

@@ -125,6 +125,7 @@ class _Binder:
         self.kernels, self.dtype = kernels, dtype
         self.plans: dict[int, Plan] = {}
         self.validated: set[tuple[str, tuple[str, ...]]] = set()  # (primitive, static names)
+        self.validated_plain: set[str] = set()  # the primitives validated without constants
 
     def plan(self, sched: Schedule) -> Plan:
         """The plan of `sched`, made once per schedule."""
@@ -210,19 +211,29 @@ class _Binder:
         return (ModalKernelOp if kernel.uses_mode else KernelOp)(kernel, box.inputs)
 
     def kernel(self, box: PrimBox) -> Kernel:
-        """The kernel of a primitive box, from the table's factory."""
+        """The kernel of a primitive box, from the table's factory; the constant arguments
+        are checked against the factory's signature once per primitive and set of names."""
         factory = self.kernels.get(box.name)
         if factory is None:
             raise CatRuntimeError("R0103", f"the primitive `{box.name}` has no kernel", box.span)
-        static = dict(box.static) if box.static else {}
-        key = (box.name, tuple(sorted(static)) if static else ())
-        if key in self.validated:  # its names already bound to the factory's signature
-            return factory(tuple(box.in_ranks), **static)
+        key: tuple[str, tuple[str, ...]] | None = None
+        if not box.static:  # most primitives: nothing to copy or sort
+            if box.name in self.validated_plain:
+                return factory(tuple(box.in_ranks))
+            static: dict[str, object] = {}
+        else:
+            static = dict(box.static)
+            key = (box.name, tuple(sorted(static)))
+            if key in self.validated:
+                return factory(tuple(box.in_ranks), **static)
         try:
             kernel = build_kernel(factory, box.name, static, box.in_ranks)
         except CatRuntimeError as exc:
             raise exc.at(box.span) from None
-        self.validated.add(key)
+        if key is None:
+            self.validated_plain.add(box.name)
+        else:
+            self.validated.add(key)
         return kernel
 
     def constant(self, box: ConstBox) -> list[Any]:
