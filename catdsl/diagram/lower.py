@@ -77,7 +77,8 @@ class _Lowerer:
         diagram = Diagram(term.dom, term.cod, name)
         diagram.ports = term.ports
         scope = _Scope(self, diagram)
-        inputs: Wires = [(INPUT, i) for i in range(len(term.dom.atoms))]
+        n = len(term.dom.atoms)
+        inputs: Wires = [(INPUT, 0)] if n == 1 else [(INPUT, i) for i in range(n)]
         diagram.feed(OUTPUT, scope.term(term, inputs))
         return diagram
 
@@ -350,7 +351,10 @@ def _label(term: Term) -> str:
     if isinstance(term, Prim):  # the most common term first
         if not (term.morphisms or term.args or term.static):
             return term.name
-        args = [*(_label(m) for m in term.morphisms), *term.args, *_static_texts(term)]
+        args = [_label(m) for m in term.morphisms] if term.morphisms else []
+        args += term.args
+        if term.static:
+            args += _static_texts(term)
         return f"{term.name}({', '.join(args)})" if args else term.name
     if isinstance(term, Ref | Const | Param):
         return term.name
