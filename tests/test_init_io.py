@@ -42,6 +42,25 @@ def test_course_init_is_the_formula_entrywise(rows, cols, seed, scale):
     assert np.all(np.abs(table) <= 0.5 * scale)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_course_init_with_shared_positions_is_bit_for_bit_the_numpy_formula(dtype):
+    """Params of one size share their positions (times 37); each value is still exactly the
+    formula computed afresh, and a caller writing to its array leaves the others alone."""
+    for shape, seed, scale in [((4, 4), 7, 0.3), ((4, 4), -3, 1), ((3,), 2**40, 2.5), ((), 0, 0.1)]:
+        position = np.arange(int(np.prod(shape)), dtype=np.int64)
+        want = (((position * 37 + seed * 101) % 1000) / 1000 - 0.5) * scale
+        got = course_init(shape, dtype, seed=np.int64(seed), scale=scale)
+        assert got.dtype == dtype and got.shape == shape
+        assert got.tobytes() == want.reshape(shape).astype(dtype).tobytes()
+    first = course_init((2, 3), np.float64, seed=1)
+    first[...] = 9.0
+    assert (
+        course_init((2, 3), np.float64, seed=1).tolist()
+        == course_init((6,), seed=1).reshape(2, 3).tolist()
+        != first.tolist()
+    )
+
+
 def test_course_init_vectors_are_one_row_and_scalars_one_cell():
     vector = course_init((6,), np.float64, seed=3, scale=0.5)
     np.testing.assert_array_equal(vector, course_init((1, 6), np.float64, seed=3, scale=0.5)[0])

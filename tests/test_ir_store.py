@@ -4,6 +4,8 @@ same errors for boxes built with a missing or unknown field."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 import pytest
 
@@ -141,3 +143,56 @@ def test_an_unconnected_input_is_named() -> None:
     d.add(PrimBox, "loose", (REAL,), (REAL,), name="tanh")
     with pytest.raises(ValueError, match=r"box b2 \(loose\) has an unconnected input"):
         d.numbered()
+
+
+def test_each_box_class_is_made_as_its_dataclass_makes_it() -> None:
+    """`maker` fills a box's fields in the dataclass's order with its defaults, a fresh value
+    from each default factory, and what is given; a field missing is still refused."""
+    from dataclasses import MISSING, fields
+
+    from catdsl.diagram.ir import BOX_TYPES, maker
+
+    for box_type in BOX_TYPES.values():
+        required: dict[str, Any] = {
+            f.name: f"<{f.name}>"
+            for f in fields(box_type)[6:]
+            if f.default is MISSING and f.default_factory is MISSING
+        }
+        shared = ("b7", "label", (REAL,), (REAL,), None, ("p",))
+        made = maker(box_type)[0](*shared, **required)
+        direct = box_type(
+            id="b7", label="label", inputs=(REAL,), outputs=(REAL,), port_names=("p",), **required
+        )
+        assert type(made) is box_type
+        assert list(vars(made).items()) == list(vars(direct).items()), box_type
+        for f in fields(box_type):
+            if f.default_factory is not MISSING:
+                again = maker(box_type)[0](*shared, **required)
+                assert getattr(again, f.name) is not getattr(made, f.name)
+        if required:
+            with pytest.raises(TypeError):
+                maker(box_type)[0](*shared)
+
+
+def test_lowerings_own_ways_in_give_the_boxes_add_gives() -> None:
+    """`place_prim` and `place_source` (lowering's shortcuts) make the boxes and wires that
+    `add` and `feed` make."""
+    from catdsl.diagram.ir import ParamBox
+
+    by_add = Diagram(Prod((REAL,)), Prod((REAL,)))
+    w = by_add.add(ParamBox, "W", (), (REAL,), name="W")
+    f = by_add.add(PrimBox, "f(W)", (REAL, REAL), (REAL,), port_names=("W",), name="f")
+    by_add.feed(f, [(INPUT, 0), (w, 0)])
+    by_add.feed(OUTPUT, [(f, 0)])
+    short = Diagram(Prod((REAL,)), Prod((REAL,)))
+    w2 = short.place_source(ParamBox, "W", REAL)
+    f2 = short.place_prim(
+        "f(W)", (REAL, REAL), (REAL,), None, ("W",), [(INPUT, 0), (w2, 0)], "f", {}, (), (), ()
+    )
+    short.feed(OUTPUT, [(f2, 0)])
+    assert (w, f) == (w2, f2)
+    for a, b in zip(by_add.boxes(), short.boxes(), strict=True):
+        assert type(a) is type(b) and vars(a) == vars(b)
+        assert by_add.incoming(a.id) == short.incoming(b.id)
+        assert by_add.outgoing(a.id) == short.outgoing(b.id)
+    assert [b.id for b in short.boxes()] == nx_order(short)

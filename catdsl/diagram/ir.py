@@ -15,9 +15,10 @@ consume this structure.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field
 from dataclasses import fields as fields_of
+from itertools import islice
 from typing import Any, ClassVar, NamedTuple
 
 from catdsl.errors import Span
@@ -232,18 +233,19 @@ class Diagram:
         self.cod = cod
         self.name = name
         self.ports: tuple[Port, ...] = ()
-        self._boxes: dict[str, Box] = {}
-        self._rank: dict[str, int] = {INPUT: -1, OUTPUT: 1 << 62}  # the rest: creation
+        self._boxes: dict[str, Box] = {  # in creation order: `in`, `out`, then the rest
+            INPUT: _make_input(INPUT, "in", (), dom.atoms, None, ()),
+            OUTPUT: _make_output(OUTPUT, "out", cod.atoms, (), None, ()),
+        }
+        self._rank: dict[str, int] = {INPUT: -1, OUTPUT: 1 << 62}  # the rest: `_ranks`
         self._edges: list[Edge] = []
         self._nesting: dict[str, None] = {}  # the boxes holding sub-diagrams, in creation order
-        self._in: dict[str, list[Edge]] = {}
-        self._out: dict[str, list[Edge]] = {}
+        self._in: dict[str, list[Edge]] = {INPUT: [], OUTPUT: []}
+        self._out: dict[str, list[Edge]] | None = None  # each box's wires out, once asked
         self._forward = True  # ids in creation order, each wire from a lower rank to a higher
         self._order: list[str] | None = None  # the topological order, once computed
         self._graph: Any = None  # the networkx view, once built
         self._counter = 0
-        self.add(InputBox, "in", (), dom.atoms, box_id=INPUT)
-        self.add(OutputBox, "out", cod.atoms, (), box_id=OUTPUT)
 
     # ---------------------------------------------------------------- building
     def add(
@@ -259,60 +261,127 @@ class Diagram:
         **fields: Any,
     ) -> str:
         """Add a box of `box_type` with its own `fields`; ids are `b0, b1, ...` in creation
-        order so output is stable."""
-        return self.place(box_type, label, inputs, outputs, span, port_names, fields, box_id)
+        order so output is stable. A `box_id` of the caller's that names a box already there
+        puts the new box in its place, wires and all."""
+        inputs, outputs, port_names = tuple(inputs), tuple(outputs), tuple(port_names)
+        if box_id is None:
+            return self.place(box_type, label, inputs, outputs, span, port_names, fields)
+        make, _ = _MAKERS.get(box_type) or maker(box_type)
+        box = _made(make, box_type, box_id, label, inputs, outputs, span, port_names, fields)
+        if box_id != INPUT and box_id != OUTPUT:
+            self._forward = False  # an id of the caller's: sort by `_natural_key`
+        self._put(box)
+        return box_id
 
     def place(
         self,
         box_type: type[Box],
         label: str,
-        inputs: Sequence[Atom],
-        outputs: Sequence[Atom],
+        inputs: tuple[Atom, ...],
+        outputs: tuple[Atom, ...],
         span: Span | None,
-        port_names: Sequence[str],
+        port_names: tuple[str, ...],
         fields: Mapping[str, Any],
-        box_id: str | None = None,
+        sources: Sequence[tuple[str, int]] = (),
     ) -> str:
-        """`add` with the box's own fields as one mapping (lowering calls it once per box).
-        The box is made without its dataclass `__init__`, whose `object.__setattr__` per field
-        of a frozen class was most of the cost of adding a box; a field missing or unknown
-        goes through that `__init__`, which names it."""
-        if box_id is None:
-            box_id = f"b{self._counter}"
-            self._counter += 1
-        elif box_id != INPUT and box_id != OUTPUT:
-            self._forward = False  # an id of the caller's: sort by `_natural_key`
-        spec = _DEFAULTS.get(box_type) or _defaults(box_type)
-        box = object.__new__(box_type)
-        attrs = box.__dict__
-        attrs.update(spec[0])
-        for name, factory in spec[1]:
-            attrs[name] = factory()
-        attrs.update(fields)
-        attrs["id"], attrs["label"], attrs["span"] = box_id, label, span
-        attrs["inputs"], attrs["outputs"] = tuple(inputs), tuple(outputs)
-        attrs["port_names"] = tuple(port_names)
-        if len(attrs) != spec[2] or not fields.keys() <= spec[3]:
-            box = box_type(
-                id=box_id,
-                label=label,
-                inputs=tuple(inputs),
-                outputs=tuple(outputs),
-                span=span,
-                port_names=tuple(port_names),
-                **fields,
-            )
-        if box_id in self._boxes:  # put in place of the box with this id
-            self._nesting.pop(box_id, None)
-        else:
-            self._rank.setdefault(box_id, len(self._boxes))
-            self._in[box_id] = []
-            self._out[box_id] = []
-        if spec[4] and (spec[4] == 1 or attrs["subs"]):  # it holds sub-diagrams
+        """`add` for lowering, which calls it once per box: the box's own fields as one
+        mapping, the box's next id, and its inputs fed from `sources` as `feed` feeds them.
+        The box is made by `maker`, not its dataclass `__init__` (whose `object.__setattr__`
+        per field of a frozen class was most of the cost of adding a box); a field missing or
+        unknown goes through that `__init__`, which names it."""
+        boxes = self._boxes
+        box_id = f"b{self._counter}"
+        self._counter += 1
+        make, nests = _MAKERS.get(box_type) or maker(box_type)
+        try:
+            box = make(box_id, label, inputs, outputs, span, port_names, **fields)
+        except TypeError:
+            box = _made(make, box_type, box_id, label, inputs, outputs, span, port_names, fields)
+        if box_id in boxes:  # an id a caller gave before: put in its place
+            self._put(box)
+            if sources:
+                self.feed(box_id, sources)
+            return box_id
+        if nests and (nests == 1 or box.subs):  # type: ignore[attr-defined]
             self._nesting[box_id] = None
-        self._boxes[box_id] = box
-        self._order = self._graph = None
+        self._insert(box_id, box, sources)
         return box_id
+
+    def place_prim(
+        self,
+        label: str,
+        inputs: tuple[Atom, ...],
+        outputs: tuple[Atom, ...],
+        span: Span | None,
+        port_names: tuple[str, ...],
+        sources: Sequence[tuple[str, int]],
+        name: str,
+        static: dict[str, object],
+        in_ranks: tuple[int, ...],
+        subs: tuple[Diagram, ...],
+        sub_names: tuple[str, ...],
+    ) -> str:
+        """`place` for a primitive (lowering makes one box per primitive: a chain of 20,000
+        brings 20,000), its own fields as arguments rather than a mapping."""
+        box_id = f"b{self._counter}"
+        if box_id in self._boxes:  # an id a caller gave before
+            own = {"name": name, "static": static, "in_ranks": in_ranks, "subs": subs}
+            own["sub_names"] = sub_names
+            return self.place(PrimBox, label, inputs, outputs, span, port_names, own, sources)
+        self._counter += 1
+        box = _make_prim(
+            box_id,
+            label,
+            inputs,
+            outputs,
+            span,
+            port_names,
+            name=name,
+            static=static,
+            in_ranks=in_ranks,
+            subs=subs,
+            sub_names=sub_names,
+        )
+        if subs:
+            self._nesting[box_id] = None
+        self._insert(box_id, box, sources)
+        return box_id
+
+    def _insert(self, box_id: str, box: Box, sources: Sequence[tuple[str, int]]) -> None:
+        """Add a box under a new id, fed from `sources`: every wire into it comes from an older
+        box, so the wires still all run forward if they did."""
+        boxes = self._boxes
+        boxes[box_id] = box
+        self._in[box_id] = into = []
+        self._order = self._graph = self._out = None
+        if sources:
+            edges = self._edges
+            for port, (source, src_port) in enumerate(sources):
+                edge = (source, box_id, src_port, port, boxes[source].outputs[src_port])
+                into.append(edge)
+                edges.append(edge)
+
+    def place_source(self, box_type: type[ParamBox | PortBox], name: str, atom: Atom) -> str:
+        """`place` for a param or port entering from above (lowering makes one per name per
+        diagram: a network's layers bring thousands), without the general path's steps."""
+        box_id = f"b{self._counter}"
+        if box_id in self._boxes:  # an id a caller gave before
+            return self.place(box_type, name, (), (atom,), None, (), {"name": name})
+        self._counter += 1
+        make = (_MAKERS.get(box_type) or maker(box_type))[0]
+        self._boxes[box_id] = make(box_id, name, (), (atom,), None, (), name=name)
+        self._in[box_id] = []
+        self._order = self._graph = self._out = None
+        return box_id
+
+    def _put(self, box: Box) -> None:
+        """Add `box`, or put it in place of the box with its id (keeping that box's wires)."""
+        if box.id not in self._boxes:
+            self._in[box.id] = []
+        self._nesting.pop(box.id, None)  # (a box put in place of another comes last here)
+        self._track(box)
+        self._boxes[box.id] = box
+        self._order = self._graph = self._out = None
 
     def add_box(
         self,
@@ -357,26 +426,35 @@ class Diagram:
         """Draw a wire from an output port to an input port; the atom is the source's."""
         self._wire(src.box, src.port, dst.box, dst.port)
 
-    def feed(self, box_id: str, sources: Sequence[WireEnd]) -> None:
+    def feed(self, box_id: str, sources: Sequence[tuple[str, int]]) -> None:
         """Connect `sources` to the box's input ports 0, 1, ... in order (`connect` each)."""
-        boxes, into, rank, edges = self._boxes, self._in[box_id], self._rank, self._edges
+        boxes, edges, into = self._boxes, self._edges, self._in[box_id]
         for port, (source, src_port) in enumerate(sources):
             edge = (source, box_id, src_port, port, boxes[source].outputs[src_port])
             into.append(edge)
-            self._out[source].append(edge)
             edges.append(edge)
-            if self._forward:
-                self._forward = rank[source] < rank[box_id]
-        self._order = self._graph = None
+        if self._forward and box_id != OUTPUT:  # (every wire into `out` runs forward)
+            rank = self._ranks()
+            self._forward = all(rank[source] < rank[box_id] for source, _ in sources)
+        self._order = self._graph = self._out = None
 
     def _wire(self, source: str, src_port: int, target: str, dst_port: int) -> None:
         edge = (source, target, src_port, dst_port, self._boxes[source].outputs[src_port])
         self._in[target].append(edge)
-        self._out[source].append(edge)
         self._edges.append(edge)
         if self._forward:
-            self._forward = self._rank[source] < self._rank[target]
-        self._order = self._graph = None
+            rank = self._ranks()
+            self._forward = rank[source] < rank[target]
+        self._order = self._graph = self._out = None
+
+    def _ranks(self) -> dict[str, int]:
+        """Each box's place in creation order (`in` first, `out` last): what decides whether
+        every wire runs forward. Filled in when asked (a box made by `place` and fed there
+        needs none), for the boxes added since it was last asked."""
+        rank, boxes = self._rank, self._boxes
+        if len(rank) < len(boxes):
+            rank.update((b, i) for i, b in enumerate(islice(boxes, len(rank), None), len(rank)))
+        return rank
 
     # ---------------------------------------------------------------- reading
     def box(self, box_id: str) -> Box:
@@ -410,20 +488,33 @@ class Diagram:
 
     def _topological_order(self) -> list[str]:
         if self._forward:  # creation order is the order of `_natural_key`
-            return [INPUT, *(b for b in self._boxes if b != INPUT and b != OUTPUT), OUTPUT]
+            ids = list(self._boxes)  # `in` and `out` first (made with the diagram), then the rest
+            ids.append(ids.pop(1))
+            return ids
         waiting = {box_id: len(edges) for box_id, edges in self._in.items()}
         ready = [(_natural_key(n), n) for n, count in waiting.items() if count == 0]
+        out = self._outgoing()
         heapq.heapify(ready)
         order: list[str] = []
         while ready:
             _, box_id = heapq.heappop(ready)
             order.append(box_id)
-            for edge in self._out[box_id]:
+            for edge in out[box_id]:
                 target = edge[1]
                 waiting[target] -= 1
                 if waiting[target] == 0:
                     heapq.heappush(ready, (_natural_key(target), target))
         return order
+
+    def _outgoing(self) -> dict[str, list[Edge]]:
+        """Each box's wires out, in the order they were drawn: gathered from the wires when
+        first asked after a change (lowering and scheduling never ask)."""
+        if self._out is None:
+            out: dict[str, list[Edge]] = {box_id: [] for box_id in self._boxes}
+            for edge in self._edges:
+                out[edge[0]].append(edge)
+            self._out = out
+        return self._out
 
     def inner_boxes(self) -> Iterator[Box]:
         """Boxes other than the boundary."""
@@ -448,24 +539,25 @@ class Diagram:
         first: dict[str, int] = {INPUT: 0}
         n_wires = len(self._boxes[INPUT].outputs)
         order: list[tuple[Box, tuple[int, ...], int]] = []
+        append = order.append
         if self._order is None:
             self._order = self._topological_order()
         boxes, feeding = self._boxes, self._in
-        for box_id in self._order:
-            if box_id == INPUT:
-                continue
+        for box_id in islice(self._order, 1, None):  # (`in` comes first in every order)
             box, edges = boxes[box_id], feeding[box_id]
-            if not edges and not box.inputs:  # a source
-                order.append((box, (), n_wires))
-            elif len(edges) == 1 == len(box.inputs) and edges[0][3] == 0:  # one input
-                order.append((box, (first[edges[0][0]] + edges[0][2],), n_wires))
+            n_in = len(box.inputs)
+            if n_in == 1 and len(edges) == 1 and edges[0][3] == 0:  # one input: most boxes
+                edge = edges[0]
+                append((box, (first[edge[0]] + edge[2],), n_wires))
+            elif not n_in and not edges:  # a source
+                append((box, (), n_wires))
             else:
-                feeds: list[int | None] = [None] * len(box.inputs)
+                feeds: list[int | None] = [None] * n_in
                 for source, _target, src_port, dst_port, _atom in edges:
                     feeds[dst_port] = first[source] + src_port
                 if None in feeds:
                     raise ValueError(f"box {box_id} ({box.label}) has an unconnected input")
-                order.append((box, tuple(feeds), n_wires))  # type: ignore[arg-type]
+                append((box, tuple(feeds), n_wires))  # type: ignore[arg-type]
             first[box_id] = n_wires
             n_wires += len(box.outputs)
         return order, n_wires
@@ -474,7 +566,7 @@ class Diagram:
         """For each output port of the box, the input ports it feeds (possibly none)."""
         box = self.box(box_id)
         targets: list[list[WireEnd]] = [[] for _ in box.outputs]
-        for _source, target, src_port, dst_port, _atom in _grouped(self._out[box_id], 1):
+        for _source, target, src_port, dst_port, _atom in _grouped(self._outgoing()[box_id], 1):
             targets[src_port].append(WireEnd(target, dst_port))
         return targets
 
@@ -493,28 +585,82 @@ class Diagram:
         return f"<Diagram {name}{self.dom} -> {self.cod}, {len(self)} boxes>"
 
 
-_DEFAULTS: dict[type[Box], tuple[dict[str, Any], tuple, int, frozenset, int]] = {}
-"""Per box class: its fields' plain defaults, its default factories, how many fields it has,
-the names of those a caller gives in `fields` (all but the six every box has), and whether its
-boxes hold sub-diagrams (0 never, 1 always, 2 a primitive's when it has morphism arguments)."""
+BoxMaker = Callable[..., Box]
+"""`make(id, label, inputs, outputs, span, port_names, **own fields)`: a box, made without its
+dataclass `__init__`."""
+
+_MAKERS: dict[type[Box], tuple[BoxMaker, int]] = {}
+"""Per box class: its `maker`, written on first use, and whether its boxes hold sub-diagrams (0
+never, 1 always, 2 a primitive's when it has morphism arguments)."""
+
+_UNSET = object()
+"""A default factory's field that was not given (a maker's parameters default to it)."""
+
+_SHARED = ("id", "label", "inputs", "outputs", "span", "port_names")
+"""The fields every box has, in their order; `maker` takes them first and positionally."""
 
 
-def _defaults(box_type: type[Box]) -> tuple[dict[str, Any], tuple, int, frozenset, int]:
-    """`_DEFAULTS` of a box class, worked out on first use."""
+def maker(box_type: type[Box]) -> tuple[BoxMaker, int]:
+    """`_MAKERS` of a box class: a function making a box of `box_type` as its dataclass
+    `__init__` makes it (the same fields in the same order, defaults and default factories as
+    declared), but filling the instance's `__dict__` at once instead of one
+    `object.__setattr__` per field."""
     every = fields_of(box_type)
-    plain = {f.name: f.default for f in every if f.default is not MISSING}
-    made = tuple((f.name, f.default_factory) for f in every if f.default_factory is not MISSING)
-    own = frozenset(f.name for f in every) - {
-        "id",
-        "label",
-        "inputs",
-        "outputs",
-        "span",
-        "port_names",
-    }
+    assert tuple(f.name for f in every[: len(_SHARED)]) == _SHARED, "every box's fields first"
+    namespace: dict[str, Any] = {"new": object.__new__, "store": object.__setattr__}
+    namespace.update(cls=box_type, unset=_UNSET)
+    assert not {f.name for f in every} & namespace.keys(), "a field named as a helper"
+    params, made = [], []
+    for f in every:
+        if f.default_factory is not MISSING:  # one made per box, unless one is given
+            namespace[f"make_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=unset")
+            made.append(f"    if {f.name} is unset:\n        {f.name} = make_{f.name}()\n")
+        elif f.default is not MISSING:
+            namespace[f"default_{f.name}"] = f.default
+            params.append(f"{f.name}=default_{f.name}")
+        else:
+            params.append(f.name)
+        if f.name == _SHARED[-1] and len(every) > len(_SHARED):
+            params.append("*")  # a class's own fields by name only
+    stored = ", ".join(f"{f.name!r}: {f.name}" for f in every)
+    source = (
+        f"def make({', '.join(params)}):\n{''.join(made)}"
+        f"    box = new(cls)\n    store(box, '__dict__', {{{stored}}})\n    return box\n"
+    )
+    exec(source, namespace)  # the technique `dataclasses` itself uses to write `__init__`
+    make: BoxMaker = namespace["make"]
+    make.__qualname__ = make.__name__ = f"make_{box_type.__name__}"
     nests = 2 if issubclass(box_type, PrimBox) else int(issubclass(box_type, _NESTING))
-    spec = _DEFAULTS[box_type] = (plain, made, len(every), own, nests)
-    return spec
+    _MAKERS[box_type] = (make, nests)
+    return make, nests
+
+
+def _made(
+    make: BoxMaker,
+    box_type: type[Box],
+    box_id: str,
+    label: str,
+    inputs: tuple[Atom, ...],
+    outputs: tuple[Atom, ...],
+    span: Span | None,
+    port_names: tuple[str, ...],
+    fields: Mapping[str, Any],
+) -> Box:
+    """A box from its maker; a field missing or unknown goes through the dataclass's own
+    `__init__`, which raises the `TypeError` naming it."""
+    try:
+        return make(box_id, label, inputs, outputs, span, port_names, **fields)
+    except TypeError:
+        return box_type(
+            id=box_id,
+            label=label,
+            inputs=inputs,
+            outputs=outputs,
+            span=span,
+            port_names=port_names,
+            **fields,
+        )
 
 
 def _grouped(edges: list[Edge], end: int) -> list[Edge]:
@@ -534,3 +680,7 @@ def _natural_key(box_id: str) -> tuple[int, int] | tuple[int, int, str]:
     if box_id == OUTPUT:
         return (2, 0)
     return (1, int(box_id[1:]) if box_id[1:].isdigit() else 0, box_id)
+
+
+_make_input, _make_output = maker(InputBox)[0], maker(OutputBox)[0]  # one each per diagram
+_make_prim = maker(PrimBox)[0]  # one per primitive

@@ -17,7 +17,7 @@ from typing import Any
 
 from catdsl.diagram import ir
 from catdsl.diagram.depth import deep
-from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram, WireEnd
+from catdsl.diagram.ir import INPUT, OUTPUT, Box, Diagram
 from catdsl.typesys.family_spec import FamilyRole
 from catdsl.typesys.terms import (
     Bind,
@@ -39,7 +39,10 @@ from catdsl.typesys.terms import (
 )
 from catdsl.typesys.types import Atom, Prod
 
-Wires = list[WireEnd]
+Wire = tuple[str, int]
+"""A box's output port, as `WireEnd` names it (a plain tuple: lowering makes one per wire)."""
+
+Wires = list[Wire]
 
 
 def lower(term: Term, name: str | None = None, consts: Mapping[str, Term] | None = None) -> Diagram:
@@ -74,7 +77,8 @@ class _Lowerer:
         diagram = Diagram(term.dom, term.cod, name)
         diagram.ports = term.ports
         scope = _Scope(self, diagram)
-        inputs = [WireEnd(INPUT, i) for i in range(len(term.dom))]
+        n = len(term.dom.atoms)
+        inputs: Wires = [(INPUT, 0)] if n == 1 else [(INPUT, i) for i in range(n)]
         diagram.feed(OUTPUT, scope.term(term, inputs))
         return diagram
 
@@ -91,8 +95,8 @@ class _Scope:
 
     def __init__(self, lowerer: _Lowerer, diagram: Diagram):
         self.lowerer, self.d = lowerer, diagram
-        self.sources: dict[str, WireEnd] = {}
-        self.bound: list[dict[str, WireEnd]] = []
+        self.sources: dict[str, Wire] = {}
+        self.bound: list[dict[str, Wire]] = []
 
     # ---------------------------------------------------------------- helpers
     def add(
@@ -101,45 +105,45 @@ class _Scope:
         label: str,
         term: Term,
         ins: Wires,
-        port_names: Sequence[str] = (),
+        port_names: tuple[str, ...] = (),
         extra_inputs: Sequence[Atom] = (),
         **fields: Any,
     ) -> Wires:
         """Add a box fed by `ins` (domain wires, then one wire per port name)."""
         inputs = (*term.dom.atoms, *extra_inputs) if extra_inputs else term.dom.atoms
         outs = term.cod.atoms
-        box = self.d.place(box_type, label, inputs, outs, term.span, port_names, fields)
-        self.d.feed(box, ins)
+        box = self.d.place(box_type, label, inputs, outs, term.span, port_names, fields, ins)
         if len(outs) == 1:
-            return [WireEnd(box, 0)]
-        return [WireEnd(box, i) for i in range(len(outs))]
+            return [(box, 0)]
+        return [(box, i) for i in range(len(outs))]
 
-    def source(self, name: str, atom: Atom, kind: str) -> WireEnd:
+    def source(self, name: str, atom: Atom, kind: str) -> Wire:
         """The wire of a named port, param or constant: bound by `f[p = x]`, or its box."""
-        for bound in reversed(self.bound):
-            if name in bound:
-                return bound[name]
+        if self.bound:
+            for bound in reversed(self.bound):
+                if name in bound:
+                    return bound[name]
         if name not in self.sources:
             if kind == "const":
                 (self.sources[name],) = self.term(self.lowerer.consts[name], [])
             else:
                 box_type = ir.ParamBox if kind == "param" else ir.PortBox
-                box = self.d.place(box_type, name, (), (atom,), None, (), {"name": name})
-                self.sources[name] = WireEnd(box, 0)
+                box = self.d.place_source(box_type, name, atom)
+                self.sources[name] = (box, 0)
         return self.sources[name]
 
     def with_ports(self, term: Term, ins: Wires) -> tuple[Wires, tuple[str, ...], tuple]:
         """The domain wires followed by one wire per port of `term`, and the port names."""
-        names = tuple(p.name for p in term.ports)
-        wires = [*ins, *(self.source(p.name, p.atom, p.kind) for p in term.ports)]
-        return wires, names, tuple(p.atom for p in term.ports)
+        wires, names, atoms = list(ins), [], []
+        for port in term.ports:  # one loop, not three generators: a use of a definition
+            names.append(port.name)  # with params comes once per layer of a network
+            atoms.append(port.atom)
+            wires.append(self.source(port.name, port.atom, port.kind))
+        return wires, tuple(names), tuple(atoms)
 
     # ---------------------------------------------------------------- terms
     def term(self, term: Term, ins: Wires) -> Wires:
-        method = _METHODS.get(type(term)) or _method(type(term))
-        if method is None:
-            raise TypeError(f"cannot lower a {type(term).__name__}")
-        return method(self, term, ins)
+        return (_METHODS.get(type(term)) or _method(type(term)))(self, term, ins)
 
     def _Prim(self, term: Prim, ins: Wires) -> Wires:
         atoms: list[Atom] = []
@@ -158,25 +162,31 @@ class _Scope:
                 raise ValueError(
                     f"`{arg}`, an argument of `{term.name}`, is not a port or constant"
                 )
-        return self.add(
-            ir.PrimBox,
-            _label(term),
-            term,
-            wires,
+        morphisms = term.morphisms
+        plain = not (morphisms or term.args or term.static)
+        label = term.name if plain else _label(term)
+        outs = term.cod.atoms
+        box = self.d.place_prim(
+            label,
+            (*term.dom.atoms, *atoms) if atoms else term.dom.atoms,
+            outs,
+            term.span,
             term.args,
-            atoms,
-            name=term.name,
-            static=dict(term.static),
-            in_ranks=term.in_ranks,
-            subs=tuple([self.lowerer.sub(m, _label(m)) for m in term.morphisms])
-            if term.morphisms
-            else (),
-            sub_names=term.spec.morphism_names if term.spec is not None else (),
+            wires,
+            term.name,
+            dict(term.static),
+            term.in_ranks,
+            tuple([self.lowerer.sub(m, _label(m)) for m in morphisms]) if morphisms else (),
+            term.spec.morphism_names if term.spec is not None else (),
         )
+        if len(outs) == 1:
+            return [(box, 0)]
+        return [(box, i) for i in range(len(outs))]
 
     def _Seq(self, term: Seq, ins: Wires) -> Wires:
-        for part in term.parts:
-            ins = self.term(part, ins)
+        methods = _METHODS
+        for part in term.parts:  # `term` inlined: a chain may have thousands of parts
+            ins = (methods.get(type(part)) or _method(type(part)))(self, part, ins)
         return ins
 
     def _Par(self, term: Par, ins: Wires) -> Wires:
@@ -197,21 +207,18 @@ class _Scope:
             return list(ins)
         if kind in ("fst", "snd") and len(term.dom) == 1:  # `fst[Pair]`: an object taken apart
             parts = _parts(term.dom.atoms[0])
-            box = self.d.add(
-                ir.StructBox, "unpack", term.dom.atoms, parts, span=term.span, structure="unpack"
-            )
-            self.d.connect(ins[0], WireEnd(box, 0))
-            whole = [WireEnd(box, i) for i in range(len(parts))]
+            fields = {"structure": "unpack"}
+            box = self.d.place(ir.StructBox, "unpack", term.dom.atoms, parts, term.span, (), fields)
+            self.d.feed(box, ins[:1])
+            whole: Wires = [(box, i) for i in range(len(parts))]
             halves = Struct(Prod(parts), term.cod, term.span, kind=kind, split=1)
             return self._Struct(halves, whole)
         if kind in ("fst", "snd"):
             keep, drop = (ins[:split], ins[split:]) if kind == "fst" else (ins[split:], ins[:split])
             dropped = term.dom.atoms[split:] if kind == "fst" else term.dom.atoms[:split]
-            box = self.d.add(
-                ir.StructBox, "discard", dropped, (), span=term.span, structure="discard"
-            )
-            for i, wire in enumerate(drop):
-                self.d.connect(wire, WireEnd(box, i))
+            fields = {"structure": "discard"}
+            box = self.d.place(ir.StructBox, "discard", dropped, (), term.span, (), fields)
+            self.d.feed(box, drop)
             return list(keep)
         return self.add(ir.StructBox, kind, term, ins, structure=kind, split=split)
 
@@ -259,7 +266,7 @@ class _Scope:
 
     def _Param(self, term: Param, ins: Wires) -> Wires:
         wire = self.source(term.name, term.cod.atoms[0], "param")
-        box = self.d.box(wire.box)
+        box = self.d.box(wire[0])
         if isinstance(box, ir.ParamBox):  # (a param bound by `f[p = x]` is that point's wire)
             initialised = replace(
                 box, init=term.init, init_args=dict(term.init_args), literal=term.literal
@@ -314,11 +321,12 @@ _METHODS: dict[type, Callable[[_Scope, Any, Wires], Wires]] = {}
 """The `_Scope` method lowering each class of term (named after it), by class."""
 
 
-def _method(term_type: type) -> Callable[[_Scope, Any, Wires], Wires] | None:
-    """The `_Scope` method for a class of term (None: none), remembered in `_METHODS`."""
+def _method(term_type: type) -> Callable[[_Scope, Any, Wires], Wires]:
+    """The `_Scope` method for a class of term, remembered in `_METHODS`."""
     method = getattr(_Scope, f"_{term_type.__name__}", None)
-    if method is not None:
-        _METHODS[term_type] = method
+    if method is None:
+        raise TypeError(f"cannot lower a {term_type.__name__}")
+    _METHODS[term_type] = method
     return method
 
 
@@ -343,7 +351,10 @@ def _label(term: Term) -> str:
     if isinstance(term, Prim):  # the most common term first
         if not (term.morphisms or term.args or term.static):
             return term.name
-        args = [*(_label(m) for m in term.morphisms), *term.args, *_static_texts(term)]
+        args = [_label(m) for m in term.morphisms] if term.morphisms else []
+        args += term.args
+        if term.static:
+            args += _static_texts(term)
         return f"{term.name}({', '.join(args)})" if args else term.name
     if isinstance(term, Ref | Const | Param):
         return term.name

@@ -272,31 +272,40 @@ class _Builder:
         order, n_wires = self.scheduler.layout(diagram)
         wires = [0] * n_wires  # the slot of each wire, by the layout's numbering
         wires[: len(in_slots)] = in_slots
+        atoms, steps = self.atoms, self.steps
         result: list[int] = []
         for box, feeds, first in order:
-            ins = (wires[feeds[0]],) if len(feeds) == 1 else tuple([wires[k] for k in feeds])
-            if box.id == OUTPUT:
-                result = list(ins)
+            kind = box.__class__
+            if kind is ParamBox or kind is PortBox:  # `box`'s work inlined for the common boxes
+                name = box.name  # type: ignore[attr-defined]
+                wires[first] = ports[name] if name in ports else self.source(box)  # type: ignore[arg-type]
                 continue
-            for port, slot in enumerate(self.box(box, ins, ports), first):
-                wires[port] = slot
+            ins = (wires[feeds[0]],) if len(feeds) == 1 else tuple([wires[k] for k in feeds])
+            if kind is PrimBox and not box.subs:  # type: ignore[attr-defined]
+                start = len(atoms)
+                atoms.extend(box.outputs)
+                outs = tuple(range(start, len(atoms)))
+                steps.append(Call(box, ins, outs))  # type: ignore[arg-type]
+                wires[first : first + len(outs)] = outs
+            elif box.id == OUTPUT:
+                result = list(ins)
+            else:
+                for port, slot in enumerate(self.box(box, ins, ports), first):
+                    wires[port] = slot
         return result
 
     def box(self, box: Box, ins: tuple[int, ...], ports: dict[str, int]) -> list[int]:
-        """The output slots of one box, scheduling its step(s)."""
+        """The output slots of one box, scheduling its step(s) (`emit` schedules the boxes of
+        the commonest classes itself)."""
         match box:
-            case PrimBox(subs=()):  # the most common box first: `match` tries cases in order
-                return self.add(Call(box, ins, self.slots(box.outputs)))
-            case ParamBox(name=name) | PortBox(name=name):
-                return [ports[name] if name in ports else self.source(box)]
+            case RefBox(sub=Diagram() as sub) if not self.scheduler.inlines(sub):
+                return self.invoke(box, sub, ins)
+            case RefBox():  # the most common box here first: `match` tries cases in order
+                return self.inline(box, ins)
             case StructBox(structure="unpack"):
                 return self.add(Unpack(box, ins, self.slots(box.outputs)))
             case StructBox():
                 return _alias(box, list(ins))
-            case RefBox(sub=Diagram() as sub) if not self.scheduler.inlines(sub):
-                return self.invoke(box, sub, ins)
-            case RefBox():
-                return self.inline(box, ins)
             case ConstBox():
                 slots = self.slots(box.outputs)
                 self.constants.append(Constant(box, slots))
@@ -304,6 +313,8 @@ class _Builder:
             case PrimBox():
                 subs = tuple(self.scheduler.schedule(sub) for sub in box.subs)
                 return self.add(Call(box, ins, self.slots(box.outputs), subs))
+            case ParamBox(name=name) | PortBox(name=name):
+                return [ports[name] if name in ports else self.source(box)]
             case PowerBox():
                 body = self.scheduler.schedule(box.sub)
                 return self.add(Loop(box, body, ins, self.slots(box.outputs)))
@@ -370,8 +381,8 @@ class _Builder:
     def check(self, box: RefBox, outs: list[int]) -> None:
         """The check of a morphism's outputs where they enter nominal objects, if any."""
         if box.def_kind == "morphism":
-            atoms = tuple(a if isinstance(a, Obj) else None for a in box.outputs)
-            if any(a is not None for a in atoms):
+            atoms = tuple([a if isinstance(a, Obj) else None for a in box.outputs])
+            if atoms.count(None) < len(atoms):
                 self.steps.append(Check(tuple(outs), atoms, box.label, box.span))
 
 

@@ -86,20 +86,22 @@ def _raise_with_sources(err: CatRuntimeError, sources: dict[str, str]) -> CatErr
 
 def init_param(info: ParamInfo, dtype=np.float64) -> np.ndarray:
     """A parameter's initial value from its initialiser, literal or file."""
-    from catdsl.files import load_array_file
-    from catdsl.std.init import INITIALISERS
-
+    shape = info.shape  # worked out from the dims afresh at each read: read once
     if info.init == "literal":
         value = np.asarray(info.literal, dtype=dtype)
     elif info.init == "load":
+        from catdsl.files import load_array_file
+
         assert info.path is not None, "the checker gives a loaded param its file"
         try:
             value = np.asarray(load_array_file(info.path)[0], dtype=dtype)
         except CatRuntimeError as err:  # point at the `param` that names the file
             raise err.at(info.span) from None
     else:
-        value = INITIALISERS[info.init](info.shape, dtype, **dict(info.init_args))
-    if value.shape != info.shape:
+        from catdsl.std.init import INITIALISERS
+
+        value = INITIALISERS[info.init](shape, dtype, **dict(info.init_args))
+    if value.shape != shape:
         raise CatRuntimeError(
             "R0410",
             f"param `{info.name}` is declared `{info.carrier}` but its value has shape "

@@ -44,6 +44,8 @@ from catdsl.semantics.ops import (
     CheckOp,
     FunctorOp,
     InvokeOp,
+    KernelOp,
+    ModalKernelOp,
     MorphismKernelOp,
     PowerOp,
     UnpackOp,
@@ -51,6 +53,7 @@ from catdsl.semantics.ops import (
 )
 from catdsl.semantics.plan import CTX, Instr, Op, Plan
 from catdsl.semantics.training import initial_state, run_steps, train_op
+from catdsl.typesys.types import Carrier, Obj
 
 
 class NumpyBackend:
@@ -122,6 +125,7 @@ class _Binder:
         self.kernels, self.dtype = kernels, dtype
         self.plans: dict[int, Plan] = {}
         self.validated: set[tuple[str, tuple[str, ...]]] = set()  # (primitive, static names)
+        self.validated_plain: set[str] = set()  # the primitives validated without constants
 
     def plan(self, sched: Schedule) -> Plan:
         """The plan of `sched`, made once per schedule."""
@@ -136,7 +140,13 @@ class _Binder:
         for constant in sched.constants:
             for slot, value in zip(constant.slots, self.constant(constant.box), strict=True):
                 template[slot] = value
-        instrs = [instr for step in sched.steps if (instr := self.instr(step)) is not None]
+        instrs: list[Instr] = []
+        for step in sched.steps:
+            if step.__class__ is Call and not step.subs:  # the most common step, bound inline
+                box = step.box
+                instrs.append(Instr(self.kernel_op(box), step.ins, step.outs, box.label, box.span))
+            elif (instr := self.instr(step)) is not None:
+                instrs.append(instr)
         where = f"`{sched.name}`" if sched.name else "the morphism"
         input_checks = [
             make_check(a, f"input {i + 1} of {where}") for i, a in enumerate(sched.dom.atoms)
@@ -161,7 +171,7 @@ class _Binder:
         op: Op
         match step:
             case Call(box=box, subs=()):
-                op = kernel_op(self.kernel(box), box.inputs, box.outputs)
+                op = self.kernel_op(box)
             case Call(box=box, subs=subs):
                 plans = [self.plan(sub) for sub in subs]
                 op = MorphismKernelOp(self.kernel(box), plans, box.inputs, box.outputs)
@@ -190,20 +200,40 @@ class _Binder:
                 return Instr(check_op, step.ins, (), step.label, step.span, is_check=True)
         return Instr(op, step.ins, step.outs, box.label, box.span)
 
+    def kernel_op(self, box: PrimBox) -> Op:
+        """The op of a primitive box without morphism arguments: `ops.kernel_op`, with the
+        common case (each wire one array, no packing) recognised without asking `width`."""
+        kernel = self.kernel(box)
+        for atom in (*box.inputs, *box.outputs):
+            carrier = atom.carrier if atom.__class__ is Obj else atom
+            if carrier.__class__ is not Carrier or carrier.kind == "List":
+                return kernel_op(kernel, box.inputs, box.outputs)
+        return (ModalKernelOp if kernel.uses_mode else KernelOp)(kernel, box.inputs)
+
     def kernel(self, box: PrimBox) -> Kernel:
-        """The kernel of a primitive box, from the table's factory."""
+        """The kernel of a primitive box, from the table's factory; the constant arguments
+        are checked against the factory's signature once per primitive and set of names."""
         factory = self.kernels.get(box.name)
         if factory is None:
             raise CatRuntimeError("R0103", f"the primitive `{box.name}` has no kernel", box.span)
-        static = dict(box.static) if box.static else {}
-        key = (box.name, tuple(sorted(static)) if static else ())
-        if key in self.validated:  # its names already bound to the factory's signature
-            return factory(tuple(box.in_ranks), **static)
+        key: tuple[str, tuple[str, ...]] | None = None
+        if not box.static:  # most primitives: nothing to copy or sort
+            if box.name in self.validated_plain:
+                return factory(tuple(box.in_ranks))
+            static: dict[str, object] = {}
+        else:
+            static = dict(box.static)
+            key = (box.name, tuple(sorted(static)))
+            if key in self.validated:
+                return factory(tuple(box.in_ranks), **static)
         try:
             kernel = build_kernel(factory, box.name, static, box.in_ranks)
         except CatRuntimeError as exc:
             raise exc.at(box.span) from None
-        self.validated.add(key)
+        if key is None:
+            self.validated_plain.add(box.name)
+        else:
+            self.validated.add(key)
         return kernel
 
     def constant(self, box: ConstBox) -> list[Any]:

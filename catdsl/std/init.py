@@ -6,6 +6,7 @@ Every initialiser is deterministic: the random ones take a `seed` (numpy's `defa
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -59,11 +60,22 @@ def course_init(
     cols is the last axis (1 for a scalar) and r runs over all other axes, so a vector is one
     row; r·cols + c is then the row-major position of the entry.
     """
-    _check(isinstance(seed, int | np.integer), f"`course_init` needs an integer seed, found {seed}")
+    _check(isinstance(seed, _INTEGERS), f"`course_init` needs an integer seed, found {seed}")
     _check(math.isfinite(scale), f"`course_init` needs a finite `scale`, found {scale}")
-    position = np.arange(math.prod(shape), dtype=np.int64)
-    values = (((position * 37 + int(seed) * 101) % 1000) / 1000 - 0.5) * scale
+    values = (((_positions37(math.prod(shape)) + int(seed) * 101) % 1000) / 1000 - 0.5) * scale
     return values.reshape(shape).astype(dtype)
+
+
+_INTEGERS = (int, np.integer)
+
+
+@functools.lru_cache(maxsize=64)
+def _positions37(size: int) -> np.ndarray:
+    """0, 37, 74, ...: the positions of `size` entries times 37, shared by the params of one
+    size (a program of a thousand layers initialises a thousand alike); read-only."""
+    positions = np.arange(size, dtype=np.int64) * 37
+    positions.flags.writeable = False
+    return positions
 
 
 INITIALISERS: dict[str, Callable[..., np.ndarray]] = {
