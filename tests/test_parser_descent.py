@@ -589,6 +589,17 @@ def test_tokens_are_lark_tokens() -> None:
     assert lexed > 400
 
 
+def test_keywords_are_the_grammars_words() -> None:
+    """The strings of the grammar that the NAME terminal also matches: Lark's lexer retypes a
+    NAME with one of these texts, so the reader never takes one for a name."""
+    words = {
+        t.pattern.value
+        for t in lark_parser().terminals
+        if t.pattern.type == "str" and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_']*", t.pattern.value)
+    }
+    assert words == descent.KEYWORDS
+
+
 def test_a_character_no_terminal_matches_is_a_token_of_its_own() -> None:
     cut, _, columns = descent.tokens("let a = b $ c\nlet é = ٣")
     assert cut == ["let", "a", "=", "b", "$", "c", "let", "é", "=", "٣"]

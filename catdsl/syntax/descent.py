@@ -99,7 +99,7 @@ CLOSES_PAIRING = frozenset({">", "⟩"})
 SOFT_NAMES = frozenset({"functor", "natural", "monoid", "preorder"})
 """Keywords that may still name a law (`law natural : ...`)."""
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 """The characters a string (a file path) may not hold."""
 
 
