@@ -368,8 +368,9 @@ class _ToAst(Transformer):
         return new.LawDecl(str(name), lhs, rhs, tolerance, span, name_span, over)
 
     def r_law_range(self, meta: Place, children: list[Any]) -> tuple[int, int]:
+        """`over [lo, hi]`: each bound is refused at its literal when no count can hold it."""
         lo, hi = children
-        return (int(lo), int(hi))
+        return (int(self._number(lo)), int(self._number(hi)))
 
     # -- declarations that carry their laws
     def r_functor_decl(self, meta: Place, children: list[Any]) -> ast.FunctorDecl:
