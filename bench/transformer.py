@@ -23,6 +23,7 @@ alternating likewise; `--chain-only` times only this.
     .venv/bin/python bench/transformer.py                 # the tables in docs/performance.md
     .venv/bin/python bench/transformer.py --profile small # cProfile of catdsl's side
     .venv/bin/python bench/transformer.py --chain-only --cpu   # the chain, by CPU time
+    valgrind --tool=cachegrind .venv/bin/python bench/transformer.py --calls call 100 500
 """
 
 from __future__ import annotations
@@ -204,11 +205,13 @@ let chain = {body}
 """
 
 
-def chain_table(repetitions: int, clock=time.perf_counter) -> None:
+def chain_table(repetitions: int, clock=time.perf_counter, calls: tuple | None = None) -> None:
     """A plain checked call of a 1,000-box chain against the numpy loop: every box scanned (the
     first way), the plan's checked run (boundary checks, flags, straight-line code, trusted
-    kernels once the shapes have passed) and the public call `program["chain"](x)`."""
-    pairs = 500
+    kernels once the shapes have passed) and the public call `program["chain"](x)`. `calls`
+    (way, n, pairs) only makes n calls of one way after the warm-up, untimed, for counting
+    instructions (valgrind) by the difference of two n."""
+    pairs = 500 if calls is None else calls[2]
     program = catdsl.loads(CHAIN.format(body=" >> ".join(["linear(W) >> tanh"] * pairs)))
     morphism = program["chain"]
     plan, weight = morphism.plan, program.params["W"]
@@ -236,6 +239,10 @@ def chain_table(repetitions: int, clock=time.perf_counter) -> None:
         assert np.array_equal(call(), by_hand()) and np.array_equal(boundary()[0], by_hand())
     assert np.array_equal(scanned()[0], by_hand())
     runs = {"scanned": scanned, "plan.run": boundary, "call": call, "numpy": by_hand}
+    if calls is not None:
+        for _ in range(calls[1]):
+            runs[calls[0]]()
+        return
     samples: dict[str, list[float]] = {k: [] for k in runs}
     for i in range(repetitions * len(runs)):
         order = list(runs.items())
@@ -254,8 +261,6 @@ def chain_table(repetitions: int, clock=time.perf_counter) -> None:
 
 
 def main() -> None:
-    import torch
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repetitions", type=int, default=15, help="timed repetitions per side")
     parser.add_argument("--threads", type=int, default=1, help="threads for both sides")
@@ -265,12 +270,25 @@ def main() -> None:
     parser.add_argument(
         "--cpu", action="store_true", help="time by this process's CPU time (on a busy machine)"
     )
+    parser.add_argument(
+        "--calls",
+        nargs=3,
+        metavar=("WAY", "N", "PAIRS"),
+        help="only N untimed calls of one way (numpy, call, plan.run, scanned) of a chain of "
+        "PAIRS `linear >> tanh`, for counting instructions under valgrind",
+    )
     args = parser.parse_args()
+    if args.calls:
+        way, n, pairs = args.calls
+        chain_table(0, calls=(way, int(n), int(pairs)))
+        return
     clock = time.process_time if args.cpu else time.perf_counter
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
     if args.chain_only:
         chain_table(args.repetitions, clock)
         return
+    import torch
+
     torch.set_num_threads(args.threads)
     chosen = [s for s in SIZES if s.name in (args.size or [s.name for s in SIZES])]
     print(f"threads {args.threads}")
