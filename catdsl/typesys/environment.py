@@ -383,11 +383,11 @@ def referenced_names(node: object) -> set[str]:
     deep expressions must not overflow the stack here."""
     found: set[str] = set()
     pending = [node]
-    known = _FIELDS
+    pop, extend, known = pending.pop, pending.extend, _FIELDS
     while pending:
-        item = pending.pop()
+        item = pop()
         if isinstance(item, tuple):
-            pending.extend(item)
+            extend(item)
             continue
         cls = type(item)
         walked = known[cls] if cls in known else _walked_fields(item)
@@ -395,6 +395,5 @@ def referenced_names(node: object) -> set[str]:
             naming, names = walked
             if naming:
                 found.add(item.name)  # type: ignore[attr-defined]
-            for name in names:
-                pending.append(getattr(item, name))
+            extend([getattr(item, name) for name in names])
     return found

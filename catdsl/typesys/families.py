@@ -47,6 +47,9 @@ class FamilyChecker:
         self.reporter = reporter
         self.literals = literals
         self.expressions = expressions
+        self._ordered: dict[int, tuple[tuple[Port, ...], tuple[Port, ...]]] = {}
+        """A loss's ports (kept alive) and its params in declaration order, by the ports'
+        id: every use of one loss shares its ports, and each family applied to it asks."""
 
     # ---------------------------------------------------------------- families
     def check(self, name: str, e: ast.Call, subst: Subst) -> T.Term:
@@ -319,8 +322,14 @@ class FamilyChecker:
 
     def _params(self, loss: T.Term) -> tuple[Port, ...]:
         """The loss's learnable params, in declaration order."""
-        learnable = (p for p in loss.ports if p.kind == "param")
-        return tuple(sorted(learnable, key=lambda p: self.env.position(p.name)))
+        ports = loss.ports
+        known = self._ordered.get(id(ports))
+        if known is None or known[0] is not ports:
+            position = self.env.position
+            learnable = (p for p in ports if p.kind == "param")
+            known = (ports, tuple(sorted(learnable, key=lambda p: position(p.name))))
+            self._ordered[id(ports)] = known
+        return known[1]
 
     def params_record(self, loss: T.Term, text: str, family: str, span: Span) -> Record:
         """The record of the loss's params in declaration order; a loss without params has

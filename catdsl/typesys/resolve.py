@@ -144,6 +144,7 @@ _INERT = {
     "tuple[int, ...]",
     "tuple[Atom, ...]",  # a primitive's argument types: resolved with its ranks
     "tuple[tuple[str, float], ...]",
+    "tuple[tuple[str, object], ...]",  # static arguments and initialiser arguments: numbers
     "tuple[tuple[str, Prod], ...]",  # a generic instance's type arguments, kept as written
     "PrimSpec | None",
     "Family",

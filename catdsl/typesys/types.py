@@ -41,7 +41,8 @@ class Carrier:
     @property
     def spec(self) -> CarrierKind:
         """The spec of this carrier's kind (a number-kind variable's is `Real`'s: an array)."""
-        return CARRIER_KINDS[shown(self.kind) if is_kind_var(self.kind) else self.kind]
+        spec = CARRIER_KINDS.get(self.kind)  # (no kind's name starts with `?`)
+        return spec if spec is not None else CARRIER_KINDS[shown(self.kind)]
 
     @property
     def rank(self) -> int:

@@ -359,6 +359,9 @@ class Subst:
             if self._bind_product(e, f) or self._bind_product(f, e):
                 return
             raise Mismatch(Reason.ARITY, e, f)
+        if len(e) == 1 and not self.capped:  # (the common case: nothing bound before it)
+            self._meet_atoms(f.atoms[0], e.atoms[0], nominal_entry)
+            return
         before = self._bound()
         for ae, af in zip(e.atoms, f.atoms, strict=True):
             if self._bound() == before and not self.capped:
