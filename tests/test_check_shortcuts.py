@@ -70,9 +70,7 @@ def test_an_array_type_is_read_once_and_a_mistake_in_one_everywhere() -> None:
     assert program.params["W"].carrier is dom.atoms[0]  # one reading of `Real[D, D]`
     assert str(dom) == "Real[D, D]"
     broken = check_text(
-        "import std.ml\n"
-        "param W : Real[Q, 2] = zeros\n"
-        "param V : Real[Q, 2] = zeros\n"
+        "import std.ml\nparam W : Real[Q, 2] = zeros\nparam V : Real[Q, 2] = zeros\n"
     )
     places = [(d.code, d.span.line, d.span.column) for d in broken.diagnostics if d.span]
     assert [line for _, line, _ in places] == [2, 3]
