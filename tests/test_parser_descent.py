@@ -9,17 +9,16 @@ import random
 import re
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import fuzzkit
 import pytest
+from conftest import REPO as ROOT
+from conftest import TINY_TEXT
 from lark.exceptions import UnexpectedInput
 
 from catdsl.errors import Diagnostic
 from catdsl.syntax import descent, lalr, parser
 from catdsl.syntax.parser import grammar_path, lark_parser, parse
-
-ROOT = Path(__file__).resolve().parent.parent
 
 Parsed = tuple[object, list[Diagnostic]]
 
@@ -726,7 +725,7 @@ def test_the_reader_knows_this_grammar() -> None:
 
 
 def test_another_grammar_turns_the_reader_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = (ROOT / "programs" / "tiny_ml.cat").read_text(encoding="utf-8")
+    text = TINY_TEXT
     expected = parse(text, "f.cat")
     calls: list[str] = []
     monkeypatch.setattr(descent, "GRAMMAR_SHA256", "another grammar")
