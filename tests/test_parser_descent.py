@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-import sys
 from collections.abc import Callable
 
 import fuzzkit
@@ -15,6 +14,7 @@ import pytest
 from conftest import REPO as ROOT
 from conftest import TINY_TEXT
 from lark.exceptions import UnexpectedInput
+from test_parser_fast import same
 
 from catdsl.errors import Diagnostic
 from catdsl.syntax import descent, lalr, parser
@@ -41,16 +41,6 @@ def read(text: str) -> tuple[object, ...] | None:
         return descent.read_module(text, "f.cat")
     except lalr.GiveUp:
         return None
-
-
-def same(a: object, b: object) -> bool:
-    """Equal ASTs; comparing two deep ones recurses, so with room for it."""
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20_000))
-    try:
-        return a == b
-    finally:
-        sys.setrecursionlimit(limit)
 
 
 def agrees(text: str) -> bool:
