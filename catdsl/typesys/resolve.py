@@ -69,15 +69,29 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
 
 
 def _resolve(term: T.Term, subst: _Final, root: bool) -> T.Term:
+    # the commonest classes take a direct path, their fields read by name (all are plain)
     cls = type(term)
-    if cls is T.Ref and not root and not term.instance:  # type: ignore[attr-defined]
-        # a use of a finished definition: only the types seen at the use are resolved
-        return _copy(term, _outer(term.__dict__, subst))
-    if cls is T.Seq:  # the commonest compound term: its fields read directly
+    if cls is T.Ref:
+        changes = _outer(term.__dict__, subst)
+        body = term.body  # type: ignore[attr-defined]
+        # below the root, a use of a finished definition: only the types seen at the use
+        if body is not None and (root or term.instance):  # type: ignore[attr-defined]
+            changes["body"] = _resolve(body, subst, False)
+        return _copy(term, changes)
+    if cls is T.Seq:
         changes = _outer(term.__dict__, subst)
         changes["parts"] = tuple(
             [_resolve(v, subst, False) for v in term.parts]  # type: ignore[attr-defined]
         )
+        return _copy(term, changes)
+    if cls is T.Struct:
+        return _copy(term, _outer(term.__dict__, subst))
+    if cls is T.Prim:
+        assert isinstance(term, T.Prim)
+        changes = _outer(term.__dict__, subst)
+        if term.morphisms:
+            changes["morphisms"] = tuple([_resolve(v, subst, False) for v in term.morphisms])
+        _prim(term, changes, subst)
         return _copy(term, changes)
     changes = {}  # new values of any of the term's fields
     plan = _PLANS.get(cls) or _plan(cls)
@@ -114,9 +128,6 @@ def _resolve(term: T.Term, subst: _Final, root: bool) -> T.Term:
             changes[name] = _ports(value, subst)
         elif isinstance(value, tuple) and _has_term(value):
             changes[name] = tuple(_resolve_nested(v, subst) for v in value)
-    if cls is T.Prim:
-        assert isinstance(term, T.Prim)
-        _prim(term, changes, subst)
     return T.rebuilt(term, changes) if state is None else _copy(term, changes)
 
 
