@@ -68,3 +68,37 @@ def test_a_number_kind_left_free_is_real() -> None:
     kinds = [a.kind for a in term.body.dom.atoms if isinstance(a, Carrier)]
     assert kinds == ["Real", "Real"]
     assert term.body.in_ranks == (2, 2)
+
+
+CUTS = """import std.ml
+import std.logic
+param v : Real[2] = [0.5, -1.0]
+data one : Real = 1.0
+let judge = dot(v) * one >> gt
+let score = dot(v)
+let both = <judge, score >> tanh>
+let pipe(x: Real[2]) -> Real = { s = score(x); return tanh(s) }
+data xs : List[Real[2]] = [[1.0, 2.0], [3.0, 4.0]]
+let step = TrainStep(score >> tanh, xs, lr = 0.1)
+"""
+
+
+def test_finished_terms_know_whether_they_hold_a_box_without_a_gradient() -> None:
+    program = check_text(CUTS, "cuts.cat")
+    assert not program.diagnostics
+    held = {name: d.term._no_cut for name, d in program.definitions.items() if d.kind != "data"}
+    # `gt` has no gradient: `judge` and what uses it are searched; the rest need not be
+    assert held == {
+        "judge": False,
+        "score": True,
+        "both": False,
+        "pipe": True,
+        "step": True,
+    }
+    judge = program.definitions["judge"].term
+    assert isinstance(judge, T.Ref) and isinstance(judge.body, T.Seq)
+    assert [p._no_cut for p in judge.body.parts] == [True, False]
+    assert (
+        "_no_cut" not in repr(judge)
+        and judge == check_text(CUTS, "cuts.cat").definitions["judge"].term
+    )

@@ -1,5 +1,6 @@
 """Finish a checked term: apply the final bindings everywhere and fill in kernel ranks (and
-the carrier kind of a primitive typed on several)."""
+the carrier kind of a primitive typed on several); mark the terms that hold no box without a
+gradient (`Term._no_cut`), so that `no_gradient` does not search them again."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class _Final:
 
 
 def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Term:
-    """A new term with every type resolved; compute `in_ranks` of primitives.
+    """A new term with every type resolved; compute `in_ranks` of primitives and `_no_cut`.
 
     Every term met is copied, even when nothing in it changes: which terms are shared is
     observable (lowering memoises by identity, snapshots record it), and a term below the
@@ -76,22 +77,33 @@ def _resolve(term: T.Term, subst: _Final, root: bool) -> T.Term:
         body = term.body  # type: ignore[attr-defined]
         # below the root, a use of a finished definition: only the types seen at the use
         if body is not None and (root or term.instance):  # type: ignore[attr-defined]
-            changes["body"] = _resolve(body, subst, False)
+            changes["body"] = body = _resolve(body, subst, False)
+        if body is None or body._no_cut:
+            changes["_no_cut"] = True
         return _copy(term, changes)
     if cls is T.Seq:
         changes = _outer(term.__dict__, subst)
-        changes["parts"] = tuple(
+        changes["parts"] = parts = tuple(
             [_resolve(v, subst, False) for v in term.parts]  # type: ignore[attr-defined]
         )
+        if all([p._no_cut for p in parts]):
+            changes["_no_cut"] = True
         return _copy(term, changes)
     if cls is T.Struct:
-        return _copy(term, _outer(term.__dict__, subst))
+        changes = _outer(term.__dict__, subst)
+        changes["_no_cut"] = True
+        return _copy(term, changes)
     if cls is T.Prim:
         assert isinstance(term, T.Prim)
         changes = _outer(term.__dict__, subst)
-        if term.morphisms:
-            changes["morphisms"] = tuple([_resolve(v, subst, False) for v in term.morphisms])
+        morphisms = term.morphisms
+        if morphisms:
+            changes["morphisms"] = morphisms = tuple([_resolve(v, subst, False) for v in morphisms])
         _prim(term, changes, subst)
+        if (term.spec is None or term.spec.no_gradient is None) and all(
+            [m._no_cut for m in morphisms]
+        ):
+            changes["_no_cut"] = True
         return _copy(term, changes)
     changes = {}  # new values of any of the term's fields
     plan = _PLANS.get(cls) or _plan(cls)
@@ -128,11 +140,29 @@ def _resolve(term: T.Term, subst: _Final, root: bool) -> T.Term:
             changes[name] = _ports(value, subst)
         elif isinstance(value, tuple) and _has_term(value):
             changes[name] = tuple(_resolve_nested(v, subst) for v in value)
-    return T.rebuilt(term, changes) if state is None else _copy(term, changes)
+    if state is None:
+        return T.rebuilt(term, changes)
+    # every term inside is among the changes; a training step is searched on its own
+    if cls is T.Train or _no_cut(tuple(changes.values())):
+        changes["_no_cut"] = True
+    return _copy(term, changes)
+
+
+def _no_cut(values: tuple) -> bool:
+    """Whether every term in `values` (nested tuples too) is known to hold no box without a
+    gradient."""
+    for v in values:
+        if isinstance(v, T.Term):
+            if not v._no_cut:
+                return False
+        elif isinstance(v, tuple) and not _no_cut(v):
+            return False
+    return True
 
 
 def _copy(term: T.Term, changes: dict[str, Any]) -> T.Term:
-    """A new term of a plain class (`terms.plain`) equal to `term` but for `changes`."""
+    """A new term of a plain class (`terms.plain`) equal to `term` but for `changes`: the
+    checks of `terms.rebuilt` are made once, by the callers."""
     new = _new(type(term))
     state = new.__dict__
     state.update(term.__dict__)
