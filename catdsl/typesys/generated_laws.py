@@ -60,16 +60,22 @@ class LawGenerator:
 
     def generate(self, program: CheckedProgram) -> None:
         """Add the generated laws of every declaration that checked to `program.laws`."""
-        morphisms = list(_candidates(program))
+        # the morphisms laws are instantiated at: found once, when a functor or a natural
+        # transformation first needs them (a program without one skips the search)
+        morphisms: list[tuple[str, Definition]] | None = None
         for name, entry in self.env.entries.items():
             if name not in self.env.done:
                 continue
             result = self.env.done[name]
             decl = entry.decl
+            if isinstance(decl, ast.FunctorDecl | ast.NaturalDecl) and morphisms is None:
+                morphisms = list(_candidates(program))
             if isinstance(decl, ast.FunctorDecl) and isinstance(result, Structure):
+                assert morphisms is not None
                 self._add(program, name, "identity", _identity(name, morphisms))
                 self._add(program, name, "composition", _composition(name, morphisms))
             elif isinstance(decl, ast.NaturalDecl) and isinstance(result, Definition):
+                assert morphisms is not None
                 at = self.natural_at.get(name)
                 fitting = [
                     (f, d) for f, d in morphisms if at is None or d.term.dom == d.term.cod == at

@@ -50,6 +50,8 @@ class _Search:
 
     def visit(self, term: T.Term, fed: bool, where: str | None) -> Cut | None:
         """The first cut in `term`, whose input is differentiated when `fed`."""
+        if term._no_cut:  # finished without any such box (`resolve`)
+            return None
         key = (id(term), fed)
         if key in self.seen or isinstance(term, T.Train):
             return None  # a training step inside differentiates its own loss, checked there

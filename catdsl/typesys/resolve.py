@@ -1,5 +1,6 @@
 """Finish a checked term: apply the final bindings everywhere and fill in kernel ranks (and
-the carrier kind of a primitive typed on several)."""
+the carrier kind of a primitive typed on several); mark the terms that hold no box without a
+gradient (`Term._no_cut`), so that `no_gradient` does not search them again."""
 
 from __future__ import annotations
 
@@ -50,7 +51,11 @@ class _Final:
 
 
 def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Term:
-    """Rebuild a term with every type resolved; compute `in_ranks` of primitives.
+    """A new term with every type resolved; compute `in_ranks` of primitives and `_no_cut`.
+
+    Every term met is copied, even when nothing in it changes: which terms are shared is
+    observable (lowering memoises by identity, snapshots record it), and a term below the
+    root may also be held elsewhere (a `data` definition's point, used by name).
 
     A `Ref` below the root is a use of a definition that was finished when it was checked:
     only the types seen at the use are resolved, never its body again (that would make
@@ -61,26 +66,58 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
         subst.settle()  # the checks that waited for the definition's final types
         subst.final = True  # a number kind left free is `Real`
         subst = _Final(subst)
+    return _resolve(term, subst, root)
+
+
+def _resolve(term: T.Term, subst: _Final, root: bool) -> T.Term:
+    # the commonest classes take a direct path, their fields read by name (all are plain)
     cls = type(term)
-    if cls is T.Ref and not root and not term.instance:  # type: ignore[attr-defined]
-        changes: dict[str, Any] = {
-            "dom": subst.prod(term.dom),
-            "cod": subst.prod(term.cod),
-            "ports": _ports(term.ports, subst),
-        }
-        return T.rebuilt(term, changes)
+    if cls is T.Ref:
+        changes = _outer(term.__dict__, subst)
+        body = term.body  # type: ignore[attr-defined]
+        # below the root, a use of a finished definition: only the types seen at the use
+        if body is not None and (root or term.instance):  # type: ignore[attr-defined]
+            changes["body"] = body = _resolve(body, subst, False)
+        if body is None or body._no_cut:
+            changes["_no_cut"] = True
+        return _copy(term, changes)
+    if cls is T.Seq:
+        changes = _outer(term.__dict__, subst)
+        changes["parts"] = parts = tuple(
+            [_resolve(v, subst, False) for v in term.parts]  # type: ignore[attr-defined]
+        )
+        if all([p._no_cut for p in parts]):
+            changes["_no_cut"] = True
+        return _copy(term, changes)
+    if cls is T.Struct:
+        changes = _outer(term.__dict__, subst)
+        changes["_no_cut"] = True
+        return _copy(term, changes)
+    if cls is T.Prim:
+        assert isinstance(term, T.Prim)
+        changes = _outer(term.__dict__, subst)
+        morphisms = term.morphisms
+        if morphisms:
+            changes["morphisms"] = morphisms = tuple([_resolve(v, subst, False) for v in morphisms])
+        _prim(term, changes, subst)
+        if (term.spec is None or term.spec.no_gradient is None) and all(
+            [m._no_cut for m in morphisms]
+        ):
+            changes["_no_cut"] = True
+        return _copy(term, changes)
     changes = {}  # new values of any of the term's fields
-    state = term.__dict__ if T.plain(cls) else None
     plan = _PLANS.get(cls) or _plan(cls)
+    state = term.__dict__ if T.plain(cls) else None
     for name, how in plan:
         value = state[name] if state is not None else getattr(term, name)
         if how is _PROD:
-            changes[name] = subst.prod(value)
+            if not value._ground:
+                changes[name] = subst.prod(value)
         elif how is _TERMS:
             if value:
                 changes[name] = tuple(
                     [
-                        resolve_term(v, subst, False)
+                        _resolve(v, subst, False)
                         if isinstance(v, T.Term)
                         else _resolve_nested(v, subst)
                         for v in value
@@ -88,7 +125,7 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
                 )
         elif how is _TERM:
             if isinstance(value, T.Term):
-                changes[name] = resolve_term(value, subst, root=False)
+                changes[name] = _resolve(value, subst, False)
         elif how is _PORTS:
             if value:
                 changes[name] = _ports(value, subst)
@@ -98,26 +135,79 @@ def resolve_term(term: T.Term, subst: Subst | _Final, root: bool = True) -> T.Te
         elif isinstance(value, Prod):  # a field typed loosely: looked at as it is
             changes[name] = subst.prod(value)
         elif isinstance(value, T.Term):
-            changes[name] = resolve_term(value, subst, root=False)
+            changes[name] = _resolve(value, subst, False)
         elif isinstance(value, tuple) and value and isinstance(value[0], Port):
             changes[name] = _ports(value, subst)
         elif isinstance(value, tuple) and _has_term(value):
             changes[name] = tuple(_resolve_nested(v, subst) for v in value)
-    if cls is T.Prim:
-        assert isinstance(term, T.Prim)
-        decided = subst.subst.settled.get(id(term))
-        if decided:  # a static argument named, decided from the final types (`axis = F`)
-            changes["static"] = tuple(sorted({**dict(term.static), **decided}.items()))
-        arg_types = tuple([subst.atom(a) for a in term.arg_types])
-        dom = changes.get("dom", term.dom)
-        changes["arg_types"] = arg_types
-        changes["in_ranks"] = tuple([element_rank(a) for a in (*dom.atoms, *arg_types)])
-        if term.spec is not None and term.spec.typed_by_kind and dom.atoms:
-            carrier = carrier_of(dom.atoms[0])
-            kind = carrier.kind if isinstance(carrier, Carrier) else ""
-            static = changes.get("static", term.static)
-            changes["static"] = tuple(sorted({**dict(static), "kind": kind}.items()))
-    return T.rebuilt(term, changes)
+    if state is None:
+        return T.rebuilt(term, changes)
+    # every term inside is among the changes; a training step is searched on its own
+    if cls is T.Train or _no_cut(tuple(changes.values())):
+        changes["_no_cut"] = True
+    return _copy(term, changes)
+
+
+def _no_cut(values: tuple) -> bool:
+    """Whether every term in `values` (nested tuples too) is known to hold no box without a
+    gradient."""
+    for v in values:
+        if isinstance(v, T.Term):
+            if not v._no_cut:
+                return False
+        elif isinstance(v, tuple) and not _no_cut(v):
+            return False
+    return True
+
+
+def _copy(term: T.Term, changes: dict[str, Any]) -> T.Term:
+    """A new term of a plain class (`terms.plain`) equal to `term` but for `changes`: the
+    checks of `terms.rebuilt` are made once, by the callers."""
+    new = _new(type(term))
+    state = new.__dict__
+    state.update(term.__dict__)
+    state.update(changes)
+    return new
+
+
+_new = object.__new__
+
+
+def _outer(state: dict[str, Any], subst: _Final) -> dict[str, Any]:
+    """The resolved domain, codomain and ports of a plain term, where they may change."""
+    changes: dict[str, Any] = {}
+    dom = state["dom"]
+    if not dom._ground:
+        changes["dom"] = subst.prod(dom)
+    cod = state["cod"]
+    if not cod._ground:
+        changes["cod"] = subst.prod(cod)
+    ports = state["ports"]
+    if ports:
+        changes["ports"] = _ports(ports, subst)
+    return changes
+
+
+def _prim(term: T.Prim, changes: dict[str, Any], subst: _Final) -> None:
+    """A primitive's argument types, kernel ranks and (when decided by the final types) its
+    static arguments, recorded in `changes` where they differ from the term's."""
+    decided = subst.subst.settled.get(id(term))
+    if decided:  # a static argument named, decided from the final types (`axis = F`)
+        changes["static"] = tuple(sorted({**dict(term.static), **decided}.items()))
+    arg_types = term.arg_types
+    if arg_types:
+        resolved = tuple([subst.atom(a) for a in arg_types])
+        if any([a is not b for a, b in zip(resolved, arg_types, strict=True)]):
+            changes["arg_types"] = arg_types = resolved
+    dom = changes.get("dom", term.dom)
+    in_ranks = tuple([element_rank(a) for a in (*dom.atoms, *arg_types)])
+    if in_ranks != term.in_ranks:  # whole numbers: equal is the same value
+        changes["in_ranks"] = in_ranks
+    if term.spec is not None and term.spec.typed_by_kind and dom.atoms:
+        carrier = carrier_of(dom.atoms[0])
+        kind = carrier.kind if isinstance(carrier, Carrier) else ""
+        static = changes.get("static", term.static)
+        changes["static"] = tuple(sorted({**dict(static), "kind": kind}.items()))
 
 
 # How `resolve_term` treats a field of a term class, read from the field's annotation once per
@@ -183,7 +273,7 @@ def _has_term(v: object) -> bool:
 
 def _resolve_nested(v: object, subst: _Final) -> object:
     if isinstance(v, T.Term):
-        return resolve_term(v, subst, root=False)
+        return _resolve(v, subst, False)
     if isinstance(v, tuple):
         return tuple(_resolve_nested(x, subst) for x in v)
     return v

@@ -8,7 +8,7 @@ except in generic definitions that are never run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from catdsl.errors import Span
 from catdsl.typesys.family_spec import Family, Schedule
@@ -22,6 +22,10 @@ class Term:
     cod: Prod
     span: Span | None = field(compare=False)
     ports: tuple[Port, ...] = field(default=(), kw_only=True)
+    _no_cut: ClassVar[bool] = False  # not a field: neither equality nor the repr sees it
+    """True on a finished term that holds no box without a gradient, neither itself nor in the
+    definitions it uses (set by `resolve`): `no_gradient` need not search it. False is
+    "not known"."""
 
     @property
     def is_endo(self) -> bool:
