@@ -94,13 +94,16 @@ class Subst:
         flag = d._ground  # `dim_ground`, read inline when it is cached
         if flag or (flag is None and dim_ground(d)):
             return d  # only `?` variables are ever bound
-        for _ in range(50):
+        for i in range(50):
             terms = d.terms
             if len(terms) == 1 and terms[0][1] == 1 and len(terms[0][0]) == 1:  # a lone name
                 value = bound.get(terms[0][0][0])
                 if value is None:
                     return d
                 d = Dim(value.terms, d.label)  # what `substitute` gives for a lone name
+                flag = value._ground
+                if (flag or (flag is None and dim_ground(value))) and i != 49:
+                    return d  # bound to a ground dim: nothing more to apply
                 continue
             names = [n for mono, _ in terms for n in mono if n in bound]
             if not names:
@@ -124,14 +127,13 @@ class Subst:
             return s
         if not self.dims:
             return Shape(dims, rest)
-        new = tuple([self.dim(d) for d in dims])
-        if (
-            rest is s.rest
-            and dims is s.dims
-            and all(a is b for a, b in zip(new, dims, strict=True))
-        ):
-            return s
-        return Shape(new, rest)
+        new = []
+        same = rest is s.rest and dims is s.dims
+        for d in dims:
+            applied = d if d._ground else self.dim(d)  # (`dim` of a ground dim is itself)
+            same = same and applied is d
+            new.append(applied)
+        return s if same else Shape(tuple(new), rest)
 
     def atom(self, a: Atom) -> Atom:
         if a._ground or not (
@@ -195,6 +197,9 @@ class Subst:
 
     def default_rests(self, p: Prod) -> None:
         """Bind every still-free shape prefix in `p` to the empty prefix."""
+        flag = p._ground  # `prod_ground`, read inline when it is cached
+        if flag or (flag is None and prod_ground(p)):
+            return  # no prefix in it, and resolving it gives it back
         for a in p.atoms:
             a = self.atom(a)
             if isinstance(a, Carrier):
@@ -237,7 +242,8 @@ class Subst:
         for de, df in zip(e.dims[len(e.dims) - k :], f.dims[len(f.dims) - k :], strict=True):
             if len(dims) != before or self.capped:
                 de, df = self.dim(de), self.dim(df)
-            self._meet_dims(de, df)
+            if de is not df and de != df:  # (`_meet_dims`' first test, inline)
+                self._meet_dims(de, df)
         e_head, f_head = e.dims[: len(e.dims) - k], f.dims[: len(f.dims) - k]
         if e.rest is not None and not e_head:
             self._bind_rest(e.rest, Shape(f_head, f.rest))
@@ -352,7 +358,19 @@ class Subst:
         self.atoms[var.name] = bound
 
     def unify_prod(self, expected: Prod, found: Prod, nominal_entry: bool = False) -> None:
-        e, f = self.prod(expected), self.prod(found)
+        if expected is found:
+            return  # each atom meets itself
+        # (`self.prod` inlined for the common case of two ground products: each is its own
+        # resolution, and two equal ones meet atom by atom without binding anything)
+        e_flag, f_flag = expected._ground, found._ground
+        if e_flag is None:
+            e_flag = prod_ground(expected)
+        if f_flag is None:
+            f_flag = prod_ground(found)
+        if e_flag and f_flag and expected == found:
+            return
+        e = expected if e_flag else self.prod(expected)
+        f = found if f_flag else self.prod(found)
         if e is f:
             return  # each atom meets itself
         if len(e) != len(f):
