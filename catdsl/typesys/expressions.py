@@ -607,10 +607,8 @@ class ExpressionChecker:
         seen: dict[str, Port] = {}
         for term in terms:
             for port in term.ports:
-                same = seen.get(port.name)
-                if same is None:
-                    seen[port.name] = port
-                elif same is not port and same.atom is not port.atom and same.atom != port.atom:
+                same = seen.setdefault(port.name, port)
+                if same is not port and same.atom is not port.atom and same.atom != port.atom:
                     raise self.reporter.fail(
                         M.port_two_objects(port.name, same.atom, port.atom), span
                     )

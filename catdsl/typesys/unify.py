@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from catdsl.typesys.carriers import CARRIER_KINDS
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.types import (
     NUMBER_KINDS,
@@ -140,6 +141,8 @@ class Subst:
             self.dims or self.rests or self.atoms or self.products or self.kinds or self.final
         ):
             return a
+        if type(a) is Carrier:  # (the common case, tested first)
+            return self.carrier(a)
         if isinstance(a, TVar):
             bound = self.atoms.get(a.name)
             return self.atom(bound) if bound is not None else a
@@ -184,7 +187,11 @@ class Subst:
         same = True
         for a in p.atoms:
             resolved = resolve(a)
-            if isinstance(resolved, TVar) and resolved.name in self.products:
+            kind = type(resolved)
+            if kind is Carrier or kind is Obj:  # (the common case: one atom)
+                atoms.append(resolved)
+                same = same and resolved is a
+            elif isinstance(resolved, TVar) and resolved.name in self.products:
                 atoms.extend(self.prod(self.products[resolved.name]).atoms)
                 same = False
             elif isinstance(resolved, Prod):
@@ -234,17 +241,24 @@ class Subst:
         self._meet_shapes(self.shape(expected), self.shape(found))
 
     def _meet_shapes(self, e: Shape, f: Shape) -> None:
-        k = min(len(e.dims), len(f.dims))
-        if e.rest is None and f.rest is None and len(e.dims) != len(f.dims):
-            raise Mismatch(Reason.RANKS_DIFFER, e, f)
+        e_dims, f_dims = e.dims, f.dims
+        ne, nf = len(e_dims), len(f_dims)
+        if ne == nf:  # (the common case: the trailing dims are all of them, no head left)
+            e_head = f_head = e_dims[:0]
+            pairs = zip(e_dims, f_dims, strict=True)
+        else:
+            if e.rest is None and f.rest is None:
+                raise Mismatch(Reason.RANKS_DIFFER, e, f)
+            k = min(ne, nf)
+            e_head, f_head = e_dims[: ne - k], f_dims[: nf - k]
+            pairs = zip(e_dims[ne - k :], f_dims[nf - k :], strict=True)
         dims = self.dims
         before = len(dims)
-        for de, df in zip(e.dims[len(e.dims) - k :], f.dims[len(f.dims) - k :], strict=True):
+        for de, df in pairs:
             if len(dims) != before or self.capped:
                 de, df = self.dim(de), self.dim(df)
             if de is not df and de != df:  # (`_meet_dims`' first test, inline)
                 self._meet_dims(de, df)
-        e_head, f_head = e.dims[: len(e.dims) - k], f.dims[: len(f.dims) - k]
         if e.rest is not None and not e_head:
             self._bind_rest(e.rest, Shape(f_head, f.rest))
         elif f.rest is not None and not f_head:
@@ -274,7 +288,8 @@ class Subst:
     def _meet_carriers(self, e: Carrier, f: Carrier) -> None:
         if e.kind != f.kind:
             e, f = self._bind_kind(e, f)
-        if e.spec.element:
+        spec = CARRIER_KINDS.get(e.kind)  # (`e.spec`, inline for a kind that is no variable)
+        if (spec if spec is not None else e.spec).element:
             assert e.elem is not None and f.elem is not None
             try:
                 self.unify_prod(e.elem, f.elem, nominal_entry=False)
@@ -296,10 +311,18 @@ class Subst:
 
         `nominal_entry` allows a structural value to enter a nominal object: only at the
         boundary of a declared morphism or a data declaration."""
-        self._meet_atoms(self.atom(found), self.atom(expected), nominal_entry)
+        f = found if found._ground else self.atom(found)  # (`atom` of a ground atom: itself)
+        e = expected if expected._ground else self.atom(expected)
+        self._meet_atoms(f, e, nominal_entry)
 
     def _meet_atoms(self, found: Atom, expected: Atom, nominal_entry: bool) -> None:
         if found is expected or found == expected:
+            return
+        if type(expected) is Carrier and type(found) is Carrier:  # (the last case below)
+            if self.capped:
+                self.unify_carrier(expected, read_as(expected, found))
+            else:
+                self._meet_carriers(expected, read_as(expected, found))
             return
         if isinstance(expected, TVar):
             self._bind_var(expected, found)
@@ -373,11 +396,12 @@ class Subst:
         f = found if f_flag else self.prod(found)
         if e is f:
             return  # each atom meets itself
-        if len(e) != len(f):
+        n = len(e.atoms)  # (`len(e)`, without the call of `Prod.__len__`)
+        if n != len(f.atoms):
             if self._bind_product(e, f) or self._bind_product(f, e):
                 return
             raise Mismatch(Reason.ARITY, e, f)
-        if len(e) == 1 and not self.capped:  # (the common case: nothing bound before it)
+        if n == 1 and not self.capped:  # (the common case: nothing bound before it)
             self._meet_atoms(f.atoms[0], e.atoms[0], nominal_entry)
             return
         before = self._bound()
