@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import cast
 
 from catdsl.errors import IllegalComposition, Span
 from catdsl.syntax import ast
@@ -83,30 +84,15 @@ class ExpressionChecker:
 
     def check(self, e: ast.Expr, subst: Subst, expected: Expected = None) -> T.Term:
         """The typed term of `e`, its variables bound in `subst`."""
-        match e:
-            case ast.Name():
-                return self._name(e, subst)
-            case ast.Literal():
-                return self._literal(e)
-            case ast.ListLiteral():
-                return self._list_literal(e)
-            case ast.Hole():
-                return self._hole(e, subst, expected)
-            case ast.Structural():
-                return self._structural(e)
-            case ast.Bracket():
-                return self._bracket(e, subst)
-            case ast.Call():
-                return self._call(e, subst)
-            case ast.Compose():
-                return self._compose(e, subst, expected)
-            case ast.Tensor():
-                return self._tensor(e, subst)
-            case ast.Pairing():
-                return self._pairing(e, subst)
-            case ast.Power():
-                return self._power(e, subst)
-        raise AssertionError(f"not an expression: {e!r}")
+        kind = type(e)  # (one dict look-up: every expression class is final)
+        if kind is ast.Name:
+            return self._name(e, subst)  # type: ignore[arg-type]
+        if kind is ast.Compose:
+            return self._compose(e, subst, expected)  # type: ignore[arg-type]
+        method = _CHECKS.get(kind)
+        if method is None:
+            raise AssertionError(f"not an expression: {e!r}")
+        return method(self, e, subst, expected)
 
     def text(self, node: M.Located) -> str:
         """The source text of a node, for messages."""
@@ -193,25 +179,16 @@ class ExpressionChecker:
         if not self.env.visible(name):
             hint = M.import_module(name, spec.module)
             raise self.reporter.fail(M.unknown_name(name, hint), e.span)
-        positional = [a for a in args if a.name is None]
-        keywords = {a.name: a for a in args if a.name is not None}
-        names = [*spec.morphism_names, *spec.param_names, *spec.static_names]
-        if len(positional) > len(names):
-            raise self.reporter.fail(M.too_many_arguments(spec, len(positional)), e.span)
         static = dict(spec.defaults)
-        written = [(names[i], arg.value) for i, arg in enumerate(positional)]
-        for key, arg in keywords.items():
-            if key not in names:
-                usage = M.prim_usage(spec)
-                raise self.reporter.fail(M.no_such_argument(name, key, usage), arg.span)
-            written.append((key, arg.value))
-        given = dict(written)  # a keyword overrides the same argument given by position
-        static_values = {
-            k: self._static_value(v, spec, k) for k, v in written if k in spec.static_names
-        } | {k: v for k, v in static.items() if k not in given}
-        named = {
-            k: v for k, v in static_values.items() if k in spec.axis_names and isinstance(v, str)
-        }
+        if args:
+            given, static_values = self._prim_arguments(name, spec, args, static, e.span)
+        else:  # (a bare name: every static argument is its default)
+            given, static_values = {}, dict(static)
+        named = (
+            {k: v for k, v in static_values.items() if k in spec.axis_names and isinstance(v, str)}
+            if spec.axis_names
+            else {}
+        )
         numbered = {**static_values, **dict.fromkeys(named, -1)}  # (checked once found)
         if spec.validate is not None and (fault := spec.validate(numbered)) is not None:
             key, problem = fault
@@ -225,7 +202,7 @@ class ExpressionChecker:
                 Prod(tuple(FreshVars().atom(f"out{i}") for i in range(len(sig.cod)))),
                 sig.morphisms,
             )
-        morphisms = self._morphism_args(spec, sig, given, e, subst)
+        morphisms = self._morphism_args(spec, sig, given, e, subst) if spec.morphism_names else ()
         arguments: list[tuple[str, Atom]] = []
         ports: list[Port] = []
         for pname, ptype in zip(spec.param_names, sig.params, strict=True):
@@ -249,7 +226,7 @@ class ExpressionChecker:
                 ports.append(port)
         for sname in spec.static_names:
             if sname in given:
-                static[sname] = self._static_value(given[sname], spec, sname)
+                static[sname] = static_values[sname]  # (the value written, read above)
         term = T.Prim(
             sig.dom,
             sig.cod,
@@ -266,6 +243,34 @@ class ExpressionChecker:
             settle = self._settle_axes(term, spec, static_values, named, given, subst)
             subst.defer(settle)
         return term
+
+    def _prim_arguments(
+        self,
+        name: str,
+        spec: PrimSpec,
+        args: tuple[ast.Arg, ...],
+        static: dict[str, object],
+        span: Span,
+    ) -> tuple[dict[str, ast.Expr], dict[str, object]]:
+        """The arguments written to a primitive, by name (a keyword overrides the same
+        argument given by position), and its static values: those written, read, then the
+        defaults of the others."""
+        positional = [a for a in args if a.name is None]
+        keywords = {a.name: a for a in args if a.name is not None}
+        names = [*spec.morphism_names, *spec.param_names, *spec.static_names]
+        if len(positional) > len(names):
+            raise self.reporter.fail(M.too_many_arguments(spec, len(positional)), span)
+        written = [(names[i], arg.value) for i, arg in enumerate(positional)]
+        for key, arg in keywords.items():
+            if key not in names:
+                usage = M.prim_usage(spec)
+                raise self.reporter.fail(M.no_such_argument(name, key, usage), arg.span)
+            written.append((key, arg.value))
+        given = dict(written)
+        static_values = {
+            k: self._static_value(v, spec, k) for k, v in written if k in spec.static_names
+        } | {k: v for k, v in static.items() if k not in given}
+        return given, static_values
 
     def _settle_axes(
         self,
@@ -529,24 +534,34 @@ class ExpressionChecker:
     # ---------------------------------------------------------------- composites
     def _compose(self, e: ast.Compose, subst: Subst, expected: Expected) -> T.Term:
         checked: list[T.Term | None] = []
-        failed = False
+        failed = holes = False
+        check = self.check
         for part in e.parts:
-            if isinstance(part, ast.Hole):
+            if type(part) is ast.Hole:
                 checked.append(None)
+                holes = True
                 continue
             try:
-                checked.append(self.check(part, subst))
+                checked.append(check(part, subst))
             except Failed:
                 failed = True
                 checked.append(None)
         if failed:
             raise Failed
-        parts = self._fill_holes(e, checked, subst, expected)
+        parts = (
+            self._fill_holes(e, checked, subst, expected)
+            if holes
+            else cast("list[T.Term]", checked)  # (no hole: every part is checked)
+        )
         ok = True
+        unify = subst.unify_prod
         for i in range(len(parts) - 1):
             left, right = parts[i], parts[i + 1]
+            dom, cod = right.dom, left.cod
+            if dom is cod:
+                continue  # (what `unify_prod` does first, without the call)
             try:
-                subst.unify_prod(right.dom, left.cod)
+                unify(dom, cod)
             except Mismatch as err:
                 self._compose_error(e.parts[i], e.parts[i + 1], left, right, err, subst)
                 self._attach_figure(e, parts, i, subst)
@@ -592,10 +607,8 @@ class ExpressionChecker:
         seen: dict[str, Port] = {}
         for term in terms:
             for port in term.ports:
-                same = seen.get(port.name)
-                if same is None:
-                    seen[port.name] = port
-                elif same.atom != port.atom:
+                same = seen.setdefault(port.name, port)
+                if same is not port and same.atom is not port.atom and same.atom != port.atom:
                     raise self.reporter.fail(
                         M.port_two_objects(port.name, same.atom, port.atom), span
                     )
@@ -755,6 +768,21 @@ class ExpressionChecker:
             message = M.not_endomorphism(self.text(e.base), dom, cod, help_text)
             raise self.reporter.fail(message, e.base.span) from None
         return T.Power(dom, dom, e.span, base=base, n=int(exponent), ports=base.ports)
+
+
+_CHECKS: dict[type, Callable[[ExpressionChecker, ast.Expr, Subst, Expected], T.Term]] = {
+    ast.Literal: lambda c, e, s, x: c._literal(e),  # type: ignore[arg-type]
+    ast.ListLiteral: lambda c, e, s, x: c._list_literal(e),  # type: ignore[arg-type]
+    ast.Hole: lambda c, e, s, x: c._hole(e, s, x),  # type: ignore[arg-type]
+    ast.Structural: lambda c, e, s, x: c._structural(e),  # type: ignore[arg-type]
+    ast.Bracket: lambda c, e, s, x: c._bracket(e, s),  # type: ignore[arg-type]
+    ast.Call: lambda c, e, s, x: c._call(e, s),  # type: ignore[arg-type]
+    ast.Tensor: lambda c, e, s, x: c._tensor(e, s),  # type: ignore[arg-type]
+    ast.Pairing: lambda c, e, s, x: c._pairing(e, s),  # type: ignore[arg-type]
+    ast.Power: lambda c, e, s, x: c._power(e, s),  # type: ignore[arg-type]
+}
+"""How `ExpressionChecker.check` types each kind of expression but names and chains (those
+two, the most common, it tests first)."""
 
 
 def _instance_notes(terms: Sequence[T.Term], subst: Subst) -> tuple[str, ...]:

@@ -95,7 +95,9 @@ class FreshVars:
         self.tag = next(_fresh)
 
     def __getattr__(self, name: str) -> Dim:
-        return Dim.symbol(f"?{name}#{self.tag}")
+        # kept on the instance, so the next `v.n` is a plain attribute read (the same dim)
+        dim = self.__dict__[name] = Dim.symbol(f"?{name}#{self.tag}")
+        return dim
 
     def rest(self, name: str = "s") -> str:
         return f"?{name}#{self.tag}"

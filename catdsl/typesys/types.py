@@ -7,6 +7,7 @@ A bundle of wires is a `Prod`; products are strict, so nesting flattens and `Uni
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -217,7 +218,7 @@ def ground(t: Prod | Atom) -> bool:
     if isinstance(t, Prod):
         return prod_ground(t)
     assert isinstance(t, Record)
-    flag = all(ground(a) for _, a in t.fields)
+    flag = _all_ground([a for _, a in t.fields])
     object.__setattr__(t, "_ground", flag)
     return flag
 
@@ -226,9 +227,23 @@ def prod_ground(p: Prod) -> bool:
     """`ground` for a product."""
     flag = p._ground
     if flag is None:
-        flag = all(ground(a) for a in p.atoms)
+        flag = True
+        for a in p.atoms:  # (`all(ground(a) ...)`, reading each cached flag without a call)
+            known = a._ground
+            if not (known or (known is None and ground(a))):
+                flag = False
+                break
         object.__setattr__(p, "_ground", flag)
     return flag
+
+
+def _all_ground(atoms: Iterable[Atom]) -> bool:
+    """`all(ground(a) for a in atoms)`, reading each cached flag without a call."""
+    for a in atoms:
+        flag = a._ground
+        if not (flag or (flag is None and ground(a))):
+            return False
+    return True
 
 
 def carrier_ground(c: Carrier) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from catdsl.typesys.carriers import CARRIER_KINDS
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.types import (
     NUMBER_KINDS,
@@ -94,13 +95,16 @@ class Subst:
         flag = d._ground  # `dim_ground`, read inline when it is cached
         if flag or (flag is None and dim_ground(d)):
             return d  # only `?` variables are ever bound
-        for _ in range(50):
+        for i in range(50):
             terms = d.terms
             if len(terms) == 1 and terms[0][1] == 1 and len(terms[0][0]) == 1:  # a lone name
                 value = bound.get(terms[0][0][0])
                 if value is None:
                     return d
                 d = Dim(value.terms, d.label)  # what `substitute` gives for a lone name
+                flag = value._ground
+                if (flag or (flag is None and dim_ground(value))) and i != 49:
+                    return d  # bound to a ground dim: nothing more to apply
                 continue
             names = [n for mono, _ in terms for n in mono if n in bound]
             if not names:
@@ -124,20 +128,21 @@ class Subst:
             return s
         if not self.dims:
             return Shape(dims, rest)
-        new = tuple([self.dim(d) for d in dims])
-        if (
-            rest is s.rest
-            and dims is s.dims
-            and all(a is b for a, b in zip(new, dims, strict=True))
-        ):
-            return s
-        return Shape(new, rest)
+        new = []
+        same = rest is s.rest and dims is s.dims
+        for d in dims:
+            applied = d if d._ground else self.dim(d)  # (`dim` of a ground dim is itself)
+            same = same and applied is d
+            new.append(applied)
+        return s if same else Shape(tuple(new), rest)
 
     def atom(self, a: Atom) -> Atom:
         if a._ground or not (
             self.dims or self.rests or self.atoms or self.products or self.kinds or self.final
         ):
             return a
+        if type(a) is Carrier:  # (the common case, tested first)
+            return self.carrier(a)
         if isinstance(a, TVar):
             bound = self.atoms.get(a.name)
             return self.atom(bound) if bound is not None else a
@@ -182,7 +187,11 @@ class Subst:
         same = True
         for a in p.atoms:
             resolved = resolve(a)
-            if isinstance(resolved, TVar) and resolved.name in self.products:
+            kind = type(resolved)
+            if kind is Carrier or kind is Obj:  # (the common case: one atom)
+                atoms.append(resolved)
+                same = same and resolved is a
+            elif isinstance(resolved, TVar) and resolved.name in self.products:
                 atoms.extend(self.prod(self.products[resolved.name]).atoms)
                 same = False
             elif isinstance(resolved, Prod):
@@ -195,6 +204,9 @@ class Subst:
 
     def default_rests(self, p: Prod) -> None:
         """Bind every still-free shape prefix in `p` to the empty prefix."""
+        flag = p._ground  # `prod_ground`, read inline when it is cached
+        if flag or (flag is None and prod_ground(p)):
+            return  # no prefix in it, and resolving it gives it back
         for a in p.atoms:
             a = self.atom(a)
             if isinstance(a, Carrier):
@@ -229,16 +241,24 @@ class Subst:
         self._meet_shapes(self.shape(expected), self.shape(found))
 
     def _meet_shapes(self, e: Shape, f: Shape) -> None:
-        k = min(len(e.dims), len(f.dims))
-        if e.rest is None and f.rest is None and len(e.dims) != len(f.dims):
-            raise Mismatch(Reason.RANKS_DIFFER, e, f)
+        e_dims, f_dims = e.dims, f.dims
+        ne, nf = len(e_dims), len(f_dims)
+        if ne == nf:  # (the common case: the trailing dims are all of them, no head left)
+            e_head = f_head = e_dims[:0]
+            pairs = zip(e_dims, f_dims, strict=True)
+        else:
+            if e.rest is None and f.rest is None:
+                raise Mismatch(Reason.RANKS_DIFFER, e, f)
+            k = min(ne, nf)
+            e_head, f_head = e_dims[: ne - k], f_dims[: nf - k]
+            pairs = zip(e_dims[ne - k :], f_dims[nf - k :], strict=True)
         dims = self.dims
         before = len(dims)
-        for de, df in zip(e.dims[len(e.dims) - k :], f.dims[len(f.dims) - k :], strict=True):
+        for de, df in pairs:
             if len(dims) != before or self.capped:
                 de, df = self.dim(de), self.dim(df)
-            self._meet_dims(de, df)
-        e_head, f_head = e.dims[: len(e.dims) - k], f.dims[: len(f.dims) - k]
+            if de is not df and de != df:  # (`_meet_dims`' first test, inline)
+                self._meet_dims(de, df)
         if e.rest is not None and not e_head:
             self._bind_rest(e.rest, Shape(f_head, f.rest))
         elif f.rest is not None and not f_head:
@@ -268,7 +288,8 @@ class Subst:
     def _meet_carriers(self, e: Carrier, f: Carrier) -> None:
         if e.kind != f.kind:
             e, f = self._bind_kind(e, f)
-        if e.spec.element:
+        spec = CARRIER_KINDS.get(e.kind)  # (`e.spec`, inline for a kind that is no variable)
+        if (spec if spec is not None else e.spec).element:
             assert e.elem is not None and f.elem is not None
             try:
                 self.unify_prod(e.elem, f.elem, nominal_entry=False)
@@ -290,10 +311,18 @@ class Subst:
 
         `nominal_entry` allows a structural value to enter a nominal object: only at the
         boundary of a declared morphism or a data declaration."""
-        self._meet_atoms(self.atom(found), self.atom(expected), nominal_entry)
+        f = found if found._ground else self.atom(found)  # (`atom` of a ground atom: itself)
+        e = expected if expected._ground else self.atom(expected)
+        self._meet_atoms(f, e, nominal_entry)
 
     def _meet_atoms(self, found: Atom, expected: Atom, nominal_entry: bool) -> None:
         if found is expected or found == expected:
+            return
+        if type(expected) is Carrier and type(found) is Carrier:  # (the last case below)
+            if self.capped:
+                self.unify_carrier(expected, read_as(expected, found))
+            else:
+                self._meet_carriers(expected, read_as(expected, found))
             return
         if isinstance(expected, TVar):
             self._bind_var(expected, found)
@@ -352,14 +381,27 @@ class Subst:
         self.atoms[var.name] = bound
 
     def unify_prod(self, expected: Prod, found: Prod, nominal_entry: bool = False) -> None:
-        e, f = self.prod(expected), self.prod(found)
+        if expected is found:
+            return  # each atom meets itself
+        # (`self.prod` inlined for the common case of two ground products: each is its own
+        # resolution, and two equal ones meet atom by atom without binding anything)
+        e_flag, f_flag = expected._ground, found._ground
+        if e_flag is None:
+            e_flag = prod_ground(expected)
+        if f_flag is None:
+            f_flag = prod_ground(found)
+        if e_flag and f_flag and expected == found:
+            return
+        e = expected if e_flag else self.prod(expected)
+        f = found if f_flag else self.prod(found)
         if e is f:
             return  # each atom meets itself
-        if len(e) != len(f):
+        n = len(e.atoms)  # (`len(e)`, without the call of `Prod.__len__`)
+        if n != len(f.atoms):
             if self._bind_product(e, f) or self._bind_product(f, e):
                 return
             raise Mismatch(Reason.ARITY, e, f)
-        if len(e) == 1 and not self.capped:  # (the common case: nothing bound before it)
+        if n == 1 and not self.capped:  # (the common case: nothing bound before it)
             self._meet_atoms(f.atoms[0], e.atoms[0], nominal_entry)
             return
         before = self._bound()

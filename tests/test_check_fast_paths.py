@@ -1,0 +1,99 @@
+"""The fast paths of expression checking and unification give what the long way gives.
+
+Two equal ground products meet without binding anything; a ground product has no shape
+prefix to default; a dim bound to a ground dim is resolved in one step, while a chain of
+bindings still stops (and marks the table `capped`) at 50 links; a carrier meets a carrier
+as it did through the general case; a signature's `v.n` is one dim per instantiation; the
+checker dispatches every kind of expression.
+"""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+
+from catdsl.loader import check_text
+from catdsl.syntax import ast
+from catdsl.typesys.dims import Dim
+from catdsl.typesys.expressions import _CHECKS
+from catdsl.typesys.primitives import FreshVars
+from catdsl.typesys.types import Carrier, Prod, Shape
+from catdsl.typesys.unify import Mismatch, Reason, Subst
+
+D = Dim.const(4)
+
+
+def real(*dims: Dim, rest: str | None = None) -> Carrier:
+    return Carrier("Real", Shape(tuple(dims), rest))
+
+
+def tables(subst: Subst) -> list[dict[str, object]]:
+    return [subst.dims, subst.rests, subst.atoms, subst.products, subst.kinds]  # type: ignore[list-item]
+
+
+def test_equal_ground_products_meet_without_binding() -> None:
+    subst = Subst()
+    labelled = Dim(D.terms, "D")  # equal to 4: a label is how a dim is shown, not what it is
+    subst.unify_prod(Prod((real(D), real(D, D))), Prod((real(labelled), real(D, labelled))))
+    assert all(not t for t in tables(subst))
+    with pytest.raises(Mismatch) as caught:  # unequal ground products still differ, as before
+        subst.unify_prod(Prod((real(D),)), Prod((real(Dim.const(5)),)))
+    assert caught.value.reason is Reason.DIMS_DIFFER
+    assert (str(caught.value.expected), str(caught.value.found)) == ("Real[4]", "Real[5]")
+
+
+def test_default_rests_binds_only_free_prefixes() -> None:
+    subst = Subst()
+    subst.default_rests(Prod((real(D),)))
+    assert subst.rests == {}
+    subst.default_rests(Prod((real(D, rest="?s#1"),)))
+    assert subst.rests == {"?s#1": Shape()}
+    assert subst.prod(Prod((real(D, rest="?s#1"),))) == Prod((real(D),))
+
+
+@pytest.mark.parametrize(("links", "capped"), [(49, False), (50, True)])
+def test_a_dim_chain_ending_ground_resolves_and_caps_as_before(links: int, capped: bool) -> None:
+    subst = Subst()
+    for i in range(links - 1):  # ?n0 is ?n1, ... and the last is 4: `links` bindings
+        subst.dims[f"?n{i}"] = Dim.symbol(f"?n{i + 1}")
+    subst.dims[f"?n{links - 1}"] = Dim(D.terms, "D")
+    resolved = subst.dim(Dim.symbol("?n0"))
+    assert resolved == D and resolved.label is None  # the variable's label, as `substitute`
+    assert subst.capped is capped
+
+
+def test_a_carrier_meets_a_carrier_as_in_the_general_case() -> None:
+    subst = Subst()
+    n, m = Dim.symbol("?n#1"), Dim.symbol("?m#1")
+    subst.flow(real(D, Dim.const(3)), real(n, m))  # a param entering `affine`'s weight
+    assert subst.dims == {"?n#1": D, "?m#1": Dim.const(3)}
+    mask = Carrier("AllowMask", Shape((D,)))
+    subst.flow(mask, Carrier("Bool", Shape((), "?s#2")))  # read as a `Bool` mask of its shape
+    assert subst.rests == {"?s#2": Shape((D,))}
+    with pytest.raises(Mismatch) as caught:
+        subst.flow(mask, real(rest="?t#3"))
+    assert caught.value.reason is Reason.CARRIERS_DIFFER
+
+
+def test_a_signature_variable_is_one_dim_per_instantiation() -> None:
+    first, second = FreshVars(), FreshVars()
+    assert first.n is first.n and first.n == Dim.symbol(f"?n#{first.tag}")
+    assert first.n != second.n and first.dim("n") == first.n
+
+
+def test_every_expression_kind_is_dispatched() -> None:
+    kinds = set(typing.get_args(ast.Expr))
+    assert set(_CHECKS) | {ast.Name, ast.Compose} == kinds
+    program = check_text(
+        "import std.ml\n"
+        "dim D = 4\n"
+        "let a = Real[D] >> tanh >> <id[Real[D]], exp> >> fst[Real[D], Real[D]]\n"
+        "let b = (tanh * exp) >> add\n"
+        "let c = tanh ^ 2\n"
+        "let k = 1.5\n"
+    )
+    assert not program.diagnostics
+    assert str(program.definitions["a"].term.cod) == "Real[D]"
+    assert str(program.definitions["c"].term.dom) == "Real"
+    assert str(program.definitions["k"].term.cod) == "Real"
