@@ -203,8 +203,9 @@ class Environment:
     def resolve(self, name: str) -> Resolved:
         """Check a declaration on first use and return its result; raise `Failed` when it
         failed (its diagnostics are already recorded) or uses itself (reported here)."""
-        if name in self.done:
-            return self.done[name]
+        result = self.done.get(name)
+        if result is not None:
+            return result
         if name in self.failed:
             raise Failed
         entry = self.entries[name]
@@ -331,13 +332,14 @@ class Environment:
             done.add(root)
             while stack:
                 name, pending = stack[-1]
-                child = next((c for c in pending if c not in done), None)
-                if child is None:
+                for child in pending:  # the next used name not yet ordered, if any
+                    if child not in done:
+                        done.add(child)
+                        stack.append((child, iter(uses[child])))
+                        break
+                else:
                     stack.pop()
                     ordered.append(name)
-                else:
-                    done.add(child)
-                    stack.append((child, iter(uses[child])))
         return ordered
 
     def results(self) -> Iterator[tuple[str, Resolved]]:
