@@ -62,12 +62,27 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def make_check(atom: Atom, subject: str, span: Span | None = None) -> Check | None:
+CheckerMemo = dict[int, tuple[Atom, Checker | None]]
+"""`make_check`'s checkers by the atom object they were built for (kept with it, so its id is
+not taken by another atom while the memo lives)."""
+
+
+def make_check(
+    atom: Atom, subject: str, span: Span | None = None, memo: CheckerMemo | None = None
+) -> Check | None:
     """A validator of values entering `atom`, or None when the atom has nothing to check.
 
-    `subject` says where the value comes from (e.g. "the output of `Softmax`").
+    `subject` says where the value comes from (e.g. "the output of `Softmax`"). A `memo`
+    shares one checker among the checks of one atom object (a checker keeps no state): a
+    plan's thousand params of two types build two.
     """
-    checker = _checker(atom, 0)
+    if memo is None:
+        checker = _checker(atom, 0)
+    else:
+        known = memo.get(id(atom))
+        if known is None:
+            known = memo[id(atom)] = (atom, _checker(atom, 0))
+        checker = known[1]
     if checker is None:
         return None
 

@@ -37,7 +37,7 @@ from catdsl.diagram.schedule import (
 )
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics.constants import checked_constant
-from catdsl.semantics.invariants import layout_only, make_check
+from catdsl.semantics.invariants import CheckerMemo, layout_only, make_check
 from catdsl.semantics.kernel import Kernel, KernelTable, build_kernel
 from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.ops import (
@@ -148,10 +148,14 @@ class _Binder:
             elif (instr := self.instr(step)) is not None:
                 instrs.append(instr)
         where = f"`{sched.name}`" if sched.name else "the morphism"
+        memo: CheckerMemo = {}  # the params of one type share a checker
         input_checks = [
-            make_check(a, f"input {i + 1} of {where}") for i, a in enumerate(sched.dom.atoms)
+            make_check(a, f"input {i + 1} of {where}", None, memo)
+            for i, a in enumerate(sched.dom.atoms)
         ]
-        source_checks = [make_check(s.atom, f"the {s.kind} `{s.name}`") for s in sched.sources]
+        source_checks = [
+            make_check(s.atom, f"the {s.kind} `{s.name}`", None, memo) for s in sched.sources
+        ]
         return Plan(
             dom=sched.dom,
             cod=sched.cod,

@@ -60,13 +60,19 @@ def course_init(
     cols is the last axis (1 for a scalar) and r runs over all other axes, so a vector is one
     row; r·cols + c is then the row-major position of the entry.
     """
-    _check(isinstance(seed, _INTEGERS), f"`course_init` needs an integer seed, found {seed}")
-    _check(math.isfinite(scale), f"`course_init` needs a finite `scale`, found {scale}")
-    values = (((_positions37(math.prod(shape)) + int(seed) * 101) % 1000) / 1000 - 0.5) * scale
-    return values.reshape(shape).astype(dtype)
+    if not isinstance(seed, _INTEGERS):  # (a message is formatted only when it is raised)
+        raise CatRuntimeError("R0404", f"`course_init` needs an integer seed, found {seed}")
+    if not math.isfinite(scale):
+        raise CatRuntimeError("R0404", f"`course_init` needs a finite `scale`, found {scale}")
+    # _FRACTIONS[k] is k / 1000 - 0.5 worked out as the formula does, so reading it gives the
+    # same numbers bit for bit with two array operations fewer per param
+    values = _FRACTIONS[(_positions37(math.prod(shape)) + int(seed) * 101) % 1000] * scale
+    return values.reshape(shape).astype(dtype, copy=False)  # (`values` is a new array)
 
 
 _INTEGERS = (int, np.integer)
+_FRACTIONS = np.arange(1000, dtype=np.int64) / 1000 - 0.5
+_FRACTIONS.flags.writeable = False
 
 
 @functools.lru_cache(maxsize=64)

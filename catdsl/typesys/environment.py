@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from catdsl.errors import Span
 from catdsl.syntax import ast
@@ -130,6 +130,7 @@ class Environment:
         language; return the laws, which have no name to use."""
         laws: list[ast.LawDecl] = []
         law_names: set[str] = set()
+        taken = {*self.families, *self.families.state_types}  # read once, not per name
         for item in items:
             if isinstance(item, ast.LawDecl):
                 if item.name in law_names:
@@ -145,10 +146,11 @@ class Environment:
             if kind is None:
                 continue
             assert isinstance(item, Declaration)
-            self._declare(kind, item)
+            self._declare(kind, item, taken)
         return laws
 
-    def _declare(self, kind: Kind, decl: Declaration) -> None:
+    def _declare(self, kind: Kind, decl: Declaration, taken: set[str]) -> None:
+        """Declare one name; `taken` holds the training families' and state types' names."""
         name = decl.name
         first = self.entries.get(name)
         if first is not None and not first.refused:
@@ -156,7 +158,7 @@ class Environment:
             return
         spec = self.primitives.get(name)
         imported = spec is not None and self.visible(name)
-        refused = imported or name in self.families or name in self.families.state_types
+        refused = imported or name in taken
         if refused:
             module = spec.module if spec is not None and imported else None
             self.reporter.error(M.standard_library_name(name, module), decl.name_span)
@@ -201,8 +203,9 @@ class Environment:
     def resolve(self, name: str) -> Resolved:
         """Check a declaration on first use and return its result; raise `Failed` when it
         failed (its diagnostics are already recorded) or uses itself (reported here)."""
-        if name in self.done:
-            return self.done[name]
+        result = self.done.get(name)
+        if result is not None:
+            return result
         if name in self.failed:
             raise Failed
         entry = self.entries[name]
@@ -329,13 +332,14 @@ class Environment:
             done.add(root)
             while stack:
                 name, pending = stack[-1]
-                child = next((c for c in pending if c not in done), None)
-                if child is None:
+                for child in pending:  # the next used name not yet ordered, if any
+                    if child not in done:
+                        done.add(child)
+                        stack.append((child, iter(uses[child])))
+                        break
+                else:
                     stack.pop()
                     ordered.append(name)
-                else:
-                    done.add(child)
-                    stack.append((child, iter(uses[child])))
         return ordered
 
     def results(self) -> Iterator[tuple[str, Resolved]]:
@@ -361,39 +365,49 @@ _INERT = {
     "tuple[tuple[str, Span], ...]",
 }
 """Annotations of AST fields that hold no node: `referenced_names` does not look into them."""
-_FIELDS: dict[type, tuple[bool, tuple[str, ...]] | None] = {}
-"""Per class: whether it names something, and the fields `referenced_names` walks; None for
-what is no AST node (spans, strings, numbers, classes)."""
+_Walk = tuple[bool, Callable[[Any], tuple[object, ...]] | None]
+_WALKS: dict[type, _Walk] = {}
+"""Per class: whether it names something, and a function giving the values of the fields
+`referenced_names` walks, in field order, with the items of tuple fields spliced in (None
+when there is none to walk; `tuple` itself for a tuple, whose items are the values)."""
 
 
-def _walked_fields(item: object) -> tuple[bool, tuple[str, ...]] | None:
-    cls = type(item)
-    if cls in _FIELDS:
-        return _FIELDS[cls]
-    walked: tuple[bool, tuple[str, ...]] | None = None
-    if is_dataclass(item) and not isinstance(item, Span | type):
-        names = tuple(f.name for f in fields(item) if str(f.type) not in _INERT)
-        walked = (isinstance(item, _NAMING), names)
-    _FIELDS[cls] = walked
-    return walked
+def _walk_of(item: object) -> _Walk:
+    walk: _Walk = (False, None)
+    if isinstance(item, tuple):
+        walk = (False, tuple)
+    elif is_dataclass(item) and not isinstance(item, Span | type):
+        reads = [
+            ("*" if str(f.type).startswith("tuple[") else "") + "node." + f.name
+            for f in fields(item)
+            if str(f.type) not in _INERT
+        ]
+        # one compiled reader per class: `lambda node: (node.func, *node.args)` reads a node
+        # in a single call, and a tuple field's items go straight onto the pending list
+        read = eval("lambda node: (" + ", ".join(reads) + ",)") if reads else None
+        walk = (isinstance(item, _NAMING), read)
+    _WALKS[type(item)] = walk
+    return walk
 
 
 def referenced_names(node: object) -> set[str]:
     """Every name an AST declaration mentions (in types and expressions), without recursion:
-    deep expressions must not overflow the stack here."""
+    deep expressions must not overflow the stack here. The walk is depth first, a node's
+    fields (and a tuple's items) last to first, which fixes the order names are added in."""
     found: set[str] = set()
+    add = found.add
     pending = [node]
-    pop, extend, known = pending.pop, pending.extend, _FIELDS
+    pop, extend, known = pending.pop, pending.extend, _WALKS
     while pending:
         item = pop()
-        if isinstance(item, tuple):
-            extend(item)
-            continue
-        cls = type(item)
-        walked = known[cls] if cls in known else _walked_fields(item)
-        if walked is not None:
-            naming, names = walked
-            if naming:
-                found.add(item.name)  # type: ignore[attr-defined]
-            extend([getattr(item, name) for name in names])
+        walk = known.get(type(item))
+        if walk is None:
+            walk = _walk_of(item)
+        naming, read = walk
+        if naming:
+            add(item.name)  # type: ignore[attr-defined]
+        if read is tuple:
+            extend(item)  # type: ignore[arg-type]
+        elif read is not None:
+            extend(read(item))
     return found

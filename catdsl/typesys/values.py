@@ -58,6 +58,7 @@ class ValueChecker:
         self.literals = literals
         self.expressions = expressions
         self.boundary = boundary
+        self._budget: int | None = None
 
     # ---------------------------------------------------------------- params
     def param(self, decl: ast.ParamDecl) -> ParamInfo:
@@ -108,7 +109,9 @@ class ValueChecker:
         """A param or a loaded data point whose numbers would not fit in the memory budget is
         refused here, before a run tries to allocate it."""
         count = _fixed_count(t)
-        budget = memory_budget()
+        if self._budget is None:  # the setting is read once per program, not once per param
+            self._budget = memory_budget()
+        budget = self._budget
         if count * BYTES_PER_NUMBER > budget:
             size = human_bytes(count * BYTES_PER_NUMBER)
             message = M.over_budget(kind, name, t, count, size, human_bytes(budget))
