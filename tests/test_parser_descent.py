@@ -8,6 +8,7 @@ import hashlib
 import random
 import re
 from collections.abc import Callable
+from itertools import accumulate
 
 import fuzzkit
 import pytest
@@ -727,3 +728,40 @@ def test_another_grammar_turns_the_reader_off(monkeypatch: pytest.MonkeyPatch) -
         assert calls == []
     finally:
         parser.descent_applies.cache_clear()
+
+
+def test_spaced_lines_are_cut_as_split_cuts_them() -> None:
+    """A line of tokens one space apart is cut by `split(" ")` after one `fullmatch`: the same
+    texts and columns as the per-token `split` of `_TOKEN`, and lines it must not take (a
+    string with a space, a token that `split` would cut in two, a tab, a comment) fall back."""
+    lines = [
+        "let a = b >> c",
+        "  let a = b >> c",
+        'import "a b"',
+        'x "a\\\\" y',
+        "0123 x",
+        "1.5e x",
+        "a.b c",
+        "1e5 .5 5. x",
+        "a |-> b",
+        "?x ? ?_ y",
+        "a'b' c",
+        "a\tb",
+        "a # c",
+        "a  b",
+        "a b ",
+        "a \xa0 b",
+    ]
+    for line in lines:
+        tiles = descent._TOKEN.split(line)
+        if "#" in line and tiles[-2] is None:
+            del tiles[-2:]
+        expected = tiles[1::2]
+        starts = list(accumulate(map(len, tiles), initial=1))[1:-1]
+        cut, numbers, columns = descent.tokens(line)
+        assert cut == expected, line
+        assert columns == starts, line
+        assert numbers == [1] * len(cut), line
+    assert descent._SPACED.fullmatch("let a = b >> c")
+    assert not descent._SPACED.fullmatch("0123 x")  # "0", then "123": two tokens
+    assert not descent._SPACED.fullmatch('import "a b"')

@@ -46,28 +46,45 @@ levels to Lark's tree, so what the reader reads stays well inside the LALR drive
 
 # ---------------------------------------------------------------- tokens
 
+
+def _terminal(string: str) -> str:
+    """The pattern of one token: the grammar's terminals, tried so that each text is cut as
+    Lark's lexer cuts it (where two terminals can start with the same character, the one Lark
+    tries first comes first: a FLOAT before an INT or a ".", "->" before "-", ">>" before
+    ">"), the commonest first; or any other character but a blank (no terminal: the reader
+    gives up on it). `string` is the pattern of the inside of a STRING."""
+    return (
+        r"[A-Za-z_][A-Za-z0-9_']*"  # NAME and the keywords
+        r"|[(),\[\]:{};^+*⊗×⟨⟩]"  # operators and brackets that begin no longer token
+        r"|->|>>|==|=>|<=|>=|!=|\|->|[=<>\-]"  # ARROW COMPOSE NATURAL MAPSTO, comparisons
+        r"|(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+"  # FLOAT
+        r"|0|[1-9][0-9]*|\."  # INT and the dot of a dotted name
+        r"|\?[A-Za-z_][A-Za-z0-9_]*|\?"  # HOLE
+        f'|"{string}"'  # STRING
+        r"|↦|→|⇒"
+        r"|[^ \t\r\f\ufeff#]"
+    )
+
+
+_STRING = r'(?:[^"\\]|\\.)*'
+_UNSPACED_STRING = r'(?:[^" \\]|\\[^ ])*'
+
 _TOKEN = re.compile(
-    # one token, the grammar's terminals tried so that each text is cut as Lark's lexer cuts
-    # it (where two terminals can start with the same character, the one Lark tries first
-    # comes first: a FLOAT before an INT or a ".", "->" before "-", ">>" before ">"), the
-    # commonest first; or any other character but a blank (no terminal: the reader gives up
-    # on it). Kept by `split`, which returns the blanks between tokens with them.
-    r"([A-Za-z_][A-Za-z0-9_']*"  # NAME and the keywords
-    r"|[(),\[\]:{};^+*⊗×⟨⟩]"  # operators and brackets that begin no longer token
-    r"|->|>>|==|=>|<=|>=|!=|\|->|[=<>\-]"  # ARROW COMPOSE NATURAL MAPSTO, comparisons
-    r"|(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+"  # FLOAT
-    r"|0|[1-9][0-9]*|\."  # INT and the dot of a dotted name
-    r"|\?[A-Za-z_][A-Za-z0-9_]*|\?"  # HOLE
-    r'|"(?:[^"\\]|\\.)*"'  # STRING
-    r"|↦|→|⇒"
-    r"|[^ \t\r\f\ufeff#])"
-    # or a comment, to the end of the line: split off, not kept (its group is None)
-    r"|#.*"
+    # one token, kept by `split`, which returns the blanks between tokens with them; or a
+    # comment, to the end of the line: split off, not kept (its group is None)
+    f"({_terminal(_STRING)})|#.*"
 )
 """What cuts a line into tokens: `_TOKEN.split(line)` is the blanks before the first token,
 the token, the blanks before the next, and so on, and the blanks after the last (the grammar's
 %ignore blanks: space, tab, CR, form feed, byte-order mark). No token spans lines: a newline is
 a blank, and no terminal but that of blanks matches one."""
+
+_ONE = f"(?>{_terminal(_UNSPACED_STRING)})"
+_SPACED = re.compile(f"{_ONE}(?: {_ONE})*")
+"""Whether a line (less its indent) is tokens one space apart, with no comment: then the line's
+`split(" ")` is its tokens. Each token is the one `_TOKEN` finds where it starts (an atomic
+group keeps the first way the terminals match, as `split` does, and a blank must follow it), a
+STRING holds no space, and the line is read by one `fullmatch` rather than a match per token."""
 
 END = "$END"
 """What the reader sees after the last token: no token's text ("$" is a token of its own)."""
@@ -105,20 +122,31 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def tokens(text: str) -> tuple[list[str], list[int], list[int]]:
     """The token texts of `text`, each token's line, and each token's column and end column
-    (token k's at 2k and 2k + 1), as Lark's lexer counts them. Each line is cut by one `split`
-    and its columns summed by `accumulate`: a few calls in C per line, none per token."""
+    (token k's at 2k and 2k + 1), as Lark's lexer counts them. A line of tokens one space
+    apart is checked by one `fullmatch` and cut by `split(" ")`; any other by one `split` of
+    `_TOKEN`; the columns are summed by `accumulate`: a few calls in C per line, none per
+    token."""
     texts: list[str] = []
     lines: list[int] = []
     columns: list[int] = []
-    cut = _TOKEN.split
+    spaced, cut = _SPACED.fullmatch, _TOKEN.split
     for number, line in enumerate(text.split("\n"), 1):
-        tiles = cut(line)  # blanks, token, blanks, ..., token, blanks
-        if "#" in line and tiles[-2] is None:  # a comment, then "" (the end of the line)
-            del tiles[-2:]
-        if len(tiles) > 1:
-            texts += tiles[1::2]
-            columns += islice(accumulate(map(len, tiles), initial=1), 1, len(tiles))
-            lines += repeat(number, len(tiles) >> 1)
+        words = line.lstrip(" ")
+        if spaced(words):
+            cuts = words.split(" ")
+            lines += repeat(number, len(cuts))
+            texts += cuts
+            steps = [1] * (2 * len(cuts) - 1)  # each token's length, then the space after it
+            steps[0::2] = map(len, cuts)
+            columns += accumulate(steps, initial=len(line) - len(words) + 1)
+        elif words:
+            tiles = cut(line)  # blanks, token, blanks, ..., token, blanks
+            if "#" in line and tiles[-2] is None:  # a comment, then "" (the end of the line)
+                del tiles[-2:]
+            if len(tiles) > 1:
+                texts += tiles[1::2]
+                columns += islice(accumulate(map(len, tiles), initial=1), 1, len(tiles))
+                lines += repeat(number, len(tiles) >> 1)
     return texts, lines, columns
 
 
