@@ -121,3 +121,13 @@ def test_every_param_over_the_budget_is_refused_with_the_budget_read_once(monkey
     ]
     assert list(checked.params) == ["small"]
     assert reads == [1_000_000]
+
+
+def test_only_fields_that_always_hold_a_tuple_are_spliced():
+    """A field that may hold None is read as one value (splicing None would raise)."""
+    from catdsl.typesys.environment import _spliced
+
+    assert _spliced("tuple[Expr, ...]")
+    assert _spliced("tuple[tuple[str, Expr], ...]")
+    assert not _spliced("tuple[int, int] | None")
+    assert not _spliced("Expr | None")

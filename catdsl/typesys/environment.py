@@ -372,13 +372,19 @@ _WALKS: dict[type, _Walk] = {}
 when there is none to walk; `tuple` itself for a tuple, whose items are the values)."""
 
 
+def _spliced(annotation: str) -> bool:
+    """Whether a field always holds a tuple, whose items the reader splices in (`tuple[...] |
+    None` may hold None, which cannot be)."""
+    return annotation.startswith("tuple[") and "None" not in annotation.split("]")[-1]
+
+
 def _walk_of(item: object) -> _Walk:
     walk: _Walk = (False, None)
     if isinstance(item, tuple):
         walk = (False, tuple)
     elif is_dataclass(item) and not isinstance(item, Span | type):
         reads = [
-            ("*" if str(f.type).startswith("tuple[") else "") + "node." + f.name
+            ("*" if _spliced(str(f.type)) else "") + "node." + f.name
             for f in fields(item)
             if str(f.type) not in _INERT
         ]
