@@ -80,7 +80,7 @@ def _resolve(term: T.Term, subst: _Final, root: bool) -> T.Term:
             changes["body"] = body = _resolve(body, subst, False)
         if body is None or body._no_cut:
             changes["_no_cut"] = True
-        return _copy(term, changes)
+        return T.copied(term, changes)
     if cls is T.Seq:
         changes = _outer(term.__dict__, subst)
         changes["parts"] = parts = tuple(
@@ -88,11 +88,11 @@ def _resolve(term: T.Term, subst: _Final, root: bool) -> T.Term:
         )
         if all([p._no_cut for p in parts]):
             changes["_no_cut"] = True
-        return _copy(term, changes)
+        return T.copied(term, changes)
     if cls is T.Struct:
         changes = _outer(term.__dict__, subst)
         changes["_no_cut"] = True
-        return _copy(term, changes)
+        return T.copied(term, changes)
     if cls is T.Prim:
         assert isinstance(term, T.Prim)
         changes = _outer(term.__dict__, subst)
@@ -104,7 +104,7 @@ def _resolve(term: T.Term, subst: _Final, root: bool) -> T.Term:
             [m._no_cut for m in morphisms]
         ):
             changes["_no_cut"] = True
-        return _copy(term, changes)
+        return T.copied(term, changes)
     changes = {}  # new values of any of the term's fields
     plan = _PLANS.get(cls) or _plan(cls)
     state = term.__dict__ if T.plain(cls) else None
@@ -145,7 +145,7 @@ def _resolve(term: T.Term, subst: _Final, root: bool) -> T.Term:
     # every term inside is among the changes; a training step is searched on its own
     if cls is T.Train or _no_cut(tuple(changes.values())):
         changes["_no_cut"] = True
-    return _copy(term, changes)
+    return T.copied(term, changes)
 
 
 def _no_cut(values: tuple) -> bool:
@@ -158,19 +158,6 @@ def _no_cut(values: tuple) -> bool:
         elif isinstance(v, tuple) and not _no_cut(v):
             return False
     return True
-
-
-def _copy(term: T.Term, changes: dict[str, Any]) -> T.Term:
-    """A new term of a plain class (`terms.plain`) equal to `term` but for `changes`: the
-    checks of `terms.rebuilt` are made once, by the callers."""
-    new = _new(type(term))
-    state = new.__dict__
-    state.update(term.__dict__)
-    state.update(changes)
-    return new
-
-
-_new = object.__new__
 
 
 def _outer(state: dict[str, Any], subst: _Final) -> dict[str, Any]:

@@ -217,10 +217,15 @@ def rebuilt(term: Term, changes: dict[str, Any]) -> Term:
     """A new term equal to `term` but for `changes`: `dataclasses.replace` without its cost
     (argument checks and `__init__`) for the plain term classes; any other goes through
     `replace`."""
-    cls = type(term)
-    if not plain(cls):
+    if not plain(type(term)):
         return replace(term, **changes)
-    new = object.__new__(cls)
+    return copied(term, changes)
+
+
+def copied(term: Term, changes: dict[str, Any]) -> Term:
+    """`rebuilt` for a term whose class is known to be `plain`: its `__dict__` copied, then
+    `changes` written over it."""
+    new = object.__new__(type(term))
     state = new.__dict__
     state.update(term.__dict__)
     state.update(changes)

@@ -227,12 +227,7 @@ def prod_ground(p: Prod) -> bool:
     """`ground` for a product."""
     flag = p._ground
     if flag is None:
-        flag = True
-        for a in p.atoms:  # (`all(ground(a) ...)`, reading each cached flag without a call)
-            known = a._ground
-            if not (known or (known is None and ground(a))):
-                flag = False
-                break
+        flag = _all_ground(p.atoms)
         object.__setattr__(p, "_ground", flag)
     return flag
 
