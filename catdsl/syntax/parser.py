@@ -583,18 +583,27 @@ def _nesting_error(text: str, file: str) -> Diagnostic | None:
     return None
 
 
+def _read_plain(text: str, file: str) -> ast.Module | None:
+    """The module as the recursive-descent reader reads it, or None when it gives up (not a
+    plain program: the LALR driver, then Lark, read it). What the reader reads nests no
+    deeper than its room, far below MAX_NESTING."""
+    if not descent_applies():
+        return None
+    try:
+        return ast.Module(file, descent.read_module(text, file))
+    except GiveUp:
+        return None
+
+
 def parse(text: str, file: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:
     """Parse one file. Returns the module, or None and the diagnostics.
 
     A lone CR ends a line as LF and CRLF do (old Mac files), so lines count as editors show."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if descent_applies():
-        # what the reader reads nests no deeper than its room, far below MAX_NESTING
-        try:
-            return ast.Module(file, descent.read_module(text, file)), []
-        except GiveUp:
-            pass  # not a plain program: the LALR driver, then Lark
+    plain = _read_plain(text, file)
+    if plain is not None:
+        return plain, []
     nesting = _nesting_error(text, file)
     if nesting:
         return None, [nesting]
