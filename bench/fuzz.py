@@ -25,9 +25,12 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import Pool
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -35,10 +38,18 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import fuzzkit  # noqa: E402
 
 MEMORY_LIMIT = 3 << 30  # bytes per worker: a huge allocation is a MemoryError, not a swap storm
+CHUNK = 20
+"""Inputs sent to a worker at a time."""
 WORKER_CHUNKS = 50
-"""Chunks of 20 inputs a worker runs before a fresh one replaces it: address space left behind
-by earlier inputs (freed arrays, fragmented arenas) grows under the memory limit, and after some
+"""Chunks a worker runs before a fresh one replaces it: address space left behind by earlier
+inputs (freed arrays, fragmented arenas) grows under the memory limit, and after some
 7,000–9,000 inputs in one process it turned later inputs into MemoryErrors that were not theirs."""
+WORKER_DIED = "worker died"
+"""The finding of an input whose worker process ended abruptly (killed, or a crash in native
+code) while running it alone."""
+
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
 
 
 class Timeout(Exception):
@@ -113,6 +124,60 @@ def run_case(case: Case) -> Result:
     return result
 
 
+def run_chunk(chunk: Sequence[Case]) -> list[Result]:
+    return [run_case(case) for case in chunk]
+
+
+def drive(
+    items: Sequence[Item],
+    work: Callable[[Sequence[Item]], list[Outcome]],
+    died: Callable[[Item], Outcome],
+    jobs: int,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[object, ...] = (),
+    chunk: int = CHUNK,
+) -> Iterator[Outcome]:
+    """`work`'s outcome for every item, in chunks over `jobs` worker processes, as they finish.
+
+    A worker that dies (killed, or a crash in native code) breaks its pool, and every chunk
+    not finished then fails with it. Those run again in a fresh pool, halved, until an item
+    fails on its own; each such item then runs alone, and if its worker dies again its outcome
+    is `died(item)`. So a death is reported against the input that caused it, and never hangs
+    the run or drops the inputs around it."""
+    pending = [list(items[i : i + chunk]) for i in range(0, len(items), chunk)]
+    suspects: list[Item] = []
+    while pending:
+        failed: list[list[Item]] = []
+        with _pool(jobs, initializer, initargs) as pool:
+            futures = {pool.submit(work, part): part for part in pending}
+            for future in as_completed(futures):
+                try:
+                    yield from future.result()
+                except BrokenProcessPool:
+                    failed.append(futures[future])
+        pending = []
+        for part in failed:
+            if len(part) == 1:
+                suspects.extend(part)
+            else:
+                half = len(part) // 2
+                pending += [part[:half], part[half:]]
+    for item in suspects:
+        with _pool(1, initializer, initargs) as pool:
+            try:
+                yield from pool.submit(work, [item]).result()
+            except BrokenProcessPool:
+                yield died(item)
+
+
+def _pool(
+    jobs: int, initializer: Callable[..., None] | None, initargs: tuple[object, ...]
+) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        jobs, initializer=initializer, initargs=initargs, max_tasks_per_child=WORKER_CHUNKS
+    )
+
+
 def _cli(text: str, checked: bool) -> str | None:
     """`catdsl check` (and, for a program that checks, `run` of its last point and `laws`) in a
     subprocess: exit 70, a traceback or a timeout is a finding."""
@@ -164,7 +229,7 @@ def minimise(case: Case, found: str, budget: float = 20.0) -> str:
     """The input of `case` with lines (then characters of the longest line) dropped while
     `run_case` still finds `found`, within `budget` seconds."""
     text = fuzzkit.mutate(case.kind, case.seed, _SEEDS[case.program], _DONORS)
-    if found.startswith(("timeout", "exit")):
+    if found.startswith(("timeout", "exit", WORKER_DIED)):  # (not re-run in this process)
         return text
     deadline = time.perf_counter() + budget
 
@@ -253,16 +318,18 @@ def main(argv: list[str] | None = None) -> int:
     todo = cases(args.n, args.seed, max(1, args.run_every), args.cli_every)
     tally = Tally()
     began = time.perf_counter()
-    with Pool(
-        args.jobs, initializer=_init, initargs=(args.time_limit,), maxtasksperchild=WORKER_CHUNKS
-    ) as pool:
-        for done, result in enumerate(pool.imap_unordered(run_case, todo, chunksize=20), 1):
-            tally.add(result)
-            if done % 1000 == 0:
-                print(
-                    f"  {done}/{args.n} inputs, {time.perf_counter() - began:.0f} s",
-                    file=sys.stderr,
-                )
+    results = drive(
+        todo,
+        run_chunk,
+        lambda case: Result(case, finding=WORKER_DIED),
+        args.jobs,
+        initializer=_init,
+        initargs=(args.time_limit,),
+    )
+    for done, result in enumerate(results, 1):
+        tally.add(result)
+        if done % 1000 == 0:
+            print(f"  {done}/{args.n} inputs, {time.perf_counter() - began:.0f} s", file=sys.stderr)
     elapsed = time.perf_counter() - began
     report(tally, args, elapsed)
     return 1 if tally.findings else 0
