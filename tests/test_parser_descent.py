@@ -805,3 +805,24 @@ def test_spaced_lines_are_cut_as_split_cuts_them() -> None:
     assert descent._SPACED.fullmatch("let a = b >> c")
     assert not descent._SPACED.fullmatch("0123 x")  # "0", then "123": two tokens
     assert not descent._SPACED.fullmatch('import "a b"')
+
+
+def test_token_spans_are_spans() -> None:
+    """A span made by `fastnew.token_span_maker` is the `Span` its `__init__` makes: class,
+    fields in order, equality, hash, `repr`, pickling, `replace` and frozenness."""
+    import dataclasses
+    import pickle
+
+    from catdsl.errors import Span
+    from catdsl.syntax import fastnew
+
+    span = fastnew.token_span_maker("f.cat", [1, 2, 2], [1, 4, 3, 9, 11, 300])(1, 2)
+    made = Span("f.cat", 2, 3, 2, 300)
+    assert type(span) is Span and span == made and hash(span) == hash(made)
+    assert repr(span) == repr(made)
+    assert list(vars(span).items()) == list(vars(made).items())
+    assert pickle.loads(pickle.dumps(span)) == made
+    assert pickle.dumps(span) == pickle.dumps(made)
+    assert dataclasses.replace(span, line=1) == Span("f.cat", 1, 3, 2, 300)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        span.line = 5  # type: ignore[misc]

@@ -273,6 +273,7 @@ class Reader:
         items: list[Any] | None = None
         factors: list[Any] | None = None
         ops: list[str] = []
+        node: Any
         first = j = i
         while True:
             text = texts[j]
@@ -360,6 +361,7 @@ class Reader:
         texts, span = self.texts, self.span
         parts: list[Any] | None = None
         factors: list[Any] | None = None
+        node: Any
         first = j = i
         while True:
             start = j
