@@ -623,11 +623,13 @@ def test_lines_end_with_blanks_comments_or_nothing() -> None:
     [
         ("let a = {} ", ""),  # an operand of a chain
         ("let a = b >> {} ", ""),
+        ("let a = b * {} ", ""),
         ("let a = f({} ", ")"),  # a call's argument
         ("let a = f(k = {} ", ")"),  # a keyword argument's value
         ("let a = f(x, {} ", ")"),
         ("type T = {} ", ""),  # a type
         ("type T = A * {} ", ""),
+        ("type T = A + {} ", ""),
         ("type T = Real[{} ", "]"),  # a type's argument
         ("type T = Real[D, {} ", "]"),
         ("let a = g[{} ", "]"),  # a bracket's type argument

@@ -113,6 +113,8 @@ COMPARISONS = frozenset({"<=", ">=", "!=", "==", "<", ">"})
 STRUCTURAL = frozenset({"id", "swap", "copy", "discard", "fst", "snd"})
 OPENS_PAIRING = frozenset({"<", "⟨"})
 CLOSES_PAIRING = frozenset({">", "⟩"})
+_APPLIED = frozenset({"(", "[", "^"})
+"""What may follow an atom in `power` and `app`: a call, a bracket, a power."""
 SOFT_NAMES = frozenset({"functor", "natural", "monoid", "preorder"})
 """Keywords that may still name a law (`law natural : ...`)."""
 
@@ -266,44 +268,27 @@ class Reader:
 
     def read_type(self, i: int) -> tuple[Any, int]:
         """`type_sum: type_product (("+" | "-") type_product)*` and
-        `type_product: type_atom (TIMES type_atom)*`, where a `type_atom` that starts with a
-        NAME (`NAME`, `NAME "[" type_args "]"`, `NAME "(" call_args? ")"`) is read here and
-        the others by `read_type_atom`: a chain of one passes its part up."""
+        `type_product: type_atom (TIMES type_atom)*`: a chain of one passes its part up."""
         texts, span = self.texts, self.span
         items: list[Any] | None = None
-        factors: list[Any] | None = None
         ops: list[str] = []
         node: Any
-        first = j = i
+        j = i
         while True:
-            text = texts[j]
-            if text[0] in _LETTERS and text not in KEYWORDS:
-                after = texts[j + 1]
-                if after == "[":
-                    self.enter()
-                    args, last = self.read_type_args(j + 2)
-                    self.room += 1
-                    node, j = new.TApply(text, args, span(j, last)), last + 1
-                elif after == "(":
-                    self.enter()
-                    call_args, last = self.read_call_args(j + 2)
-                    self.room += 1
-                    node, j = new.TCall(text, call_args, span(j, last)), last + 1
-                else:
-                    node, j = new.TName(text, span(j, j)), j + 1
+            first = j
+            text, after = texts[j], texts[j + 1]
+            # a NAME with no "[" or "(" after it: `read_type_atom`'s TName
+            if after != "[" and after != "(" and text[0] in _LETTERS and text not in KEYWORDS:
+                node, j = new.TName(text, span(j, j)), j + 1
             else:
                 node, j = self.read_type_atom(j)
-            op = texts[j]
-            if op in TIMES:
-                if factors is None:
-                    factors = []
-                factors.append(node)
-                j += 1
-                continue
-            if factors is not None:
-                factors.append(node)
+            if texts[j] in TIMES:
+                factors = [node]
+                while texts[j] in TIMES:
+                    node, j = self.read_type_atom(j + 1)
+                    factors.append(node)
                 node = new.TProduct(tuple(factors), span(first, j - 1))
-                factors = None
+            op = texts[j]
             if op != "+" and op != "-":
                 break
             if items is None:
@@ -311,16 +296,29 @@ class Reader:
             items.append(node)
             ops.append(op)
             j += 1
-            first = j
         if items is None:
             return node, j
         items.append(node)
         return new.TSum(tuple(items), tuple(ops), span(i, j - 1)), j
 
     def read_type_atom(self, i: int) -> tuple[Any, int]:
-        """The type atoms that do not start with a NAME: `INT` or `"(" type_expr ")"` (the
-        brackets count for the parent, not the node)."""
-        text = self.texts[i]
+        """`NAME`, `NAME "[" type_args "]"`, `NAME "(" call_args? ")"`, `INT` or
+        `"(" type_expr ")"` (the brackets count for the parent, not the node)."""
+        texts = self.texts
+        text = texts[i]
+        if text[0] in _LETTERS and text not in KEYWORDS:
+            after = texts[i + 1]
+            if after == "[":
+                self.enter()
+                args, j = self.read_type_args(i + 2)
+                self.room += 1
+                return new.TApply(text, args, self.span(i, j)), j + 1
+            if after == "(":
+                self.enter()
+                call_args, j = self.read_call_args(i + 2)
+                self.room += 1
+                return new.TCall(text, call_args, self.span(i, j)), j + 1
+            return new.TName(text, self.span(i, i)), i + 1
         if text == "(":
             self.enter()
             node, j = self.read_type(i + 1)
@@ -338,7 +336,7 @@ class Reader:
         while True:
             j += 1
             text, after = texts[j], texts[j + 1]
-            # a lone NAME (`D` in `Real[D, D]`): `read_type`'s TName
+            # a NAME alone (`D` in `Real[D, D]`): `read_type`'s TName
             if (after == "," or after == "]") and text[0] in _LETTERS and text not in KEYWORDS:
                 args.append(new.TName(text, span(j, j)))
                 j += 1
@@ -354,57 +352,61 @@ class Reader:
     # -- morphism expressions
 
     def read_expr(self, i: int) -> tuple[Any, int]:
-        """`compose: tensor (">>" tensor)*`, `tensor: power (TIMES power)*`, `power: app ("^"
-        (INT | NAME))?` and `app: atom ("(" call_args? ")" | "[" type_args "]")*`, with the
-        commonest atoms (a name, a bracketed expression) read here and the rest by
-        `read_atom`: a chain of one passes its part up."""
+        """`compose: tensor (">>" tensor)*` and `tensor: power (TIMES power)*`: a chain of
+        one passes its part up."""
         texts, span = self.texts, self.span
         parts: list[Any] | None = None
-        factors: list[Any] | None = None
         node: Any
-        first = j = i
+        j = i
         while True:
-            start = j
-            text = texts[j]
-            if text[0] in _LETTERS and text not in KEYWORDS:
+            first = j
+            text, after = texts[j], texts[j + 1]
+            # a NAME with no call, bracket or power after it: `read_power`'s Name
+            if after not in _APPLIED and text[0] in _LETTERS and text not in KEYWORDS:
                 node, j = new.Name(text, span(j, j)), j + 1
-            elif text == "(":
-                self.enter()
-                node, j = self.read_expr(j + 1)
-                self.room += 1
-                j = self.expect(j, ")")
             else:
-                node, j = self.read_atom(j)
-            after = texts[j]
-            if after == "(" or after == "[":
-                node, j = self.read_applications(start, node, j)
-                after = texts[j]
-            if after == "^":
-                j += 1
-                exponent = int(self.number(j)) if _is_int(texts[j]) else self.name(j)
-                node, j = new.Power(node, exponent, span(start, j), span(j, j)), j + 1
-                after = texts[j]
-            if after in TIMES:
-                if factors is None:
-                    factors = []
-                factors.append(node)
-                j += 1
-                continue
-            if factors is not None:
-                factors.append(node)
+                node, j = self.read_power(j)
+            if texts[j] in TIMES:
+                factors = [node]
+                while texts[j] in TIMES:
+                    node, j = self.read_power(j + 1)
+                    factors.append(node)
                 node = new.Tensor(tuple(factors), span(first, j - 1))
-                factors = None
-            if after != ">>":
+            if texts[j] != ">>":
                 break
             if parts is None:
                 parts = []
             parts.append(node)
             j += 1
-            first = j
         if parts is None:
             return node, j
         parts.append(node)
         return new.Compose(tuple(parts), span(i, j - 1)), j
+
+    def read_power(self, i: int) -> tuple[Any, int]:
+        """`power: app ("^" (INT | NAME))?` and `app: atom ("(" call_args? ")" |
+        "[" type_args "]")*`, with the commonest atoms (a name, a bracketed expression) read
+        here and the rest by `read_atom`."""
+        texts = self.texts
+        text = texts[i]
+        if text[0] in _LETTERS and text not in KEYWORDS:
+            node, j = new.Name(text, self.span(i, i)), i + 1
+        elif text == "(":
+            self.enter()
+            node, j = self.read_expr(i + 1)
+            self.room += 1
+            j = self.expect(j, ")")
+        else:
+            node, j = self.read_atom(i)
+        after = texts[j]
+        if after == "(" or after == "[":
+            node, j = self.read_applications(i, node, j)
+            after = texts[j]
+        if after != "^":
+            return node, j
+        j += 1
+        exponent = int(self.number(j)) if _is_int(texts[j]) else self.name(j)
+        return new.Power(node, exponent, self.span(i, j), self.span(j, j)), j + 1
 
     def read_applications(self, i: int, node: Any, j: int) -> tuple[Any, int]:
         """The calls `(...)` and brackets `[...]` after the atom that starts at token `i`
