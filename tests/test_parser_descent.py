@@ -64,6 +64,16 @@ def agrees(text: str) -> bool:
     return True
 
 
+def read_iff_parsed(text: str) -> bool:
+    """`agrees(text)`, and the reader reads `text` exactly when the driver parses it: for
+    texts with nothing the reader hands on by design (deep nesting, escapes, huge numbers), a
+    give-up is a parse error. Whether it parsed."""
+    module, diagnostics = without_descent(text)
+    parsed = module is not None and not diagnostics
+    assert agrees(text) == parsed, text
+    return parsed
+
+
 # -- every program of the repository
 
 
@@ -539,7 +549,7 @@ def generated(seed: int) -> str:
 def test_generated_programs() -> None:
     read_ok = 0
     for seed in range(1500):
-        read_ok += agrees(generated(seed))
+        read_ok += read_iff_parsed(generated(seed))
     assert read_ok > 900  # most of them are programs: the comparison is of the reader
 
 
@@ -606,6 +616,38 @@ def test_lines_end_with_blanks_comments_or_nothing() -> None:
     assert lines == [1, 1, 1, 1, 4, 4, 4, 4, 5, 5, 5, 5]
     assert columns[8:10] == [3, 6]
     assert agrees(text)
+
+
+@pytest.mark.parametrize(
+    "context,close",
+    [
+        ("let a = {} ", ""),  # an operand of a chain
+        ("let a = b >> {} ", ""),
+        ("let a = b * {} ", ""),
+        ("let a = f({} ", ")"),  # a call's argument
+        ("let a = f(k = {} ", ")"),  # a keyword argument's value
+        ("let a = f(x, {} ", ")"),
+        ("type T = {} ", ""),  # a type
+        ("type T = A * {} ", ""),
+        ("type T = A + {} ", ""),
+        ("type T = Real[{} ", "]"),  # a type's argument
+        ("type T = Real[D, {} ", "]"),
+        ("let a = g[{} ", "]"),  # a bracket's type argument
+    ],
+)
+def test_a_lone_name_before_every_token(context: str, close: str) -> None:
+    """The reader makes a NAME followed by "," or a closing bracket where it stands, without
+    the general path: with every token after it (and the end of the text), what it reads is
+    what the driver builds, and it gives up where the driver gives up."""
+    read_ok = gave_up = 0
+    for name in ["x", "and", "id"]:
+        for after in [*_ANY_TOKEN, ""]:
+            for then in ["", " y", " y)", " y]"]:  # what follows: nothing, or an operand
+                if read_iff_parsed(context.format(name) + after + then + close):
+                    read_ok += 1
+                else:
+                    gave_up += 1
+    assert read_ok > 5 and gave_up > 100  # both outcomes, for every context
 
 
 # -- what the reader leaves to the driver
@@ -765,3 +807,24 @@ def test_spaced_lines_are_cut_as_split_cuts_them() -> None:
     assert descent._SPACED.fullmatch("let a = b >> c")
     assert not descent._SPACED.fullmatch("0123 x")  # "0", then "123": two tokens
     assert not descent._SPACED.fullmatch('import "a b"')
+
+
+def test_token_spans_are_spans() -> None:
+    """A span made by `fastnew.token_span_maker` is the `Span` its `__init__` makes: class,
+    fields in order, equality, hash, `repr`, pickling, `replace` and frozenness."""
+    import dataclasses
+    import pickle
+
+    from catdsl.errors import Span
+    from catdsl.syntax import fastnew
+
+    span = fastnew.token_span_maker("f.cat", [1, 2, 2], [1, 4, 3, 9, 11, 300])(1, 2)
+    made = Span("f.cat", 2, 3, 2, 300)
+    assert type(span) is Span and span == made and hash(span) == hash(made)
+    assert repr(span) == repr(made)
+    assert list(vars(span).items()) == list(vars(made).items())
+    assert pickle.loads(pickle.dumps(span)) == made
+    assert pickle.dumps(span) == pickle.dumps(made)
+    assert dataclasses.replace(span, line=1) == Span("f.cat", 1, 3, 2, 300)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        span.line = 5  # type: ignore[misc]

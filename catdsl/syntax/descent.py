@@ -113,6 +113,8 @@ COMPARISONS = frozenset({"<=", ">=", "!=", "==", "<", ">"})
 STRUCTURAL = frozenset({"id", "swap", "copy", "discard", "fst", "snd"})
 OPENS_PAIRING = frozenset({"<", "⟨"})
 CLOSES_PAIRING = frozenset({">", "⟩"})
+_APPLIED = frozenset({"(", "[", "^"})
+"""What may follow an atom in `power` and `app`: a call, a bracket, a power."""
 SOFT_NAMES = frozenset({"functor", "natural", "monoid", "preorder"})
 """Keywords that may still name a law (`law natural : ...`)."""
 
@@ -267,19 +269,25 @@ class Reader:
     def read_type(self, i: int) -> tuple[Any, int]:
         """`type_sum: type_product (("+" | "-") type_product)*` and
         `type_product: type_atom (TIMES type_atom)*`: a chain of one passes its part up."""
-        texts = self.texts
+        texts, span = self.texts, self.span
         items: list[Any] | None = None
         ops: list[str] = []
+        node: Any
         j = i
         while True:
             first = j
-            node, j = self.read_type_atom(j)
+            text, after = texts[j], texts[j + 1]
+            # a NAME with no "[" or "(" after it: `read_type_atom`'s TName
+            if after != "[" and after != "(" and text[0] in _LETTERS and text not in KEYWORDS:
+                node, j = new.TName(text, span(j, j)), j + 1
+            else:
+                node, j = self.read_type_atom(j)
             if texts[j] in TIMES:
                 factors = [node]
                 while texts[j] in TIMES:
                     node, j = self.read_type_atom(j + 1)
                     factors.append(node)
-                node = new.TProduct(tuple(factors), self.span(first, j - 1))
+                node = new.TProduct(tuple(factors), span(first, j - 1))
             op = texts[j]
             if op != "+" and op != "-":
                 break
@@ -291,7 +299,7 @@ class Reader:
         if items is None:
             return node, j
         items.append(node)
-        return new.TSum(tuple(items), tuple(ops), self.span(i, j - 1)), j
+        return new.TSum(tuple(items), tuple(ops), span(i, j - 1)), j
 
     def read_type_atom(self, i: int) -> tuple[Any, int]:
         """`NAME`, `NAME "[" type_args "]"`, `NAME "(" call_args? ")"`, `INT` or
@@ -322,12 +330,21 @@ class Reader:
 
     def read_type_args(self, i: int) -> tuple[tuple[Any, ...], int]:
         """`type_expr ("," type_expr)*` then "]": the types and the index of the "]"."""
-        texts = self.texts
-        node, j = self.read_type(i)
-        args = [node]
-        while texts[j] == ",":
-            node, j = self.read_type(j + 1)
-            args.append(node)
+        texts, span = self.texts, self.span
+        args = []
+        j = i - 1
+        while True:
+            j += 1
+            text, after = texts[j], texts[j + 1]
+            # a NAME alone (`D` in `Real[D, D]`): `read_type`'s TName
+            if (after == "," or after == "]") and text[0] in _LETTERS and text not in KEYWORDS:
+                args.append(new.TName(text, span(j, j)))
+                j += 1
+            else:
+                node, j = self.read_type(j)
+                args.append(node)
+            if texts[j] != ",":
+                break
         if texts[j] != "]":
             raise GiveUp
         return tuple(args), j
@@ -337,18 +354,24 @@ class Reader:
     def read_expr(self, i: int) -> tuple[Any, int]:
         """`compose: tensor (">>" tensor)*` and `tensor: power (TIMES power)*`: a chain of
         one passes its part up."""
-        texts = self.texts
+        texts, span = self.texts, self.span
         parts: list[Any] | None = None
+        node: Any
         j = i
         while True:
             first = j
-            node, j = self.read_power(j)
+            text, after = texts[j], texts[j + 1]
+            # a NAME with no call, bracket or power after it: `read_power`'s Name
+            if after not in _APPLIED and text[0] in _LETTERS and text not in KEYWORDS:
+                node, j = new.Name(text, span(j, j)), j + 1
+            else:
+                node, j = self.read_power(j)
             if texts[j] in TIMES:
                 factors = [node]
                 while texts[j] in TIMES:
                     node, j = self.read_power(j + 1)
                     factors.append(node)
-                node = new.Tensor(tuple(factors), self.span(first, j - 1))
+                node = new.Tensor(tuple(factors), span(first, j - 1))
             if texts[j] != ">>":
                 break
             if parts is None:
@@ -358,7 +381,7 @@ class Reader:
         if parts is None:
             return node, j
         parts.append(node)
-        return new.Compose(tuple(parts), self.span(i, j - 1)), j
+        return new.Compose(tuple(parts), span(i, j - 1)), j
 
     def read_power(self, i: int) -> tuple[Any, int]:
         """`power: app ("^" (INT | NAME))?` and `app: atom ("(" call_args? ")" |
@@ -408,19 +431,23 @@ class Reader:
     def read_call_args(self, i: int) -> tuple[tuple[Any, ...], int]:
         """`call_arg ("," call_arg)*`, or nothing, then ")": the `Arg`s and the index of the
         ")". `call_arg: expr | NAME "=" expr`."""
-        texts = self.texts
+        texts, span = self.texts, self.span
         if texts[i] == ")":
             return (), i
         args = []
         j = i - 1
         while True:
-            first = j + 1
+            first = value_at = j + 1
+            keyword = None
             if texts[first + 1] == "=" and is_name(texts[first]):
-                value, j = self.read_expr(first + 2)
-                args.append(new.Arg(texts[first], value, self.span(first, j - 1)))
+                keyword, value_at = texts[first], first + 2
+            text, after = texts[value_at], texts[value_at + 1]
+            # a lone NAME (`W0` in `affine(W0, b0)`): `read_expr`'s Name
+            if (after == "," or after == ")") and text[0] in _LETTERS and text not in KEYWORDS:
+                value, j = new.Name(text, span(value_at, value_at)), value_at + 1
             else:
-                value, j = self.read_expr(first)
-                args.append(new.Arg(None, value, self.span(first, j - 1)))
+                value, j = self.read_expr(value_at)
+            args.append(new.Arg(keyword, value, span(first, j - 1)))
             if texts[j] != ",":
                 break
         if texts[j] != ")":

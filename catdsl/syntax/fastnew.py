@@ -107,16 +107,22 @@ def span_maker(file: str) -> Callable[[Sequence[int] | None], errors.Span]:
     return make
 
 
+class _Blank:
+    """A plain object with the layout of a `Span` (a dict, a weak reference), made a `Span`
+    once its fields are stored (`token_span_maker`)."""
+
+
 def token_span_maker(
     file: str, lines: Sequence[int], columns: Sequence[int]
 ) -> Callable[[int, int], errors.Span]:
     """`span(first, last)`: the span from the start of token `first` to the end of token
     `last`, for tokens whose lines are `lines` and whose columns and end columns alternate in
-    `columns` (token k's at 2k and 2k + 1). Each span's `__dict__` is filled in place: one
-    attribute lookup and five dict stores instead of five `object.__setattr__` calls (a third of
-    the reader's time went there); the dict keeps the class's shared keys, in field order, so
-    equality, hashing, `repr` and pickling see no difference."""
-    new, cls = object.__new__, errors.Span
+    `columns` (token k's at 2k and 2k + 1). Each span is made as a `_Blank`, its fields stored
+    in field order by plain attribute stores, then given the class `Span`, which turns its
+    fields into the dict a `Span`'s `__init__` leaves: equality, hashing, `repr` and pickling
+    see no difference. `object.__new__` of the frozen class and five stores into its
+    `__dict__` cost a third more; `object.__setattr__` per field, twice as much."""
+    cls = errors.Span
     if constructor(cls) is cls or [f.name for f in dataclasses.fields(cls)] != _SPAN_FIELDS:
 
         def plain(first: int, last: int) -> errors.Span:
@@ -127,13 +133,13 @@ def token_span_maker(
     starts, ends = columns[0::2], columns[1::2]
 
     def span(first: int, last: int) -> errors.Span:
-        made = new(cls)
-        state = made.__dict__
-        state["file"] = file
-        state["line"] = lines[first]
-        state["column"] = starts[first]
-        state["end_line"] = lines[last]
-        state["end_column"] = ends[last]
+        made: Any = _Blank()
+        made.file = file
+        made.line = lines[first]
+        made.column = starts[first]
+        made.end_line = lines[last]
+        made.end_column = ends[last]
+        made.__class__ = cls
         return made
 
     return span
