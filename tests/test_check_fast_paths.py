@@ -4,7 +4,8 @@ Two equal ground products meet without binding anything; a ground product has no
 prefix to default; a dim bound to a ground dim is resolved in one step, while a chain of
 bindings still stops (and marks the table `capped`) at 50 links; a carrier meets a carrier
 as it did through the general case; a signature's `v.n` is one dim per instantiation; the
-checker dispatches every kind of expression.
+checker dispatches every kind of expression; a primitive met by ground arguments releases
+only its own fresh variables, into the types finishing would give.
 """
 
 from __future__ import annotations
@@ -97,3 +98,48 @@ def test_every_expression_kind_is_dispatched() -> None:
     assert str(program.definitions["a"].term.cod) == "Real[D]"
     assert str(program.definitions["c"].term.dom) == "Real"
     assert str(program.definitions["k"].term.cod) == "Real"
+
+
+def _affine_met_by_ground_weights(subst: Subst) -> tuple[FreshVars, Prod, Prod]:
+    """`affine`'s signature with a `Real[D, 3]` weight and a `Real[3]` bias met."""
+    v = FreshVars()
+    subst.flow(real(Dim(D.terms, "D"), Dim.const(3)), real(v.n, v.m))
+    subst.flow(real(Dim.const(3)), real(v.m))
+    return v, Prod((real(v.n, rest=v.rest()),)), Prod((real(v.m, rest=v.rest()),))
+
+
+def test_a_primitive_met_by_ground_arguments_releases_its_variables() -> None:
+    subst = Subst()
+    subst.rests["?t#0"] = Shape()  # a binding made before: kept
+    sizes = subst.sizes()
+    v, dom, cod = _affine_met_by_ground_weights(subst)
+    assert subst.dims == {f"?n#{v.tag}": D, f"?m#{v.tag}": Dim.const(3)}
+    released = subst.release(sizes, v.tag, dom, cod)
+    assert subst.dims == {} and subst.rests == {"?t#0": Shape()}
+    assert released == (Prod((real(D, rest=v.rest()),)), Prod((real(Dim.const(3), rest=v.rest()),)))
+    # the dim shows as the variable's occurrence did (no label), as finishing would give it
+    assert released[0].atoms[0].shape.dims[0].label is None  # type: ignore[union-attr]
+    # once the batch prefix is bound, the released types finish as the originals would have
+    subst.rests[v.rest()] = Shape()
+    whole = Subst()
+    whole.dims = {f"?n#{v.tag}": D, f"?m#{v.tag}": Dim.const(3)}
+    whole.rests = {v.rest(): Shape()}
+    for now, then in zip(released, (dom, cod), strict=True):
+        finished, expected = subst.prod(now), whole.prod(then)
+        assert finished == expected
+        assert [d.label for d in finished.atoms[0].shape.dims] == [None]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("why", ["older variable", "capped"])
+def test_bindings_not_made_fresh_by_the_primitive_are_kept(why: str) -> None:
+    subst = Subst()
+    sizes = subst.sizes()
+    v, dom, cod = _affine_met_by_ground_weights(subst)
+    first = v.tag
+    if why == "older variable":
+        first = v.tag + 1  # its variables were made before the mark: another use may share them
+    else:
+        subst.capped = True
+    bound = dict(subst.dims)
+    assert subst.release(sizes, first, dom, cod) == (dom, cod)
+    assert subst.dims == bound

@@ -18,7 +18,7 @@ from catdsl.typesys.generics import fresh, instantiate
 from catdsl.typesys.hints import bridges, did_you_mean
 from catdsl.typesys.limits import MAX_POWER
 from catdsl.typesys.literals import LiteralReader, flatten, literal_shape
-from catdsl.typesys.primitives import MAX_COUNT, FreshVars, PrimSig, PrimSpec
+from catdsl.typesys.primitives import MAX_COUNT, FreshVars, PrimSig, PrimSpec, issued
 from catdsl.typesys.program import Definition
 from catdsl.typesys.reporting import Failed, Reporter
 from catdsl.typesys.reserved import FUNCTORS, INITIALISERS
@@ -35,6 +35,7 @@ from catdsl.typesys.types import (
     Shape,
     TVar,
     carrier_of,
+    ground,
     prod,
 )
 from catdsl.typesys.unify import Mismatch, Reason, Subst
@@ -194,6 +195,7 @@ class ExpressionChecker:
             key, problem = fault
             where = given[key].span if key in given else e.span
             raise self.reporter.fail(M.bad_static(spec, key, problem), where)
+        first = issued()
         sig = spec.build(numbered)
         if named:  # its types wait for the input's: see `_settle_axes`
             sig = PrimSig(
@@ -205,10 +207,13 @@ class ExpressionChecker:
         morphisms = self._morphism_args(spec, sig, given, e, subst) if spec.morphism_names else ()
         arguments: list[tuple[str, Atom]] = []
         ports: list[Port] = []
+        sizes = subst.sizes() if sig.params else None
         for pname, ptype in zip(spec.param_names, sig.params, strict=True):
             if pname not in given:
                 raise self.reporter.fail(M.missing_argument(spec, pname), e.span)
             atom, ref_name, port = self._prim_param_arg(given[pname], name, pname)
+            if not (atom._ground or ground(atom)):
+                sizes = None
             try:
                 subst.flow(atom, ptype)
             except Mismatch as err:
@@ -227,9 +232,13 @@ class ExpressionChecker:
         for sname in spec.static_names:
             if sname in given:
                 static[sname] = static_values[sname]  # (the value written, read above)
+        dom, cod = sig.dom, sig.cod
+        if sizes is not None and not named and not morphisms:
+            # every argument ground: the variables they bound are resolved away at once
+            dom, cod = subst.release(sizes, first, dom, cod)
         term = T.Prim(
-            sig.dom,
-            sig.cod,
+            dom,
+            cod,
             e.span,
             name=name,
             static=tuple(sorted(static.items())),

@@ -7,7 +7,6 @@ against so later phases need not look it up either.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -19,7 +18,9 @@ from catdsl.typesys.types import Carrier, Prod, TVar
 MAX_COUNT = 1024
 """The largest count a primitive accepts (`windows(k)`, `concat_heads(n)`)."""
 
-_fresh = itertools.count()
+_issued = 0
+"""The tag the next `FreshVars` takes: one count for the whole process, so that no two
+instantiations share a variable."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ class FreshVars:
     `v.atom("a")` an object variable; each instance tags its names apart from all others."""
 
     def __init__(self) -> None:
-        self.tag = next(_fresh)
+        global _issued
+        self.tag = _issued
+        _issued += 1
 
     def __getattr__(self, name: str) -> Dim:
         # kept on the instance, so the next `v.n` is a plain attribute read (the same dim)
@@ -107,6 +110,12 @@ class FreshVars:
 
     def dim(self, name: str) -> Dim:
         return Dim.symbol(f"?{name}#{self.tag}")
+
+
+def issued() -> int:
+    """The tag the next `FreshVars` will take: a variable tagged at least this was made
+    after the call (a tag is the number after `#` in a variable's name)."""
+    return _issued
 
 
 @dataclass(frozen=True)
