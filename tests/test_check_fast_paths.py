@@ -5,7 +5,8 @@ prefix to default; a dim bound to a ground dim is resolved in one step, while a 
 bindings still stops (and marks the table `capped`) at 50 links; a carrier meets a carrier
 as it did through the general case; a signature's `v.n` is one dim per instantiation; the
 checker dispatches every kind of expression; a primitive met by ground arguments releases
-only its own fresh variables, into the types finishing would give.
+only its own fresh variables, into the types finishing would give; finishing starts from a
+product the boundary already resolved to a ground one.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import pytest
 
 from catdsl.loader import check_text
 from catdsl.syntax import ast
+from catdsl.typesys import terms as T
 from catdsl.typesys.dims import Dim
 from catdsl.typesys.expressions import _CHECKS
 from catdsl.typesys.primitives import FreshVars
+from catdsl.typesys.resolve import resolve_term
 from catdsl.typesys.types import Carrier, Prod, Shape
 from catdsl.typesys.unify import Mismatch, Reason, Subst
 
@@ -143,3 +146,16 @@ def test_bindings_not_made_fresh_by_the_primitive_are_kept(why: str) -> None:
     bound = dict(subst.dims)
     assert subst.release(sizes, first, dom, cod) == (dom, cod)
     assert subst.dims == bound
+
+
+def test_finishing_starts_from_a_ground_resolution() -> None:
+    subst = Subst()
+    x = real(rest="?s#1")  # a `tanh`: its domain and codomain share their atom
+    dom, cod = Prod((x,)), Prod((x,))
+    assert subst.resolved(cod) is cod and subst.finals == {}  # not ground: not remembered
+    subst.rests["?s#1"] = Shape((D,))
+    ground = subst.resolved(cod)
+    assert ground == Prod((real(D),)) and subst.finals == {id(cod): (cod, ground)}
+    finished = resolve_term(T.Struct(dom, cod, None, kind="id"), subst)
+    assert finished.cod is ground  # resolved once, at the boundary
+    assert finished.dom == ground and finished.dom.atoms[0] is ground.atoms[0]

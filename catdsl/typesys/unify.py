@@ -73,6 +73,9 @@ class Subst:
     """Number-kind variables (`matmul` on `Real`, `Nat` or `Int`) bound to a kind."""
     final: bool = False
     """Set once the definition is finished: a number-kind variable still free is `Real`."""
+    finals: dict[int, tuple[Prod, Prod]] = field(default_factory=dict)
+    """Products already resolved to ground ones, by id (each kept with its type): a ground
+    result is final, as a binding is never undone, so finishing starts from them."""
     capped: bool = False
     """Set once applying stopped at its bound of 50 links (a chain of bindings that long):
     from then on a resolved type may resolve further, so the `_meet_*` shortcuts that take
@@ -89,7 +92,17 @@ class Subst:
         self.settled = {}
         self.kinds = {}
         self.final = False
+        self.finals = {}
         self.capped = False
+
+    def resolved(self, p: Prod) -> Prod:
+        """`prod(p)`, remembered in `finals` when it is ground (and applying was never cut
+        short), for finishing to start from."""
+        result = self.prod(p)
+        flag = result._ground  # `prod_ground`, read inline when it is cached
+        if (flag or (flag is None and prod_ground(result))) and not self.capped:
+            self.finals[id(p)] = (p, result)
+        return result
 
     def defer(self, check: Callable[[], None]) -> None:
         """Run `check` when the definition is finished, after every other binding."""
