@@ -119,17 +119,17 @@ class Subst:
 
     def release(
         self, sizes: tuple[int, int, int, int, int], first: int, dom: Prod, cod: Prod
-    ) -> tuple[Prod, Prod]:
+    ) -> tuple[Prod, Prod] | None:
         """`dom` and `cod` resolved, and the bindings made since `sizes` dropped, when each
-        binds a variable tagged `first` or later (made since: `primitives.issued`).
+        binds a variable tagged `first` or later (made since: `primitives.issued`); None, and
+        nothing dropped, when one does not.
 
         For a primitive whose arguments are all ground: meeting them bound only its own
         fresh variables, which occur nowhere else but in its domain and codomain; resolved
         there once, the bindings are dead, and the table stays as small as it was, so every
         later step of the definition resolves less. What finishing gives is unchanged: a
         binding is never undone, so the released variables resolve now as they would then.
-        A table capped (before, or by resolving) keeps its bindings and the types as they
-        were."""
+        A table capped (before, or by resolving) keeps its bindings (None)."""
         tables: tuple[dict[str, Any], ...] = (
             self.dims,
             self.rests,
@@ -142,13 +142,13 @@ class Subst:
             for name in islice(reversed(table), len(table) - size):  # (the newest keys)
                 _, sep, tag = name.rpartition("#")
                 if not (sep and tag.isdigit() and int(tag) >= first):
-                    return dom, cod
+                    return None
                 fresh.append((table, name))
         if self.capped:
-            return dom, cod
+            return None
         resolved = self.prod(dom), self.prod(cod)
         if self.capped:
-            return dom, cod  # (applying stopped at its bound: the bindings are still needed)
+            return None  # (applying stopped at its bound: the bindings are still needed)
         for table, name in fresh:
             del table[name]
         return resolved
