@@ -39,7 +39,7 @@ class BoundaryChecker:
                 name, "domain", dom, subst.prod(body.dom), err, span, body
             ) from None
         try:
-            subst.unify_prod(cod, subst.prod(body.cod), nominal_entry=nominal_entry)
+            subst.unify_prod(cod, subst.resolved(body.cod), nominal_entry=nominal_entry)
         except Mismatch as err:
             subst.default_rests(body.cod)
             inferred = subst.prod(body.cod)

@@ -18,8 +18,16 @@ from catdsl.typesys.generics import fresh, instantiate
 from catdsl.typesys.hints import bridges, did_you_mean
 from catdsl.typesys.limits import MAX_POWER
 from catdsl.typesys.literals import LiteralReader, flatten, literal_shape
-from catdsl.typesys.primitives import MAX_COUNT, FreshVars, PrimSig, PrimSpec
-from catdsl.typesys.program import Definition
+from catdsl.typesys.primitives import (
+    MAX_COUNT,
+    FreshVars,
+    PrimSig,
+    PrimSpec,
+    issued,
+    retagged,
+    take_tags,
+)
+from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Failed, Reporter
 from catdsl.typesys.reserved import FUNCTORS, INITIALISERS
 from catdsl.typesys.resolve import resolve_term
@@ -35,10 +43,14 @@ from catdsl.typesys.types import (
     Shape,
     TVar,
     carrier_of,
+    ground,
     prod,
 )
 from catdsl.typesys.unify import Mismatch, Reason, Subst
 
+_Instance = tuple[tuple[Atom, ...], int, int, Prod, Prod]
+"""A primitive's released signature for some argument types: those types (kept alive, as the
+key holds their ids), the first tag and the number of tags building took, domain, codomain."""
 Expected = tuple[Prod, Prod] | None
 """The signature an expression is checked against, when its definition declares one."""
 CheckFamily = Callable[[str, ast.Call, Subst], T.Term]
@@ -81,6 +93,8 @@ class ExpressionChecker:
         self.family = family
         self.functor = functor
         self.categories = categories
+        self._instances: dict[tuple[object, ...], _Instance] = {}
+        """Released signatures of primitives by their ground argument types (`_known_instance`)."""
 
     def check(self, e: ast.Expr, subst: Subst, expected: Expected = None) -> T.Term:
         """The typed term of `e`, its variables bound in `subst`."""
@@ -194,7 +208,29 @@ class ExpressionChecker:
             key, problem = fault
             where = given[key].span if key in given else e.span
             raise self.reporter.fail(M.bad_static(spec, key, problem), where)
+        if (
+            not numbered
+            and spec.param_names
+            and not spec.morphism_names
+            and not (subst.capped or subst.final)
+        ):
+            known = self._known_instance(spec, given)
+            if known is not None:
+                return T.Prim(
+                    known[0],
+                    known[1],
+                    e.span,
+                    name=name,
+                    static=(),
+                    args=known[2],
+                    arg_types=known[3],
+                    ports=known[4],
+                    spec=spec,
+                    morphisms=(),
+                )
+        first = issued()
         sig = spec.build(numbered)
+        built = issued() - first  # (the tags building took)
         if named:  # its types wait for the input's: see `_settle_axes`
             sig = PrimSig(
                 sig.params,
@@ -205,10 +241,13 @@ class ExpressionChecker:
         morphisms = self._morphism_args(spec, sig, given, e, subst) if spec.morphism_names else ()
         arguments: list[tuple[str, Atom]] = []
         ports: list[Port] = []
+        sizes = subst.sizes() if sig.params else None
         for pname, ptype in zip(spec.param_names, sig.params, strict=True):
             if pname not in given:
                 raise self.reporter.fail(M.missing_argument(spec, pname), e.span)
             atom, ref_name, port = self._prim_param_arg(given[pname], name, pname)
+            if not (atom._ground or ground(atom)):
+                sizes = None
             try:
                 subst.flow(atom, ptype)
             except Mismatch as err:
@@ -227,9 +266,17 @@ class ExpressionChecker:
         for sname in spec.static_names:
             if sname in given:
                 static[sname] = static_values[sname]  # (the value written, read above)
+        dom, cod = sig.dom, sig.cod
+        if sizes is not None and not named and not morphisms:
+            # every argument ground: the variables they bound are resolved away at once
+            released = subst.release(sizes, first, dom, cod)
+            if released is not None:
+                dom, cod = released
+                if not numbered and not (subst.capped or subst.final):
+                    self._remember_instance(spec, arguments, first, built, dom, cod)
         term = T.Prim(
-            sig.dom,
-            sig.cod,
+            dom,
+            cod,
             e.span,
             name=name,
             static=tuple(sorted(static.items())),
@@ -243,6 +290,86 @@ class ExpressionChecker:
             settle = self._settle_axes(term, spec, static_values, named, given, subst)
             subst.defer(settle)
         return term
+
+    def _ground_params(
+        self, spec: PrimSpec, given: Mapping[str, ast.Expr]
+    ) -> list[tuple[Atom, str, Port]] | None:
+        """What `_prim_param_arg` gives for each array argument, when every one is the name
+        of a param already checked, of a ground carrier (looked up, nothing checked); else
+        None."""
+        found: list[tuple[Atom, str, Port]] = []
+        for pname in spec.param_names:
+            expr = given.get(pname)
+            if type(expr) is not ast.Name:
+                return None
+            name = expr.name
+            if self.env.kind(name) != "param":
+                return None
+            info = self.env.done.get(name)
+            if not isinstance(info, ParamInfo):
+                return None
+            carrier = info.carrier
+            if not (carrier._ground or ground(carrier)):
+                return None
+            found.append((carrier, name, Port(name, carrier, "param")))
+        return found
+
+    def _known_instance(
+        self, spec: PrimSpec, given: Mapping[str, ast.Expr]
+    ) -> tuple[Prod, Prod, tuple[str, ...], tuple[Atom, ...], tuple[Port, ...]] | None:
+        """A primitive without static values whose params are ground and met before by the
+        very same types: its domain, codomain, argument names, types and ports, as building
+        its signature, meeting them and releasing its variables gives (see `Subst.release`),
+        with the variables left (a batch prefix) fresh, taking the tags building would. (Not
+        in a table marked `final` by a figure drawn mid-check: a number kind left free reads
+        `Real` there, so what is released there is not what is released elsewhere.)"""
+        params = self._ground_params(spec, given)
+        if params is None:
+            return None
+        known = self._instances.get((spec.name, *[id(a) for a, _, _ in params]))
+        if known is None:
+            return None
+        _, old, count, dom, cod = known
+        new = take_tags(count)
+        memo: dict[int, Carrier] = {}
+        fresh_dom, fresh_cod = (
+            retagged(dom, old, count, new, memo),
+            retagged(cod, old, count, new, memo),
+        )
+        assert fresh_dom is not None and fresh_cod is not None  # (checked when remembered)
+        ports: list[Port] = []
+        for _, _, port in params:
+            if all(p.name != port.name for p in ports):
+                ports.append(port)
+        return (
+            fresh_dom,
+            fresh_cod,
+            tuple(n for _, n, _ in params),
+            tuple(a for a, _, _ in params),
+            tuple(ports),
+        )
+
+    def _remember_instance(
+        self,
+        spec: PrimSpec,
+        arguments: list[tuple[str, Atom]],
+        first: int,
+        count: int,
+        dom: Prod,
+        cod: Prod,
+    ) -> None:
+        """Remember what a standard primitive's released signature is for these argument
+        types (by identity: a dim's label is not part of its equality), when its types can be
+        given fresh variables again (`retagged`)."""
+        if not spec.module.startswith("std"):
+            return  # (a plugin's signature builder may not be a function of its arguments)
+        memo: dict[int, Carrier] = {}
+        if retagged(dom, first, count, first, memo) is None:
+            return
+        if retagged(cod, first, count, first, memo) is None:
+            return
+        atoms = tuple(a for _, a in arguments)
+        self._instances[(spec.name, *[id(a) for a in atoms])] = (atoms, first, count, dom, cod)
 
     def _prim_arguments(
         self,

@@ -7,19 +7,20 @@ against so later phases need not look it up either.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from catdsl.typesys.dims import Dim
-from catdsl.typesys.types import Carrier, Prod, TVar
+from catdsl.typesys.types import Carrier, Prod, Shape, TVar, dim_ground
 
 MAX_COUNT = 1024
 """The largest count a primitive accepts (`windows(k)`, `concat_heads(n)`)."""
 
-_fresh = itertools.count()
+_issued = 0
+"""The tag the next `FreshVars` takes: one count for the whole process, so that no two
+instantiations share a variable."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ class FreshVars:
     `v.atom("a")` an object variable; each instance tags its names apart from all others."""
 
     def __init__(self) -> None:
-        self.tag = next(_fresh)
+        global _issued
+        self.tag = _issued
+        _issued += 1
 
     def __getattr__(self, name: str) -> Dim:
         # kept on the instance, so the next `v.n` is a plain attribute read (the same dim)
@@ -107,6 +110,56 @@ class FreshVars:
 
     def dim(self, name: str) -> Dim:
         return Dim.symbol(f"?{name}#{self.tag}")
+
+
+def take_tags(count: int) -> int:
+    """Take `count` tags, as `count` new `FreshVars` would, and give the first."""
+    global _issued
+    first = _issued
+    _issued += count
+    return first
+
+
+def retagged(p: Prod, old: int, count: int, new: int, memo: dict[int, Carrier]) -> Prod | None:
+    """`p` with each variable tagged `old` to `old + count - 1` tagged from `new` on (the same
+    variables of another instantiation), when its atoms are carriers whose dims hold no
+    variable; None for any other. `memo` keeps an atom shared by several products shared."""
+    atoms: list[Carrier] = []
+    for a in p.atoms:
+        hit = memo.get(id(a))
+        if hit is None:
+            if type(a) is not Carrier or a.elem is not None:
+                return None
+            shape, bound = a.shape, a.bound
+            if not all(dim_ground(d) for d in shape.dims) or not (
+                bound is None or dim_ground(bound)
+            ):
+                return None
+            rest, kind = shape.rest, a.kind
+            if rest is None and not kind.startswith("?"):
+                hit = a  # ground: the same for every instantiation
+            else:
+                if rest is not None:
+                    rest = _retagged(rest, old, count, new)
+                if kind.startswith("?"):
+                    kind = _retagged(kind, old, count, new)
+                hit = Carrier(kind, Shape(shape.dims, rest), bound)
+            memo[id(a)] = hit
+        atoms.append(hit)
+    return Prod(tuple(atoms))
+
+
+def _retagged(name: str, old: int, count: int, new: int) -> str:
+    head, sep, tag = name.rpartition("#")
+    if sep and tag.isdigit() and old <= int(tag) < old + count:
+        return f"{head}#{int(tag) - old + new}"
+    return name
+
+
+def issued() -> int:
+    """The tag the next `FreshVars` will take: a variable tagged at least this was made
+    after the call (a tag is the number after `#` in a variable's name)."""
+    return _issued
 
 
 @dataclass(frozen=True)

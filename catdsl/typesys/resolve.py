@@ -29,8 +29,15 @@ class _Final:
 
     def __init__(self, subst: Subst):
         self.subst = subst
-        self.prods: dict[int, tuple[Prod, Prod]] = {}  # id -> (the type, kept alive; resolved)
+        # id -> (the type, kept alive; resolved), from those resolved to ground ones before
+        self.prods: dict[int, tuple[Prod, Prod]] = dict(subst.finals)
         self.atoms: dict[int, tuple[Atom, Atom]] = {}
+        for p, result in subst.finals.values():
+            atoms = p.atoms
+            if len(atoms) == len(result.atoms) and all([type(a) is Carrier for a in atoms]):
+                # a carrier resolves to one carrier: the product's atoms resolved one to one
+                for a, r in zip(atoms, result.atoms, strict=True):
+                    self.atoms[id(a)] = (a, r)
 
     def prod(self, p: Prod) -> Prod:
         flag = p._ground  # `prod_ground`, read inline when it is cached

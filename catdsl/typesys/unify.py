@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from itertools import islice
+from typing import Any
 
 from catdsl.typesys.carriers import CARRIER_KINDS
 from catdsl.typesys.dims import Dim
@@ -52,7 +54,7 @@ class Mismatch(Exception):
         self.found = found
 
 
-@dataclass
+@dataclass(init=False)
 class Subst:
     """Bindings of dim variables, shape-prefix variables and atom variables."""
 
@@ -71,10 +73,36 @@ class Subst:
     """Number-kind variables (`matmul` on `Real`, `Nat` or `Int`) bound to a kind."""
     final: bool = False
     """Set once the definition is finished: a number-kind variable still free is `Real`."""
+    finals: dict[int, tuple[Prod, Prod]] = field(default_factory=dict)
+    """Products already resolved to ground ones, by id (each kept with its type): a ground
+    result is final, as a binding is never undone, so finishing starts from them."""
     capped: bool = False
     """Set once applying stopped at its bound of 50 links (a chain of bindings that long):
     from then on a resolved type may resolve further, so the `_meet_*` shortcuts that take
     a resolved type as final are not taken."""
+
+    def __init__(self) -> None:
+        # (written out: the generated `__init__` calls a factory per table, and every
+        # definition, law and wiring block makes one table)
+        self.dims = {}
+        self.rests = {}
+        self.atoms = {}
+        self.products = {}
+        self.deferred = []
+        self.settled = {}
+        self.kinds = {}
+        self.final = False
+        self.finals = {}
+        self.capped = False
+
+    def resolved(self, p: Prod) -> Prod:
+        """`prod(p)`, remembered in `finals` when it is ground (and applying was never cut
+        short), for finishing to start from."""
+        result = self.prod(p)
+        flag = result._ground  # `prod_ground`, read inline when it is cached
+        if (flag or (flag is None and prod_ground(result))) and not self.capped:
+            self.finals[id(p)] = (p, result)
+        return result
 
     def defer(self, check: Callable[[], None]) -> None:
         """Run `check` when the definition is finished, after every other binding."""
@@ -84,6 +112,46 @@ class Subst:
         """Run the deferred checks (each may bind, or report and raise `Failed`)."""
         while self.deferred:
             self.deferred.pop(0)()
+
+    def sizes(self) -> tuple[int, int, int, int, int]:
+        """How many bindings each table holds (a binding only ever adds a key)."""
+        return len(self.dims), len(self.rests), len(self.atoms), len(self.products), len(self.kinds)
+
+    def release(
+        self, sizes: tuple[int, int, int, int, int], first: int, dom: Prod, cod: Prod
+    ) -> tuple[Prod, Prod] | None:
+        """`dom` and `cod` resolved, and the bindings made since `sizes` dropped, when each
+        binds a variable tagged `first` or later (made since: `primitives.issued`); None, and
+        nothing dropped, when one does not.
+
+        For a primitive whose arguments are all ground: meeting them bound only its own
+        fresh variables, which occur nowhere else but in its domain and codomain; resolved
+        there once, the bindings are dead, and the table stays as small as it was, so every
+        later step of the definition resolves less. What finishing gives is unchanged: a
+        binding is never undone, so the released variables resolve now as they would then.
+        A table capped (before, or by resolving) keeps its bindings (None)."""
+        tables: tuple[dict[str, Any], ...] = (
+            self.dims,
+            self.rests,
+            self.atoms,
+            self.products,
+            self.kinds,
+        )
+        fresh: list[tuple[dict[str, Any], str]] = []
+        for table, size in zip(tables, sizes, strict=True):
+            for name in islice(reversed(table), len(table) - size):  # (the newest keys)
+                _, sep, tag = name.rpartition("#")
+                if not (sep and tag.isdigit() and int(tag) >= first):
+                    return None
+                fresh.append((table, name))
+        if self.capped:
+            return None
+        resolved = self.prod(dom), self.prod(cod)
+        if self.capped:
+            return None  # (applying stopped at its bound: the bindings are still needed)
+        for table, name in fresh:
+            del table[name]
+        return resolved
 
     # ---------------------------------------------------------------- applying
     # Applying returns its argument itself when nothing in it is bound (no copy, and the
