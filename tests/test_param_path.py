@@ -69,3 +69,46 @@ def test_a_memo_gives_the_checks_a_fresh_build_gives():
             except CatRuntimeError as err:
                 found.append((err.diagnostic.code, err.diagnostic.message))
         assert found[0] == found[1]
+
+
+PLAN_OF_PARAMS = """import std.ml
+dim D = 2
+param W0 : Real[D, D] = zeros
+param W1 : Real[D, D] = zeros
+param b : Real[D] = zeros
+morphism L0 : Real[D] -> Real[D] = affine(W0, b)
+morphism L1 : Real[D] -> Real[D] = affine(W1, b)
+let net = L0 >> L1
+"""
+
+
+def test_a_plan_checks_its_sources_with_shared_checkers_and_names_each():
+    """A plan keeps one checker per atom object and no closure per source; a refused input
+    or param is still named as `make_check` names it, and the reverse pass's flags are the
+    ones worked out from the slots' atoms."""
+    from catdsl.frontend.api import loads_program
+
+    program = loads_program(PLAN_OF_PARAMS)
+    plan = program["net"].plan
+    atoms = (*plan.dom.atoms, *(s.atom for s in plan.sources))
+    memo: CheckerMemo = {}
+    wrong = np.zeros((3, 3))
+    good = [np.zeros(2), np.zeros((2, 2)), np.zeros(2), np.zeros((2, 2))]
+    named = ("input 1 of `net`", "the param `W0`", "the param `b`", "the param `W1`")
+    for position, subject in enumerate(named):
+        values = [wrong if k == position else v for k, v in enumerate(good)]
+        with pytest.raises(CatRuntimeError) as err:
+            plan.check_sources(values, {})
+        expected = make_check(atoms[position], subject, None, memo)
+        assert expected is not None
+        with pytest.raises(CatRuntimeError) as want:
+            expected(wrong, {})
+        assert err.value.diagnostic.message == want.value.diagnostic.message
+        assert err.value.diagnostic.message.startswith(f"{subject} is not a valid")
+        assert err.value.diagnostic.code == "R0410"
+    plan.check_sources(good, {})  # values that fit pass
+    checkers = plan._source_checkers  # W0 and W1 are of one atom object: one checker
+    assert plan.sources[0].atom is plan.sources[2].atom and checkers[1] is checkers[3]
+    assert plan.source_differentiable == (True, True, True, True)
+    grads = program["net"].vjp([0.5, -0.5], np.ones(2))
+    assert set(grads) == {"inputs", "W0", "b", "W1"}

@@ -344,7 +344,16 @@ class Diagram:
         )
         if subs:
             self._nesting[box_id] = None
-        self._insert(box_id, box, sources)
+        boxes = self._boxes  # `_insert`, inline: a chain of 20,000 primitives comes here
+        boxes[box_id] = box
+        self._in[box_id] = into = []
+        self._order = self._graph = self._out = None
+        if sources:
+            edges = self._edges
+            for port, (source, src_port) in enumerate(sources):
+                edge = (source, box_id, src_port, port, boxes[source].outputs[src_port])
+                into.append(edge)
+                edges.append(edge)
         return box_id
 
     def _insert(self, box_id: str, box: Box, sources: Sequence[tuple[str, int]]) -> None:
@@ -368,7 +377,10 @@ class Diagram:
         if box_id in self._boxes:  # an id a caller gave before
             return self.place(box_type, name, (), (atom,), None, (), {"name": name})
         self._counter += 1
-        make = (_MAKERS.get(box_type) or maker(box_type))[0]
+        if box_type is ParamBox or box_type is PortBox:  # (made once, below the classes)
+            make = _make_param if box_type is ParamBox else _make_port
+        else:
+            make = (_MAKERS.get(box_type) or maker(box_type))[0]
         self._boxes[box_id] = make(box_id, name, (), (atom,), None, (), name=name)
         self._in[box_id] = []
         self._order = self._graph = self._out = None
@@ -684,3 +696,4 @@ def _natural_key(box_id: str) -> tuple[int, int] | tuple[int, int, str]:
 
 _make_input, _make_output = maker(InputBox)[0], maker(OutputBox)[0]  # one each per diagram
 _make_prim = maker(PrimBox)[0]  # one per primitive
+_make_param, _make_port = maker(ParamBox)[0], maker(PortBox)[0]  # one per source

@@ -123,14 +123,15 @@ class _Scope:
             for bound in reversed(self.bound):
                 if name in bound:
                     return bound[name]
-        if name not in self.sources:
+        wire = self.sources.get(name)
+        if wire is None:
             if kind == "const":
-                (self.sources[name],) = self.term(self.lowerer.consts[name], [])
+                (wire,) = self.term(self.lowerer.consts[name], [])
             else:
                 box_type = ir.ParamBox if kind == "param" else ir.PortBox
-                box = self.d.place_source(box_type, name, atom)
-                self.sources[name] = (box, 0)
-        return self.sources[name]
+                wire = (self.d.place_source(box_type, name, atom), 0)
+            self.sources[name] = wire
+        return wire
 
     def with_ports(self, term: Term, ins: Wires) -> tuple[Wires, tuple[str, ...], tuple]:
         """The domain wires followed by one wire per port of `term`, and the port names."""
@@ -146,6 +147,22 @@ class _Scope:
         return (_METHODS.get(type(term)) or _method(type(term)))(self, term, ins)
 
     def _Prim(self, term: Prim, ins: Wires) -> Wires:
+        if not (term.args or term.morphisms):  # most primitives: fed by `ins` alone
+            spec, outs = term.spec, term.cod.atoms
+            box = self.d.place_prim(
+                _label(term) if term.static else term.name,
+                term.dom.atoms,
+                outs,
+                term.span,
+                (),
+                ins,
+                term.name,
+                dict(term.static),
+                term.in_ranks,
+                (),
+                spec.morphism_names if spec is not None else (),
+            )
+            return [(box, 0)] if len(outs) == 1 else [(box, i) for i in range(len(outs))]
         atoms: list[Atom] = []
         wires = ins
         if term.args:

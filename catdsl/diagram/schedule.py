@@ -269,7 +269,8 @@ class _Builder:
 
     def emit(self, diagram: Diagram, in_slots: tuple[int, ...], ports: dict[str, int]) -> list[int]:
         """Schedule the boxes of `diagram` given its input slots; return its output slots."""
-        order, n_wires = self.scheduler.layout(diagram)
+        scheduler = self.scheduler
+        order, n_wires = scheduler.layout(diagram)
         wires = [0] * n_wires  # the slot of each wire, by the layout's numbering
         wires[: len(in_slots)] = in_slots
         atoms, steps = self.atoms, self.steps
@@ -287,11 +288,20 @@ class _Builder:
                 outs = tuple(range(start, len(atoms)))
                 steps.append(Call(box, ins, outs))  # type: ignore[arg-type]
                 wires[first : first + len(outs)] = outs
-            elif box.id == OUTPUT:
+                continue
+            if box.id == OUTPUT:
                 result = list(ins)
+                continue
+            if kind is RefBox:  # `box`'s first two cases: a use of a definition
+                sub = box.sub  # type: ignore[attr-defined]
+                if sub is not None and not scheduler.inlines(sub):
+                    slots = self.invoke(box, sub, ins)  # type: ignore[arg-type]
+                else:
+                    slots = self.inline(box, ins)  # type: ignore[arg-type]
             else:
-                for port, slot in enumerate(self.box(box, ins, ports), first):
-                    wires[port] = slot
+                slots = self.box(box, ins, ports)
+            for port, slot in enumerate(slots, first):
+                wires[port] = slot
         return result
 
     def box(self, box: Box, ins: tuple[int, ...], ports: dict[str, int]) -> list[int]:
@@ -381,7 +391,10 @@ class _Builder:
     def check(self, box: RefBox, outs: list[int]) -> None:
         """The check of a morphism's outputs where they enter nominal objects, if any."""
         if box.def_kind == "morphism":
-            atoms = tuple([a if isinstance(a, Obj) else None for a in box.outputs])
+            outputs = box.outputs
+            if len(outputs) == 1 and not isinstance(outputs[0], Obj):  # nothing nominal
+                return
+            atoms = tuple([a if isinstance(a, Obj) else None for a in outputs])
             if atoms.count(None) < len(atoms):
                 self.steps.append(Check(tuple(outs), atoms, box.label, box.span))
 

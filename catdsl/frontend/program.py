@@ -16,6 +16,7 @@ import numpy as np
 
 from catdsl.errors import CatError, CatRuntimeError, Diagnostic
 from catdsl.frontend.json_form import output_form, record_form
+from catdsl.std.init import INITIALISERS
 from catdsl.typesys import terms as T
 from catdsl.typesys.program import CheckedProgram, ParamInfo
 from catdsl.typesys.types import Port, Prod
@@ -97,9 +98,7 @@ def init_param(info: ParamInfo, dtype=np.float64) -> np.ndarray:
             value = np.asarray(load_array_file(info.path)[0], dtype=dtype)
         except CatRuntimeError as err:  # point at the `param` that names the file
             raise err.at(info.span) from None
-    else:
-        from catdsl.std.init import INITIALISERS
-
+    else:  # (`INITIALISERS` imported once with the module, not once per param)
         value = INITIALISERS[info.init](shape, dtype, **dict(info.init_args))
     if value.shape != shape:
         raise CatRuntimeError(

@@ -76,23 +76,34 @@ def make_check(
     shares one checker among the checks of one atom object (a checker keeps no state): a
     plan's thousand params of two types build two.
     """
-    if memo is None:
-        checker = _checker(atom, 0)
-    else:
-        known = memo.get(id(atom))
-        if known is None:
-            known = memo[id(atom)] = (atom, _checker(atom, 0))
-        checker = known[1]
+    checker = _checker(atom, 0) if memo is None else memo_checker(atom, memo)
     if checker is None:
         return None
 
     def check(value: object, env: Env) -> None:
         problem = checker(value, env)
         if problem is not None:
-            code, reason = problem
-            raise CatRuntimeError(code, f"{subject} is not a valid `{atom}`: {reason}", span)
+            raise entry_error(problem, subject, atom, span)
 
     return check
+
+
+def memo_checker(atom: Atom, memo: CheckerMemo) -> Checker | None:
+    """The checker of values entering `atom` (None: nothing to check), one per atom object
+    of `memo`. A plan calls it with its own subject for each of its sources (`Plan`'s entry
+    checks), without a closure per source."""
+    known = memo.get(id(atom))
+    if known is None:
+        known = memo[id(atom)] = (atom, _checker(atom, 0))
+    return known[1]
+
+
+def entry_error(
+    problem: tuple[str, str], subject: str, atom: Atom, span: Span | None
+) -> CatRuntimeError:
+    """The error of a value from `subject` that a checker of `atom` refused for `problem`."""
+    code, reason = problem
+    return CatRuntimeError(code, f"{subject} is not a valid `{atom}`: {reason}", span)
 
 
 LAYOUT_KINDS = frozenset({"Real", "Bool", "Int", "Symbol"})

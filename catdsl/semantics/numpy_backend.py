@@ -37,7 +37,7 @@ from catdsl.diagram.schedule import (
 )
 from catdsl.errors import CatRuntimeError
 from catdsl.semantics.constants import checked_constant
-from catdsl.semantics.invariants import CheckerMemo, layout_only, make_check
+from catdsl.semantics.invariants import CheckerMemo, layout_only, make_check, memo_checker
 from catdsl.semantics.kernel import Kernel, KernelTable, build_kernel
 from catdsl.semantics.loop import LoopHooks
 from catdsl.semantics.ops import (
@@ -147,15 +147,9 @@ class _Binder:
                 instrs.append(Instr(self.kernel_op(box), step.ins, step.outs, box.label, box.span))
             elif (instr := self.instr(step)) is not None:
                 instrs.append(instr)
-        where = f"`{sched.name}`" if sched.name else "the morphism"
         memo: CheckerMemo = {}  # the params of one type share a checker
-        input_checks = [
-            make_check(a, f"input {i + 1} of {where}", None, memo)
-            for i, a in enumerate(sched.dom.atoms)
-        ]
-        source_checks = [
-            make_check(s.atom, f"the {s.kind} `{s.name}`", None, memo) for s in sched.sources
-        ]
+        checkers = [memo_checker(a, memo) for a in sched.dom.atoms]
+        checkers += [memo_checker(s.atom, memo) for s in sched.sources]
         return Plan(
             dom=sched.dom,
             cod=sched.cod,
@@ -167,7 +161,7 @@ class _Binder:
             out_slots=sched.out_slots,
             instrs=instrs,
             slot_atoms=sched.slots,
-            source_checks=(*input_checks, *source_checks),
+            source_checkers=tuple(checkers),
         )
 
     def instr(self, step: Call | Loop | Map | Invoke | Train | Check | Unpack) -> Instr | None:

@@ -48,7 +48,7 @@ from catdsl.diagram.depth import deep, resume_collector
 from catdsl.diagram.schedule import Source
 from catdsl.errors import CatRuntimeError, Span
 from catdsl.semantics import straight
-from catdsl.semantics.invariants import Check, Env, nonfinite_error
+from catdsl.semantics.invariants import Checker, Env, entry_error, nonfinite_error
 from catdsl.semantics.kernel import EVALUATION, Mode, StepClock
 from catdsl.semantics.sources import gather_sources
 from catdsl.semantics.straight import Line, straight_line
@@ -160,7 +160,7 @@ class Plan:
         out_slots: tuple[int, ...],
         instrs: list[Instr],
         slot_atoms: Sequence[Atom | None],
-        source_checks: tuple[Check | None, ...],
+        source_checkers: tuple[Checker | None, ...],
     ):
         self.dom, self.cod, self.name = dom, cod, name
         self.sources = sources
@@ -174,9 +174,7 @@ class Plan:
         self._out_slots = out_slots
         self._outputs = _getter(out_slots)
         self._slot_atoms = slot_atoms
-        self._source_checks = source_checks
-        self._source_index = {s.name: len(in_slots) + i for i, s in enumerate(sources)}
-        self.source_differentiable = tuple(_differentiable(slot_atoms[s]) for s in self._slots)
+        self._source_checkers = source_checkers  # one per positional source (None: no check)
         self._plain = [i for i, ins in enumerate(instrs) if not ins.is_check]
         subs = [sub for i in instrs if isinstance(sub := getattr(i.op, "sub", None), Plan)]
         self.nesting: int = 1 + max((sub.nesting for sub in subs), default=0)
@@ -184,6 +182,20 @@ class Plan:
         self._last_reverse: tuple = (None, ((), ()))  # the last request and its reverse plan
         self._validated: set[tuple] = set()  # source layouts a watched checked run passed
         self._watched_runs = 0  # its code is written out after `straight.WRITE_AFTER` of them
+
+    # What a reverse pass reads, worked out when first asked: a plan that is only run (a
+    # network of a thousand params called once) never asks.
+    @cached_property
+    def source_differentiable(self) -> tuple[bool, ...]:
+        """Whether cotangents flow along each positional source (inputs, then named ones)."""
+        atoms = self._slot_atoms
+        return tuple(_differentiable(atoms[s]) for s in self._slots)
+
+    @cached_property
+    def _source_index(self) -> dict[str, int]:
+        """The position of each named source among the positional ones."""
+        first = self._n_inputs
+        return {s.name: first + i for i, s in enumerate(self.sources)}
 
     # The loops' step tuples, each built on first use (a plan that is only run never builds
     # its taped ones); a cached property is a plain attribute read afterwards.
@@ -356,9 +368,23 @@ class Plan:
 
     def check_sources(self, values: Sequence, env: Env) -> None:
         """Validate the inputs, ports and params where they enter their objects."""
-        for check, value in zip(self._source_checks, values, strict=True):
-            if check is not None:
-                check(value, env)
+        checkers = self._source_checkers
+        for position, (checker, value) in enumerate(zip(checkers, values, strict=True)):
+            if checker is not None:
+                problem = checker(value, env)
+                if problem is not None:
+                    raise self._entry_error(position, problem)
+
+    def _entry_error(self, position: int, problem: tuple[str, str]) -> CatRuntimeError:
+        """The error of a positional source its check refused: an input by its number, a port
+        or param by its name (worked out only when one is refused)."""
+        if position < self._n_inputs:
+            where = f"`{self.name}`" if self.name else "the morphism"
+            subject, atom = f"input {position + 1} of {where}", self.dom.atoms[position]
+        else:
+            source = self.sources[position - self._n_inputs]
+            subject, atom = f"the {source.kind} `{source.name}`", source.atom
+        return entry_error(problem, subject, atom, None)
 
     def execute(self, values: Sequence, ctx: RunContext) -> tuple:
         """Run forward from positional source values (used by loops and functors)."""
@@ -520,25 +546,39 @@ class Plan:
                 resume_collector()
 
     def _build_steps(self, order: Sequence[int], method: str, scan: bool, looping: bool) -> tuple:
+        instrs = self.instrs
         last_use: dict[int, int] = {}
         for i in order:
-            for slot in self.instrs[i].ins:
+            instr = instrs[i]
+            for slot in instr.ins:
                 last_use[slot] = i
-            for slot in self.instrs[i].outs:
+            for slot in instr.outs:
                 last_use.setdefault(slot, i)
         keep = {CTX, *self._out_slots}
         frees: dict[int, list[int]] = {}
         for slot, i in last_use.items():
             if slot not in keep:
                 frees.setdefault(i, []).append(slot)
-        steps = []
-        for i in order:
-            instr = self.instrs[i]
-            ins = (CTX, *instr.ins) if instr.op.uses_context else instr.ins
-            call = getattr(instr.op, method, None) or instr.op.forward  # trusted: kernels only
+        steps: list[tuple] = []
+        append = steps.append
+        for i in order:  # (one step per instruction: `_single` and `_getter`'s common cases inline)
+            instr = instrs[i]
+            op, outs = instr.op, instr.outs
+            ins = (CTX, *instr.ins) if op.uses_context else instr.ins
+            call = getattr(op, method, None) or op.forward  # trusted: kernels only
             scanned = scan and not (looping and self._is_deferred_state(instr))
-            out = _single(instr.outs)
-            steps.append((call, _getter(ins), out, instr.outs, tuple(frees.get(i, ())), i, scanned))
+            freed = frees.get(i)
+            append(
+                (
+                    call,
+                    itemgetter(*ins) if len(ins) >= 2 else _getter(ins),
+                    outs[0] if len(outs) == 1 else 0,
+                    outs,
+                    tuple(freed) if freed else (),
+                    i,
+                    scanned,
+                )
+            )
         return tuple(steps)
 
     def _straight(self, trusted: bool) -> Callable | None:
