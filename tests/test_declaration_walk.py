@@ -131,3 +131,77 @@ def test_only_fields_that_always_hold_a_tuple_are_spliced():
     assert _spliced("tuple[tuple[str, Expr], ...]")
     assert not _spliced("tuple[int, int] | None")
     assert not _spliced("Expr | None")
+
+
+def test_names_and_type_names_are_leaves_that_name():
+    """`referenced_names` adds a `Name`'s or `TName`'s name without reading its fields: both
+    name something and hold no node."""
+    from catdsl.typesys.environment import _walk_of
+
+    span = Span("<leaf>", 1, 1, 1, 2)
+    assert _walk_of(ast.Name("x", span)) == (True, None)
+    assert _walk_of(ast.TName("X", span)) == (True, None)
+
+
+def test_a_literal_holds_no_name():
+    (decl,) = declarations_of("param w : Real[2] = [1.5, 2]")
+    assert referenced_names(decl) == {"Real"}
+    assert plain_walk(decl) == ["Real"]
+
+
+def test_one_type_shared_by_params_is_refused_at_each_param(monkeypatch):
+    """The checks of a param's type are remembered for a type that passes them only: every
+    param of a failing type reports it at its own name and line."""
+    monkeypatch.setenv("CATDSL_MEMORY_BUDGET", "1M")
+    src = (
+        "import std.ml\n"
+        "param a : Real[4] = zeros\n"
+        "param b : Real[1000, 1000] = zeros\n"
+        "param c : Real[4] = ones\n"
+        "param d : Real[1000, 1000] = ones\n"
+    )
+    checked = check_text(src, "shared.cat")
+    assert [(d.code, d.span.line, d.span.column) for d in checked.diagnostics] == [
+        ("E0419", 3, 11),
+        ("E0419", 5, 11),
+    ]
+    assert ["`b`" in checked.diagnostics[0].message, "`d`" in checked.diagnostics[1].message] == [
+        True,
+        True,
+    ]
+    a, c = checked.params["a"], checked.params["c"]
+    assert a.carrier is c.carrier and (a.init, c.init) == ("zeros", "ones")
+
+
+def test_a_param_made_in_place_is_the_dataclass_made_by_init():
+    import copy
+    import dataclasses
+    import pickle
+
+    from catdsl.typesys.program import ParamInfo, param_info
+
+    checked = check_text("import std.ml\ndim D = 3\nparam w : Real[D] = normal(0, 1, seed = 2)\n")
+    made = checked.params["w"]
+    plain = ParamInfo(
+        made.name, made.carrier, made.init, made.init_args, span=made.span, order=made.order
+    )
+    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
+    assert list(vars(made)) == [f.name for f in dataclasses.fields(ParamInfo)]
+    assert pickle.loads(pickle.dumps(made)) == plain and copy.deepcopy(made) == plain
+    assert dataclasses.replace(made, order=7) == dataclasses.replace(plain, order=7)
+    assert made.init_args == (("mean", 0), ("std", 1), ("seed", 2))
+    assert param_info("v", made.carrier, "zeros") == ParamInfo("v", made.carrier, "zeros")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.order = 3  # type: ignore[misc]
+
+
+def test_every_declaration_class_has_the_part_that_checks_it():
+    from typing import get_args
+
+    from catdsl.typesys.checker import Checker
+    from catdsl.typesys.environment import Declaration
+
+    checker = Checker(
+        "<p>", [], {}, primitives=PRIMITIVES, families=FAMILIES, imported_std={"std.ml"}
+    )
+    assert set(checker._parts) == set(get_args(Declaration))

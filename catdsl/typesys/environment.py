@@ -328,6 +328,10 @@ class Environment:
         for root in self.order:
             if root in done:
                 continue
+            if done.issuperset(uses[root]):  # everything it uses is ordered: the walk is itself
+                done.add(root)
+                ordered.append(root)
+                continue
             stack = [(root, iter(uses[root]))]
             done.add(root)
             while stack:
@@ -352,6 +356,7 @@ class Environment:
 _NAMING = (ast.Name, ast.TName, ast.TApply, ast.TCall)
 _INERT = {
     "Span",
+    "object",
     "bool",
     "int",
     "str",
@@ -364,7 +369,10 @@ _INERT = {
     "tuple[str, ...]",
     "tuple[tuple[str, Span], ...]",
 }
-"""Annotations of AST fields that hold no node: `referenced_names` does not look into them."""
+"""Annotations of AST fields that hold no node: `referenced_names` does not look into them
+(`object` is a literal's value: a number, string or bool)."""
+_NAME, _TNAME = ast.Name, ast.TName
+"""Nodes that name something and hold no node (asserted where the walks are made)."""
 _Walk = tuple[bool, Callable[[Any], tuple[object, ...]] | None]
 _WALKS: dict[type, _Walk] = {}
 """Per class: whether it names something, and a function giving the values of the fields
@@ -406,7 +414,11 @@ def referenced_names(node: object) -> set[str]:
     pop, extend, known = pending.pop, pending.extend, _WALKS
     while pending:
         item = pop()
-        walk = known.get(type(item))
+        cls = type(item)
+        if cls is _NAME or cls is _TNAME:  # the commonest nodes: a name and nothing below it
+            add(item.name)  # type: ignore[attr-defined]
+            continue
+        walk = known.get(cls)
         if walk is None:
             walk = _walk_of(item)
         naming, read = walk
