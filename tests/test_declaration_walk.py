@@ -205,3 +205,23 @@ def test_every_declaration_class_has_the_part_that_checks_it():
         "<p>", [], {}, primitives=PRIMITIVES, families=FAMILIES, imported_std={"std.ml"}
     )
     assert set(checker._parts) == set(get_args(Declaration))
+
+
+def test_arguments_ports_and_statements_are_read_through_to_what_they_hold():
+    """An argument names nothing and holds one node: a call's reader splices in the values of
+    its arguments, which the walk would meet next anyway (a plain tuple is spliced as is)."""
+    from catdsl.typesys.environment import _read_of
+
+    def reads(cls: type) -> list[str]:
+        return [_read_of(f) for f in fields(cls) if str(f.type) not in _INERT]
+
+    assert reads(ast.Call) == ["node.func", "*map(get_value, node.args)"]
+    assert reads(ast.MorphismDecl)[0] == "*map(get_type, node.ports)"
+    assert reads(ast.Compose) == ["*node.parts"]
+    (decl,) = declarations_of("let f = g(a = h(x), b = [y, k(z)]) >> m")
+    met = plain_walk(decl)
+    assert met == ["m", "z", "k", "y", "x", "h", "g"]
+    rebuilt: set[str] = set()
+    for name in met:
+        rebuilt.add(name)
+    assert list(referenced_names(decl)) == list(rebuilt)
