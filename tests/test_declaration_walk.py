@@ -173,28 +173,6 @@ def test_one_type_shared_by_params_is_refused_at_each_param(monkeypatch):
     assert a.carrier is c.carrier and (a.init, c.init) == ("zeros", "ones")
 
 
-def test_a_param_made_in_place_is_the_dataclass_made_by_init():
-    import copy
-    import dataclasses
-    import pickle
-
-    from catdsl.typesys.program import ParamInfo, param_info
-
-    checked = check_text("import std.ml\ndim D = 3\nparam w : Real[D] = normal(0, 1, seed = 2)\n")
-    made = checked.params["w"]
-    plain = ParamInfo(
-        made.name, made.carrier, made.init, made.init_args, span=made.span, order=made.order
-    )
-    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
-    assert list(vars(made)) == [f.name for f in dataclasses.fields(ParamInfo)]
-    assert pickle.loads(pickle.dumps(made)) == plain and copy.deepcopy(made) == plain
-    assert dataclasses.replace(made, order=7) == dataclasses.replace(plain, order=7)
-    assert made.init_args == (("mean", 0), ("std", 1), ("seed", 2))
-    assert param_info("v", made.carrier, "zeros") == ParamInfo("v", made.carrier, "zeros")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        made.order = 3  # type: ignore[misc]
-
-
 def test_every_declaration_class_has_the_part_that_checks_it():
     from typing import get_args
 

@@ -27,35 +27,6 @@ class ParamInfo:
         return tuple(d.value or 0 for d in self.carrier.shape.dims)
 
 
-def param_info(
-    name: str,
-    carrier: Carrier,
-    init: str,
-    init_args: tuple[tuple[str, object], ...] = (),
-    literal: object = None,
-    path: str | None = None,
-    span: Span | None = None,
-    order: int = 0,
-) -> ParamInfo:
-    """`ParamInfo(...)` with its `__dict__` filled in place, in field order: eight dict stores
-    instead of the frozen `__init__`'s eight `object.__setattr__` calls (one param per layer
-    of a network); equality, hashing, `repr` and pickling see no difference."""
-    made = _new(ParamInfo)
-    state = made.__dict__
-    state["name"] = name
-    state["carrier"] = carrier
-    state["init"] = init
-    state["init_args"] = init_args
-    state["literal"] = literal
-    state["path"] = path
-    state["span"] = span
-    state["order"] = order
-    return made
-
-
-_new = object.__new__
-
-
 @dataclass(frozen=True)
 class Definition:
     """A named morphism, let, wiring block or data point with its checked term."""

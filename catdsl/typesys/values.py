@@ -24,7 +24,7 @@ from catdsl.typesys.literals import (
     plain,
 )
 from catdsl.typesys.objects import broken_between, broken_by
-from catdsl.typesys.program import Definition, ParamInfo, param_info
+from catdsl.typesys.program import Definition, ParamInfo
 from catdsl.typesys.reporting import Reporter
 from catdsl.typesys.reserved import INITIALISERS
 from catdsl.typesys.type_reader import TypeReader
@@ -76,21 +76,19 @@ class ValueChecker:
         order = self.env.position(decl.name)
         init = decl.init
         if isinstance(init, ast.Name) and init.name in INITIALISERS:
-            return param_info(decl.name, carrier, init.name, (), span=decl.span, order=order)
+            return ParamInfo(decl.name, carrier, init.name, (), span=decl.span, order=order)
         if isinstance(init, ast.Call) and isinstance(init.func, ast.Name):
             fname = init.func.name
             if fname == "load":
                 path = self.literals.load_path(init)
-                return param_info(
-                    decl.name, carrier, "load", path=path, span=decl.span, order=order
-                )
+                return ParamInfo(decl.name, carrier, "load", path=path, span=decl.span, order=order)
             if fname in INITIALISERS:
                 kwargs = self._initialiser_arguments(fname, init)
-                return param_info(decl.name, carrier, fname, kwargs, span=decl.span, order=order)
+                return ParamInfo(decl.name, carrier, fname, kwargs, span=decl.span, order=order)
         if isinstance(init, ast.ListLiteral | ast.Literal):
             value = self.literals.literal(init)
             self.literals.check_shape(value, carrier, init.span, decl.name)
-            return param_info(
+            return ParamInfo(
                 decl.name, carrier, "literal", literal=value, span=decl.span, order=order
             )
         raise self.reporter.fail(M.param_initialiser(decl.name), init.span)
