@@ -131,3 +131,75 @@ def test_only_fields_that_always_hold_a_tuple_are_spliced():
     assert _spliced("tuple[tuple[str, Expr], ...]")
     assert not _spliced("tuple[int, int] | None")
     assert not _spliced("Expr | None")
+
+
+def test_names_and_type_names_are_leaves_that_name():
+    """`referenced_names` adds a `Name`'s or `TName`'s name without reading its fields: both
+    name something and hold no node."""
+    from catdsl.typesys.environment import _walk_of
+
+    span = Span("<leaf>", 1, 1, 1, 2)
+    assert _walk_of(ast.Name("x", span)) == (True, None)
+    assert _walk_of(ast.TName("X", span)) == (True, None)
+
+
+def test_a_literal_holds_no_name():
+    (decl,) = declarations_of("param w : Real[2] = [1.5, 2]")
+    assert referenced_names(decl) == {"Real"}
+    assert plain_walk(decl) == ["Real"]
+
+
+def test_one_type_shared_by_params_is_refused_at_each_param(monkeypatch):
+    """The checks of a param's type are remembered for a type that passes them only: every
+    param of a failing type reports it at its own name and line."""
+    monkeypatch.setenv("CATDSL_MEMORY_BUDGET", "1M")
+    src = (
+        "import std.ml\n"
+        "param a : Real[4] = zeros\n"
+        "param b : Real[1000, 1000] = zeros\n"
+        "param c : Real[4] = ones\n"
+        "param d : Real[1000, 1000] = ones\n"
+    )
+    checked = check_text(src, "shared.cat")
+    assert [(d.code, d.span.line, d.span.column) for d in checked.diagnostics] == [
+        ("E0419", 3, 11),
+        ("E0419", 5, 11),
+    ]
+    assert ["`b`" in checked.diagnostics[0].message, "`d`" in checked.diagnostics[1].message] == [
+        True,
+        True,
+    ]
+    a, c = checked.params["a"], checked.params["c"]
+    assert a.carrier is c.carrier and (a.init, c.init) == ("zeros", "ones")
+
+
+def test_every_declaration_class_has_the_part_that_checks_it():
+    from typing import get_args
+
+    from catdsl.typesys.checker import Checker
+    from catdsl.typesys.environment import Declaration
+
+    checker = Checker(
+        "<p>", [], {}, primitives=PRIMITIVES, families=FAMILIES, imported_std={"std.ml"}
+    )
+    assert set(checker._parts) == set(get_args(Declaration))
+
+
+def test_arguments_ports_and_statements_are_read_through_to_what_they_hold():
+    """An argument names nothing and holds one node: a call's reader splices in the values of
+    its arguments, which the walk would meet next anyway (a plain tuple is spliced as is)."""
+    from catdsl.typesys.environment import _read_of
+
+    def reads(cls: type) -> list[str]:
+        return [_read_of(f) for f in fields(cls) if str(f.type) not in _INERT]
+
+    assert reads(ast.Call) == ["node.func", "*map(get_value, node.args)"]
+    assert reads(ast.MorphismDecl)[0] == "*map(get_type, node.ports)"
+    assert reads(ast.Compose) == ["*node.parts"]
+    (decl,) = declarations_of("let f = g(a = h(x), b = [y, k(z)]) >> m")
+    met = plain_walk(decl)
+    assert met == ["m", "z", "k", "y", "x", "h", "g"]
+    rebuilt: set[str] = set()
+    for name in met:
+        rebuilt.add(name)
+    assert list(referenced_names(decl)) == list(rebuilt)

@@ -8,7 +8,8 @@ declaration or expression, each given the collaborators it uses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from catdsl.errors import Span
 from catdsl.files import ReadScope
@@ -104,6 +105,20 @@ class Checker:
         self.generated = LawGenerator(
             self.env, self.reporter, self.laws, self.sources, self.structures.natural_at
         )
+        self._parts: dict[type, Callable[[Any], Resolved]] = {
+            ast.DimDecl: self.objects.dim,
+            ast.ObjectDecl: self.objects.object,
+            ast.TypeDecl: self.objects.alias,
+            ast.ParamDecl: self.values.param,
+            ast.DataDecl: self.values.data,
+            ast.MorphismDecl: self.definitions.morphism,
+            ast.LetDecl: self.definitions.let,
+            ast.WiringDecl: self.wiring.check,
+            ast.FunctorDecl: self.structures.functor,
+            ast.NaturalDecl: self.structures.natural,
+            ast.StructureDecl: self.structures.structure,
+        }
+        """The part that checks each class of declaration."""
         self.law_decls = self.env.declare(items)
 
     # The parts below are mutually recursive (an expression names a definition, a type calls
@@ -137,32 +152,15 @@ class Checker:
         return values
 
     def _define(self, entry: Entry) -> Resolved:
-        """Check one declaration with the part that knows its kind."""
+        """Check one declaration with the part that knows its kind (found by its class in one
+        dict look-up; a subclass of a declaration by the first class it is an instance of)."""
         decl = entry.decl
-        match decl:
-            case ast.DimDecl():
-                return self.objects.dim(decl)
-            case ast.ObjectDecl():
-                return self.objects.object(decl)
-            case ast.TypeDecl():
-                return self.objects.alias(decl)
-            case ast.ParamDecl():
-                return self.values.param(decl)
-            case ast.DataDecl():
-                return self.values.data(decl)
-            case ast.MorphismDecl():
-                return self.definitions.morphism(decl)
-            case ast.LetDecl():
-                return self.definitions.let(decl)
-            case ast.WiringDecl():
-                return self.wiring.check(decl)
-            case ast.FunctorDecl():
-                return self.structures.functor(decl)
-            case ast.NaturalDecl():
-                return self.structures.natural(decl)
-            case ast.StructureDecl():
-                return self.structures.structure(decl)
-        raise AssertionError(f"not a declaration: {decl!r}")
+        part = self._parts.get(type(decl))
+        if part is None:
+            part = next((p for cls, p in self._parts.items() if isinstance(decl, cls)), None)
+            if part is None:
+                raise AssertionError(f"not a declaration: {decl!r}")
+        return part(decl)
 
     def run(self) -> CheckedProgram:
         """Check every declaration and law; the diagnostics come sorted by position."""

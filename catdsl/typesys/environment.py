@@ -4,10 +4,12 @@ definitions that use themselves, and the order that checks every name after thos
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, Literal
+from dataclasses import Field, dataclass, fields, is_dataclass
+from operator import attrgetter
+from typing import Any, Literal, cast
 
 from catdsl.errors import Span
 from catdsl.syntax import ast
@@ -145,8 +147,7 @@ class Environment:
             )
             if kind is None:
                 continue
-            assert isinstance(item, Declaration)
-            self._declare(kind, item, taken)
+            self._declare(kind, cast(Declaration, item), taken)  # only declarations have a kind
         return laws
 
     def _declare(self, kind: Kind, decl: Declaration, taken: set[str]) -> None:
@@ -328,6 +329,10 @@ class Environment:
         for root in self.order:
             if root in done:
                 continue
+            if done.issuperset(uses[root]):  # everything it uses is ordered: the walk is itself
+                done.add(root)
+                ordered.append(root)
+                continue
             stack = [(root, iter(uses[root]))]
             done.add(root)
             while stack:
@@ -352,6 +357,7 @@ class Environment:
 _NAMING = (ast.Name, ast.TName, ast.TApply, ast.TCall)
 _INERT = {
     "Span",
+    "object",
     "bool",
     "int",
     "str",
@@ -364,7 +370,10 @@ _INERT = {
     "tuple[str, ...]",
     "tuple[tuple[str, Span], ...]",
 }
-"""Annotations of AST fields that hold no node: `referenced_names` does not look into them."""
+"""Annotations of AST fields that hold no node: `referenced_names` does not look into them
+(`object` is a literal's value: a number, string or bool)."""
+_NAME, _TNAME = ast.Name, ast.TName
+"""Nodes that name something and hold no node (asserted where the walks are made)."""
 _Walk = tuple[bool, Callable[[Any], tuple[object, ...]] | None]
 _WALKS: dict[type, _Walk] = {}
 """Per class: whether it names something, and a function giving the values of the fields
@@ -378,19 +387,43 @@ def _spliced(annotation: str) -> bool:
     return annotation.startswith("tuple[") and "None" not in annotation.split("]")[-1]
 
 
+def _passed_through(annotation: str) -> str | None:
+    """For a field of `tuple[X, ...]` whose items name nothing and hold one node, in one field
+    that is no tuple (an argument's `value`), that field's name: the reader splices those nodes
+    in for the items, which the walk would meet next anyway (None for any other field)."""
+    match = re.fullmatch(r"tuple\[(\w+), \.\.\.\]", annotation)
+    cls = getattr(ast, match.group(1), None) if match else None
+    if not isinstance(cls, type) or not is_dataclass(cls) or issubclass(cls, _NAMING):
+        return None
+    walked = [f for f in fields(cls) if str(f.type) not in _INERT]
+    if len(walked) != 1 or _spliced(str(walked[0].type)):
+        return None
+    return walked[0].name
+
+
+def _read_of(field: Field[Any]) -> str:
+    """How a reader reads one walked field (`node.body`, `*node.parts`, or for arguments
+    `*map(get_value, node.args)`, `get_value` reading each argument's `value`)."""
+    annotation = str(field.type)
+    if not _spliced(annotation):
+        return "node." + field.name
+    inner = _passed_through(annotation)
+    if inner is None:
+        return "*node." + field.name
+    return f"*map(get_{inner}, node.{field.name})"
+
+
 def _walk_of(item: object) -> _Walk:
     walk: _Walk = (False, None)
     if isinstance(item, tuple):
         walk = (False, tuple)
     elif is_dataclass(item) and not isinstance(item, Span | type):
-        reads = [
-            ("*" if _spliced(str(f.type)) else "") + "node." + f.name
-            for f in fields(item)
-            if str(f.type) not in _INERT
-        ]
+        reads = [_read_of(f) for f in fields(item) if str(f.type) not in _INERT]
         # one compiled reader per class: `lambda node: (node.func, *node.args)` reads a node
         # in a single call, and a tuple field's items go straight onto the pending list
-        read = eval("lambda node: (" + ", ".join(reads) + ",)") if reads else None
+        source = "lambda node: (" + ", ".join(reads) + ",)"
+        getters = {f"get_{n}": attrgetter(n) for n in re.findall(r"\bget_(\w+)", source)}
+        read = eval(source, {"map": map, **getters}) if reads else None
         walk = (isinstance(item, _NAMING), read)
     _WALKS[type(item)] = walk
     return walk
@@ -406,7 +439,11 @@ def referenced_names(node: object) -> set[str]:
     pop, extend, known = pending.pop, pending.extend, _WALKS
     while pending:
         item = pop()
-        walk = known.get(type(item))
+        cls = type(item)
+        if cls is _NAME or cls is _TNAME:  # the commonest nodes: a name and nothing below it
+            add(item.name)  # type: ignore[attr-defined]
+            continue
+        walk = known.get(cls)
         if walk is None:
             walk = _walk_of(item)
         naming, read = walk

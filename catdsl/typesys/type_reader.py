@@ -18,6 +18,7 @@ from catdsl.typesys.limits import MAX_DIM
 from catdsl.typesys.reporting import Failed, Reporter
 from catdsl.typesys.types import UNIT, Carrier, Prod, Shape, prod
 
+_ARRAY_NAMES = frozenset(ARRAY_KINDS)
 CARRIER_NAMES = (*ARRAY_KINDS, "Unit", *CONTAINER_KINDS)
 """The names a type may start with besides declared ones, as suggested for a misspelling."""
 
@@ -79,6 +80,8 @@ class TypeReader:
 
     # ---------------------------------------------------------------- types
     def type(self, expr: ast.TypeExpr) -> Prod:
+        if type(expr) is ast.TApply and expr.name in _ARRAY_NAMES:  # the commonest: `Real[D]`
+            return self._array(expr)
         if isinstance(expr, ast.TProduct):
             return prod(*(self.type(item) for item in expr.items))
         if isinstance(expr, ast.TName):

@@ -59,17 +59,20 @@ class ValueChecker:
         self.expressions = expressions
         self.boundary = boundary
         self._budget: int | None = None
+        self._param_types: dict[int, tuple[Prod, Carrier]] = {}
+        """The param types checked so far, by identity (the type is kept, so its id is not
+        reused): the type reader gives one object for each distinct way an array type is
+        written."""
 
     # ---------------------------------------------------------------- params
     def param(self, decl: ast.ParamDecl) -> ParamInfo:
         t = self.types.type(decl.type)
-        carrier = t.atoms[0] if len(t) == 1 else None
-        if not isinstance(carrier, Carrier) or carrier.kind != "Real":
-            raise self.reporter.fail(M.param_not_real(decl.name), decl.type.span)
-        free = [str(d) for d in carrier.shape.dims if d.value is None]
-        if free:
-            raise self.reporter.fail(M.param_free_dim(decl.name, free[0]), decl.type.span)
-        self._check_budget("param", decl.name, carrier, decl.type.span)
+        known = self._param_types.get(id(t))
+        if known is not None and known[0] is t:
+            carrier = known[1]
+        else:
+            carrier = self._param_carrier(decl, t)
+            self._param_types[id(t)] = (t, carrier)
         order = self.env.position(decl.name)
         init = decl.init
         if isinstance(init, ast.Name) and init.name in INITIALISERS:
@@ -90,6 +93,20 @@ class ValueChecker:
             )
         raise self.reporter.fail(M.param_initialiser(decl.name), init.span)
 
+    def _param_carrier(self, decl: ast.ParamDecl, t: Prod) -> Carrier:
+        """The carrier of a param's type: real, every size known, within the memory budget.
+        What it checks depends on the type alone, so a type the reader gives again (the same
+        object: `Real[D, D]` written for every layer) is checked once; a failure is never
+        remembered, so each param that has it reports it at its own name and span."""
+        carrier = t.atoms[0] if len(t) == 1 else None
+        if not isinstance(carrier, Carrier) or carrier.kind != "Real":
+            raise self.reporter.fail(M.param_not_real(decl.name), decl.type.span)
+        free = [str(d) for d in carrier.shape.dims if d.value is None]
+        if free:
+            raise self.reporter.fail(M.param_free_dim(decl.name, free[0]), decl.type.span)
+        self._check_budget("param", decl.name, carrier, decl.type.span)
+        return carrier
+
     def _initialiser_arguments(self, fname: str, call: ast.Call) -> tuple[tuple[str, object], ...]:
         allowed = _INITIALISER_ARGUMENTS[fname]
         out: dict[str, object] = {}
@@ -98,7 +115,12 @@ class ValueChecker:
             if key is None or key not in allowed:
                 message = M.initialiser_argument(fname, key or i + 1, allowed)
                 raise self.reporter.fail(message, arg.span)
-            value = self.literals.number(arg.value)
+            written = arg.value
+            value = (
+                written.value  # a plain number, as `number` reads it, without the call
+                if type(written) is ast.Literal and type(written.value) in (int, float)
+                else self.literals.number(written)
+            )
             if key == "seed" and not (isinstance(value, int) and 0 <= value <= MAX_SEED):
                 message = M.seed_out_of_range(fname, value, MAX_SEED)
                 raise self.reporter.fail(message, arg.value.span)
