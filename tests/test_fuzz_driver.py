@@ -4,11 +4,11 @@ input that killed it, and the run neither hangs nor drops the other inputs."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from conftest import REPO
 from fuzz_driver_work import KILLER, square_or_die
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.insert(0, str(REPO / "bench"))
 
 import fuzz
 
