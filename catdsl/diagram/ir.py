@@ -344,16 +344,7 @@ class Diagram:
         )
         if subs:
             self._nesting[box_id] = None
-        boxes = self._boxes  # `_insert`, inline: a chain of 20,000 primitives comes here
-        boxes[box_id] = box
-        self._in[box_id] = into = []
-        self._order = self._graph = self._out = None
-        if sources:
-            edges = self._edges
-            for port, (source, src_port) in enumerate(sources):
-                edge = (source, box_id, src_port, port, boxes[source].outputs[src_port])
-                into.append(edge)
-                edges.append(edge)
+        self._insert(box_id, box, sources)
         return box_id
 
     def _insert(self, box_id: str, box: Box, sources: Sequence[tuple[str, int]]) -> None:
