@@ -132,6 +132,7 @@ def test_a_box_with_a_missing_or_unknown_field_is_refused_by_its_dataclass() -> 
     with pytest.raises(TypeError, match="structure"):
         d.add_box("struct", "swap", (REAL,), (REAL,))
     one, two = (d.box(d.add(PrimBox, "tanh", (REAL,), (REAL,), name="tanh")) for _ in "12")
+    assert isinstance(one, PrimBox) and isinstance(two, PrimBox)
     assert one.static == two.static == {} and one.static is not two.static  # its own dict
     assert (one.in_ranks, one.subs, one.span) == ((), (), None)
     with pytest.raises(AttributeError):

@@ -31,7 +31,7 @@ def without_descent(text: str) -> Parsed:
     try:
         return parse(text, "f.cat")
     finally:
-        parser.descent_applies = saved  # type: ignore[assignment]
+        parser.descent_applies = saved
 
 
 def read(text: str) -> tuple[object, ...] | None:
