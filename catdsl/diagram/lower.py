@@ -147,22 +147,6 @@ class _Scope:
         return (_METHODS.get(type(term)) or _method(type(term)))(self, term, ins)
 
     def _Prim(self, term: Prim, ins: Wires) -> Wires:
-        if not (term.args or term.morphisms):  # most primitives: fed by `ins` alone
-            spec, outs = term.spec, term.cod.atoms
-            box = self.d.place_prim(
-                _label(term) if term.static else term.name,
-                term.dom.atoms,
-                outs,
-                term.span,
-                (),
-                ins,
-                term.name,
-                dict(term.static),
-                term.in_ranks,
-                (),
-                spec.morphism_names if spec is not None else (),
-            )
-            return [(box, 0)] if len(outs) == 1 else [(box, i) for i in range(len(outs))]
         atoms: list[Atom] = []
         wires = ins
         if term.args:

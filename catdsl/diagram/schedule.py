@@ -269,8 +269,7 @@ class _Builder:
 
     def emit(self, diagram: Diagram, in_slots: tuple[int, ...], ports: dict[str, int]) -> list[int]:
         """Schedule the boxes of `diagram` given its input slots; return its output slots."""
-        scheduler = self.scheduler
-        order, n_wires = scheduler.layout(diagram)
+        order, n_wires = self.scheduler.layout(diagram)
         wires = [0] * n_wires  # the slot of each wire, by the layout's numbering
         wires[: len(in_slots)] = in_slots
         atoms, steps = self.atoms, self.steps
@@ -292,26 +291,26 @@ class _Builder:
             if box.id == OUTPUT:
                 result = list(ins)
                 continue
-            if kind is RefBox:  # `box`'s first two cases: a use of a definition
-                sub = box.sub  # type: ignore[attr-defined]
-                if sub is not None and not scheduler.inlines(sub):
-                    slots = self.invoke(box, sub, ins)  # type: ignore[arg-type]
-                else:
-                    slots = self.inline(box, ins)  # type: ignore[arg-type]
-            else:
-                slots = self.box(box, ins, ports)
+            # (a use of a definition, the commonest box here, without `box`'s `match`)
+            slots = self.ref(box, ins) if kind is RefBox else self.box(box, ins, ports)  # type: ignore[arg-type]
             for port, slot in enumerate(slots, first):
                 wires[port] = slot
         return result
+
+    def ref(self, box: RefBox, ins: tuple[int, ...]) -> list[int]:
+        """The output slots of a use of a definition: its body inlined, or invoked as a
+        sub-plan when the scheduler keeps it whole."""
+        sub = box.sub
+        if sub is not None and not self.scheduler.inlines(sub):
+            return self.invoke(box, sub, ins)
+        return self.inline(box, ins)
 
     def box(self, box: Box, ins: tuple[int, ...], ports: dict[str, int]) -> list[int]:
         """The output slots of one box, scheduling its step(s) (`emit` schedules the boxes of
         the commonest classes itself)."""
         match box:
-            case RefBox(sub=Diagram() as sub) if not self.scheduler.inlines(sub):
-                return self.invoke(box, sub, ins)
-            case RefBox():  # the most common box here first: `match` tries cases in order
-                return self.inline(box, ins)
+            case RefBox():
+                return self.ref(box, ins)
             case StructBox(structure="unpack"):
                 return self.add(Unpack(box, ins, self.slots(box.outputs)))
             case StructBox():

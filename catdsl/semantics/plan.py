@@ -561,24 +561,14 @@ class Plan:
                 frees.setdefault(i, []).append(slot)
         steps: list[tuple] = []
         append = steps.append
-        for i in order:  # (one step per instruction: `_single` and `_getter`'s common cases inline)
+        for i in order:
             instr = instrs[i]
             op, outs = instr.op, instr.outs
             ins = (CTX, *instr.ins) if op.uses_context else instr.ins
             call = getattr(op, method, None) or op.forward  # trusted: kernels only
             scanned = scan and not (looping and self._is_deferred_state(instr))
             freed = frees.get(i)
-            append(
-                (
-                    call,
-                    itemgetter(*ins) if len(ins) >= 2 else _getter(ins),
-                    outs[0] if len(outs) == 1 else 0,
-                    outs,
-                    tuple(freed) if freed else (),
-                    i,
-                    scanned,
-                )
-            )
+            append((call, _getter(ins), _single(outs), outs, tuple(freed or ()), i, scanned))
         return tuple(steps)
 
     def _straight(self, trusted: bool) -> Callable | None:
